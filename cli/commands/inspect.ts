@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { readModelDir } from '../../converter/artifact_fs.js';
+import { graphFromArtifacts } from '../../converter/fold.js';
+import { resolveModelRef } from '../../converter/registry.js';
+import { DTYPE_BYTES } from '../../core/index.js';
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .description("a model's layers, parameters, bytes per precision and card")
+    .argument('<model>', 'model directory or registry ref')
+    .option('--models <dir>', 'registry root', 'models')
+    .option('--layers', 'list every layer')
+    .action(async (model: string, flags: { models: string; layers?: boolean }) => {
+      const v = await readModelDir(resolveModelRef(model, flags.models));
+      const graph = graphFromArtifacts(v.modelJson, v.weightData);
+      const specs = v.modelJson.weightsManifest.flatMap((g) => g.weights);
+      const params = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+      const byClass = new Map<string, number>();
+      for (const l of graph.layers) byClass.set(l.class_name, (byClass.get(l.class_name) ?? 0) + 1);
+      const c = v.card;
+      console.log(`${c.name} ${c.version} (${c.architecture.name}, ${c.precision}${c.parentVersion ? `, from ${c.parentVersion}` : ''})`);
+      console.log(`dir       ${v.dir}`);
+      console.log(`layers    ${graph.layers.length}: ${[...byClass].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+      console.log(`params    ${params.toLocaleString('en')} in ${specs.length} weights`);
+      console.log(`bytes     stored ${c.bytes.toLocaleString('en')}; as fp32 ${(params * 4).toLocaleString('en')}, fp16 ${(params * 2).toLocaleString('en')}, uint8 ${params.toLocaleString('en')}`);
+      const stored = new Map<string, number>();
+      for (const s of specs) {
+        const d = s.quantization?.dtype ?? s.dtype;
+        stored.set(d, (stored.get(d) ?? 0) + s.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[d]);
+      }
+      console.log(`storage   ${[...stored].map(([d, b]) => `${d} ${b.toLocaleString('en')} B`).join(', ')}`);
+      if (c.metrics) console.log(`metrics   mIoU ${(100 * c.metrics.miou).toFixed(2)}%, pixel accuracy ${(100 * c.metrics.pixelAccuracy).toFixed(2)}%, dice ${(100 * c.metrics.dice).toFixed(2)}% on ${c.evaluation?.spec ?? '?'} (${c.evaluation?.samples ?? '?'} images)`);
+      if (c.deltaVsParent) console.log(`vs parent mIoU ${(100 * c.deltaVsParent.miou).toFixed(2)} points, pixel accuracy ${(100 * c.deltaVsParent.pixelAccuracy).toFixed(2)} points, mask agreement ${(100 * c.deltaVsParent.maskAgreement).toFixed(2)}%`);
+      console.log(`data      ${c.dataset?.spec ?? 'n/a'} (manifest ${c.dataset?.manifestHash.slice(0, 12) ?? '-'})`);
+      console.log(`backend   ${c.backend?.name ?? '?'}${c.backend?.adapter ? ` (${c.backend.adapter})` : ''}; code ${c.codeRevision}`);
+      if (flags.layers) {
+        for (const l of graph.layers) {
+          const w = specs.filter((s) => s.name.startsWith(`${l.name}/`));
+          const n = w.reduce((s, x) => s + x.shape.reduce((a, b) => a * b, 1), 0);
+          const act = l.config.activation && l.config.activation !== 'linear' ? ` +${l.config.activation}` : '';
+          console.log(`  ${l.name.padEnd(28)} ${(l.class_name + act).padEnd(26)} ${String(n).padStart(9)}  ${w.map((s) => s.quantization?.dtype ?? s.dtype).filter((d, i, a) => a.indexOf(d) === i).join(',')}`);
+        }
+      }
+    });
+}

@@ -1,0 +1,71 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import sharp from 'sharp';
+import { blendOverlay, ConfigError, encodeMaskPng, imageToInput, INPUT_SIZE, resizeMask, summarizeLogits, type SampleError } from '../../core/index.js';
+import { decodeImage } from '../../trainer/data/decode_image.js';
+import { tf } from '../../trainer/tfjs.js';
+import type { TrainingBackend } from '../../trainer/backends/select.js';
+import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
+import { ProgressBar } from '../progress.js';
+import { openModel } from './open_model.js';
+
+const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
+
+interface PredictFlags extends GlobalOptions {
+  model: string;
+  input: string;
+  out: string;
+  backend?: TrainingBackend;
+  maskSize: 'model' | 'frame';
+  opacity: number;
+  models: string;
+}
+
+export function registerPredict(program: Command): void {
+  program
+    .command('predict')
+    .description('segment an image or a folder of images: class-id PNG masks and colour overlays')
+    .requiredOption('--model <model>', 'model directory or registry ref (name, name@version, name@alias)')
+    .requiredOption('--input <path>', 'an image file or a folder of images')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu', 'auto')
+    .option('--mask-size <size>', 'model (128×128) or frame (the input size)', 'frame')
+    .option('--opacity <0-1>', 'overlay opacity', numberOption('opacity', 0), 0.5)
+    .option('--models <dir>', 'registry root', 'models')
+    .action(async (flags: PredictFlags, cmd: Command) => {
+      const log = cliLogger('predict', cmd.optsWithGlobals());
+      if (flags.maskSize !== 'model' && flags.maskSize !== 'frame') throw new ConfigError(`--mask-size must be model or frame, got '${flags.maskSize}'`);
+      const input = resolve(flags.input);
+      if (!existsSync(input)) throw new ConfigError(`--input ${input} does not exist`);
+      const files = statSync(input).isDirectory()
+        ? readdirSync(input).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort().map((f) => join(input, f))
+        : [input];
+      if (files.length === 0) throw new ConfigError(`--input ${input} holds no .jpg, .png or .webp image`);
+      const { model, card } = await openModel(flags.model, { backend: flags.backend, root: flags.models, log });
+      mkdirSync(flags.out, { recursive: true });
+      const bar = new ProgressBar({ label: 'predict', total: files.length });
+      let written = 0;
+      for (const [i, file] of files.entries()) {
+        const stem = basename(file, extname(file));
+        try {
+          const image = await decodeImage(readFileSync(file));
+          const logits = tf.tidy(() => model.predict(tf.expandDims(imageToInput(image))) as tf.Tensor4D);
+          const [seg] = await summarizeLogits(logits);
+          logits.dispose();
+          const mask = flags.maskSize === 'frame' ? resizeMask({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, image.width, image.height) : { data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE };
+          writeFileSync(join(flags.out, `${stem}.mask.png`), encodeMaskPng(mask));
+          const frame = flags.maskSize === 'frame' ? image : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(INPUT_SIZE, INPUT_SIZE, { fit: 'fill' }).raw().toBuffer();
+          const pixels = 'data' in frame ? frame.data : new Uint8Array(frame);
+          const overlay = blendOverlay(pixels, mask.data, mask.width, mask.height, 3, { opacity: flags.opacity });
+          await sharp(overlay, { raw: { width: mask.width, height: mask.height, channels: 3 } }).png().toFile(join(flags.out, `${stem}.overlay.png`));
+          written++;
+        } catch (err) {
+          log.warn(`skipped ${file}`, { code: (err as SampleError).code, reason: (err as Error).message });
+        }
+        bar.update(i + 1);
+      }
+      bar.done();
+      console.log(`wrote ${written} masks and overlays to ${resolve(flags.out)} (model ${card.name} ${card.version}, ${files.length - written} skipped)`);
+    });
+}

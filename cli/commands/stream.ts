@@ -1,0 +1,119 @@
+import type { Command } from 'commander';
+import type { SASLOptions } from 'kafkajs';
+import { ConfigError, describeError } from '../../core/index.js';
+import { resolveBrokers } from '../../runtime-node/brokers.js';
+import { StreamService, DEFAULT_GROUP } from '../../runtime-node/service.js';
+import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
+
+interface StreamFlags extends GlobalOptions {
+  model: string;
+  models: string;
+  group: string;
+  brokers?: string;
+  topicsPrefix: string;
+  partitions: number;
+  workers?: number;
+  backend: 'wasm' | 'cpu';
+  maxBatch: number;
+  maxWaitMs: number;
+  maskSize: 'model' | 'frame';
+  maskFormat: 'png' | 'rle';
+  exactlyOnce?: boolean;
+  instanceId?: string;
+  httpPort: number;
+  sessionTimeout: number;
+  maxFrameBytes: number;
+  maxSide: number;
+  labelStore?: string;
+  labelEntropy: number;
+  labelRate: number;
+  watch: boolean;
+  ssl?: boolean;
+  saslMechanism?: string;
+  saslUsername?: string;
+}
+
+export function saslFrom(flags: { saslMechanism?: string; saslUsername?: string }): SASLOptions | undefined {
+  if (!flags.saslMechanism) return undefined;
+  const mechanism = flags.saslMechanism.toLowerCase();
+  if (!['plain', 'scram-sha-256', 'scram-sha-512'].includes(mechanism)) throw new ConfigError(`--sasl-mechanism must be plain, scram-sha-256 or scram-sha-512, got '${flags.saslMechanism}'`);
+  const password = process.env.KAFKA_SASL_PASSWORD;
+  if (!flags.saslUsername || !password) throw new ConfigError('SASL needs --sasl-username and the KAFKA_SASL_PASSWORD environment variable');
+  return { mechanism, username: flags.saslUsername, password } as SASLOptions;
+}
+
+export function registerStream(program: Command): void {
+  program
+    .command('stream')
+    .description('consume frames from Kafka, segment them, publish masks (and dead letters, label requests)')
+    .requiredOption('--model <model>', 'model directory or registry ref; an alias (name@champion) is followed and hot-swapped')
+    .option('--models <dir>', 'registry root', 'models')
+    .option('--group <id>', 'consumer group', DEFAULT_GROUP)
+    .option('--brokers <list>', 'host:port[,…] (default: KAFKA_BROKERS, then the dev broker state file)')
+    .option('--topics-prefix <p>', 'topic name prefix', 'edgeseg.')
+    .option('--partitions <n>', 'partitions of the frames topic when created', numberOption('partitions', 1, true), 6)
+    .option('--workers <n>', 'inference worker threads (default cores − 1)', numberOption('workers', 1, true))
+    .option('--backend <b>', 'wasm | cpu', 'wasm')
+    .option('--max-batch <n>', 'frames per model call (micro-batching)', numberOption('max-batch', 1, true), 1)
+    .option('--max-wait-ms <ms>', 'longest wait to fill a batch', numberOption('max-wait-ms', 0), 0)
+    .option('--mask-size <s>', 'model (128×128) | frame', 'model')
+    .option('--mask-format <f>', 'png | rle', 'png')
+    .option('--exactly-once', 'transactional results + offsets (read_committed consumers see each result once)')
+    .option('--instance-id <id>', 'stable instance name (transactional id); default the hostname')
+    .option('--http-port <port>', '/metrics, /healthz, /readyz port (0 = any)', numberOption('http-port', 0, true), 9464)
+    .option('--session-timeout <ms>', 'consumer session timeout', numberOption('session-timeout', 1000, true), 6000)
+    .option('--max-frame-bytes <n>', 'largest frame accepted', numberOption('max-frame-bytes', 1, true), 8 * 1024 * 1024)
+    .option('--max-side <px>', 'largest width/height accepted', numberOption('max-side', 1, true), 4096)
+    .option('--label-store <dir>', 'enable uncertainty sampling: keep uncertain frames in this feedback store')
+    .option('--label-entropy <fraction>', 'request a label above this fraction of the maximum entropy', numberOption('label-entropy', 0), 0.35)
+    .option('--label-rate <n>', 'at most n label requests per minute', numberOption('label-rate', 0), 60)
+    .option('--no-watch', 'do not follow model events or the registry alias')
+    .option('--ssl', 'TLS to the brokers')
+    .option('--sasl-mechanism <m>', 'plain | scram-sha-256 | scram-sha-512 (password from KAFKA_SASL_PASSWORD)')
+    .option('--sasl-username <u>', 'SASL user')
+    .action(async (flags: StreamFlags, cmd: Command) => {
+      const log = cliLogger('stream', cmd.optsWithGlobals());
+      for (const [name, value, allowed] of [['mask-size', flags.maskSize, ['model', 'frame']], ['mask-format', flags.maskFormat, ['png', 'rle']], ['backend', flags.backend, ['wasm', 'cpu']]] as const) {
+        if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(`--${name} must be ${allowed.join(' or ')}, got '${value}'`);
+      }
+      const service = await StreamService.start({
+        model: flags.model,
+        models: flags.models,
+        brokers: resolveBrokers(flags.brokers),
+        groupId: flags.group,
+        instanceId: flags.instanceId,
+        topicPrefix: flags.topicsPrefix,
+        framePartitions: flags.partitions,
+        workers: flags.workers,
+        backend: flags.backend,
+        maxBatch: flags.maxBatch,
+        maxWaitMs: flags.maxWaitMs,
+        maskSize: flags.maskSize,
+        maskFormat: flags.maskFormat,
+        exactlyOnce: flags.exactlyOnce,
+        httpPort: flags.httpPort,
+        sessionTimeoutMs: flags.sessionTimeout,
+        limits: { maxFrameBytes: flags.maxFrameBytes, maxSide: flags.maxSide },
+        labelRequests: flags.labelStore ? { store: flags.labelStore, entropyFraction: flags.labelEntropy, maxPerMinute: flags.labelRate } : null,
+        watchModels: flags.watch,
+        ssl: flags.ssl,
+        sasl: saslFrom(flags),
+        log,
+      });
+      console.log(`serving ${service.modelVersion} on ${service.topics.frames} (group ${flags.group})${service.url ? `; metrics ${service.url}/metrics` : ''}`);
+      await new Promise<void>((resolve) => {
+        const shutdown = (signal: string) => {
+          log.info('shutting down', { signal });
+          void service.stop().then(resolve);
+        };
+        process.once('SIGTERM', () => shutdown('SIGTERM'));
+        process.once('SIGINT', () => shutdown('SIGINT'));
+        service.once('fatal', (err) => {
+          process.exitCode = 1;
+          console.error(`error: ${describeError(err)}`);
+          void service.stop().then(resolve);
+        });
+      });
+      console.log('stopped');
+    });
+}

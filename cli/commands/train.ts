@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ConfigError } from '../../core/index.js';
+import type { TrainConfig } from '../../trainer/config.js';
+import { findUnfinishedRun, resumeTraining, train, type TrainEvent, type TrainResult } from '../../trainer/train.js';
+import { cliLogger, jsonOption, numberOption, type GlobalOptions } from '../context.js';
+import { ProgressBar } from '../progress.js';
+
+interface TrainFlags extends GlobalOptions {
+  config?: string;
+  model?: string;
+  name?: string;
+  data?: string;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  lrSchedule?: TrainConfig['schedule'];
+  warmup?: number;
+  maxSteps?: number;
+  backend?: TrainConfig['backend'];
+  out?: string;
+  seed?: number;
+  shuffleBuffer?: number;
+  flip?: boolean;
+  checkpointEvery?: number;
+  patience?: number;
+  cache?: TrainConfig['cache'];
+  workers?: number;
+  initFrom?: string;
+  modelConfig?: Record<string, unknown>;
+  resume?: string | boolean;
+}
+
+function readConfigFile(path: string): Partial<TrainConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError(`config file ${path} cannot be read`);
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+    return v as Partial<TrainConfig>;
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not a JSON object: ${(err as Error).message}`);
+  }
+}
+
+/** Renders trainer events as progress bars and one line per epoch. */
+export function trainProgress(): (e: TrainEvent) => void {
+  let bar: ProgressBar | null = null;
+  const end = () => {
+    bar?.done();
+    bar = null;
+  };
+  return (e) => {
+    switch (e.type) {
+      case 'scan':
+        bar ??= new ProgressBar({ label: 'decode', total: e.total });
+        bar.update(e.done);
+        if (e.done === e.total) end();
+        break;
+      case 'start':
+        end();
+        console.log(`${e.resumed ? 'resuming' : 'training'} version ${e.version} on ${e.backend.name}${e.backend.adapter ? ` (${e.backend.adapter})` : ''}: ${e.totalSteps} steps, ${e.stepsPerEpoch} per epoch${e.startStep ? `, from step ${e.startStep}` : ''}`);
+        bar = new ProgressBar({ label: 'train', total: e.totalSteps });
+        break;
+      case 'step':
+        bar?.update(e.step, `epoch ${e.epoch} loss ${e.loss.toFixed(4)} ${e.imagesPerSecond.toFixed(1)} img/s`);
+        break;
+      case 'epoch': {
+        const r = e.record;
+        bar?.done();
+        console.log(
+          `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}, val loss ${r.valLoss.toFixed(4)}, pixel accuracy ${(100 * r.pixelAccuracy).toFixed(1)}%, mIoU ${(100 * r.miou).toFixed(1)}%${e.improved ? ' (best)' : ''} [${r.seconds.toFixed(0)} s]`,
+        );
+        break;
+      }
+      case 'stop':
+        end();
+        console.log(`early stop: ${e.reason}`);
+        break;
+      case 'done':
+        end();
+        break;
+      default:
+    }
+  };
+}
+
+export function printTrainResult(r: TrainResult): void {
+  const m = r.card.metrics!;
+  console.log(`model: ${r.dir}`);
+  console.log(`held-out: pixel accuracy ${(100 * m.pixelAccuracy).toFixed(1)}%, mIoU ${(100 * m.miou).toFixed(1)}%, dice ${(100 * m.dice).toFixed(1)}% (${r.card.evaluation?.samples} images)`);
+  console.log(`report: ${r.dir}/report.html`);
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a U-Net and write models/<name>/<version>/ with its card and report')
+    .option('--config <file>', 'JSON training config (same keys as trainer/config.ts); flags override it')
+    .option('--model <arch>', 'unet-small | unet-mobilenetv2 (default unet-small)')
+    .option('--name <name>', 'registry name (default: the architecture)')
+    .option('--data <spec>', 'synthetic:count=N,size=S,seed=K | oxford:<dir> | folder:<images>:<masks> | feedback:<dir>')
+    .option('--epochs <n>', 'epochs (default 5)', numberOption('epochs', 1, true))
+    .option('--batch <n>', 'batch size (default 8)', numberOption('batch', 1, true))
+    .option('--lr <rate>', 'peak learning rate (default 3e-4)', numberOption('lr', 0))
+    .option('--lr-schedule <name>', 'constant | cosine | step (default constant)')
+    .option('--warmup <steps>', 'linear warm-up steps (default 0)', numberOption('warmup', 0, true))
+    .option('--max-steps <n>', 'stop after n steps', numberOption('max-steps', 1, true))
+    .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu (default auto)')
+    .option('--out <dir>', 'registry root (default models)')
+    .option('--seed <n>', 'seed for init, shuffle and augmentation (default 1)', numberOption('seed', 0, true))
+    .option('--shuffle-buffer <n>', 'shuffle buffer (default 1000)', numberOption('shuffle-buffer', 0, true))
+    .option('--no-flip', 'no random horizontal flip')
+    .option('--checkpoint-every <steps>', 'checkpoint interval (default 50)', numberOption('checkpoint-every', 1, true))
+    .option('--patience <epochs>', 'early-stopping patience, 0 = off (default 5)', numberOption('patience', 0, true))
+    .option('--cache <mode>', 'memory | none (default memory)')
+    .option('--workers <n>', 'decode workers (default cores − 1)', numberOption('workers', 0, true))
+    .option('--init-from <model>', 'fine-tune from a model directory or registry ref')
+    .option('--model-config <json>', 'architecture options, e.g. \'{"baseFilters":8,"depth":3}\'', jsonOption('model-config'))
+    .option('--resume [run]', 'continue the newest unfinished run (or the given run directory) from its checkpoint')
+    .action(async (flags: TrainFlags, cmd: Command) => {
+      const log = cliLogger('trainer', cmd.optsWithGlobals());
+      const onEvent = trainProgress();
+      let result: TrainResult;
+      if (flags.resume) {
+        const out = flags.out ?? 'models';
+        const run = typeof flags.resume === 'string' ? flags.resume : findUnfinishedRun(out, flags.name ?? flags.model);
+        if (!run) throw new ConfigError(`no unfinished training run under ${out}${flags.name ?? flags.model ? ` for ${flags.name ?? flags.model}` : ''}`);
+        result = await resumeTraining(run, { log, onEvent, backend: flags.backend });
+      } else {
+        const file = flags.config ? readConfigFile(flags.config) : {};
+        const fromFlags: Partial<TrainConfig> = {
+          model: flags.model,
+          name: flags.name,
+          data: flags.data,
+          epochs: flags.epochs,
+          batchSize: flags.batch,
+          learningRate: flags.lr,
+          schedule: flags.lrSchedule,
+          warmupSteps: flags.warmup,
+          maxSteps: flags.maxSteps,
+          backend: flags.backend,
+          out: flags.out,
+          seed: flags.seed,
+          shuffleBuffer: flags.shuffleBuffer,
+          flip: cmd.getOptionValueSource('flip') === 'cli' ? flags.flip : undefined,
+          checkpointEvery: flags.checkpointEvery,
+          patience: flags.patience,
+          cache: flags.cache,
+          workers: flags.workers,
+          initFrom: flags.initFrom,
+          modelConfig: flags.modelConfig,
+        };
+        const merged = { ...file, ...Object.fromEntries(Object.entries(fromFlags).filter(([, v]) => v !== undefined)) };
+        result = await train(merged, { log, onEvent });
+      }
+      printTrainResult(result);
+    });
+}

@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { readModelDir } from '../../converter/artifact_fs.js';
+import { resolveModelRef } from '../../converter/registry.js';
+
+export function registerVerify(program: Command): void {
+  program
+    .command('verify')
+    .description("check every file's sha256 and the weights manifest (shapes × dtypes = bytes) of a model directory")
+    .argument('<model>', 'model directory or registry ref')
+    .option('--models <dir>', 'registry root', 'models')
+    .action(async (model: string, flags: { models: string }) => {
+      const v = await readModelDir(resolveModelRef(model, flags.models));
+      for (const f of v.checked) console.log(`ok  ${f}`);
+      const weights = v.modelJson.weightsManifest.flatMap((g) => g.weights).length;
+      console.log(`verified ${v.dir}: ${v.checked.length} files match SHA256SUMS, ${weights} weights match their shards, contract ok (${v.card.name} ${v.card.version}, ${v.card.precision})`);
+    });
+}

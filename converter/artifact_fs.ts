@@ -1,0 +1,165 @@
+/**
+ * Model directories on disk: `model.json` + `group1-shardNofM.bin` (4 MiB shards, tfjs layers
+ * format), `card.json`, and `SHA256SUMS` over every file. Writing computes the card's derived
+ * fields; reading verifies checksums and the manifest before any weight is used, so a corrupt
+ * model is refused with the name of the bad file.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  CARD_JSON,
+  CARD_SCHEMA,
+  checkWeightsManifest,
+  formatSha256Sums,
+  MODEL_CONTRACT,
+  MODEL_JSON,
+  ModelFormatError,
+  parseCard,
+  parseModelJson,
+  parseSha256Sums,
+  SHA256SUMS,
+  sha256Hex,
+  shardWeights,
+  verifyChecksum,
+  type ModelCard,
+} from '../core/index.js';
+import type { io } from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { tf, tfl } from '../trainer/tfjs.js';
+
+/** Card fields the writer fills in itself. */
+export type CardDraft = Omit<ModelCard, 'schema' | 'contract' | 'params' | 'weightDtypes' | 'bytes' | 'files'>;
+
+export interface ExtraFile {
+  path: string;
+  data: string | Uint8Array;
+}
+
+function joinWeightData(data: io.WeightData): ArrayBuffer {
+  return tf.io.CompositeArrayBuffer.join(data);
+}
+
+/** Serialises a layers model into artifacts (topology + weight specs + one weight buffer). */
+export async function modelArtifacts(model: LayersModel): Promise<io.ModelArtifacts> {
+  let saved: io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return saved!;
+}
+
+/**
+ * Writes a model directory from artifacts and returns the completed card. Extra files (reports,
+ * plots, metrics logs) are written too and listed in SHA256SUMS.
+ */
+export async function writeModelDir(dir: string, artifacts: io.ModelArtifacts, draft: CardDraft, extras: ExtraFile[] = []): Promise<ModelCard> {
+  mkdirSync(dir, { recursive: true });
+  const weightSpecs = artifacts.weightSpecs ?? [];
+  const shards = shardWeights(joinWeightData(artifacts.weightData ?? new ArrayBuffer(0)));
+  const modelJson: io.ModelJSON = {
+    modelTopology: artifacts.modelTopology as object,
+    format: artifacts.format ?? 'layers-model',
+    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
+    convertedBy: artifacts.convertedBy ?? null,
+    weightsManifest: [{ paths: shards.map((s) => s.path), weights: weightSpecs }],
+    ...(artifacts.signature ? { signature: artifacts.signature } : {}),
+    ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
+  };
+  const files: { path: string; data: Uint8Array }[] = [
+    { path: MODEL_JSON, data: new TextEncoder().encode(JSON.stringify(modelJson)) },
+    ...shards,
+    ...extras.map((e) => ({ path: e.path, data: typeof e.data === 'string' ? new TextEncoder().encode(e.data) : e.data })),
+  ];
+  const listed: ModelCard['files'] = [];
+  for (const f of files) {
+    mkdirSync(join(dir, f.path, '..'), { recursive: true });
+    writeFileSync(join(dir, f.path), f.data);
+    listed.push({ path: f.path, bytes: f.data.byteLength, sha256: await sha256Hex(f.data) });
+  }
+  const card: ModelCard = {
+    schema: CARD_SCHEMA,
+    ...draft,
+    contract: MODEL_CONTRACT,
+    params: weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0),
+    weightDtypes: Object.fromEntries(weightSpecs.map((s) => [s.name, s.quantization?.dtype ?? s.dtype])),
+    bytes: shards.reduce((n, s) => n + s.data.byteLength, 0),
+    files: listed.filter((f) => f.path === MODEL_JSON || shards.some((s) => s.path === f.path) || f.path.endsWith('.onnx')),
+  };
+  const cardBytes = new TextEncoder().encode(JSON.stringify(card, null, 2) + '\n');
+  writeFileSync(join(dir, CARD_JSON), cardBytes);
+  listed.push({ path: CARD_JSON, bytes: cardBytes.byteLength, sha256: await sha256Hex(cardBytes) });
+  writeFileSync(join(dir, SHA256SUMS), formatSha256Sums(listed.map((f) => [f.path, f.sha256])));
+  return card;
+}
+
+export async function saveLayersModel(model: LayersModel, dir: string, draft: CardDraft, extras: ExtraFile[] = []): Promise<ModelCard> {
+  return writeModelDir(dir, await modelArtifacts(model), draft, extras);
+}
+
+export interface VerifiedModelDir {
+  dir: string;
+  card: ModelCard;
+  modelJson: io.ModelJSON;
+  /** All weight shards joined, in manifest order. */
+  weightData: ArrayBuffer;
+  /** Every file checked against SHA256SUMS. */
+  checked: string[];
+}
+
+/**
+ * Reads and verifies a model directory: every file in SHA256SUMS exists and hashes to its
+ * recorded value, model.json parses, the weights manifest matches the shards' sizes, and the
+ * card matches the model contract. Throws a named error naming the bad file.
+ */
+export async function readModelDir(path: string): Promise<VerifiedModelDir> {
+  const dir = resolve(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelFormatError('MODEL_NOT_FOUND', `model directory ${dir} does not exist`);
+  const need = (file: string) => {
+    const p = join(dir, file);
+    if (!existsSync(p)) throw new ModelFormatError('MODEL_NOT_FOUND', `${file} is missing from ${dir}`);
+    return p;
+  };
+  const sums = parseSha256Sums(readFileSync(need(SHA256SUMS), 'utf8'));
+  const checked: string[] = [];
+  for (const file of sums.keys()) {
+    await verifyChecksum(file, readFileSync(need(file)), sums);
+    checked.push(file);
+  }
+  const modelJson = parseModelJson(readFileSync(need(MODEL_JSON), 'utf8'));
+  for (const file of [MODEL_JSON, CARD_JSON]) {
+    if (!sums.has(file)) throw new ModelFormatError('MODEL_MALFORMED', `${file} is not covered by SHA256SUMS`);
+  }
+  const sizes = new Map<string, number>();
+  for (const group of modelJson.weightsManifest) {
+    for (const p of group.paths) {
+      if (!sums.has(p)) throw new ModelFormatError('MODEL_MALFORMED', `weight shard ${p} is not covered by SHA256SUMS`);
+      sizes.set(p, statSync(need(p)).size);
+    }
+  }
+  checkWeightsManifest(modelJson.weightsManifest, sizes);
+  const card = parseCard(readFileSync(need(CARD_JSON), 'utf8'), `${dir}/${CARD_JSON}`);
+  const buffers = modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dir, p))));
+  const weightData = new Uint8Array(buffers.reduce((n, b) => n + b.byteLength, 0));
+  let o = 0;
+  for (const b of buffers) {
+    weightData.set(b, o);
+    o += b.byteLength;
+  }
+  return { dir, card, modelJson, weightData: weightData.buffer, checked };
+}
+
+/** Loads a verified layers model (quantized weights are dequantized by tfjs on load). */
+export async function loadLayersModel(path: string): Promise<{ model: LayersModel; card: ModelCard; dir: string }> {
+  const v = await readModelDir(path);
+  const model = await tfl.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: v.modelJson.modelTopology,
+      weightSpecs: v.modelJson.weightsManifest.flatMap((g) => g.weights),
+      weightData: v.weightData,
+    }),
+  );
+  return { model, card: v.card, dir: v.dir };
+}

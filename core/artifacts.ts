@@ -1,0 +1,112 @@
+/**
+ * Platform-free parts of the model artifact format (`models/<name>/<version>/`): SHA256SUMS,
+ * weight sharding, and the manifest consistency check (shapes × dtypes = bytes). The Node
+ * filesystem layer (converter/artifact_fs.ts) and the browser loader both build on these.
+ */
+import type { io } from '@tensorflow/tfjs-core';
+import { ChecksumError, ModelFormatError } from './errors.js';
+
+/** Shard size of weight files, like tensorflowjs_converter. */
+export const SHARD_BYTES = 4 * 1024 * 1024;
+export const MODEL_JSON = 'model.json';
+export const CARD_JSON = 'card.json';
+export const SHA256SUMS = 'SHA256SUMS';
+
+/** Bytes per element of each stored dtype. */
+export const DTYPE_BYTES: Readonly<Record<string, number>> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+};
+
+/** Lower-case hex sha256 of bytes, via WebCrypto (present in Node 20 and every browser). */
+export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string> {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', view as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** `<hex>  <file>` lines, sorted by file name, as `sha256sum` writes them. */
+export function formatSha256Sums(entries: Iterable<[file: string, sha256: string]>): string {
+  return [...entries]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([file, hash]) => `${hash}  ${file}\n`)
+    .join('');
+}
+
+export function parseSha256Sums(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [i, line] of text.split('\n').entries()) {
+    if (!line.trim()) continue;
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line.trimEnd());
+    if (!m) throw new ModelFormatError('MODEL_MALFORMED', `SHA256SUMS line ${i + 1} is not '<sha256>  <file>'`);
+    out.set(m[2], m[1]);
+  }
+  return out;
+}
+
+/** Throws `CHECKSUM_MISMATCH` naming the file when its bytes do not hash to the recorded value. */
+export async function verifyChecksum(file: string, bytes: Uint8Array | ArrayBuffer, sums: Map<string, string>): Promise<void> {
+  const want = sums.get(file);
+  if (!want) throw new ChecksumError(file, `${file} is not listed in SHA256SUMS`);
+  const got = await sha256Hex(bytes);
+  if (got !== want) throw new ChecksumError(file, `${file}: sha256 ${got} does not match SHA256SUMS (${want}); the file is corrupt or was altered`);
+}
+
+/** Byte length the manifest implies for each weight: product of shape × stored dtype size. */
+export function weightSpecBytes(spec: io.WeightsManifestEntry): number {
+  const dtype = spec.quantization?.dtype ?? spec.dtype;
+  const per = DTYPE_BYTES[dtype];
+  if (per === undefined) throw new ModelFormatError('MODEL_MALFORMED', `weight ${spec.name} has unknown dtype '${dtype}'`);
+  return spec.shape.reduce((a, b) => a * b, 1) * per;
+}
+
+/**
+ * Checks that the weights manifest agrees with the shards: every shard is listed once, and the
+ * manifest's shapes × dtypes add up to the shards' total size. `shardSizes` maps each path in
+ * the manifest to its byte length (missing entries are reported).
+ */
+export function checkWeightsManifest(manifest: io.WeightsManifestConfig, shardSizes: Map<string, number>): void {
+  for (const group of manifest) {
+    let expected = 0;
+    for (const spec of group.weights) expected += weightSpecBytes(spec);
+    let actual = 0;
+    for (const p of group.paths) {
+      const size = shardSizes.get(p);
+      if (size === undefined) throw new ModelFormatError('WEIGHTS_MISMATCH', `weight shard ${p} listed in model.json is missing`);
+      actual += size;
+    }
+    if (expected !== actual) {
+      throw new ModelFormatError(
+        'WEIGHTS_MISMATCH',
+        `weights in model.json need ${expected} bytes but shards ${group.paths.join(', ')} hold ${actual}; a shard is truncated or does not belong to this model`,
+      );
+    }
+  }
+}
+
+/** Splits one weight buffer into shards of at most `shardBytes`, named like tensorflowjs_converter's. */
+export function shardWeights(data: ArrayBuffer, shardBytes = SHARD_BYTES): { path: string; data: Uint8Array }[] {
+  const n = Math.max(1, Math.ceil(data.byteLength / shardBytes));
+  return Array.from({ length: n }, (_, i) => ({
+    path: `group1-shard${i + 1}of${n}.bin`,
+    data: new Uint8Array(data, i * shardBytes, Math.min(shardBytes, data.byteLength - i * shardBytes)),
+  }));
+}
+
+/** Parses model.json text into tfjs model artifacts' JSON, with a named error. */
+export function parseModelJson(text: string, where = MODEL_JSON): io.ModelJSON {
+  let json: io.ModelJSON;
+  try {
+    json = JSON.parse(text) as io.ModelJSON;
+  } catch (err) {
+    throw new ModelFormatError('MODEL_MALFORMED', `${where} is not valid JSON`, { cause: err });
+  }
+  if (json === null || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new ModelFormatError('MODEL_MALFORMED', `${where} lacks modelTopology or weightsManifest; it is not a tfjs model`);
+  }
+  return json;
+}

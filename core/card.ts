@@ -1,0 +1,101 @@
+/**
+ * The model card (`card.json`), written beside every model version and read by the converter
+ * and both runtimes before they trust a model.
+ */
+import { MODEL_CONTRACT, NUM_CLASSES, type ModelContract } from './contract.js';
+import { ContractError, ModelFormatError } from './errors.js';
+
+export const CARD_SCHEMA = 'edgeseg.card.v1';
+
+export const PRECISIONS = ['fp32', 'fp16', 'uint8', 'uint16', 'mixed'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+export interface CardMetrics {
+  pixelAccuracy: number;
+  miou: number;
+  perClassIou: number[];
+  dice: number;
+}
+
+export interface CardFile {
+  /** Path relative to the version directory. */
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface ModelCard {
+  schema: typeof CARD_SCHEMA;
+  name: string;
+  version: string;
+  /** Version this one was converted or fine-tuned from; null for a model trained from scratch. */
+  parentVersion: string | null;
+  /** ISO 8601 time the version was written. */
+  created: string;
+  architecture: { name: string; config: Record<string, unknown> };
+  params: number;
+  contract: ModelContract;
+  precision: Precision;
+  /** Weight name → dtype it is stored in (float32, float16, uint8, uint16). */
+  weightDtypes: Record<string, string>;
+  /** Bytes of all weight shards. */
+  bytes: number;
+  /** Every artifact file of the version (model.json, shards, model.onnx…), with its sha256. */
+  files: CardFile[];
+  /** Metrics on the held-out set named in `evaluation`. */
+  metrics: CardMetrics | null;
+  /** For converted variants: variant − parent, signed, on the 0–1 scale. */
+  deltaVsParent?: { miou: number; pixelAccuracy: number; maskAgreement: number };
+  /** The data the weights were fitted on. */
+  dataset: { spec: string; manifestHash: string; train: number; validation: number; skipped: number } | null;
+  /** The held-out set `metrics` were measured on. */
+  evaluation: { spec: string; manifestHash: string; samples: number } | null;
+  /** Training (or conversion) configuration, as given. */
+  training: Record<string, unknown> | null;
+  conversion?: Record<string, unknown>;
+  backend: { name: string; adapter?: string } | null;
+  /** Git commit of the code that wrote the version, or `unknown`. */
+  codeRevision: string;
+}
+
+/** Throws `CONTRACT_MISMATCH` if a model's declared contract differs from core's. */
+export function assertContract(contract: ModelContract | undefined, where = 'model'): void {
+  if (!contract) throw new ContractError(`${where} declares no input/output contract`);
+  const want = MODEL_CONTRACT;
+  const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+  if (!same(contract.input.shape.slice(1), want.input.shape.slice(1))) {
+    throw new ContractError(`${where} input shape [${contract.input.shape}] differs from the contract's [${want.input.shape}]`);
+  }
+  if (!same(contract.output.shape.slice(1), want.output.shape.slice(1))) {
+    throw new ContractError(`${where} output shape [${contract.output.shape}] differs from the contract's [${want.output.shape}]`);
+  }
+  if (!same(contract.classes, want.classes)) {
+    throw new ContractError(`${where} classes [${contract.classes}] differ from the contract's [${want.classes}] (${NUM_CLASSES} classes)`);
+  }
+  if (contract.input.name !== want.input.name || contract.output.name !== want.output.name) {
+    throw new ContractError(
+      `${where} tensor names ${contract.input.name} → ${contract.output.name} differ from the contract's ${want.input.name} → ${want.output.name}`,
+    );
+  }
+}
+
+/** Parses and checks a card.json text. */
+export function parseCard(text: string, where = 'card.json'): ModelCard {
+  let card: ModelCard;
+  try {
+    card = JSON.parse(text) as ModelCard;
+  } catch (err) {
+    throw new ModelFormatError('MODEL_MALFORMED', `${where} is not valid JSON`, { cause: err });
+  }
+  if (card === null || typeof card !== 'object' || card.schema !== CARD_SCHEMA) {
+    throw new ModelFormatError('MODEL_MALFORMED', `${where} is not an edgeseg card (schema must be '${CARD_SCHEMA}')`);
+  }
+  for (const key of ['name', 'version', 'precision'] as const) {
+    if (typeof card[key] !== 'string' || !card[key]) throw new ModelFormatError('MODEL_MALFORMED', `${where} has no '${key}'`);
+  }
+  if (!PRECISIONS.includes(card.precision)) {
+    throw new ModelFormatError('MODEL_MALFORMED', `${where} precision '${card.precision}' is not one of ${PRECISIONS.join('|')}`);
+  }
+  assertContract(card.contract, where);
+  return card;
+}

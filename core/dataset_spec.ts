@@ -1,0 +1,83 @@
+/**
+ * Dataset specs, one syntax everywhere in the CLI:
+ *
+ * | spec | source |
+ * |---|---|
+ * | `synthetic:count=N,size=S,seed=K[,shift=0\|1]` | procedural pets-like scenes (core/synthetic.ts) |
+ * | `oxford:<dir>` | Oxford-IIIT Pet layout: `images/*.jpg`, `annotations/trimaps/*.png`, optional `annotations/trainval.txt` / `test.txt` |
+ * | `folder:<images dir>:<masks dir>` | image files paired by base name with class-id PNG masks |
+ * | `feedback:<dir>[@<version>]` | a feedback store (latest version unless one is named) |
+ */
+import { DatasetError } from './errors.js';
+import { SYNTHETIC_DEFAULTS } from './synthetic.js';
+
+export type DatasetSpec =
+  | { kind: 'synthetic'; count: number; size: number; seed: number; shift: number }
+  | { kind: 'oxford'; dir: string }
+  | { kind: 'folder'; imagesDir: string; masksDir: string }
+  | { kind: 'feedback'; dir: string; version?: number };
+
+const USAGE =
+  'expected one of synthetic:count=N,size=S,seed=K | oxford:<dir> | folder:<images dir>:<masks dir> | feedback:<dir>[@<version>]';
+
+function fail(spec: string, why: string): never {
+  throw new DatasetError('DATASET_SPEC_INVALID', `dataset spec '${spec}': ${why}; ${USAGE}`);
+}
+
+export function parseDatasetSpec(spec: string): DatasetSpec {
+  if (typeof spec !== 'string' || spec.length === 0) fail(String(spec), 'empty');
+  const colon = spec.indexOf(':');
+  if (colon < 0) fail(spec, 'missing the source kind');
+  const kind = spec.slice(0, colon);
+  const rest = spec.slice(colon + 1);
+  switch (kind) {
+    case 'synthetic': {
+      const params: Record<string, number> = { count: NaN, size: SYNTHETIC_DEFAULTS.size, seed: SYNTHETIC_DEFAULTS.seed, shift: SYNTHETIC_DEFAULTS.shift };
+      for (const part of rest.split(',').filter(Boolean)) {
+        const [key, value, extra] = part.split('=');
+        if (!(key in params) || value === undefined || extra !== undefined) fail(spec, `unknown or malformed parameter '${part}' (count, size, seed, shift)`);
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 0) fail(spec, `${key} must be a non-negative integer, got '${value}'`);
+        params[key] = n;
+      }
+      if (!(params.count >= 1)) fail(spec, 'count=N (N ≥ 1) is required');
+      if (params.size < 16 || params.size > 2048) fail(spec, `size must be 16–2048, got ${params.size}`);
+      if (params.shift > 1) fail(spec, `shift must be 0 or 1, got ${params.shift}`);
+      return { kind, count: params.count, size: params.size, seed: params.seed, shift: params.shift };
+    }
+    case 'oxford':
+      if (!rest) fail(spec, 'missing the directory');
+      return { kind, dir: rest };
+    case 'folder': {
+      const sep = rest.lastIndexOf(':');
+      if (sep <= 0 || sep === rest.length - 1) fail(spec, 'expected folder:<images dir>:<masks dir>');
+      return { kind, imagesDir: rest.slice(0, sep), masksDir: rest.slice(sep + 1) };
+    }
+    case 'feedback': {
+      const at = rest.lastIndexOf('@');
+      if (!rest || at === 0) fail(spec, 'missing the directory');
+      if (at > 0) {
+        const version = Number(rest.slice(at + 1));
+        if (!Number.isInteger(version) || version < 1) fail(spec, `version after '@' must be a positive integer`);
+        return { kind, dir: rest.slice(0, at), version };
+      }
+      return { kind, dir: rest };
+    }
+    default:
+      fail(spec, `unknown source kind '${kind}'`);
+  }
+}
+
+/** The canonical text of a spec (stable, used in cards and cache keys). */
+export function formatDatasetSpec(spec: DatasetSpec): string {
+  switch (spec.kind) {
+    case 'synthetic':
+      return `synthetic:count=${spec.count},size=${spec.size},seed=${spec.seed}${spec.shift ? `,shift=${spec.shift}` : ''}`;
+    case 'oxford':
+      return `oxford:${spec.dir}`;
+    case 'folder':
+      return `folder:${spec.imagesDir}:${spec.masksDir}`;
+    case 'feedback':
+      return `feedback:${spec.dir}${spec.version ? `@${spec.version}` : ''}`;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Segmentation metrics from one confusion matrix, accumulated across batches: pixel accuracy,
+ * per-class IoU, mean IoU and Dice. Rows are true classes, columns predicted classes.
+ */
+import { NUM_CLASSES } from './contract.js';
+import { ContractError } from './errors.js';
+
+export interface SegmentationMetrics {
+  /** Correct pixels / all pixels, 0–1. */
+  pixelAccuracy: number;
+  /** IoU of each class, 0–1; NaN for a class absent from both truth and prediction. */
+  perClassIou: number[];
+  /** Mean IoU over classes present in truth or prediction, 0–1. */
+  miou: number;
+  /** Dice (F1) per class, 0–1; NaN like perClassIou. */
+  perClassDice: number[];
+  /** Mean Dice over the same classes as miou. */
+  dice: number;
+  /** Pixels counted. */
+  pixels: number;
+}
+
+export class ConfusionMatrix {
+  readonly numClasses: number;
+  /** counts[truth * numClasses + predicted] */
+  readonly counts: Float64Array;
+
+  constructor(numClasses: number = NUM_CLASSES) {
+    this.numClasses = numClasses;
+    this.counts = new Float64Array(numClasses * numClasses);
+  }
+
+  /** Adds one mask pair (or a whole batch, flattened) to the matrix. */
+  accumulate(truth: ArrayLike<number>, predicted: ArrayLike<number>): this {
+    if (truth.length !== predicted.length) {
+      throw new ContractError(`truth has ${truth.length} pixels but prediction has ${predicted.length}`);
+    }
+    const k = this.numClasses;
+    for (let i = 0; i < truth.length; i++) {
+      const t = truth[i];
+      const p = predicted[i];
+      if (t >= k || p >= k || t < 0 || p < 0) {
+        throw new ContractError(`class id out of range at pixel ${i}: truth ${t}, predicted ${p} (classes 0–${k - 1})`);
+      }
+      this.counts[t * k + p]++;
+    }
+    return this;
+  }
+
+  /** Adds another matrix's counts into this one. */
+  merge(other: ConfusionMatrix): this {
+    if (other.numClasses !== this.numClasses) throw new ContractError('cannot merge confusion matrices of different class counts');
+    for (let i = 0; i < this.counts.length; i++) this.counts[i] += other.counts[i];
+    return this;
+  }
+
+  metrics(): SegmentationMetrics {
+    const k = this.numClasses;
+    let total = 0;
+    let correct = 0;
+    const perClassIou: number[] = [];
+    const perClassDice: number[] = [];
+    for (let c = 0; c < k; c++) {
+      let rowSum = 0;
+      let colSum = 0;
+      for (let j = 0; j < k; j++) {
+        rowSum += this.counts[c * k + j];
+        colSum += this.counts[j * k + c];
+      }
+      const tp = this.counts[c * k + c];
+      correct += tp;
+      total += rowSum;
+      const union = rowSum + colSum - tp;
+      perClassIou.push(union === 0 ? NaN : tp / union);
+      perClassDice.push(rowSum + colSum === 0 ? NaN : (2 * tp) / (rowSum + colSum));
+    }
+    return {
+      pixelAccuracy: total === 0 ? NaN : correct / total,
+      perClassIou,
+      miou: nanMean(perClassIou),
+      perClassDice,
+      dice: nanMean(perClassDice),
+      pixels: total,
+    };
+  }
+}
+
+function nanMean(values: number[]): number {
+  const present = values.filter((v) => !Number.isNaN(v));
+  return present.length === 0 ? NaN : present.reduce((a, b) => a + b, 0) / present.length;
+}
+
+/** Fraction of pixels on which two class-id masks agree, 0–1. */
+export function maskAgreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new ContractError(`masks differ in size: ${a.length} vs ${b.length} pixels`);
+  if (a.length === 0) return NaN;
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
+  return same / a.length;
+}

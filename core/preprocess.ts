@@ -1,0 +1,136 @@
+/**
+ * The one preprocessing path. Every producer of model inputs (trainer, converter eval, both
+ * runtimes, tests) decodes to full-size RGB uint8 first and then calls these functions, so a
+ * model never sees pixels prepared differently from the ones it was trained on.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { INPUT_CHANNELS, INPUT_SIZE, NUM_CLASSES, PIXEL_SCALE, TRIMAP_OFFSET } from './contract.js';
+import { ContractError, SampleError } from './errors.js';
+
+/** A decoded image: interleaved 8-bit pixels, RGB or RGBA, row-major. */
+export interface PixelImage {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  /** 3 (RGB) or 4 (RGBA; alpha is dropped). */
+  channels: 3 | 4;
+}
+
+/** A class-id mask: one byte per pixel, row-major. */
+export interface ClassMask {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+function checkImage(img: PixelImage): void {
+  if (!(img.width > 0 && img.height > 0) || !Number.isInteger(img.width) || !Number.isInteger(img.height)) {
+    throw new ContractError(`image size must be positive integers, got ${img.width}x${img.height}`);
+  }
+  if (img.channels !== 3 && img.channels !== 4) {
+    throw new ContractError(`image must have 3 (RGB) or 4 (RGBA) channels, got ${img.channels}`);
+  }
+  const want = img.width * img.height * img.channels;
+  if (img.data.length !== want) {
+    throw new ContractError(
+      `image data has ${img.data.length} bytes, expected ${want} for ${img.width}x${img.height}x${img.channels}`,
+    );
+  }
+}
+
+/**
+ * Pixels tensor [H, W, 3|4] (int32 or float32, values 0–255) → model input [128, 128, 3] float32
+ * in [0, 1]: bilinear stretch with half-pixel centres, then × 1/255. Runs on the active backend,
+ * so the browser runtime does it on the GPU.
+ */
+export function preprocessPixels(pixels: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const rgb = pixels.shape[2] === INPUT_CHANNELS ? pixels : tf.slice(pixels, [0, 0, 0], [-1, -1, INPUT_CHANNELS]);
+    const resized = tf.image.resizeBilinear(tf.cast(rgb, 'float32'), [INPUT_SIZE, INPUT_SIZE], false, true);
+    return tf.mul(resized, tf.scalar(PIXEL_SCALE));
+  });
+}
+
+/** Decoded image → model input tensor [128, 128, 3]. The caller owns the returned tensor. */
+export function imageToInput(img: PixelImage): tf.Tensor3D {
+  checkImage(img);
+  return tf.tidy(() => {
+    const pixels = tf.tensor3d(Int32Array.from(img.data), [img.height, img.width, img.channels], 'int32');
+    return preprocessPixels(pixels);
+  });
+}
+
+/** Decoded image → model input as a plain Float32Array of 128·128·3 values. */
+export function imageToInputData(img: PixelImage): Float32Array {
+  const t = imageToInput(img);
+  try {
+    return t.dataSync() as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * Nearest-neighbour resize of a class-id mask (half-pixel centres, like TF2's `resize(method='nearest')`).
+ * Never invents a value: every output pixel copies one input pixel.
+ */
+export function resizeMask(mask: ClassMask, width: number, height: number): ClassMask {
+  if (mask.data.length !== mask.width * mask.height) {
+    throw new ContractError(`mask data has ${mask.data.length} bytes, expected ${mask.width * mask.height}`);
+  }
+  if (mask.width === width && mask.height === height) return { data: mask.data, width, height };
+  const out = tf.tidy(() => {
+    const m = tf.tensor3d(Int32Array.from(mask.data), [mask.height, mask.width, 1], 'int32');
+    return tf.image.resizeNearestNeighbor(m, [height, width], false, true);
+  });
+  try {
+    return { data: Uint8Array.from(out.dataSync()), width, height };
+  } finally {
+    out.dispose();
+  }
+}
+
+/** Class-id mask at any size → the contract's 128×128 target. */
+export function maskToTarget(mask: ClassMask): Uint8Array {
+  return resizeMask(mask, INPUT_SIZE, INPUT_SIZE).data;
+}
+
+/**
+ * Oxford-IIIT trimap pixel values {1 = pet, 2 = background, 3 = border} → class ids {0, 1, 2}.
+ * Throws `MASK_VALUES` naming the first offending value.
+ */
+export function trimapToClassIds(trimap: Uint8Array): Uint8Array {
+  const out = new Uint8Array(trimap.length);
+  for (let i = 0; i < trimap.length; i++) {
+    const c = trimap[i] - TRIMAP_OFFSET;
+    if (c < 0 || c >= NUM_CLASSES) {
+      throw new SampleError('MASK_VALUES', `trimap value ${trimap[i]} at pixel ${i} is not one of 1, 2, 3`);
+    }
+    out[i] = c;
+  }
+  return out;
+}
+
+/** Throws `MASK_VALUES` if any pixel is not a valid class id. */
+export function checkClassIds(mask: Uint8Array): void {
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] >= NUM_CLASSES) {
+      throw new SampleError('MASK_VALUES', `mask value ${mask[i]} at pixel ${i} is not a class id (0–${NUM_CLASSES - 1})`);
+    }
+  }
+}
+
+/** Mirrors an HWC image or HW mask left↔right, in a new array. */
+export function flipHorizontal<T extends Float32Array | Uint8Array>(data: T, width: number, height: number, channels: number): T {
+  const out = new (data.constructor as { new (n: number): T })(data.length);
+  const row = width * channels;
+  for (let y = 0; y < height; y++) {
+    const base = y * row;
+    for (let x = 0; x < width; x++) {
+      const src = base + x * channels;
+      const dst = base + (width - 1 - x) * channels;
+      for (let c = 0; c < channels; c++) out[dst + c] = data[src + c];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,161 @@
+/**
+ * The inference engine of runtime-node: a pool of worker threads (one tfjs-wasm instance per
+ * core by default; wasm is single-threaded in Node), a Triton-style micro-batcher (max batch,
+ * max wait) in front of it, and hot swap: a new model version is verified, loaded into every
+ * worker beside the old one, switched to atomically, and the old one is unloaded once no batch
+ * uses it. A version that fails verification or loading is refused and the old one keeps serving.
+ */
+import { ConfigError, type ModelCard } from '../../core/index.js';
+import { readModelDir } from '../../converter/artifact_fs.js';
+import { defaultPoolSize, WorkerPool } from '../../trainer/worker_pool.js';
+import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferOptions } from './protocol.js';
+
+export interface EngineOptions {
+  /** Worker threads. @default one per core, minus one for the Kafka loop (at least 1) */
+  workers?: number;
+  /** @default 'wasm' */
+  backend?: 'wasm' | 'cpu';
+  /** Frames per model call. @default 1 (batching barely helps single-threaded wasm; raise it for GPU backends) */
+  maxBatch?: number;
+  /** Longest a frame waits for its batch to fill. @default 0 (ms) */
+  maxWaitMs?: number;
+  infer: InferOptions;
+}
+
+export interface ActiveModel {
+  key: string;
+  dir: string;
+  /** `<name>@<version>`, written into every result. */
+  version: string;
+  card: ModelCard;
+}
+
+interface Waiting {
+  frame: FrameInput;
+  resolve(o: FrameOutcome & { modelVersion: string }): void;
+  reject(e: Error): void;
+}
+
+export class InferenceEngine {
+  private readonly pool: WorkerPool<InferenceRequest, InferenceResponse>;
+  private active: ActiveModel | null = null;
+  private readonly inFlight = new Map<string, number>();
+  private readonly retiring = new Set<string>();
+  private waiting: Waiting[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private nextKey = 1;
+  readonly maxBatch: number;
+  readonly maxWaitMs: number;
+
+  private constructor(private readonly options: EngineOptions) {
+    this.maxBatch = options.maxBatch ?? 1;
+    this.maxWaitMs = options.maxWaitMs ?? 0;
+    if (!(this.maxBatch >= 1 && Number.isInteger(this.maxBatch))) throw new ConfigError(`maxBatch must be an integer ≥ 1, got ${this.maxBatch}`);
+    if (!(this.maxWaitMs >= 0)) throw new ConfigError(`maxWaitMs must be ≥ 0, got ${this.maxWaitMs}`);
+    this.pool = new WorkerPool(new URL('./inference_worker.ts', import.meta.url), options.workers ?? defaultPoolSize(), { backend: options.backend ?? 'wasm' });
+  }
+
+  /** Starts the workers and loads (verifies, warms) the first model. */
+  static async start(dir: string, options: EngineOptions): Promise<InferenceEngine> {
+    const engine = new InferenceEngine(options);
+    try {
+      await engine.swap(dir);
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    return engine;
+  }
+
+  get model(): ActiveModel {
+    return this.active!;
+  }
+
+  get workers(): number {
+    return this.pool.size;
+  }
+
+  /** Frames waiting for a worker or for their batch to fill. */
+  get queueDepth(): number {
+    return this.waiting.length + this.pool.queued;
+  }
+
+  /**
+   * Switches to the model in `dir`. Verification (checksums, manifest, contract) and loading in
+   * every worker happen before the switch; if either fails, the error is thrown and the current
+   * model keeps serving.
+   */
+  async swap(dir: string): Promise<ActiveModel> {
+    const verified = await readModelDir(dir);
+    const key = `m${this.nextKey++}`;
+    try {
+      await this.pool.broadcast({ type: 'load', key, dir: verified.dir });
+    } catch (err) {
+      await this.pool.broadcast({ type: 'unload', key }).catch(() => {});
+      throw err;
+    }
+    const previous = this.active;
+    this.active = { key, dir: verified.dir, version: `${verified.card.name}@${verified.card.version}`, card: verified.card };
+    // Replacement workers come up with the current model.
+    this.pool.setWarmup({ type: 'load', key, dir: verified.dir });
+    if (previous) {
+      this.retiring.add(previous.key);
+      await this.retireIfIdle(previous.key);
+    }
+    return this.active;
+  }
+
+  private async retireIfIdle(key: string): Promise<void> {
+    if (!this.retiring.has(key) || (this.inFlight.get(key) ?? 0) > 0) return;
+    this.retiring.delete(key);
+    await this.pool.broadcast({ type: 'unload', key });
+  }
+
+  /** Segments one frame with the active model; resolves with the version that produced it. */
+  infer(frame: FrameInput): Promise<FrameOutcome & { modelVersion: string }> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ frame, resolve, reject });
+      if (this.waiting.length >= this.maxBatch || this.maxWaitMs === 0) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.maxWaitMs);
+    });
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.waiting.length) {
+      const batch = this.waiting.splice(0, this.maxBatch);
+      this.dispatch(batch);
+    }
+  }
+
+  private dispatch(batch: Waiting[]): void {
+    const model = this.active!;
+    this.inFlight.set(model.key, (this.inFlight.get(model.key) ?? 0) + 1);
+    // Copy: the caller's bytes may be a view into a larger (Kafka or file) buffer, which a transfer would detach.
+    const frames = batch.map((w) => ({ ...w.frame, bytes: new Uint8Array(w.frame.bytes) }));
+    this.pool
+      .run({ type: 'infer', key: model.key, frames, options: this.options.infer }, frames.map((f) => f.bytes.buffer as ArrayBuffer))
+      .then(
+        (res) => {
+          const outcomes = (res as Extract<InferenceResponse, { type: 'infer' }>).outcomes;
+          batch.forEach((w, i) => w.resolve({ ...outcomes[i], modelVersion: model.version }));
+        },
+        (err: Error) => batch.forEach((w) => w.reject(err)),
+      )
+      .finally(() => {
+        this.inFlight.set(model.key, this.inFlight.get(model.key)! - 1);
+        void this.retireIfIdle(model.key);
+      });
+  }
+
+  /** tf.memory() of each worker (for leak checks). */
+  async memory(): Promise<{ numTensors: number; numBytes: number; models: string[] }[]> {
+    return (await this.pool.broadcast({ type: 'memory' })) as Extract<InferenceResponse, { type: 'memory' }>[];
+  }
+
+  async close(): Promise<void> {
+    this.flush();
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Inference worker: holds one or more verified models (so a hot swap never drops a frame),
+ * decodes frames with sharp (or takes raw RGB8), preprocesses them with core's contract on the
+ * worker's tfjs backend, runs the model and encodes masks.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import {
+  encodeMaskPng,
+  encodeRle,
+  FrameError,
+  INPUT_SIZE,
+  RAW_RGB8,
+  resizeMask,
+  summarizeLogits,
+  toBase64,
+  preprocessPixels,
+  type PixelImage,
+} from '../../core/index.js';
+import { loadLayersModel } from '../../converter/artifact_fs.js';
+import { activateWasm } from '../../trainer/backends/wasm.js';
+import { decodeImage } from '../../trainer/data/decode_image.js';
+import { tf } from '../../trainer/tfjs.js';
+import { serveWorker } from '../../trainer/worker_pool.js';
+import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferOptions } from './protocol.js';
+
+const models = new Map<string, { model: LayersModel; version: string }>();
+
+async function decode(frame: FrameInput, maxSide: number): Promise<PixelImage> {
+  let image: PixelImage;
+  if (frame.contentType === RAW_RGB8) {
+    image = { data: frame.bytes, width: frame.width!, height: frame.height!, channels: 3 };
+  } else {
+    try {
+      image = await decodeImage(frame.bytes, { maxPixels: maxSide * maxSide });
+    } catch (err) {
+      throw new FrameError('UNDECODABLE', `cannot decode ${frame.contentType} frame: ${(err as Error).message.replace(/^cannot decode image: /, '')}`);
+    }
+  }
+  if (image.width > maxSide || image.height > maxSide) {
+    throw new FrameError('DIMENSIONS_OUT_OF_RANGE', `frame is ${image.width}x${image.height}; the limit is ${maxSide} per side`);
+  }
+  return image;
+}
+
+async function infer(key: string, frames: FrameInput[], options: InferOptions): Promise<FrameOutcome[]> {
+  const entry = models.get(key);
+  if (!entry) throw new Error(`model ${key} is not loaded in this worker`);
+  const t0 = performance.now();
+  const decoded = await Promise.all(frames.map((f) => decode(f, options.maxSide).catch((err: FrameError) => err)));
+  const decodeMs = performance.now() - t0;
+  const good = decoded.map((d, i) => [d, i] as const).filter((x): x is [PixelImage, number] => !(x[0] instanceof Error));
+  const outcomes: FrameOutcome[] = decoded.map((d) => (d instanceof Error ? { ok: false, code: (d as FrameError).code ?? 'UNDECODABLE', message: d.message } : (null as never)));
+  if (good.length === 0) return outcomes;
+  const t1 = performance.now();
+  const logits = tf.tidy(() => {
+    const batch = tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32'))));
+    return entry.model.predict(batch) as tf.Tensor4D;
+  });
+  const segs = await summarizeLogits(logits);
+  logits.dispose();
+  const inferenceMs = performance.now() - t1;
+  good.forEach(([img, i], k) => {
+    const seg = segs[k];
+    const mask = options.maskSize === 'frame' ? resizeMask({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, img.width, img.height) : { data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE };
+    outcomes[i] = {
+      ok: true,
+      width: mask.width,
+      height: mask.height,
+      mask: options.maskFormat === 'rle' ? encodeRle(mask) : toBase64(encodeMaskPng(mask)),
+      classCoverage: seg.classCoverage,
+      meanConfidence: seg.meanConfidence,
+      entropy: seg.entropy,
+      margin: seg.margin,
+      inferenceMs,
+      decodeMs,
+    };
+  });
+  return outcomes;
+}
+
+const { backend } = (workerData as { data: { backend: 'wasm' | 'cpu' } }).data;
+if (backend === 'wasm') await activateWasm();
+else await tf.setBackend('cpu');
+
+serveWorker<InferenceRequest, InferenceResponse>(parentPort!, async (req) => {
+  switch (req.type) {
+    case 'load': {
+      if (!models.has(req.key)) {
+        const { model, card } = await loadLayersModel(req.dir);
+        // Warm up: the first run compiles kernels and allocates.
+        tf.tidy(() => model.predict(tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3])));
+        models.set(req.key, { model, version: `${card.name}@${card.version}` });
+      }
+      return { result: { type: 'load', key: req.key, version: models.get(req.key)!.version } };
+    }
+    case 'unload':
+      models.get(req.key)?.model.dispose();
+      models.delete(req.key);
+      return { result: { type: 'unload', key: req.key } };
+    case 'infer':
+      return { result: { type: 'infer', outcomes: await infer(req.key, req.frames, req.options) } };
+    case 'memory':
+      return { result: { type: 'memory', numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes, models: [...models.keys()] } };
+  }
+});

@@ -1,0 +1,46 @@
+/** Messages between runtime-node's main thread and its inference workers. */
+import type { FrameContentType, RleMask } from '../../core/index.js';
+
+export interface FrameInput {
+  bytes: Uint8Array;
+  contentType: FrameContentType;
+  /** Required for raw RGB8 frames. */
+  width?: number;
+  height?: number;
+}
+
+export interface InferOptions {
+  /** Mask at the model's 128×128 or at the frame's size. */
+  maskSize: 'model' | 'frame';
+  maskFormat: 'png' | 'rle';
+  /** Largest accepted decoded width/height. */
+  maxSide: number;
+}
+
+export type InferenceRequest =
+  | { type: 'load'; key: string; dir: string }
+  | { type: 'unload'; key: string }
+  | { type: 'infer'; key: string; frames: FrameInput[]; options: InferOptions }
+  | { type: 'memory' };
+
+export type FrameOutcome =
+  | {
+      ok: true;
+      width: number;
+      height: number;
+      mask: string | RleMask;
+      classCoverage: number[];
+      meanConfidence: number;
+      entropy: number;
+      margin: number;
+      /** Shared by the frames of one batch. */
+      inferenceMs: number;
+      decodeMs: number;
+    }
+  | { ok: false; code: string; message: string };
+
+export type InferenceResponse =
+  | { type: 'load'; key: string; version: string }
+  | { type: 'unload'; key: string }
+  | { type: 'infer'; outcomes: FrameOutcome[] }
+  | { type: 'memory'; numTensors: number; numBytes: number; models: string[] };

@@ -1,0 +1,65 @@
+/**
+ * Frame validation at the boundary, before any inference: schema header, key, required headers,
+ * known content type, size limit, raw dimensions. Cheap checks only; whether an encoded image
+ * decodes is found out by the worker (UNDECODABLE). Every failure is a FrameError with a code.
+ */
+import { CONTENT_TYPES, FRAME_SCHEMA, FrameError, HEADER, RAW_RGB8, type FrameContentType } from '../core/index.js';
+import type { InRecord } from './transport.js';
+
+export interface FrameLimits {
+  /** Largest accepted record value. @default 8 MiB */
+  maxFrameBytes: number;
+  /** Largest accepted width or height. @default 4096 */
+  maxSide: number;
+}
+
+export const FRAME_LIMIT_DEFAULTS: FrameLimits = { maxFrameBytes: 8 * 1024 * 1024, maxSide: 4096 };
+
+export interface ValidFrame {
+  frameId: string;
+  sensorId: string;
+  contentType: FrameContentType;
+  width?: number;
+  height?: number;
+  capturedAt: string;
+  sampleId?: string;
+  bytes: Uint8Array;
+}
+
+function dimension(headers: Record<string, string>, name: string, maxSide: number): number {
+  const raw = headers[name];
+  if (raw === undefined) throw new FrameError('MISSING_HEADER', `raw frames need a '${name}' header`);
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > maxSide) throw new FrameError('DIMENSIONS_OUT_OF_RANGE', `header ${name}=${raw} is not an integer 1–${maxSide}`);
+  return n;
+}
+
+export function validateFrame(record: InRecord, limits: FrameLimits = FRAME_LIMIT_DEFAULTS): ValidFrame {
+  const h = record.headers;
+  if (h[HEADER.schema] !== FRAME_SCHEMA) throw new FrameError('SCHEMA_MISMATCH', `header schema is ${h[HEADER.schema] === undefined ? 'missing' : `'${h[HEADER.schema]}'`}; expected ${FRAME_SCHEMA}`);
+  const frameId = h[HEADER.frameId];
+  if (!frameId) throw new FrameError('MISSING_HEADER', `header '${HEADER.frameId}' is missing`);
+  if (!record.key || record.key.length === 0) throw new FrameError('MISSING_HEADER', 'the record key (sensor id) is missing');
+  const contentType = h[HEADER.contentType];
+  if (contentType === undefined) throw new FrameError('MISSING_HEADER', `header '${HEADER.contentType}' is missing`);
+  if (!(CONTENT_TYPES as readonly string[]).includes(contentType)) throw new FrameError('UNKNOWN_CONTENT_TYPE', `content type '${contentType}' is not one of ${CONTENT_TYPES.join(', ')}`);
+  const bytes = record.value;
+  if (!bytes || bytes.length === 0) throw new FrameError('UNDECODABLE', 'the frame is empty');
+  if (bytes.length > limits.maxFrameBytes) throw new FrameError('FRAME_TOO_LARGE', `frame is ${bytes.length} bytes; the limit is ${limits.maxFrameBytes}`);
+  const frame: ValidFrame = {
+    frameId,
+    sensorId: record.key.toString(),
+    contentType: contentType as FrameContentType,
+    capturedAt: h[HEADER.capturedAt] ?? new Date(Number(record.timestamp)).toISOString(),
+    sampleId: h[HEADER.sampleId],
+    bytes,
+  };
+  if (contentType === RAW_RGB8) {
+    frame.width = dimension(h, HEADER.width, limits.maxSide);
+    frame.height = dimension(h, HEADER.height, limits.maxSide);
+    if (bytes.length !== frame.width * frame.height * 3) {
+      throw new FrameError('RAW_SIZE_MISMATCH', `raw frame is ${bytes.length} bytes; ${frame.width}x${frame.height} RGB8 needs ${frame.width * frame.height * 3}`);
+    }
+  }
+  return frame;
+}

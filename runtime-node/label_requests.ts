@@ -1,0 +1,88 @@
+/**
+ * Uncertainty sampling (the data flywheel): frames whose mean pixel entropy is high or whose mean
+ * top-1/top-2 margin is low are kept in the feedback store and announced on the label-requests
+ * topic, at most `maxPerMinute` of them (a token bucket), so labellers see the most useful frames first.
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { LABEL_REQUEST_SCHEMA, MAX_ENTROPY, type LabelRequestMessage } from '../core/index.js';
+import { FeedbackStore } from '../trainer/data/feedback_store.js';
+import type { ValidFrame } from './frame.js';
+
+export interface LabelRequestOptions {
+  /** Feedback store directory where frames are kept. */
+  store: string;
+  /** Request a label when mean entropy ≥ this fraction of ln 3. @default 0.35 */
+  entropyFraction?: number;
+  /** …or when the mean top-1/top-2 margin ≤ this. @default 0.5 */
+  marginBelow?: number;
+  /** At most this many requests per minute. @default 60 */
+  maxPerMinute?: number;
+}
+
+export interface PendingFrame {
+  frameId: string;
+  sensorId: string;
+  image: string;
+  contentType: string;
+  width?: number;
+  height?: number;
+  sampleId?: string;
+  modelVersion: string;
+  score: number;
+  at: string;
+}
+
+export class LabelRequester {
+  readonly store: FeedbackStore;
+  private tokens: number;
+  private last = Date.now();
+  private readonly entropyAt: number;
+  private readonly marginBelow: number;
+  private readonly perMinute: number;
+
+  constructor(options: LabelRequestOptions) {
+    this.store = new FeedbackStore(options.store);
+    this.entropyAt = (options.entropyFraction ?? 0.35) * MAX_ENTROPY;
+    this.marginBelow = options.marginBelow ?? 0.5;
+    this.perMinute = options.maxPerMinute ?? 60;
+    this.tokens = this.perMinute;
+  }
+
+  /** The label request for a frame, or null when the model is confident enough or the budget is spent. */
+  consider(frame: ValidFrame, outcome: { entropy: number; margin: number }, modelVersion: string): LabelRequestMessage | null {
+    const byEntropy = outcome.entropy >= this.entropyAt;
+    const byMargin = outcome.margin <= this.marginBelow;
+    if (!byEntropy && !byMargin) return null;
+    const now = Date.now();
+    this.tokens = Math.min(this.perMinute, this.tokens + ((now - this.last) / 60_000) * this.perMinute);
+    this.last = now;
+    if (this.tokens < 1) return null;
+    this.tokens -= 1;
+    const sha = this.store.putObject(frame.bytes);
+    const pending: PendingFrame = {
+      frameId: frame.frameId,
+      sensorId: frame.sensorId,
+      image: sha,
+      contentType: frame.contentType,
+      width: frame.width,
+      height: frame.height,
+      sampleId: frame.sampleId,
+      modelVersion,
+      score: outcome.entropy / MAX_ENTROPY,
+      at: new Date(now).toISOString(),
+    };
+    mkdirSync(join(this.store.dir, 'pending'), { recursive: true });
+    writeFileSync(join(this.store.dir, 'pending', `${encodeURIComponent(frame.frameId)}.json`), JSON.stringify(pending));
+    return {
+      schema: LABEL_REQUEST_SCHEMA,
+      frameId: frame.frameId,
+      sensorId: frame.sensorId,
+      score: pending.score,
+      reason: byEntropy ? `mean entropy ${outcome.entropy.toFixed(3)} nats ≥ ${this.entropyAt.toFixed(3)}` : `mean margin ${outcome.margin.toFixed(3)} ≤ ${this.marginBelow}`,
+      modelVersion,
+      frame: { store: this.store.dir, sha256: sha, contentType: frame.contentType, width: frame.width, height: frame.height, sampleId: frame.sampleId },
+      at: pending.at,
+    };
+  }
+}

@@ -1,0 +1,103 @@
+/** Helpers for tests against the real broker the test runner starts (KAFKA_BROKERS). */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { topicNames, type Topics } from '../../core/index.js';
+import { saveLayersModel } from '../../converter/artifact_fs.js';
+import { buildModel } from '../../trainer/models/index.js';
+import { seedWeights } from '../../trainer/models/init.js';
+import { startBroker, stopBroker } from '../../scripts/kafka.js';
+import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+
+export function brokers(): string[] {
+  const b = process.env.KAFKA_BROKERS;
+  if (!b) throw new Error('KAFKA_BROKERS is not set: run integration tests through `npm run test:integration`, which starts a broker');
+  return b.split(',');
+}
+
+/** Topic prefix and group unique to one test, so tests share a broker without seeing each other. */
+export function isolate(name: string): { prefix: string; group: string; topics: Topics } {
+  const id = `${name}-${randomBytes(3).toString('hex')}`;
+  const prefix = `t.${id}.`;
+  return { prefix, group: `g.${id}`, topics: topicNames(prefix) };
+}
+
+export function transport(): KafkaTransport {
+  return new KafkaTransport({ brokers: brokers(), clientId: 'edgeseg-test' });
+}
+
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+function headers(h: IHeaders | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(h ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
+}
+
+/**
+ * Reads a topic from the beginning until `count` records arrived (then `settleMs` more, to catch
+ * extras) or `timeoutMs` passed.
+ */
+export async function readTopic(topic: string, o: { count: number; timeoutMs?: number; settleMs?: number; readCommitted?: boolean }): Promise<ReadRecord[]> {
+  const kafka = new Kafka({ brokers: brokers(), clientId: 'edgeseg-test-reader', logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}`, readUncommitted: !o.readCommitted, sessionTimeout: 6000, heartbeatInterval: 2000 });
+  const out: ReadRecord[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      out.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value ?? Buffer.alloc(0), headers: headers(message.headers) });
+    },
+  });
+  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+  while (out.length < o.count && Date.now() < deadline) await sleep(100);
+  if (o.settleMs) await sleep(o.settleMs);
+  await consumer.disconnect();
+  return out;
+}
+
+/** An untrained unet-small (base 4, depth 2) with seeded weights, written as a model directory. */
+export async function tinyModel(dir: string, seed: number, version = String(seed)): Promise<string> {
+  const { model } = buildModel('unet-small', { baseFilters: 4, depth: 2 });
+  seedWeights(model, seed);
+  await saveLayersModel(model, dir, {
+    name: 'tiny',
+    version,
+    parentVersion: null,
+    created: new Date().toISOString(),
+    architecture: { name: 'unet-small', config: { baseFilters: 4, depth: 2 } },
+    precision: 'fp32',
+    metrics: null,
+    dataset: null,
+    evaluation: null,
+    training: null,
+    backend: null,
+    codeRevision: 'test',
+  });
+  model.dispose();
+  return dir;
+}
+
+/** Stops the shared test broker for `downMs` and starts it again on the same ports and storage. */
+export async function restartBroker(downMs: number): Promise<void> {
+  const dataDir = process.env.EDGESEG_TEST_BROKER_DATA;
+  if (!dataDir) throw new Error('no test broker to restart (EDGESEG_TEST_BROKER_DATA is unset)');
+  const props = readFileSync(join(dataDir, 'server.properties'), 'utf8');
+  const port = Number(/^listeners=PLAINTEXT:\/\/127\.0\.0\.1:(\d+)/m.exec(props)![1]);
+  const controllerPort = Number(/CONTROLLER:\/\/127\.0\.0\.1:(\d+)/.exec(props)![1]);
+  await stopBroker({ pid: Number(readFileSync(join(dataDir, 'pid'), 'utf8')) });
+  await sleep(downMs);
+  await startBroker({ dataDir, port, controllerPort, recordState: false });
+}
+
+/** A frame record with the edgeseg.frame.v1 headers (override or drop any with `headers`). */
+export function frameRecord(topic: string, frameId: string, sensorId: string | null, bytes: Buffer, contentType = 'image/jpeg', headers: Record<string, string | undefined> = {}) {
+  const all: Record<string, string | undefined> = { schema: 'edgeseg.frame.v1', 'frame-id': frameId, 'content-type': contentType, 'captured-at': new Date().toISOString(), ...headers };
+  return { topic, key: sensorId, value: bytes, headers: Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as Record<string, string> };
+}

@@ -1,0 +1,58 @@
+/**
+ * Training/serving skew guard: one fixture image through every preprocessing path must give the
+ * same model input. Paths: the trainer's decode worker (sharp + core resize on tfjs-cpu, in a
+ * worker thread) and the inference path of `predict`/runtime-node (sharp + core resize on wasm).
+ * Both are also checked against values recorded when the fixture was made.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { imageToInput, INPUT_SIZE } from '../../core/index.js';
+import { activateWasm } from '../../trainer/backends/wasm.js';
+import { decodeImage } from '../../trainer/data/decode_image.js';
+import type { LoadedSample, SampleRef } from '../../trainer/data/sample.js';
+import { tf } from '../../trainer/tfjs.js';
+import { WorkerPool } from '../../trainer/worker_pool.js';
+
+const fixture = (f: string) => fileURLToPath(new URL(`../fixtures/golden/${f}`, import.meta.url));
+const expected = JSON.parse(readFileSync(fixture('pet.expected.json'), 'utf8')) as {
+  probes: Record<string, number>;
+  channelMeans: number[];
+  maskCounts: number[];
+};
+
+function checkAgainstRecord(input: Float32Array, label: string): void {
+  assert.equal(input.length, INPUT_SIZE * INPUT_SIZE * 3);
+  for (const [i, v] of Object.entries(expected.probes)) assert.ok(Math.abs(input[Number(i)] - v) <= 1e-5, `${label}: element ${i} is ${input[Number(i)]}, recorded ${v}`);
+  for (let c = 0; c < 3; c++) {
+    let total = 0;
+    for (let i = c; i < input.length; i += 3) total += input[i];
+    assert.ok(Math.abs(total / (input.length / 3) - expected.channelMeans[c]) <= 1e-5, `${label}: channel ${c} mean`);
+  }
+}
+
+describe('golden preprocessing: every path gives the same model input', () => {
+  it('trainer decode worker (cpu) and inference path (wasm) agree to 1e-6 and match the record', async () => {
+    const pool = new WorkerPool<SampleRef, LoadedSample>(new URL('../../trainer/data/decode_worker.ts', import.meta.url), 1);
+    let trainer: LoadedSample;
+    try {
+      trainer = await pool.run({ kind: 'file', id: 'pet', split: 'val', image: fixture('pet.jpg'), mask: fixture('pet.mask.png'), maskFormat: 'classIds' });
+    } finally {
+      await pool.close();
+    }
+    checkAgainstRecord(trainer.image, 'trainer');
+    assert.deepEqual([0, 1, 2].map((c) => trainer.mask.filter((v) => v === c).length), expected.maskCounts);
+
+    await activateWasm();
+    const image = await decodeImage(readFileSync(fixture('pet.jpg')));
+    const t = imageToInput(image);
+    const inference = (await t.data()) as Float32Array;
+    t.dispose();
+    assert.equal(tf.getBackend(), 'wasm');
+    checkAgainstRecord(inference, 'inference');
+    let maxDiff = 0;
+    for (let i = 0; i < inference.length; i++) maxDiff = Math.max(maxDiff, Math.abs(inference[i] - trainer.image[i]));
+    assert.ok(maxDiff <= 1e-6, `max difference ${maxDiff}`);
+  });
+});

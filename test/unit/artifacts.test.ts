@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { ChecksumError, ModelFormatError, ContractError, parseSha256Sums } from '../../core/index.js';
+import { loadLayersModel, readModelDir, saveLayersModel, type CardDraft } from '../../converter/artifact_fs.js';
+import { aliases, listVersions, publishRun, reserveVersion, resolveModelRef, setAlias } from '../../converter/registry.js';
+import { activateWasm } from '../../trainer/backends/wasm.js';
+import { buildModel } from '../../trainer/models/index.js';
+import { tf } from '../../trainer/tfjs.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+const draft = (version: string): CardDraft => ({
+  name: 'unet-small',
+  version,
+  parentVersion: null,
+  created: new Date().toISOString(),
+  architecture: { name: 'unet-small', config: {} },
+  precision: 'fp32',
+  metrics: null,
+  dataset: null,
+  evaluation: null,
+  training: null,
+  backend: null,
+  codeRevision: 'test',
+});
+
+describe('model artifacts and registry', () => {
+  before(async () => {
+    await activateWasm();
+  });
+
+  it('writes 4 MiB shards, SHA256SUMS and a card, and loads back the same outputs', async () => {
+    const dir = join(tempDir('artifact'), 'm');
+    const { model } = buildModel('unet-mobilenetv2');
+    const card = await saveLayersModel(model, dir, draft('1'));
+    const shards = card.files.filter((f) => f.path.endsWith('.bin'));
+    assert.ok(shards.length >= 6, `${shards.length} shards for a 26 MB model`);
+    assert.ok(shards.every((s) => s.bytes <= 4 * 1024 * 1024));
+    assert.equal(card.bytes, shards.reduce((n, s) => n + s.bytes, 0));
+    assert.equal(card.params, model.countParams());
+    assert.ok(Object.values(card.weightDtypes).every((d) => d === 'float32'));
+    const sums = parseSha256Sums(readFileSync(join(dir, 'SHA256SUMS'), 'utf8'));
+    assert.ok(sums.has('card.json') && sums.has('model.json') && shards.every((s) => sums.get(s.path) === s.sha256));
+    const loaded = await loadLayersModel(dir);
+    const x = tf.randomUniform([1, 128, 128, 3]);
+    const [a, b] = [model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor];
+    assert.equal(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0], 0);
+    tf.dispose([x, a, b]);
+    model.dispose();
+    loaded.model.dispose();
+  });
+
+  it('refuses a flipped byte or a truncated shard naming the file, and a model that breaks the contract', async () => {
+    const dir = join(tempDir('artifact'), 'm');
+    const { model } = buildModel('unet-small', { baseFilters: 4, depth: 2 });
+    await saveLayersModel(model, dir, draft('1'));
+    model.dispose();
+    const shard = join(dir, 'group1-shard1of1.bin');
+    const original = readFileSync(shard);
+    const flipped = Buffer.from(original);
+    flipped[100] ^= 0x01;
+    writeFileSync(shard, flipped);
+    await assert.rejects(readModelDir(dir), (e: unknown) => e instanceof ChecksumError && e.file === 'group1-shard1of1.bin' && /group1-shard1of1\.bin/.test(e.message));
+    writeFileSync(shard, original);
+    truncateSync(shard, original.length - 8);
+    await assert.rejects(readModelDir(dir), (e: unknown) => e instanceof ChecksumError && e.file === 'group1-shard1of1.bin');
+    writeFileSync(shard, original);
+    await readModelDir(dir);
+    const cardPath = join(dir, 'card.json');
+    const card = JSON.parse(readFileSync(cardPath, 'utf8'));
+    card.contract.output.shape = [null, 128, 128, 4];
+    card.contract.classes = ['a', 'b', 'c', 'd'];
+    const text = JSON.stringify(card);
+    writeFileSync(cardPath, text);
+    const { sha256Hex, formatSha256Sums } = await import('../../core/index.js');
+    const sums = parseSha256Sums(readFileSync(join(dir, 'SHA256SUMS'), 'utf8'));
+    sums.set('card.json', await sha256Hex(new TextEncoder().encode(text)));
+    writeFileSync(join(dir, 'SHA256SUMS'), formatSha256Sums(sums));
+    await assert.rejects(readModelDir(dir), ContractError);
+    await assert.rejects(readModelDir(join(dir, 'nope')), (e: unknown) => e instanceof ModelFormatError && e.code === 'MODEL_NOT_FOUND');
+  });
+
+  it('reserves versions atomically, publishes runs, and resolves refs and aliases', async () => {
+    const root = tempDir('registry');
+    const reserved = Array.from({ length: 5 }, () => reserveVersion(root, 'unet-small'));
+    assert.deepEqual(reserved.map((r) => r.version), ['1', '2', '3', '4', '5']);
+    const { model } = buildModel('unet-small', { baseFilters: 4, depth: 2 });
+    for (const v of ['1', '2']) {
+      await saveLayersModel(model, reserved[Number(v) - 1].runDir, draft(v));
+      publishRun(root, 'unet-small', v);
+    }
+    model.dispose();
+    assert.deepEqual(listVersions(root, 'unet-small'), ['1', '2']);
+    assert.equal(resolveModelRef('unet-small', root), join(root, 'unet-small', '2'), 'no champion: latest trained version');
+    await setAlias(root, 'unet-small', 'champion', '1');
+    assert.equal(resolveModelRef('unet-small', root), join(root, 'unet-small', '1'));
+    assert.equal(resolveModelRef('unet-small@latest', root), join(root, 'unet-small', '2'));
+    assert.equal(resolveModelRef('champion', root), join(root, 'unet-small', '1'));
+    assert.equal(resolveModelRef(join(root, 'unet-small', '2'), root), join(root, 'unet-small', '2'));
+    assert.deepEqual(aliases(root, 'unet-small'), { champion: '1' });
+    await assert.rejects(setAlias(root, 'unet-small', 'champion', '9'), /no complete version 9/);
+    assert.throws(() => resolveModelRef('unet-small@7', root), /no version or alias '7'/);
+    assert.ok(!existsSync(join(root, 'registry.json.lock')));
+    await Promise.all(['a', 'b', 'c', 'd'].map((a) => setAlias(root, 'unet-small', a, '2')));
+    assert.deepEqual(Object.keys(aliases(root, 'unet-small')).sort(), ['a', 'b', 'c', 'champion', 'd'], 'concurrent alias writes all land');
+  });
+});

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { createRandom, randInt } from '../../core/index.js';
+import { activateWasm } from '../../trainer/backends/wasm.js';
+import { tf } from '../../trainer/tfjs.js';
+import { relativeError } from '../helpers/compare.js';
+
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+const TOLERANCE = 1e-4;
+
+function randomData(shape: number[], seed: number): Float32Array {
+  const rand = createRandom(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return Float32Array.from({ length: n }, () => rand() * 2 - 1);
+}
+
+/** Runs `fn` on a backend and returns the result's values, leaving no tensor behind. */
+async function on(backend: string, fn: () => tf.Tensor): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const t = tf.tidy(fn);
+  const data = (await t.data()) as Float32Array;
+  t.dispose();
+  return data;
+}
+
+function kernel(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): tf.Tensor {
+  return tf.engine().runKernel(name, inputs, attrs as never) as tf.Tensor;
+}
+
+/** Filter with zeros between taps: a dilated filter as an undilated one of size (f−1)·d+1. */
+function expandFilter(data: Float32Array, shape: number[], d: number): { data: Float32Array; shape: number[] } {
+  const [fh, fw, c, m] = shape;
+  const eh = (fh - 1) * d + 1;
+  const ew = (fw - 1) * d + 1;
+  const out = new Float32Array(eh * ew * c * m);
+  for (let i = 0; i < fh; i++) for (let j = 0; j < fw; j++) out.set(data.subarray((i * fw + j) * c * m, (i * fw + j + 1) * c * m), (i * d * ew + j * d) * c * m);
+  return { data: out, shape: [eh, ew, c, m] };
+}
+
+function randomPad(rand: () => number, f: [number, number]): Pad {
+  const r = rand();
+  if (r < 0.4) return 'same';
+  if (r < 0.8) return 'valid';
+  return [[0, 0], [randInt(rand, 0, f[0]), randInt(rand, 0, f[0])], [randInt(rand, 0, f[1]), randInt(rand, 0, f[1])], [0, 0]];
+}
+
+describe('wasm gradient kernels match the cpu backend', () => {
+  before(async () => {
+    await activateWasm();
+  });
+
+  it('Conv2DBackpropFilter and Conv2DBackpropInput (incl. Conv2DTranspose) on 40 random shapes', async () => {
+    const rand = createRandom(2024);
+    for (let k = 0; k < 40; k++) {
+      const fh = randInt(rand, 1, 5);
+      const fw = randInt(rand, 1, 5);
+      const strides: [number, number] = [randInt(rand, 1, 3), randInt(rand, 1, 3)];
+      const pad = randomPad(rand, [fh, fw]);
+      const x: Shape4 = [randInt(rand, 1, 3), randInt(rand, Math.max(fh, 4), 17), randInt(rand, Math.max(fw, 4), 17), randInt(rand, 1, 6)];
+      const f: Shape4 = [fh, fw, x[3], randInt(rand, 1, 7)];
+      const xa = randomData(x, 3 * k);
+      const fa = randomData(f, 3 * k + 1);
+      await tf.setBackend('cpu');
+      const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(f) as tf.Tensor4D, strides, pad).shape);
+      const dya = randomData(dyShape, 3 * k + 2);
+      const label = `case ${k}: x=${x} f=${f} strides=${strides} pad=${JSON.stringify(pad)}`;
+
+      const backpropFilter = () =>
+        kernel('Conv2DBackpropFilter', { x: tf.tensor(xa, x), dy: tf.tensor(dya, dyShape) }, { strides, pad, dataFormat: 'NHWC', filterShape: f });
+      assert.ok(relativeError(await on('wasm', backpropFilter), await on('cpu', backpropFilter)) <= TOLERANCE, `filter gradient, ${label}`);
+
+      const backpropInput = () =>
+        kernel('Conv2DBackpropInput', { dy: tf.tensor(dya, dyShape), filter: tf.tensor(fa, f) }, { strides, pad, dataFormat: 'NHWC', inputShape: x });
+      assert.ok(relativeError(await on('wasm', backpropInput), await on('cpu', backpropInput)) <= TOLERANCE, `input gradient, ${label}`);
+    }
+  });
+
+  it('Conv2DTranspose layers (the U-Net decoder op) agree, kernel 2 and 3, stride 2', async () => {
+    for (const [k, s] of [[2, 2], [3, 2], [3, 1], [4, 2]]) {
+      const x = randomData([2, 8, 8, 6], k);
+      const w = randomData([k, k, 5, 6], 10 + k);
+      const run = () => tf.conv2dTranspose(tf.tensor4d(x, [2, 8, 8, 6]), tf.tensor4d(w, [k, k, 5, 6]), [2, 8 * s, 8 * s, 5], s, 'same');
+      assert.ok(relativeError(await on('wasm', run), await on('cpu', run)) <= TOLERANCE, `conv2dTranspose k=${k} s=${s}`);
+    }
+  });
+
+  it('DepthwiseConv2dNativeBackpropFilter and -Input on 40 random shapes, with dilations', async () => {
+    const rand = createRandom(77);
+    for (let k = 0; k < 40; k++) {
+      const fh = randInt(rand, 1, 4);
+      const fw = randInt(rand, 1, 4);
+      // tfjs allows strides > 1 or dilations > 1, never both.
+      const dilated = rand() < 0.4;
+      const stride = dilated ? 1 : randInt(rand, 1, 3);
+      const dilation = dilated ? randInt(rand, 2, 3) : 1;
+      const pad: 'same' | 'valid' = rand() < 0.5 ? 'same' : 'valid';
+      const span = [(fh - 1) * dilation + 1, (fw - 1) * dilation + 1];
+      const x: Shape4 = [randInt(rand, 1, 3), randInt(rand, span[0] + 2, 16), randInt(rand, span[1] + 2, 16), randInt(rand, 1, 5)];
+      const f: Shape4 = [fh, fw, x[3], randInt(rand, 1, 3)];
+      const xa = randomData(x, 5 * k);
+      const fa = randomData(f, 5 * k + 1);
+      await tf.setBackend('cpu');
+      const dyShape = tf.tidy(() => tf.depthwiseConv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(f) as tf.Tensor4D, stride, pad, 'NHWC', dilation).shape);
+      const dya = randomData(dyShape, 5 * k + 2);
+      const label = `case ${k}: x=${x} f=${f} stride=${stride} dilation=${dilation} pad=${pad}`;
+      const attrs = { strides: stride, dilations: dilation, pad };
+      const wasmFilter = await on('wasm', () =>
+        kernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor(xa, x), dy: tf.tensor(dya, dyShape) }, { ...attrs, filterShape: f }),
+      );
+      const wasmInput = await on('wasm', () =>
+        kernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor(dya, dyShape), filter: tf.tensor(fa, f) }, { ...attrs, inputShape: x }),
+      );
+      // tfjs' cpu depthwise backprop kernels ignore `dilations`; the cpu reference for a dilated
+      // case is the same problem with the filter's taps spread out by zeros, at dilation 1.
+      const ex = expandFilter(fa, f, dilation);
+      const refAttrs = { strides: stride, dilations: 1, pad };
+      const cpuFilterFull = await on('cpu', () =>
+        kernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor(xa, x), dy: tf.tensor(dya, dyShape) }, { ...refAttrs, filterShape: ex.shape }),
+      );
+      const cpuFilter = await on('cpu', () => tf.stridedSlice(tf.tensor(cpuFilterFull, ex.shape), [0, 0, 0, 0], ex.shape, [dilation, dilation, 1, 1]));
+      const cpuInput = await on('cpu', () =>
+        kernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor(dya, dyShape), filter: tf.tensor(ex.data, ex.shape) }, { ...refAttrs, inputShape: x }),
+      );
+      assert.ok(relativeError(wasmFilter, cpuFilter) <= TOLERANCE, `filter gradient, ${label}`);
+      assert.ok(relativeError(wasmInput, cpuInput) <= TOLERANCE, `input gradient, ${label}`);
+    }
+  });
+
+  it('SplitV (the Concatenate gradient) on every axis', async () => {
+    const shape = [2, 5, 6, 7];
+    const data = randomData(shape, 9);
+    for (let axis = 0; axis < 4; axis++) {
+      const sizes = shape[axis] === 2 ? [1, 1] : [2, shape[axis] - 3, 1];
+      const run = () => tf.concat(tf.split(tf.tensor(data, shape), sizes, axis).map((t, k) => tf.mul(t, k + 1)), axis);
+      assert.deepEqual(await on('wasm', run), await on('cpu', run), `axis ${axis}`);
+    }
+  });
+
+  it('leaves no tensor or wasm buffer behind', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([2, 16, 16, 8]) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, 8, 4]) as tf.Tensor4D;
+    const dw = tf.randomNormal([3, 3, 4, 1]) as tf.Tensor4D;
+    const step = () =>
+      tf.tidy(() => {
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+          tf.sum(tf.conv2dTranspose(tf.depthwiseConv2d(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), c as tf.Tensor4D, 1, 'same'), b as tf.Tensor4D, [2, 16, 16, 8], 2, 'same')),
+        )([x, w, dw]);
+        return tf.addN(g.map((t) => tf.sum(t)));
+      }).dispose();
+    step();
+    const tensors = tf.memory().numTensors;
+    const bytes = tf.memory().numBytes;
+    for (let i = 0; i < 5; i++) step();
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(tf.memory().numBytes, bytes);
+    tf.dispose([x, w, dw]);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * Opens a dataset spec: lists its samples, decodes and validates every one in the worker pool
+ * (hashing files for the manifest), caches the preprocessed samples, and reports
+ * `dataset: <n> valid, <m> skipped`. Bad samples are skipped with a per-file warning; only a
+ * dataset whose samples are all invalid fails (an empty split is the caller's to judge).
+ */
+import { createHash } from 'node:crypto';
+import {
+  DatasetError,
+  describeError,
+  formatDatasetSpec,
+  parseDatasetSpec,
+  type Logger,
+} from '../../core/index.js';
+import { defaultPoolSize, WorkerPool } from '../worker_pool.js';
+import { loadSample } from './load_sample.js';
+import type { LoadedSample, SampleRef, Skip, Split } from './sample.js';
+import { listSource } from './sources/index.js';
+
+export interface DatasetManifest {
+  spec: string;
+  /** sha256 over every valid sample's id, split and file hashes, in id order. */
+  hash: string;
+  /** The same hash over each split alone (the held-out set's identity for eval cards). */
+  splitHashes: Record<Split, string>;
+  valid: number;
+  skipped: number;
+  samples: { id: string; split: Split; files: { path: string; sha256: string }[] }[];
+}
+
+export interface SampleSet {
+  readonly ids: readonly string[];
+  readonly size: number;
+  get(index: number): Promise<LoadedSample>;
+}
+
+export interface Dataset {
+  spec: string;
+  manifest: DatasetManifest;
+  train: SampleSet;
+  val: SampleSet;
+  skipped: Skip[];
+  close(): Promise<void>;
+}
+
+export interface OpenDatasetOptions {
+  /** Decode workers; 0 decodes on the calling thread. @default one per core, minus one */
+  workers?: number;
+  /** Keep preprocessed samples in memory after the scan, or decode again on every use. @default 'memory' */
+  cache?: 'memory' | 'none';
+  /** Only these splits are needed (others are listed, not decoded). @default both */
+  splits?: Split[];
+  log?: Logger;
+  /** Called as samples are scanned (for progress bars). */
+  onProgress?(done: number, total: number): void;
+  /** Where the `dataset: …` line goes. @default console.log */
+  print?(line: string): void;
+}
+
+/** Codes of SampleError: the sample is skipped. Any other error (a crashed pool) stops the scan. */
+const SAMPLE_ERROR_CODES = new Set(['SAMPLE_UNREADABLE', 'SAMPLE_CORRUPT', 'MASK_MISMATCH', 'MASK_VALUES', 'PAIR_MISSING', 'PATH_OUTSIDE_ROOT']);
+
+class Loader {
+  private pool: WorkerPool<SampleRef, LoadedSample> | null;
+  constructor(workers: number) {
+    this.pool = workers > 0 ? new WorkerPool<SampleRef, LoadedSample>(new URL('./decode_worker.ts', import.meta.url), workers) : null;
+  }
+  get parallelism(): number {
+    return this.pool ? this.pool.size * 2 : 1;
+  }
+  load(ref: SampleRef): Promise<LoadedSample> {
+    return this.pool ? this.pool.run(ref) : loadSample(ref);
+  }
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = null;
+  }
+}
+
+function makeSet(refs: SampleRef[], cached: Map<string, LoadedSample> | null, loader: Loader): SampleSet {
+  return {
+    ids: refs.map((r) => r.id),
+    size: refs.length,
+    async get(index: number) {
+      const ref = refs[index];
+      if (!ref) throw new RangeError(`sample index ${index} out of range (size ${refs.length})`);
+      return cached?.get(ref.id) ?? loader.load(ref);
+    },
+  };
+}
+
+export async function openDataset(specText: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
+  const spec = parseDatasetSpec(specText);
+  const canonical = formatDatasetSpec(spec);
+  const { cache = 'memory', splits = ['train', 'val'], log, onProgress, print = console.log } = options;
+  const listing = listSource(spec);
+  const skipped = [...listing.skipped];
+  const wanted = listing.refs.filter((r) => splits.includes(r.split));
+  const loader = new Loader(options.workers ?? Math.min(wanted.length, defaultPoolSize()));
+  const loaded = new Map<string, LoadedSample>();
+  const validRefs: SampleRef[] = [];
+  const manifestSamples: DatasetManifest['samples'] = [];
+  try {
+    let next = 0;
+    let done = 0;
+    const results: (LoadedSample | Skip)[] = new Array(wanted.length);
+    const worker = async () => {
+      while (next < wanted.length) {
+        const i = next++;
+        const ref = wanted[i];
+        try {
+          results[i] = await loader.load(ref);
+        } catch (err) {
+          const code = (err as { code?: string }).code ?? '';
+          if (!SAMPLE_ERROR_CODES.has(code)) throw err;
+          results[i] = { id: ref.id, path: ref.kind === 'file' ? ref.image : ref.id, code, reason: describeError(err) };
+        }
+        onProgress?.(++done, wanted.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(loader.parallelism, Math.max(1, wanted.length)) }, worker));
+    results.forEach((r, i) => {
+      if ('image' in r) {
+        validRefs.push(wanted[i]);
+        manifestSamples.push({ id: r.id, split: r.split, files: r.files });
+        if (cache === 'memory') loaded.set(r.id, r);
+      } else {
+        skipped.push(r);
+      }
+    });
+  } catch (err) {
+    await loader.close();
+    throw err;
+  }
+  for (const s of skipped) log?.warn(`skipped ${s.path ?? s.id}`, { code: s.code, reason: s.reason });
+  print(`dataset: ${validRefs.length} valid, ${skipped.length} skipped`);
+  if (validRefs.length === 0 && wanted.length > 0) {
+    await loader.close();
+    throw new DatasetError('DATASET_EMPTY', `dataset ${canonical} has no valid sample (${skipped.length} skipped)`);
+  }
+  if (cache === 'memory') await loader.close();
+  manifestSamples.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const hashOf = (samples: DatasetManifest['samples']) => {
+    const hash = createHash('sha256');
+    for (const s of samples) hash.update(`${s.id}\t${s.split}\t${s.files.map((f) => f.sha256).join(',')}\n`);
+    return hash.digest('hex');
+  };
+  const cached = cache === 'memory' ? loaded : null;
+  return {
+    spec: canonical,
+    manifest: {
+      spec: canonical,
+      hash: hashOf(manifestSamples),
+      splitHashes: { train: hashOf(manifestSamples.filter((s) => s.split === 'train')), val: hashOf(manifestSamples.filter((s) => s.split === 'val')) },
+      valid: validRefs.length,
+      skipped: skipped.length,
+      samples: manifestSamples,
+    },
+    train: makeSet(validRefs.filter((r) => r.split === 'train'), cached, loader),
+    val: makeSet(validRefs.filter((r) => r.split === 'val'), cached, loader),
+    skipped,
+    close: () => loader.close(),
+  };
+}

@@ -1,0 +1,15 @@
+/** Decode worker: loads sample refs with sharp and the contract's preprocessing on tfjs' cpu backend. */
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { parentPort } from 'node:worker_threads';
+import { serveWorker } from '../worker_pool.js';
+import { loadSample } from './load_sample.js';
+import type { LoadedSample, SampleRef } from './sample.js';
+
+tf.env().set('PROD', true);
+await tf.setBackend('cpu');
+
+serveWorker<SampleRef, LoadedSample>(parentPort!, async (ref) => {
+  const sample = await loadSample(ref);
+  return { result: sample, transfer: [sample.image.buffer, sample.mask.buffer] as ArrayBuffer[] };
+});

@@ -1,0 +1,135 @@
+/**
+ * The feedback store: a versioned, content-addressed, append-only dataset of human (or
+ * simulated) labels joined with their frames.
+ *
+ * ```
+ * <dir>/objects/<aa>/<sha256>   frame and mask bytes, named by their sha256 (written once)
+ * <dir>/versions/<000001>.json  one manifest per version: every sample of that version
+ * ```
+ * A version lists all samples (the previous version's plus the new ones; a new label for the
+ * same frame id replaces the older one), so any version can be trained on by itself:
+ * `feedback:<dir>@<version>`. Versions are never rewritten.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DatasetError } from '../../core/index.js';
+import { withLock, writeFileAtomic } from '../../converter/fs_atomic.js';
+import type { SourceListing } from './sample.js';
+import { splitByName } from './split.js';
+
+export const FEEDBACK_SCHEMA = 'edgeseg.feedback.v1';
+
+export interface FeedbackSample {
+  /** Frame id. */
+  id: string;
+  /** sha256 of the frame's encoded bytes (JPEG, PNG or WebP). */
+  image: string;
+  /** sha256 of the class-id PNG mask. */
+  mask: string;
+  /** Where the label came from: `http`, `kafka`, `simulated`… */
+  source: string;
+  labeler?: string;
+  /** ISO time of the label. */
+  at: string;
+}
+
+export interface FeedbackVersion {
+  schema: typeof FEEDBACK_SCHEMA;
+  version: number;
+  parent: number | null;
+  created: string;
+  /** Samples new in this version. */
+  added: number;
+  samples: FeedbackSample[];
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export class FeedbackStore {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+
+  objectPath(sha256: string): string {
+    if (!SHA256.test(sha256)) throw new DatasetError('DATASET_SPEC_INVALID', `'${sha256}' is not a sha256 object name`);
+    return join(this.dir, 'objects', sha256.slice(0, 2), sha256);
+  }
+
+  /** Stores bytes under their sha256 (idempotent) and returns the hash. */
+  putObject(bytes: Uint8Array): string {
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const path = this.objectPath(sha);
+    if (!existsSync(path)) writeFileAtomic(path, bytes);
+    return sha;
+  }
+
+  versions(): number[] {
+    const dir = join(this.dir, 'versions');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .map((f) => /^(\d+)\.json$/.exec(f)?.[1])
+      .filter((v): v is string => v !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  latest(): number | null {
+    const v = this.versions();
+    return v.length ? v[v.length - 1] : null;
+  }
+
+  read(version?: number): FeedbackVersion {
+    const v = version ?? this.latest();
+    if (v === null) throw new DatasetError('DATASET_EMPTY', `feedback store ${this.dir} has no versions yet`);
+    const path = join(this.dir, 'versions', `${String(v).padStart(6, '0')}.json`);
+    if (!existsSync(path)) throw new DatasetError('DATASET_NOT_FOUND', `feedback store ${this.dir} has no version ${v}`);
+    const manifest = JSON.parse(readFileSync(path, 'utf8')) as FeedbackVersion;
+    if (manifest.schema !== FEEDBACK_SCHEMA) throw new DatasetError('DATASET_SPEC_INVALID', `${path} is not a ${FEEDBACK_SCHEMA} manifest`);
+    return manifest;
+  }
+
+  /** Writes a new version holding the latest version's samples plus `added` (same id: newest wins). */
+  async append(added: FeedbackSample[]): Promise<FeedbackVersion> {
+    mkdirSync(join(this.dir, 'versions'), { recursive: true });
+    return withLock(join(this.dir, 'versions'), () => {
+      const parent = this.latest();
+      const byId = new Map((parent === null ? [] : this.read(parent).samples).map((s) => [s.id, s]));
+      for (const s of added) {
+        if (!existsSync(this.objectPath(s.image)) || !existsSync(this.objectPath(s.mask))) {
+          throw new DatasetError('DATASET_NOT_FOUND', `feedback sample ${s.id} refers to objects not in the store`);
+        }
+        byId.set(s.id, s);
+      }
+      const version = (parent ?? 0) + 1;
+      const manifest: FeedbackVersion = {
+        schema: FEEDBACK_SCHEMA,
+        version,
+        parent,
+        created: new Date().toISOString(),
+        added: added.length,
+        samples: [...byId.values()],
+      };
+      writeFileAtomic(join(this.dir, 'versions', `${String(version).padStart(6, '0')}.json`), JSON.stringify(manifest, null, 1));
+      return manifest;
+    });
+  }
+
+  /** The samples of a version as a dataset listing (10% validation split by frame id). */
+  list(version?: number): SourceListing {
+    const manifest = this.read(version);
+    return {
+      refs: manifest.samples.map((s) => ({
+        kind: 'file' as const,
+        id: s.id,
+        split: splitByName(s.id),
+        image: this.objectPath(s.image),
+        mask: this.objectPath(s.mask),
+        maskFormat: 'classIds' as const,
+      })),
+      skipped: [],
+    };
+  }
+}

@@ -1,0 +1,61 @@
+/** One sample ref → preprocessed arrays (what the decode workers run). */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import {
+  decodeMaskPng,
+  decodePngChannel,
+  imageToInputData,
+  MaskCodecError,
+  maskToTarget,
+  SampleError,
+  syntheticSample,
+  trimapToClassIds,
+  type ClassMask,
+} from '../../core/index.js';
+import { decodeImage } from './decode_image.js';
+import type { LoadedSample, SampleRef } from './sample.js';
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+async function read(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new SampleError('SAMPLE_UNREADABLE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function decodeMask(bytes: Uint8Array, format: 'trimap' | 'classIds'): ClassMask {
+  try {
+    if (format === 'classIds') return decodeMaskPng(bytes);
+    const raw = decodePngChannel(bytes);
+    return { ...raw, data: trimapToClassIds(raw.data) };
+  } catch (err) {
+    if (err instanceof MaskCodecError) throw new SampleError('MASK_VALUES', `mask: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+export async function loadSample(ref: SampleRef): Promise<LoadedSample> {
+  if (ref.kind === 'synthetic') {
+    const s = syntheticSample(ref.index, { size: ref.size, seed: ref.seed, shift: ref.shift });
+    const hash = createHash('sha256').update(s.image.data).update(s.mask.data).digest('hex');
+    return { id: ref.id, split: ref.split, image: imageToInputData(s.image), mask: maskToTarget(s.mask), files: [{ path: ref.id, sha256: hash }] };
+  }
+  const [imageBytes, maskBytes] = await Promise.all([read(ref.image), read(ref.mask)]);
+  const image = await decodeImage(imageBytes);
+  const mask = decodeMask(maskBytes, ref.maskFormat);
+  if (mask.width !== image.width || mask.height !== image.height) {
+    throw new SampleError('MASK_MISMATCH', `mask is ${mask.width}x${mask.height} but image is ${image.width}x${image.height}`);
+  }
+  return {
+    id: ref.id,
+    split: ref.split,
+    image: imageToInputData(image),
+    mask: maskToTarget(mask),
+    files: [
+      { path: ref.image, sha256: sha256(imageBytes) },
+      { path: ref.mask, sha256: sha256(maskBytes) },
+    ],
+  };
+}

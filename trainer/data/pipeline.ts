@@ -1,0 +1,78 @@
+/**
+ * Batches for training and evaluation, the tf.data way: a seeded shuffle buffer over the
+ * (cached) samples, random horizontal flip of image and mask together (training only), batching,
+ * and prefetch of the next batch while the current one trains. Everything random is derived from
+ * (seed, epoch, position), so an epoch can be replayed from any batch after a restart.
+ */
+import { createRandom, flipHorizontal, hashSeed, INPUT_CHANNELS, INPUT_SIZE } from '../../core/index.js';
+import type { SampleSet } from './dataset.js';
+
+export interface BatchOptions {
+  batchSize: number;
+  /** Shuffle with a buffer of this many samples; 0 keeps the order. @default 0 */
+  shuffleBuffer?: number;
+  /** Random horizontal flip, p = 0.5. @default false */
+  flip?: boolean;
+  seed?: number;
+  epoch?: number;
+  /** Drop a last, smaller batch. @default false */
+  dropRemainder?: boolean;
+  /** Skip this many batches (resume inside an epoch). @default 0 */
+  startBatch?: number;
+}
+
+export interface Batch {
+  /** [n, 128, 128, 3] float32, NHWC. */
+  images: Float32Array;
+  /** [n, 128, 128] class ids. */
+  masks: Int32Array;
+  ids: string[];
+  size: number;
+}
+
+const PIXELS = INPUT_SIZE * INPUT_SIZE;
+
+/** The order a shuffle buffer of size `buffer` emits indices 0..n-1 in (like tf.data's shuffle). */
+export function shuffleOrder(n: number, buffer: number, seed: number): number[] {
+  if (buffer <= 1) return Array.from({ length: n }, (_, i) => i);
+  const rand = createRandom(seed);
+  const out: number[] = [];
+  const pool: number[] = [];
+  let next = 0;
+  while (next < n && pool.length < buffer) pool.push(next++);
+  while (pool.length) {
+    const k = Math.floor(rand() * pool.length);
+    out.push(pool[k]);
+    if (next < n) pool[k] = next++;
+    else pool.splice(k, 1);
+  }
+  return out;
+}
+
+export function batchCount(size: number, batchSize: number, dropRemainder: boolean): number {
+  return dropRemainder ? Math.floor(size / batchSize) : Math.ceil(size / batchSize);
+}
+
+export async function* batches(set: SampleSet, options: BatchOptions): AsyncGenerator<Batch> {
+  const { batchSize, shuffleBuffer = 0, flip = false, seed = 1, epoch = 0, dropRemainder = false, startBatch = 0 } = options;
+  const order = shuffleOrder(set.size, shuffleBuffer, hashSeed(seed, epoch));
+  const total = batchCount(set.size, batchSize, dropRemainder);
+  const build = async (b: number): Promise<Batch> => {
+    const idx = order.slice(b * batchSize, Math.min(order.length, (b + 1) * batchSize));
+    const samples = await Promise.all(idx.map((i) => set.get(i)));
+    const images = new Float32Array(samples.length * PIXELS * INPUT_CHANNELS);
+    const masks = new Int32Array(samples.length * PIXELS);
+    samples.forEach((s, k) => {
+      const flipped = flip && createRandom(hashSeed(seed, epoch, idx[k], 0x46))() < 0.5;
+      images.set(flipped ? flipHorizontal(s.image, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS) : s.image, k * PIXELS * INPUT_CHANNELS);
+      masks.set(flipped ? flipHorizontal(s.mask, INPUT_SIZE, INPUT_SIZE, 1) : s.mask, k * PIXELS);
+    });
+    return { images, masks, ids: samples.map((s) => s.id), size: samples.length };
+  };
+  let pending: Promise<Batch> | null = startBatch < total ? build(startBatch) : null;
+  for (let b = startBatch; b < total; b++) {
+    const current = await pending!;
+    pending = b + 1 < total ? build(b + 1) : null;
+    yield current;
+  }
+}

@@ -1,0 +1,22 @@
+/** Lists the samples of any dataset spec. */
+import { existsSync } from 'node:fs';
+import { DatasetError, type DatasetSpec } from '../../../core/index.js';
+import { FeedbackStore } from '../feedback_store.js';
+import type { SourceListing } from '../sample.js';
+import { listFolder } from './folder.js';
+import { listOxford } from './oxford.js';
+import { listSynthetic } from './synthetic.js';
+
+export function listSource(spec: DatasetSpec): SourceListing {
+  switch (spec.kind) {
+    case 'synthetic':
+      return listSynthetic(spec);
+    case 'oxford':
+      return listOxford(spec.dir);
+    case 'folder':
+      return listFolder(spec.imagesDir, spec.masksDir);
+    case 'feedback':
+      if (!existsSync(spec.dir)) throw new DatasetError('DATASET_NOT_FOUND', `feedback store ${spec.dir} does not exist`);
+      return new FeedbackStore(spec.dir).list(spec.version);
+  }
+}

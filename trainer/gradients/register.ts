@@ -1,0 +1,9 @@
+/** Registers edgeseg's replacements for tfjs-core gradients (every backend uses them). */
+import { registerGradient, type GradConfig } from '@tensorflow/tfjs-core';
+import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad.js';
+
+export const GRADIENTS: readonly GradConfig[] = [fusedBatchNormGradConfig];
+
+export function registerGradients(): void {
+  for (const config of GRADIENTS) registerGradient(config);
+}

@@ -1,0 +1,14 @@
+import { NUM_CLASSES } from '../core/index.js';
+import { tf } from './tfjs.js';
+
+/**
+ * Sparse categorical cross-entropy from logits (the book's loss), averaged over every pixel of
+ * the batch. `labels` are int32 class ids [N, H, W]; `logits` [N, H, W, classes].
+ */
+export function sparseCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D): tf.Scalar {
+  return tf.tidy(() => {
+    const logProbs = tf.logSoftmax(logits);
+    const oneHot = tf.oneHot(labels, NUM_CLASSES);
+    return tf.neg(tf.mean(tf.sum(tf.mul(logProbs, oneHot), -1)));
+  });
+}

@@ -1,0 +1,29 @@
+/**
+ * Registers edgeseg's wasm gradient kernels: the three the wasm backend lacks
+ * (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput),
+ * a replacement for its scalar-loop Conv2DBackpropInput, and a faster SplitV (the gradient of
+ * Concatenate). Idempotent.
+ */
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
+import { conv2DBackpropInputConfig } from './Conv2DBackpropInput.js';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter.js';
+import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput.js';
+import { splitVConfig } from './SplitV.js';
+
+export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  splitVConfig,
+];
+
+export function registerWasmGradientKernels(): void {
+  for (const config of WASM_GRADIENT_KERNELS) {
+    const existing = getKernel(config.kernelName, config.backendName);
+    if (existing?.kernelFunc === config.kernelFunc) continue;
+    if (existing) unregisterKernel(config.kernelName, config.backendName);
+    registerKernel(config);
+  }
+}
