@@ -6,7 +6,7 @@
  *   tsx scripts/test.ts test/unit/metrics.test.ts       (single files)
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startBroker, stopBroker } from './kafka.js';
@@ -16,6 +16,7 @@ const root = join(import.meta.dirname, '..');
 
 function collect(dir: string): string[] {
   const out: string[] = [];
+  if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...collect(p));

@@ -22,6 +22,11 @@ export interface UnetSmallOptions extends Record<string, unknown> {
 
 export const UNET_SMALL_DEFAULTS: UnetSmallOptions = { baseFilters: 16, depth: 4 };
 /** Deepest level whose feature map is still ≥ 4×4 at the contract's input size. */
+/**
+ * Moving-statistics momentum of every BatchNorm. Lower than Keras' 0.99 so the inference-time
+ * statistics catch up within the few hundred steps of a CPU run (0.9¹⁰⁰ ≈ 3e-5; 0.99¹⁰⁰ ≈ 0.37).
+ */
+const BN_MOMENTUM = 0.9;
 const MAX_DEPTH = Math.log2(INPUT_SIZE / 4) + 1;
 
 function convBnRelu(x: SymbolicTensor, filters: number, kernelSize: number, prefix: string, transposed = false): SymbolicTensor {
@@ -29,7 +34,7 @@ function convBnRelu(x: SymbolicTensor, filters: number, kernelSize: number, pref
     ? tfl.layers.conv2dTranspose({ filters, kernelSize, strides: 2, padding: 'same', useBias: false, kernelInitializer: 'heNormal', name: `${prefix}_conv` })
     : tfl.layers.conv2d({ filters, kernelSize, padding: 'same', useBias: false, kernelInitializer: 'heNormal', name: `${prefix}_conv` });
   const y = conv.apply(x) as SymbolicTensor;
-  const bn = tfl.layers.batchNormalization({ name: `${prefix}_bn` }).apply(y) as SymbolicTensor;
+  const bn = tfl.layers.batchNormalization({ momentum: BN_MOMENTUM, name: `${prefix}_bn` }).apply(y) as SymbolicTensor;
   return tfl.layers.reLU({ name: `${prefix}_relu` }).apply(bn) as SymbolicTensor;
 }
 
