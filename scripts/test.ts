@@ -5,7 +5,7 @@
  *   tsx scripts/test.ts [unit] [integration] [e2e]      (no argument: all layers)
  *   tsx scripts/test.ts test/unit/metrics.test.ts       (single files)
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -41,7 +41,8 @@ const broker = needsKafka ? await startBroker({ recordState: false, dataDir: joi
 if (broker) console.log(`test broker: Kafka at ${broker.brokers} (pid ${broker.pid})`);
 let status = 1;
 try {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-reporter=${reporter}`, ...files], {
+  // Asynchronous, so this process keeps reaping children (the broker) while the tests run.
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-reporter=${reporter}`, ...files], {
     cwd: root,
     stdio: 'inherit',
     env: {
@@ -51,7 +52,7 @@ try {
       ...(broker ? { KAFKA_BROKERS: broker.brokers, EDGESEG_TEST_BROKER_DATA: broker.dataDir, EDGESEG_TEST_BROKER_PID: String(broker.pid) } : {}),
     },
   });
-  status = result.status ?? 1;
+  status = await new Promise<number>((done) => child.on('close', (code) => done(code ?? 1)));
 } finally {
   if (broker) {
     const pid = Number(readFileSync(join(broker.dataDir, 'pid'), 'utf8'));
