@@ -15,9 +15,9 @@ import { tf, tfl } from '../../trainer/tfjs.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { serveDir } from '../helpers/static_server.js';
+import { quiet } from '../helpers/log.js';
 
 const EVAL = 'synthetic:count=160,size=64,seed=6';
-const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet, level: 'silent' as const };
 
 /** Real inputs (synthetic scenes) and random ones, [n, 128, 128, 3]. */
 function inputs(): tf.Tensor4D {

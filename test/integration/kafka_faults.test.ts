@@ -8,8 +8,8 @@ import { StreamService } from '../../runtime-node/service.js';
 import { startCli, waitForOutput } from '../helpers/cli.js';
 import { jpeg, tempDir } from '../helpers/fixtures.js';
 import { brokers, frameRecord, isolate, readTopic, restartBroker, tinyModel, transport, type ReadRecord } from '../helpers/kafka.js';
+import { quiet } from '../helpers/log.js';
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet, level: 'silent' as const };
 const SENSORS = 6;
 
 /** Frame `i` of sensor `s`: id `<tag>-<s>-<i>`, key `sensor-<s>`. */

@@ -12,8 +12,8 @@ import type { KafkaTransport } from '../../runtime-node/kafka_transport.js';
 import { StreamService } from '../../runtime-node/service.js';
 import { jpeg, tempDir } from '../helpers/fixtures.js';
 import { brokers, frameRecord, isolate, readTopic, tinyModel, transport } from '../helpers/kafka.js';
+import { quiet } from '../helpers/log.js';
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet, level: 'silent' as const };
 
 describe('runtime-node against a real Kafka broker', () => {
   let modelDir: string;

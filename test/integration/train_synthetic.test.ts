@@ -9,10 +9,11 @@ import { tempDir } from '../helpers/fixtures.js';
 describe('edgeseg train on synthetic data', () => {
   it('reaches held-out mIoU ≥ 0.80 in a short run and writes a complete, versioned model', async () => {
     const out = tempDir('train');
-    // 288 scenes (≈260 train, ≈28 held out), base-8 depth-4 U-Net, 128 steps: ~2 min on one core.
+    // 288 scenes (≈260 train, ≈28 held out), base-8 depth-4 U-Net, 192 steps: ~2.5 min on one core
+    // (held-out mIoU ≈ 0.88 here; the thin 2-px border class is what needs the last epochs).
     const r = await runCli([
       'train', '--data', 'synthetic:count=288,size=128,seed=1', '--model-config', '{"baseFilters":8,"depth":4}',
-      '--epochs', '4', '--batch', '8', '--lr', '3e-3', '--lr-schedule', 'cosine', '--backend', 'wasm', '--out', out,
+      '--epochs', '6', '--batch', '8', '--lr', '3e-3', '--lr-schedule', 'cosine', '--backend', 'wasm', '--out', out,
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^dataset: 288 valid, 0 skipped$/m);
@@ -29,6 +30,6 @@ describe('edgeseg train on synthetic data', () => {
     }
     assert.ok(!existsSync(join(out, 'unet-small', '.runs', '1')), 'the run directory was published');
     const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'step');
-    assert.equal(steps.length, 128);
+    assert.equal(steps.length, 192);
   });
 });
