@@ -88,8 +88,11 @@ serveWorker<InferenceRequest, InferenceResponse>(parentPort!, async (req) => {
     case 'load': {
       if (!models.has(req.key)) {
         const { model, card } = await loadLayersModel(req.dir);
-        // Warm up: the first run compiles kernels and allocates.
-        tf.tidy(() => model.predict(tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3])));
+        // Warm up: the first run compiles kernels and allocates. The block returns nothing, so
+        // tidy disposes the output too (a returned tensor would outlive the model: one per swap).
+        tf.tidy(() => {
+          model.predict(tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3]));
+        });
         models.set(req.key, { model, version: `${card.name}@${card.version}` });
       }
       return { result: { type: 'load', key: req.key, version: models.get(req.key)!.version } };

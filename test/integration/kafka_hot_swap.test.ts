@@ -100,7 +100,9 @@ describe('runtime-node hot swap under load (real broker)', () => {
         }
         assert.deepEqual(Array.from(decodeMaskPng(fromBase64(msg.mask as string)).data), reference.get(key), `mask of ${id} is ${msg.modelVersion}'s`);
       }
-      assert.equal(new Set([...byId.values()].map((m) => m.modelVersion)).size, dirs.length, 'every version served some frames');
+      // Round 0 was read back before the first swap; later rounds race the swaps, by design.
+      for (const [id, msg] of byId) if (id.startsWith('hs-0-')) assert.equal(msg.modelVersion, 'tiny@1');
+      assert.ok(new Set([...byId.values()].map((m) => m.modelVersion)).size >= 2, 'frames were served by more than one version');
       tf.dispose(inputs);
       for (const m of models.values()) m.dispose();
 
