@@ -9,19 +9,16 @@ import { join, resolve } from 'node:path';
 import {
   CARD_JSON,
   CARD_SCHEMA,
-  checkWeightsManifest,
   formatSha256Sums,
   MODEL_CONTRACT,
   MODEL_JSON,
   ModelFormatError,
-  parseCard,
-  parseModelJson,
-  parseSha256Sums,
+  readVerifiedModel,
   SHA256SUMS,
   sha256Hex,
   shardWeights,
-  verifyChecksum,
   type ModelCard,
+  type VerifiedModel,
 } from '../core/index.js';
 import type { io } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -99,56 +96,23 @@ export async function saveLayersModel(model: LayersModel, dir: string, draft: Ca
   return writeModelDir(dir, await modelArtifacts(model), draft, extras);
 }
 
-export interface VerifiedModelDir {
+export interface VerifiedModelDir extends VerifiedModel {
   dir: string;
-  card: ModelCard;
-  modelJson: io.ModelJSON;
-  /** All weight shards joined, in manifest order. */
-  weightData: ArrayBuffer;
-  /** Every file checked against SHA256SUMS. */
-  checked: string[];
 }
 
 /**
- * Reads and verifies a model directory: every file in SHA256SUMS exists and hashes to its
- * recorded value, model.json parses, the weights manifest matches the shards' sizes, and the
- * card matches the model contract. Throws a named error naming the bad file.
+ * Reads and verifies a model directory (core's `readVerifiedModel` over the file system).
+ * Throws a named error naming the bad file.
  */
 export async function readModelDir(path: string): Promise<VerifiedModelDir> {
   const dir = resolve(path);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelFormatError('MODEL_NOT_FOUND', `model directory ${dir} does not exist`);
-  const need = (file: string) => {
+  const read = async (file: string) => {
     const p = join(dir, file);
     if (!existsSync(p)) throw new ModelFormatError('MODEL_NOT_FOUND', `${file} is missing from ${dir}`);
-    return p;
+    return readFileSync(p);
   };
-  const sums = parseSha256Sums(readFileSync(need(SHA256SUMS), 'utf8'));
-  const checked: string[] = [];
-  for (const file of sums.keys()) {
-    await verifyChecksum(file, readFileSync(need(file)), sums);
-    checked.push(file);
-  }
-  const modelJson = parseModelJson(readFileSync(need(MODEL_JSON), 'utf8'));
-  for (const file of [MODEL_JSON, CARD_JSON]) {
-    if (!sums.has(file)) throw new ModelFormatError('MODEL_MALFORMED', `${file} is not covered by SHA256SUMS`);
-  }
-  const sizes = new Map<string, number>();
-  for (const group of modelJson.weightsManifest) {
-    for (const p of group.paths) {
-      if (!sums.has(p)) throw new ModelFormatError('MODEL_MALFORMED', `weight shard ${p} is not covered by SHA256SUMS`);
-      sizes.set(p, statSync(need(p)).size);
-    }
-  }
-  checkWeightsManifest(modelJson.weightsManifest, sizes);
-  const card = parseCard(readFileSync(need(CARD_JSON), 'utf8'), `${dir}/${CARD_JSON}`);
-  const buffers = modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dir, p))));
-  const weightData = new Uint8Array(buffers.reduce((n, b) => n + b.byteLength, 0));
-  let o = 0;
-  for (const b of buffers) {
-    weightData.set(b, o);
-    o += b.byteLength;
-  }
-  return { dir, card, modelJson, weightData: weightData.buffer, checked };
+  return { dir, ...(await readVerifiedModel(read, dir)) };
 }
 
 /** Loads a verified layers model (quantized weights are dequantized by tfjs on load). */

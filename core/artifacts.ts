@@ -4,6 +4,7 @@
  * filesystem layer (converter/artifact_fs.ts) and the browser loader both build on these.
  */
 import type { io } from '@tensorflow/tfjs-core';
+import { parseCard, type ModelCard } from './card.js';
 import { ChecksumError, ModelFormatError } from './errors.js';
 
 /** Shard size of weight files, like tensorflowjs_converter. */
@@ -109,4 +110,54 @@ export function parseModelJson(text: string, where = MODEL_JSON): io.ModelJSON {
     throw new ModelFormatError('MODEL_MALFORMED', `${where} lacks modelTopology or weightsManifest; it is not a tfjs model`);
   }
   return json;
+}
+
+/** A model version whose every file matched SHA256SUMS, with its parsed parts. */
+export interface VerifiedModel {
+  card: ModelCard;
+  modelJson: io.ModelJSON;
+  /** All weight shards joined, in manifest order. */
+  weightData: ArrayBuffer;
+  /** Every file checked against SHA256SUMS. */
+  checked: string[];
+}
+
+/**
+ * Reads and verifies a model version through `read` (a file system in Node, `fetch` in the
+ * browser; it throws `MODEL_NOT_FOUND` for a missing file): every file in SHA256SUMS hashes to
+ * its recorded value, model.json, card.json and every shard are covered, the weights manifest
+ * matches the shards' sizes, and the card matches the model contract. Throws a named error
+ * naming the bad file. `where` names the version in messages.
+ */
+export async function readVerifiedModel(read: (file: string) => Promise<Uint8Array>, where: string): Promise<VerifiedModel> {
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  const sums = parseSha256Sums(text(await read(SHA256SUMS)));
+  for (const file of [MODEL_JSON, CARD_JSON]) {
+    if (!sums.has(file)) throw new ModelFormatError('MODEL_MALFORMED', `${file} is not covered by SHA256SUMS`);
+  }
+  const files = new Map<string, Uint8Array>();
+  for (const file of sums.keys()) {
+    const bytes = await read(file);
+    await verifyChecksum(file, bytes, sums);
+    files.set(file, bytes);
+  }
+  const modelJson = parseModelJson(text(files.get(MODEL_JSON)!));
+  const sizes = new Map<string, number>();
+  for (const group of modelJson.weightsManifest) {
+    for (const p of group.paths) {
+      const shard = files.get(p);
+      if (!shard) throw new ModelFormatError('MODEL_MALFORMED', `weight shard ${p} is not covered by SHA256SUMS`);
+      sizes.set(p, shard.byteLength);
+    }
+  }
+  checkWeightsManifest(modelJson.weightsManifest, sizes);
+  const card = parseCard(text(files.get(CARD_JSON)!), `${where}/${CARD_JSON}`);
+  const shards = modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => files.get(p)!));
+  const weightData = new Uint8Array(shards.reduce((n, b) => n + b.byteLength, 0));
+  let o = 0;
+  for (const b of shards) {
+    weightData.set(b, o);
+    o += b.byteLength;
+  }
+  return { card, modelJson, weightData: weightData.buffer, checked: [...sums.keys()] };
 }
