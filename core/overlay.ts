@@ -36,3 +36,23 @@ export function blendOverlay(
   }
   return out;
 }
+
+/**
+ * A class-id mask as an RGBA layer to draw over a frame (the browser's overlay canvas): class
+ * colours at `opacity`, background transparent unless `includeBackground`.
+ */
+export function maskToRgba(mask: Uint8Array, options: OverlayOptions = {}): Uint8ClampedArray<ArrayBuffer> {
+  const opacity = options.opacity ?? 0.5;
+  if (!(opacity >= 0 && opacity <= 1)) throw new ContractError(`overlay opacity must be in [0, 1], got ${opacity}`);
+  const alpha = Math.round(opacity * 255);
+  const out = new Uint8ClampedArray(mask.length * 4);
+  for (let i = 0; i < mask.length; i++) {
+    const c = mask[i];
+    if (c === CLASS_BACKGROUND && !options.includeBackground) continue;
+    const color = CLASS_COLORS[c];
+    if (!color) throw new ContractError(`mask value ${c} at pixel ${i} is not a class id`);
+    out.set(color, i * 4);
+    out[i * 4 + 3] = alpha;
+  }
+  return out;
+}

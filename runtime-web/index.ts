@@ -1,0 +1,29 @@
+/**
+ * edgeseg/runtime-web: on-device segmentation of camera frames in the browser.
+ *
+ *   const seg = await createSegmenter({ model: '/models/unet-small/1/' });
+ *   const result = await seg.segment(bitmap);
+ *   const stream = seg.segmentStream(video, (r) => drawOverlay(ctx, r));
+ *   await seg.close();
+ */
+export { createSegmenter } from './segmenter_impl.js';
+export { drawOverlay } from './overlay.js';
+export {
+  resolveOptions,
+  WEB_BACKENDS,
+  DEFAULT_BACKEND,
+  DEFAULT_CACHE,
+  DEFAULT_WARMUP_RUNS,
+  DEFAULT_WORKER,
+  type FrameSource,
+  type SegmentationResult,
+  type SegmentationTimings,
+  type Segmenter,
+  type SegmenterInfo,
+  type SegmenterOptions,
+  type StreamHandle,
+  type StreamStats,
+  type WasmPaths,
+  type WebBackend,
+} from './segmenter.js';
+export { CLASS_COLORS, CLASS_NAMES, MODEL_CONTRACT } from '../core/contract.js';

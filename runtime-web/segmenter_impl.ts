@@ -1,0 +1,152 @@
+/**
+ * createSegmenter: resolves once the model is loaded, verified and warm, in a module worker
+ * (comlink; frames cross as transferred ImageBitmaps) or on the calling thread.
+ */
+import { releaseProxy, transfer, wrap, type Remote } from 'comlink';
+import type { EngineApi } from './protocol.js';
+import { installErrorTransfer } from './protocol.js';
+import {
+  resolveOptions,
+  type FrameSource,
+  type ResolvedSegmenterOptions,
+  type SegmentationResult,
+  type Segmenter,
+  type SegmenterInfo,
+  type SegmenterOptions,
+  type StreamHandle,
+  type StreamStats,
+} from './segmenter.js';
+
+/** Decodes any accepted source to an ImageBitmap the contract's way (no colour-space conversion). */
+function toBitmap(source: FrameSource): Promise<ImageBitmap> {
+  if (source instanceof ImageBitmap) return Promise.resolve(source);
+  return createImageBitmap(source, { colorSpaceConversion: 'none' });
+}
+
+class SegmenterImpl implements Segmenter {
+  private readonly streams = new Set<StreamHandle>();
+  private closed = false;
+
+  constructor(
+    readonly info: SegmenterInfo,
+    private readonly engine: EngineApi | Remote<EngineApi>,
+    private readonly worker: Worker | null,
+    private readonly options: ResolvedSegmenterOptions,
+  ) {}
+
+  /** Segments an ImageBitmap, which is handed over (transferred to the worker, closed after use). */
+  private async run(bitmap: ImageBitmap, t0: number): Promise<SegmentationResult> {
+    if (this.closed) {
+      bitmap.close();
+      throw new Error('the segmenter is closed');
+    }
+    const r = await this.engine.segment(this.worker ? transfer(bitmap, [bitmap]) : bitmap);
+    return { ...r, timings: { ...r.timings, total: performance.now() - t0 } };
+  }
+
+  /** An ImageBitmap passed in is transferred and closed; other sources are left untouched. */
+  async segment(source: FrameSource): Promise<SegmentationResult> {
+    const t0 = performance.now();
+    return this.run(await toBitmap(source), t0);
+  }
+
+  segmentStream(video: HTMLVideoElement, onResult: (result: SegmentationResult) => void, onError: (error: Error) => void = (e) => console.error(e)): StreamHandle {
+    const stats: Omit<StreamStats, 'mainThreadMsPerFrame'> & { mainThreadMs: number } = { frames: 0, dropped: 0, maxWaiting: 0, mainThreadMs: 0 };
+    let inFlight: Promise<void> | null = null;
+    // Latest frame wins: one slot behind the frame in flight, replaced by every newer frame.
+    let waiting: { bitmap: ImageBitmap; t0: number } | null = null;
+    let stopped = false;
+    const start = (next: { bitmap: ImageBitmap; t0: number }) => {
+      inFlight = this.run(next.bitmap, next.t0)
+        .then(
+          (r) => {
+            stats.frames++;
+            const s = performance.now();
+            onResult(r);
+            stats.mainThreadMs += performance.now() - s;
+          },
+          (e: Error) => onError(e),
+        )
+        .finally(() => {
+          inFlight = null;
+          const queued = waiting;
+          waiting = null;
+          if (queued && !stopped) start(queued);
+          else queued?.bitmap.close();
+        });
+    };
+    const schedule = () => {
+      if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(() => void onFrame());
+      else requestAnimationFrame(() => void onFrame());
+    };
+    const onFrame = async () => {
+      if (stopped) return;
+      schedule();
+      if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) return;
+      const t0 = performance.now();
+      const pending = createImageBitmap(video, { colorSpaceConversion: 'none' });
+      stats.mainThreadMs += performance.now() - t0;
+      const bitmap = await pending;
+      if (stopped) return bitmap.close();
+      if (!inFlight) return start({ bitmap, t0 });
+      if (waiting) {
+        waiting.bitmap.close();
+        stats.dropped++;
+      }
+      waiting = { bitmap, t0 };
+      stats.maxWaiting = Math.max(stats.maxWaiting, 1);
+    };
+    schedule();
+    const handle: StreamHandle = {
+      stats: () => ({ frames: stats.frames, dropped: stats.dropped, maxWaiting: stats.maxWaiting, mainThreadMsPerFrame: stats.frames ? stats.mainThreadMs / stats.frames : 0 }),
+      stop: async () => {
+        stopped = true;
+        this.streams.delete(handle);
+        await inFlight;
+      },
+    };
+    this.streams.add(handle);
+    return handle;
+  }
+
+  memory(): Promise<{ numTensors: number; numBytes: number }> {
+    return this.engine.memory();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all([...this.streams].map((s) => s.stop()));
+    this.closed = true;
+    await this.engine.dispose();
+    if (this.worker) {
+      (this.engine as Remote<EngineApi>)[releaseProxy]();
+      this.worker.terminate();
+    }
+  }
+}
+
+/**
+ * Creates a segmenter. Resolves when the model is loaded, checked against SHA256SUMS and the
+ * contract, and warmed up on the chosen backend; rejects with a named error otherwise (a missing
+ * file, a checksum mismatch naming the file, a contract mismatch, or every backend's reason).
+ */
+export async function createSegmenter(options: SegmenterOptions): Promise<Segmenter> {
+  const o = resolveOptions(options);
+  let engine: EngineApi | Remote<EngineApi>;
+  let worker: Worker | null = null;
+  if (o.worker) {
+    installErrorTransfer();
+    worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'edgeseg-runtime' });
+    engine = wrap<EngineApi>(worker);
+  } else {
+    const { Engine } = await import('./engine.js');
+    engine = new Engine();
+  }
+  try {
+    const info = await engine.init(o);
+    return new SegmenterImpl(info, engine, worker, o);
+  } catch (err) {
+    worker?.terminate();
+    throw err;
+  }
+}

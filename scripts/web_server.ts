@@ -1,0 +1,103 @@
+/**
+ * The web server of the demo and the browser tests: the built app (dist/web), the model registry
+ * under /models/ (with /models/index.json listing every version), on localhost (a secure context,
+ * as WebGPU requires) with COOP/COEP so threaded wasm can be used. Nothing outside the two roots
+ * is served.
+ *
+ *   tsx scripts/web_server.ts [--port 5173] [--models models]
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, resolve, sep } from 'node:path';
+import { CARD_JSON, parseCard } from '../core/index.js';
+import { aliases, listModelNames, listVersions } from '../converter/registry.js';
+import { ISOLATION_HEADERS } from './isolation_headers.js';
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.bin': 'application/octet-stream',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.svg': 'image/svg+xml',
+  '.md': 'text/markdown; charset=utf-8',
+};
+
+export interface WebServerOptions {
+  /** Built app. @default 'dist/web' */
+  dist?: string;
+  /** Model registry root. @default 'models' */
+  models?: string;
+  /** @default 0 (a free port) */
+  port?: number;
+}
+
+export interface ModelIndexEntry {
+  url: string;
+  name: string;
+  version: string;
+  precision: string;
+  bytes: number;
+  aliases: string[];
+}
+
+/** Every version in the registry, champion first, then newest first. */
+export function modelIndex(root: string): ModelIndexEntry[] {
+  const out: ModelIndexEntry[] = [];
+  for (const name of listModelNames(root)) {
+    const named = aliases(root, name);
+    for (const version of listVersions(root, name)) {
+      const cardPath = join(root, name, version, CARD_JSON);
+      if (!existsSync(cardPath)) continue;
+      const card = parseCard(readFileSync(cardPath, 'utf8'), cardPath);
+      out.push({ url: `/models/${name}/${version}/`, name, version, precision: card.precision, bytes: card.bytes, aliases: Object.keys(named).filter((a) => named[a] === version) });
+    }
+  }
+  return out.sort((a, b) => Number(b.aliases.includes('champion')) - Number(a.aliases.includes('champion')) || b.version.localeCompare(a.version, 'en', { numeric: true }));
+}
+
+/** A file under `root` for a URL path, or null (missing, a directory, or outside the root). */
+function fileUnder(root: string, urlPath: string): string | null {
+  const p = resolve(root, `.${decodeURIComponent(urlPath)}`);
+  if (p !== root && !p.startsWith(root + sep)) return null;
+  return existsSync(p) && statSync(p).isFile() ? p : null;
+}
+
+export async function startWebServer(options: WebServerOptions = {}): Promise<{ url: string; close(): Promise<void> }> {
+  const dist = resolve(options.dist ?? 'dist/web');
+  const models = resolve(options.models ?? 'models');
+  if (!existsSync(join(dist, 'demo', 'index.html'))) throw new Error(`${dist} holds no built demo: run npm run build first`);
+  const send = (res: ServerResponse, status: number, body: string | Buffer, type: string, extra: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache', ...ISOLATION_HEADERS, ...extra });
+    res.end(body);
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed', 'text/plain');
+    if (path === '/') return send(res, 302, '', 'text/plain', { location: '/demo/' });
+    if (path === '/models/index.json') return send(res, 200, JSON.stringify(modelIndex(models)), MIME['.json']);
+    const file = path.startsWith('/models/') ? fileUnder(models, path.slice('/models'.length)) : fileUnder(dist, path.endsWith('/') ? `${path}index.html` : path);
+    if (!file) return send(res, 404, `not found: ${path}`, 'text/plain');
+    send(res, 200, readFileSync(file), MIME[extname(file)] ?? 'application/octet-stream');
+  };
+  const server = createServer(handle);
+  await new Promise<void>((done) => server.listen(options.port ?? 0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://localhost:${port}`,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  const server = await startWebServer({ port: Number(arg('port') ?? 5173), models: arg('models') });
+  console.log(`demo: ${server.url}/demo/`);
+}

@@ -1,0 +1,61 @@
+/** Real Chromium for the browser tests: the built web app, the browser with its flags, a fake camera clip. */
+import { writeFileSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { build } from 'vite';
+import { syntheticSample, type PixelImage } from '../../core/index.js';
+
+const CHROMIUM = process.env.EDGESEG_CHROMIUM ?? '/usr/bin/chromium';
+const BASE_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+/** WebGPU on SwiftShader's Vulkan when there is no GPU. */
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader'];
+
+let built: Promise<void> | null = null;
+
+/** Builds dist/web with the test harness page, once per test process. */
+export function buildWeb(): Promise<void> {
+  built ??= build({ mode: 'e2e', logLevel: 'error' }).then(() => undefined);
+  return built;
+}
+
+export interface LaunchOptions {
+  /** @default true */
+  webgpu?: boolean;
+  /** A .y4m clip served as the camera (with fake media permissions). */
+  camera?: string;
+}
+
+export function launchBrowser(o: LaunchOptions = {}): Promise<Browser> {
+  const args = [...BASE_FLAGS, ...(o.webgpu === false ? ['--disable-features=WebGPU'] : WEBGPU_FLAGS)];
+  if (o.camera) args.push('--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${o.camera}`);
+  return chromium.launch({ executablePath: CHROMIUM, args });
+}
+
+/** RGB → YUV 4:2:0 (BT.601 full range, as the `C420jpeg` tag says) for one frame. */
+function toI420(img: PixelImage): Buffer {
+  const { width: w, height: h, data, channels } = img;
+  const y = Buffer.alloc(w * h);
+  const u = Buffer.alloc((w / 2) * (h / 2));
+  const v = Buffer.alloc((w / 2) * (h / 2));
+  for (let r = 0; r < h; r++) {
+    for (let c = 0; c < w; c++) {
+      const i = (r * w + c) * channels;
+      y[r * w + c] = Math.round(0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2]);
+    }
+  }
+  for (let r = 0; r < h; r += 2) {
+    for (let c = 0; c < w; c += 2) {
+      const i = (r * w + c) * channels;
+      const [R, G, B] = [data[i], data[i + 1], data[i + 2]];
+      u[(r / 2) * (w / 2) + c / 2] = Math.max(0, Math.min(255, Math.round(128 - 0.168736 * R - 0.331264 * G + 0.5 * B)));
+      v[(r / 2) * (w / 2) + c / 2] = Math.max(0, Math.min(255, Math.round(128 + 0.5 * R - 0.418688 * G - 0.081312 * B)));
+    }
+  }
+  return Buffer.concat([y, u, v]);
+}
+
+/** Writes a Y4M clip of `frames` synthetic pets scenes (side `size`, seed `seed`) at `fps`. */
+export function writeSyntheticClip(path: string, o: { frames: number; size: number; seed: number; fps: number }): void {
+  const parts: Uint8Array[] = [Buffer.from(`YUV4MPEG2 W${o.size} H${o.size} F${o.fps}:1 Ip A1:1 C420jpeg\n`)];
+  for (let i = 0; i < o.frames; i++) parts.push(Buffer.from('FRAME\n'), toI420(syntheticSample(i, { size: o.size, seed: o.seed }).image));
+  writeFileSync(path, Buffer.concat(parts));
+}
