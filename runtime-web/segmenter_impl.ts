@@ -14,7 +14,6 @@ import {
   type SegmenterInfo,
   type SegmenterOptions,
   type StreamHandle,
-  type StreamStats,
 } from './segmenter.js';
 
 /** Decodes any accepted source to an ImageBitmap the contract's way (no colour-space conversion). */
@@ -51,13 +50,19 @@ class SegmenterImpl implements Segmenter {
   }
 
   segmentStream(video: HTMLVideoElement, onResult: (result: SegmentationResult) => void, onError: (error: Error) => void = (e) => console.error(e)): StreamHandle {
-    const stats: Omit<StreamStats, 'mainThreadMsPerFrame'> & { mainThreadMs: number } = { frames: 0, dropped: 0, maxWaiting: 0, mainThreadMs: 0 };
+    const stats = { frames: 0, dropped: 0, maxWaiting: 0, mainThreadMs: 0 };
     let inFlight: Promise<void> | null = null;
-    // Latest frame wins: one slot behind the frame in flight, replaced by every newer frame.
-    let waiting: { bitmap: ImageBitmap; t0: number } | null = null;
+    // Latest frame wins: while a frame is in flight, newer video frames only mark the one waiting
+    // slot (each one replacing the last: a drop); the frame is captured when the slot is served,
+    // so it is the newest there is and no capture work is spent on frames that would be dropped.
+    let waiting = false;
     let stopped = false;
-    const start = (next: { bitmap: ImageBitmap; t0: number }) => {
-      inFlight = this.run(next.bitmap, next.t0)
+    const capture = () => {
+      const t0 = performance.now();
+      const bitmap = createImageBitmap(video, { colorSpaceConversion: 'none' });
+      stats.mainThreadMs += performance.now() - t0;
+      inFlight = bitmap
+        .then((b) => this.run(b, t0))
         .then(
           (r) => {
             stats.frames++;
@@ -69,32 +74,24 @@ class SegmenterImpl implements Segmenter {
         )
         .finally(() => {
           inFlight = null;
-          const queued = waiting;
-          waiting = null;
-          if (queued && !stopped) start(queued);
-          else queued?.bitmap.close();
+          if (waiting && !stopped) {
+            waiting = false;
+            capture();
+          }
         });
     };
-    const schedule = () => {
-      if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(() => void onFrame());
-      else requestAnimationFrame(() => void onFrame());
-    };
-    const onFrame = async () => {
+    const onFrame = () => {
       if (stopped) return;
       schedule();
       if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) return;
-      const t0 = performance.now();
-      const pending = createImageBitmap(video, { colorSpaceConversion: 'none' });
-      stats.mainThreadMs += performance.now() - t0;
-      const bitmap = await pending;
-      if (stopped) return bitmap.close();
-      if (!inFlight) return start({ bitmap, t0 });
-      if (waiting) {
-        waiting.bitmap.close();
-        stats.dropped++;
-      }
-      waiting = { bitmap, t0 };
+      if (!inFlight) return capture();
+      if (waiting) stats.dropped++;
+      waiting = true;
       stats.maxWaiting = Math.max(stats.maxWaiting, 1);
+    };
+    const schedule = () => {
+      if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(onFrame);
+      else requestAnimationFrame(onFrame);
     };
     schedule();
     const handle: StreamHandle = {

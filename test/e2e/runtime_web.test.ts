@@ -18,7 +18,7 @@ import { quiet } from '../helpers/log.js';
 
 /** The part of runtime-web's API the tests drive (window.edgeseg on the harness page). */
 interface HarnessSegmenter {
-  info: { backend: string; skipped: Record<string, string>; modelVersion: string };
+  info: { backend: string; skipped: Record<string, string>; modelVersion: string; fromCache: boolean };
   segment(source: Blob): Promise<{ mask: Uint8Array; backend: string }>;
   memory(): Promise<{ numTensors: number }>;
   close(): Promise<void>;
@@ -33,6 +33,10 @@ const FIXTURES: [index: number, width: number, height: number][] = [
   [2, 96, 160],
   [3, 333, 250],
 ];
+
+function agreement(a: number[], b: number[]): number {
+  return a.filter((c, i) => c === b[i]).length / a.length;
+}
 
 async function openHarness(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage();
@@ -56,7 +60,7 @@ function browserMasks(page: Page, model: string, backend: string, images: string
           const r = await seg.segment(new Blob([bytes], { type: 'image/png' }));
           masks.push(Array.from(r.mask));
         }
-        return { backend: seg.info.backend, masks, tensors: (await seg.memory()).numTensors };
+        return { backend: seg.info.backend, skipped: seg.info.skipped, fromCache: seg.info.fromCache, masks };
       } finally {
         await seg.close();
       }
@@ -108,14 +112,94 @@ describe('runtime-web in Chromium (real WebGPU on SwiftShader)', () => {
     try {
       const page = await openHarness(browser, server.url);
       const images = pngs.map((b) => b.toString('base64'));
-      for (const backend of ['webgpu', 'wasm']) {
+      for (const [k, backend] of ['webgpu', 'wasm'].entries()) {
         const r = await browserMasks(page, modelUrl, backend, images);
         assert.equal(r.backend, backend);
+        assert.equal(r.fromCache, k > 0, 'the second load takes the verified weights from the Cache API');
         r.masks.forEach((mask, k) => {
-          const agree = mask.filter((c, i) => c === reference[k][i]).length / mask.length;
+          const agree = agreement(mask, reference[k]);
           assert.ok(agree >= 0.99, `${backend} fixture ${k} (${FIXTURES[k][1]}×${FIXTURES[k][2]}): ${(100 * agree).toFixed(2)}% of pixels agree with Node`);
         });
       }
+    } finally {
+      await browser.close();
+    }
+  });
+  it('segments ≥ 100 live camera frames in the demo on webgpu: at most one frame waits, drops are counted, worker tensors stay flat', async () => {
+    const clip = join(root, 'pets.y4m');
+    writeSyntheticClip(clip, { frames: 30, size: 160, seed: 9, fps: 30 });
+    const browser = await launchBrowser({ camera: clip });
+    try {
+      const page = await browser.newPage();
+      page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
+      await page.goto(`${server.url}/demo/?model=${encodeURIComponent(modelUrl)}&backend=webgpu`);
+      const stat = async (key: string) => Number(await page.evaluate((k) => document.body.dataset[k], key));
+      const framesAtLeast = (n: number) => page.waitForFunction((m) => Number(document.body.dataset.frames) >= m, n, { timeout: 240_000, polling: 200 });
+      await framesAtLeast(20);
+      assert.equal(await page.evaluate(() => document.body.dataset.backend), 'webgpu');
+      // The demo polls the worker's tf.memory() every second; take the highest early reading.
+      const early: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        await page.waitForTimeout(1100);
+        early.push(await stat('tensors'));
+      }
+      await framesAtLeast(100);
+      await page.waitForTimeout(1100);
+      const late = await stat('tensors');
+      const [frames, dropped, maxWaiting] = [await stat('frames'), await stat('dropped'), await stat('maxWaiting')];
+      assert.ok(frames >= 100, `${frames} frames segmented`);
+      assert.ok(maxWaiting <= 1, `${maxWaiting} frames waited behind the one in flight`);
+      assert.ok(Number.isInteger(dropped) && dropped >= 0, `dropped frames counted (${dropped})`);
+      // One frame's intermediate tensors may be alive when memory is read; a leak grows per frame.
+      assert.ok(late <= Math.max(...early) + 8, `worker tensors ${early.join(', ')} → ${late} over ${frames} frames`);
+      await page.locator('#stage').screenshot({ path: join(ARTIFACTS, 'demo-overlay.png') });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('falls back to webgl or wasm with WebGPU disabled and still segments', async () => {
+    const browser = await launchBrowser({ webgpu: false });
+    try {
+      const page = await openHarness(browser, server.url);
+      const r = await browserMasks(page, modelUrl, 'auto', [pngs[1].toString('base64')]);
+      assert.ok(r.backend === 'webgl' || r.backend === 'wasm', `fell back to ${r.backend}`);
+      assert.match(r.skipped.webgpu ?? '', /.+/, 'the reason WebGPU was skipped is reported');
+      const agree = agreement(r.masks[0], reference[1]);
+      assert.ok(agree >= 0.99, `${r.backend}: ${(100 * agree).toFixed(2)}% of pixels agree with Node`);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('refuses a model with a corrupted shard, naming the file, and a missing model with its URL', async () => {
+    const version = modelUrl.split('/').at(-2)!;
+    const bad = join(root, 'unet-small', 'corrupt');
+    cpSync(join(root, 'unet-small', version), bad, { recursive: true });
+    const shard = join(bad, 'group1-shard1of1.bin');
+    const bytes = readFileSync(shard);
+    bytes[11] ^= 0x08;
+    writeFileSync(shard, bytes);
+    const browser = await launchBrowser();
+    try {
+      const page = await openHarness(browser, server.url);
+      const attempt = (model: string) =>
+        page.evaluate(async (m) => {
+          try {
+            await (globalThis as Window).edgeseg.createSegmenter({ model: m });
+            return null;
+          } catch (e) {
+            const err = e as Error & { code?: string; file?: string };
+            return { name: err.name, code: err.code, file: err.file, message: err.message };
+          }
+        }, model);
+      const corrupt = await attempt('/models/unet-small/corrupt/');
+      assert.equal(corrupt?.code, 'CHECKSUM_MISMATCH', JSON.stringify(corrupt));
+      assert.equal(corrupt?.file, 'group1-shard1of1.bin');
+      assert.match(corrupt!.message, /group1-shard1of1\.bin/);
+      const missing = await attempt('/models/unet-small/nope/');
+      assert.equal(missing?.code, 'MODEL_NOT_FOUND', JSON.stringify(missing));
+      assert.match(missing!.message, /\/models\/unet-small\/nope\/SHA256SUMS: HTTP 404/);
     } finally {
       await browser.close();
     }
