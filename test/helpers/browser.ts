@@ -24,10 +24,21 @@ export interface LaunchOptions {
   camera?: string;
 }
 
-export function launchBrowser(o: LaunchOptions = {}): Promise<Browser> {
+/**
+ * Launches Chromium. tsx compiles the functions passed to `page.evaluate` with esbuild's
+ * keep-names helper (`__name`), which the page lacks: every page gets a no-op one.
+ */
+export async function launchBrowser(o: LaunchOptions = {}): Promise<Browser> {
   const args = [...BASE_FLAGS, ...(o.webgpu === false ? ['--disable-features=WebGPU'] : WEBGPU_FLAGS)];
   if (o.camera) args.push('--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${o.camera}`);
-  return chromium.launch({ executablePath: CHROMIUM, args });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...a) => {
+    const context = await newContext(...a);
+    await context.addInitScript('globalThis.__name = (f) => f;');
+    return context;
+  };
+  return browser;
 }
 
 /** RGB → YUV 4:2:0 (BT.601 full range, as the `C420jpeg` tag says) for one frame. */
