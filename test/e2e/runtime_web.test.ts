@@ -134,7 +134,7 @@ describe('runtime-web in Chromium (real WebGPU on SwiftShader)', () => {
       page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
       await page.goto(`${server.url}/demo/?model=${encodeURIComponent(modelUrl)}&backend=webgpu`);
       const stat = async (key: string) => Number(await page.evaluate((k) => document.body.dataset[k], key));
-      const framesAtLeast = (n: number) => page.waitForFunction((m) => Number(document.body.dataset.frames) >= m, n, { timeout: 240_000, polling: 200 });
+      const framesAtLeast = (n: number) => page.waitForFunction((m) => Number(document.body.dataset.frames) >= m, n, { timeout: 480_000, polling: 500 });
       await framesAtLeast(20);
       assert.equal(await page.evaluate(() => document.body.dataset.backend), 'webgpu');
       // The demo polls the worker's tf.memory() every second; take the highest early reading.
