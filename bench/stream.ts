@@ -16,14 +16,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createLogger, parseSegmentation, topicNames } from '../core/index.js';
-import { saveLayersModel } from '../converter/artifact_fs.js';
 import { KafkaTransport } from '../runtime-node/kafka_transport.js';
 import { produceFrames, type ProduceOptions } from '../runtime-node/frame_producer.js';
 import { StreamService, type StreamOptions } from '../runtime-node/service.js';
 import { readState, startBroker, stopBroker } from '../scripts/kafka.js';
-import { countFlops } from '../trainer/models/flops.js';
-import { buildModel } from '../trainer/models/index.js';
-import { seedWeights } from '../trainer/models/init.js';
+import { BENCH_MODEL, gflopOf, seededModel } from '../test/helpers/models.js';
 import { Kafka, logLevel } from 'kafkajs';
 
 const { values: args } = parseArgs({ options: { frames: { type: 'string', default: '240' }, 'latency-seconds': { type: 'string', default: '10' } } });
@@ -35,24 +32,8 @@ const log = createLogger('bench', { level: 'warn' });
 
 // The 0.92 GFLOP unet-small of every benchmark; throughput does not depend on trained weights.
 const modelDir = join(tmpdir(), `edgeseg-bench-stream-${process.pid}`, 'bench', '1');
-const { model } = buildModel('unet-small', { baseFilters: 16, depth: 4 });
-seedWeights(model, 1);
-const gflop = countFlops(model) / 1e9;
-await saveLayersModel(model, modelDir, {
-  name: 'bench',
-  version: '1',
-  parentVersion: null,
-  created: new Date().toISOString(),
-  architecture: { name: 'unet-small', config: { baseFilters: 16, depth: 4 } },
-  precision: 'fp32',
-  metrics: null,
-  dataset: null,
-  evaluation: null,
-  training: null,
-  backend: null,
-  codeRevision: 'bench',
-});
-model.dispose();
+const gflop = gflopOf('unet-small', BENCH_MODEL);
+await seededModel(modelDir, { name: 'bench', version: '1', seed: 1, config: BENCH_MODEL });
 
 const running = process.env.KAFKA_BROKERS ?? readState()?.brokers;
 const own = running ? null : await startBroker({ recordState: false, dataDir: join(tmpdir(), `edgeseg-bench-kafka-${process.pid}`) });

@@ -16,11 +16,11 @@ import { INPUT_SIZE } from '../core/index.js';
 import { activateWasm } from '../trainer/backends/wasm.js';
 import { activateWebgpu, gpuDevicePresent, probeWebgpu } from '../trainer/backends/webgpu.js';
 import { sparseCrossEntropy } from '../trainer/loss.js';
-import { countFlops } from '../trainer/models/flops.js';
 import { buildModel } from '../trainer/models/index.js';
 import { seedWeights } from '../trainer/models/init.js';
 import { tf } from '../trainer/tfjs.js';
 import { tinyBatch } from '../test/helpers/train_steps.js';
+import { BENCH_MODEL, gflopOf } from '../test/helpers/models.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
   },
 });
 const BATCH = Number(args.batch);
-const CONFIG = { baseFilters: 16, depth: 4 };
+const CONFIG = BENCH_MODEL;
 
 interface Row {
   backend: string;
@@ -71,12 +71,7 @@ async function measure(backend: string, steps: number, warmup: number, flops: nu
   return { steps, msPerStep: ms, imagesPerSecond: (BATCH * 1000) / ms, gflops: (3 * flops * BATCH) / (ms * 1e6) };
 }
 
-const flops = (() => {
-  const { model } = buildModel('unet-small', CONFIG);
-  const f = countFlops(model);
-  model.dispose();
-  return f;
-})();
+const flops = gflopOf('unet-small', CONFIG) * 1e9;
 await tf.setBackend('cpu');
 const data = tinyBatch(BATCH);
 const rows: Row[] = [];

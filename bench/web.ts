@@ -14,12 +14,9 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../core/index.js';
-import { saveLayersModel } from '../converter/artifact_fs.js';
 import { convert } from '../converter/convert.js';
 import { startWebServer } from '../scripts/web_server.js';
-import { countFlops } from '../trainer/models/flops.js';
-import { buildModel } from '../trainer/models/index.js';
-import { seedWeights } from '../trainer/models/init.js';
+import { BENCH_MODEL, gflopOf, seededModel } from '../test/helpers/models.js';
 import { buildWeb, launchBrowser } from '../test/helpers/browser.js';
 
 const { values: args } = parseArgs({ options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' } } });
@@ -29,25 +26,9 @@ const log = createLogger('bench', { level: 'warn' });
 
 // The 0.92 GFLOP unet-small of every benchmark; latency does not depend on trained weights.
 const root = join(tmpdir(), `edgeseg-bench-web-${process.pid}`);
-const { model } = buildModel('unet-small', { baseFilters: 16, depth: 4 });
-seedWeights(model, 1);
-const gflop = countFlops(model) / 1e9;
 const parentDir = join(root, 'bench', '1');
-await saveLayersModel(model, parentDir, {
-  name: 'bench',
-  version: '1',
-  parentVersion: null,
-  created: new Date().toISOString(),
-  architecture: { name: 'unet-small', config: { baseFilters: 16, depth: 4 } },
-  precision: 'fp32',
-  metrics: null,
-  dataset: null,
-  evaluation: null,
-  training: null,
-  backend: null,
-  codeRevision: 'bench',
-});
-model.dispose();
+const gflop = gflopOf('unet-small', BENCH_MODEL);
+await seededModel(parentDir, { name: 'bench', version: '1', seed: 1, config: BENCH_MODEL });
 const variants = ['fp32', 'fp16', 'uint8'] as const;
 for (const precision of variants) await convert({ model: parentDir, precision, out: root, log, onProgress: () => {} });
 

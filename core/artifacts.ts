@@ -161,3 +161,16 @@ export async function readVerifiedModel(read: (file: string) => Promise<Uint8Arr
   }
   return { card, modelJson, weightData: weightData.buffer, checked: [...sums.keys()] };
 }
+
+/** One version in the model index the web server serves at `/models/index.json` (the demo's picker). */
+export interface ModelIndexEntry {
+  /** URL of the version directory. */
+  url: string;
+  name: string;
+  version: string;
+  precision: string;
+  /** Weight bytes. */
+  bytes: number;
+  /** Registry aliases pointing at this version (`champion`, …). */
+  aliases: string[];
+}

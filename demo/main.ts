@@ -4,16 +4,8 @@
  * version directory), `backend`, `camera=0` (do not start the camera).
  */
 import { createSegmenter, drawOverlay, type SegmentationResult, type Segmenter, type StreamHandle, type WebBackend } from '../runtime-web/index.js';
+import type { ModelIndexEntry } from '../core/index.js';
 import { initFeedback } from './feedback.js';
-
-interface ModelEntry {
-  url: string;
-  name: string;
-  version: string;
-  precision: string;
-  bytes: number;
-  aliases: string[];
-}
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
@@ -79,10 +71,10 @@ function onResult(r: SegmentationResult): void {
   renderStats();
 }
 
-async function loadModels(): Promise<ModelEntry[]> {
+async function loadModels(): Promise<ModelIndexEntry[]> {
   const res = await fetch('/models/index.json');
   if (!res.ok) throw new Error(`/models/index.json: HTTP ${res.status}`);
-  return (await res.json()) as ModelEntry[];
+  return (await res.json()) as ModelIndexEntry[];
 }
 
 async function start(): Promise<void> {
@@ -148,7 +140,7 @@ initFeedback({ video, still, segmenter: () => segmenter });
 
 const models = await loadModels().catch((err: Error) => {
   status.textContent = `cannot list models: ${err.message}`;
-  return [] as ModelEntry[];
+  return [] as ModelIndexEntry[];
 });
 const wanted = params.get('model');
 if (wanted && !models.some((m) => m.url === wanted)) models.unshift({ url: wanted, name: wanted, version: '', precision: '', bytes: 0, aliases: [] });

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
-import { CARD_JSON, parseCard } from '../core/index.js';
+import { CARD_JSON, parseCard, type ModelIndexEntry } from '../core/index.js';
 import { aliases, listModelNames, listVersions } from '../converter/registry.js';
 import { ISOLATION_HEADERS } from './isolation_headers.js';
 
@@ -34,15 +34,6 @@ export interface WebServerOptions {
   models?: string;
   /** @default 0 (a free port) */
   port?: number;
-}
-
-export interface ModelIndexEntry {
-  url: string;
-  name: string;
-  version: string;
-  precision: string;
-  bytes: number;
-  aliases: string[];
 }
 
 /** Every version in the registry, champion first, then newest first. */

@@ -5,11 +5,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import { topicNames, type Topics } from '../../core/index.js';
-import { saveLayersModel } from '../../converter/artifact_fs.js';
-import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
 import { startBroker, stopBroker } from '../../scripts/kafka.js';
 import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+import { seededModel } from './models.js';
 
 export function brokers(): string[] {
   const b = process.env.KAFKA_BROKERS;
@@ -63,25 +61,8 @@ export async function readTopic(topic: string, o: { count: number; timeoutMs?: n
 }
 
 /** An untrained unet-small (base 4, depth 2) with seeded weights, written as a model directory. */
-export async function tinyModel(dir: string, seed: number, version = String(seed)): Promise<string> {
-  const { model } = buildModel('unet-small', { baseFilters: 4, depth: 2 });
-  seedWeights(model, seed);
-  await saveLayersModel(model, dir, {
-    name: 'tiny',
-    version,
-    parentVersion: null,
-    created: new Date().toISOString(),
-    architecture: { name: 'unet-small', config: { baseFilters: 4, depth: 2 } },
-    precision: 'fp32',
-    metrics: null,
-    dataset: null,
-    evaluation: null,
-    training: null,
-    backend: null,
-    codeRevision: 'test',
-  });
-  model.dispose();
-  return dir;
+export function tinyModel(dir: string, seed: number, version = String(seed)): Promise<string> {
+  return seededModel(dir, { name: 'tiny', version, seed, config: { baseFilters: 4, depth: 2 } });
 }
 
 /** Stops the shared test broker for `downMs` and starts it again on the same ports and storage. */

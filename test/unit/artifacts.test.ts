@@ -3,27 +3,15 @@ import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { ChecksumError, ModelFormatError, ContractError, parseSha256Sums } from '../../core/index.js';
-import { loadLayersModel, readModelDir, saveLayersModel, type CardDraft } from '../../converter/artifact_fs.js';
+import { loadLayersModel, readModelDir, saveLayersModel } from '../../converter/artifact_fs.js';
 import { aliases, listVersions, publishRun, reserveVersion, resolveModelRef, setAlias } from '../../converter/registry.js';
 import { activateWasm } from '../../trainer/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { tf } from '../../trainer/tfjs.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { untrainedCard } from '../helpers/models.js';
 
-const draft = (version: string): CardDraft => ({
-  name: 'unet-small',
-  version,
-  parentVersion: null,
-  created: new Date().toISOString(),
-  architecture: { name: 'unet-small', config: {} },
-  precision: 'fp32',
-  metrics: null,
-  dataset: null,
-  evaluation: null,
-  training: null,
-  backend: null,
-  codeRevision: 'test',
-});
+const draft = (version: string) => untrainedCard('unet-small', version, 'unet-small', {});
 
 describe('model artifacts and registry', () => {
   before(async () => {
