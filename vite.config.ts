@@ -1,6 +1,6 @@
 /**
  * Two builds:
- *   vite build --mode lib   → dist/runtime-web/: the embeddable runtime (worker and wasm binaries bundled)
+ *   vite build --mode lib   → dist/runtime-web/: the embeddable runtime (worker and wasm binaries inside)
  *   vite build [--mode e2e] → dist/web/: the demo app (plus the browser-test harness page in e2e mode)
  * The web server (scripts/web_server.ts) serves dist/web and the model registry with COOP/COEP,
  * so threaded wasm can be used where the browser allows it.
@@ -16,9 +16,9 @@ export default defineConfig(({ mode }): UserConfig => {
       build: {
         outDir: 'dist/runtime-web',
         emptyOutDir: true,
+        // Library mode inlines assets: the wasm binaries travel inside the worker as data: URLs, so
+        // the bundle is self-contained (`wasmPaths` serves them from elsewhere).
         lib: { entry: 'runtime-web/index.ts', formats: ['es'], fileName: 'index' },
-        // The wasm binaries are emitted beside the bundle rather than inlined as base64.
-        assetsInlineLimit: 0,
       },
     };
   }
