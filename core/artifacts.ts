@@ -132,16 +132,17 @@ export interface VerifiedModel {
 export async function readVerifiedModel(read: (file: string) => Promise<Uint8Array>, where: string): Promise<VerifiedModel> {
   const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   const sums = parseSha256Sums(text(await read(SHA256SUMS)));
-  for (const file of [MODEL_JSON, CARD_JSON]) {
-    if (!sums.has(file)) throw new ModelFormatError('MODEL_MALFORMED', `${file} is not covered by SHA256SUMS`);
-  }
   const files = new Map<string, Uint8Array>();
   for (const file of sums.keys()) {
     const bytes = await read(file);
     await verifyChecksum(file, bytes, sums);
     files.set(file, bytes);
   }
-  const modelJson = parseModelJson(text(files.get(MODEL_JSON)!));
+  // A malformed model.json is named as such before the question of its checksum.
+  const modelJson = parseModelJson(text(files.get(MODEL_JSON) ?? (await read(MODEL_JSON))));
+  for (const file of [MODEL_JSON, CARD_JSON]) {
+    if (!sums.has(file)) throw new ModelFormatError('MODEL_MALFORMED', `${file} is not covered by SHA256SUMS`);
+  }
   const sizes = new Map<string, number>();
   for (const group of modelJson.weightsManifest) {
     for (const p of group.paths) {
