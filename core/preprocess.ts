@@ -70,21 +70,37 @@ export function imageToInputData(img: PixelImage): Float32Array {
   }
 }
 
+/** The one mask resize, as a tensor op on the active backend: [H, W, 1] int32 class ids. */
+function resizeMaskTensor(mask: ClassMask, width: number, height: number): tf.Tensor3D {
+  if (mask.data.length !== mask.width * mask.height) {
+    throw new ContractError(`mask data has ${mask.data.length} bytes, expected ${mask.width * mask.height}`);
+  }
+  return tf.tidy(() => {
+    const m = tf.tensor3d(Int32Array.from(mask.data), [mask.height, mask.width, 1], 'int32');
+    return tf.image.resizeNearestNeighbor(m, [height, width], false, true);
+  });
+}
+
 /**
  * Nearest-neighbour resize of a class-id mask (half-pixel centres, like TF2's `resize(method='nearest')`).
  * Never invents a value: every output pixel copies one input pixel.
  */
 export function resizeMask(mask: ClassMask, width: number, height: number): ClassMask {
-  if (mask.data.length !== mask.width * mask.height) {
-    throw new ContractError(`mask data has ${mask.data.length} bytes, expected ${mask.width * mask.height}`);
-  }
-  if (mask.width === width && mask.height === height) return { data: mask.data, width, height };
-  const out = tf.tidy(() => {
-    const m = tf.tensor3d(Int32Array.from(mask.data), [mask.height, mask.width, 1], 'int32');
-    return tf.image.resizeNearestNeighbor(m, [height, width], false, true);
-  });
+  if (mask.width === width && mask.height === height && mask.data.length === width * height) return { data: mask.data, width, height };
+  const out = resizeMaskTensor(mask, width, height);
   try {
     return { data: Uint8Array.from(out.dataSync()), width, height };
+  } finally {
+    out.dispose();
+  }
+}
+
+/** `resizeMask` with an asynchronous readback, for GPU backends (no blocking read on the main path). */
+export async function resizeMaskAsync(mask: ClassMask, width: number, height: number): Promise<ClassMask> {
+  if (mask.width === width && mask.height === height && mask.data.length === width * height) return { data: mask.data, width, height };
+  const out = resizeMaskTensor(mask, width, height);
+  try {
+    return { data: Uint8Array.from(await out.data()), width, height };
   } finally {
     out.dispose();
   }

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
-import { INPUT_SIZE, preprocessPixels, resizeMask, summarizeLogits } from '../core/index.js';
+import { INPUT_SIZE, preprocessPixels, resizeMaskAsync, summarizeLogits } from '../core/index.js';
 import { selectWebBackend, watchDeviceLoss } from './backends.js';
 import { loadVerifiedModel } from './model_loader.js';
 import type { EngineApi, EngineResult } from './protocol.js';
@@ -81,7 +81,7 @@ export class Engine implements EngineApi {
     const [seg] = await summarizeLogits(logits);
     logits.dispose();
     const t3 = performance.now();
-    const frameMask = this.options!.frameSizeMask ? resizeMask({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, width, height) : null;
+    const frameMask = this.options!.frameSizeMask ? await resizeMaskAsync({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, width, height) : null;
     return {
       mask: seg.mask,
       width: INPUT_SIZE,
