@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { imageToInput, syntheticSample } from '../../core/index.js';
+import { imageToInput, resizeMask, syntheticSample } from '../../core/index.js';
 import { loadLayersModel } from '../../converter/artifact_fs.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { activateWasm } from '../../trainer/backends/wasm.js';
@@ -19,11 +19,11 @@ import { quiet } from '../helpers/log.js';
 /** The part of runtime-web's API the tests drive (window.edgeseg on the harness page). */
 interface HarnessSegmenter {
   info: { backend: string; skipped: Record<string, string>; modelVersion: string; fromCache: boolean };
-  segment(source: Blob): Promise<{ mask: Uint8Array; backend: string }>;
+  segment(source: Blob): Promise<{ mask: Uint8Array; backend: string; frameMask: { data: Uint8Array; width: number; height: number } | null }>;
   memory(): Promise<{ numTensors: number }>;
   close(): Promise<void>;
 }
-type Window = typeof globalThis & { edgeseg: { createSegmenter(o: { model: string; backend?: string }): Promise<HarnessSegmenter> } };
+type Window = typeof globalThis & { edgeseg: { createSegmenter(o: { model: string; backend?: string; frameSizeMask?: boolean }): Promise<HarnessSegmenter> } };
 const ARTIFACTS = 'test-results/e2e';
 
 /** Still fixtures of several sizes and aspect ratios, as PNG (exact pixels in Node and Chromium). */
@@ -52,15 +52,17 @@ function browserMasks(page: Page, model: string, backend: string, images: string
   return page.evaluate(
     async ({ model, backend, images }) => {
       const { createSegmenter } = (globalThis as Window).edgeseg;
-      const seg = await createSegmenter({ model, backend });
+      const seg = await createSegmenter({ model, backend, frameSizeMask: true });
       try {
         const masks: number[][] = [];
+        const frameMasks: { data: number[]; width: number; height: number }[] = [];
         for (const b64 of images) {
           const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
           const r = await seg.segment(new Blob([bytes], { type: 'image/png' }));
           masks.push(Array.from(r.mask));
+          frameMasks.push({ data: Array.from(r.frameMask!.data), width: r.frameMask!.width, height: r.frameMask!.height });
         }
-        return { backend: seg.info.backend, skipped: seg.info.skipped, fromCache: seg.info.fromCache, masks };
+        return { backend: seg.info.backend, skipped: seg.info.skipped, fromCache: seg.info.fromCache, masks, frameMasks };
       } finally {
         await seg.close();
       }
@@ -119,6 +121,10 @@ describe('runtime-web in Chromium (real WebGPU on SwiftShader)', () => {
         r.masks.forEach((mask, k) => {
           const agree = agreement(mask, reference[k]);
           assert.ok(agree >= 0.99, `${backend} fixture ${k} (${FIXTURES[k][1]}×${FIXTURES[k][2]}): ${(100 * agree).toFixed(2)}% of pixels agree with Node`);
+          // The frame-size mask is core's nearest-neighbour resize of the model-size one.
+          const [, w, h] = FIXTURES[k];
+          const expected = resizeMask({ data: Uint8Array.from(mask), width: 128, height: 128 }, w, h);
+          assert.deepEqual(r.frameMasks[k], { data: Array.from(expected.data), width: w, height: h });
         });
       }
     } finally {
