@@ -3,12 +3,10 @@
  * (comlink; frames cross as transferred ImageBitmaps) or on the calling thread.
  */
 import { releaseProxy, transfer, wrap, type Remote } from 'comlink';
-import type { EngineApi } from './protocol.js';
-import { installErrorTransfer } from './protocol.js';
+import { installErrorTransfer, type EngineApi } from './protocol.js';
 import {
   resolveOptions,
   type FrameSource,
-  type ResolvedSegmenterOptions,
   type SegmentationResult,
   type Segmenter,
   type SegmenterInfo,
@@ -30,7 +28,6 @@ class SegmenterImpl implements Segmenter {
     readonly info: SegmenterInfo,
     private readonly engine: EngineApi | Remote<EngineApi>,
     private readonly worker: Worker | null,
-    private readonly options: ResolvedSegmenterOptions,
   ) {}
 
   /** Segments an ImageBitmap, which is handed over (transferred to the worker, closed after use). */
@@ -141,7 +138,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
   }
   try {
     const info = await engine.init(o);
-    return new SegmenterImpl(info, engine, worker, o);
+    return new SegmenterImpl(info, engine, worker);
   } catch (err) {
     worker?.terminate();
     throw err;
