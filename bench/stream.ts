@@ -15,7 +15,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { createLogger, parseSegmentation, topicNames } from '../core/index.js';
+import { createLogger, parseSegmentation, percentile, topicNames } from '../core/index.js';
 import { KafkaTransport } from '../runtime-node/kafka_transport.js';
 import { produceFrames, type ProduceOptions } from '../runtime-node/frame_producer.js';
 import { StreamService, type StreamOptions } from '../runtime-node/service.js';
@@ -90,8 +90,6 @@ interface LatencyRow {
   p99Ms: number;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-
 /** Paces frames at `fps` in total into a running service and reads back capture → publish latency. */
 async function latency(load: string, fps: number, service: Partial<StreamOptions>): Promise<LatencyRow> {
   const prefix = `bench.${process.pid}.${++runId}.`;
@@ -111,7 +109,6 @@ async function latency(load: string, fps: number, service: Partial<StreamOptions
   const readDeadline = Date.now() + 60_000;
   while (latencies.length < count && Date.now() < readDeadline) await sleep(50);
   await consumer.disconnect();
-  latencies.sort((a, b) => a - b);
   const row = { load, offeredFps: fps, frames: latencies.length, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
   console.log(`  latency at ${load} (${fps.toFixed(1)} frames/s): p50 ${row.p50Ms.toFixed(0)} ms, p99 ${row.p99Ms.toFixed(0)} ms`);
   return row;

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../core/index.js';
+import { createLogger, percentile } from '../core/index.js';
 import { convert } from '../converter/convert.js';
 import { startWebServer } from '../scripts/web_server.js';
 import { BENCH_MODEL, gflopOf, seededModel } from '../test/helpers/models.js';
@@ -105,9 +105,6 @@ try {
         console.log(`  ${backend} ${variant}: unavailable (${r.error})`);
         continue;
       }
-      const sorted = [...r.latencies].sort((a, b) => a - b);
-      const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       const k = Math.min(50, Math.floor(r.latencies.length / 2));
       const row: Row = {
         backend: r.backend,
@@ -115,12 +112,12 @@ try {
         bytes: r.bytes,
         firstMaskMs: r.firstMaskMs,
         frames: r.latencies.length,
-        p50Ms: pct(0.5),
-        p95Ms: pct(0.95),
+        p50Ms: percentile(r.latencies, 0.5),
+        p95Ms: percentile(r.latencies, 0.95),
         fps: r.latencies.length / r.seconds,
         mainThreadMs: r.mainThreadMs,
-        first50MedianMs: median(r.latencies.slice(0, k)),
-        last50MedianMs: median(r.latencies.slice(-k)),
+        first50MedianMs: percentile(r.latencies.slice(0, k), 0.5),
+        last50MedianMs: percentile(r.latencies.slice(-k), 0.5),
       };
       rows.push(row);
       console.log(`  ${backend} ${variant}: first mask ${row.firstMaskMs.toFixed(0)} ms, p50 ${row.p50Ms.toFixed(1)} ms, p95 ${row.p95Ms.toFixed(1)} ms, ${row.fps.toFixed(1)} FPS over ${row.frames} frames; main thread ${row.mainThreadMs.toFixed(2)} ms/frame; first-${k} ${row.first50MedianMs.toFixed(1)} vs last-${k} ${row.last50MedianMs.toFixed(1)} ms`);

@@ -4,7 +4,7 @@
  * version directory), `backend`, `camera=0` (do not start the camera).
  */
 import { createSegmenter, drawOverlay, type SegmentationResult, type Segmenter, type StreamHandle, type WebBackend } from '../runtime-web/index.js';
-import type { ModelIndexEntry } from '../core/index.js';
+import { percentile, type ModelIndexEntry } from '../core/index.js';
 import { initFeedback } from './feedback.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -22,12 +22,6 @@ let stream: StreamHandle | null = null;
 const latencies: number[] = [];
 const stamps: number[] = [];
 let tensors = 0;
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
 
 /** Writes the stats panel; every value is also a data attribute (`data-frames`, …) for scripts. */
 function renderStats(): void {

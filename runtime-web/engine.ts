@@ -105,6 +105,5 @@ export class Engine implements EngineApi {
     this.model?.dispose();
     this.model = null;
     this.artifacts = null;
-    tf.disposeVariables();
   }
 }

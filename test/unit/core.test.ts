@@ -20,6 +20,7 @@ import {
   CLASS_BORDER,
   CLASS_PET,
   SYNTHETIC_BORDER_PX,
+  percentile,
 } from '../../core/index.js';
 
 function randomMask(w: number, h: number, seed: number) {
@@ -50,6 +51,15 @@ describe('metrics (core/metrics.ts)', () => {
     assert.deepEqual(a.metrics(), b.metrics());
     assert.ok(Number.isNaN(a.metrics().perClassIou[2]));
     assert.equal(a.metrics().miou, (0.5 + 2 / 3) / 2);
+  });
+
+  it('takes nearest-rank percentiles without reordering the input', () => {
+    const values = [5, 1, 4, 2, 3];
+    assert.equal(percentile(values, 0.5), 3);
+    assert.equal(percentile(values, 0.99), 5);
+    assert.equal(percentile(values, 0), 1);
+    assert.deepEqual(values, [5, 1, 4, 2, 3]);
+    assert.ok(Number.isNaN(percentile([], 0.5)));
   });
 
   it('rejects class ids out of range and masks of different sizes', () => {
