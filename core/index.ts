@@ -13,3 +13,4 @@ export * from './card.js';
 export * from './artifacts.js';
 export * from './overlay.js';
 export * from './schemas.js';
+export * from './drift.js';

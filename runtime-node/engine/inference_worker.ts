@@ -15,6 +15,7 @@ import {
   summarizeLogits,
   toBase64,
   preprocessPixels,
+  imageDriftStats,
   type PixelImage,
 } from '../../core/index.js';
 import { loadLayersModel } from '../../converter/artifact_fs.js';
@@ -72,6 +73,7 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
       meanConfidence: seg.meanConfidence,
       entropy: seg.entropy,
       margin: seg.margin,
+      input: imageDriftStats(img.data as Uint8Array, img.width, img.height),
       inferenceMs,
       decodeMs,
     };

@@ -33,6 +33,8 @@ export type FrameOutcome =
       meanConfidence: number;
       entropy: number;
       margin: number;
+      /** Input statistics for drift detection (decoded frame's channel means and luma). */
+      input: { channelMeans: number[]; brightness: number };
       /** Shared by the frames of one batch. */
       inferenceMs: number;
       decodeMs: number;
