@@ -17,6 +17,7 @@ import {
   SHA256SUMS,
   sha256Hex,
   shardWeights,
+  tfjsModelOf,
   type ModelCard,
   type VerifiedModel,
 } from '../core/index.js';
@@ -48,14 +49,26 @@ export async function modelArtifacts(model: LayersModel): Promise<io.ModelArtifa
   return saved!;
 }
 
+export interface WriteModelDirOptions {
+  /**
+   * Write the tfjs model (model.json + shards). Without it the version is ONNX only: an `.onnx`
+   * extra file carries the model, and the card's `bytes` are that file's. @default true
+   */
+  tfjs?: boolean;
+  /** Card `weightDtypes` when the stored dtypes are not the tfjs manifest's (an ONNX-only version). */
+  weightDtypes?: Record<string, string>;
+}
+
 /**
  * Writes a model directory from artifacts and returns the completed card. Extra files (reports,
- * plots, metrics logs) are written too and listed in SHA256SUMS.
+ * plots, metrics logs, ONNX models) are written too and listed in SHA256SUMS.
  */
-export async function writeModelDir(dir: string, artifacts: io.ModelArtifacts, draft: CardDraft, extras: ExtraFile[] = []): Promise<ModelCard> {
+export async function writeModelDir(dir: string, artifacts: io.ModelArtifacts, draft: CardDraft, extras: ExtraFile[] = [], options: WriteModelDirOptions = {}): Promise<ModelCard> {
+  const { tfjs = true } = options;
+  if (!tfjs && !extras.some((e) => e.path.endsWith('.onnx'))) throw new ModelFormatError('MODEL_MALFORMED', 'a version without a tfjs model needs an ONNX model');
   mkdirSync(dir, { recursive: true });
   const weightSpecs = artifacts.weightSpecs ?? [];
-  const shards = shardWeights(joinWeightData(artifacts.weightData ?? new ArrayBuffer(0)));
+  const shards = tfjs ? shardWeights(joinWeightData(artifacts.weightData ?? new ArrayBuffer(0))) : [];
   const modelJson: io.ModelJSON = {
     modelTopology: artifacts.modelTopology as object,
     format: artifacts.format ?? 'layers-model',
@@ -66,7 +79,7 @@ export async function writeModelDir(dir: string, artifacts: io.ModelArtifacts, d
     ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
   };
   const files: { path: string; data: Uint8Array }[] = [
-    { path: MODEL_JSON, data: new TextEncoder().encode(JSON.stringify(modelJson)) },
+    ...(tfjs ? [{ path: MODEL_JSON, data: new TextEncoder().encode(JSON.stringify(modelJson)) }] : []),
     ...shards,
     ...extras.map((e) => ({ path: e.path, data: typeof e.data === 'string' ? new TextEncoder().encode(e.data) : e.data })),
   ];
@@ -81,8 +94,8 @@ export async function writeModelDir(dir: string, artifacts: io.ModelArtifacts, d
     ...draft,
     contract: MODEL_CONTRACT,
     params: weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0),
-    weightDtypes: Object.fromEntries(weightSpecs.map((s) => [s.name, s.quantization?.dtype ?? s.dtype])),
-    bytes: shards.reduce((n, s) => n + s.data.byteLength, 0),
+    weightDtypes: options.weightDtypes ?? Object.fromEntries(weightSpecs.map((s) => [s.name, s.quantization?.dtype ?? s.dtype])),
+    bytes: tfjs ? shards.reduce((n, s) => n + s.data.byteLength, 0) : listed.filter((f) => f.path.endsWith('.onnx')).reduce((n, f) => n + f.bytes, 0),
     files: listed.filter((f) => f.path === MODEL_JSON || shards.some((s) => s.path === f.path) || f.path.endsWith('.onnx')),
   };
   const cardBytes = new TextEncoder().encode(JSON.stringify(card, null, 2) + '\n');
@@ -118,10 +131,11 @@ export async function readModelDir(path: string): Promise<VerifiedModelDir> {
 /** Loads a verified layers model (quantized weights are dequantized by tfjs on load). */
 export async function loadLayersModel(path: string): Promise<{ model: LayersModel; card: ModelCard; dir: string }> {
   const v = await readModelDir(path);
+  const modelJson = tfjsModelOf(v, v.dir);
   const model = await tfl.loadLayersModel(
     tf.io.fromMemory({
-      modelTopology: v.modelJson.modelTopology,
-      weightSpecs: v.modelJson.weightsManifest.flatMap((g) => g.weights),
+      modelTopology: modelJson.modelTopology,
+      weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
       weightData: v.weightData,
     }),
   );

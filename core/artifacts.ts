@@ -112,11 +112,22 @@ export function parseModelJson(text: string, where = MODEL_JSON): io.ModelJSON {
   return json;
 }
 
+/** The ONNX model file of a version (`model.onnx`, `model.int8.onnx`, …), or null when it has none. */
+export function onnxFileOf(card: ModelCard): string | null {
+  return card.files.find((f) => f.path.endsWith('.onnx'))?.path ?? null;
+}
+
+/** Whether a version is ONNX only (converted with `--format onnx`): no tfjs model.json. */
+export function isOnnxOnly(card: ModelCard): boolean {
+  return onnxFileOf(card) !== null && !card.files.some((f) => f.path === MODEL_JSON);
+}
+
 /** A model version whose every file matched SHA256SUMS, with its parsed parts. */
 export interface VerifiedModel {
   card: ModelCard;
-  modelJson: io.ModelJSON;
-  /** All weight shards joined, in manifest order. */
+  /** The tfjs model; null for an ONNX-only version (see `isOnnxOnly`). */
+  modelJson: io.ModelJSON | null;
+  /** All weight shards joined, in manifest order (empty for an ONNX-only version). */
   weightData: ArrayBuffer;
   /** Every file checked against SHA256SUMS. */
   checked: string[];
@@ -127,7 +138,8 @@ export interface VerifiedModel {
  * browser; it throws `MODEL_NOT_FOUND` for a missing file): every file in SHA256SUMS hashes to
  * its recorded value, model.json, card.json and every shard are covered, the weights manifest
  * matches the shards' sizes, and the card matches the model contract. Throws a named error
- * naming the bad file. `where` names the version in messages.
+ * naming the bad file. `where` names the version in messages. An ONNX-only version has no
+ * model.json: its card and ONNX file are checked like any file.
  */
 export async function readVerifiedModel(read: (file: string) => Promise<Uint8Array>, where: string): Promise<VerifiedModel> {
   const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -137,6 +149,10 @@ export async function readVerifiedModel(read: (file: string) => Promise<Uint8Arr
     const bytes = await read(file);
     await verifyChecksum(file, bytes, sums);
     files.set(file, bytes);
+  }
+  if (!sums.has(MODEL_JSON) && sums.has(CARD_JSON)) {
+    const card = parseCard(text(files.get(CARD_JSON)!), `${where}/${CARD_JSON}`);
+    if (isOnnxOnly(card)) return { card, modelJson: null, weightData: new ArrayBuffer(0), checked: [...sums.keys()] };
   }
   // A malformed model.json is named as such before the question of its checksum.
   const modelJson = parseModelJson(text(files.get(MODEL_JSON) ?? (await read(MODEL_JSON))));
@@ -174,4 +190,13 @@ export interface ModelIndexEntry {
   bytes: number;
   /** Registry aliases pointing at this version (`champion`, …). */
   aliases: string[];
+}
+
+/** The tfjs model of a verified version; an ONNX-only version is refused with what to do instead. */
+export function tfjsModelOf(v: VerifiedModel, where: string): io.ModelJSON {
+  if (v.modelJson) return v.modelJson;
+  throw new ModelFormatError(
+    'MODEL_MALFORMED',
+    `${where} is ONNX only (${onnxFileOf(v.card)}, converted with --format onnx) and has no tfjs model.json; run it with the ONNX Runtime engine (--engine ort / engine: 'ort'), or convert with --format both`,
+  );
 }

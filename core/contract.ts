@@ -53,3 +53,9 @@ export const MODEL_CONTRACT: ModelContract = {
   output: { name: OUTPUT_NAME, shape: OUTPUT_SHAPE, dtype: 'float32', kind: 'logits' },
   classes: CLASS_NAMES,
 };
+
+/**
+ * Name of the optional second output of an exported ONNX model: per-pixel class ids (argmax of the
+ * logits over classes) as uint8 `[N, 128, 128]`, so an ONNX engine need not read the logits back.
+ */
+export const CLASS_IDS_NAME = 'class_ids';

@@ -5,7 +5,7 @@
  * under their sha256, so a version is downloaded once and a changed file is never served stale.
  */
 import type { io } from '@tensorflow/tfjs-core';
-import { ModelFormatError, parseSha256Sums, readVerifiedModel, SHA256SUMS, type ModelCard } from '../core/index.js';
+import { ModelFormatError, parseSha256Sums, readVerifiedModel, SHA256SUMS, tfjsModelOf, type ModelCard } from '../core/index.js';
 
 const CACHE_NAME = 'edgeseg-models-v1';
 
@@ -49,10 +49,11 @@ export async function loadVerifiedModel(base: string, useCache: boolean): Promis
   const verified = await readVerifiedModel(read, root.href);
   // Only verified files go into the cache.
   if (cache) for (const [file, bytes] of fetched) await cache.put(keyOf(file), new Response(bytes as Uint8Array<ArrayBuffer>));
+  const modelJson = tfjsModelOf(verified, root.href);
   return {
     artifacts: {
-      modelTopology: verified.modelJson.modelTopology,
-      weightSpecs: verified.modelJson.weightsManifest.flatMap((g) => g.weights),
+      modelTopology: modelJson.modelTopology,
+      weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
       weightData: verified.weightData,
     },
     card: verified.card,

@@ -17,6 +17,9 @@ interface ConvertFlags extends GlobalOptions {
   out: string;
   backend: TrainingBackend;
   force?: boolean;
+  format: string;
+  calibrate?: string;
+  calibrationSamples?: number;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -38,6 +41,9 @@ export function registerConvert(program: Command): void {
     .option('--out <dir>', 'registry root', 'models')
     .option('--backend <name>', 'evaluation backend', 'auto')
     .option('--force', 'replace an existing variant')
+    .option('--format <f>', 'tfjs | onnx | both (ONNX: model.onnx for fp32, model.fp16.onnx, model.int8.onnx = int8 QDQ for uint8)', 'tfjs')
+    .option('--calibrate <spec>', 'int8 ONNX: data set whose training split calibrates activation ranges (default: --eval)')
+    .option('--calibration-samples <n>', 'int8 ONNX: calibration samples used', numberOption('calibration-samples', 1, true), 64)
     .action(async (model: string, flags: ConvertFlags, cmd: Command) => {
       const log = cliLogger('convert', cmd.optsWithGlobals());
       if (flags.groupBy !== 'layer' && flags.groupBy !== 'block') throw new ConfigError(`--group-by must be layer or block, got '${flags.groupBy}'`);
@@ -58,6 +64,9 @@ export function registerConvert(program: Command): void {
         out: flags.out,
         backend: flags.backend,
         force: flags.force,
+        format: flags.format,
+        calibrate: flags.calibrate,
+        calibrationSamples: flags.calibrationSamples,
         log,
         onProgress: (m) => console.log(m),
       });
@@ -66,6 +75,14 @@ export function registerConvert(program: Command): void {
       if (r.comparison) {
         const c = r.comparison;
         console.log(`held-out: mIoU ${pct(c.parent.miou)} → ${pct(c.variant.miou)} (${(100 * c.delta.miou).toFixed(2)} points), pixel accuracy ${pct(c.parent.pixelAccuracy)} → ${pct(c.variant.pixelAccuracy)}, mask agreement ${pct(c.maskAgreement)}`);
+      }
+      if (r.onnx) {
+        const o = r.onnx;
+        const c = o.comparison;
+        console.log(
+          `onnx: ${o.file} (${o.weights} weights, opset ${o.opset}), ${(o.bytes / 1024).toFixed(0)} KiB (${o.ratioVsParent.toFixed(3)}× the fp32 parent's weights)` +
+            (c ? `, held-out mIoU ${pct(c.variant.miou)} (${(100 * c.delta.miou).toFixed(2)} points), mask agreement ${pct(c.maskAgreement)}` : ''),
+        );
       }
       if (r.mixed?.kept.length) console.log(`kept wide: ${r.mixed.kept.map((k) => `${k.group} (${k.dtype})`).join(', ')}`);
     });

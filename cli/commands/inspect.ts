@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readModelDir } from '../../converter/artifact_fs.js';
 import { graphFromArtifacts } from '../../converter/fold.js';
 import { resolveModelRef } from '../../converter/registry.js';
-import { DTYPE_BYTES } from '../../core/index.js';
+import { DTYPE_BYTES, tfjsModelOf } from '../../core/index.js';
 
 export function registerInspect(program: Command): void {
   program
@@ -13,8 +13,9 @@ export function registerInspect(program: Command): void {
     .option('--layers', 'list every layer')
     .action(async (model: string, flags: { models: string; layers?: boolean }) => {
       const v = await readModelDir(resolveModelRef(model, flags.models));
-      const graph = graphFromArtifacts(v.modelJson, v.weightData);
-      const specs = v.modelJson.weightsManifest.flatMap((g) => g.weights);
+      const modelJson = tfjsModelOf(v, v.dir);
+      const graph = graphFromArtifacts(modelJson, v.weightData);
+      const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
       const params = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
       const byClass = new Map<string, number>();
       for (const l of graph.layers) byClass.set(l.class_name, (byClass.get(l.class_name) ?? 0) + 1);

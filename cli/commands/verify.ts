@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readModelDir } from '../../converter/artifact_fs.js';
+import { onnxFileOf } from '../../core/index.js';
 import { resolveModelRef } from '../../converter/registry.js';
 
 export function registerVerify(program: Command): void {
@@ -11,7 +12,7 @@ export function registerVerify(program: Command): void {
     .action(async (model: string, flags: { models: string }) => {
       const v = await readModelDir(resolveModelRef(model, flags.models));
       for (const f of v.checked) console.log(`ok  ${f}`);
-      const weights = v.modelJson.weightsManifest.flatMap((g) => g.weights).length;
-      console.log(`verified ${v.dir}: ${v.checked.length} files match SHA256SUMS, ${weights} weights match their shards, contract ok (${v.card.name} ${v.card.version}, ${v.card.precision})`);
+      const weights = v.modelJson ? `${v.modelJson.weightsManifest.flatMap((g) => g.weights).length} weights match their shards` : `ONNX only (${onnxFileOf(v.card)})`;
+      console.log(`verified ${v.dir}: ${v.checked.length} files match SHA256SUMS, ${weights}, contract ok (${v.card.name} ${v.card.version}, ${v.card.precision})`);
     });
 }

@@ -1,5 +1,7 @@
 /** Model directories for tests and benchmarks: untrained, seeded (reproducible) weights with a minimal card. */
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { saveLayersModel, type CardDraft } from '../../converter/artifact_fs.js';
+import { tf } from '../../trainer/tfjs.js';
 import { countFlops } from '../../trainer/models/flops.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';
@@ -42,4 +44,16 @@ export function gflopOf(architecture: string, config: Record<string, unknown>): 
   const gflop = countFlops(model) / 1e9;
   model.dispose();
   return gflop;
+}
+
+/** Gives every BatchNorm non-trivial statistics and affine parameters. */
+export function randomizeBatchNorm(model: LayersModel): void {
+  let seed = 100;
+  for (const w of model.weights) {
+    const name = w.originalName;
+    const n = w.shape.reduce((a, b) => a! * b!, 1) as number;
+    const r = tf.randomUniform([n], 0, 1, 'float32', seed++).dataSync();
+    const v = name.endsWith('moving_variance') ? r.map((x) => 0.2 + 2 * x) : name.endsWith('moving_mean') ? r.map((x) => x - 0.5) : name.endsWith('gamma') ? r.map((x) => 0.5 + x) : name.endsWith('beta') ? r.map((x) => 0.4 * x - 0.2) : null;
+    if (v) w.write(tf.tensor(v, w.shape as number[]));
+  }
 }

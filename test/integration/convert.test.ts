@@ -16,6 +16,7 @@ import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { serveDir } from '../helpers/static_server.js';
 import { quiet } from '../helpers/log.js';
+import { randomizeBatchNorm } from '../helpers/models.js';
 
 const EVAL = 'synthetic:count=160,size=64,seed=6';
 
@@ -35,18 +36,6 @@ function logitAgreement(a: tf.Tensor, b: tf.Tensor): { relMax: number; argmax: n
     const argmax = tf.mean(tf.cast(tf.equal(tf.argMax(a, -1), tf.argMax(b, -1)), 'float32')).dataSync()[0];
     return { relMax, argmax };
   });
-}
-
-/** Gives every BatchNorm non-trivial statistics and affine parameters. */
-function randomizeBatchNorm(model: LayersModel): void {
-  let seed = 100;
-  for (const w of model.weights) {
-    const name = w.originalName;
-    const n = w.shape.reduce((a, b) => a! * b!, 1) as number;
-    const r = tf.randomUniform([n], 0, 1, 'float32', seed++).dataSync();
-    const v = name.endsWith('moving_variance') ? r.map((x) => 0.2 + 2 * x) : name.endsWith('moving_mean') ? r.map((x) => x - 0.5) : name.endsWith('gamma') ? r.map((x) => 0.5 + x) : name.endsWith('beta') ? r.map((x) => 0.4 * x - 0.2) : null;
-    if (v) w.write(tf.tensor(v, w.shape as number[]));
-  }
 }
 
 describe('converter', () => {
@@ -71,7 +60,7 @@ describe('converter', () => {
       const dir = join(tempDir('fold'), 'm');
       await saveLayersModel(model, dir, { name, version: '1', parentVersion: null, created: '', architecture: { name, config: {} }, precision: 'fp32', metrics: null, dataset: null, evaluation: null, training: null, backend: null, codeRevision: 'test' } satisfies CardDraft);
       const v = await readModelDir(dir);
-      const graph = graphFromArtifacts(v.modelJson, v.weightData);
+      const graph = graphFromArtifacts(v.modelJson!, v.weightData);
       const report = rewrite(graph);
       const bnCount = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').length;
       assert.equal(report.fold_batch_norm.length, bnCount, 'every BatchNorm folded');
