@@ -3,9 +3,11 @@ import { Command, CommanderError } from 'commander';
 import { registerConvert } from './commands/convert.js';
 import { registerEval } from './commands/eval.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerLoop } from './commands/loop.js';
 import { registerModels } from './commands/models.js';
 import { registerPredict } from './commands/predict.js';
 import { registerProduce } from './commands/produce.js';
+import { registerRetrain } from './commands/retrain.js';
 import { registerStream } from './commands/stream.js';
 import { registerTrain } from './commands/train.js';
 import { registerVerify } from './commands/verify.js';
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerStream(program);
   registerProduce(program);
   registerModels(program);
+  registerRetrain(program);
+  registerLoop(program);
   return program;
 }
 

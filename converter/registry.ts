@@ -5,7 +5,7 @@
  * runs in progress live in `<root>/<name>/.runs/<version>/` and appear only when complete.
  * Every registry write is atomic and holds the registry lock.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, ModelFormatError, CARD_JSON } from '../core/index.js';
 import { withLock, writeFileAtomic } from './fs_atomic.js';
@@ -14,9 +14,18 @@ export const REGISTRY_FILE = 'registry.json';
 /** Default registry root, relative to the working directory. */
 export const DEFAULT_MODELS_ROOT = 'models';
 
+/** One alias move, kept so `rollback` knows where an alias pointed before. */
+export interface AliasMove {
+  alias: string;
+  from: string | null;
+  to: string | null;
+  at: string;
+  reason?: string;
+}
+
 interface RegistryFile {
   schema: 'edgeseg.registry.v1';
-  models: Record<string, { aliases: Record<string, string> }>;
+  models: Record<string, { aliases: Record<string, string>; history?: AliasMove[] }>;
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
@@ -45,17 +54,66 @@ export function aliases(root: string, name: string): Record<string, string> {
   return { ...(readRegistry(root).models[name]?.aliases ?? {}) };
 }
 
-export async function setAlias(root: string, name: string, alias: string, version: string | null): Promise<void> {
+/** Alias moves of a model, oldest first. */
+export function aliasHistory(root: string, name: string): AliasMove[] {
+  return [...(readRegistry(root).models[name]?.history ?? [])];
+}
+
+/** Points `alias` at `version` (null removes it) under the registry lock, recording the move. Returns the previous version. */
+export async function setAlias(root: string, name: string, alias: string, version: string | null, reason?: string): Promise<string | null> {
   if (!NAME.test(alias) || /^\d/.test(alias) || alias === 'latest') throw new ConfigError(`alias '${alias}' must be a name that does not start with a digit (and is not 'latest')`);
-  await withLock(join(root, REGISTRY_FILE), () => {
+  return withLock(join(root, REGISTRY_FILE), () => {
     if (version !== null && !existsSync(join(root, name, version, CARD_JSON))) {
       throw new ModelFormatError('MODEL_NOT_FOUND', `${name} has no complete version ${version}`);
     }
     const reg = readRegistry(root);
     const entry = (reg.models[name] ??= { aliases: {} });
+    const from = entry.aliases[alias] ?? null;
     if (version === null) delete entry.aliases[alias];
     else entry.aliases[alias] = version;
+    if (from !== version) (entry.history ??= []).push({ alias, from, to: version, at: new Date().toISOString(), ...(reason ? { reason } : {}) });
     writeFileAtomic(join(root, REGISTRY_FILE), JSON.stringify(reg, null, 2) + '\n');
+    return from;
+  });
+}
+
+/**
+ * Moves `alias` back to where it pointed before its current version (skipping versions that no
+ * longer exist). Returns `{from, to}`; throws when there is nothing to roll back to.
+ */
+export async function rollbackAlias(root: string, name: string, alias = 'champion'): Promise<{ from: string; to: string }> {
+  const current = aliases(root, name)[alias];
+  if (!current) throw new ConfigError(`${name} has no '${alias}' alias to roll back`);
+  // Walk the history backwards: each earlier value the alias held, newest first.
+  const earlier = aliasHistory(root, name)
+    .filter((m) => m.alias === alias)
+    .map((m) => m.from)
+    .reverse()
+    .filter((v): v is string => v !== null && v !== current && existsSync(join(root, name, v, CARD_JSON)));
+  if (earlier.length === 0) throw new ConfigError(`${name}@${alias} = ${current} has no earlier version to roll back to`);
+  await setAlias(root, name, alias, earlier[0], `rollback from ${current}`);
+  return { from: current, to: earlier[0] };
+}
+
+/**
+ * Deletes versions nothing needs: a version is kept when it or its parent is among the `keep`
+ * newest trained versions, or when an alias names it now or named it in the last `keep` moves
+ * (a kept variant keeps its parent). Returns the deleted versions (to be deleted, with `dryRun`).
+ */
+export async function gcVersions(root: string, name: string, o: { keep?: number; dryRun?: boolean } = {}): Promise<string[]> {
+  const keep = o.keep ?? 3;
+  if (!(Number.isInteger(keep) && keep >= 1)) throw new ConfigError(`--keep must be an integer ≥ 1, got ${keep}`);
+  return withLock(join(root, REGISTRY_FILE), () => {
+    const versions = listVersions(root, name);
+    const parentOf = (v: string) => v.split('-')[0];
+    const newest = new Set(versions.filter((v) => /^\d+$/.test(v)).slice(-keep));
+    const reg = readRegistry(root).models[name];
+    const named = new Set<string>(Object.values(reg?.aliases ?? {}));
+    for (const m of (reg?.history ?? []).slice(-keep)) for (const v of [m.from, m.to]) if (v) named.add(v);
+    for (const v of [...named]) named.add(parentOf(v));
+    const doomed = versions.filter((v) => !named.has(v) && !newest.has(parentOf(v)));
+    if (!o.dryRun) for (const v of doomed) rmSync(join(root, name, v), { recursive: true, force: true });
+    return doomed;
   });
 }
 

@@ -7,6 +7,9 @@
  * | `oxford:<dir>` | Oxford-IIIT Pet layout: `images/*.jpg`, `annotations/trimaps/*.png`, optional `annotations/trainval.txt` / `test.txt` |
  * | `folder:<images dir>:<masks dir>` | image files paired by base name with class-id PNG masks |
  * | `feedback:<dir>[@<version>]` | a feedback store (latest version unless one is named) |
+ *
+ * Specs join with `+` into one dataset (`synthetic:count=400,seed=1+feedback:feedback`): the
+ * retraining loop's base data plus its labels. Each sample keeps its own source's split.
  */
 import { DatasetError } from './errors.js';
 import { SYNTHETIC_DEFAULTS } from './synthetic.js';
@@ -80,4 +83,16 @@ export function formatDatasetSpec(spec: DatasetSpec): string {
     case 'feedback':
       return `feedback:${spec.dir}${spec.version ? `@${spec.version}` : ''}`;
   }
+}
+
+const JOIN = /\+(?=(?:synthetic|oxford|folder|feedback):)/;
+
+/** Parses one spec or several joined with `+`. */
+export function parseDatasetSpecs(text: string): DatasetSpec[] {
+  if (typeof text !== 'string' || text.length === 0) fail(String(text), 'empty');
+  return text.split(JOIN).map(parseDatasetSpec);
+}
+
+export function formatDatasetSpecs(specs: DatasetSpec[]): string {
+  return specs.map(formatDatasetSpec).join('+');
 }

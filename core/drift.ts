@@ -159,7 +159,8 @@ export class DriftMonitor {
   add(stats: FrameDriftStats, modelVersion?: string): DriftReport | null {
     this.rows.push(driftFeatures(stats));
     if (this.rows.length > this.window) this.rows.shift();
-    if (this.rows.length < this.window || ++this.sinceCheck < this.every) return null;
+    this.sinceCheck++;
+    if (this.rows.length < this.window || this.sinceCheck < this.every) return null;
     this.sinceCheck = 0;
     return (this.last = this.evaluate(modelVersion));
   }

@@ -15,6 +15,8 @@ export const TOPIC_NAMES = {
   feedback: 'feedback',
   dlq: 'dlq',
   models: 'models',
+  /** Loop events: drift reports, promotions and refusals (JSON with a `schema`). */
+  events: 'events',
 } as const;
 
 export type TopicKey = keyof typeof TOPIC_NAMES;

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
-import { ConfigError, FRAME_SCHEMA, HEADER, parseDatasetSpec, RAW_RGB8, syntheticSample, type FrameContentType } from '../core/index.js';
+import { ConfigError, FRAME_SCHEMA, HEADER, parseDatasetSpecs, RAW_RGB8, syntheticSample, type FrameContentType } from '../core/index.js';
 import type { SampleRef } from '../trainer/data/sample.js';
-import { listSource } from '../trainer/data/sources/index.js';
+import { listSources } from '../trainer/data/sources/index.js';
 import type { OutRecord, Transport } from './transport.js';
 
 export interface ProduceOptions {
@@ -68,7 +68,7 @@ export async function produceFrames(transport: Transport, o: ProduceOptions): Pr
   const deadline = Date.now() + (o.durationSec ?? 3600) * 1000;
   if (!(sensors >= 1 && Number.isInteger(sensors))) throw new ConfigError(`--sensors must be an integer ≥ 1, got ${sensors}`);
   if (!(fps >= 0)) throw new ConfigError(`--fps must be ≥ 0, got ${fps}`);
-  const refs = listSource(parseDatasetSpec(o.source)).refs;
+  const refs = listSources(parseDatasetSpecs(o.source)).refs;
   if (refs.length === 0) throw new ConfigError(`source ${o.source} has no samples`);
   const cache = new Map<number, Awaited<ReturnType<typeof encodeFrame>>>();
   let sent = 0;

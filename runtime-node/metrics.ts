@@ -17,6 +17,9 @@ export function createMetrics() {
     consumerLag: new Gauge({ name: 'edgeseg_consumer_lag', help: 'Records behind the end of each frames partition', labelNames: ['partition'], registers: [registry] }),
     paused: new Gauge({ name: 'edgeseg_consumer_paused', help: '1 while consumption is paused for backpressure', registers: [registry] }),
     modelInfo: new Gauge({ name: 'edgeseg_model_info', help: 'The model version serving (value 1)', labelNames: ['version', 'precision'], registers: [registry] }),
+    feedback: new Counter({ name: 'edgeseg_feedback_total', help: 'Labels received, by channel (kafka, http) and result (stored, or the refusal code)', labelNames: ['channel', 'result'], registers: [registry] }),
+    driftPsi: new Gauge({ name: 'edgeseg_drift_psi', help: 'Population stability index of each input/output feature over the last window', labelNames: ['feature'], registers: [registry] }),
+    drift: new Gauge({ name: 'edgeseg_drift', help: '1 while some feature drifts past the threshold', registers: [registry] }),
     swaps: new Counter({ name: 'edgeseg_model_swaps_total', help: 'Model hot-swaps, by result', labelNames: ['result'], registers: [registry] }),
   };
 }

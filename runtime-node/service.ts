@@ -15,6 +15,11 @@ import type { SASLOptions } from 'kafkajs';
 import {
   createLogger,
   describeError,
+  DRIFT_EVENT_SCHEMA,
+  DriftMonitor,
+  type DriftMonitorOptions,
+  type DriftReference,
+  type DriftReport,
   FrameError,
   HEADER,
   LABEL_REQUEST_SCHEMA,
@@ -30,6 +35,7 @@ import { InferenceEngine } from './engine/engine.js';
 import { FRAME_LIMIT_DEFAULTS, validateFrame, type FrameLimits } from './frame.js';
 import { startHttp, type RouteHandler } from './http.js';
 import { KafkaTransport } from './kafka_transport.js';
+import { FeedbackIngest, feedbackRoutes, ingestFeedbackRecords, type FeedbackIngestOptions } from './feedback.js';
 import { LabelRequester, type LabelRequestOptions } from './label_requests.js';
 import { createMetrics, type StreamMetrics } from './metrics.js';
 import type { ConsumerHandle, InRecord, OutRecord, PartitionBatch, Transport } from './transport.js';
@@ -72,6 +78,13 @@ export interface StreamOptions {
   highWater?: number;
   /** Uncertainty sampling; null disables. @default null */
   labelRequests?: LabelRequestOptions | null;
+  /**
+   * Feedback in: consume `edgeseg.feedback` into this store; with `token`, also accept
+   * `POST /feedback` on the HTTP port. null disables. @default null
+   */
+  feedback?: (FeedbackIngestOptions & { token?: string; maxBodyBytes?: number }) | null;
+  /** Drift detection against a training reference; reports go to `edgeseg.events`. null disables. @default null */
+  drift?: ({ reference: DriftReference } & DriftMonitorOptions) | null;
   /** Follow `edgeseg.models` events and the registry alias. @default true */
   watchModels?: boolean;
   /** HTTP port for /metrics, /healthz, /readyz; null disables. @default 0 (any free port) */
@@ -90,6 +103,8 @@ export interface StreamOptions {
 export interface StreamEvents {
   swap: [{ from: string; to: string }];
   swapRefused: [{ dir: string; error: string }];
+  drift: [DriftReport];
+  feedback: [{ version: number; samples: number; added: number }];
   fatal: [Error];
 }
 
@@ -102,7 +117,11 @@ export class StreamService extends EventEmitter<StreamEvents> {
   private readonly log: Logger;
   private readonly limits: FrameLimits;
   private readonly labels: LabelRequester | null;
+  private readonly ingest: FeedbackIngest | null;
+  private readonly driftMonitor: DriftMonitor | null;
+  private driftActive = false;
   private consumer: ConsumerHandle | null = null;
+  private feedbackConsumer: ConsumerHandle | null = null;
   private modelConsumer: ConsumerHandle | null = null;
   private http: Awaited<ReturnType<typeof startHttp>> | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -122,6 +141,8 @@ export class StreamService extends EventEmitter<StreamEvents> {
     this.limits = { ...FRAME_LIMIT_DEFAULTS, ...o.limits };
     this.metrics = createMetrics();
     this.labels = o.labelRequests ? new LabelRequester(o.labelRequests) : null;
+    this.ingest = o.feedback ? new FeedbackIngest(o.feedback) : null;
+    this.driftMonitor = o.drift ? new DriftMonitor(o.drift.reference, o.drift) : null;
     this.setModelMetric();
   }
 
@@ -171,9 +192,25 @@ export class StreamService extends EventEmitter<StreamEvents> {
       { topic: this.topics.labelRequests, partitions: 1 },
       { topic: this.topics.feedback, partitions: 1 },
       { topic: this.topics.models, partitions: 1 },
+      { topic: this.topics.events, partitions: 1 },
     ]);
     if (o.httpPort !== null) {
-      this.http = await startHttp({ port: o.httpPort ?? 0, registry: this.metrics.registry, health: () => this.health(), routes: o.routes });
+      const routes = { ...o.routes };
+      if (this.ingest && o.feedback?.token) {
+        const http = feedbackRoutes(this.ingest, {
+          token: o.feedback.token,
+          maxBodyBytes: o.feedback.maxBodyBytes,
+          log: this.log.child('feedback'),
+          onLabel: (v) => this.labelled('http', v),
+        });
+        const post = http['POST /feedback'];
+        routes['OPTIONS /feedback'] = http['OPTIONS /feedback'];
+        routes['POST /feedback'] = async (req, res) => {
+          await post(req, res);
+          if (res.statusCode >= 400) this.metrics.feedback.inc({ channel: 'http', result: String(res.statusCode) });
+        };
+      }
+      this.http = await startHttp({ port: o.httpPort ?? 0, registry: this.metrics.registry, health: () => this.health(), routes });
       this.url = this.http.url;
       this.log.info('http', { url: this.url });
     }
@@ -195,10 +232,41 @@ export class StreamService extends EventEmitter<StreamEvents> {
       this.log.error('consumer failed', { error: describeError(err) });
       this.emit('fatal', err);
     });
+    if (this.ingest) await this.consumeFeedback(this.ingest);
     const high = o.highWater ?? 8 * workers;
     this.timers.push(setInterval(() => this.backpressure(high), 25));
     if (o.watchModels ?? true) await this.watchModels(dir);
     this.log.info('serving', { model: this.engine.model.version, group: o.groupId, topic: this.topics.frames, workers, exactlyOnce: Boolean(o.exactlyOnce) });
+  }
+
+  private labelled(channel: 'http' | 'kafka', v: { version: number; samples: unknown[]; added: number }): void {
+    this.metrics.feedback.inc({ channel, result: 'stored' }, v.added);
+    this.emit('feedback', { version: v.version, samples: v.samples.length, added: v.added });
+  }
+
+  private async consumeFeedback(ingest: FeedbackIngest): Promise<void> {
+    this.feedbackConsumer = await this.transport.consume(
+      { groupId: `${this.o.groupId}.feedback`, topics: [this.topics.feedback], sessionTimeoutMs: this.o.sessionTimeoutMs ?? 6000, maxRestarts: this.o.maxRestarts },
+      async (batch) => {
+        const { version, deadLetters } = await ingestFeedbackRecords(ingest, batch.records, this.topics.dlq, this.log.child('feedback'));
+        for (const d of deadLetters) this.metrics.feedback.inc({ channel: 'kafka', result: d.headers![HEADER.errorCode] });
+        await batch.commit((BigInt(batch.records[batch.records.length - 1].offset) + 1n).toString(), deadLetters);
+        if (version) this.labelled('kafka', version);
+      },
+    );
+  }
+
+  private observeDrift(stats: { channelMeans: number[]; brightness: number; classCoverage: number[]; meanConfidence: number }, modelVersion: string): OutRecord[] {
+    const report = this.driftMonitor!.add(stats, modelVersion);
+    if (!report) return [];
+    for (const [feature, value] of Object.entries(report.psi)) this.metrics.driftPsi.set({ feature }, value);
+    this.metrics.drift.set(report.drift ? 1 : 0);
+    const changed = report.drift !== this.driftActive;
+    this.driftActive = report.drift;
+    if (!report.drift) return [];
+    this.emit('drift', report);
+    if (changed) this.log.warn('input drift', { drifted: report.drifted, psi: report.drifted.map((f) => report.psi[f].toFixed(3)).join(', ') });
+    return [{ topic: this.topics.events, key: this.engine.model.card.name, value: JSON.stringify(report), headers: { [HEADER.schema]: DRIFT_EVENT_SCHEMA } }];
   }
 
   private backpressure(high: number): void {
@@ -290,6 +358,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
     const out: OutRecord[] = [
       { topic: this.topics.segmentations, key: frame.sensorId, value: JSON.stringify(message), headers: { [HEADER.schema]: SEGMENTATION_SCHEMA, [HEADER.frameId]: frame.frameId } },
     ];
+    if (this.driftMonitor) out.push(...this.observeDrift({ ...outcome.input, classCoverage: outcome.classCoverage, meanConfidence: outcome.meanConfidence }, outcome.modelVersion));
     const request = this.labels?.consider(frame, outcome, outcome.modelVersion);
     if (request) {
       this.metrics.labelRequests.inc();
@@ -387,6 +456,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
     for (const t of this.timers) clearInterval(t);
     if (this.paused) this.consumer?.resume();
     await this.modelConsumer?.stop().catch(() => {});
+    await this.feedbackConsumer?.stop().catch(() => {});
     await this.consumer?.stop().catch(() => {});
     await this.swapChain;
     await this.transport.disconnect().catch(() => {});

@@ -2,7 +2,7 @@
  * The trainer's configuration: one typed object, from CLI flags or a JSON config file, filled with
  * documented defaults and checked by `resolveTrainConfig` with errors that name the field.
  */
-import { ConfigError, parseDatasetSpec } from '../core/index.js';
+import { ConfigError, parseDatasetSpecs } from '../core/index.js';
 import { TRAINING_BACKENDS, type TrainingBackend } from './backends/select.js';
 import { isModelName, MODEL_NAMES } from './models/index.js';
 import { checkSchedule, SCHEDULE_DEFAULTS, type ScheduleName } from './schedule.js';
@@ -93,7 +93,7 @@ export function resolveTrainConfig(input: Partial<TrainConfig> & Record<string, 
   if (!isModelName(c.model)) throw new ConfigError(`model '${c.model}' is not one of ${MODEL_NAMES.join(', ')}`);
   c.name ||= c.model;
   if (typeof c.data !== 'string' || !c.data) throw new ConfigError('data is required: a dataset spec such as synthetic:count=500,size=128,seed=1');
-  parseDatasetSpec(c.data);
+  parseDatasetSpecs(c.data);
   if (!isInt(c.epochs, 1)) throw new ConfigError(`epochs must be an integer ≥ 1, got ${c.epochs}`);
   if (!isInt(c.batchSize, 1) || c.batchSize > 512) throw new ConfigError(`batchSize must be an integer 1–512, got ${c.batchSize}`);
   if (c.maxSteps !== null && !isInt(c.maxSteps, 1)) throw new ConfigError(`maxSteps must be an integer ≥ 1, got ${c.maxSteps}`);

@@ -1,8 +1,32 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { CARD_JSON, parseCard } from '../../core/index.js';
-import { aliases, listModelNames, listVersions } from '../../converter/registry.js';
+import { CARD_JSON, ConfigError, parseCard } from '../../core/index.js';
+import { aliases, gcVersions, listModelNames, listVersions } from '../../converter/registry.js';
+import { topicNames } from '../../core/index.js';
+import { resolveBrokers } from '../../runtime-node/brokers.js';
+import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+import { promote, rollback, type Publisher } from '../../runtime-node/promotion.js';
+import { readGateReport } from '../../runtime-node/retrain.js';
+import { numberOption } from '../context.js';
+
+/** Runs `body` with a models-topic publisher when --brokers was given. */
+async function withPublisher<T>(flags: { brokers?: string; topicsPrefix: string }, body: (p: Publisher | undefined) => Promise<T>): Promise<T> {
+  if (!flags.brokers) return body(undefined);
+  const transport = new KafkaTransport({ brokers: resolveBrokers(flags.brokers), clientId: 'edgeseg-models' });
+  await transport.connect();
+  try {
+    return await body({ transport, topics: topicNames(flags.topicsPrefix) });
+  } finally {
+    await transport.disconnect();
+  }
+}
+
+function splitRef(ref: string): [string, string] {
+  const at = ref.indexOf('@');
+  if (at <= 0 || at === ref.length - 1) throw new ConfigError(`expected <name>@<version>, got '${ref}'`);
+  return [ref.slice(0, at), ref.slice(at + 1)];
+}
 
 export function registerModels(program: Command): void {
   const models = program.command('models').description('the model registry');
@@ -25,8 +49,45 @@ export function registerModels(program: Command): void {
           const card = parseCard(readFileSync(path, 'utf8'), path);
           const tags = Object.entries(al).filter(([, ver]) => ver === v).map(([a]) => a);
           const miou = card.metrics ? `${(100 * card.metrics.miou).toFixed(1)}%` : 'n/a';
-          console.log(`  ${v.padEnd(12)} ${card.precision.padEnd(6)} ${(card.bytes / 1024).toFixed(0).padStart(7)} KiB  mIoU ${miou.padStart(6)}  ${card.created.slice(0, 19)}${tags.length ? `  [${tags.join(', ')}]` : ''}`);
+          const gate = readGateReport(flags.models, name, v);
+          const verdict = gate ? `  gate: ${gate.decision === 'accept' ? 'accepted' : `refused (${gate.reasons[0]})`}` : '';
+          console.log(`  ${v.padEnd(12)} ${card.precision.padEnd(6)} ${(card.bytes / 1024).toFixed(0).padStart(7)} KiB  mIoU ${miou.padStart(6)}  ${card.created.slice(0, 19)}${tags.length ? `  [${tags.join(', ')}]` : ''}${verdict}`);
         }
       }
+    });
+  const publishFlags = (c: Command) =>
+    c
+      .option('--models <dir>', 'registry root', 'models')
+      .option('--brokers <list>', 'announce on the models topic (host:port[,…]) so stream services hot-swap')
+      .option('--topics-prefix <p>', 'topic name prefix', 'edgeseg.');
+  publishFlags(
+    models
+      .command('promote')
+      .description('make <name>@<version> the champion (refuses a version the gate refused unless --force)')
+      .argument('<ref>', '<name>@<version>')
+      .option('--force', 'promote even when its gate report refused it'),
+  ).action(async (ref: string, flags: { models: string; brokers?: string; topicsPrefix: string; force?: boolean }) => {
+    const [name, version] = splitRef(ref);
+    const gate = readGateReport(flags.models, name, version);
+    if (gate?.decision === 'refuse' && !flags.force) throw new ConfigError(`${ref} was refused by its gate (${gate.reasons.join('; ')}); pass --force to promote it anyway`);
+    await withPublisher(flags, (publisher) => promote(flags.models, name, version, { publisher, reason: flags.force ? 'manual promote (--force)' : 'manual promote' }));
+    console.log(`promoted ${name}@${version}${flags.brokers ? ' (announced)' : ''}`);
+  });
+  publishFlags(models.command('rollback').description('move the champion back to the version it held before').argument('<name>', 'model name')).action(
+    async (name: string, flags: { models: string; brokers?: string; topicsPrefix: string }) => {
+      const r = await withPublisher(flags, (publisher) => rollback(flags.models, name, { publisher }));
+      console.log(`rolled back ${name}: champion ${r.from} → ${r.to}${flags.brokers ? ' (announced)' : ''}`);
+    },
+  );
+  models
+    .command('gc')
+    .description('delete versions no alias names and that are not among the newest trained ones')
+    .argument('<name>', 'model name')
+    .option('--models <dir>', 'registry root', 'models')
+    .option('--keep <n>', 'newest trained versions (and alias moves) to keep', numberOption('keep', 1, true), 3)
+    .option('--dry-run', 'list what would be deleted')
+    .action(async (name: string, flags: { models: string; keep: number; dryRun?: boolean }) => {
+      const doomed = await gcVersions(flags.models, name, { keep: flags.keep, dryRun: flags.dryRun });
+      console.log(doomed.length ? `${flags.dryRun ? 'would delete' : 'deleted'} ${name}: ${doomed.join(', ')}` : `nothing to delete for ${name}`);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { SASLOptions } from 'kafkajs';
-import { ConfigError, describeError } from '../../core/index.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, describeError, parseDriftReference } from '../../core/index.js';
 import { resolveBrokers } from '../../runtime-node/brokers.js';
 import { StreamService, DEFAULT_GROUP } from '../../runtime-node/service.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
@@ -27,6 +28,10 @@ interface StreamFlags extends GlobalOptions {
   labelStore?: string;
   labelEntropy: number;
   labelRate: number;
+  feedbackStore?: string;
+  driftReference?: string;
+  driftWindow: number;
+  driftThreshold: number;
   watch: boolean;
   ssl?: boolean;
   saslMechanism?: string;
@@ -67,6 +72,10 @@ export function registerStream(program: Command): void {
     .option('--label-store <dir>', 'enable uncertainty sampling: keep uncertain frames in this feedback store')
     .option('--label-entropy <fraction>', 'request a label above this fraction of the maximum entropy', numberOption('label-entropy', 0), 0.35)
     .option('--label-rate <n>', 'at most n label requests per minute', numberOption('label-rate', 0), 60)
+    .option('--feedback-store <dir>', 'ingest labels from the feedback topic (and POST /feedback when EDGESEG_FEEDBACK_TOKEN is set) into this store')
+    .option('--drift-reference <file>', 'detect input/output drift against this reference (edgeseg drift-reference)')
+    .option('--drift-window <frames>', 'frames per drift window', numberOption('drift-window', 10, true), 200)
+    .option('--drift-threshold <psi>', 'PSI above which a feature has drifted', numberOption('drift-threshold', 0), 0.25)
     .option('--no-watch', 'do not follow model events or the registry alias')
     .option('--ssl', 'TLS to the brokers')
     .option('--sasl-mechanism <m>', 'plain | scram-sha-256 | scram-sha-512 (password from KAFKA_SASL_PASSWORD)')
@@ -95,6 +104,8 @@ export function registerStream(program: Command): void {
         sessionTimeoutMs: flags.sessionTimeout,
         limits: { maxFrameBytes: flags.maxFrameBytes, maxSide: flags.maxSide },
         labelRequests: flags.labelStore ? { store: flags.labelStore, entropyFraction: flags.labelEntropy, maxPerMinute: flags.labelRate } : null,
+        feedback: flags.feedbackStore ? { store: flags.feedbackStore, token: process.env.EDGESEG_FEEDBACK_TOKEN } : null,
+        drift: flags.driftReference ? { reference: parseDriftReference(readFileSync(flags.driftReference, 'utf8'), flags.driftReference), window: flags.driftWindow, threshold: flags.driftThreshold } : null,
         watchModels: flags.watch,
         ssl: flags.ssl,
         sasl: saslFrom(flags),

@@ -8,14 +8,14 @@ import { createHash } from 'node:crypto';
 import {
   DatasetError,
   describeError,
-  formatDatasetSpec,
-  parseDatasetSpec,
+  formatDatasetSpecs,
+  parseDatasetSpecs,
   type Logger,
 } from '../../core/index.js';
 import { defaultPoolSize, WorkerPool } from '../worker_pool.js';
 import { loadSample } from './load_sample.js';
 import type { LoadedSample, SampleRef, Skip, Split } from './sample.js';
-import { listSource } from './sources/index.js';
+import { listSources } from './sources/index.js';
 
 export interface DatasetManifest {
   spec: string;
@@ -90,10 +90,10 @@ function makeSet(refs: SampleRef[], cached: Map<string, LoadedSample> | null, lo
 }
 
 export async function openDataset(specText: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
-  const spec = parseDatasetSpec(specText);
-  const canonical = formatDatasetSpec(spec);
+  const specs = parseDatasetSpecs(specText);
+  const canonical = formatDatasetSpecs(specs);
   const { cache = 'memory', splits = ['train', 'val'], log, onProgress, print = console.log } = options;
-  const listing = listSource(spec);
+  const listing = listSources(specs);
   const skipped = [...listing.skipped];
   const wanted = listing.refs.filter((r) => splits.includes(r.split));
   const loader = new Loader(options.workers ?? Math.min(wanted.length, defaultPoolSize()));

@@ -20,3 +20,15 @@ export function listSource(spec: DatasetSpec): SourceListing {
       return new FeedbackStore(spec.dir).list(spec.version);
   }
 }
+
+/** Lists several specs as one dataset; with more than one, ids are prefixed `<k>/` so they stay unique. */
+export function listSources(specs: DatasetSpec[]): SourceListing {
+  if (specs.length === 1) return listSource(specs[0]);
+  const out: SourceListing = { refs: [], skipped: [] };
+  specs.forEach((spec, k) => {
+    const l = listSource(spec);
+    out.refs.push(...l.refs.map((r) => ({ ...r, id: `${k}/${r.id}` })));
+    out.skipped.push(...l.skipped.map((s) => ({ ...s, id: `${k}/${s.id}` })));
+  });
+  return out;
+}

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { Command } from 'commander';
+import { describeError, parseDriftReference, topicNames } from '../../core/index.js';
+import { resolveBrokers } from '../../runtime-node/brokers.js';
+import { measureDriftReference } from '../../runtime-node/drift_reference.js';
+import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+import { RetrainLoop } from '../../runtime-node/loop.js';
+import { runLoopDemo } from '../../runtime-node/loop_demo.js';
+import { baseDataOf, championDir, trainedRoot } from '../../runtime-node/retrain.js';
+import { StreamService } from '../../runtime-node/service.js';
+import { readState, startBroker, stopBroker } from '../../scripts/kafka.js';
+import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
+import { gateOptions, retrainSettings } from './retrain.js';
+import { trainProgress } from './train.js';
+
+interface LoopFlags extends GlobalOptions {
+  demo?: boolean;
+  workdir: string;
+  name?: string;
+  models: string;
+  feedback: string;
+  brokers?: string;
+  topicsPrefix: string;
+  labels: number;
+  every?: number;
+  drift: boolean;
+  driftReference?: string;
+  workers?: number;
+  steps: number;
+  batch: number;
+  lr: number;
+  precision?: 'fp32';
+  maxConvertDrop: number;
+  minMiou: number;
+  maxRegression: number;
+  maxFeedbackRegression: number;
+  shadow: number;
+}
+
+const pts = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+async function demo(flags: LoopFlags, log: ReturnType<typeof cliLogger>): Promise<void> {
+  let own: Awaited<ReturnType<typeof startBroker>> | null = null;
+  let brokers: string[];
+  try {
+    brokers = resolveBrokers(flags.brokers ?? process.env.KAFKA_BROKERS ?? readState()?.brokers);
+  } catch {
+    console.log('no Kafka broker running: starting one for the demo (Apache Kafka from Maven Central, KRaft, 127.0.0.1)');
+    own = await startBroker({ recordState: false, dataDir: join(tmpdir(), `edgeseg-loop-kafka-${process.pid}`) });
+    brokers = own.brokers.split(',');
+  }
+  try {
+    const started = Date.now();
+    const r = await runLoopDemo({ brokers, workdir: flags.workdir, labels: flags.labels, retrainSteps: flags.steps, log, onTrainEvent: trainProgress() });
+    console.log('');
+    console.log(`champion before: ${r.name}@${r.champion.version}  shifted mIoU ${pts(r.champion.shiftedMiou)}  held-out ${pts(r.champion.heldOutMiou)}`);
+    if (r.promoted) console.log(`champion after:  ${r.name}@${r.promoted.version}  shifted mIoU ${pts(r.promoted.shiftedMiou)}  held-out ${pts(r.promoted.heldOutMiou)}  (${r.promoted.shiftedMiou >= r.champion.shiftedMiou ? '+' : ''}${(100 * (r.promoted.shiftedMiou - r.champion.shiftedMiou)).toFixed(2)} points on the shifted distribution)`);
+    for (const d of r.decisions) console.log(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`);
+    console.log(`label requests: ${r.labelRequests}; drift detected: ${r.drift ? 'yes' : 'no'}; hot swaps: ${r.swaps.join(', ') || 'none'}; ${Math.round((Date.now() - started) / 1000)} s`);
+    console.log(`registry: ${r.models} (edgeseg models list --models ${r.models}); gate reports in ${join(r.models, r.name, '.gate')}`);
+  } finally {
+    if (own) await stopBroker(own);
+  }
+}
+
+export function registerLoop(program: Command): void {
+  gateOptions(
+    program
+      .command('loop')
+      .description('the closed loop: serve the champion, ingest feedback, retrain on triggers, gate, promote, hot-swap')
+      .option('--demo', 'run the whole loop on synthetic data with a simulated labeller (a few minutes; starts a broker if none is running)')
+      .option('--workdir <dir>', '--demo: where its registry and feedback store go', join('.cache', 'loop-demo'))
+      .option('--name <model>', 'model name in the registry (serves <name>@champion)')
+      .option('--models <dir>', 'registry root', 'models')
+      .option('--feedback <dir>', 'feedback store', 'feedback')
+      .option('--brokers <list>', 'host:port[,…] (default: KAFKA_BROKERS, then the dev broker state file)')
+      .option('--topics-prefix <p>', 'topic name prefix', 'edgeseg.')
+      .option('--labels <n>', 'retrain after this many new labels (0 = off)', numberOption('labels', 0, true), 48)
+      .option('--every <minutes>', 'also retrain on this schedule', numberOption('every', 0))
+      .option('--no-drift', 'do not retrain on drift')
+      .option('--drift-reference <file>', "drift reference (default: measured from the champion on its training data)")
+      .option('--workers <n>', 'inference workers', numberOption('workers', 1, true)),
+  ).action(async (flags: LoopFlags, cmd: Command) => {
+    const log = cliLogger('loop', cmd.optsWithGlobals());
+    if (flags.demo) return demo(flags, log);
+    if (!flags.name) throw new Error('--name is required (or --demo)');
+    const name = flags.name;
+    const brokers = resolveBrokers(flags.brokers);
+    const topics = topicNames(flags.topicsPrefix);
+    const champion = championDir(flags.models, name);
+    const reference = flags.driftReference
+      ? parseDriftReference(readFileSync(flags.driftReference, 'utf8'), flags.driftReference)
+      : await measureDriftReference(champion, baseDataOf(trainedRoot(flags.models, name, champion).card), { log });
+    const service = await StreamService.start({
+      model: `${name}@champion`,
+      models: flags.models,
+      brokers,
+      topicPrefix: flags.topicsPrefix,
+      workers: flags.workers,
+      labelRequests: { store: flags.feedback },
+      feedback: { store: flags.feedback, token: process.env.EDGESEG_FEEDBACK_TOKEN },
+      drift: { reference },
+      log: log.child('stream'),
+    });
+    const transport = new KafkaTransport({ brokers, clientId: 'edgeseg-loop' });
+    await transport.connect();
+    const loop = new RetrainLoop({
+      name,
+      models: flags.models,
+      feedback: flags.feedback,
+      triggers: { labels: flags.labels, everyMs: flags.every ? flags.every * 60_000 : null, drift: flags.drift },
+      retrain: { ...retrainSettings(flags), onProgress: (m) => console.log(m) },
+      publisher: { transport, topics },
+      log,
+    });
+    service.on('drift', (r) => loop.noteDrift(r));
+    loop.on('decision', (d) => console.log(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`));
+    loop.on('error', (err) => console.error(`retrain failed (the champion keeps serving): ${describeError(err)}`));
+    loop.start();
+    console.log(`loop: serving ${service.modelVersion}; feedback → ${flags.feedback}${process.env.EDGESEG_FEEDBACK_TOKEN && service.url ? ` (POST ${service.url}/feedback)` : ''}; retrain after ${flags.labels} labels${flags.every ? `, every ${flags.every} min` : ''}${flags.drift ? ', on drift' : ''}`);
+    await new Promise<void>((resolve) => {
+      const shutdown = () => void Promise.all([loop.stop(), service.stop()]).then(() => transport.disconnect()).then(resolve);
+      process.once('SIGTERM', shutdown);
+      process.once('SIGINT', shutdown);
+    });
+  });
+}

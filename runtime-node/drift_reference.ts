@@ -1,0 +1,40 @@
+/**
+ * The drift reference of a model: the statistics core/drift.ts compares live traffic with,
+ * measured by running the model over its training data (input channel means and luma of each
+ * preprocessed image, class coverage and mean confidence of each output).
+ */
+import { writeFileSync } from 'node:fs';
+import { buildDriftReference, imageDriftStats, INPUT_SIZE, summarizeLogits, type DriftReference, type FrameDriftStats, type Logger } from '../core/index.js';
+import { loadLayersModel } from '../converter/artifact_fs.js';
+import { selectBackend, type TrainingBackend } from '../trainer/backends/select.js';
+import { openDataset } from '../trainer/data/dataset.js';
+import { batches } from '../trainer/data/pipeline.js';
+import { tf } from '../trainer/tfjs.js';
+
+export async function measureDriftReference(modelDir: string, data: string, o: { split?: 'train' | 'val'; backend?: TrainingBackend; limit?: number; log?: Logger; out?: string } = {}): Promise<DriftReference> {
+  await selectBackend(o.backend ?? 'auto', o.log);
+  const split = o.split ?? 'train';
+  const { model, card } = await loadLayersModel(modelDir);
+  const ds = await openDataset(data, { splits: [split], workers: 0, log: o.log, print: () => {} });
+  const frames: FrameDriftStats[] = [];
+  try {
+    const set = split === 'train' ? ds.train : ds.val;
+    for await (const batch of batches(set, { batchSize: 16 })) {
+      if (o.limit !== undefined && frames.length >= o.limit) break;
+      const logits = tf.tidy(() => model.predict(tf.tensor4d(batch.images, [batch.size, INPUT_SIZE, INPUT_SIZE, 3])) as tf.Tensor4D);
+      const segs = await summarizeLogits(logits);
+      logits.dispose();
+      segs.forEach((seg, k) => {
+        const px = batch.images.subarray(k * INPUT_SIZE * INPUT_SIZE * 3, (k + 1) * INPUT_SIZE * INPUT_SIZE * 3);
+        const bytes = Uint8Array.from(px, (v) => Math.round(v * 255));
+        frames.push({ ...imageDriftStats(bytes, INPUT_SIZE, INPUT_SIZE), classCoverage: seg.classCoverage, meanConfidence: seg.meanConfidence });
+      });
+    }
+  } finally {
+    model.dispose();
+    await ds.close();
+  }
+  const reference = buildDriftReference(frames, `${card.name}@${card.version} on ${ds.spec}#${split}`);
+  if (o.out) writeFileSync(o.out, JSON.stringify(reference, null, 1));
+  return reference;
+}

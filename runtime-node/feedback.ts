@@ -1,0 +1,253 @@
+/**
+ * Feedback in: labels from `edgeseg.feedback` and from `POST /feedback` (the browser demo) are
+ * validated, joined with their frame, and appended to the versioned feedback store.
+ *
+ * A label's frame is the one the service kept when it asked for the label (the store's
+ * `pending/<frameId>.json`, written by label_requests.ts) or, from the browser, the image posted
+ * with it. The mask must be a class-id PNG of the frame's size with ids below the class count.
+ * A refused label changes nothing: over HTTP it gets a 4xx with the reason, from Kafka it goes to
+ * the dead-letter topic with the reason.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import sharp from 'sharp';
+import {
+  ContractError,
+  decodeMaskPng,
+  describeError,
+  EdgesegError,
+  fromBase64,
+  HEADER,
+  NUM_CLASSES,
+  parseFeedback,
+  RAW_RGB8,
+  type FeedbackMessage,
+  type Logger,
+} from '../core/index.js';
+import { FeedbackStore, type FeedbackSample, type FeedbackVersion } from '../trainer/data/feedback_store.js';
+import type { PendingFrame } from './label_requests.js';
+import type { RouteHandler } from './http.js';
+import type { InRecord, OutRecord } from './transport.js';
+
+/** A label that was refused; nothing was stored. `status` is the HTTP status it maps to. */
+export class FeedbackRejected extends EdgesegError {
+  constructor(
+    code: 'FEEDBACK_INVALID' | 'FEEDBACK_TOO_LARGE' | 'FRAME_UNKNOWN' | 'MASK_INVALID' | 'MASK_MISMATCH' | 'IMAGE_INVALID',
+    message: string,
+    readonly status: number,
+  ) {
+    super(code, message);
+  }
+}
+
+export interface FeedbackIngestOptions {
+  /** Feedback store directory (the same one label requests keep frames in). */
+  store: string;
+  /** Largest decoded mask PNG. @default 1 MiB */
+  maxMaskBytes?: number;
+  /** Largest posted image. @default 4 MiB */
+  maxImageBytes?: number;
+  /** Largest image side. @default 4096 */
+  maxSide?: number;
+}
+
+/** A label as posted over HTTP: the Kafka message plus, optionally, the frame itself. */
+export interface PostedFeedback extends FeedbackMessage {
+  /** PNG/JPEG/WebP of the frame, base64, when the service never saw it (the browser demo). */
+  image?: string;
+  modelVersion?: string | null;
+}
+
+const IMAGE_MAGIC: [string, number[]][] = [
+  ['png', [0x89, 0x50, 0x4e, 0x47]],
+  ['jpeg', [0xff, 0xd8, 0xff]],
+  ['webp', [0x52, 0x49, 0x46, 0x46]],
+];
+
+export class FeedbackIngest {
+  readonly store: FeedbackStore;
+  private readonly maxMask: number;
+  private readonly maxImage: number;
+  private readonly maxSide: number;
+
+  constructor(o: FeedbackIngestOptions) {
+    this.store = new FeedbackStore(o.store);
+    this.maxMask = o.maxMaskBytes ?? 1 << 20;
+    this.maxImage = o.maxImageBytes ?? 4 << 20;
+    this.maxSide = o.maxSide ?? 4096;
+  }
+
+  private base64(text: string, limit: number, what: string): Uint8Array {
+    if (text.length > Math.ceil((limit * 4) / 3) + 4) throw new FeedbackRejected('FEEDBACK_TOO_LARGE', `${what} is larger than ${limit} bytes`, 413);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new FeedbackRejected('FEEDBACK_INVALID', `${what} is not base64`, 400);
+    return fromBase64(text);
+  }
+
+  /** The frame a label refers to: its stored object, content type and size. */
+  private async frameOf(m: PostedFeedback): Promise<{ sha: string; width: number; height: number }> {
+    if (m.image !== undefined) {
+      if (typeof m.image !== 'string') throw new FeedbackRejected('FEEDBACK_INVALID', `feedback: 'image' must be a base64 string`, 400);
+      const bytes = this.base64(m.image, this.maxImage, 'image');
+      if (!IMAGE_MAGIC.some(([, magic]) => magic.every((b, i) => bytes[i] === b))) throw new FeedbackRejected('IMAGE_INVALID', 'image is not a PNG, JPEG or WebP file', 422);
+      let meta;
+      try {
+        meta = await sharp(bytes, { failOn: 'error', limitInputPixels: this.maxSide * this.maxSide }).metadata();
+      } catch (err) {
+        throw new FeedbackRejected('IMAGE_INVALID', `image cannot be decoded: ${(err as Error).message}`, 422);
+      }
+      return { sha: this.store.putObject(bytes), width: meta.width!, height: meta.height! };
+    }
+    const pendingPath = join(this.store.dir, 'pending', `${encodeURIComponent(m.frameId)}.json`);
+    if (!existsSync(pendingPath)) throw new FeedbackRejected('FRAME_UNKNOWN', `frame ${m.frameId} is not in the feedback store (no label was requested for it) and no image was sent`, 404);
+    const p = JSON.parse(readFileSync(pendingPath, 'utf8')) as PendingFrame;
+    const path = this.store.objectPath(p.image);
+    if (!existsSync(path)) throw new FeedbackRejected('FRAME_UNKNOWN', `frame ${m.frameId}'s object ${p.image} is missing from the store`, 404);
+    if (p.contentType === RAW_RGB8) {
+      // Raw frames are kept as PNG so the dataset decoder reads them like any image.
+      const png = await sharp(readFileSync(path), { raw: { width: p.width!, height: p.height!, channels: 3 } }).png().toBuffer();
+      return { sha: this.store.putObject(png), width: p.width!, height: p.height! };
+    }
+    const meta = await sharp(readFileSync(path)).metadata();
+    return { sha: p.image, width: meta.width!, height: meta.height! };
+  }
+
+  /** Validates one label and stores its objects; the sample joins the dataset with `commit`. */
+  async prepare(input: PostedFeedback | string): Promise<FeedbackSample> {
+    let m: PostedFeedback;
+    try {
+      m = typeof input === 'string' ? (parseFeedback(input) as PostedFeedback) : (parseFeedback(JSON.stringify(input)) as PostedFeedback);
+    } catch (err) {
+      throw new FeedbackRejected('FEEDBACK_INVALID', describeError(err), 400);
+    }
+    if (m.at !== undefined && (typeof m.at !== 'string' || Number.isNaN(Date.parse(m.at)))) throw new FeedbackRejected('FEEDBACK_INVALID', "feedback: 'at' must be an ISO time", 400);
+    if (m.labeler !== undefined && typeof m.labeler !== 'string') throw new FeedbackRejected('FEEDBACK_INVALID', "feedback: 'labeler' must be a string", 400);
+    const maskBytes = this.base64(m.mask, this.maxMask, 'mask');
+    let mask;
+    try {
+      mask = decodeMaskPng(maskBytes);
+    } catch (err) {
+      throw new FeedbackRejected('MASK_INVALID', `mask is not a class-id PNG: ${describeError(err)}`, 422);
+    }
+    for (let i = 0; i < mask.data.length; i++) {
+      if (mask.data[i] >= NUM_CLASSES) throw new FeedbackRejected('MASK_INVALID', `mask holds class id ${mask.data[i]}; the contract has ${NUM_CLASSES} classes (0–${NUM_CLASSES - 1})`, 422);
+    }
+    const frame = await this.frameOf(m);
+    if (mask.width !== frame.width || mask.height !== frame.height) {
+      throw new FeedbackRejected('MASK_MISMATCH', `mask is ${mask.width}x${mask.height} but frame ${m.frameId} is ${frame.width}x${frame.height}`, 422);
+    }
+    return { id: m.frameId, image: frame.sha, mask: this.store.putObject(maskBytes), source: m.source, ...(m.labeler ? { labeler: m.labeler } : {}), at: m.at ?? new Date().toISOString() };
+  }
+
+  /** Appends prepared samples as one new store version and forgets their pending frames. */
+  async commit(samples: FeedbackSample[]): Promise<FeedbackVersion | null> {
+    if (samples.length === 0) return null;
+    const version = await this.store.append(samples);
+    for (const s of samples) rmSync(join(this.store.dir, 'pending', `${encodeURIComponent(s.id)}.json`), { force: true });
+    return version;
+  }
+}
+
+export interface FeedbackRouteOptions {
+  /** Bearer token the request must carry. */
+  token: string;
+  /** Largest request body. @default 8 MiB */
+  maxBodyBytes?: number;
+  log?: Logger;
+  /** Called after each stored label. */
+  onLabel?(version: FeedbackVersion): void;
+}
+
+function sameToken(given: string, want: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(want).digest();
+  return timingSafeEqual(a, b);
+}
+
+function reply(res: ServerResponse, status: number, body: Record<string, unknown>, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'access-control-allow-origin': '*', ...extra }).end(JSON.stringify(body));
+}
+
+/**
+ * `POST /feedback` (and its CORS preflight): bearer token, body limit, JSON, then the ingest's
+ * checks. 201 with the store version on success; 400/401/404/413/415/422 with `{error, code}` otherwise.
+ */
+export function feedbackRoutes(ingest: FeedbackIngest, o: FeedbackRouteOptions): Record<string, RouteHandler> {
+  if (!o.token) throw new ContractError('the feedback endpoint needs a bearer token');
+  const limit = o.maxBodyBytes ?? 8 << 20;
+  const post: RouteHandler = async (req: IncomingMessage, res: ServerResponse) => {
+    const auth = req.headers.authorization ?? '';
+    const match = /^Bearer (.+)$/.exec(auth);
+    if (!match || !sameToken(match[1], o.token)) {
+      req.resume();
+      return reply(res, 401, { error: 'a valid bearer token is required', code: 'UNAUTHORIZED' }, { 'www-authenticate': 'Bearer' });
+    }
+    if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) {
+      req.resume();
+      return reply(res, 415, { error: 'content-type must be application/json', code: 'UNSUPPORTED_MEDIA_TYPE' });
+    }
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      req.resume();
+      return reply(res, 413, { error: `body is larger than ${limit} bytes`, code: 'FEEDBACK_TOO_LARGE' }, { connection: 'close' });
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) return reply(res, 413, { error: `body is larger than ${limit} bytes`, code: 'FEEDBACK_TOO_LARGE' }, { connection: 'close' });
+      chunks.push(chunk);
+    }
+    try {
+      const sample = await ingest.prepare(Buffer.concat(chunks).toString('utf8'));
+      const version = (await ingest.commit([sample]))!;
+      o.log?.info('feedback stored', { frameId: sample.id, version: version.version, source: sample.source });
+      o.onLabel?.(version);
+      reply(res, 201, { frameId: sample.id, version: version.version, samples: version.samples.length });
+    } catch (err) {
+      if (!(err instanceof FeedbackRejected)) throw err;
+      o.log?.warn('feedback refused', { code: err.code, reason: err.message });
+      reply(res, err.status, { error: err.message, code: err.code });
+    }
+  };
+  const preflight: RouteHandler = (_req, res) => {
+    res
+      .writeHead(204, {
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': 'POST, OPTIONS',
+        'access-control-allow-headers': 'authorization, content-type',
+        'access-control-max-age': '600',
+      })
+      .end();
+  };
+  return { 'POST /feedback': post, 'OPTIONS /feedback': preflight };
+}
+
+/**
+ * Ingests one partition batch of `edgeseg.feedback` records: valid labels become one store
+ * version, refused ones dead-letter records carrying the reason.
+ */
+export async function ingestFeedbackRecords(
+  ingest: FeedbackIngest,
+  records: InRecord[],
+  dlqTopic: string,
+  log?: Logger,
+): Promise<{ version: FeedbackVersion | null; deadLetters: OutRecord[] }> {
+  const samples: FeedbackSample[] = [];
+  const deadLetters: OutRecord[] = [];
+  for (const r of records) {
+    try {
+      samples.push(await ingest.prepare(r.value?.toString('utf8') ?? ''));
+    } catch (err) {
+      if (!(err instanceof FeedbackRejected)) throw err;
+      log?.warn('feedback refused', { offset: r.offset, code: err.code, reason: err.message });
+      deadLetters.push({
+        topic: dlqTopic,
+        key: r.key,
+        value: r.value ?? Buffer.alloc(0),
+        headers: { ...r.headers, [HEADER.errorCode]: err.code, [HEADER.errorMessage]: err.message, [HEADER.sourceTopic]: r.topic, [HEADER.sourcePartition]: String(r.partition), [HEADER.sourceOffset]: r.offset },
+      });
+    }
+  }
+  return { version: await ingest.commit(samples), deadLetters };
+}

@@ -1,0 +1,208 @@
+/**
+ * `edgeseg loop --demo`: the whole closed loop on one machine in a few minutes, against a real
+ * broker.
+ *
+ * 1. Train a champion on the base distribution (synthetic scenes) and measure its mIoU on a
+ *    shifted distribution (darker, bluer scenes, larger pets) it never saw.
+ * 2. Serve it with the stream service: label requests for uncertain frames, feedback ingest,
+ *    drift detection against the champion's training reference.
+ * 3. Produce frames from the shifted distribution. A simulated labeller answers the label
+ *    requests with ground truth; the labels land in the feedback store.
+ * 4. The loop retrains on base + feedback when enough labels arrived (or drift fired), the gate
+ *    judges the challenger, promotion moves the alias and announces it, the service hot-swaps.
+ * 5. mIoU on the shifted distribution is measured again with the new champion.
+ * 6. Then a careless labeller (all-background masks) feeds the next round; its challenger
+ *    regresses on the held-out set and is refused; the champion stays.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, topicNames, type Logger } from '../core/index.js';
+import { setAlias } from '../converter/registry.js';
+import { loadLayersModel } from '../converter/artifact_fs.js';
+import { selectBackend } from '../trainer/backends/select.js';
+import { openDataset } from '../trainer/data/dataset.js';
+import { evaluate } from '../trainer/evaluate.js';
+import { train, type TrainEvent } from '../trainer/train.js';
+import { measureDriftReference } from './drift_reference.js';
+import { produceFrames } from './frame_producer.js';
+import { KafkaTransport } from './kafka_transport.js';
+import { RetrainLoop, type LoopDecision } from './loop.js';
+import { StreamService } from './service.js';
+import { SimulatedLabeler } from './simulated_labeler.js';
+
+export interface LoopDemoOptions {
+  brokers: string[];
+  /** Working directory (models/ and feedback/ are created fresh inside). */
+  workdir: string;
+  /** @default 'edgeseg.loopdemo.<time>.' */
+  topicPrefix?: string;
+  /** @default 'synthetic:count=240,size=128,seed=1' */
+  baseData?: string;
+  /** Frames the sensors send: the shifted distribution. @default 'synthetic:count=400,size=128,seed=3,shift=1' */
+  frames?: string;
+  /** The shifted held-out set mIoU is reported on. @default 'synthetic:count=200,size=128,seed=7,shift=1' */
+  shiftedEval?: string;
+  /** @default { baseFilters: 8, depth: 4 } */
+  modelConfig?: Record<string, unknown>;
+  /** @default 150 */
+  championSteps?: number;
+  /** @default 60 */
+  retrainSteps?: number;
+  /** Labels that trigger a retrain. @default 48 */
+  labels?: number;
+  /** Also run a careless-labeller round that must be refused. @default true */
+  careless?: boolean;
+  /** Give up after this long. @default 900 (s) */
+  timeoutSec?: number;
+  print?(line: string): void;
+  onTrainEvent?(event: TrainEvent): void;
+  log?: Logger;
+}
+
+export interface LoopDemoResult {
+  name: string;
+  models: string;
+  feedback: string;
+  champion: { version: string; shiftedMiou: number; heldOutMiou: number };
+  promoted: { version: string; shiftedMiou: number; heldOutMiou: number } | null;
+  decisions: LoopDecision[];
+  swaps: string[];
+  labelRequests: number;
+  drift: boolean;
+}
+
+const NAME = 'loop-demo';
+const pts = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+async function miouOn(dir: string, spec: string, split: 'val' | 'all', log: Logger): Promise<number> {
+  const { model } = await loadLayersModel(dir);
+  const ds = await openDataset(spec, { workers: 0, log: log.child('data'), print: () => {}, splits: split === 'all' ? ['train', 'val'] : ['val'] });
+  try {
+    const all = split === 'all' ? { ids: [...ds.train.ids, ...ds.val.ids], size: ds.train.size + ds.val.size, get: (i: number) => (i < ds.train.size ? ds.train.get(i) : ds.val.get(i - ds.train.size)) } : ds.val;
+    return (await evaluate(model, all)).metrics.miou;
+  } finally {
+    model.dispose();
+    await ds.close();
+  }
+}
+
+export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
+  const print = o.print ?? console.log;
+  const log = o.log ?? createLogger('loop-demo');
+  const deadline = Date.now() + (o.timeoutSec ?? 900) * 1000;
+  const workdir = resolve(o.workdir);
+  const models = join(workdir, 'models');
+  const feedback = join(workdir, 'feedback');
+  rmSync(models, { recursive: true, force: true });
+  rmSync(feedback, { recursive: true, force: true });
+  mkdirSync(feedback, { recursive: true });
+  const base = o.baseData ?? 'synthetic:count=240,size=128,seed=1';
+  const frames = o.frames ?? 'synthetic:count=400,size=128,seed=3,shift=1';
+  const shifted = o.shiftedEval ?? 'synthetic:count=200,size=128,seed=7,shift=1';
+  const topics = topicNames(o.topicPrefix ?? `edgeseg.loopdemo.${Date.now()}.`);
+
+  print(`1/5 training the champion on ${base} (${o.championSteps ?? 150} steps)`);
+  await selectBackend('auto', log);
+  const trained = await train(
+    { model: 'unet-small', modelConfig: o.modelConfig ?? { baseFilters: 8, depth: 4 }, name: NAME, data: base, epochs: 1000, maxSteps: o.championSteps ?? 150, learningRate: 3e-3, schedule: 'cosine', out: models, patience: 0, workers: 0, reportSamples: 0 },
+    { log: log.child('trainer'), onEvent: o.onTrainEvent, print: () => {} },
+  );
+  await setAlias(models, NAME, 'champion', trained.version, 'demo bootstrap');
+  const before = { version: trained.version, shiftedMiou: await miouOn(trained.dir, shifted, 'all', log), heldOutMiou: trained.card.metrics!.miou };
+  print(`champion ${NAME}@${before.version}: held-out mIoU ${pts(before.heldOutMiou)}, shifted-distribution mIoU ${pts(before.shiftedMiou)} (${shifted})`);
+
+  print('2/5 drift reference from the champion on its training data; starting the stream service');
+  const reference = await measureDriftReference(trained.dir, base, { log });
+  writeFileSync(join(feedback, 'drift_reference.json'), JSON.stringify(reference, null, 1));
+  const transport = new KafkaTransport({ brokers: o.brokers, clientId: 'edgeseg-loop-demo', log: log.child('kafka') });
+  await transport.connect();
+  const service = await StreamService.start({
+    model: `${NAME}@champion`,
+    models,
+    brokers: o.brokers,
+    topicPrefix: topics.frames.slice(0, -'frames'.length),
+    groupId: `${topics.frames}.demo`,
+    instanceId: 'demo',
+    workers: 1,
+    framePartitions: 2,
+    labelRequests: { store: feedback, entropyFraction: 0.05, marginBelow: 0.95, maxPerMinute: 100_000 },
+    feedback: { store: feedback },
+    drift: { reference, window: 40, threshold: 0.25 },
+    httpPort: null,
+    log: log.child('stream'),
+  });
+  const swaps: string[] = [];
+  service.on('swap', ({ to }) => {
+    swaps.push(to);
+    print(`stream service hot-swapped to ${to}`);
+  });
+  let drift = false;
+  const loop = new RetrainLoop({
+    name: NAME,
+    models,
+    feedback,
+    triggers: { labels: o.labels ?? 48, drift: true, minLabels: Math.min(16, o.labels ?? 48) },
+    retrain: { steps: o.retrainSteps ?? 60, learningRate: 1e-3, log: log.child('retrain'), onProgress: (m) => print(`  ${m}`), onTrainEvent: o.onTrainEvent },
+    publisher: { transport, topics },
+    intervalMs: 1000,
+    log: log.child('loop'),
+  });
+  service.on('drift', (report) => {
+    if (!drift) print(`drift detected: ${report.drifted.map((f) => `${f} PSI ${report.psi[f].toFixed(2)}`).join(', ')} (window ${report.window})`);
+    drift = true;
+    loop.noteDrift(report);
+  });
+  loop.on('decision', (d) => print(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`));
+  loop.on('error', (err) => print(`retrain failed: ${err.message}`));
+  let labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.truth`, log });
+  let result: LoopDemoResult | null = null;
+  try {
+    await labeler.start();
+    loop.start();
+    const round = async (idPrefix: string, until: (d: LoopDecision[]) => boolean) => {
+      let sent = 0;
+      const decided = loop.decisions.length;
+      while (!until(loop.decisions.slice(decided)) && Date.now() < deadline) {
+        if (sent < 4000) sent += await produceFrames(transport, { topic: topics.frames, source: frames, sensors: 2, fps: 0, count: 16, idPrefix: `${idPrefix}-${sent}` });
+        await sleep(1000);
+      }
+      return sent;
+    };
+    print(`3/5 producing shifted frames (${frames}); the simulated labeller answers label requests from ground truth`);
+    await round('shifted', (d) => d.length > 0);
+    const first = loop.decisions[0];
+    if (!first) throw new Error(`no retrain decision within ${o.timeoutSec ?? 900} s`);
+    let promoted: LoopDemoResult['promoted'] = null;
+    if (first.accepted) {
+      for (let i = 0; i < 300 && !swaps.includes(`${NAME}@${first.version}`); i++) await sleep(100);
+      const dir = join(models, NAME, first.version);
+      promoted = { version: first.version, shiftedMiou: await miouOn(dir, shifted, 'all', log), heldOutMiou: first.result.report.challenger!.heldOut.miou };
+      print(`4/5 mIoU on the shifted distribution: ${pts(before.shiftedMiou)} (${before.version}) → ${pts(promoted.shiftedMiou)} (${promoted.version})`);
+    }
+    if (o.careless ?? true) {
+      print('5/5 a careless labeller (all-background masks) answers the next requests');
+      await labeler.stop();
+      labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.careless`, mode: 'background', log });
+      await labeler.start();
+      await round('careless', (d) => d.length > 0);
+    }
+    result = {
+      name: NAME,
+      models,
+      feedback,
+      champion: before,
+      promoted,
+      decisions: loop.decisions,
+      swaps,
+      labelRequests: await service.metrics.labelRequests.get().then((m) => m.values[0]?.value ?? 0),
+      drift,
+    };
+  } finally {
+    await loop.stop();
+    await labeler.stop();
+    await service.stop();
+    await transport.disconnect();
+  }
+  return result;
+}

@@ -1,0 +1,99 @@
+/**
+ * A simulated labeller for demos and tests: answers `edgeseg.label-requests` on `edgeseg.feedback`
+ * with the ground-truth mask of the dataset sample a frame was made from (the frame's
+ * `sample-id`), so the closed loop runs without people. `mode: 'background'` answers every request
+ * with an all-background mask: a careless labeller whose labels make a worse challenger.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  CLASS_BACKGROUND,
+  ConfigError,
+  decodeMaskPng,
+  encodeMaskPng,
+  FEEDBACK_SCHEMA_MESSAGE,
+  LABEL_REQUEST_SCHEMA,
+  parseDatasetSpecs,
+  syntheticSample,
+  toBase64,
+  type ClassMask,
+  type FeedbackMessage,
+  type LabelRequestMessage,
+  type Logger,
+  type Topics,
+} from '../core/index.js';
+import type { SampleRef } from '../trainer/data/sample.js';
+import { listSources } from '../trainer/data/sources/index.js';
+import type { ConsumerHandle, Transport } from './transport.js';
+
+export interface SimulatedLabelerOptions {
+  /** The dataset spec the frames were produced from (the producer's `--source`). */
+  source: string;
+  topics: Topics;
+  groupId: string;
+  /** @default 'truth' */
+  mode?: 'truth' | 'background';
+  /** Answer at most this many requests. @default Infinity */
+  limit?: number;
+  log?: Logger;
+}
+
+function groundTruth(ref: SampleRef): ClassMask {
+  if (ref.kind === 'synthetic') return syntheticSample(ref.index, { size: ref.size, seed: ref.seed, shift: ref.shift }).mask;
+  if (ref.maskFormat === 'classIds') return decodeMaskPng(readFileSync(ref.mask));
+  throw new ConfigError(`the simulated labeler answers synthetic and class-id sources only, not ${ref.id}`);
+}
+
+export class SimulatedLabeler {
+  answered = 0;
+  skipped = 0;
+  private consumer: ConsumerHandle | null = null;
+  private readonly refs: Map<string, SampleRef>;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly o: SimulatedLabelerOptions,
+  ) {
+    this.refs = new Map(listSources(parseDatasetSpecs(o.source)).refs.map((r) => [r.id, r]));
+  }
+
+  /** The feedback message for a request, or null when the frame has no known sample. */
+  answer(request: LabelRequestMessage): FeedbackMessage | null {
+    const ref = request.frame.sampleId ? this.refs.get(request.frame.sampleId) : undefined;
+    if (!ref) return null;
+    const truth = groundTruth(ref);
+    const mask = this.o.mode === 'background' ? { ...truth, data: new Uint8Array(truth.data.length).fill(CLASS_BACKGROUND) } : truth;
+    return { schema: FEEDBACK_SCHEMA_MESSAGE, frameId: request.frameId, mask: toBase64(encodeMaskPng(mask)), source: 'simulated', labeler: this.o.mode === 'background' ? 'careless' : 'ground-truth', at: new Date().toISOString() };
+  }
+
+  async start(): Promise<void> {
+    const limit = this.o.limit ?? Infinity;
+    this.consumer = await this.transport.consume({ groupId: this.o.groupId, topics: [this.o.topics.labelRequests] }, async (batch) => {
+      const out = [];
+      for (const r of batch.records) {
+        if (this.answered >= limit) break;
+        let request: LabelRequestMessage;
+        try {
+          request = JSON.parse(r.value?.toString() ?? '') as LabelRequestMessage;
+          if (request.schema !== LABEL_REQUEST_SCHEMA) throw new Error(`schema is not ${LABEL_REQUEST_SCHEMA}`);
+        } catch (err) {
+          this.skipped++;
+          this.o.log?.warn('ignored a malformed label request', { offset: r.offset, error: (err as Error).message });
+          continue;
+        }
+        const message = this.answer(request);
+        if (!message) {
+          this.skipped++;
+          continue;
+        }
+        out.push({ topic: this.o.topics.feedback, key: request.frameId, value: JSON.stringify(message) });
+        this.answered++;
+      }
+      await batch.commit((BigInt(batch.records[batch.records.length - 1].offset) + 1n).toString(), out);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+    this.consumer = null;
+  }
+}
