@@ -31,7 +31,7 @@ import {
   type Topics,
 } from '../core/index.js';
 import { resolveModelRef, DEFAULT_MODELS_ROOT } from '../converter/registry.js';
-import { InferenceEngine } from './engine/engine.js';
+import { InferenceEngine, type EngineChoice } from './engine/engine.js';
 import { FRAME_LIMIT_DEFAULTS, validateFrame, type FrameLimits } from './frame.js';
 import { startHttp, type RouteHandler } from './http.js';
 import { KafkaTransport } from './kafka_transport.js';
@@ -58,6 +58,8 @@ export interface StreamOptions {
   workers?: number;
   /** @default 'wasm' */
   backend?: 'wasm' | 'cpu';
+  /** Model engine: ONNX Runtime when the version has an ONNX file (`auto`), or forced. @default 'auto' */
+  engine?: EngineChoice;
   /** Micro-batching: frames per model call and the longest wait to fill one. @default 1 and 0 ms */
   maxBatch?: number;
   maxWaitMs?: number;
@@ -154,6 +156,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
     const engine = await InferenceEngine.start(dir, {
       workers: o.workers,
       backend: o.backend,
+      engine: o.engine,
       maxBatch: o.maxBatch,
       maxWaitMs: o.maxWaitMs,
       infer: { maskSize: o.maskSize ?? 'model', maskFormat: o.maskFormat ?? 'png', maxSide: limits.maxSide },
@@ -236,7 +239,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
     const high = o.highWater ?? 8 * workers;
     this.timers.push(setInterval(() => this.backpressure(high), 25));
     if (o.watchModels ?? true) await this.watchModels(dir);
-    this.log.info('serving', { model: this.engine.model.version, group: o.groupId, topic: this.topics.frames, workers, exactlyOnce: Boolean(o.exactlyOnce) });
+    this.log.info('serving', { model: this.engine.model.version, engine: this.engine.model.engine, group: o.groupId, topic: this.topics.frames, workers, exactlyOnce: Boolean(o.exactlyOnce) });
   }
 
   private labelled(channel: 'http' | 'kafka', v: { version: number; samples: unknown[]; added: number }): void {

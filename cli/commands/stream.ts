@@ -3,6 +3,7 @@ import type { SASLOptions } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeError, parseDriftReference } from '../../core/index.js';
 import { resolveBrokers } from '../../runtime-node/brokers.js';
+import { ENGINES, type EngineChoice } from '../../runtime-node/engine/engine.js';
 import { StreamService, DEFAULT_GROUP } from '../../runtime-node/service.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 
@@ -15,6 +16,7 @@ interface StreamFlags extends GlobalOptions {
   partitions: number;
   workers?: number;
   backend: 'wasm' | 'cpu';
+  engine: EngineChoice;
   maxBatch: number;
   maxWaitMs: number;
   maskSize: 'model' | 'frame';
@@ -58,7 +60,8 @@ export function registerStream(program: Command): void {
     .option('--topics-prefix <p>', 'topic name prefix', 'edgeseg.')
     .option('--partitions <n>', 'partitions of the frames topic when created', numberOption('partitions', 1, true), 6)
     .option('--workers <n>', 'inference worker threads (default cores − 1)', numberOption('workers', 1, true))
-    .option('--backend <b>', 'wasm | cpu', 'wasm')
+    .option('--backend <b>', 'tfjs backend: wasm | cpu', 'wasm')
+    .option('--engine <e>', 'auto (ONNX Runtime when the model has an ONNX file) | ort | tfjs', 'auto')
     .option('--max-batch <n>', 'frames per model call (micro-batching)', numberOption('max-batch', 1, true), 1)
     .option('--max-wait-ms <ms>', 'longest wait to fill a batch', numberOption('max-wait-ms', 0), 0)
     .option('--mask-size <s>', 'model (128×128) | frame', 'model')
@@ -82,7 +85,7 @@ export function registerStream(program: Command): void {
     .option('--sasl-username <u>', 'SASL user')
     .action(async (flags: StreamFlags, cmd: Command) => {
       const log = cliLogger('stream', cmd.optsWithGlobals());
-      for (const [name, value, allowed] of [['mask-size', flags.maskSize, ['model', 'frame']], ['mask-format', flags.maskFormat, ['png', 'rle']], ['backend', flags.backend, ['wasm', 'cpu']]] as const) {
+      for (const [name, value, allowed] of [['mask-size', flags.maskSize, ['model', 'frame']], ['mask-format', flags.maskFormat, ['png', 'rle']], ['backend', flags.backend, ['wasm', 'cpu']], ['engine', flags.engine, ENGINES]] as const) {
         if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(`--${name} must be ${allowed.join(' or ')}, got '${value}'`);
       }
       const service = await StreamService.start({
@@ -95,6 +98,7 @@ export function registerStream(program: Command): void {
         framePartitions: flags.partitions,
         workers: flags.workers,
         backend: flags.backend,
+        engine: flags.engine,
         maxBatch: flags.maxBatch,
         maxWaitMs: flags.maxWaitMs,
         maskSize: flags.maskSize,

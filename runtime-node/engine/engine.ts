@@ -1,20 +1,35 @@
 /**
- * The inference engine of runtime-node: a pool of worker threads (one tfjs-wasm instance per
- * core by default; wasm is single-threaded in Node), a Triton-style micro-batcher (max batch,
- * max wait) in front of it, and hot swap: a new model version is verified, loaded into every
+ * The inference engine of runtime-node: a pool of worker threads (one per core by default), each
+ * running the model in ONNX Runtime when the version has an ONNX file (`engine: 'auto'`) or in
+ * tfjs-wasm (single-threaded in Node); a Triton-style micro-batcher (max batch, max wait) in
+ * front of it, and hot swap: a new model version is verified, loaded into every
  * worker beside the old one, switched to atomically, and the old one is unloaded once no batch
  * uses it. A version that fails verification or loading is refused and the old one keeps serving.
  */
-import { ConfigError, type ModelCard } from '../../core/index.js';
+import { ConfigError, isOnnxOnly, onnxFileOf, type ModelCard } from '../../core/index.js';
 import { readModelDir } from '../../converter/artifact_fs.js';
 import { defaultPoolSize, WorkerPool } from '../../trainer/worker_pool.js';
-import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferOptions } from './protocol.js';
+import type { EngineKind, FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferenceWorkerData, InferOptions } from './protocol.js';
+
+export const ENGINES = ['auto', 'ort', 'tfjs'] as const;
+export type EngineChoice = (typeof ENGINES)[number];
+
+/** ONNX Runtime intra-op threads per worker session: one, with one worker per core (bench:engines compares the two layouts). */
+export const DEFAULT_ORT_THREADS = 1;
 
 export interface EngineOptions {
   /** Worker threads. @default one per core, minus one for the Kafka loop (at least 1) */
   workers?: number;
-  /** @default 'wasm' */
+  /** tfjs backend for preprocessing, statistics and the tfjs engine. @default 'wasm' */
   backend?: 'wasm' | 'cpu';
+  /**
+   * What runs the model: `ort` (onnxruntime-node on the version's ONNX file), `tfjs`, or `auto`:
+   * ONNX Runtime when the version has an ONNX file, else tfjs. Resolved again at every swap.
+   * @default 'auto'
+   */
+  engine?: EngineChoice;
+  /** ONNX Runtime intra-op threads per worker. @default DEFAULT_ORT_THREADS */
+  ortThreads?: number;
   /** Frames per model call. @default 1 (batching barely helps single-threaded wasm; raise it for GPU backends) */
   maxBatch?: number;
   /** Longest a frame waits for its batch to fill. @default 0 (ms) */
@@ -28,6 +43,16 @@ export interface ActiveModel {
   /** `<name>@<version>`, written into every result. */
   version: string;
   card: ModelCard;
+  /** What runs it. */
+  engine: EngineKind;
+}
+
+/** The engine a version runs in under `choice`; throws naming the fix when it cannot. */
+export function resolveEngine(choice: EngineChoice, card: ModelCard, dir: string): EngineKind {
+  const onnx = onnxFileOf(card);
+  if (choice === 'ort' && !onnx) throw new ConfigError(`engine 'ort' needs an ONNX model and ${dir} has none; convert it with --format both, or use --engine auto|tfjs`);
+  if (choice === 'tfjs' && isOnnxOnly(card)) throw new ConfigError(`${dir} is ONNX only (${onnx}); use --engine auto|ort`);
+  return choice === 'tfjs' || !onnx ? 'tfjs' : 'ort';
 }
 
 interface Waiting {
@@ -52,7 +77,11 @@ export class InferenceEngine {
     this.maxWaitMs = options.maxWaitMs ?? 0;
     if (!(this.maxBatch >= 1 && Number.isInteger(this.maxBatch))) throw new ConfigError(`maxBatch must be an integer ≥ 1, got ${this.maxBatch}`);
     if (!(this.maxWaitMs >= 0)) throw new ConfigError(`maxWaitMs must be ≥ 0, got ${this.maxWaitMs}`);
-    this.pool = new WorkerPool(new URL('./inference_worker.ts', import.meta.url), options.workers ?? defaultPoolSize(), { backend: options.backend ?? 'wasm' });
+    if (!(ENGINES as readonly string[]).includes(options.engine ?? 'auto')) throw new ConfigError(`engine must be one of ${ENGINES.join('|')}, got '${options.engine}'`);
+    const ortThreads = options.ortThreads ?? DEFAULT_ORT_THREADS;
+    if (!(Number.isInteger(ortThreads) && ortThreads >= 1)) throw new ConfigError(`ortThreads must be an integer ≥ 1, got ${ortThreads}`);
+    const data: InferenceWorkerData = { backend: options.backend ?? 'wasm', ortThreads };
+    this.pool = new WorkerPool(new URL('./inference_worker.ts', import.meta.url), options.workers ?? defaultPoolSize(), data);
   }
 
   /** Starts the workers and loads (verifies, warms) the first model. */
@@ -87,17 +116,18 @@ export class InferenceEngine {
    */
   async swap(dir: string): Promise<ActiveModel> {
     const verified = await readModelDir(dir);
+    const engine = resolveEngine(this.options.engine ?? 'auto', verified.card, verified.dir);
     const key = `m${this.nextKey++}`;
     try {
-      await this.pool.broadcast({ type: 'load', key, dir: verified.dir });
+      await this.pool.broadcast({ type: 'load', key, dir: verified.dir, engine });
     } catch (err) {
       await this.pool.broadcast({ type: 'unload', key }).catch(() => {});
       throw err;
     }
     const previous = this.active;
-    this.active = { key, dir: verified.dir, version: `${verified.card.name}@${verified.card.version}`, card: verified.card };
+    this.active = { key, dir: verified.dir, version: `${verified.card.name}@${verified.card.version}`, card: verified.card, engine };
     // Replacement workers come up with the current model.
-    this.pool.setWarmup({ type: 'load', key, dir: verified.dir });
+    this.pool.setWarmup({ type: 'load', key, dir: verified.dir, engine });
     if (previous) {
       this.retiring.add(previous.key);
       await this.retireIfIdle(previous.key);

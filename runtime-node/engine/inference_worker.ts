@@ -1,10 +1,9 @@
 /**
- * Inference worker: holds one or more verified models (so a hot swap never drops a frame),
- * decodes frames with sharp (or takes raw RGB8), preprocesses them with core's contract on the
- * worker's tfjs backend, runs the model and encodes masks.
+ * Inference worker: holds one or more verified models (so a hot swap never drops a frame), each
+ * in tfjs or ONNX Runtime; decodes frames with sharp (or takes raw RGB8), preprocesses them with
+ * core's contract on the worker's tfjs backend, runs the model and encodes masks.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
 import {
   encodeMaskPng,
   encodeRle,
@@ -18,14 +17,14 @@ import {
   imageDriftStats,
   type PixelImage,
 } from '../../core/index.js';
-import { loadLayersModel } from '../../converter/artifact_fs.js';
 import { activateWasm } from '../../trainer/backends/wasm.js';
 import { decodeImage } from '../../trainer/data/decode_image.js';
 import { tf } from '../../trainer/tfjs.js';
 import { serveWorker } from '../../trainer/worker_pool.js';
-import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferOptions } from './protocol.js';
+import { loadWorkerModel, type WorkerModel } from './models.js';
+import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferenceWorkerData, InferOptions } from './protocol.js';
 
-const models = new Map<string, { model: LayersModel; version: string }>();
+const models = new Map<string, WorkerModel>();
 
 async function decode(frame: FrameInput, maxSide: number): Promise<PixelImage> {
   let image: PixelImage;
@@ -54,10 +53,13 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
   const outcomes: FrameOutcome[] = decoded.map((d) => (d instanceof Error ? { ok: false, code: (d as FrameError).code ?? 'UNDECODABLE', message: d.message } : (null as never)));
   if (good.length === 0) return outcomes;
   const t1 = performance.now();
-  const logits = tf.tidy(() => {
-    const batch = tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32'))));
-    return entry.model.predict(batch) as tf.Tensor4D;
-  });
+  const batch = tf.tidy(() => tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32')))) as tf.Tensor4D);
+  let logits: tf.Tensor4D;
+  try {
+    logits = await entry.predict(batch);
+  } finally {
+    batch.dispose();
+  }
   const segs = await summarizeLogits(logits);
   logits.dispose();
   const inferenceMs = performance.now() - t1;
@@ -81,26 +83,19 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
   return outcomes;
 }
 
-const { backend } = (workerData as { data: { backend: 'wasm' | 'cpu' } }).data;
+const { backend, ortThreads } = (workerData as { data: InferenceWorkerData }).data;
 if (backend === 'wasm') await activateWasm();
 else await tf.setBackend('cpu');
 
 serveWorker<InferenceRequest, InferenceResponse>(parentPort!, async (req) => {
   switch (req.type) {
     case 'load': {
-      if (!models.has(req.key)) {
-        const { model, card } = await loadLayersModel(req.dir);
-        // Warm up: the first run compiles kernels and allocates. The block returns nothing, so
-        // tidy disposes the output too (a returned tensor would outlive the model: one per swap).
-        tf.tidy(() => {
-          model.predict(tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3]));
-        });
-        models.set(req.key, { model, version: `${card.name}@${card.version}` });
-      }
-      return { result: { type: 'load', key: req.key, version: models.get(req.key)!.version } };
+      if (!models.has(req.key)) models.set(req.key, await loadWorkerModel(req.dir, req.engine, ortThreads));
+      const m = models.get(req.key)!;
+      return { result: { type: 'load', key: req.key, version: `${m.card.name}@${m.card.version}`, engine: m.engine } };
     }
     case 'unload':
-      models.get(req.key)?.model.dispose();
+      await models.get(req.key)?.dispose();
       models.delete(req.key);
       return { result: { type: 'unload', key: req.key } };
     case 'infer':

@@ -17,8 +17,19 @@ export interface InferOptions {
   maxSide: number;
 }
 
+/** What a worker runs a model with: tfjs layers, or ONNX Runtime on the version's ONNX file. */
+export type EngineKind = 'tfjs' | 'ort';
+
+/** Settings of every inference worker, fixed at start. */
+export interface InferenceWorkerData {
+  /** tfjs backend (preprocessing, statistics, and the tfjs engine's model). */
+  backend: 'wasm' | 'cpu';
+  /** ONNX Runtime intra-op threads per session. */
+  ortThreads: number;
+}
+
 export type InferenceRequest =
-  | { type: 'load'; key: string; dir: string }
+  | { type: 'load'; key: string; dir: string; engine: EngineKind }
   | { type: 'unload'; key: string }
   | { type: 'infer'; key: string; frames: FrameInput[]; options: InferOptions }
   | { type: 'memory' };
@@ -42,7 +53,7 @@ export type FrameOutcome =
   | { ok: false; code: string; message: string };
 
 export type InferenceResponse =
-  | { type: 'load'; key: string; version: string }
+  | { type: 'load'; key: string; version: string; engine: EngineKind }
   | { type: 'unload'; key: string }
   | { type: 'infer'; outcomes: FrameOutcome[] }
   | { type: 'memory'; numTensors: number; numBytes: number; models: string[] };

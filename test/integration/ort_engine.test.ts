@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ConfigError, decodeMaskPng, fromBase64, RAW_RGB8, syntheticSample } from '../../core/index.js';
+import { saveLayersModel } from '../../converter/artifact_fs.js';
+import { convert } from '../../converter/convert.js';
+import { InferenceEngine } from '../../runtime-node/engine/engine.js';
+import type { FrameInput, FrameOutcome, InferOptions } from '../../runtime-node/engine/protocol.js';
+import { activateWasm } from '../../trainer/backends/wasm.js';
+import { buildModel } from '../../trainer/models/index.js';
+import { seedWeights } from '../../trainer/models/init.js';
+import { jpeg, tempDir } from '../helpers/fixtures.js';
+import { quiet } from '../helpers/log.js';
+import { BENCH_MODEL, randomizeBatchNorm, untrainedCard } from '../helpers/models.js';
+
+const INFER: InferOptions = { maskSize: 'frame', maskFormat: 'png', maxSide: 1024 };
+
+async function frames(): Promise<FrameInput[]> {
+  const out: FrameInput[] = [];
+  for (const [i, size] of [160, 200, 96, 320].entries()) out.push({ bytes: await jpeg(i, size, 11), contentType: 'image/jpeg' });
+  const raw = syntheticSample(7, { size: 144, seed: 12 }).image;
+  out.push({ bytes: Uint8Array.from(raw.data), contentType: RAW_RGB8, width: raw.width, height: raw.height });
+  return out;
+}
+
+type Ok = Extract<FrameOutcome, { ok: true }> & { modelVersion: string };
+
+async function run(engine: InferenceEngine, input: FrameInput[]): Promise<Ok[]> {
+  const outs = await Promise.all(input.map((f) => engine.infer(f)));
+  for (const o of outs) assert.ok(o.ok, 'frame segmented');
+  return outs as Ok[];
+}
+
+describe('runtime-node ONNX Runtime engine', () => {
+  let parent: string;
+  let variant: string;
+  let input: FrameInput[];
+  const engines: InferenceEngine[] = [];
+
+  before(async () => {
+    await activateWasm();
+    const root = tempDir('ort-engine');
+    const { model } = buildModel('unet-small', BENCH_MODEL);
+    seedWeights(model, 9);
+    randomizeBatchNorm(model);
+    parent = join(root, 'unet-small', '1');
+    await saveLayersModel(model, parent, untrainedCard('unet-small', '1', 'unet-small', BENCH_MODEL));
+    model.dispose();
+    variant = (await convert({ model: parent, precision: 'fp32', format: 'both', out: root, backend: 'wasm', log: quiet, onProgress: () => {} })).dir;
+    input = await frames();
+  });
+
+  after(async () => {
+    await Promise.all(engines.map((e) => e.close()));
+  });
+
+  it('produces the masks and statistics of the tfjs engine for the same weights (≥ 99.9% of pixels per frame)', async () => {
+    const ort = await InferenceEngine.start(variant, { workers: 1, engine: 'ort', infer: INFER });
+    engines.push(ort);
+    const tfjs = await InferenceEngine.start(variant, { workers: 1, engine: 'tfjs', infer: INFER });
+    engines.push(tfjs);
+    assert.equal(ort.model.engine, 'ort');
+    assert.equal(tfjs.model.engine, 'tfjs');
+    const [a, b] = [await run(ort, input), await run(tfjs, input)];
+    a.forEach((o, i) => {
+      const ma = decodeMaskPng(fromBase64(o.mask as string));
+      const mb = decodeMaskPng(fromBase64(b[i].mask as string));
+      assert.deepEqual([ma.width, ma.height], [mb.width, mb.height]);
+      let same = 0;
+      for (let p = 0; p < ma.data.length; p++) if (ma.data[p] === mb.data[p]) same++;
+      assert.ok(same / ma.data.length >= 0.999, `frame ${i}: ${((100 * same) / ma.data.length).toFixed(3)}% of pixels agree`);
+      assert.ok(Math.abs(o.meanConfidence - b[i].meanConfidence) < 1e-4);
+      o.classCoverage.forEach((c, k) => assert.ok(Math.abs(c - b[i].classCoverage[k]) < 1e-3));
+    });
+    const [mem] = await ort.memory();
+    assert.equal(mem.numTensors, 0, 'the ORT path leaves no tfjs tensor behind');
+    await Promise.all([ort.close(), tfjs.close()]);
+  });
+
+  it("auto picks ONNX Runtime when the version has an ONNX file and tfjs when not, at start and at every swap; 'ort' without one is refused", async () => {
+    const engine = await InferenceEngine.start(parent, { workers: 1, engine: 'auto', infer: INFER });
+    engines.push(engine);
+    assert.equal(engine.model.engine, 'tfjs');
+    await run(engine, input.slice(0, 2));
+    const inFlight = run(engine, input);
+    await engine.swap(variant);
+    assert.equal(engine.model.engine, 'ort');
+    await inFlight;
+    const after = await run(engine, input.slice(0, 2));
+    assert.ok(after.every((o) => o.modelVersion === 'unet-small@1-fp32'));
+    const [mem] = await engine.memory();
+    assert.deepEqual(mem.models.length, 1, 'the tfjs model was unloaded after the swap');
+    assert.equal(mem.numTensors, 0, 'and its tensors disposed');
+    await assert.rejects(InferenceEngine.start(parent, { workers: 1, engine: 'ort', infer: INFER }), (err: Error) => err instanceof ConfigError && /needs an ONNX model/.test(err.message));
+  });
+});
