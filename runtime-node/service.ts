@@ -31,7 +31,7 @@ import {
   type Topics,
 } from '../core/index.js';
 import { resolveModelRef, DEFAULT_MODELS_ROOT } from '../converter/registry.js';
-import { InferenceEngine, type EngineChoice } from './engine/engine.js';
+import { InferenceEngine, type EngineChoice, type OrtProvider } from './engine/engine.js';
 import { FRAME_LIMIT_DEFAULTS, validateFrame, type FrameLimits } from './frame.js';
 import { startHttp, type RouteHandler } from './http.js';
 import { KafkaTransport } from './kafka_transport.js';
@@ -60,6 +60,8 @@ export interface StreamOptions {
   backend?: 'wasm' | 'cpu';
   /** Model engine: ONNX Runtime when the version has an ONNX file (`auto`), or forced. @default 'auto' */
   engine?: EngineChoice;
+  /** ONNX Runtime execution provider (`cuda` needs its CUDA binaries installed). @default 'cpu' */
+  ortProvider?: OrtProvider;
   /** Micro-batching: frames per model call and the longest wait to fill one. @default 1 and 0 ms */
   maxBatch?: number;
   maxWaitMs?: number;
@@ -157,6 +159,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
       workers: o.workers,
       backend: o.backend,
       engine: o.engine,
+      ortProvider: o.ortProvider,
       maxBatch: o.maxBatch,
       maxWaitMs: o.maxWaitMs,
       infer: { maskSize: o.maskSize ?? 'model', maskFormat: o.maskFormat ?? 'png', maxSide: limits.maxSide },

@@ -3,7 +3,7 @@ import type { SASLOptions } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeError, parseDriftReference } from '../../core/index.js';
 import { resolveBrokers } from '../../runtime-node/brokers.js';
-import { ENGINES, type EngineChoice } from '../../runtime-node/engine/engine.js';
+import { ENGINES, ORT_PROVIDERS, type EngineChoice, type OrtProvider } from '../../runtime-node/engine/engine.js';
 import { StreamService, DEFAULT_GROUP } from '../../runtime-node/service.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 
@@ -17,6 +17,7 @@ interface StreamFlags extends GlobalOptions {
   workers?: number;
   backend: 'wasm' | 'cpu';
   engine: EngineChoice;
+  ortProvider: OrtProvider;
   maxBatch: number;
   maxWaitMs: number;
   maskSize: 'model' | 'frame';
@@ -62,6 +63,7 @@ export function registerStream(program: Command): void {
     .option('--workers <n>', 'inference worker threads (default cores − 1)', numberOption('workers', 1, true))
     .option('--backend <b>', 'tfjs backend: wasm | cpu', 'wasm')
     .option('--engine <e>', 'auto (ONNX Runtime when the model has an ONNX file) | ort | tfjs', 'auto')
+    .option('--ort-provider <p>', 'ONNX Runtime execution provider: cpu | cuda (needs its CUDA binaries, see README)', 'cpu')
     .option('--max-batch <n>', 'frames per model call (micro-batching)', numberOption('max-batch', 1, true), 1)
     .option('--max-wait-ms <ms>', 'longest wait to fill a batch', numberOption('max-wait-ms', 0), 0)
     .option('--mask-size <s>', 'model (128×128) | frame', 'model')
@@ -85,7 +87,7 @@ export function registerStream(program: Command): void {
     .option('--sasl-username <u>', 'SASL user')
     .action(async (flags: StreamFlags, cmd: Command) => {
       const log = cliLogger('stream', cmd.optsWithGlobals());
-      for (const [name, value, allowed] of [['mask-size', flags.maskSize, ['model', 'frame']], ['mask-format', flags.maskFormat, ['png', 'rle']], ['backend', flags.backend, ['wasm', 'cpu']], ['engine', flags.engine, ENGINES]] as const) {
+      for (const [name, value, allowed] of [['mask-size', flags.maskSize, ['model', 'frame']], ['mask-format', flags.maskFormat, ['png', 'rle']], ['backend', flags.backend, ['wasm', 'cpu']], ['engine', flags.engine, ENGINES], ['ort-provider', flags.ortProvider, ORT_PROVIDERS]] as const) {
         if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(`--${name} must be ${allowed.join(' or ')}, got '${value}'`);
       }
       const service = await StreamService.start({
@@ -99,6 +101,7 @@ export function registerStream(program: Command): void {
         workers: flags.workers,
         backend: flags.backend,
         engine: flags.engine,
+        ortProvider: flags.ortProvider,
         maxBatch: flags.maxBatch,
         maxWaitMs: flags.maxWaitMs,
         maskSize: flags.maskSize,

@@ -14,8 +14,16 @@ import type { EngineKind, FrameInput, FrameOutcome, InferenceRequest, InferenceR
 export const ENGINES = ['auto', 'ort', 'tfjs'] as const;
 export type EngineChoice = (typeof ENGINES)[number];
 
-/** ONNX Runtime intra-op threads per worker session: one, with one worker per core (bench:engines compares the two layouts). */
+/**
+ * ONNX Runtime intra-op threads per worker session. One session per worker, one thread each,
+ * beat one worker with a thread per core on 2 cores: 47.9 vs 34.9 frames/s for unet-small
+ * through the whole frame path (bench:engines): decode, preprocessing and statistics run in the
+ * worker too, and only the model call would use the extra threads.
+ */
 export const DEFAULT_ORT_THREADS = 1;
+
+export const ORT_PROVIDERS = ['cpu', 'cuda'] as const;
+export type OrtProvider = (typeof ORT_PROVIDERS)[number];
 
 export interface EngineOptions {
   /** Worker threads. @default one per core, minus one for the Kafka loop (at least 1) */
@@ -30,6 +38,11 @@ export interface EngineOptions {
   engine?: EngineChoice;
   /** ONNX Runtime intra-op threads per worker. @default DEFAULT_ORT_THREADS */
   ortThreads?: number;
+  /**
+   * ONNX Runtime execution provider. `cuda` needs onnxruntime-node's CUDA binaries, which the
+   * default install skips (see the README). @default 'cpu'
+   */
+  ortProvider?: OrtProvider;
   /** Frames per model call. @default 1 (batching barely helps single-threaded wasm; raise it for GPU backends) */
   maxBatch?: number;
   /** Longest a frame waits for its batch to fill. @default 0 (ms) */
@@ -80,7 +93,9 @@ export class InferenceEngine {
     if (!(ENGINES as readonly string[]).includes(options.engine ?? 'auto')) throw new ConfigError(`engine must be one of ${ENGINES.join('|')}, got '${options.engine}'`);
     const ortThreads = options.ortThreads ?? DEFAULT_ORT_THREADS;
     if (!(Number.isInteger(ortThreads) && ortThreads >= 1)) throw new ConfigError(`ortThreads must be an integer ≥ 1, got ${ortThreads}`);
-    const data: InferenceWorkerData = { backend: options.backend ?? 'wasm', ortThreads };
+    const ortProvider = options.ortProvider ?? 'cpu';
+    if (!(ORT_PROVIDERS as readonly string[]).includes(ortProvider)) throw new ConfigError(`ortProvider must be one of ${ORT_PROVIDERS.join('|')}, got '${ortProvider}'`);
+    const data: InferenceWorkerData = { backend: options.backend ?? 'wasm', ortThreads, ortProvider };
     this.pool = new WorkerPool(new URL('./inference_worker.ts', import.meta.url), options.workers ?? defaultPoolSize(), data);
   }
 

@@ -83,14 +83,15 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
   return outcomes;
 }
 
-const { backend, ortThreads } = (workerData as { data: InferenceWorkerData }).data;
+const settings = (workerData as { data: InferenceWorkerData }).data;
+const { backend } = settings;
 if (backend === 'wasm') await activateWasm();
 else await tf.setBackend('cpu');
 
 serveWorker<InferenceRequest, InferenceResponse>(parentPort!, async (req) => {
   switch (req.type) {
     case 'load': {
-      if (!models.has(req.key)) models.set(req.key, await loadWorkerModel(req.dir, req.engine, ortThreads));
+      if (!models.has(req.key)) models.set(req.key, await loadWorkerModel(req.dir, req.engine, settings));
       const m = models.get(req.key)!;
       return { result: { type: 'load', key: req.key, version: `${m.card.name}@${m.card.version}`, engine: m.engine } };
     }

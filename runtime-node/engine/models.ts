@@ -37,7 +37,7 @@ async function loadTfjs(dir: string): Promise<WorkerModel> {
   };
 }
 
-async function loadOrt(dir: string, intraOpThreads: number): Promise<WorkerModel> {
+async function loadOrt(dir: string, intraOpThreads: number, provider: 'cpu' | 'cuda'): Promise<WorkerModel> {
   const { card } = await readModelDir(dir);
   const file = onnxFileOf(card);
   if (!file) throw new ModelFormatError('MODEL_NOT_FOUND', `${dir} has no ONNX model; convert with --format both, or use the tfjs engine`);
@@ -46,7 +46,7 @@ async function loadOrt(dir: string, intraOpThreads: number): Promise<WorkerModel
   const want = card.files.find((f) => f.path === file)!.sha256;
   if ((await sha256Hex(bytes)) !== want) throw new ChecksumError(file, `${file}: sha256 does not match the card; the file changed after verification`);
   const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: ['cpu'],
+    executionProviders: [provider],
     intraOpNumThreads: intraOpThreads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
@@ -72,6 +72,6 @@ async function loadOrt(dir: string, intraOpThreads: number): Promise<WorkerModel
 }
 
 /** Loads (verifies, warms) the model in `dir` into `engine`. */
-export function loadWorkerModel(dir: string, engine: EngineKind, ortThreads: number): Promise<WorkerModel> {
-  return engine === 'ort' ? loadOrt(dir, ortThreads) : loadTfjs(dir);
+export function loadWorkerModel(dir: string, engine: EngineKind, settings: { ortThreads: number; ortProvider: 'cpu' | 'cuda' }): Promise<WorkerModel> {
+  return engine === 'ort' ? loadOrt(dir, settings.ortThreads, settings.ortProvider) : loadTfjs(dir);
 }

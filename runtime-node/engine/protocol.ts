@@ -26,6 +26,8 @@ export interface InferenceWorkerData {
   backend: 'wasm' | 'cpu';
   /** ONNX Runtime intra-op threads per session. */
   ortThreads: number;
+  /** ONNX Runtime execution provider. */
+  ortProvider: 'cpu' | 'cuda';
 }
 
 export type InferenceRequest =
