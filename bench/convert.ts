@@ -10,7 +10,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../core/index.js';
 import { convert, type ConvertResult } from '../converter/convert.js';
-import { train } from '../trainer/train.js';
+import { BENCH_DATA, BENCH_ROOT, trainedBenchModel } from './trained.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -20,8 +20,8 @@ const { values: args } = parseArgs({
     'mobilenet-steps': { type: 'string', default: '160' },
   },
 });
-const ROOT = 'bench/out/models';
-const DATA = 'synthetic:count=400,size=128,seed=1';
+const ROOT = BENCH_ROOT;
+const DATA = BENCH_DATA;
 const BUDGET = 0.005;
 const log = createLogger('bench', { level: 'warn' });
 
@@ -38,20 +38,9 @@ interface Row {
   kept?: string;
 }
 
-async function trained(model: 'unet-small' | 'unet-mobilenetv2', steps: number, batch: number): Promise<string> {
-  console.log(`training ${model} for ${steps} steps (batch ${batch}) on ${DATA}…`);
-  const t0 = Date.now();
-  const r = await train(
-    { model, name: `bench-${model}`, data: DATA, epochs: 100, maxSteps: steps, batchSize: batch, learningRate: model === 'unet-small' ? 3e-3 : 1e-3, schedule: 'cosine', backend: 'wasm', out: ROOT, patience: 0, reportSamples: 0 },
-    { log, print: () => {} },
-  );
-  console.log(`  ${r.dir}: held-out mIoU ${(100 * r.card.metrics!.miou).toFixed(2)}% in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  return r.dir;
-}
-
 const parents: [string, string][] = [
-  ['unet-small', args.small ?? (await trained('unet-small', Number(args['small-steps']), 8))],
-  ['unet-mobilenetv2', args.mobilenet ?? (await trained('unet-mobilenetv2', Number(args['mobilenet-steps']), 8))],
+  ['unet-small', args.small ?? (await trainedBenchModel('unet-small', Number(args['small-steps']), 8, log))],
+  ['unet-mobilenetv2', args.mobilenet ?? (await trainedBenchModel('unet-mobilenetv2', Number(args['mobilenet-steps']), 8, log))],
 ];
 const rows: Row[] = [];
 for (const [model, dir] of parents) {

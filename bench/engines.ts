@@ -1,0 +1,223 @@
+/**
+ * bench:engines — tfjs-wasm vs ONNX Runtime on the same weights, measured in one run.
+ *
+ * Node: per-frame latency (p50) and frames/s at batch 1 on one thread for unet-small (base 16,
+ * depth 4, 128²) and unet-mobilenetv2: tfjs-wasm (the folded fp32 layers model), onnxruntime-node
+ * on model.onnx (fp32) and model.int8.onnx (int8 QDQ). Then the streaming engine's frame path
+ * (640×480 JPEG in, PNG mask out) on all cores: ORT with one session per worker vs one worker
+ * with intra-op threads, tfjs for reference, and where a frame's time goes.
+ * Sizes and held-out mIoU of the int8 QDQ model vs the fp32 parent (the converter's gate).
+ * Browser: headless Chromium, tfjs-wasm vs onnxruntime-web (wasm), runtime-web's segmenter.
+ *
+ * Ends with `node ort/tfjs-wasm: <x>x` and `browser ort/tfjs-wasm: <x>x` for unet-small. Writes
+ * bench/out/engines.json and engines.md.
+ *
+ *   npm run bench:engines [-- --small <model dir> --mobilenet <model dir> --frames 40]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { createLogger, encodeMaskPng, INPUT_SIZE, percentile, preprocessPixels, summarizeLogits } from '../core/index.js';
+import { loadLayersModel } from '../converter/artifact_fs.js';
+import { convert, type ConvertResult } from '../converter/convert.js';
+import { InferenceEngine } from '../runtime-node/engine/engine.js';
+import type { FrameInput } from '../runtime-node/engine/protocol.js';
+import { activateWasm } from '../trainer/backends/wasm.js';
+import { decodeImage } from '../trainer/data/decode_image.js';
+import { tf } from '../trainer/tfjs.js';
+import { jpeg } from '../test/helpers/fixtures.js';
+import { BENCH_MODEL, gflopOf } from '../test/helpers/models.js';
+import { BENCH_DATA, trainedBenchModel } from './trained.js';
+
+const { values: args } = parseArgs({
+  options: {
+    small: { type: 'string' },
+    mobilenet: { type: 'string' },
+    frames: { type: 'string', default: '40' },
+    'stream-frames': { type: 'string', default: '160' },
+  },
+});
+const FRAMES = Number(args.frames);
+const STREAM_FRAMES = Number(args['stream-frames']);
+const DATA = BENCH_DATA;
+const log = createLogger('bench', { level: 'warn' });
+const root = join(tmpdir(), `edgeseg-bench-engines-${process.pid}`);
+const machine = { cpu: cpus()[0]?.model, cores: availableParallelism() };
+
+/**
+ * Per-run milliseconds of each function over `n` rounds after `warm` untimed ones. Rounds
+ * interleave the functions, so load from other processes on the machine falls on all of them alike.
+ */
+async function interleaved(n: number, warm: number, fns: Record<string, () => Promise<unknown>>): Promise<Record<string, number[]>> {
+  const ms: Record<string, number[]> = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
+  for (let i = 0; i < warm + n; i++) {
+    for (const [k, fn] of Object.entries(fns)) {
+      const t0 = performance.now();
+      await fn();
+      if (i >= warm) ms[k].push(performance.now() - t0);
+    }
+  }
+  return ms;
+}
+
+interface LatencyRow {
+  model: string;
+  engine: string;
+  file: string;
+  p50Ms: number;
+  fps: number;
+}
+
+await activateWasm();
+const parents: [string, string, Record<string, unknown>][] = [
+  ['unet-small', args.small ?? (await trainedBenchModel('unet-small', 240, 8, log)), BENCH_MODEL],
+  ['unet-mobilenetv2', args.mobilenet ?? (await trainedBenchModel('unet-mobilenetv2', 160, 8, log)), {}],
+];
+
+const latency: LatencyRow[] = [];
+const ORT_ONE_THREAD: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+const quantized: { model: string; fp32Bytes: number; int8Bytes: number; ratio: number; parentMiou: number; int8Miou: number; deltaMiouPoints: number; maskAgreement: number }[] = [];
+const fp32Dirs = new Map<string, ConvertResult>();
+const input = tf.randomUniform([1, INPUT_SIZE, INPUT_SIZE, 3], 0, 1, 'float32', 1);
+const inputData = input.dataSync() as Float32Array;
+for (const [model, dir] of parents) {
+  const fp32 = await convert({ model: dir, precision: 'fp32', format: 'both', out: root, backend: 'wasm', force: true, log, onProgress: () => {} });
+  const int8 = await convert({ model: dir, precision: 'uint8', format: 'both', eval: DATA, maxMiouDrop: 0.01, out: root, backend: 'wasm', force: true, log, onProgress: () => {} });
+  fp32Dirs.set(model, fp32);
+  const c = int8.onnx!.comparison!;
+  quantized.push({
+    model,
+    fp32Bytes: fp32.onnx!.bytes,
+    int8Bytes: int8.onnx!.bytes,
+    ratio: int8.onnx!.bytes / fp32.onnx!.bytes,
+    parentMiou: c.parent.miou,
+    int8Miou: c.variant.miou,
+    deltaMiouPoints: 100 * c.delta.miou,
+    maskAgreement: c.maskAgreement,
+  });
+  const q = quantized.at(-1)!;
+  console.log(`${model} int8 QDQ ONNX: ${(q.int8Bytes / 1024).toFixed(0)} KiB = ${q.ratio.toFixed(3)}× fp32 ONNX, mIoU ${(100 * q.parentMiou).toFixed(2)}% → ${(100 * q.int8Miou).toFixed(2)}% (${q.deltaMiouPoints >= 0 ? '+' : ''}${q.deltaMiouPoints.toFixed(2)} points), agreement ${(100 * q.maskAgreement).toFixed(2)}%`);
+
+  const { model: layers } = await loadLayersModel(fp32.dir);
+  const sessions = {
+    'model.onnx': await ort.InferenceSession.create(readFileSync(join(fp32.dir, 'model.onnx')), ORT_ONE_THREAD),
+    'model.int8.onnx': await ort.InferenceSession.create(readFileSync(join(int8.dir, 'model.int8.onnx')), ORT_ONE_THREAD),
+  };
+  const feed = () => ({ image: new ort.Tensor('float32', inputData, [1, INPUT_SIZE, INPUT_SIZE, 3]) });
+  const ms = await interleaved(FRAMES, 3, {
+    'tfjs-wasm': async () => {
+      const y = layers.predict(input) as tf.Tensor;
+      await y.data();
+      y.dispose();
+    },
+    'model.onnx': () => sessions['model.onnx'].run(feed()),
+    'model.int8.onnx': () => sessions['model.int8.onnx'].run(feed()),
+  });
+  layers.dispose();
+  for (const s of Object.values(sessions)) await s.release();
+  const row = (engine: string, file: string, runs: number[]) => ({ model, engine, file, p50Ms: percentile(runs, 0.5), fps: 1000 / percentile(runs, 0.5) });
+  latency.push(row('tfjs-wasm', 'model.json (fp32)', ms['tfjs-wasm']), row('onnxruntime-node', 'model.onnx', ms['model.onnx']), row('onnxruntime-node', 'model.int8.onnx', ms['model.int8.onnx']));
+  for (const r of latency.filter((x) => x.model === model)) console.log(`  ${model} ${r.engine} ${r.file}: p50 ${r.p50Ms.toFixed(1)} ms/frame, ${r.fps.toFixed(1)} frames/s (1 thread, batch 1)`);
+}
+input.dispose();
+
+// Where a frame's time goes on one thread, ORT engine: decode, preprocess, model, statistics, PNG.
+const frameJpegs = await Promise.all(Array.from({ length: 8 }, (_, i) => jpeg(i, 480, 3)));
+const smallOnnx = readFileSync(join(fp32Dirs.get('unet-small')!.dir, 'model.onnx'));
+const profileSession = await ort.InferenceSession.create(smallOnnx, ORT_ONE_THREAD);
+const stages = { decode: [] as number[], preprocess: [] as number[], model: [] as number[], stats: [] as number[], encode: [] as number[] };
+for (let i = 0; i < FRAMES + 3; i++) {
+  const t0 = performance.now();
+  const img = await decodeImage(frameJpegs[i % frameJpegs.length]);
+  const t1 = performance.now();
+  const batch = tf.tidy(() => tf.expandDims(preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32')), 0));
+  const data = (await batch.data()) as Float32Array;
+  batch.dispose();
+  const t2 = performance.now();
+  const out = await profileSession.run({ image: new ort.Tensor('float32', data, [1, INPUT_SIZE, INPUT_SIZE, 3]) }, ['logits']);
+  const t3 = performance.now();
+  const logits = tf.tensor4d(out.logits.data as Float32Array, [1, INPUT_SIZE, INPUT_SIZE, 3]);
+  const [seg] = await summarizeLogits(logits);
+  logits.dispose();
+  const t4 = performance.now();
+  encodeMaskPng({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE });
+  const t5 = performance.now();
+  if (i < 3) continue;
+  stages.decode.push(t1 - t0);
+  stages.preprocess.push(t2 - t1);
+  stages.model.push(t3 - t2);
+  stages.stats.push(t4 - t3);
+  stages.encode.push(t5 - t4);
+}
+await profileSession.release();
+const profile = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, percentile(v, 0.5)])) as Record<keyof typeof stages, number>;
+const profileTotal = Object.values(profile).reduce((a, b) => a + b, 0);
+console.log(`frame path (640×480 JPEG → 128² PNG mask, ORT, 1 thread), p50 ms: ${Object.entries(profile).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; model ${((100 * profile.model) / profileTotal).toFixed(0)}% of ${profileTotal.toFixed(1)} ms`);
+
+// Streaming engine throughput on all cores: sessions per worker vs intra-op threads.
+const cores = availableParallelism();
+const streamFrames: FrameInput[] = (await Promise.all(Array.from({ length: 16 }, (_, i) => jpeg(i, 480, 5)))).map((bytes) => ({ bytes, contentType: 'image/jpeg' }));
+const threading: { config: string; engine: string; workers: number; ortThreads: number; fps: number; decodeMs: number; inferenceMs: number }[] = [];
+for (const [engine, workers, ortThreads] of [
+  ['ort', cores, 1],
+  ['ort', 1, cores],
+  ['tfjs', cores, 1],
+] as const) {
+  const e = await InferenceEngine.start(fp32Dirs.get('unet-small')!.dir, { workers, engine, ortThreads, infer: { maskSize: 'model', maskFormat: 'png', maxSide: 4096 } });
+  await Promise.all(streamFrames.map((f) => e.infer(f)));
+  const t0 = performance.now();
+  const outs = await Promise.all(Array.from({ length: STREAM_FRAMES }, (_, i) => e.infer(streamFrames[i % streamFrames.length])));
+  const wall = performance.now() - t0;
+  await e.close();
+  const ok = outs.filter((o): o is Extract<typeof o, { ok: true }> => o.ok);
+  const row = {
+    config: engine === 'ort' ? (workers > 1 ? `${workers} workers × 1 ORT thread` : `1 worker × ${ortThreads} ORT threads`) : `${workers} tfjs-wasm workers`,
+    engine,
+    workers,
+    ortThreads,
+    fps: (1000 * ok.length) / wall,
+    decodeMs: percentile(ok.map((o) => o.decodeMs), 0.5),
+    inferenceMs: percentile(ok.map((o) => o.inferenceMs), 0.5),
+  };
+  threading.push(row);
+  console.log(`stream engine, unet-small, ${row.config}: ${row.fps.toFixed(1)} frames/s over ${ok.length} frames (p50 decode ${row.decodeMs.toFixed(1)} ms, preprocess+model+stats ${row.inferenceMs.toFixed(1)} ms)`);
+}
+const ortRows = threading.filter((r) => r.engine === 'ort');
+const bestThreading = ortRows.reduce((a, b) => (b.fps > a.fps ? b : a));
+
+const gflop = { 'unet-small': gflopOf('unet-small', BENCH_MODEL), 'unet-mobilenetv2': gflopOf('unet-mobilenetv2', {}) };
+const ratio = (model: string, engine: string, file: string) => {
+  const base = latency.find((r) => r.model === model && r.engine === 'tfjs-wasm')!;
+  const other = latency.find((r) => r.model === model && r.engine === engine && r.file === file)!;
+  return other.fps / base.fps;
+};
+const nodeRatio = ratio('unet-small', 'onnxruntime-node', 'model.onnx');
+
+const nodeTable = [
+  '| model | GFLOP/frame | engine | model file | p50 ms/frame | frames/s (1 thread, 1000/p50) | × tfjs-wasm |',
+  '|---|---|---|---|---|---|---|',
+  ...latency.map((r) => `| ${r.model} | ${gflop[r.model as keyof typeof gflop].toFixed(2)} | ${r.engine} | ${r.file} | ${r.p50Ms.toFixed(1)} | ${r.fps.toFixed(1)} | ${ratio(r.model, r.engine, r.file).toFixed(2)} |`),
+].join('\n');
+const quantTable = [
+  '| model | fp32 ONNX bytes | int8 QDQ bytes | ratio | fp32 mIoU | int8 mIoU | Δ mIoU (points) | mask agreement |',
+  '|---|---|---|---|---|---|---|---|',
+  ...quantized.map((q) => `| ${q.model} | ${q.fp32Bytes.toLocaleString('en')} | ${q.int8Bytes.toLocaleString('en')} | ${q.ratio.toFixed(3)} | ${(100 * q.parentMiou).toFixed(2)}% | ${(100 * q.int8Miou).toFixed(2)}% | ${q.deltaMiouPoints.toFixed(2)} | ${(100 * q.maskAgreement).toFixed(2)}% |`),
+].join('\n');
+const threadTable = ['| configuration | frames/s | p50 decode ms | p50 preprocess+model+stats ms |', '|---|---|---|---|', ...threading.map((r) => `| ${r.config} | ${r.fps.toFixed(1)} | ${r.decodeMs.toFixed(1)} | ${r.inferenceMs.toFixed(1)} |`)].join('\n');
+const profileTable = ['| stage | p50 ms |', '|---|---|', ...Object.entries(profile).map(([k, v]) => `| ${k} | ${v.toFixed(2)} |`)].join('\n');
+
+console.log(`\n${nodeTable}\n\n${quantTable}\n\n${threadTable}\n`);
+console.log(`threading on ${cores} cores: ${bestThreading.config} wins (${bestThreading.fps.toFixed(1)} frames/s)`);
+console.log(`node ort/tfjs-wasm: ${nodeRatio.toFixed(2)}x`);
+
+mkdirSync('bench/out', { recursive: true });
+writeFileSync(
+  'bench/out/engines.json',
+  JSON.stringify({ bench: 'engines', machine, gflopPerFrame: gflop, parents, node: { latency, quantized, profile, threading, bestThreading: bestThreading.config }, ratios: { nodeOrtOverTfjsWasm: nodeRatio }, measured: new Date().toISOString() }, null, 2),
+);
+writeFileSync(
+  'bench/out/engines.md',
+  `# tfjs-wasm vs ONNX Runtime\n\nSame weights per model (trained parents in engines.json), batch 1, one thread per engine; ${machine.cpu} × ${machine.cores}.\n\n## Node\n\n${nodeTable}\n\n## int8 QDQ ONNX\n\nHeld-out split of \`${DATA}\`.\n\n${quantTable}\n\n## Streaming engine on ${cores} cores (unet-small fp32, 640×480 JPEG → PNG mask)\n\n${threadTable}\n\nChosen: ${bestThreading.config}.\n\n## Frame path, one thread (ORT)\n\n${profileTable}\n\n- node ort/tfjs-wasm: ${nodeRatio.toFixed(2)}x\n`,
+);
