@@ -20,7 +20,8 @@ export function initFeedback(deps: FeedbackDeps): void {
   const url = $<HTMLInputElement>('feedback-url');
   const token = $<HTMLInputElement>('feedback-token');
   const status = $('feedback-status');
-  url.value = localStorage.getItem('edgeseg.feedbackUrl') ?? '';
+  // The demo server receives feedback itself; another endpoint (runtime-node's) can be set here.
+  url.value = localStorage.getItem('edgeseg.feedbackUrl') ?? new URL('/feedback', location.href).href;
   token.value = localStorage.getItem('edgeseg.feedbackToken') ?? '';
   url.addEventListener('change', () => localStorage.setItem('edgeseg.feedbackUrl', url.value));
   token.addEventListener('change', () => localStorage.setItem('edgeseg.feedbackToken', token.value));

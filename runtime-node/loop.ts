@@ -82,8 +82,17 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
     return this.labelsSince(feedbackVersionOf(card, this.store.dir));
   }
 
+  /** A drift report from the service; only reports about the current champion count. */
   noteDrift(report: DriftReport): void {
-    if (report.drift && (this.o.triggers?.drift ?? true)) this.drift = report;
+    if (!report.drift || !(this.o.triggers?.drift ?? true)) return;
+    const champion = championDir(this.root, this.o.name).split(/[\\/]/).pop();
+    if (report.modelVersion && report.modelVersion !== `${this.o.name}@${champion}`) return;
+    this.drift = report;
+  }
+
+  /** True while a retrain runs. */
+  get busy(): boolean {
+    return this.running !== null;
   }
 
   private labelsSince(version: number): number {

@@ -153,7 +153,15 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
     drift = true;
     loop.noteDrift(report);
   });
-  loop.on('decision', (d) => print(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`));
+  loop.on('decision', (d) => {
+    print(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`);
+    // The promoted model's training data (base + feedback) is the new normal for drift.
+    if (d.accepted) {
+      void measureDriftReference(d.result.dir, d.result.report.training!.data, { log })
+        .then((ref) => service.setDriftReference(ref))
+        .catch((err: Error) => log.warn('drift reference not refreshed', { error: err.message }));
+    }
+  });
   loop.on('error', (err) => print(`retrain failed: ${err.message}`));
   let labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.truth`, log });
   let result: LoopDemoResult | null = null;
@@ -164,7 +172,8 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
       let sent = 0;
       const decided = loop.decisions.length;
       while (!until(loop.decisions.slice(decided)) && Date.now() < deadline) {
-        if (sent < 4000) sent += await produceFrames(transport, { topic: topics.frames, source: frames, sensors: 2, fps: 0, count: 16, idPrefix: `${idPrefix}-${sent}` });
+        // Frames flow while no retrain runs (a retrain has the CPU to itself).
+        if (sent < 4000 && !loop.busy) sent += await produceFrames(transport, { topic: topics.frames, source: frames, sensors: 2, fps: 0, count: 16, idPrefix: `${idPrefix}-${sent}` });
         await sleep(1000);
       }
       return sent;

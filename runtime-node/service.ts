@@ -122,7 +122,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
   private readonly limits: FrameLimits;
   private readonly labels: LabelRequester | null;
   private readonly ingest: FeedbackIngest | null;
-  private readonly driftMonitor: DriftMonitor | null;
+  private driftMonitor: DriftMonitor | null;
   private driftActive = false;
   private consumer: ConsumerHandle | null = null;
   private feedbackConsumer: ConsumerHandle | null = null;
@@ -273,6 +273,17 @@ export class StreamService extends EventEmitter<StreamEvents> {
     this.emit('drift', report);
     if (changed) this.log.warn('input drift', { drifted: report.drifted, psi: report.drifted.map((f) => report.psi[f].toFixed(3)).join(', ') });
     return [{ topic: this.topics.events, key: this.engine.model.card.name, value: JSON.stringify(report), headers: { [HEADER.schema]: DRIFT_EVENT_SCHEMA } }];
+  }
+
+  /**
+   * Replaces the drift reference (after a promotion: the new champion's training data is the new
+   * normal). The window starts empty.
+   */
+  setDriftReference(reference: DriftReference): void {
+    if (!this.o.drift) throw new Error('drift detection is not enabled on this service');
+    this.driftMonitor = new DriftMonitor(reference, this.o.drift);
+    this.driftActive = false;
+    this.metrics.drift.set(0);
   }
 
   private backpressure(high: number): void {

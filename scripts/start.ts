@@ -4,6 +4,7 @@
  * there is none yet), converts it to a uint8 variant behind the accuracy gate, and ends by
  * serving the live demo with both on localhost.
  */
+import { randomBytes } from 'node:crypto';
 import { aliases, setAlias } from '../converter/registry.js';
 import { printTrainResult, trainProgress } from '../cli/commands/train.js';
 import { cliLogger } from '../cli/context.js';
@@ -39,6 +40,10 @@ const variant = await convert({ model: result.dir, precision: 'uint8', eval: DAT
 const delta = variant.comparison!.delta.miou;
 console.log(`${variant.dir}: ${(variant.card.bytes / 1024).toFixed(0)} KiB (${(variant.card.bytes / variant.parentBytes).toFixed(2)}× fp32), mIoU ${delta >= 0 ? '+' : ''}${(100 * delta).toFixed(2)} points`);
 console.log('also: npx edgeseg predict --model unet-small --input <image or folder> --out predictions/');
-console.log('benchmarks (not run here): npm run bench:train, bench:convert, bench:stream, bench:web');
-const demo = await serveDemo({ models: MODELS, port: 5173 }).catch(() => serveDemo({ models: MODELS, port: 0 }));
+console.log('closed loop (feedback → retrain → gate → promote → hot-swap), a few minutes: npx edgeseg loop --demo');
+console.log('benchmarks (not run here): npm run bench  (all of them; writes bench/report.md)');
+const token = process.env.EDGESEG_FEEDBACK_TOKEN ?? randomBytes(12).toString('hex');
+const feedback = { store: 'feedback', token };
+const demo = await serveDemo({ models: MODELS, port: 5173, feedback }).catch(() => serveDemo({ models: MODELS, port: 0, feedback }));
 console.log(`demo: ${demo.url}?model=${encodeURIComponent(`/models/${result.card.name}/${result.version}/`)}  (Ctrl-C to stop)`);
+console.log(`feedback: the demo's "correct this frame" panel posts to ${new URL('/feedback', demo.url).href} with token ${token}; labels land in feedback/ (retrain with: npx edgeseg retrain --name ${result.card.name} --feedback feedback)`);

@@ -2,7 +2,8 @@
  * The web server of the demo and the browser tests: the built app (dist/web), the model registry
  * under /models/ (with /models/index.json listing every version), on localhost (a secure context,
  * as WebGPU requires) with COOP/COEP so threaded wasm can be used. Nothing outside the two roots
- * is served.
+ * is served. With `feedback`, it also receives the demo's corrections: `POST /feedback` (bearer
+ * token) into a feedback store, the same endpoint runtime-node serves.
  *
  *   tsx scripts/web_server.ts [--port 5173] [--models models]
  */
@@ -12,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { CARD_JSON, parseCard, type ModelIndexEntry } from '../core/index.js';
 import { aliases, listModelNames, listVersions } from '../converter/registry.js';
+import { FeedbackIngest, feedbackRoutes } from '../runtime-node/feedback.js';
 import { ISOLATION_HEADERS } from './isolation_headers.js';
 
 const MIME: Record<string, string> = {
@@ -34,6 +36,8 @@ export interface WebServerOptions {
   models?: string;
   /** @default 0 (a free port) */
   port?: number;
+  /** Accept `POST /feedback` with this bearer token into this feedback store. */
+  feedback?: { store: string; token: string };
 }
 
 /** Every version in the registry, champion first, then newest first. */
@@ -66,8 +70,16 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<{ 
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache', ...ISOLATION_HEADERS, ...extra });
     res.end(body);
   };
+  const feedback = options.feedback ? feedbackRoutes(new FeedbackIngest({ store: options.feedback.store }), { token: options.feedback.token }) : {};
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = feedback[`${req.method} ${path}`];
+    if (route) {
+      return void Promise.resolve(route(req, res)).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'internal error' }));
+      });
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed', 'text/plain');
     if (path === '/') return send(res, 302, '', 'text/plain', { location: '/demo/' });
     if (path === '/models/index.json') return send(res, 200, JSON.stringify(modelIndex(models)), MIME['.json']);

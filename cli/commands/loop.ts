@@ -84,7 +84,8 @@ export function registerLoop(program: Command): void {
       .option('--workers <n>', 'inference workers', numberOption('workers', 1, true)),
   ).action(async (flags: LoopFlags, cmd: Command) => {
     const log = cliLogger('loop', cmd.optsWithGlobals());
-    if (flags.demo) return demo(flags, log);
+    // The demo prints its own story; components log errors only unless --log-level says otherwise.
+    if (flags.demo) return demo(flags, cliLogger('loop', { ...cmd.optsWithGlobals(), logLevel: (cmd.optsWithGlobals() as GlobalOptions).logLevel ?? 'error' }));
     if (!flags.name) throw new Error('--name is required (or --demo)');
     const name = flags.name;
     const brokers = resolveBrokers(flags.brokers);
@@ -116,7 +117,14 @@ export function registerLoop(program: Command): void {
       log,
     });
     service.on('drift', (r) => loop.noteDrift(r));
-    loop.on('decision', (d) => console.log(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`));
+    loop.on('decision', (d) => {
+      console.log(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`);
+      if (d.accepted && !flags.driftReference) {
+        void measureDriftReference(d.result.dir, d.result.report.training!.data, { log })
+          .then((ref) => service.setDriftReference(ref))
+          .catch((err: Error) => log.warn('drift reference not refreshed', { error: err.message }));
+      }
+    });
     loop.on('error', (err) => console.error(`retrain failed (the champion keeps serving): ${describeError(err)}`));
     loop.start();
     console.log(`loop: serving ${service.modelVersion}; feedback → ${flags.feedback}${process.env.EDGESEG_FEEDBACK_TOKEN && service.url ? ` (POST ${service.url}/feedback)` : ''}; retrain after ${flags.labels} labels${flags.every ? `, every ${flags.every} min` : ''}${flags.drift ? ', on drift' : ''}`);

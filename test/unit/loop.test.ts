@@ -197,7 +197,7 @@ describe('feedback endpoint (POST /feedback)', () => {
 });
 
 describe('gate rules', () => {
-  const m = (miou: number): SegmentationMetrics => ({ miou, pixelAccuracy: miou, perClassIou: [miou, miou, miou], dice: miou });
+  const m = (miou: number): SegmentationMetrics => ({ miou, pixelAccuracy: miou, perClassIou: [miou, miou, miou], perClassDice: [miou, miou, miou], dice: miou, pixels: 1 });
   it('accepts a better challenger and names every rule a worse one breaks', () => {
     assert.deepEqual(judge({ version: '1', heldOut: m(0.8), feedback: m(0.6) }, { version: '2', heldOut: m(0.805), feedback: m(0.75) }, GATE_DEFAULTS), []);
     const reasons = judge({ version: '1', heldOut: m(0.8), feedback: m(0.7) }, { version: '2', heldOut: m(0.45), feedback: m(0.5) }, GATE_DEFAULTS);

@@ -1,0 +1,165 @@
+/**
+ * One benchmark report from the benches' JSON files (bench/out/<name>.json): bench/report.md
+ * with tables and SVG charts (bench/report-*.svg) and bench/report.json holding every input.
+ * Each figure names its machine, its backend and the ratio it is compared by.
+ *
+ *   npx tsx bench/report.ts        (npm run bench runs it after the benches)
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { barChart, type BarGroup } from '../trainer/report/svg_chart.js';
+
+const OUT = join(import.meta.dirname, 'out');
+const DIR = import.meta.dirname;
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function load(name: string): Json | null {
+  const p = join(OUT, `${name}.json`);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Json) : null;
+}
+
+const num = (v: number, digits = 1) => (Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+const machineOf = (j: Json) => (typeof j.machine === 'string' ? j.machine : `${j.machine?.cpu ?? '?'} × ${j.machine?.cores ?? '?'}`);
+
+function chart(file: string, svg: string, alt: string): string {
+  writeFileSync(join(DIR, file), svg);
+  return `![${alt}](${file})`;
+}
+
+function table(header: string[], rows: (string | number)[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function trainSection(j: Json): string {
+  const rows = j.rows as Json[];
+  const m = j.model;
+  return [
+    '## Training step time per backend (bench:train)',
+    `Machine: ${machineOf(j)}. Model: ${m.name} base ${m.baseFilters} depth ${m.depth}, batch ${m.batch}, ${num(m.forwardGflopPerFrame, 3)} GFLOP per forward frame. Measured ${j.measured}.`,
+    '',
+    table(
+      ['backend', 'timed steps', 'ms / step', 'images / s', 'GFLOP/s (fwd+bwd ≈ 3× fwd)'],
+      rows.map((r) => [r.backend, r.steps, num(r.msPerStep, 0), num(r.imagesPerSecond, 3), num(r.gflops, 2)]),
+    ),
+    '',
+    chart('report-train.svg', barChart(rows.map((r) => ({ label: r.backend, values: [{ name: 'images/s', value: r.imagesPerSecond }] })), { title: `Training throughput, ${machineOf(j)}`, yLabel: 'images / s' }), 'training images per second per backend'),
+    '',
+    `**Ratio: wasm/cpu step time speed-up ${num(j.wasmOverCpu, 1)}×** (same model, batch and run).`,
+    ...(j.notes?.length ? ['', ...j.notes.map((n: string) => `- ${n}`)] : []),
+  ].join('\n');
+}
+
+function convertSection(j: Json): string {
+  const rows = j.rows as Json[];
+  const models = [...new Set(rows.map((r) => r.model as string))];
+  const precisions = [...new Set(rows.map((r) => r.precision as string))];
+  const groups = (value: (r: Json) => number): BarGroup[] => models.map((m) => ({ label: m, values: rows.filter((r) => r.model === m).map((r) => ({ name: r.precision, value: value(r) })) }));
+  return [
+    '## Model size and mIoU per precision (bench:convert)',
+    `Machine: ${machineOf(j)} (evaluation on tfjs-wasm). Held-out split of \`${j.data}\`; mixed budget ${(100 * j.budget).toFixed(1)} points. Ratios are against each model's fp32 parent in the same run. Measured ${j.measured}.`,
+    '',
+    table(
+      ['model', 'precision', 'weight bytes', '× fp32', 'held-out mIoU', 'Δ mIoU (points)', 'mask agreement'],
+      rows.map((r) => [r.model, r.precision, r.bytes.toLocaleString('en-US'), num(r.ratio, 3), pct(r.miou), num(r.deltaMiouPoints, 2), pct(r.maskAgreement)]),
+    ),
+    '',
+    chart('report-convert-size.svg', barChart(groups((r) => r.ratio), { title: 'Weight size × fp32 parent', yLabel: '× fp32', yRange: [0, 1] }), 'size ratio per precision'),
+    chart('report-convert-miou.svg', barChart(groups((r) => 100 * r.miou), { title: `Held-out mIoU per precision (${precisions.length} precisions)`, yLabel: 'mIoU %', yRange: [0, 100] }), 'mIoU per precision'),
+  ].join('\n');
+}
+
+function webSection(j: Json): string {
+  const rows = j.rows as Json[];
+  const backends = [...new Set(rows.map((r) => r.backend as string))];
+  const groups = (value: (r: Json) => number): BarGroup[] => backends.map((b) => ({ label: b, values: rows.filter((r) => r.backend === b).map((r) => ({ name: r.variant, value: value(r) })) }));
+  return [
+    '## Browser time to first mask and FPS per backend and variant (bench:web)',
+    `Machine: ${machineOf(j)}; headless Chromium ${j.chromium}; ${num(j.gflopPerFrame, 3)} GFLOP per frame. Measured ${j.measured}.`,
+    '',
+    table(
+      ['backend', 'variant', 'first mask ms', 'p50 ms', 'p95 ms', 'FPS', 'main thread ms/frame', 'frames'],
+      rows.map((r) => [r.backend, r.variant, num(r.firstMaskMs, 0), num(r.p50Ms, 1), num(r.p95Ms, 1), num(r.fps, 2), num(r.mainThreadMs, 2), r.frames]),
+    ),
+    '',
+    chart('report-web-fps.svg', barChart(groups((r) => r.fps), { title: 'Browser FPS (SwiftShader for webgpu/webgl)', yLabel: 'frames / s' }), 'FPS per backend'),
+    chart('report-web-first-mask.svg', barChart(groups((r) => r.firstMaskMs / 1000), { title: 'Time to first mask', yLabel: 's' }), 'time to first mask'),
+    '',
+    'Ratios (same run):',
+    ...Object.entries(j.ratios ?? {}).map(([k, v]) => `- ${k}: **${num(v as number, 2)}×**`),
+    ...(j.notes?.length ? ['', ...j.notes.map((n: string) => `- ${n}`)] : []),
+  ].join('\n');
+}
+
+function streamSection(j: Json): string {
+  const rows = j.rows as Json[];
+  const m = j.model;
+  return [
+    '## Stream throughput and latency (bench:stream)',
+    `Machine: ${machineOf(j)}; real Kafka broker on 127.0.0.1; ${m.name} base ${m.baseFilters} depth ${m.depth} on ${m.backend}${m.engine ? ` (${m.engine})` : ''}. Measured ${j.measured}.`,
+    '',
+    table(['case', 'workers', 'max batch', 'frames', 'frames / s'], rows.map((r) => [r.case, r.workers, r.maxBatch, r.frames, num(r.framesPerSecond, 1)])),
+    '',
+    chart('report-stream.svg', barChart(rows.map((r) => ({ label: String(r.case).replace(/, 2 workers/, ''), values: [{ name: `${r.workers} worker(s)`, value: r.framesPerSecond }] })), { title: 'Consumer throughput', yLabel: 'frames / s', width: 760 }), 'stream throughput'),
+    '',
+    table(['offered load', 'offered fps', 'frames', 'p50 ms', 'p99 ms'], (j.latency as Json[]).map((l) => [l.load, num(l.offeredFps, 1), l.frames, l.p50Ms, l.p99Ms])),
+    '',
+    'Ratios (same run):',
+    ...Object.entries(j.ratios ?? {}).map(([k, v]) => `- ${k}: **${num(v as number, 2)}×**`),
+  ].join('\n');
+}
+
+/** A bench this report has no dedicated layout for: its rows as a table, its ratios as a list. */
+function genericSection(name: string, j: Json): string {
+  const rows = (Array.isArray(j.rows) ? j.rows : []) as Json[];
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => typeof r[k] !== 'object')))];
+  const cell = (v: unknown) => (typeof v === 'number' ? num(v, Math.abs(v) < 10 ? 2 : 1) : String(v ?? ''));
+  return [
+    `## bench:${name}`,
+    `Machine: ${machineOf(j)}. Measured ${j.measured ?? '?'}.`,
+    '',
+    rows.length ? table(keys, rows.map((r) => keys.map((k) => cell(r[k])))) : '',
+    '',
+    ...(j.ratios ? ['Ratios (same run):', ...Object.entries(j.ratios).map(([k, v]) => `- ${k}: **${typeof v === 'number' ? num(v, 2) : v}×**`)] : []),
+  ].join('\n');
+}
+
+export function writeReport(): { md: string; json: string; sections: string[] } {
+  const inputs: Record<string, Json> = {};
+  const sections: string[] = [];
+  const parts: string[] = ['# edgeseg benchmark report', '', 'Every number comes from the bench script named in its section, run on the machine it names; ratios compare rows of the same run. Regenerate with `npm run bench` (or `npx tsx bench/report.ts` to rebuild this file from bench/out/).', ''];
+  const known: [string, (j: Json) => string][] = [
+    ['train', trainSection],
+    ['convert', convertSection],
+    ['web', webSection],
+    ['stream', streamSection],
+  ];
+  for (const [name, render] of known) {
+    const j = load(name);
+    if (!j) {
+      parts.push(`## bench:${name}`, '', `Not measured: bench/out/${name}.json is missing (run \`npm run bench:${name}\`).`, '');
+      continue;
+    }
+    inputs[name] = j;
+    sections.push(name);
+    parts.push(render(j), '');
+  }
+  for (const name of ['engines']) {
+    const j = load(name);
+    if (!j) continue;
+    inputs[name] = j;
+    sections.push(name);
+    parts.push(genericSection(name, j), '');
+  }
+  const md = join(DIR, 'report.md');
+  const json = join(DIR, 'report.json');
+  writeFileSync(md, parts.join('\n'));
+  writeFileSync(json, JSON.stringify({ generated: new Date().toISOString(), benches: inputs }, null, 2) + '\n');
+  return { md, json, sections };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = writeReport();
+  console.log(`report: ${r.md} (${r.sections.join(', ') || 'no bench results yet'}); data: ${r.json}`);
+}
