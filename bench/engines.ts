@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * bench:engines — tfjs-wasm vs ONNX Runtime on the same weights, measured in one run.
  *
@@ -23,10 +24,12 @@ import { createLogger, encodeMaskPng, INPUT_SIZE, percentile, preprocessPixels, 
 import { loadLayersModel } from '../converter/artifact_fs.js';
 import { convert, type ConvertResult } from '../converter/convert.js';
 import { InferenceEngine } from '../runtime-node/engine/engine.js';
+import { startWebServer } from '../scripts/web_server.js';
 import type { FrameInput } from '../runtime-node/engine/protocol.js';
 import { activateWasm } from '../trainer/backends/wasm.js';
 import { decodeImage } from '../trainer/data/decode_image.js';
 import { tf } from '../trainer/tfjs.js';
+import { buildWeb, launchBrowser } from '../test/helpers/browser.js';
 import { jpeg } from '../test/helpers/fixtures.js';
 import { BENCH_MODEL, gflopOf } from '../test/helpers/models.js';
 import { BENCH_DATA, trainedBenchModel } from './trained.js';
@@ -187,6 +190,75 @@ for (const [engine, workers, ortThreads] of [
 const ortRows = threading.filter((r) => r.engine === 'ort');
 const bestThreading = ortRows.reduce((a, b) => (b.fps > a.fps ? b : a));
 
+// Browser: runtime-web's segmenter in headless Chromium on 640×480 canvas frames, wasm backend,
+// tfjs engine vs onnxruntime-web (wasm execution provider), one thread each.
+interface BrowserRow {
+  model: string;
+  engine: string;
+  provider: string | null;
+  frames: number;
+  p50Ms: number;
+  modelP50Ms: number;
+  fps: number;
+}
+const browserRows: BrowserRow[] = [];
+await buildWeb();
+const server = await startWebServer({ models: root });
+const browser = await launchBrowser({ webgpu: false });
+let chromium = '';
+try {
+  chromium = browser.version();
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/test/e2e/pages/harness.html`);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true');
+  for (const [model, r] of fp32Dirs) {
+    for (const engine of ['tfjs', 'ort']) {
+      const m = await page.evaluate(
+        async ({ url, engine, frames }) => {
+          type Seg = { info: { engine: { chosen: string; provider: string | null } }; segment(s: HTMLCanvasElement): Promise<{ timings: { total: number; inference: number; readback: number } }>; close(): Promise<void> };
+          const api = (globalThis as unknown as { edgeseg: { createSegmenter(o: object): Promise<Seg> } }).edgeseg;
+          const canvas = document.createElement('canvas');
+          canvas.width = 640;
+          canvas.height = 480;
+          const ctx = canvas.getContext('2d')!;
+          const seg = await api.createSegmenter({ model: url, backend: 'wasm', engine, cache: false });
+          const total: number[] = [];
+          const inference: number[] = [];
+          const t0 = performance.now();
+          for (let i = 0; i < frames + 3; i++) {
+            ctx.fillStyle = `hsl(${(i * 37) % 360} 40% 50%)`;
+            ctx.fillRect(0, 0, 640, 480);
+            ctx.fillStyle = '#e0c090';
+            ctx.beginPath();
+            ctx.ellipse(320 + (i % 40) * 3, 240, 150, 110, 0, 0, 2 * Math.PI);
+            ctx.fill();
+            const res = await seg.segment(canvas);
+            if (i >= 3) {
+              total.push(res.timings.total);
+              inference.push(res.timings.inference + res.timings.readback);
+            }
+          }
+          const seconds = (performance.now() - t0) / 1000;
+          const info = seg.info.engine;
+          await seg.close();
+          return { chosen: info.chosen, provider: info.provider, total, inference, seconds };
+        },
+        { url: `/models/${r.card.name}/${r.card.version}/`, engine, frames: FRAMES },
+      );
+      browserRows.push({ model, engine: m.chosen === 'ort' ? `onnxruntime-web (${m.provider})` : 'tfjs-wasm', provider: m.provider, frames: m.total.length, p50Ms: percentile(m.total, 0.5), modelP50Ms: percentile(m.inference, 0.5), fps: m.total.length / m.seconds });
+      const row = browserRows.at(-1)!;
+      console.log(`browser ${model} ${row.engine}: p50 ${row.p50Ms.toFixed(1)} ms/frame (model + readback ${row.modelP50Ms.toFixed(1)} ms), ${row.fps.toFixed(1)} frames/s over ${row.frames} frames`);
+    }
+  }
+} finally {
+  await browser.close();
+  await server.close();
+}
+const browserRatio = (model: string) => {
+  const [t, o] = [browserRows.find((r) => r.model === model && r.provider === null)!, browserRows.find((r) => r.model === model && r.provider !== null)!];
+  return t.p50Ms / o.p50Ms;
+};
+
 const gflop = { 'unet-small': gflopOf('unet-small', BENCH_MODEL), 'unet-mobilenetv2': gflopOf('unet-mobilenetv2', {}) };
 const ratio = (model: string, engine: string, file: string) => {
   const base = latency.find((r) => r.model === model && r.engine === 'tfjs-wasm')!;
@@ -206,18 +278,24 @@ const quantTable = [
   ...quantized.map((q) => `| ${q.model} | ${q.fp32Bytes.toLocaleString('en')} | ${q.int8Bytes.toLocaleString('en')} | ${q.ratio.toFixed(3)} | ${(100 * q.parentMiou).toFixed(2)}% | ${(100 * q.int8Miou).toFixed(2)}% | ${q.deltaMiouPoints.toFixed(2)} | ${(100 * q.maskAgreement).toFixed(2)}% |`),
 ].join('\n');
 const threadTable = ['| configuration | frames/s | p50 decode ms | p50 preprocess+model+stats ms |', '|---|---|---|---|', ...threading.map((r) => `| ${r.config} | ${r.fps.toFixed(1)} | ${r.decodeMs.toFixed(1)} | ${r.inferenceMs.toFixed(1)} |`)].join('\n');
+const browserTable = [
+  '| model | engine | p50 ms/frame (640×480 canvas → mask) | p50 model + readback ms | frames/s | × tfjs-wasm (p50) |',
+  '|---|---|---|---|---|---|',
+  ...browserRows.map((r) => `| ${r.model} | ${r.engine} | ${r.p50Ms.toFixed(1)} | ${r.modelP50Ms.toFixed(1)} | ${r.fps.toFixed(1)} | ${(browserRows.find((x) => x.model === r.model && x.provider === null)!.p50Ms / r.p50Ms).toFixed(2)} |`),
+].join('\n');
 const profileTable = ['| stage | p50 ms |', '|---|---|', ...Object.entries(profile).map(([k, v]) => `| ${k} | ${v.toFixed(2)} |`)].join('\n');
 
-console.log(`\n${nodeTable}\n\n${quantTable}\n\n${threadTable}\n`);
+console.log(`\n${nodeTable}\n\n${quantTable}\n\n${threadTable}\n\n${browserTable}\n`);
 console.log(`threading on ${cores} cores: ${bestThreading.config} wins (${bestThreading.fps.toFixed(1)} frames/s)`);
 console.log(`node ort/tfjs-wasm: ${nodeRatio.toFixed(2)}x`);
+console.log(`browser ort/tfjs-wasm: ${browserRatio('unet-small').toFixed(2)}x`);
 
 mkdirSync('bench/out', { recursive: true });
 writeFileSync(
   'bench/out/engines.json',
-  JSON.stringify({ bench: 'engines', machine, gflopPerFrame: gflop, parents, node: { latency, quantized, profile, threading, bestThreading: bestThreading.config }, ratios: { nodeOrtOverTfjsWasm: nodeRatio }, measured: new Date().toISOString() }, null, 2),
+  JSON.stringify({ bench: 'engines', machine, gflopPerFrame: gflop, parents, node: { latency, quantized, profile, threading, bestThreading: bestThreading.config }, browser: { chromium, rows: browserRows }, ratios: { nodeOrtOverTfjsWasm: nodeRatio, browserOrtOverTfjsWasm: browserRatio('unet-small') }, measured: new Date().toISOString() }, null, 2),
 );
 writeFileSync(
   'bench/out/engines.md',
-  `# tfjs-wasm vs ONNX Runtime\n\nSame weights per model (trained parents in engines.json), batch 1, one thread per engine; ${machine.cpu} × ${machine.cores}.\n\n## Node\n\n${nodeTable}\n\n## int8 QDQ ONNX\n\nHeld-out split of \`${DATA}\`.\n\n${quantTable}\n\n## Streaming engine on ${cores} cores (unet-small fp32, 640×480 JPEG → PNG mask)\n\n${threadTable}\n\nChosen: ${bestThreading.config}.\n\n## Frame path, one thread (ORT)\n\n${profileTable}\n\n- node ort/tfjs-wasm: ${nodeRatio.toFixed(2)}x\n`,
+  `# tfjs-wasm vs ONNX Runtime\n\nSame weights per model (trained parents in engines.json), batch 1, one thread per engine; ${machine.cpu} × ${machine.cores}.\n\n## Node\n\n${nodeTable}\n\n## int8 QDQ ONNX\n\nHeld-out split of \`${DATA}\`.\n\n${quantTable}\n\n## Streaming engine on ${cores} cores (unet-small fp32, 640×480 JPEG → PNG mask)\n\n${threadTable}\n\nChosen: ${bestThreading.config}.\n\n## Frame path, one thread (ORT)\n\n${profileTable}\n\n## Browser (headless Chromium ${chromium}, wasm backend, one thread each)\n\n${browserTable}\n\n- node ort/tfjs-wasm: ${nodeRatio.toFixed(2)}x\n- browser ort/tfjs-wasm: ${browserRatio('unet-small').toFixed(2)}x\n`,
 );

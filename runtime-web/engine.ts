@@ -1,19 +1,21 @@
 /**
  * The compute side of runtime-web, run inside the module worker (or on the main thread with
- * `worker: false`): picks a backend, loads and verifies the model, warms it up, and segments
- * ImageBitmaps with core's one preprocessing path on the GPU.
+ * `worker: false`): picks a backend, loads and verifies the model, chooses the engine that runs
+ * it (tfjs or ONNX Runtime Web), warms it up, and segments ImageBitmaps with core's one
+ * preprocessing path on the tfjs backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { INPUT_SIZE, preprocessPixels, resizeMaskAsync, summarizeLogits } from '../core/index.js';
 import { selectWebBackend, watchDeviceLoss } from './backends.js';
+import { chooseEngine } from './engine_choice.js';
 import { loadVerifiedModel } from './model_loader.js';
 import type { EngineApi, EngineResult } from './protocol.js';
-import type { ResolvedSegmenterOptions, SegmenterInfo, WebBackend } from './segmenter.js';
+import { tfjsRunner, timeRuns, type ModelRunner } from './runners.js';
+import type { ResolvedSegmenterOptions, SegmenterInfo } from './segmenter.js';
 
 export class Engine implements EngineApi {
   private options: ResolvedSegmenterOptions | null = null;
-  private model: LayersModel | null = null;
+  private runner: ModelRunner | null = null;
   private info: SegmenterInfo | null = null;
   private artifacts: tf.io.ModelArtifacts | null = null;
   /** Set when the WebGPU device was lost; the next frame re-creates backend and model first. */
@@ -26,44 +28,47 @@ export class Engine implements EngineApi {
     const { backend, skipped } = await selectWebBackend(options.backend, options.wasmPaths);
     const loaded = await loadVerifiedModel(options.model, options.cache);
     this.artifacts = loaded.artifacts;
-    await this.loadModel(backend);
+    const { runner, choice } = await chooseEngine(loaded, backend, options);
+    this.runner = runner;
+    if (backend === 'webgpu') watchDeviceLoss(() => (this.lost = true));
     this.info = {
       backend,
+      engine: choice,
       skipped,
       modelVersion: `${loaded.card.name}@${loaded.card.version}`,
       card: loaded.card,
-      bytes: loaded.bytes,
+      bytes: runner.engine === 'ort' ? loaded.onnx!.bytes.byteLength : loaded.bytes,
       loadMs: performance.now() - t0,
       fromCache: loaded.fromCache,
     };
     return this.info;
   }
 
-  private async loadModel(backend: WebBackend): Promise<void> {
-    this.model = await loadLayersModel(tf.io.fromMemory(this.artifacts!));
-    for (let i = 0; i < this.options!.warmupRuns; i++) {
-      const y = tf.tidy(() => this.model!.predict(tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3])) as tf.Tensor);
-      await y.data();
-      y.dispose();
-    }
-    if (backend === 'webgpu') watchDeviceLoss(() => (this.lost = true));
-  }
-
-  /** Re-creates the WebGPU backend and the model on it after a device loss. */
+  /**
+   * Re-creates the WebGPU backend after a device loss, and the model on it when tfjs runs it
+   * (ONNX Runtime keeps its own session; only preprocessing moves to the new device).
+   */
   private async recover(): Promise<void> {
     this.lost = false;
-    try {
-      this.model?.dispose();
-    } catch {
-      // The lost device's buffers are gone already.
+    const tfjs = this.runner?.engine === 'tfjs';
+    if (tfjs) {
+      try {
+        await this.runner?.dispose();
+      } catch {
+        // The lost device's buffers are gone already.
+      }
     }
     const { backend } = await selectWebBackend('webgpu', this.options!.wasmPaths, true);
-    await this.loadModel(backend);
+    if (tfjs) {
+      this.runner = await tfjsRunner(this.artifacts!);
+      await timeRuns(this.runner, this.options!.warmupRuns);
+    }
+    if (backend === 'webgpu') watchDeviceLoss(() => (this.lost = true));
     this.deviceLosses++;
   }
 
   async segment(frame: ImageBitmap): Promise<EngineResult> {
-    if (!this.model || !this.info) throw new Error('the engine is not initialised');
+    if (!this.runner || !this.info) throw new Error('the engine is not initialised');
     if (this.lost) await this.recover();
     const width = frame.width;
     const height = frame.height;
@@ -75,8 +80,12 @@ export class Engine implements EngineApi {
       frame.close();
     }
     const t1 = performance.now();
-    const logits = tf.tidy(() => this.model!.predict(input) as tf.Tensor4D);
-    input.dispose();
+    let logits: tf.Tensor4D;
+    try {
+      logits = await this.runner.predict(input);
+    } finally {
+      input.dispose();
+    }
     const t2 = performance.now();
     const [seg] = await summarizeLogits(logits);
     logits.dispose();
@@ -91,6 +100,7 @@ export class Engine implements EngineApi {
       meanConfidence: seg.meanConfidence,
       timings: { preprocess: t1 - t0, inference: t2 - t1, readback: t3 - t2 },
       backend: this.info.backend,
+      engine: this.runner.engine,
       modelVersion: this.info.modelVersion,
       deviceLosses: this.deviceLosses,
     };
@@ -102,8 +112,8 @@ export class Engine implements EngineApi {
   }
 
   async dispose(): Promise<void> {
-    this.model?.dispose();
-    this.model = null;
+    await this.runner?.dispose();
+    this.runner = null;
     this.artifacts = null;
   }
 }

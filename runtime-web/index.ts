@@ -11,10 +11,13 @@ export { drawOverlay } from './overlay.js';
 export {
   resolveOptions,
   WEB_BACKENDS,
+  WEB_ENGINES,
   DEFAULT_BACKEND,
+  DEFAULT_ENGINE,
   DEFAULT_CACHE,
   DEFAULT_WARMUP_RUNS,
   DEFAULT_WORKER,
+  type EngineChoice,
   type FrameSource,
   type SegmentationResult,
   type SegmentationTimings,
@@ -25,5 +28,6 @@ export {
   type StreamStats,
   type WasmPaths,
   type WebBackend,
+  type WebEngine,
 } from './segmenter.js';
 export { CLASS_COLORS, CLASS_NAMES, MODEL_CONTRACT } from '../core/contract.js';

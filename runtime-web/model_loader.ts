@@ -5,13 +5,17 @@
  * under their sha256, so a version is downloaded once and a changed file is never served stale.
  */
 import type { io } from '@tensorflow/tfjs-core';
-import { ModelFormatError, parseSha256Sums, readVerifiedModel, SHA256SUMS, tfjsModelOf, type ModelCard } from '../core/index.js';
+import { ModelFormatError, onnxFileOf, parseSha256Sums, readVerifiedModel, SHA256SUMS, type ModelCard } from '../core/index.js';
 
 const CACHE_NAME = 'edgeseg-models-v1';
 
 export interface LoadedModel {
-  artifacts: io.ModelArtifacts;
+  /** The tfjs model; null for an ONNX-only version. */
+  artifacts: io.ModelArtifacts | null;
+  /** The version's ONNX model, verified like every file. */
+  onnx: { file: string; bytes: Uint8Array } | null;
   card: ModelCard;
+  /** Weight bytes of the tfjs model (of the ONNX file for an ONNX-only version). */
   bytes: number;
   fromCache: boolean;
 }
@@ -34,30 +38,33 @@ export async function loadVerifiedModel(base: string, useCache: boolean): Promis
   const sums = parseSha256Sums(new TextDecoder().decode(sumsBytes));
   const keyOf = (file: string) => `${new URL(file, root).href}#sha256=${sums.get(file) ?? 'unlisted'}`;
   const fetched = new Map<string, Uint8Array>();
+  const all = new Map<string, Uint8Array>();
   let hits = 0;
   const read = async (file: string): Promise<Uint8Array> => {
     if (file === SHA256SUMS) return sumsBytes;
     const cached = await cache?.match(keyOf(file));
+    let bytes: Uint8Array;
     if (cached) {
       hits++;
-      return new Uint8Array(await cached.arrayBuffer());
+      bytes = new Uint8Array(await cached.arrayBuffer());
+    } else {
+      bytes = await fetchBytes(new URL(file, root).href);
+      fetched.set(file, bytes);
     }
-    const bytes = await fetchBytes(new URL(file, root).href);
-    fetched.set(file, bytes);
+    all.set(file, bytes);
     return bytes;
   };
   const verified = await readVerifiedModel(read, root.href);
   // Only verified files go into the cache.
   if (cache) for (const [file, bytes] of fetched) await cache.put(keyOf(file), new Response(bytes as Uint8Array<ArrayBuffer>));
-  const modelJson = tfjsModelOf(verified, root.href);
+  const modelJson = verified.modelJson;
+  const onnxFile = onnxFileOf(verified.card);
+  const onnx = onnxFile ? { file: onnxFile, bytes: all.get(onnxFile)! } : null;
   return {
-    artifacts: {
-      modelTopology: modelJson.modelTopology,
-      weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
-      weightData: verified.weightData,
-    },
+    artifacts: modelJson ? { modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights), weightData: verified.weightData } : null,
+    onnx,
     card: verified.card,
-    bytes: verified.weightData.byteLength,
+    bytes: modelJson ? verified.weightData.byteLength : onnx!.bytes.byteLength,
     fromCache: fetched.size === 0 && hits > 0,
   };
 }

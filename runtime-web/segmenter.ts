@@ -9,17 +9,34 @@ import { ConfigError, type ModelCard } from '../core/index.js';
 export const WEB_BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
 export type WebBackend = (typeof WEB_BACKENDS)[number];
 
-/** Where the tfjs wasm binaries are served from: a folder URL, or one URL per file. */
-export type WasmPaths = string | Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm', string>>;
+/** What runs the model: tfjs layers, or ONNX Runtime Web on the version's ONNX file. */
+export const WEB_ENGINES = ['tfjs', 'ort'] as const;
+export type WebEngine = (typeof WEB_ENGINES)[number];
+
+/** The ONNX Runtime Web binary (one build serves its wasm and webgpu execution providers). */
+export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.asyncify.wasm';
+
+/** Where the wasm binaries (tfjs' and ONNX Runtime's) are served from: a folder URL, or one URL per file. */
+export type WasmPaths = string | Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm' | typeof ORT_WASM_FILE, string>>;
 
 export interface SegmenterOptions {
   /** URL of a model version directory (with model.json, card.json, SHA256SUMS). Required. */
   model: string;
-  /** `auto` tries webgpu → webgl → wasm and keeps the first that works. @default 'auto' */
+  /**
+   * `auto` tries webgpu → webgl → wasm and keeps the first that works. It runs core's
+   * preprocessing and the tfjs engine; ONNX Runtime uses its webgpu execution provider on webgpu
+   * and its wasm one otherwise. @default 'auto'
+   */
   backend?: WebBackend | 'auto';
+  /**
+   * `tfjs`, `ort` (needs an ONNX file in the version), or `auto`: when the version has both, a
+   * short calibration at first load times each engine on this device and keeps the faster; the
+   * choice is cached per model version and device (with `cache`). @default 'auto'
+   */
+  engine?: WebEngine | 'auto';
   /** Run the model in a module web worker (frames are transferred, never copied). @default true */
   worker?: boolean;
-  /** Keep verified weights in the Cache API, keyed by their sha256. @default true */
+  /** Keep verified weights (and the `auto` engine choice) in the Cache API, keyed by sha256. @default true */
   cache?: boolean;
   /** Return the mask at the frame's size as well as at model resolution. @default false */
   frameSizeMask?: boolean;
@@ -34,6 +51,7 @@ export interface ResolvedSegmenterOptions extends Required<Omit<SegmenterOptions
 }
 
 export const DEFAULT_BACKEND = 'auto';
+export const DEFAULT_ENGINE = 'auto';
 export const DEFAULT_WORKER = true;
 export const DEFAULT_CACHE = true;
 export const DEFAULT_WARMUP_RUNS = 1;
@@ -44,6 +62,8 @@ export function resolveOptions(options: SegmenterOptions): ResolvedSegmenterOpti
   if (typeof options.model !== 'string' || !options.model) throw new ConfigError("'model' must be the URL of a model version directory, e.g. '/models/unet-small/1/'");
   const backend = options.backend ?? DEFAULT_BACKEND;
   if (backend !== 'auto' && !WEB_BACKENDS.includes(backend)) throw new ConfigError(`'backend' must be 'auto' or one of ${WEB_BACKENDS.join(', ')}, got '${backend}'`);
+  const engine = options.engine ?? DEFAULT_ENGINE;
+  if (engine !== 'auto' && !WEB_ENGINES.includes(engine)) throw new ConfigError(`'engine' must be 'auto' or one of ${WEB_ENGINES.join(', ')}, got '${engine}'`);
   const warmupRuns = options.warmupRuns ?? DEFAULT_WARMUP_RUNS;
   if (!Number.isInteger(warmupRuns) || warmupRuns < 0 || warmupRuns > 10) throw new ConfigError(`'warmupRuns' must be an integer 0–10, got ${warmupRuns}`);
   for (const key of ['worker', 'cache', 'frameSizeMask'] as const) {
@@ -52,6 +72,7 @@ export function resolveOptions(options: SegmenterOptions): ResolvedSegmenterOpti
   return {
     model: options.model.endsWith('/') ? options.model : `${options.model}/`,
     backend,
+    engine,
     worker: options.worker ?? DEFAULT_WORKER,
     cache: options.cache ?? DEFAULT_CACHE,
     frameSizeMask: options.frameSizeMask ?? false,
@@ -85,6 +106,8 @@ export interface SegmentationResult {
   meanConfidence: number;
   timings: SegmentationTimings;
   backend: WebBackend;
+  /** What ran the model. */
+  engine: WebEngine;
   /** `<name>@<version>` of the model that produced the mask. */
   modelVersion: string;
   /** WebGPU device losses recovered from so far (the backend and model are re-created). */
@@ -111,8 +134,24 @@ export interface StreamHandle {
 /** A frame the runtime accepts. */
 export type FrameSource = ImageBitmap | VideoFrame | ImageData | HTMLVideoElement | HTMLCanvasElement | OffscreenCanvas | HTMLImageElement | Blob;
 
+/** How the engine was chosen. */
+export interface EngineChoice {
+  requested: WebEngine | 'auto';
+  chosen: WebEngine;
+  /** ONNX Runtime's execution provider (`wasm`, `webgpu`) when ort runs the model. */
+  provider: string | null;
+  /** `auto` on a version with both formats: median model time per engine in the calibration, ms. */
+  measuredMs: Partial<Record<WebEngine, number>> | null;
+  /** The choice came from the cache of an earlier calibration on this device. */
+  fromCache: boolean;
+  /** `auto`: engines that could not run here, and why. */
+  failed?: Partial<Record<WebEngine, string>>;
+}
+
 export interface SegmenterInfo {
   backend: WebBackend;
+  /** What runs the model, and how that was decided. */
+  engine: EngineChoice;
   /** Why every backend tried before the chosen one failed. */
   skipped: Record<string, string>;
   modelVersion: string;

@@ -1,0 +1,117 @@
+/// <reference lib="dom" />
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { syntheticSample } from '../../core/index.js';
+import { saveLayersModel } from '../../converter/artifact_fs.js';
+import { convert } from '../../converter/convert.js';
+import { startWebServer } from '../../scripts/web_server.js';
+import { activateWasm } from '../../trainer/backends/wasm.js';
+import { buildModel } from '../../trainer/models/index.js';
+import { seedWeights } from '../../trainer/models/init.js';
+import { buildWeb, launchBrowser } from '../helpers/browser.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { quiet } from '../helpers/log.js';
+import { randomizeBatchNorm, untrainedCard } from '../helpers/models.js';
+
+interface EngineChoice {
+  requested: string;
+  chosen: string;
+  provider: string | null;
+  measuredMs: Record<string, number> | null;
+  fromCache: boolean;
+}
+type Window = typeof globalThis & {
+  edgeseg: {
+    createSegmenter(o: { model: string; backend?: string; engine?: string; cache?: boolean }): Promise<{
+      info: { backend: string; engine: EngineChoice };
+      segment(source: Blob): Promise<{ mask: Uint8Array; engine: string }>;
+      close(): Promise<void>;
+    }>;
+  };
+};
+
+const CONFIG = { baseFilters: 8, depth: 3 };
+
+/** Masks of PNG fixtures from runtime-web in the page, with the engine's choice. */
+function pageMasks(page: Page, o: { model: string; backend: string; engine: string; cache: boolean; images: string[] }) {
+  return page.evaluate(async ({ model, backend, engine, cache, images }) => {
+    const seg = await (globalThis as Window).edgeseg.createSegmenter({ model, backend, engine, cache });
+    try {
+      const masks: number[][] = [];
+      const engines: string[] = [];
+      for (const b64 of images) {
+        const r = await seg.segment(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' }));
+        masks.push(Array.from(r.mask));
+        engines.push(r.engine);
+      }
+      return { choice: seg.info.engine, backend: seg.info.backend, masks, engines };
+    } finally {
+      await seg.close();
+    }
+  }, o);
+}
+
+describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
+  let server: Awaited<ReturnType<typeof startWebServer>>;
+  let images: string[];
+  const model = '/models/unet-small/1-fp32/';
+
+  before(async () => {
+    await activateWasm();
+    const root = tempDir('web-ort');
+    const { model: layers } = buildModel('unet-small', CONFIG);
+    seedWeights(layers, 21);
+    randomizeBatchNorm(layers);
+    const parent = join(root, 'unet-small', '1');
+    await saveLayersModel(layers, parent, untrainedCard('unet-small', '1', 'unet-small', CONFIG));
+    layers.dispose();
+    await Promise.all([buildWeb(), convert({ model: parent, precision: 'fp32', format: 'both', out: root, backend: 'wasm', log: quiet, onProgress: () => {} })]);
+    server = await startWebServer({ models: root });
+    images = await Promise.all(
+      [
+        [0, 128, 128],
+        [1, 200, 150],
+        [2, 96, 160],
+      ].map(async ([i, w, h]) => {
+        const s = syntheticSample(i, { size: 128, seed: 4 });
+        return (await sharp(s.image.data, { raw: { width: 128, height: 128, channels: 3 } }).resize(w, h, { fit: 'fill' }).png().toBuffer()).toString('base64');
+      }),
+    );
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  it('gives the masks of the tfjs engine with onnxruntime-web (wasm) for the same version (≥ 99% of pixels per image)', async () => {
+    const browser = await launchBrowser({ webgpu: false });
+    try {
+      const page = await browser.newPage();
+      page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
+      await page.goto(`${server.url}/test/e2e/pages/harness.html`);
+      await page.waitForFunction(() => document.body.dataset.ready === 'true');
+      const tfjs = await pageMasks(page, { model, backend: 'wasm', engine: 'tfjs', cache: false, images });
+      const ort = await pageMasks(page, { model, backend: 'wasm', engine: 'ort', cache: false, images });
+      assert.deepEqual([tfjs.choice.chosen, tfjs.choice.provider], ['tfjs', null]);
+      assert.deepEqual([ort.choice.chosen, ort.choice.provider], ['ort', 'wasm']);
+      assert.ok(ort.engines.every((e) => e === 'ort') && tfjs.engines.every((e) => e === 'tfjs'));
+      ort.masks.forEach((mask, k) => {
+        const same = mask.filter((c, i) => c === tfjs.masks[k][i]).length / mask.length;
+        assert.ok(same >= 0.99, `image ${k}: ${(100 * same).toFixed(2)}% of pixels agree`);
+      });
+
+      // auto measures both engines once, keeps the faster, and remembers the choice for this version and device.
+      const first = await pageMasks(page, { model, backend: 'wasm', engine: 'auto', cache: true, images: images.slice(0, 1) });
+      assert.equal(first.choice.fromCache, false);
+      assert.ok(first.choice.measuredMs!.tfjs! > 0 && first.choice.measuredMs!.ort! > 0, JSON.stringify(first.choice));
+      assert.equal(first.choice.chosen, first.choice.measuredMs!.ort! < first.choice.measuredMs!.tfjs! ? 'ort' : 'tfjs');
+      const second = await pageMasks(page, { model, backend: 'wasm', engine: 'auto', cache: true, images: images.slice(0, 1) });
+      assert.deepEqual([second.choice.fromCache, second.choice.chosen, second.choice.measuredMs], [true, first.choice.chosen, null]);
+      assert.equal(second.engines[0], first.choice.chosen);
+    } finally {
+      await browser.close();
+    }
+  });
+});
