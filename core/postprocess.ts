@@ -70,6 +70,53 @@ export async function summarizeLogits(logits: tf.Tensor4D): Promise<Segmentation
   return out;
 }
 
+/**
+ * `summarizeLogits` over logits already in memory ([N, 128, 128, 3] row-major, as ONNX Runtime
+ * returns them): the same masks (argmax, first class on ties) and statistics, computed in plain
+ * JavaScript instead of a round trip through a tfjs backend.
+ */
+export function summarizeLogitsData(logits: Float32Array, n: number): Segmentation[] {
+  const pixels = INPUT_SIZE * INPUT_SIZE;
+  if (logits.length !== n * pixels * NUM_CLASSES) throw new RangeError(`logits hold ${logits.length} values, not ${n}×${INPUT_SIZE}×${INPUT_SIZE}×${NUM_CLASSES}`);
+  const probs = new Float64Array(NUM_CLASSES);
+  const out: Segmentation[] = [];
+  for (let f = 0; f < n; f++) {
+    const mask = new Uint8Array(pixels);
+    const counts = new Array<number>(NUM_CLASSES).fill(0);
+    let conf = 0;
+    let margin = 0;
+    let ent = 0;
+    for (let i = 0; i < pixels; i++) {
+      const base = (f * pixels + i) * NUM_CLASSES;
+      let best = 0;
+      for (let k = 1; k < NUM_CLASSES; k++) if (logits[base + k] > logits[base + best]) best = k;
+      const max = logits[base + best];
+      let sum = 0;
+      for (let k = 0; k < NUM_CLASSES; k++) sum += probs[k] = Math.exp(logits[base + k] - max);
+      let top = 0;
+      let second = 0;
+      let h = 0;
+      for (let k = 0; k < NUM_CLASSES; k++) {
+        const p = probs[k] / sum;
+        if (p > top) {
+          second = top;
+          top = p;
+        } else if (p > second) {
+          second = p;
+        }
+        h -= p * Math.log(Math.max(p, 1e-12));
+      }
+      mask[i] = best;
+      counts[best]++;
+      conf += top;
+      margin += top - second;
+      ent += h;
+    }
+    out.push({ mask, classCoverage: counts.map((k) => k / pixels), meanConfidence: conf / pixels, margin: margin / pixels, entropy: ent / pixels });
+  }
+  return out;
+}
+
 /** Logits [N, H, W, C] → class ids [N, H, W] as one Uint8Array (argmax over the last axis). */
 export async function logitsToMasks(logits: tf.Tensor4D): Promise<Uint8Array> {
   const ids = tf.tidy(() => tf.argMax(logits, -1));

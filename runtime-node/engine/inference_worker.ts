@@ -11,11 +11,11 @@ import {
   INPUT_SIZE,
   RAW_RGB8,
   resizeMask,
-  summarizeLogits,
   toBase64,
   preprocessPixels,
   imageDriftStats,
   type PixelImage,
+  type Segmentation,
 } from '../../core/index.js';
 import { activateWasm } from '../../trainer/backends/wasm.js';
 import { decodeImage } from '../../trainer/data/decode_image.js';
@@ -54,14 +54,12 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
   if (good.length === 0) return outcomes;
   const t1 = performance.now();
   const batch = tf.tidy(() => tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32')))) as tf.Tensor4D);
-  let logits: tf.Tensor4D;
+  let segs: Segmentation[];
   try {
-    logits = await entry.predict(batch);
+    segs = await entry.segment(batch);
   } finally {
     batch.dispose();
   }
-  const segs = await summarizeLogits(logits);
-  logits.dispose();
   const inferenceMs = performance.now() - t1;
   good.forEach(([img, i], k) => {
     const seg = segs[k];

@@ -1,13 +1,14 @@
 /**
  * The two engines a runtime-node worker can hold a model in, behind one interface: tfjs layers
  * (on the worker's tfjs backend) and ONNX Runtime (onnxruntime-node, CPU execution provider).
- * Both take the same preprocessed [N, 128, 128, 3] batch and return logits of the same shape, so
- * decoding, preprocessing and the statistics after the model are shared.
+ * Both take the same preprocessed [N, 128, 128, 3] batch and return each frame's mask and
+ * statistics: tfjs on its backend (`summarizeLogits`), ONNX Runtime in plain JavaScript on the
+ * logits it returns (`summarizeLogitsData`; a round trip through tfjs cost a quarter of the frame).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ChecksumError, INPUT_NAME, ModelFormatError, INPUT_SIZE, NUM_CLASSES, onnxFileOf, OUTPUT_NAME, sha256Hex, type ModelCard } from '../../core/index.js';
+import { ChecksumError, INPUT_NAME, ModelFormatError, INPUT_SIZE, onnxFileOf, OUTPUT_NAME, sha256Hex, summarizeLogits, summarizeLogitsData, type ModelCard, type Segmentation } from '../../core/index.js';
 import { loadLayersModel, readModelDir } from '../../converter/artifact_fs.js';
 import { tf } from '../../trainer/tfjs.js';
 import type { EngineKind } from './protocol.js';
@@ -15,8 +16,8 @@ import type { EngineKind } from './protocol.js';
 export interface WorkerModel {
   engine: EngineKind;
   card: ModelCard;
-  /** Logits of a preprocessed batch; the caller disposes both tensors. */
-  predict(batch: tf.Tensor4D): Promise<tf.Tensor4D>;
+  /** Mask and statistics of each frame of a preprocessed batch (the caller disposes it). */
+  segment(batch: tf.Tensor4D): Promise<Segmentation[]>;
   dispose(): Promise<void>;
 }
 
@@ -30,7 +31,14 @@ async function loadTfjs(dir: string): Promise<WorkerModel> {
   return {
     engine: 'tfjs',
     card,
-    predict: async (batch) => model.predict(batch) as tf.Tensor4D,
+    segment: async (batch) => {
+      const logits = model.predict(batch) as tf.Tensor4D;
+      try {
+        return await summarizeLogits(logits);
+      } finally {
+        logits.dispose();
+      }
+    },
     dispose: async () => {
       model.dispose();
     },
@@ -62,10 +70,9 @@ async function loadOrt(dir: string, intraOpThreads: number, provider: 'cpu' | 'c
   return {
     engine: 'ort',
     card,
-    predict: async (batch) => {
+    segment: async (batch) => {
       const n = batch.shape[0];
-      const logits = await run((await batch.data()) as Float32Array, n);
-      return tf.tensor4d(logits, [n, INPUT_SIZE, INPUT_SIZE, NUM_CLASSES]);
+      return summarizeLogitsData(await run((await batch.data()) as Float32Array, n), n);
     },
     dispose: () => session.release(),
   };
