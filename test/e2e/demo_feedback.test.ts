@@ -43,7 +43,8 @@ describe('demo feedback panel (Chromium, wasm backend)', () => {
       const s = syntheticSample(5, { size: 128, seed: 11 });
       const png = await sharp(s.image.data, { raw: { width: 128, height: 128, channels: 3 } }).png().toBuffer();
       await page.setInputFiles('#file', { name: 'pet.png', mimeType: 'image/png', buffer: png });
-      await page.waitForFunction(() => Number(document.body.dataset.frames) >= 1, null, { timeout: 60_000 });
+      // A segmented still shows on the stage and enters the latency stats.
+      await page.waitForFunction(() => !document.getElementById('still')!.hidden && Number(document.body.dataset.p50) > 0, null, { timeout: 60_000 });
 
       await page.click('#feedback summary');
       assert.equal(await page.inputValue('#feedback-url'), `${server.url}/feedback`, 'the panel posts to the demo server by default');
