@@ -5,7 +5,7 @@
  * preprocessing path on the tfjs backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { INPUT_SIZE, preprocessPixels, resizeMaskAsync, summarizeLogits } from '../core/index.js';
+import { INPUT_SIZE, preprocessPixels, resizeMaskAsync, summarizeLogits, summarizeLogitsData, type Segmentation } from '../core/index.js';
 import { selectWebBackend, watchDeviceLoss } from './backends.js';
 import { chooseEngine } from './engine_choice.js';
 import { loadVerifiedModel } from './model_loader.js';
@@ -80,15 +80,20 @@ export class Engine implements EngineApi {
       frame.close();
     }
     const t1 = performance.now();
-    let logits: tf.Tensor4D;
+    let logits: tf.Tensor4D | Float32Array;
     try {
       logits = await this.runner.predict(input);
     } finally {
       input.dispose();
     }
     const t2 = performance.now();
-    const [seg] = await summarizeLogits(logits);
-    logits.dispose();
+    let seg: Segmentation;
+    if (logits instanceof Float32Array) {
+      [seg] = summarizeLogitsData(logits, 1);
+    } else {
+      [seg] = await summarizeLogits(logits);
+      logits.dispose();
+    }
     const t3 = performance.now();
     const frameMask = this.options!.frameSizeMask ? await resizeMaskAsync({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, width, height) : null;
     return {

@@ -1,22 +1,22 @@
 /**
  * The two engines runtime-web can run a model with, behind one interface: tfjs layers (on the
  * active tfjs backend) and ONNX Runtime Web (its webgpu or wasm execution provider). Both take
- * core's preprocessed [1, 128, 128, 3] input tensor and give logits of the same shape, so the
- * statistics and masks after the model are computed by one path.
+ * core's preprocessed [1, 128, 128, 3] input tensor and give logits of the same shape: tfjs as a
+ * tensor on its backend, ONNX Runtime as the values it read back (summarised in plain JS).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-web/webgpu';
 import bundledOrtWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { INPUT_NAME, INPUT_SIZE, NUM_CLASSES, OUTPUT_NAME } from '../core/index.js';
+import { INPUT_NAME, INPUT_SIZE, OUTPUT_NAME } from '../core/index.js';
 import { ORT_WASM_FILE, type WasmPaths, type WebBackend, type WebEngine } from './segmenter.js';
 
 export interface ModelRunner {
   engine: WebEngine;
   /** ONNX Runtime's execution provider; null for tfjs. */
   provider: string | null;
-  /** Logits of a preprocessed input. The caller disposes both tensors. */
-  predict(input: tf.Tensor4D): Promise<tf.Tensor4D>;
+  /** Logits of a preprocessed input: a tensor (the caller disposes it) or values in memory. */
+  predict(input: tf.Tensor4D): Promise<tf.Tensor4D | Float32Array>;
   dispose(): Promise<void>;
 }
 
@@ -59,7 +59,7 @@ export async function ortRunner(onnx: Uint8Array, backend: WebBackend, wasmPaths
       const logits = out[OUTPUT_NAME];
       const values = (await logits.getData()) as Float32Array;
       logits.dispose();
-      return tf.tensor4d(values, [1, INPUT_SIZE, INPUT_SIZE, NUM_CLASSES]);
+      return values;
     },
     dispose: () => session.release(),
   };
@@ -73,8 +73,10 @@ export async function timeRuns(runner: ModelRunner, runs: number): Promise<numbe
     for (let i = 0; i < runs; i++) {
       const t0 = performance.now();
       const y = await runner.predict(input);
-      await y.data();
-      y.dispose();
+      if (y instanceof tf.Tensor) {
+        await y.data();
+        y.dispose();
+      }
       ms.push(performance.now() - t0);
     }
   } finally {
