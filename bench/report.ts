@@ -110,16 +110,16 @@ function streamSection(j: Json): string {
   ].join('\n');
 }
 
-/** A bench this report has no dedicated layout for: its rows as a table, its ratios as a list. */
+/** A bench this report has no dedicated layout for: its own Markdown, headings one level down, else its ratios. */
 function genericSection(name: string, j: Json): string {
-  const rows = (Array.isArray(j.rows) ? j.rows : []) as Json[];
-  const keys = [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => typeof r[k] !== 'object')))];
-  const cell = (v: unknown) => (typeof v === 'number' ? num(v, Math.abs(v) < 10 ? 2 : 1) : String(v ?? ''));
+  const mdPath = join(OUT, `${name}.md`);
+  if (existsSync(mdPath)) {
+    const body = readFileSync(mdPath, 'utf8').replace(/^(#+) /gm, (_, h: string) => `#${h} `).replace(/^## (.*)$/m, `## $1 (bench:${name})`);
+    return `${body.trim()}\n\nMeasured ${j.measured ?? '?'}.`;
+  }
   return [
     `## bench:${name}`,
     `Machine: ${machineOf(j)}. Measured ${j.measured ?? '?'}.`,
-    '',
-    rows.length ? table(keys, rows.map((r) => keys.map((k) => cell(r[k])))) : '',
     '',
     ...(j.ratios ? ['Ratios (same run):', ...Object.entries(j.ratios).map(([k, v]) => `- ${k}: **${typeof v === 'number' ? num(v, 2) : v}×**`)] : []),
   ].join('\n');

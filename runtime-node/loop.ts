@@ -14,6 +14,7 @@ import { createLogger, describeError, type DriftReport, type Logger } from '../c
 import { FeedbackStore } from '../trainer/data/feedback_store.js';
 import { promote, publishDecision, type Publisher } from './promotion.js';
 import { championDir, feedbackVersionOf, retrain, trainedRoot, type RetrainOptions, type RetrainResult } from './retrain.js';
+import { retrainInWorker } from './retrain_isolated.js';
 
 export interface LoopTriggers {
   /** Retrain once this many new labels arrived; 0 disables. @default 50 */
@@ -37,6 +38,8 @@ export interface LoopOptions {
   retrain?: Omit<RetrainOptions, 'name' | 'models' | 'feedback'>;
   /** Announce promotions on `edgeseg.models` and decisions on `edgeseg.events`. */
   publisher?: Publisher;
+  /** Retrain in a worker thread so serving never waits on training. @default true */
+  isolate?: boolean;
   /** Trigger checks. @default 2000 (ms) */
   intervalMs?: number;
   log?: Logger;
@@ -124,7 +127,8 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
       this.drift = null;
       this.lastRun = Date.now();
       const attempted = this.store.latest() ?? 0;
-      const result = await retrain({ ...this.o.retrain, name: this.o.name, models: this.root, feedback: this.store.dir, log: this.o.retrain?.log ?? this.log });
+      const run = this.o.isolate === false ? retrain : retrainInWorker;
+      const result = await run({ ...this.o.retrain, name: this.o.name, models: this.root, feedback: this.store.dir, log: this.o.retrain?.log ?? this.log });
       let champion = championDir(this.root, this.o.name).split('/').pop()!;
       if (result.accepted) {
         await promote(this.root, this.o.name, result.version, { publisher: this.o.publisher, reason: `gate accepted (${trigger})` });

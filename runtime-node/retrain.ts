@@ -322,7 +322,10 @@ export async function retrain(o: RetrainOptions): Promise<RetrainResult> {
   };
   if (precision !== 'fp32') {
     try {
-      const variant = await convert({ model: trained.dir, precision, eval: heldOutSpec, maxMiouDrop: o.maxConvertDrop ?? 0.01, out: root, force: true, backend: o.backend, log: log.child('converter'), onProgress: () => {} });
+      // A champion served through ONNX Runtime gets a challenger with an ONNX file too (and tfjs weights for the gate).
+      const champFormat = (champCard.conversion as { format?: string } | undefined)?.format;
+      const format = champFormat === 'onnx' || champFormat === 'both' ? 'both' : 'tfjs';
+      const variant = await convert({ model: trained.dir, precision, format, eval: heldOutSpec, maxMiouDrop: o.maxConvertDrop ?? 0.01, out: root, force: true, backend: o.backend, log: log.child('converter'), onProgress: () => {} });
       challengerDir = variant.dir;
       challengerVersion = variant.card.version;
     } catch (err) {

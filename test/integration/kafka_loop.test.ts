@@ -26,11 +26,11 @@ describe('closed loop on Kafka', () => {
       topicPrefix: prefix,
       groupId: group,
       workers: 1,
-      httpPort: null,
+      httpPort: 0,
       watchModels: false,
       // Every frame is uncertain enough: each one is kept and announced.
       labelRequests: { store, entropyFraction: 0, marginBelow: 1, maxPerMinute: 10_000 },
-      feedback: { store },
+      feedback: { store, token: 'tok' },
       log: quiet,
     });
     const t = transport();
@@ -60,7 +60,21 @@ describe('closed loop on Kafka', () => {
       const samples = fb.read().samples;
       assert.deepEqual(samples.map((s) => s.id).sort(), ['f-0', 'f-1']);
       assert.ok(samples.every((s) => s.source === 'test' && s.labeler === 'kafka-test'));
-      assert.equal((await service.metrics.feedback.get()).values.find((v) => v.labels.result === 'stored')?.value, 2);
+
+      // The same service takes a browser's label over HTTP, frame included.
+      const image = toBase64(new Uint8Array(await jpeg(2, 64, 4)));
+      const post = (token: string) =>
+        fetch(`${service.url}/feedback`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ frameId: 'web-1', mask: mask(2), image, source: 'demo:corrected' }),
+        });
+      assert.equal((await post('nope')).status, 401);
+      const res = await post('tok');
+      assert.equal(res.status, 201, await res.clone().text());
+      assert.equal(fb.read().samples.length, 3);
+      const counts = (await service.metrics.feedback.get()).values.map((v) => `${v.labels.channel}:${v.labels.result}=${v.value}`).sort();
+      assert.deepEqual(counts, ['http:401=1', 'http:stored=1', 'kafka:FEEDBACK_INVALID=1', 'kafka:FRAME_UNKNOWN=1', 'kafka:MASK_MISMATCH=1', 'kafka:stored=2']);
     } finally {
       await t.disconnect();
       await service.stop();

@@ -1,0 +1,51 @@
+/**
+ * `retrain` in a worker thread, for callers that keep serving while it runs (the loop): a
+ * training step holds its thread for seconds, which would starve the Kafka heartbeats and the
+ * inference pool's callbacks of the serving thread.
+ */
+import { Worker } from 'node:worker_threads';
+import { EdgesegError, type LogRecord } from '../core/index.js';
+import type { TrainEvent } from '../trainer/train.js';
+import type { RetrainOptions, RetrainResult } from './retrain.js';
+
+export type RetrainWorkerMessage =
+  | { type: 'progress'; message: string }
+  | { type: 'train'; event: TrainEvent }
+  | { type: 'log'; record: LogRecord }
+  | { type: 'done'; result: RetrainResult }
+  | { type: 'error'; error: { name: string; code?: string; message: string; retriable?: boolean } };
+
+const BOOTSTRAP = new URL('../trainer/worker_bootstrap.js', import.meta.url);
+const MODULE = new URL('./retrain_worker.ts', import.meta.url);
+
+export function retrainInWorker(o: RetrainOptions): Promise<RetrainResult> {
+  const { log, onProgress, onTrainEvent, ...options } = o;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(BOOTSTRAP, { workerData: { module: MODULE.href, data: { options, logLevel: log?.level ?? 'info' } } });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+      void worker.terminate();
+    };
+    worker.on('message', (m: RetrainWorkerMessage) => {
+      switch (m.type) {
+        case 'progress':
+          return onProgress ? onProgress(m.message) : log?.info(m.message);
+        case 'train':
+          return onTrainEvent?.(m.event);
+        case 'log': {
+          const { level, msg, time: _time, component: _component, ...fields } = m.record;
+          return log?.[level](msg, fields);
+        }
+        case 'done':
+          return settle(() => resolve(m.result));
+        case 'error':
+          return settle(() => reject(Object.assign(new EdgesegError(m.error.code ?? 'RETRAIN_FAILED', m.error.message, { retriable: m.error.retriable }), { name: m.error.name })));
+      }
+    });
+    worker.on('error', (err) => settle(() => reject(new EdgesegError('RETRAIN_FAILED', `retrain worker crashed: ${err.message}`, { cause: err }))));
+    worker.on('exit', (code) => settle(() => reject(new EdgesegError('RETRAIN_FAILED', `retrain worker exited with code ${code} before reporting a result`))));
+  });
+}
