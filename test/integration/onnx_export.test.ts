@@ -138,5 +138,8 @@ describe('ONNX export', () => {
     assert.match(verified.stdout, /ok {2}model\.fp16\.onnx/);
     assert.match(verified.stdout, /ONNX only \(model\.fp16\.onnx\)/);
     await assert.rejects(loadLayersModel(onnxOnly), /ONNX only .*--engine ort/);
+    const inspected = await runCli(['inspect', onnxOnly]);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.match(inspected.stdout, /formats {3}ONNX model\.fp16\.onnx/);
   });
 });
