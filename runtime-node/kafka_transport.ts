@@ -124,73 +124,104 @@ export class KafkaTransport implements Transport {
     const { groupId, topics, fromBeginning = true, sessionTimeoutMs = 6000, heartbeatIntervalMs = 2000, concurrency = 1, readCommitted = false, exactlyOnce = false, maxRestarts = 5 } = options;
     if (exactlyOnce) await this.transactional();
     let restarts = 0;
+    let stopped = false;
+    let paused = false;
     let fail!: (e: Error) => void;
     const failed = new Promise<Error>((resolve) => (fail = resolve));
-    const consumer = this.kafka.consumer({
-      groupId,
-      sessionTimeout: sessionTimeoutMs,
-      heartbeatInterval: heartbeatIntervalMs,
-      rebalanceTimeout: Math.max(sessionTimeoutMs * 2, 10_000),
-      readUncommitted: !readCommitted,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      retry: {
-        retries: 8,
-        restartOnFailure: async (err) => {
-          restarts++;
-          this.options.log?.warn('consumer crashed; restarting', { group: groupId, restart: restarts, of: maxRestarts, error: err.message });
-          if (restarts > maxRestarts) {
-            fail(new EdgesegError('CONSUMER_FAILED', `consumer of ${topics.join(', ')} crashed ${restarts} times; last error: ${err.message}`, { cause: err }));
-            return false;
-          }
-          return true;
-        },
-      },
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) fail(new EdgesegError('CONSUMER_FAILED', `consumer of ${topics.join(', ')} stopped: ${payload.error.message}`, { cause: payload.error }));
-    });
     let assigned = 0;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      assigned = Object.values(payload.memberAssignment).reduce((n, parts) => n + parts.length, 0);
-      this.options.log?.info('joined group', { group: groupId, partitions: payload.memberAssignment });
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning });
-    this.consumers.push(consumer);
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: concurrency,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const { topic, partition } = batch;
-        await handler({
-          topic,
-          partition,
-          records: batch.messages.map((m) => toRecord(topic, partition, m)),
-          lagAfter: Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1),
-          heartbeat,
-          isActive: () => isRunning() && !isStale(),
-          commit: async (nextOffset, outputs) => {
-            if (exactlyOnce) {
-              await this.inTransaction(async (tx) => {
-                if (outputs.length) await tx.sendBatch({ topicMessages: byTopic(outputs), acks: -1 });
-                await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
-              });
-            } else {
-              await this.send(outputs);
-              await consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
+    let consumer!: Consumer;
+
+    const start = async (): Promise<void> => {
+      const c = this.kafka.consumer({
+        groupId,
+        sessionTimeout: sessionTimeoutMs,
+        heartbeatInterval: heartbeatIntervalMs,
+        rebalanceTimeout: Math.max(sessionTimeoutMs * 2, 10_000),
+        readUncommitted: !readCommitted,
+        maxBytesPerPartition: 4 * 1024 * 1024,
+        retry: {
+          retries: 8,
+          restartOnFailure: async (err) => {
+            restarts++;
+            this.options.log?.warn('consumer crashed; restarting', { group: groupId, restart: restarts, of: maxRestarts, error: err.message });
+            if (restarts > maxRestarts) {
+              fail(new EdgesegError('CONSUMER_FAILED', `consumer of ${topics.join(', ')} crashed ${restarts} times; last error: ${err.message}`, { cause: err }));
+              return false;
             }
-            resolveOffset((BigInt(nextOffset) - 1n).toString());
+            return true;
           },
-        });
-      },
-    });
+        },
+      });
+      consumer = c;
+      c.on(c.events.CRASH, ({ payload }) => {
+        if (payload.restart || stopped) return;
+        // kafkajs gives up on some group errors (a member the coordinator forgot after a long
+        // pause, a lost coordinator: kafkajs #1568, #1630): a fresh consumer rejoins the group.
+        if (restarts >= maxRestarts) {
+          fail(new EdgesegError('CONSUMER_FAILED', `consumer of ${topics.join(', ')} stopped: ${payload.error.message}`, { cause: payload.error }));
+          return;
+        }
+        restarts++;
+        this.options.log?.warn('consumer stopped; rejoining with a new consumer', { group: groupId, restart: restarts, of: maxRestarts, error: payload.error.message });
+        if (this.consumers.includes(c)) this.consumers.splice(this.consumers.indexOf(c), 1);
+        void c
+          .disconnect()
+          .catch(() => {})
+          .then(() => (stopped ? undefined : start()))
+          .catch((err: Error) => fail(new EdgesegError('CONSUMER_FAILED', `consumer of ${topics.join(', ')} could not rejoin: ${err.message}`, { cause: err })));
+      });
+      c.on(c.events.GROUP_JOIN, ({ payload }) => {
+        assigned = Object.values(payload.memberAssignment).reduce((n, parts) => n + parts.length, 0);
+        this.options.log?.info('joined group', { group: groupId, partitions: payload.memberAssignment });
+      });
+      await c.connect();
+      await c.subscribe({ topics, fromBeginning });
+      this.consumers.push(c);
+      await c.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: concurrency,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          const { topic, partition } = batch;
+          await handler({
+            topic,
+            partition,
+            records: batch.messages.map((m) => toRecord(topic, partition, m)),
+            lagAfter: Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1),
+            heartbeat,
+            isActive: () => isRunning() && !isStale(),
+            commit: async (nextOffset, outputs) => {
+              if (exactlyOnce) {
+                await this.inTransaction(async (tx) => {
+                  if (outputs.length) await tx.sendBatch({ topicMessages: byTopic(outputs), acks: -1 });
+                  await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
+                });
+              } else {
+                await this.send(outputs);
+                await c.commitOffsets([{ topic, partition, offset: nextOffset }]);
+              }
+              resolveOffset((BigInt(nextOffset) - 1n).toString());
+            },
+          });
+        },
+      });
+      if (paused) c.pause(topics.map((topic) => ({ topic })));
+    };
+    await start();
     return {
-      pause: () => consumer.pause(topics.map((topic) => ({ topic }))),
-      resume: () => consumer.resume(topics.map((topic) => ({ topic }))),
+      pause: () => {
+        paused = true;
+        consumer.pause(topics.map((topic) => ({ topic })));
+      },
+      resume: () => {
+        paused = false;
+        consumer.resume(topics.map((topic) => ({ topic })));
+      },
       stop: async () => {
+        stopped = true;
         await consumer.disconnect();
-        this.consumers.splice(this.consumers.indexOf(consumer), 1);
+        const i = this.consumers.indexOf(consumer);
+        if (i >= 0) this.consumers.splice(i, 1);
       },
       failed,
       assignedPartitions: () => assigned,

@@ -100,6 +100,30 @@ describe('runtime-node under faults (real broker)', () => {
     }
   });
 
+  it('rejoins its group after its thread stalls past the session timeout (the coordinator forgot the member) and loses no frame', async () => {
+    const { prefix, group, topics } = isolate('stall');
+    const service = await StreamService.start({ model: modelDir, brokers: brokers(), groupId: group, topicPrefix: prefix, workers: 1, httpPort: null, watchModels: false, log: quiet, sessionTimeoutMs: 6000 });
+    const fatal: Error[] = [];
+    service.on('fatal', (e) => fatal.push(e));
+    try {
+      await producer.send(frames(topics.frames, 's', 0, 5, bytes));
+      await readTopic(topics.segmentations, { count: 5 * SENSORS, timeoutMs: 60_000 });
+      // Stall this thread (heartbeats included) past the session while a run of frames is in
+      // flight: its offset commit then meets a coordinator that has forgotten the member.
+      await producer.send(frames(topics.frames, 's', 5, 25, bytes));
+      await sleep(300);
+      const until = Date.now() + 9000;
+      while (Date.now() < until);
+      await producer.send(frames(topics.frames, 's', 25, 30, bytes));
+      const results = await readTopic(topics.segmentations, { count: 30 * SENSORS, settleMs: 1000, timeoutMs: 120_000 });
+      assert.deepEqual(fatal, [], 'the service kept consuming');
+      assert.equal(new Set(ids(results)).size, 30 * SENSORS, 'every frame before, during and after the stall has a result');
+      assertOrderPerSensor(results);
+    } finally {
+      await service.stop();
+    }
+  });
+
   it('shares partitions between two instances of one group through rebalances, every frame processed, order per sensor kept', async () => {
     const { prefix, group, topics } = isolate('twins');
     const opts = { model: modelDir, brokers: brokers(), groupId: group, topicPrefix: prefix, workers: 1, httpPort: null, watchModels: false, log: quiet };
