@@ -104,6 +104,8 @@ for (const [model, dir] of parents) {
   console.log(`${model} int8 QDQ ONNX: ${(q.int8Bytes / 1024).toFixed(0)} KiB = ${q.ratio.toFixed(3)}× fp32 ONNX, mIoU ${(100 * q.parentMiou).toFixed(2)}% → ${(100 * q.int8Miou).toFixed(2)}% (${q.deltaMiouPoints >= 0 ? '+' : ''}${q.deltaMiouPoints.toFixed(2)} points), agreement ${(100 * q.maskAgreement).toFixed(2)}%`);
 
   const { model: layers } = await loadLayersModel(fp32.dir);
+  // The trained parent as saved (BatchNorm and ReLU layers unfolded), for reference only: the ratios compare the same folded graph.
+  const { model: unfolded } = await loadLayersModel(dir);
   const sessions = {
     'model.onnx': await ort.InferenceSession.create(readFileSync(join(fp32.dir, 'model.onnx')), ORT_ONE_THREAD),
     'model.int8.onnx': await ort.InferenceSession.create(readFileSync(join(int8.dir, 'model.int8.onnx')), ORT_ONE_THREAD),
@@ -115,13 +117,19 @@ for (const [model, dir] of parents) {
       await y.data();
       y.dispose();
     },
+    'tfjs-wasm parent': async () => {
+      const y = unfolded.predict(input) as tf.Tensor;
+      await y.data();
+      y.dispose();
+    },
     'model.onnx': () => sessions['model.onnx'].run(feed()),
     'model.int8.onnx': () => sessions['model.int8.onnx'].run(feed()),
   });
   layers.dispose();
+  unfolded.dispose();
   for (const s of Object.values(sessions)) await s.release();
   const row = (engine: string, file: string, runs: number[]) => ({ model, engine, file, p50Ms: percentile(runs, 0.5), fps: 1000 / percentile(runs, 0.5) });
-  latency.push(row('tfjs-wasm', 'model.json (fp32)', ms['tfjs-wasm']), row('onnxruntime-node', 'model.onnx', ms['model.onnx']), row('onnxruntime-node', 'model.int8.onnx', ms['model.int8.onnx']));
+  latency.push(row('tfjs-wasm', 'model.json (fp32)', ms['tfjs-wasm']), row('tfjs-wasm', 'parent model.json (BN unfolded)', ms['tfjs-wasm parent']), row('onnxruntime-node', 'model.onnx', ms['model.onnx']), row('onnxruntime-node', 'model.int8.onnx', ms['model.int8.onnx']));
   for (const r of latency.filter((x) => x.model === model)) console.log(`  ${model} ${r.engine} ${r.file}: p50 ${r.p50Ms.toFixed(1)} ms/frame, ${r.fps.toFixed(1)} frames/s (1 thread, batch 1)`);
 }
 input.dispose();
@@ -264,7 +272,7 @@ const browserRatio = (model: string) => {
 
 const gflop = { 'unet-small': gflopOf('unet-small', BENCH_MODEL), 'unet-mobilenetv2': gflopOf('unet-mobilenetv2', {}) };
 const ratio = (model: string, engine: string, file: string) => {
-  const base = latency.find((r) => r.model === model && r.engine === 'tfjs-wasm')!;
+  const base = latency.find((r) => r.model === model && r.engine === 'tfjs-wasm' && r.file === 'model.json (fp32)')!;
   const other = latency.find((r) => r.model === model && r.engine === engine && r.file === file)!;
   return other.fps / base.fps;
 };
