@@ -5,19 +5,67 @@
  * The web server (scripts/web_server.ts) serves dist/web and the model registry with COOP/COEP,
  * so threaded wasm can be used where the browser allows it.
  */
-import { defineConfig, type UserConfig } from 'vite';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin, type UserConfig } from 'vite';
 import { ISOLATION_HEADERS } from './scripts/isolation_headers.js';
 
+/** onnxruntime-web's wasm binary (27 MB), as runtime-web imports it. */
+const ORT_WASM = 'ort-wasm-simd-threaded.asyncify.wasm';
+
+/**
+ * onnxruntime-web's bundle points at its wasm binary with `new URL(…, import.meta.url)` too, which
+ * Vite would emit (or, in the library, inline) beside runtime-web's own import of the same file.
+ * runtime-web always sets `ort.env.wasm.wasmPaths`, so that reference is never used: hide it.
+ */
+function ortOwnWasmReference(): Plugin {
+  return {
+    name: 'edgeseg:ort-own-wasm-reference',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!id.includes('/onnxruntime-web/dist/')) return null;
+      return code.replaceAll(`new URL("${ORT_WASM}",import.meta.url)`, `new URL("${ORT_WASM}",import.meta["url"])`);
+    },
+  };
+}
+
+/**
+ * Library build: the binary is written once beside the bundle instead of inlined as base64 into
+ * the worker and the main-thread chunk (+72 MB); apps serve it and pass `wasmPaths`. `emit` is
+ * false in the worker's own build, whose files are inlined.
+ */
+function ortWasmBesideLibrary(emit: boolean): Plugin {
+  const request = `onnxruntime-web/${ORT_WASM}?url`;
+  const virtual = '\0edgeseg:ort-wasm-url';
+  return {
+    name: 'edgeseg:ort-wasm-beside-library',
+    enforce: 'pre',
+    resolveId: (source) => (source === request ? virtual : null),
+    load(id) {
+      if (id !== virtual) return null;
+      if (emit) this.emitFile({ type: 'asset', fileName: ORT_WASM, source: readFileSync(fileURLToPath(import.meta.resolve(`onnxruntime-web/${ORT_WASM}`))) });
+      return 'export default null;';
+    },
+  };
+}
+
 export default defineConfig(({ mode }): UserConfig => {
-  const common: UserConfig = { worker: { format: 'es' }, logLevel: 'warn', server: { headers: ISOLATION_HEADERS } };
-  if (mode === 'lib') {
+  const lib = mode === 'lib';
+  const common: UserConfig = {
+    plugins: [ortOwnWasmReference(), ...(lib ? [ortWasmBesideLibrary(true)] : [])],
+    worker: { format: 'es', plugins: () => [ortOwnWasmReference(), ...(lib ? [ortWasmBesideLibrary(false)] : [])] },
+    logLevel: 'warn',
+    server: { headers: ISOLATION_HEADERS },
+  };
+  if (lib) {
     return {
       ...common,
       build: {
         outDir: 'dist/runtime-web',
         emptyOutDir: true,
-        // Library mode inlines assets: the wasm binaries travel inside the worker as data: URLs, so
-        // the bundle is self-contained (`wasmPaths` serves them from elsewhere).
+        // Library mode inlines assets: tfjs' wasm binaries travel inside the worker as data: URLs, so
+        // the bundle is self-contained (`wasmPaths` serves them from elsewhere). ONNX Runtime's is
+        // the exception: see ortWasmBesideLibrary.
         lib: { entry: 'runtime-web/index.ts', formats: ['es'], fileName: 'index' },
       },
     };

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-web/webgpu';
 import bundledOrtWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { INPUT_NAME, INPUT_SIZE, OUTPUT_NAME } from '../core/index.js';
+import { ConfigError, INPUT_NAME, INPUT_SIZE, OUTPUT_NAME } from '../core/index.js';
 import { ORT_WASM_FILE, type WasmPaths, type WebBackend, type WebEngine } from './segmenter.js';
 
 export interface ModelRunner {
@@ -36,8 +36,14 @@ let ortConfigured = false;
 
 function configureOrt(wasmPaths: WasmPaths | null): void {
   if (ortConfigured) return;
+  // The library build carries no copy (it is a file beside the bundle, for the app to serve).
+  const bundled = bundledOrtWasm as string | null;
+  const wasm = typeof wasmPaths === 'string' ? null : (wasmPaths?.[ORT_WASM_FILE] ?? bundled);
+  if (typeof wasmPaths !== 'string' && !wasm) {
+    throw new ConfigError(`the ONNX Runtime engine needs ${ORT_WASM_FILE}: serve the copy beside dist/runtime-web and pass wasmPaths (a folder URL, or { '${ORT_WASM_FILE}': url })`);
+  }
   if (typeof wasmPaths === 'string') ort.env.wasm.wasmPaths = wasmPaths;
-  else ort.env.wasm.wasmPaths = { wasm: wasmPaths?.[ORT_WASM_FILE] ?? bundledOrtWasm };
+  else ort.env.wasm.wasmPaths = { wasm: wasm! };
   // One thread, like tfjs' wasm here (its threads are off in bundled builds), and no proxy
   // worker: runtime-web already runs the engine off the main thread.
   ort.env.wasm.numThreads = 1;
