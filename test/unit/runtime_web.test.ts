@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CLASS_BACKGROUND, CLASS_COLORS, CLASS_PET, ConfigError, maskToRgba } from '../../core/index.js';
-import { DEFAULT_BACKEND, DEFAULT_CACHE, DEFAULT_WARMUP_RUNS, DEFAULT_WORKER, resolveOptions } from '../../runtime-web/segmenter.js';
+import { DEFAULT_BACKEND, DEFAULT_CACHE, DEFAULT_ENGINE, DEFAULT_WARMUP_RUNS, DEFAULT_WORKER, resolveOptions } from '../../runtime-web/segmenter.js';
 
 describe('runtime-web options and overlay helpers', () => {
   it('fills documented defaults and normalises the model URL to a directory', () => {
     const o = resolveOptions({ model: '/models/unet-small/3' });
-    assert.deepEqual(o, { model: '/models/unet-small/3/', backend: DEFAULT_BACKEND, worker: DEFAULT_WORKER, cache: DEFAULT_CACHE, frameSizeMask: false, wasmPaths: null, warmupRuns: DEFAULT_WARMUP_RUNS });
+    assert.deepEqual(o, { model: '/models/unet-small/3/', backend: DEFAULT_BACKEND, engine: DEFAULT_ENGINE, worker: DEFAULT_WORKER, cache: DEFAULT_CACHE, frameSizeMask: false, wasmPaths: null, warmupRuns: DEFAULT_WARMUP_RUNS });
   });
 
   it('names the option and the fix in every error', () => {
@@ -15,6 +15,7 @@ describe('runtime-web options and overlay helpers', () => {
       [null, /'options' must be an object/],
       [{}, /'model' must be the URL of a model version directory/],
       [{ model: '/m/1/', backend: 'cuda' }, /'backend' must be 'auto' or one of webgpu, webgl, wasm, got 'cuda'/],
+      [{ model: '/m/1/', engine: 'onnx' }, /'engine' must be 'auto' or one of tfjs, ort, got 'onnx'/],
       [{ model: '/m/1/', warmupRuns: -1 }, /'warmupRuns' must be an integer 0–10/],
       [{ model: '/m/1/', worker: 'yes' }, /'worker' must be a boolean/],
     ];
