@@ -59,9 +59,9 @@ export class WeightWriter {
 
   /** A bias of a convolution whose input is `input` (its quantization, int8 only) and weight `weightName`. */
   bias(name: string, values: Float32Array, input: ActivationQuant | undefined, weightName: string): string {
+    if (this.encoding === 'float16') return this.half(name, [values.length], values);
     const weightScales = this.weightScales.get(weightName);
     if (this.encoding === 'float32' || !input || !weightScales) return this.b.floats(name, [values.length], values);
-    if (this.encoding === 'float16') return this.half(name, [values.length], values);
     const scales = Float32Array.from(weightScales, (s) => s * input.scale);
     const q = Int32Array.from(values, (v, c) => Math.round(v / scales[c]));
     this.b.initializer(`${name}/q`, 'int32', [values.length], q);

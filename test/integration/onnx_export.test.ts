@@ -113,6 +113,9 @@ describe('ONNX export', () => {
     assert.equal(fp16.onnx?.file, 'model.fp16.onnx');
     assert.ok(Math.abs(fp16.onnx.ratioVsParent - 0.5) < 0.02, `fp16 ONNX is ${fp16.onnx.ratioVsParent.toFixed(3)}×`);
     assert.ok(fp16.onnx.comparison!.maskAgreement >= 0.999);
+    const half = decodeModel(readFileSync(join(fp16.dir, 'model.fp16.onnx'))).graph.initializer;
+    assert.ok(half.length > 0 && half.every((t) => t.dataType === ONNX_DTYPE.float16), 'weights and biases stored as float16');
+    assert.ok(half.some((t) => t.name === 'enc0_a_conv/B/f16'));
   });
 
   it('verify checks ONNX files against SHA256SUMS and names one whose byte flipped; --format onnx writes an ONNX-only version tfjs refuses by name', async () => {
