@@ -83,12 +83,14 @@ const latency: LatencyRow[] = [];
 const ORT_ONE_THREAD: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
 const quantized: { model: string; fp32Bytes: number; int8Bytes: number; ratio: number; parentMiou: number; int8Miou: number; deltaMiouPoints: number; maskAgreement: number }[] = [];
 const fp32Dirs = new Map<string, ConvertResult>();
+const int8Dirs = new Map<string, ConvertResult>();
 const input = tf.randomUniform([1, INPUT_SIZE, INPUT_SIZE, 3], 0, 1, 'float32', 1);
 const inputData = input.dataSync() as Float32Array;
 for (const [model, dir] of parents) {
   const fp32 = await convert({ model: dir, precision: 'fp32', format: 'both', out: root, backend: 'wasm', force: true, log, onProgress: () => {} });
   const int8 = await convert({ model: dir, precision: 'uint8', format: 'both', eval: DATA, maxMiouDrop: 0.01, out: root, backend: 'wasm', force: true, log, onProgress: () => {} });
   fp32Dirs.set(model, fp32);
+  int8Dirs.set(model, int8);
   const c = int8.onnx!.comparison!;
   quantized.push({
     model,
@@ -206,6 +208,7 @@ const bestThreading = ortRows.reduce((a, b) => (b.fps > a.fps ? b : a));
 interface BrowserRow {
   model: string;
   engine: string;
+  file: string;
   provider: string | null;
   frames: number;
   p50Ms: number;
@@ -222,8 +225,13 @@ try {
   const page = await browser.newPage();
   await page.goto(`${server.url}/test/e2e/pages/harness.html`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
-  for (const [model, r] of fp32Dirs) {
-    for (const engine of ['tfjs', 'ort']) {
+  for (const [model, fp32] of fp32Dirs) {
+    // fp32 on both engines (the ratio), then ORT on the int8 QDQ model for reference.
+    for (const [engine, r, file] of [
+      ['tfjs', fp32, 'model.json (fp32)'],
+      ['ort', fp32, 'model.onnx'],
+      ['ort', int8Dirs.get(model)!, 'model.int8.onnx'],
+    ] as const) {
       const m = await page.evaluate(
         async ({ url, engine, frames }) => {
           type Seg = { info: { engine: { chosen: string; provider: string | null } }; segment(s: HTMLCanvasElement): Promise<{ timings: { total: number; inference: number; readback: number } }>; close(): Promise<void> };
@@ -256,9 +264,9 @@ try {
         },
         { url: `/models/${r.card.name}/${r.card.version}/`, engine, frames: FRAMES },
       );
-      browserRows.push({ model, engine: m.chosen === 'ort' ? `onnxruntime-web (${m.provider})` : 'tfjs-wasm', provider: m.provider, frames: m.total.length, p50Ms: percentile(m.total, 0.5), modelP50Ms: percentile(m.inference, 0.5), fps: m.total.length / m.seconds });
+      browserRows.push({ model, engine: m.chosen === 'ort' ? `onnxruntime-web (${m.provider})` : 'tfjs-wasm', file, provider: m.provider, frames: m.total.length, p50Ms: percentile(m.total, 0.5), modelP50Ms: percentile(m.inference, 0.5), fps: m.total.length / m.seconds });
       const row = browserRows.at(-1)!;
-      console.log(`browser ${model} ${row.engine}: p50 ${row.p50Ms.toFixed(1)} ms/frame (model + readback ${row.modelP50Ms.toFixed(1)} ms), ${row.fps.toFixed(1)} frames/s over ${row.frames} frames`);
+      console.log(`browser ${model} ${row.engine} ${row.file}: p50 ${row.p50Ms.toFixed(1)} ms/frame (model + readback ${row.modelP50Ms.toFixed(1)} ms), ${row.fps.toFixed(1)} frames/s over ${row.frames} frames`);
     }
   }
 } finally {
@@ -266,7 +274,7 @@ try {
   await server.close();
 }
 const browserRatio = (model: string) => {
-  const [t, o] = [browserRows.find((r) => r.model === model && r.provider === null)!, browserRows.find((r) => r.model === model && r.provider !== null)!];
+  const [t, o] = [browserRows.find((r) => r.model === model && r.provider === null)!, browserRows.find((r) => r.model === model && r.file === 'model.onnx')!];
   return t.p50Ms / o.p50Ms;
 };
 
@@ -290,9 +298,9 @@ const quantTable = [
 ].join('\n');
 const threadTable = ['| configuration | frames/s | p50 decode ms | p50 preprocess+model+stats ms |', '|---|---|---|---|', ...threading.map((r) => `| ${r.config} | ${r.fps.toFixed(1)} | ${r.decodeMs.toFixed(1)} | ${r.inferenceMs.toFixed(1)} |`)].join('\n');
 const browserTable = [
-  '| model | engine | p50 ms/frame (640×480 canvas → mask) | p50 model + readback ms | frames/s | × tfjs-wasm (p50) |',
-  '|---|---|---|---|---|---|',
-  ...browserRows.map((r) => `| ${r.model} | ${r.engine} | ${r.p50Ms.toFixed(1)} | ${r.modelP50Ms.toFixed(1)} | ${r.fps.toFixed(1)} | ${(browserRows.find((x) => x.model === r.model && x.provider === null)!.p50Ms / r.p50Ms).toFixed(2)} |`),
+  '| model | engine | model file | p50 ms/frame (640×480 canvas → mask) | p50 model + readback ms | frames/s | × tfjs-wasm (p50) |',
+  '|---|---|---|---|---|---|---|',
+  ...browserRows.map((r) => `| ${r.model} | ${r.engine} | ${r.file} | ${r.p50Ms.toFixed(1)} | ${r.modelP50Ms.toFixed(1)} | ${r.fps.toFixed(1)} | ${(browserRows.find((x) => x.model === r.model && x.provider === null)!.p50Ms / r.p50Ms).toFixed(2)} |`),
 ].join('\n');
 const profileTable = ['| stage | p50 ms |', '|---|---|', ...Object.entries(profile).map(([k, v]) => `| ${k} | ${v.toFixed(2)} |`)].join('\n');
 
