@@ -122,6 +122,8 @@ export interface DriftReport {
   psi: Record<string, number>;
   /** Features over the threshold, worst first. */
   drifted: string[];
+  /** The reference's `source`: which model on which data the live window was compared with. */
+  reference: string;
   modelVersion?: string;
   at: string;
 }
@@ -165,6 +167,12 @@ export class DriftMonitor {
     return (this.last = this.evaluate(modelVersion));
   }
 
+  /** Forgets the window (a new model serves: its outputs are not comparable with the old one's). */
+  reset(): void {
+    this.rows.length = 0;
+    this.sinceCheck = 0;
+  }
+
   evaluate(modelVersion?: string): DriftReport {
     const byFeature: Record<string, number> = {};
     this.reference.features.forEach((f, i) => {
@@ -174,6 +182,6 @@ export class DriftMonitor {
       .filter(([, v]) => v > this.threshold)
       .sort((a, b) => b[1] - a[1])
       .map(([k]) => k);
-    return { schema: DRIFT_EVENT_SCHEMA, drift: drifted.length > 0, test: 'psi', threshold: this.threshold, window: this.rows.length, psi: byFeature, drifted, modelVersion, at: new Date().toISOString() };
+    return { schema: DRIFT_EVENT_SCHEMA, drift: drifted.length > 0, test: 'psi', threshold: this.threshold, window: this.rows.length, psi: byFeature, drifted, reference: this.reference.source, modelVersion, at: new Date().toISOString() };
   }
 }

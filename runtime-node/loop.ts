@@ -25,6 +25,12 @@ export interface LoopTriggers {
   drift?: boolean;
   /** New labels the schedule and drift triggers need. @default 8 */
   minLabels?: number;
+  /**
+   * Which drift reports count: only those measured against the champion's own reference
+   * (`champion`, when the loop refreshes the reference at each promotion), or any (`any`, a fixed
+   * reference file). @default 'champion'
+   */
+  driftReference?: 'champion' | 'any';
 }
 
 export interface LoopOptions {
@@ -69,6 +75,7 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
   private running: Promise<LoopDecision> | null = null;
   /** Store version a refused retrain used: the next retrain waits for labels beyond it. */
   private refusedAt = 0;
+  private triggers: LoopTriggers;
   private timer: NodeJS.Timeout | null = null;
   readonly decisions: LoopDecision[] = [];
 
@@ -77,6 +84,7 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
     this.root = resolve(o.models ?? 'models');
     this.store = new FeedbackStore(o.feedback);
     this.log = o.log ?? createLogger('loop');
+    this.triggers = { ...o.triggers };
   }
 
   /** Feedback samples the champion's lineage was not fitted on. */
@@ -87,10 +95,16 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
 
   /** A drift report from the service; only reports about the current champion count. */
   noteDrift(report: DriftReport): void {
-    if (!report.drift || !(this.o.triggers?.drift ?? true)) return;
-    const champion = championDir(this.root, this.o.name).split(/[\\/]/).pop();
-    if (report.modelVersion && report.modelVersion !== `${this.o.name}@${champion}`) return;
+    if (!report.drift || !(this.triggers.drift ?? true)) return;
+    const champion = `${this.o.name}@${championDir(this.root, this.o.name).split(/[\\/]/).pop()}`;
+    if (report.modelVersion && report.modelVersion !== champion) return;
+    if ((this.triggers.driftReference ?? 'champion') === 'champion' && !report.reference.startsWith(`${champion} `)) return;
     this.drift = report;
+  }
+
+  /** Changes the triggers from now on. */
+  setTriggers(triggers: LoopTriggers): void {
+    this.triggers = { ...this.triggers, ...triggers };
   }
 
   /** True while a retrain runs. */
@@ -107,7 +121,7 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
 
   /** The trigger that fires now, or null. */
   dueTrigger(): string | null {
-    const t = this.o.triggers ?? {};
+    const t = this.triggers;
     // After a refusal, only labels that arrived since can change the outcome.
     if (this.refusedAt > 0 && this.labelsSince(this.refusedAt) < (t.minLabels ?? 8)) return null;
     const fresh = this.labelsSinceChampion();

@@ -11,7 +11,8 @@
  * 4. The loop retrains on base + feedback when enough labels arrived (or drift fired), the gate
  *    judges the challenger, promotion moves the alias and announces it, the service hot-swaps.
  * 5. mIoU on the shifted distribution is measured again with the new champion.
- * 6. Then a careless labeller (all-background masks) feeds the next round; its challenger
+ * 6. Then the cameras see the original distribution again and a careless labeller answers
+ *    three times as many label requests with all-background masks; the challenger fitted to them
  *    regresses on the held-out set and is refused; the champion stays.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,8 @@ export interface LoopDemoOptions {
   baseData?: string;
   /** Frames the sensors send: the shifted distribution. @default 'synthetic:count=400,size=128,seed=3,shift=1' */
   frames?: string;
+  /** Frames of the careless round: the base distribution, other scenes. @default 'synthetic:count=200,size=128,seed=5' */
+  carelessFrames?: string;
   /** The shifted held-out set mIoU is reported on. @default 'synthetic:count=200,size=128,seed=7,shift=1' */
   shiftedEval?: string;
   /** @default { baseFilters: 8, depth: 4 } */
@@ -100,6 +103,7 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
   const base = o.baseData ?? 'synthetic:count=240,size=128,seed=1';
   const frames = o.frames ?? 'synthetic:count=400,size=128,seed=3,shift=1';
   const shifted = o.shiftedEval ?? 'synthetic:count=200,size=128,seed=7,shift=1';
+  const carelessFrames = o.carelessFrames ?? 'synthetic:count=200,size=128,seed=5';
   const topics = topicNames(o.topicPrefix ?? `edgeseg.loopdemo.${Date.now()}.`);
 
   print(`1/5 training the champion on ${base} (${o.championSteps ?? 150} steps)`);
@@ -168,18 +172,18 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
   try {
     await labeler.start();
     loop.start();
-    const round = async (idPrefix: string, until: (d: LoopDecision[]) => boolean) => {
+    const round = async (source: string, idPrefix: string, until: (d: LoopDecision[]) => boolean) => {
       let sent = 0;
       const decided = loop.decisions.length;
       while (!until(loop.decisions.slice(decided)) && Date.now() < deadline) {
         // Frames flow while no retrain runs (a retrain has the CPU to itself).
-        if (sent < 4000 && !loop.busy) sent += await produceFrames(transport, { topic: topics.frames, source: frames, sensors: 2, fps: 0, count: 16, idPrefix: `${idPrefix}-${sent}` });
+        if (sent < 4000 && !loop.busy) sent += await produceFrames(transport, { topic: topics.frames, source, sensors: 2, fps: 0, count: 16, idPrefix: `${idPrefix}-${sent}` });
         await sleep(1000);
       }
       return sent;
     };
     print(`3/5 producing shifted frames (${frames}); the simulated labeller answers label requests from ground truth`);
-    await round('shifted', (d) => d.length > 0);
+    await round(frames, 'shifted', (d) => d.length > 0);
     const first = loop.decisions[0];
     if (!first) throw new Error(`no retrain decision within ${o.timeoutSec ?? 900} s`);
     let promoted: LoopDemoResult['promoted'] = null;
@@ -190,11 +194,14 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
       print(`4/5 mIoU on the shifted distribution: ${pts(before.shiftedMiou)} (${before.version}) → ${pts(promoted.shiftedMiou)} (${promoted.version})`);
     }
     if (o.careless ?? true) {
-      print('5/5 a careless labeller (all-background masks) answers the next requests');
+      // A third of the fine-tuning data saying "no pet here" on ordinary scenes: enough to regress.
+      const carelessLabels = 3 * (o.labels ?? 48);
+      loop.setTriggers({ labels: carelessLabels });
+      print(`5/5 frames from the original distribution (${carelessFrames}); a careless labeller answers ${carelessLabels} label requests with all-background masks`);
       await labeler.stop();
-      labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.careless`, mode: 'background', log });
+      labeler = new SimulatedLabeler(transport, { source: carelessFrames, topics, groupId: `${topics.labelRequests}.careless`, mode: 'background', fromBeginning: false, log });
       await labeler.start();
-      await round('careless', (d) => d.length > 0);
+      await round(carelessFrames, 'careless', (d) => d.length > 0);
     }
     result = {
       name: NAME,

@@ -399,6 +399,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
       }
       this.metrics.swaps.inc({ result: 'ok' });
       this.setModelMetric();
+      this.driftMonitor?.reset();
       this.log.info('model swapped', { from, to: this.engine.model.version });
       this.emit('swap', { from, to: this.engine.model.version });
       return true;

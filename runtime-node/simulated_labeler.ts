@@ -32,6 +32,8 @@ export interface SimulatedLabelerOptions {
   groupId: string;
   /** @default 'truth' */
   mode?: 'truth' | 'background';
+  /** Answer requests already on the topic too (a new labeller group). @default true */
+  fromBeginning?: boolean;
   /** Answer at most this many requests. @default Infinity */
   limit?: number;
   log?: Logger;
@@ -67,7 +69,7 @@ export class SimulatedLabeler {
 
   async start(): Promise<void> {
     const limit = this.o.limit ?? Infinity;
-    this.consumer = await this.transport.consume({ groupId: this.o.groupId, topics: [this.o.topics.labelRequests] }, async (batch) => {
+    this.consumer = await this.transport.consume({ groupId: this.o.groupId, topics: [this.o.topics.labelRequests], fromBeginning: this.o.fromBeginning ?? true }, async (batch) => {
       const out = [];
       for (const r of batch.records) {
         if (this.answered >= limit) break;

@@ -111,7 +111,7 @@ export function registerLoop(program: Command): void {
       name,
       models: flags.models,
       feedback: flags.feedback,
-      triggers: { labels: flags.labels, everyMs: flags.every ? flags.every * 60_000 : null, drift: flags.drift },
+      triggers: { labels: flags.labels, everyMs: flags.every ? flags.every * 60_000 : null, drift: flags.drift, driftReference: flags.driftReference ? 'any' : 'champion' },
       retrain: { ...retrainSettings(flags), onProgress: (m) => console.log(m) },
       publisher: { transport, topics },
       log,
