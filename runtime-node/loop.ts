@@ -62,6 +62,7 @@ export interface LoopDecision {
 }
 
 export interface LoopEvents {
+  trigger: [string];
   decision: [LoopDecision];
   error: [Error];
 }
@@ -138,6 +139,7 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
     if (this.running) return this.running;
     const run = (async () => {
       this.log.info('retrain triggered', { trigger });
+      this.emit('trigger', trigger);
       this.drift = null;
       this.lastRun = Date.now();
       const attempted = this.store.latest() ?? 0;

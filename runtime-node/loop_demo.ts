@@ -152,13 +152,14 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
     intervalMs: 1000,
     log: log.child('loop'),
   });
+  loop.on('trigger', (trigger) => print(`retrain triggered by ${trigger}`));
   service.on('drift', (report) => {
     if (!drift) print(`drift detected: ${report.drifted.map((f) => `${f} PSI ${report.psi[f].toFixed(2)}`).join(', ')} (window ${report.window})`);
     drift = true;
     loop.noteDrift(report);
   });
   loop.on('decision', (d) => {
-    print(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`);
+    print(`${d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`}  (trigger: ${d.trigger})`);
     // The promoted model's training data (base + feedback) is the new normal for drift.
     if (d.accepted) {
       void measureDriftReference(d.result.dir, d.result.report.training!.data, { log })
@@ -196,7 +197,9 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
     if (o.careless ?? true) {
       // A third of the fine-tuning data saying "no pet here" on ordinary scenes: enough to regress.
       const carelessLabels = 3 * (o.labels ?? 48);
-      loop.setTriggers({ labels: carelessLabels });
+      // This round is about label quality alone: drift (ordinary scenes against a reference that
+      // now holds shifted ones too) does not trigger it.
+      loop.setTriggers({ labels: carelessLabels, drift: false });
       print(`5/5 frames from the original distribution (${carelessFrames}); a careless labeller answers ${carelessLabels} label requests with all-background masks`);
       await labeler.stop();
       labeler = new SimulatedLabeler(transport, { source: carelessFrames, topics, groupId: `${topics.labelRequests}.careless`, mode: 'background', fromBeginning: false, log });

@@ -117,6 +117,7 @@ export function registerLoop(program: Command): void {
       log,
     });
     service.on('drift', (r) => loop.noteDrift(r));
+    loop.on('trigger', (t) => console.log(`retrain triggered by ${t}`));
     loop.on('decision', (d) => {
       console.log(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`);
       if (d.accepted && !flags.driftReference) {
