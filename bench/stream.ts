@@ -21,6 +21,7 @@ import { produceFrames, type ProduceOptions } from '../runtime-node/frame_produc
 import { StreamService, type StreamOptions } from '../runtime-node/service.js';
 import { readState, startBroker, stopBroker } from '../scripts/kafka.js';
 import { BENCH_MODEL, gflopOf, seededModel } from '../test/helpers/models.js';
+import { convert } from '../converter/convert.js';
 import { Kafka, logLevel } from 'kafkajs';
 
 const { values: args } = parseArgs({ options: { frames: { type: 'string', default: '240' }, 'latency-seconds': { type: 'string', default: '10' } } });
@@ -34,6 +35,8 @@ const log = createLogger('bench', { level: 'warn' });
 const modelDir = join(tmpdir(), `edgeseg-bench-stream-${process.pid}`, 'bench', '1');
 const gflop = gflopOf('unet-small', BENCH_MODEL);
 await seededModel(modelDir, { name: 'bench', version: '1', seed: 1, config: BENCH_MODEL });
+// The same weights folded and exported to ONNX beside the folded tfjs model: the engine comparison.
+const folded = await convert({ model: modelDir, precision: 'fp32', format: 'both', out: join(modelDir, '..', '..'), force: true, log, onProgress: () => {} });
 
 const running = process.env.KAFKA_BROKERS ?? readState()?.brokers;
 const own = running ? null : await startBroker({ recordState: false, dataDir: join(tmpdir(), `edgeseg-bench-kafka-${process.pid}`) });
@@ -66,10 +69,10 @@ async function throughput(name: string, service: Partial<StreamOptions>, frames:
   const prefix = `bench.${process.pid}.${++runId}.`;
   const topics = topicNames(prefix);
   // The service creates the topics with 6 frame partitions; produce after that.
-  const warm = await StreamService.start({ model: modelDir, brokers, groupId: `warm-${prefix}`, topicPrefix: prefix, httpPort: null, watchModels: false, log, ...service });
+  const warm = await StreamService.start({ model: modelDir, brokers, groupId: `warm-${prefix}`, topicPrefix: prefix, httpPort: null, watchModels: false, log, engine: 'tfjs', ...service });
   await warm.stop();
   await produce(topics.frames, { ...frames, fps: 0, count: FRAMES });
-  const s = await StreamService.start({ model: modelDir, brokers, groupId: `bench-${prefix}`, topicPrefix: prefix, httpPort: null, watchModels: false, log, ...service });
+  const s = await StreamService.start({ model: modelDir, brokers, groupId: `bench-${prefix}`, topicPrefix: prefix, httpPort: null, watchModels: false, log, engine: 'tfjs', ...service });
   // The clock starts when the service is ready (model loaded and warm in every worker).
   const t0 = performance.now();
   const deadline = Date.now() + 600_000;
@@ -123,6 +126,9 @@ try {
   rows.push(await throughput('128² JPEG, 2 workers, batch ≤ 4 / 2 ms', { workers: 2, maxBatch: 4, maxWaitMs: 2 }, {}));
   rows.push(await throughput('128² raw RGB8, 2 workers', { workers: 2 }, { format: 'raw' }));
   rows.push(await throughput('640×480 JPEG, 2 workers', { workers: 2 }, { size: [640, 480] }));
+  // Engines on the same folded weights (index 5 and 6).
+  rows.push(await throughput('128² JPEG, 2 workers, folded, tfjs-wasm engine', { workers: 2, model: folded.dir, engine: 'tfjs' }, {}));
+  rows.push(await throughput('128² JPEG, 2 workers, folded, ONNX Runtime engine', { workers: 2, model: folded.dir, engine: 'ort' }, {}));
   const best = rows[1].framesPerSecond;
   console.log('end-to-end latency, 2 workers:');
   latencyRows.push(await latency('50% of max', 0.5 * best, { workers: 2 }));
@@ -135,6 +141,7 @@ try {
 const scaling = rows[1].framesPerSecond / rows[0].framesPerSecond;
 const batching = rows[2].framesPerSecond / rows[1].framesPerSecond;
 const size = rows[4].framesPerSecond / rows[3].framesPerSecond;
+const engines = rows[6].framesPerSecond / rows[5].framesPerSecond;
 const machine = `${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}`;
 const table = [
   '| case | workers | max batch | frames | seconds | frames/s |',
@@ -149,14 +156,16 @@ const latencyTable = [
 const notes = [
   `batched / batch 1 (2 workers, tfjs-wasm): ${batching.toFixed(2)}x — no GPU backend here, where batching pays`,
   `640×480 JPEG / 128² raw: ${size.toFixed(2)}x`,
+  `ONNX Runtime / tfjs-wasm engine, end to end through Kafka (2 workers, same folded weights): ${engines.toFixed(2)}x`,
 ];
 console.log(`\n${table}\n\n${latencyTable}\n`);
 for (const n of notes) console.log(n);
 mkdirSync('bench/out', { recursive: true });
-const result = { bench: 'stream', machine, model: { name: 'unet-small', baseFilters: 16, depth: 4, gflopPerFrame: gflop, backend: 'wasm' }, rows, latency: latencyRows, ratios: { workers2over1: scaling, batchedOverBatch1: batching, vga_jpegOverRaw128: size }, measured: new Date().toISOString() };
+const result = { bench: 'stream', machine, model: { name: 'unet-small', baseFilters: 16, depth: 4, gflopPerFrame: gflop, backend: 'wasm' }, rows, latency: latencyRows, ratios: { workers2over1: scaling, batchedOverBatch1: batching, vga_jpegOverRaw128: size, ortOverTfjsWasm: engines }, measured: new Date().toISOString() };
 writeFileSync('bench/out/stream.json', JSON.stringify(result, null, 2));
 writeFileSync(
   'bench/out/stream.md',
   `# Streaming throughput and latency\n\nruntime-node, unet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame) on tfjs-wasm, real Kafka ${brokers.join(',')}, ${machine}, measured ${result.measured}. ${FRAMES} frames pre-produced per throughput case over ${SENSORS} sensors.\n\n${table}\n\n${latencyTable}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n**2 workers / 1 worker: ${scaling.toFixed(2)}x** (same run)\n`,
 );
 console.log(`2 workers / 1 worker: ${scaling.toFixed(2)}x`);
+console.log(`stream ort/tfjs-wasm: ${engines.toFixed(2)}x`);

@@ -54,6 +54,8 @@ export interface LoopDemoOptions {
   retrainSteps?: number;
   /** Labels that trigger a retrain. @default 48 */
   labels?: number;
+  /** Labels of the careless round. @default 3 × labels */
+  carelessLabels?: number;
   /** Also run a careless-labeller round that must be refused. @default true */
   careless?: boolean;
   /** Give up after this long. @default 900 (s) */
@@ -196,7 +198,7 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
     }
     if (o.careless ?? true) {
       // A third of the fine-tuning data saying "no pet here" on ordinary scenes: enough to regress.
-      const carelessLabels = 3 * (o.labels ?? 48);
+      const carelessLabels = o.carelessLabels ?? 3 * (o.labels ?? 48);
       // This round is about label quality alone: drift (ordinary scenes against a reference that
       // now holds shifted ones too) does not trigger it.
       loop.setTriggers({ labels: carelessLabels, drift: false });

@@ -81,7 +81,7 @@ describe('closed loop on Kafka', () => {
     }
   });
 
-  it('loop --demo: shifted frames → label requests → simulated labels → retrain → promotion → hot swap → shifted mIoU rises; a careless labeller\'s challenger is refused', async () => {
+  it('loop --demo: shifted frames → label requests → simulated labels → retrain → promotion → hot swap → shifted mIoU rises; a careless labeller\'s challenger is refused', async (t) => {
     const { prefix } = isolate('loop');
     const workdir = tempDir('loop');
     const lines: string[] = [];
@@ -89,13 +89,15 @@ describe('closed loop on Kafka', () => {
       brokers: brokers(),
       workdir,
       topicPrefix: prefix,
-      baseData: 'synthetic:count=160,size=128,seed=1',
+      baseData: 'synthetic:count=200,size=128,seed=1',
       frames: 'synthetic:count=200,size=128,seed=3,shift=1',
       shiftedEval: 'synthetic:count=120,size=128,seed=7,shift=1',
-      modelConfig: { baseFilters: 8, depth: 3 },
-      championSteps: 100,
+      // A champion good enough (≈ 78% held-out mIoU) that careless labels can make it worse.
+      modelConfig: { baseFilters: 8, depth: 4 },
+      championSteps: 110,
       retrainSteps: 40,
       labels: 32,
+      carelessLabels: 128,
       timeoutSec: 600,
       print: (l) => lines.push(l),
       log: quiet,
@@ -122,6 +124,7 @@ describe('closed loop on Kafka', () => {
     assert.equal(readGateReport(r.models, r.name, careless.version)?.decision, 'refuse');
     assert.equal(readGateReport(r.models, r.name, good.version)?.decision, 'accept');
     assert.ok(existsSync(join(r.models, r.name, careless.version, 'card.json')));
+    t.diagnostic(`shifted mIoU ${(100 * r.champion.shiftedMiou).toFixed(2)}% → ${(100 * r.promoted.shiftedMiou).toFixed(2)}%; refused ${careless.version}: ${careless.reasons.join('; ')}`);
     const labels = new FeedbackStore(r.feedback).read().samples;
     assert.ok(labels.length >= 32 && labels.every((s) => s.source === 'simulated'));
   });
