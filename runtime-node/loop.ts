@@ -74,7 +74,7 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
   private drift: DriftReport | null = null;
   private lastRun = Date.now();
   private running: Promise<LoopDecision> | null = null;
-  /** Store version a refused retrain used: the next retrain waits for labels beyond it. */
+  /** Store version a refused (or failed) retrain used: the next retrain waits for labels beyond it. */
   private refusedAt = 0;
   private triggers: LoopTriggers;
   private timer: NodeJS.Timeout | null = null;
@@ -144,8 +144,15 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
       this.lastRun = Date.now();
       const attempted = this.store.latest() ?? 0;
       const run = this.o.isolate === false ? retrain : retrainInWorker;
-      const result = await run({ ...this.o.retrain, name: this.o.name, models: this.root, feedback: this.store.dir, log: this.o.retrain?.log ?? this.log });
-      let champion = championDir(this.root, this.o.name).split('/').pop()!;
+      let result: RetrainResult;
+      try {
+        result = await run({ ...this.o.retrain, name: this.o.name, models: this.root, feedback: this.store.dir, log: this.o.retrain?.log ?? this.log });
+      } catch (err) {
+        // A failed retrain (diverged, bad data) is not retried until new labels arrive.
+        this.refusedAt = attempted;
+        throw err;
+      }
+      let champion = championDir(this.root, this.o.name).split(/[\\/]/).pop()!;
       if (result.accepted) {
         await promote(this.root, this.o.name, result.version, { publisher: this.o.publisher, reason: `gate accepted (${trigger})` });
         champion = result.version;
