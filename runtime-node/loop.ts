@@ -96,11 +96,15 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
 
   /** A drift report from the service; only reports about the current champion count. */
   noteDrift(report: DriftReport): void {
-    if (!report.drift || !(this.triggers.drift ?? true)) return;
+    if (report.drift && this.driftApplies(report)) this.drift = report;
+  }
+
+  /** Whether a drift report is about the serving champion (and drift triggers are on). */
+  private driftApplies(report: DriftReport): boolean {
+    if (!(this.triggers.drift ?? true)) return false;
     const champion = `${this.o.name}@${championDir(this.root, this.o.name).split(/[\\/]/).pop()}`;
-    if (report.modelVersion && report.modelVersion !== champion) return;
-    if ((this.triggers.driftReference ?? 'champion') === 'champion' && !report.reference.startsWith(`${champion} `)) return;
-    this.drift = report;
+    if (report.modelVersion && report.modelVersion !== champion) return false;
+    return (this.triggers.driftReference ?? 'champion') === 'any' || report.reference.startsWith(`${champion} `);
   }
 
   /** Changes the triggers from now on. */
@@ -129,6 +133,8 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
     const want = t.labels ?? 50;
     if (want > 0 && fresh >= want) return `labels: ${fresh} new ≥ ${want}`;
     if (fresh < (t.minLabels ?? 8)) return null;
+    // A report noted before a promotion or a trigger change no longer counts.
+    if (this.drift && !this.driftApplies(this.drift)) this.drift = null;
     if (this.drift) return `drift: ${this.drift.drifted.map((f) => `${f} PSI ${this.drift!.psi[f].toFixed(2)}`).join(', ')}`;
     if (t.everyMs && Date.now() - this.lastRun >= t.everyMs) return `schedule: ${Math.round((Date.now() - this.lastRun) / 1000)} s since the last retrain`;
     return null;
