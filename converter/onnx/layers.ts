@@ -97,14 +97,21 @@ export function permute(values: Float32Array, shape: number[], perm: number[]): 
   return out;
 }
 
+/** Kernel, stride and dilation of a convolution layer's config, as (height, width) pairs. */
+function windowOf(layer: EmitContext['layer']) {
+  const cfg = layer.config;
+  const [kh, kw] = pair(cfg.kernel_size, 'kernel_size', layer.name);
+  const [sh, sw] = pair(cfg.strides ?? 1, 'strides', layer.name);
+  const [dh, dw] = pair(cfg.dilation_rate ?? 1, 'dilation_rate', layer.name);
+  return { kh, kw, sh, sw, dh, dw };
+}
+
 function convLike(ctx: EmitContext, kind: 'Conv2D' | 'DepthwiseConv2D'): OnnxTensor {
   const { layer, inputs, weights } = ctx;
   checkChannelsLast(layer);
   const [x] = inputs;
   const cfg = layer.config;
-  const [kh, kw] = pair(cfg.kernel_size, 'kernel_size', layer.name);
-  const [sh, sw] = pair(cfg.strides ?? 1, 'strides', layer.name);
-  const [dh, dw] = pair(cfg.dilation_rate ?? 1, 'dilation_rate', layer.name);
+  const { kh, kw, sh, sw, dh, dw } = windowOf(layer);
   const padding = String(cfg.padding ?? 'valid');
   if (padding !== 'same' && padding !== 'valid') unsupported(layer, `padding '${padding}'`);
   const ph = windowPadding(x.h, kh, sh, dh, padding);
@@ -149,9 +156,7 @@ const conv2dTranspose: LayerEmitter = (ctx) => {
   checkChannelsLast(layer);
   const [x] = inputs;
   const cfg = layer.config;
-  const [kh, kw] = pair(cfg.kernel_size, 'kernel_size', layer.name);
-  const [sh, sw] = pair(cfg.strides ?? 1, 'strides', layer.name);
-  const [dh, dw] = pair(cfg.dilation_rate ?? 1, 'dilation_rate', layer.name);
+  const { kh, kw, sh, sw, dh, dw } = windowOf(layer);
   if (dh !== 1 || dw !== 1) unsupported(layer, 'dilation');
   const padding = String(cfg.padding ?? 'valid');
   if (padding !== 'same' && padding !== 'valid') unsupported(layer, `padding '${padding}'`);
