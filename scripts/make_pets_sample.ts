@@ -12,10 +12,10 @@
  * alpha, GIF as GIF — whatever their file extension says; smaller files are copied byte for byte.
  * Trimaps get the same size with nearest-neighbour so their values stay 1/2/3. The split lists
  * and list.txt are the source's lines for the kept names, in the source's order. Pixels keep their
- * stored orientation (no EXIF rotation), as the trimaps are drawn on it. The output directory is
- * replaced.
+ * stored orientation (no EXIF rotation), as the trimaps are drawn on it. The output's images/ and
+ * annotations/ are replaced; its README.md and LICENSE are kept.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -53,10 +53,13 @@ function pickPerBreed(names: string[], perBreed: number): string[] {
 }
 
 /** Downscales an image in its own format (the extension may lie: upstream has a GIF and a PNG named .jpg). */
+/** A byte-for-byte copy without the source's file mode (the development copy marks some files executable). */
+const copyBytes = (src: string, dst: string) => writeFileSync(dst, readFileSync(src));
+
 async function reduceImage(src: string, dst: string, maxSide: number): Promise<void> {
   const meta = await sharp(src).metadata();
   if (Math.max(meta.width ?? 0, meta.height ?? 0) <= maxSide) {
-    copyFileSync(src, dst);
+    copyBytes(src, dst);
     return;
   }
   const resized = sharp(src).resize(maxSide, maxSide, { fit: 'inside', kernel: 'lanczos3' });
@@ -70,7 +73,7 @@ async function reduceImage(src: string, dst: string, maxSide: number): Promise<v
 async function reduceTrimap(src: string, dst: string, image: string): Promise<void> {
   const [meta, target] = await Promise.all([sharp(src).metadata(), sharp(image).metadata()]);
   if (meta.width === target.width && meta.height === target.height) {
-    copyFileSync(src, dst);
+    copyBytes(src, dst);
     return;
   }
   const { data, info } = await sharp(src).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
@@ -91,14 +94,16 @@ export async function makePetsSample(o: Options): Promise<{ names: string[]; byt
   const unlisted = imageNames(join(o.from, 'images')).filter((n) => !listed.has(n));
   const keep = new Set([...pickPerBreed(trainvalLines.map(nameOf), o.trainval), ...pickPerBreed(testLines.map(nameOf), o.test), ...unlisted]);
 
-  rmSync(o.out, { recursive: true, force: true });
+  // README.md and LICENSE beside the data are written by hand and stay.
+  rmSync(join(o.out, 'images'), { recursive: true, force: true });
+  rmSync(join(o.out, 'annotations'), { recursive: true, force: true });
   mkdirSync(join(o.out, 'images'), { recursive: true });
   mkdirSync(join(o.out, 'annotations', 'trimaps'), { recursive: true });
   for (const list of ['trainval.txt', 'test.txt', 'list.txt']) {
     const lines = listLines(join(ann, list)).filter((l) => keep.has(nameOf(l)));
     writeFileSync(join(o.out, 'annotations', list), lines.map((l) => `${l}\n`).join(''));
   }
-  if (existsSync(join(ann, 'README'))) copyFileSync(join(ann, 'README'), join(o.out, 'annotations', 'README'));
+  if (existsSync(join(ann, 'README'))) copyBytes(join(ann, 'README'), join(o.out, 'annotations', 'README'));
   let bytes = 0;
   for (const name of [...keep].sort()) {
     const image = join(o.out, 'images', `${name}.jpg`);
