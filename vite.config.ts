@@ -77,7 +77,7 @@ export default defineConfig(({ mode }): UserConfig => {
       outDir: 'dist/web',
       emptyOutDir: true,
       assetsInlineLimit: 0,
-      rollupOptions: { input: { demo: 'demo/index.html', ...(mode === 'e2e' ? { harness: 'test/e2e/pages/harness.html' } : {}) } },
+      rollupOptions: { input: { demo: 'demo/index.html', ...(mode === 'e2e' ? { harness: 'bench/pages/harness.html' } : {}) } },
     },
   };
 });

@@ -21,17 +21,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { createLogger, encodeMaskPng, INPUT_SIZE, percentile, preprocessPixels, summarizeLogits, summarizeLogitsData } from '../core/index.js';
-import { loadLayersModel } from '../converter/artifact_fs.js';
+import { loadLayersModel } from '../core/node/artifact_fs.js';
 import { convert, type ConvertResult } from '../converter/convert.js';
 import { InferenceEngine } from '../runtime-node/engine/engine.js';
 import { startWebServer } from '../scripts/web_server.js';
 import type { FrameInput } from '../runtime-node/engine/protocol.js';
-import { activateWasm } from '../trainer/backends/wasm.js';
-import { decodeImage } from '../trainer/data/decode_image.js';
-import { tf } from '../trainer/tfjs.js';
-import { buildWeb, launchBrowser } from '../test/helpers/browser.js';
-import { jpeg } from '../test/helpers/fixtures.js';
-import { BENCH_MODEL, gflopOf } from '../test/helpers/models.js';
+import { activateWasm } from '../core/node/backends/wasm.js';
+import { decodeImage } from '../core/node/decode_image.js';
+import { tf } from '../core/node/tfjs.js';
+import { buildWeb, launchBrowser } from './helpers/browser.js';
+import { jpeg } from './helpers/fixtures.js';
+import { BENCH_MODEL, gflopOf } from './helpers/models.js';
 import { BENCH_DATA, trainedBenchModel } from './trained.js';
 
 const { values: args } = parseArgs({
@@ -223,7 +223,7 @@ let chromium = '';
 try {
   chromium = browser.version();
   const page = await browser.newPage();
-  await page.goto(`${server.url}/test/e2e/pages/harness.html`);
+  await page.goto(`${server.url}/bench/pages/harness.html`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
   for (const [model, fp32] of fp32Dirs) {
     // fp32 on both engines (the ratio), then ORT on the int8 QDQ model for reference.

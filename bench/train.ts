@@ -13,14 +13,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { INPUT_SIZE } from '../core/index.js';
-import { activateWasm } from '../trainer/backends/wasm.js';
-import { activateWebgpu, gpuDevicePresent, probeWebgpu } from '../trainer/backends/webgpu.js';
+import { activateWasm } from '../core/node/backends/wasm.js';
+import { activateWebgpu, gpuDevicePresent, probeWebgpu } from '../core/node/backends/webgpu.js';
 import { sparseCrossEntropy } from '../trainer/loss.js';
 import { buildModel } from '../trainer/models/index.js';
 import { seedWeights } from '../trainer/models/init.js';
-import { tf } from '../trainer/tfjs.js';
-import { tinyBatch } from '../test/helpers/train_steps.js';
-import { BENCH_MODEL, gflopOf } from '../test/helpers/models.js';
+import { tf } from '../core/node/tfjs.js';
+import { tinyBatch } from './helpers/train_steps.js';
+import { BENCH_MODEL, gflopOf } from './helpers/models.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -16,8 +16,8 @@ import { parseArgs } from 'node:util';
 import { createLogger, percentile } from '../core/index.js';
 import { convert } from '../converter/convert.js';
 import { startWebServer } from '../scripts/web_server.js';
-import { BENCH_MODEL, gflopOf, seededModel } from '../test/helpers/models.js';
-import { buildWeb, launchBrowser } from '../test/helpers/browser.js';
+import { BENCH_MODEL, gflopOf, seededModel } from './helpers/models.js';
+import { buildWeb, launchBrowser } from './helpers/browser.js';
 
 const { values: args } = parseArgs({ options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' } } });
 const FRAMES = Number(args.frames);
@@ -54,7 +54,7 @@ const rows: Row[] = [];
 const notes: string[] = [];
 try {
   const page = await browser.newPage();
-  await page.goto(`${server.url}/test/e2e/pages/harness.html`);
+  await page.goto(`${server.url}/bench/pages/harness.html`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
   console.log(`unet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame), Chromium ${browser.version()}, ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}`);
   for (const backend of ['webgpu', 'webgl', 'wasm']) {

@@ -5,7 +5,7 @@
  */
 import type { io } from '@tensorflow/tfjs-core';
 import { ModelFormatError } from '../core/index.js';
-import { tf } from '../trainer/tfjs.js';
+import { tf } from '../core/node/tfjs.js';
 import { LayerGraph, type TopologyJson } from './graph.js';
 import { REWRITE_RULES } from './rules/index.js';
 import type { RewriteRule } from './rules/rule.js';

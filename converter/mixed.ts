@@ -9,7 +9,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { SampleSet } from '../trainer/data/dataset.js';
-import { tf } from '../trainer/tfjs.js';
+import { tf } from '../core/node/tfjs.js';
 import { agreement, predictMasks } from './compare.js';
 import { fakeQuantize, planBytes, type WeightDtype } from './quantize.js';
 

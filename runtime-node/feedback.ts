@@ -26,7 +26,7 @@ import {
   type FeedbackMessage,
   type Logger,
 } from '../core/index.js';
-import { FeedbackStore, type FeedbackSample, type FeedbackVersion } from '../trainer/data/feedback_store.js';
+import { FeedbackStore, type FeedbackSample, type FeedbackVersion } from '../core/node/feedback_store.js';
 import type { PendingFrame } from './label_requests.js';
 import type { RouteHandler } from './http.js';
 import type { InRecord, OutRecord } from './transport.js';

@@ -6,7 +6,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LABEL_REQUEST_SCHEMA, MAX_ENTROPY, type LabelRequestMessage } from '../core/index.js';
-import { FeedbackStore } from '../trainer/data/feedback_store.js';
+import { FeedbackStore } from '../core/node/feedback_store.js';
 import type { ValidFrame } from './frame.js';
 
 export interface LabelRequestOptions {

@@ -30,7 +30,7 @@ import {
   type SegmentationMessage,
   type Topics,
 } from '../core/index.js';
-import { resolveModelRef, DEFAULT_MODELS_ROOT } from '../converter/registry.js';
+import { resolveModelRef, DEFAULT_MODELS_ROOT } from '../core/node/registry.js';
 import { InferenceEngine, type EngineChoice, type OrtProvider } from './engine/engine.js';
 import { FRAME_LIMIT_DEFAULTS, validateFrame, type FrameLimits } from './frame.js';
 import { startHttp, type RouteHandler } from './http.js';

@@ -5,7 +5,7 @@
  * serving the live demo with both on localhost.
  */
 import { randomBytes } from 'node:crypto';
-import { aliases, setAlias } from '../converter/registry.js';
+import { aliases, setAlias } from '../core/node/registry.js';
 import { printTrainResult, trainProgress } from '../cli/commands/train.js';
 import { cliLogger } from '../cli/context.js';
 import { train } from '../trainer/train.js';

@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { CARD_JSON, parseCard, type ModelIndexEntry } from '../core/index.js';
-import { aliases, listModelNames, listVersions } from '../converter/registry.js';
+import { aliases, listModelNames, listVersions } from '../core/node/registry.js';
 import { FeedbackIngest, feedbackRoutes } from '../runtime-node/feedback.js';
 import { ISOLATION_HEADERS } from './isolation_headers.js';
 

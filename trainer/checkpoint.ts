@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { writeFileAtomic } from '../converter/fs_atomic.js';
-import { tf } from './tfjs.js';
+import { writeFileAtomic } from '../core/node/fs_atomic.js';
+import { tf } from '../core/node/tfjs.js';
 
 export interface LoopState {
   /** Optimizer steps taken. */

@@ -3,7 +3,7 @@
  * documented defaults and checked by `resolveTrainConfig` with errors that name the field.
  */
 import { ConfigError, parseDatasetSpecs } from '../core/index.js';
-import { TRAINING_BACKENDS, type TrainingBackend } from './backends/select.js';
+import { TRAINING_BACKENDS, type TrainingBackend } from '../core/node/backends/select.js';
 import { isModelName, MODEL_NAMES } from './models/index.js';
 import { checkSchedule, SCHEDULE_DEFAULTS, type ScheduleName } from './schedule.js';
 

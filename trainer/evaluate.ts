@@ -4,7 +4,7 @@ import { ConfusionMatrix, INPUT_CHANNELS, INPUT_SIZE, type SegmentationMetrics }
 import type { SampleSet } from './data/dataset.js';
 import { batches } from './data/pipeline.js';
 import { sparseCrossEntropy } from './loss.js';
-import { tf } from './tfjs.js';
+import { tf } from '../core/node/tfjs.js';
 
 export interface Evaluation {
   loss: number;

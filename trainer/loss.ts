@@ -1,5 +1,5 @@
 import { NUM_CLASSES } from '../core/index.js';
-import { tf } from './tfjs.js';
+import { tf } from '../core/node/tfjs.js';
 
 /**
  * Sparse categorical cross-entropy from logits (the book's loss), averaged over every pixel of

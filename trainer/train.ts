@@ -16,10 +16,10 @@ import {
   type Logger,
   type ModelCard,
 } from '../core/index.js';
-import { loadLayersModel, saveLayersModel } from '../converter/artifact_fs.js';
-import { writeFileAtomic } from '../converter/fs_atomic.js';
-import { listModelNames, publishRun, reserveVersion, resolveModelRef } from '../converter/registry.js';
-import { selectBackend, type ActiveBackend } from './backends/select.js';
+import { loadLayersModel, saveLayersModel } from '../core/node/artifact_fs.js';
+import { writeFileAtomic } from '../core/node/fs_atomic.js';
+import { listModelNames, publishRun, reserveVersion, resolveModelRef } from '../core/node/registry.js';
+import { selectBackend, type ActiveBackend } from '../core/node/backends/select.js';
 import { hasCheckpoint, loadCheckpoint, restoreBestWeights, saveBestWeights, saveCheckpoint, type LoopState } from './checkpoint.js';
 import { resolveTrainConfig, type TrainConfig } from './config.js';
 import { openDataset, type Dataset } from './data/dataset.js';
@@ -32,9 +32,9 @@ import { seedWeights } from './models/init.js';
 import { isEncoderLayer } from './models/unet_mobilenetv2.js';
 import { sampleGridPng } from './report/sample_grid.js';
 import { trainingReport, type EpochRecord, type StepRecord } from './report/training_report.js';
-import { codeRevision } from './revision.js';
+import { codeRevision } from '../core/node/revision.js';
 import { learningRateAt, SCHEDULE_DEFAULTS } from './schedule.js';
-import { tf } from './tfjs.js';
+import { tf } from '../core/node/tfjs.js';
 
 export type TrainEvent =
   | { type: 'scan'; done: number; total: number }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/index.js';
 import { convert, DEFAULT_MIXED_BUDGET } from '../../converter/convert.js';
 import type { DtypeOverride } from '../../converter/quantize.js';
-import type { TrainingBackend } from '../../trainer/backends/select.js';
+import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 
 interface ConvertFlags extends GlobalOptions {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CLASS_NAMES, ConfigError } from '../../core/index.js';
-import type { TrainingBackend } from '../../trainer/backends/select.js';
+import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { openDataset } from '../../trainer/data/dataset.js';
 import type { Split } from '../../trainer/data/sample.js';
 import { evaluate } from '../../trainer/evaluate.js';

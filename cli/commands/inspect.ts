@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { readModelDir } from '../../converter/artifact_fs.js';
+import { readModelDir } from '../../core/node/artifact_fs.js';
 import { graphFromArtifacts } from '../../converter/fold.js';
-import { resolveModelRef } from '../../converter/registry.js';
+import { resolveModelRef } from '../../core/node/registry.js';
 import { DTYPE_BYTES } from '../../core/index.js';
 
 export function registerInspect(program: Command): void {

@@ -6,9 +6,9 @@ import { describeError, parseDriftReference, topicNames } from '../../core/index
 import { resolveBrokers } from '../../runtime-node/brokers.js';
 import { measureDriftReference } from '../../runtime-node/drift_reference.js';
 import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
-import { RetrainLoop } from '../../runtime-node/loop.js';
-import { runLoopDemo } from '../../runtime-node/loop_demo.js';
-import { baseDataOf, championDir, trainedRoot } from '../../runtime-node/retrain.js';
+import { RetrainLoop } from '../../runtime-node/loop/controller.js';
+import { runLoopDemo } from '../../runtime-node/loop/demo.js';
+import { baseDataOf, championDir, trainedRoot } from '../../runtime-node/loop/retrain.js';
 import { StreamService } from '../../runtime-node/service.js';
 import { readState, startBroker, stopBroker } from '../../scripts/kafka.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';

@@ -2,12 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CARD_JSON, ConfigError, parseCard } from '../../core/index.js';
-import { aliases, gcVersions, listModelNames, listVersions } from '../../converter/registry.js';
+import { aliases, gcVersions, listModelNames, listVersions } from '../../core/node/registry.js';
 import { topicNames } from '../../core/index.js';
 import { resolveBrokers } from '../../runtime-node/brokers.js';
 import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
-import { promote, rollback, type Publisher } from '../../runtime-node/promotion.js';
-import { readGateReport } from '../../runtime-node/retrain.js';
+import { promote, rollback, type Publisher } from '../../runtime-node/loop/promotion.js';
+import { readGateReport } from '../../runtime-node/loop/retrain.js';
 import { numberOption } from '../context.js';
 
 /** Runs `body` with a models-topic publisher when --brokers was given. */

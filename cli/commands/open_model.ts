@@ -1,8 +1,8 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Logger, ModelCard } from '../../core/index.js';
-import { loadLayersModel } from '../../converter/artifact_fs.js';
-import { resolveModelRef } from '../../converter/registry.js';
-import { selectBackend, type ActiveBackend, type TrainingBackend } from '../../trainer/backends/select.js';
+import { loadLayersModel } from '../../core/node/artifact_fs.js';
+import { resolveModelRef } from '../../core/node/registry.js';
+import { selectBackend, type ActiveBackend, type TrainingBackend } from '../../core/node/backends/select.js';
 
 export interface OpenedModel {
   model: LayersModel;

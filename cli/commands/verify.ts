@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { readModelDir } from '../../converter/artifact_fs.js';
+import { readModelDir } from '../../core/node/artifact_fs.js';
 import { onnxFileOf } from '../../core/index.js';
-import { resolveModelRef } from '../../converter/registry.js';
+import { resolveModelRef } from '../../core/node/registry.js';
 
 export function registerVerify(program: Command): void {
   program

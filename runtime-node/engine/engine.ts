@@ -7,8 +7,8 @@
  * uses it. A version that fails verification or loading is refused and the old one keeps serving.
  */
 import { ConfigError, isOnnxOnly, onnxFileOf, type ModelCard } from '../../core/index.js';
-import { readModelDir } from '../../converter/artifact_fs.js';
-import { defaultPoolSize, WorkerPool } from '../../trainer/worker_pool.js';
+import { readModelDir } from '../../core/node/artifact_fs.js';
+import { defaultPoolSize, WorkerPool } from '../../core/node/worker_pool.js';
 import type { EngineKind, FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferenceWorkerData, InferOptions } from './protocol.js';
 
 export const ENGINES = ['auto', 'ort', 'tfjs'] as const;

@@ -17,10 +17,10 @@ import {
   type PixelImage,
   type Segmentation,
 } from '../../core/index.js';
-import { activateWasm } from '../../trainer/backends/wasm.js';
-import { decodeImage } from '../../trainer/data/decode_image.js';
-import { tf } from '../../trainer/tfjs.js';
-import { serveWorker } from '../../trainer/worker_pool.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
+import { decodeImage } from '../../core/node/decode_image.js';
+import { tf } from '../../core/node/tfjs.js';
+import { serveWorker } from '../../core/node/worker_pool.js';
 import { loadWorkerModel, type WorkerModel } from './models.js';
 import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferenceWorkerData, InferOptions } from './protocol.js';
 

@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ChecksumError, INPUT_NAME, ModelFormatError, INPUT_SIZE, onnxFileOf, OUTPUT_NAME, sha256Hex, summarizeLogits, summarizeLogitsData, type ModelCard, type Segmentation } from '../../core/index.js';
-import { loadLayersModel, readModelDir } from '../../converter/artifact_fs.js';
-import { tf } from '../../trainer/tfjs.js';
+import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
+import { tf } from '../../core/node/tfjs.js';
 import type { EngineKind } from './protocol.js';
 
 export interface WorkerModel {

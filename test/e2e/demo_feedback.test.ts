@@ -7,10 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { CLASS_PET, decodeMaskPng, syntheticSample } from '../../core/index.js';
 import { startWebServer } from '../../scripts/web_server.js';
-import { FeedbackStore } from '../../trainer/data/feedback_store.js';
+import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { train } from '../../trainer/train.js';
-import { buildWeb, launchBrowser } from '../helpers/browser.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { buildWeb, launchBrowser } from '../../bench/helpers/browser.js';
+import { tempDir } from '../../bench/helpers/fixtures.js';
 import { quiet } from '../helpers/log.js';
 
 describe('demo feedback panel (Chromium, wasm backend)', () => {

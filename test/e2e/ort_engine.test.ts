@@ -5,16 +5,16 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { syntheticSample } from '../../core/index.js';
-import { saveLayersModel } from '../../converter/artifact_fs.js';
+import { saveLayersModel } from '../../core/node/artifact_fs.js';
 import { convert } from '../../converter/convert.js';
 import { startWebServer } from '../../scripts/web_server.js';
-import { activateWasm } from '../../trainer/backends/wasm.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';
-import { buildWeb, launchBrowser } from '../helpers/browser.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { buildWeb, launchBrowser } from '../../bench/helpers/browser.js';
+import { tempDir } from '../../bench/helpers/fixtures.js';
 import { quiet } from '../helpers/log.js';
-import { randomizeBatchNorm, untrainedCard } from '../helpers/models.js';
+import { randomizeBatchNorm, untrainedCard } from '../../bench/helpers/models.js';
 
 interface EngineChoice {
   requested: string;
@@ -90,7 +90,7 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
     try {
       const page = await browser.newPage();
       page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
-      await page.goto(`${server.url}/test/e2e/pages/harness.html`);
+      await page.goto(`${server.url}/bench/pages/harness.html`);
       await page.waitForFunction(() => document.body.dataset.ready === 'true');
       const tfjs = await pageMasks(page, { model, backend: 'wasm', engine: 'tfjs', cache: false, images });
       const ort = await pageMasks(page, { model, backend: 'wasm', engine: 'ort', cache: false, images });

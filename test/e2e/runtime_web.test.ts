@@ -6,14 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { imageToInput, resizeMask, syntheticSample } from '../../core/index.js';
-import { loadLayersModel } from '../../converter/artifact_fs.js';
+import { loadLayersModel } from '../../core/node/artifact_fs.js';
 import { startWebServer } from '../../scripts/web_server.js';
-import { activateWasm } from '../../trainer/backends/wasm.js';
-import { decodeImage } from '../../trainer/data/decode_image.js';
-import { tf } from '../../trainer/tfjs.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
+import { decodeImage } from '../../core/node/decode_image.js';
+import { tf } from '../../core/node/tfjs.js';
 import { train } from '../../trainer/train.js';
-import { buildWeb, launchBrowser, writeSyntheticClip } from '../helpers/browser.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { buildWeb, launchBrowser, writeSyntheticClip } from '../../bench/helpers/browser.js';
+import { tempDir } from '../../bench/helpers/fixtures.js';
 import { quiet } from '../helpers/log.js';
 
 /** The part of runtime-web's API the tests drive (window.edgeseg on the harness page). */
@@ -42,7 +42,7 @@ async function openHarness(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
   page.on('console', (m) => m.type() === 'error' && console.error('page console:', m.text()));
-  await page.goto(`${url}/test/e2e/pages/harness.html`);
+  await page.goto(`${url}/bench/pages/harness.html`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
   return page;
 }

@@ -7,7 +7,7 @@ import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import { topicNames, type Topics } from '../../core/index.js';
 import { startBroker, stopBroker } from '../../scripts/kafka.js';
 import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
-import { seededModel } from './models.js';
+import { seededModel } from '../../bench/helpers/models.js';
 
 export function brokers(): string[] {
   const b = process.env.KAFKA_BROKERS;

@@ -4,19 +4,19 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ConfigError, DatasetError, ModelFormatError, parseCard, syntheticSample, imageToInputData } from '../../core/index.js';
-import { saveLayersModel, readModelDir, type CardDraft } from '../../converter/artifact_fs.js';
+import { saveLayersModel, readModelDir, type CardDraft } from '../../core/node/artifact_fs.js';
 import { AccuracyGateError, convert } from '../../converter/convert.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/fold.js';
-import { activateWasm } from '../../trainer/backends/wasm.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';
 import { train } from '../../trainer/train.js';
-import { tf, tfl } from '../../trainer/tfjs.js';
+import { tf, tfl } from '../../core/node/tfjs.js';
 import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { tempDir } from '../../bench/helpers/fixtures.js';
 import { serveDir } from '../helpers/static_server.js';
 import { quiet } from '../helpers/log.js';
-import { randomizeBatchNorm } from '../helpers/models.js';
+import { randomizeBatchNorm } from '../../bench/helpers/models.js';
 
 const EVAL = 'synthetic:count=160,size=64,seed=6';
 
@@ -114,7 +114,7 @@ describe('converter', () => {
     // enc0_a's kernel spans a range per-tensor uint8 cannot cover.
     const crafted = join(root, 'unet-small', '2');
     cpSync(parentDir, crafted, { recursive: true });
-    const { loadLayersModel } = await import('../../converter/artifact_fs.js');
+    const { loadLayersModel } = await import('../../core/node/artifact_fs.js');
     const { model, card: parentCard } = await loadLayersModel(parentDir);
     const alpha = 300;
     const byName = new Map(model.weights.map((w) => [w.originalName, w]));

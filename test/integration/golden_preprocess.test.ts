@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { imageToInput, INPUT_SIZE } from '../../core/index.js';
-import { activateWasm } from '../../trainer/backends/wasm.js';
-import { decodeImage } from '../../trainer/data/decode_image.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
+import { decodeImage } from '../../core/node/decode_image.js';
 import type { LoadedSample, SampleRef } from '../../trainer/data/sample.js';
-import { tf } from '../../trainer/tfjs.js';
-import { WorkerPool } from '../../trainer/worker_pool.js';
+import { tf } from '../../core/node/tfjs.js';
+import { WorkerPool } from '../../core/node/worker_pool.js';
 
 const fixture = (f: string) => fileURLToPath(new URL(`../fixtures/golden/${f}`, import.meta.url));
 const expected = JSON.parse(readFileSync(fixture('pet.expected.json'), 'utf8')) as {
@@ -34,7 +34,7 @@ function checkAgainstRecord(input: Float32Array, label: string): void {
 
 describe('golden preprocessing: every path gives the same model input', () => {
   it('trainer decode worker (cpu) and inference path (wasm) agree to 1e-6 and match the record', async () => {
-    const pool = new WorkerPool<SampleRef, LoadedSample>(new URL('../../trainer/data/decode_worker.ts', import.meta.url), 1);
+    const pool = new WorkerPool<SampleRef, LoadedSample>(new URL('../../core/node/decode_worker.ts', import.meta.url), 1);
     let trainer: LoadedSample;
     try {
       trainer = await pool.run({ kind: 'file', id: 'pet', split: 'val', image: fixture('pet.jpg'), mask: fixture('pet.mask.png'), maskFormat: 'classIds' });

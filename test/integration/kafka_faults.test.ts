@@ -6,7 +6,7 @@ import { HEADER } from '../../core/index.js';
 import type { KafkaTransport } from '../../runtime-node/kafka_transport.js';
 import { StreamService } from '../../runtime-node/service.js';
 import { startCli, waitForOutput } from '../helpers/cli.js';
-import { jpeg, tempDir } from '../helpers/fixtures.js';
+import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
 import { brokers, frameRecord, isolate, readTopic, restartBroker, tinyModel, transport, type ReadRecord } from '../helpers/kafka.js';
 import { quiet } from '../helpers/log.js';
 

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { encodeMaskPng, FEEDBACK_SCHEMA_MESSAGE, syntheticSample, toBase64 } from '../../core/index.js';
-import { aliases } from '../../converter/registry.js';
-import { runLoopDemo } from '../../runtime-node/loop_demo.js';
-import { readGateReport } from '../../runtime-node/retrain.js';
+import { aliases } from '../../core/node/registry.js';
+import { runLoopDemo } from '../../runtime-node/loop/demo.js';
+import { readGateReport } from '../../runtime-node/loop/retrain.js';
 import { StreamService } from '../../runtime-node/service.js';
-import { FeedbackStore } from '../../trainer/data/feedback_store.js';
-import { jpeg, tempDir } from '../helpers/fixtures.js';
+import { FeedbackStore } from '../../core/node/feedback_store.js';
+import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
 import { brokers, frameRecord, isolate, readTopic, tinyModel, transport } from '../helpers/kafka.js';
 import { quiet } from '../helpers/log.js';
 

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { decodeMaskPng, fromBase64, HEADER, imageToInput, parseSegmentation } from '../../core/index.js';
-import { loadLayersModel } from '../../converter/artifact_fs.js';
-import { activateWasm } from '../../trainer/backends/wasm.js';
-import { decodeImage } from '../../trainer/data/decode_image.js';
-import { tf } from '../../trainer/tfjs.js';
+import { loadLayersModel } from '../../core/node/artifact_fs.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
+import { decodeImage } from '../../core/node/decode_image.js';
+import { tf } from '../../core/node/tfjs.js';
 import type { KafkaTransport } from '../../runtime-node/kafka_transport.js';
 import { StreamService } from '../../runtime-node/service.js';
-import { jpeg, tempDir } from '../helpers/fixtures.js';
+import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
 import { brokers, frameRecord, isolate, readTopic, tinyModel, transport } from '../helpers/kafka.js';
 import { quiet } from '../helpers/log.js';
 

@@ -4,18 +4,18 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { CLASS_IDS_NAME, imageToInputData, INPUT_NAME, NUM_CLASSES, OUTPUT_NAME, parseSha256Sums, sha256Hex, syntheticSample } from '../../core/index.js';
-import { loadLayersModel, saveLayersModel } from '../../converter/artifact_fs.js';
+import { loadLayersModel, saveLayersModel } from '../../core/node/artifact_fs.js';
 import { convert } from '../../converter/convert.js';
 import { decodeModel, ONNX_DTYPE } from '../../converter/onnx/proto.js';
-import { activateWasm } from '../../trainer/backends/wasm.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';
-import { tf } from '../../trainer/tfjs.js';
+import { tf } from '../../core/node/tfjs.js';
 import { runCli } from '../helpers/cli.js';
 import { argmaxAgreement, relativeError } from '../helpers/compare.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { tempDir } from '../../bench/helpers/fixtures.js';
 import { quiet } from '../helpers/log.js';
-import { BENCH_MODEL, randomizeBatchNorm, untrainedCard } from '../helpers/models.js';
+import { BENCH_MODEL, randomizeBatchNorm, untrainedCard } from '../../bench/helpers/models.js';
 
 const EVAL = 'synthetic:count=48,size=128,seed=6';
 

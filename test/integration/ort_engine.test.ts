@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, decodeMaskPng, fromBase64, RAW_RGB8, syntheticSample } from '../../core/index.js';
-import { saveLayersModel } from '../../converter/artifact_fs.js';
+import { saveLayersModel } from '../../core/node/artifact_fs.js';
 import { convert } from '../../converter/convert.js';
 import { InferenceEngine } from '../../runtime-node/engine/engine.js';
 import type { FrameInput, FrameOutcome, InferOptions } from '../../runtime-node/engine/protocol.js';
-import { activateWasm } from '../../trainer/backends/wasm.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';
-import { jpeg, tempDir } from '../helpers/fixtures.js';
+import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
 import { quiet } from '../helpers/log.js';
-import { BENCH_MODEL, randomizeBatchNorm, untrainedCard } from '../helpers/models.js';
+import { BENCH_MODEL, randomizeBatchNorm, untrainedCard } from '../../bench/helpers/models.js';
 
 const INFER: InferOptions = { maskSize: 'frame', maskFormat: 'png', maxSide: 1024 };
 

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { decodeMaskPng, parseCard } from '../../core/index.js';
 import { runCli } from '../helpers/cli.js';
-import { jpeg, tempDir } from '../helpers/fixtures.js';
+import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
 
 describe('edgeseg predict and eval', () => {
   it('write masks and overlays at the frame size, skip a corrupt image, and reproduce the card metrics', async () => {

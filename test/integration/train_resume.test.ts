@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { parseCard } from '../../core/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { tempDir } from '../../bench/helpers/fixtures.js';
 
 const ARGS = [
   'train', '--data', 'synthetic:count=80,size=64,seed=2', '--model-config', '{"baseFilters":4,"depth":2}',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCard } from '../../core/index.js';
 import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { tempDir } from '../../bench/helpers/fixtures.js';
 
 describe('edgeseg train on synthetic data', () => {
   it('reaches held-out mIoU ≥ 0.80 in a short run and writes a complete, versioned model', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { tf } from '../../trainer/tfjs.js';
+import { tf } from '../../core/node/tfjs.js';
 import { relativeError } from '../helpers/compare.js';
-import { tinyBatch, traceSteps } from '../helpers/train_steps.js';
+import { tinyBatch, traceSteps } from '../../bench/helpers/train_steps.js';
 
 // No GPU here: Dawn runs on Vulkan's SwiftShader driver that Debian's chromium ships (CI installs it).
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -12,7 +12,7 @@ describe('WebGPU through Dawn (software Vulkan)', () => {
   it('runs a training step of a tiny U-Net that matches the cpu backend', async () => {
     assert.ok(existsSync(SWIFTSHADER), `${SWIFTSHADER} is missing: apt-get install chromium libvulkan1`);
     process.env.VK_ICD_FILENAMES = SWIFTSHADER;
-    const { activateWebgpu } = await import('../../trainer/backends/webgpu.js');
+    const { activateWebgpu } = await import('../../core/node/backends/webgpu.js');
     const batch = tinyBatch(2);
     await tf.setBackend('cpu');
     const cpu = await traceSteps(2, batch, 2);

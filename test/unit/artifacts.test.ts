@@ -3,13 +3,13 @@ import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { ChecksumError, ModelFormatError, ContractError, parseSha256Sums } from '../../core/index.js';
-import { loadLayersModel, readModelDir, saveLayersModel } from '../../converter/artifact_fs.js';
-import { aliases, listVersions, publishRun, reserveVersion, resolveModelRef, setAlias } from '../../converter/registry.js';
-import { activateWasm } from '../../trainer/backends/wasm.js';
+import { loadLayersModel, readModelDir, saveLayersModel } from '../../core/node/artifact_fs.js';
+import { aliases, listVersions, publishRun, reserveVersion, resolveModelRef, setAlias } from '../../core/node/registry.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { tf } from '../../trainer/tfjs.js';
-import { tempDir } from '../helpers/fixtures.js';
-import { untrainedCard } from '../helpers/models.js';
+import { tf } from '../../core/node/tfjs.js';
+import { tempDir } from '../../bench/helpers/fixtures.js';
+import { untrainedCard } from '../../bench/helpers/models.js';
 
 const draft = (version: string) => untrainedCard('unet-small', version, 'unet-small', {});
 

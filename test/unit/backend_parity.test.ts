@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { activateWasm } from '../../trainer/backends/wasm.js';
-import { tf } from '../../trainer/tfjs.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
+import { tf } from '../../core/node/tfjs.js';
 import { relativeError } from '../helpers/compare.js';
-import { tinyBatch, traceSteps } from '../helpers/train_steps.js';
+import { tinyBatch, traceSteps } from '../../bench/helpers/train_steps.js';
 
 describe('training on wasm matches the cpu backend', () => {
   // Kernels agree to 1e-4 (wasm_gradient_kernels.test.ts). Whole-model gradients get 1e-3: BatchNorm's

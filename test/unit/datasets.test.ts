@@ -5,9 +5,9 @@ import { describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
 import { DatasetError, encodeMaskPng, syntheticSample } from '../../core/index.js';
 import { openDataset } from '../../trainer/data/dataset.js';
-import { FeedbackStore } from '../../trainer/data/feedback_store.js';
+import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { batches, shuffleOrder } from '../../trainer/data/pipeline.js';
-import { greyPng, jpeg, oxfordFixture, tempDir } from '../helpers/fixtures.js';
+import { greyPng, jpeg, oxfordFixture, tempDir } from '../../bench/helpers/fixtures.js';
 
 async function open(spec: string) {
   const lines: string[] = [];

@@ -19,13 +19,13 @@ import {
   type FrameDriftStats,
   type SegmentationMetrics,
 } from '../../core/index.js';
-import { aliases, aliasHistory, gcVersions, listVersions, rollbackAlias, setAlias } from '../../converter/registry.js';
+import { aliases, aliasHistory, gcVersions, listVersions, rollbackAlias, setAlias } from '../../core/node/registry.js';
 import { openDataset } from '../../trainer/data/dataset.js';
-import { FeedbackStore } from '../../trainer/data/feedback_store.js';
+import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { FeedbackIngest, feedbackRoutes } from '../../runtime-node/feedback.js';
 import { startHttp } from '../../runtime-node/http.js';
-import { judge, GATE_DEFAULTS } from '../../runtime-node/retrain.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { judge, GATE_DEFAULTS } from '../../runtime-node/loop/retrain.js';
+import { tempDir } from '../../bench/helpers/fixtures.js';
 
 function frameStats(index: number, shift: number): FrameDriftStats {
   const s = syntheticSample(index, { size: 64, seed: 5, shift });

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { INPUT_NAME, OUTPUT_NAME, syntheticSample, imageToInputData, maskToTarget, ConfusionMatrix } from '../../core/index.js';
-import { activateWasm } from '../../trainer/backends/wasm.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
 import { countFlops } from '../../trainer/models/flops.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';
 import { MOBILENETV2_SKIPS } from '../../trainer/models/unet_mobilenetv2.js';
 import { sparseCrossEntropy } from '../../trainer/loss.js';
-import { tf } from '../../trainer/tfjs.js';
+import { tf } from '../../core/node/tfjs.js';
 
 describe('models', () => {
   before(async () => {

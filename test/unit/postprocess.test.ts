@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { INPUT_SIZE, NUM_CLASSES, summarizeLogits, summarizeLogitsData } from '../../core/index.js';
-import { tf } from '../../trainer/tfjs.js';
+import { tf } from '../../core/node/tfjs.js';
 
 describe('logits summaries (core/postprocess.ts)', () => {
   it('summarizeLogitsData gives summarizeLogits\' masks and statistics for logits in memory, ties to the first class', async () => {

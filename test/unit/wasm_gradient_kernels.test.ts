@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { createRandom, randInt } from '../../core/index.js';
-import { activateWasm } from '../../trainer/backends/wasm.js';
-import { tf } from '../../trainer/tfjs.js';
+import { activateWasm } from '../../core/node/backends/wasm.js';
+import { tf } from '../../core/node/tfjs.js';
 import { relativeError } from '../helpers/compare.js';
 
 type Shape4 = [number, number, number, number];

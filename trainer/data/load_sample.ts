@@ -12,7 +12,7 @@ import {
   trimapToClassIds,
   type ClassMask,
 } from '../../core/index.js';
-import { decodeImage } from './decode_image.js';
+import { decodeImage } from '../../core/node/decode_image.js';
 import type { LoadedSample, SampleRef } from './sample.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

@@ -6,7 +6,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { createRandom, hashSeed, hashString, type Random } from '../../core/index.js';
-import { tf } from '../tfjs.js';
+import { tf } from '../../core/node/tfjs.js';
 
 interface InitializerJson {
   className: string;

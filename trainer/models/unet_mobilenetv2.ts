@@ -9,7 +9,7 @@
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { ConfigError, INPUT_CHANNELS, INPUT_NAME, INPUT_SIZE, NUM_CLASSES, OUTPUT_NAME } from '../../core/index.js';
-import { tfl } from '../tfjs.js';
+import { tfl } from '../../core/node/tfjs.js';
 import { resolveModelOptions } from './options.js';
 
 export interface UnetMobilenetV2Options extends Record<string, unknown> {

@@ -1,7 +1,7 @@
 /** Lists the samples of any dataset spec. */
 import { existsSync } from 'node:fs';
 import { DatasetError, type DatasetSpec } from '../../../core/index.js';
-import { FeedbackStore } from '../feedback_store.js';
+import { FeedbackStore } from '../../../core/node/feedback_store.js';
 import type { SourceListing } from '../sample.js';
 import { listFolder } from './folder.js';
 import { listOxford } from './oxford.js';

@@ -4,7 +4,7 @@
  * beyond conversion to sRGB, alpha dropped. The contract's resize follows in core/preprocess.ts.
  */
 import sharp from 'sharp';
-import { SampleError, type PixelImage } from '../../core/index.js';
+import { SampleError, type PixelImage } from '../index.js';
 
 // One libvips thread per call: parallelism comes from edgeseg's worker pools.
 sharp.concurrency(1);

@@ -10,8 +10,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
-import { createLogger, describeError, type DriftReport, type Logger } from '../core/index.js';
-import { FeedbackStore } from '../trainer/data/feedback_store.js';
+import { createLogger, describeError, type DriftReport, type Logger } from '../../core/index.js';
+import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { promote, publishDecision, type Publisher } from './promotion.js';
 import { championDir, feedbackVersionOf, retrain, trainedRoot, type RetrainOptions, type RetrainResult } from './retrain.js';
 import { retrainInWorker } from './retrain_isolated.js';

@@ -18,18 +18,18 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, topicNames, type Logger } from '../core/index.js';
-import { setAlias } from '../converter/registry.js';
-import { loadLayersModel } from '../converter/artifact_fs.js';
-import { selectBackend } from '../trainer/backends/select.js';
-import { openDataset } from '../trainer/data/dataset.js';
-import { evaluate } from '../trainer/evaluate.js';
-import { train, type TrainEvent } from '../trainer/train.js';
-import { measureDriftReference } from './drift_reference.js';
-import { produceFrames } from './frame_producer.js';
-import { KafkaTransport } from './kafka_transport.js';
-import { RetrainLoop, type LoopDecision } from './loop.js';
-import { StreamService } from './service.js';
+import { createLogger, topicNames, type Logger } from '../../core/index.js';
+import { setAlias } from '../../core/node/registry.js';
+import { loadLayersModel } from '../../core/node/artifact_fs.js';
+import { selectBackend } from '../../core/node/backends/select.js';
+import { openDataset } from '../../trainer/data/dataset.js';
+import { evaluate } from '../../trainer/evaluate.js';
+import { train, type TrainEvent } from '../../trainer/train.js';
+import { measureDriftReference } from '../drift_reference.js';
+import { produceFrames } from '../frame_producer.js';
+import { KafkaTransport } from '../kafka_transport.js';
+import { RetrainLoop, type LoopDecision } from './controller.js';
+import { StreamService } from '../service.js';
 import { SimulatedLabeler } from './simulated_labeler.js';
 
 export interface LoopDemoOptions {

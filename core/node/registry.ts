@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, ModelFormatError, CARD_JSON } from '../core/index.js';
+import { ConfigError, ModelFormatError, CARD_JSON } from '../index.js';
 import { withLock, writeFileAtomic } from './fs_atomic.js';
 
 export const REGISTRY_FILE = 'registry.json';

@@ -4,10 +4,10 @@
  * `/models/index.json`). Decisions — promoted, refused, rolled back — also go to `edgeseg.events`.
  */
 import { resolve, join } from 'node:path';
-import { MODEL_EVENT_SCHEMA, type ModelCard, type ModelEvent, type Topics } from '../core/index.js';
-import { rollbackAlias, setAlias } from '../converter/registry.js';
-import { modelDigest } from './service.js';
-import type { Transport } from './transport.js';
+import { MODEL_EVENT_SCHEMA, type ModelCard, type ModelEvent, type Topics } from '../../core/index.js';
+import { rollbackAlias, setAlias } from '../../core/node/registry.js';
+import { modelDigest } from '../service.js';
+import type { Transport } from '../transport.js';
 import { readFileSync } from 'node:fs';
 
 export const DECISION_SCHEMA = 'edgeseg.decision.v1';

@@ -20,10 +20,10 @@ import {
   tfjsModelOf,
   type ModelCard,
   type VerifiedModel,
-} from '../core/index.js';
+} from '../index.js';
 import type { io } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { tf, tfl } from '../trainer/tfjs.js';
+import { tf, tfl } from './tfjs.js';
 
 /** Card fields the writer fills in itself. */
 export type CardDraft = Omit<ModelCard, 'schema' | 'contract' | 'params' | 'weightDtypes' | 'bytes' | 'files'>;

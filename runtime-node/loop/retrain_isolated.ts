@@ -4,8 +4,8 @@
  * inference pool's callbacks of the serving thread.
  */
 import { Worker } from 'node:worker_threads';
-import { EdgesegError, type LogRecord } from '../core/index.js';
-import type { TrainEvent } from '../trainer/train.js';
+import { EdgesegError, type LogRecord } from '../../core/index.js';
+import type { TrainEvent } from '../../trainer/train.js';
 import type { RetrainOptions, RetrainResult } from './retrain.js';
 
 export type RetrainWorkerMessage =
@@ -15,7 +15,7 @@ export type RetrainWorkerMessage =
   | { type: 'done'; result: RetrainResult }
   | { type: 'error'; error: { name: string; code?: string; message: string; retriable?: boolean } };
 
-const BOOTSTRAP = new URL('../trainer/worker_bootstrap.js', import.meta.url);
+const BOOTSTRAP = new URL('../../core/node/worker_bootstrap.js', import.meta.url);
 const MODULE = new URL('./retrain_worker.ts', import.meta.url);
 
 export function retrainInWorker(o: RetrainOptions): Promise<RetrainResult> {

@@ -1,7 +1,7 @@
 /** Model directories for tests and benchmarks: untrained, seeded (reproducible) weights with a minimal card. */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { saveLayersModel, type CardDraft } from '../../converter/artifact_fs.js';
-import { tf } from '../../trainer/tfjs.js';
+import { saveLayersModel, type CardDraft } from '../../core/node/artifact_fs.js';
+import { tf } from '../../core/node/tfjs.js';
 import { countFlops } from '../../trainer/models/flops.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';

@@ -3,7 +3,7 @@ import { imageToInputData, maskToTarget, syntheticSample } from '../../core/inde
 import { sparseCrossEntropy } from '../../trainer/loss.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';
-import { tf } from '../../trainer/tfjs.js';
+import { tf } from '../../core/node/tfjs.js';
 
 export interface StepTrace {
   losses: number[];

@@ -31,17 +31,17 @@ import {
   type ModelCard,
   type Precision,
   type SegmentationMetrics,
-} from '../core/index.js';
-import { AccuracyGateError, convert } from '../converter/convert.js';
-import { loadLayersModel } from '../converter/artifact_fs.js';
-import { aliases, listVersions, resolveModelRef, setAlias } from '../converter/registry.js';
-import { selectBackend, type TrainingBackend } from '../trainer/backends/select.js';
-import { openDataset } from '../trainer/data/dataset.js';
-import { decodeImage } from '../trainer/data/decode_image.js';
-import { FeedbackStore } from '../trainer/data/feedback_store.js';
-import { evaluate } from '../trainer/evaluate.js';
-import { tf } from '../trainer/tfjs.js';
-import { train, type TrainEvent } from '../trainer/train.js';
+} from '../../core/index.js';
+import { AccuracyGateError, convert } from '../../converter/convert.js';
+import { loadLayersModel } from '../../core/node/artifact_fs.js';
+import { aliases, listVersions, resolveModelRef, setAlias } from '../../core/node/registry.js';
+import { selectBackend, type TrainingBackend } from '../../core/node/backends/select.js';
+import { openDataset } from '../../trainer/data/dataset.js';
+import { decodeImage } from '../../core/node/decode_image.js';
+import { FeedbackStore } from '../../core/node/feedback_store.js';
+import { evaluate } from '../../trainer/evaluate.js';
+import { tf } from '../../core/node/tfjs.js';
+import { train, type TrainEvent } from '../../trainer/train.js';
 
 export const GATE_SCHEMA = 'edgeseg.gate.v1';
 

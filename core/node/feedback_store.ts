@@ -13,10 +13,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DatasetError } from '../../core/index.js';
-import { withLock, writeFileAtomic } from '../../converter/fs_atomic.js';
-import type { SourceListing } from './sample.js';
-import { splitByName } from './split.js';
+import { DatasetError } from '../index.js';
+import { withLock, writeFileAtomic } from './fs_atomic.js';
+import type { SourceListing } from '../../trainer/data/sample.js';
+import { splitByName } from '../../trainer/data/split.js';
 
 export const FEEDBACK_SCHEMA = 'edgeseg.feedback.v1';
 

@@ -20,10 +20,10 @@ import {
   type LabelRequestMessage,
   type Logger,
   type Topics,
-} from '../core/index.js';
-import type { SampleRef } from '../trainer/data/sample.js';
-import { listSources } from '../trainer/data/sources/index.js';
-import type { ConsumerHandle, Transport } from './transport.js';
+} from '../../core/index.js';
+import type { SampleRef } from '../../trainer/data/sample.js';
+import { listSources } from '../../trainer/data/sources/index.js';
+import type { ConsumerHandle, Transport } from '../transport.js';
 
 export interface SimulatedLabelerOptions {
   /** The dataset spec the frames were produced from (the producer's `--source`). */

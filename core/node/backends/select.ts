@@ -3,7 +3,7 @@
  * native TensorFlow (tfjs-node-gpu / tfjs-node) → WebGPU on a hardware adapter → wasm → cpu,
  * and records why each faster one was passed over.
  */
-import { BackendUnavailableError, ConfigError, type Logger } from '../../core/index.js';
+import { BackendUnavailableError, ConfigError, type Logger } from '../../index.js';
 import { tf } from '../tfjs.js';
 import { activateTensorflow } from './tensorflow.js';
 import { activateWasm } from './wasm.js';

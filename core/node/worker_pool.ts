@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
-import { EdgesegError } from '../core/index.js';
+import { EdgesegError } from '../index.js';
 
 export interface WorkerRequest<Req> {
   id: number;

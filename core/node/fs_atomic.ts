@@ -5,7 +5,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EdgesegError } from '../core/index.js';
+import { EdgesegError } from '../index.js';
 
 /** Writes via a temporary file and rename, so readers see the old or the new content, never a mix. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
