@@ -3,10 +3,11 @@
  * per-channel 1/σ to the full activation size before multiplying (the wasm backend's Tile made it
  * a quarter of a U-Net training step) and reduces three full-size products separately. Here
  * everything broadcasts, and the two reductions every derivative needs — Σdy and Σ(x−μ)·dy —
- * are computed once.
+ * are computed once. Ops come from tfjs-core itself, not core/node/tfjs.ts (which registers this
+ * gradient), so the modules form no import circle.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, FusedBatchNorm, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
-import { tf } from '../tfjs.js';
 
 export const fusedBatchNormGradConfig: GradConfig = {
   kernelName: FusedBatchNorm,

@@ -2,9 +2,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { parentPort } from 'node:worker_threads';
-import { serveWorker } from './worker_pool.js';
-import { loadSample } from '../../trainer/data/load_sample.js';
-import type { LoadedSample, SampleRef } from '../../trainer/data/sample.js';
+import { serveWorker } from '../../core/node/worker_pool.js';
+import { loadSample } from './load_sample.js';
+import type { LoadedSample, SampleRef } from './sample.js';
 
 tf.env().set('PROD', true);
 await tf.setBackend('cpu');

@@ -1,0 +1,128 @@
+/**
+ * The layering rule of ARCHITECTURE.md, checked on the source: relative imports (type-only ones
+ * included) only point down — core ← core/node ← trainer, runtime-web ← converter, demo ←
+ * runtime-node ← cli, bench, scripts, bin — no product file imports test/, no module is part of an
+ * import circle, and no product file hides another folder's module or data in a `new URL(…)`
+ * string.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SKIP = new Set(['node_modules', '.git', 'dist', '.cache', 'models', 'out']);
+const PRODUCT = ['core', 'trainer', 'runtime-web', 'converter', 'demo', 'runtime-node', 'cli', 'bench', 'scripts', 'bin'];
+
+/** Layer of each room; an import may point to a lower or equal layer only. */
+function layerOf(file: string): { room: string; rank: number } {
+  const [top, second] = file.split('/');
+  if (top === 'core') return second === 'node' ? { room: 'core/node', rank: 1 } : { room: 'core', rank: 0 };
+  if (top === 'runtime-node') return { room: 'runtime-node', rank: 4 };
+  const ranks: Record<string, number> = { trainer: 2, 'runtime-web': 2, converter: 3, demo: 3, cli: 5, bench: 5, scripts: 5, bin: 5, test: 6 };
+  return { room: top, rank: ranks[top] ?? 5 };
+}
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(ROOT, dir))) {
+    if (SKIP.has(name)) continue;
+    const rel = join(dir, name);
+    if (statSync(join(ROOT, rel)).isDirectory()) out.push(...sourceFiles(rel));
+    else if (/\.(ts|js|mjs)$/.test(name) && !name.endsWith('.d.ts')) out.push(rel);
+  }
+  return out;
+}
+
+const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|(?:^|[\s;(])import\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/gm;
+const URL_REF = /new URL\(\s*['"`]([^'"`]+)['"`]\s*,\s*import\.meta\.url/g;
+
+function resolveImport(from: string, spec: string): string | null {
+  const base = normalize(join(dirname(from), spec));
+  for (const candidate of [base, base.replace(/\.js$/, '.ts'), `${base}.ts`, join(base, 'index.ts')]) {
+    if (existsSync(join(ROOT, candidate)) && statSync(join(ROOT, candidate)).isFile()) return candidate;
+  }
+  return null;
+}
+
+const files = [...PRODUCT.flatMap((d) => sourceFiles(d)), 'vite.config.ts'];
+const edges = new Map<string, string[]>();
+for (const file of files) {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  const targets: string[] = [];
+  for (const m of text.matchAll(IMPORT)) {
+    const spec = m[1] ?? m[2];
+    const target = resolveImport(file, spec);
+    assert.ok(target, `${file} imports ${spec}, which does not exist`);
+    targets.push(target);
+  }
+  edges.set(file, targets);
+}
+
+test('relative imports only point to the same or a lower layer', () => {
+  const upward: string[] = [];
+  for (const [file, targets] of edges) {
+    const from = layerOf(file);
+    for (const target of targets) {
+      const to = layerOf(target);
+      const sideways = to.rank === from.rank && to.room !== from.room && from.rank < 5;
+      if (to.rank > from.rank || sideways) upward.push(`${file} (${from.room}) → ${target} (${to.room})`);
+    }
+  }
+  assert.deepEqual(upward, []);
+});
+
+test('no product file imports test/', () => {
+  const intoTests = [...edges].flatMap(([file, targets]) => targets.filter((t) => t.startsWith('test/')).map((t) => `${file} → ${t}`));
+  assert.deepEqual(intoTests, []);
+});
+
+test('no import circle among modules', () => {
+  // Tarjan's strongly connected components over the file graph.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const circles: string[][] = [];
+  let next = 0;
+  const visit = (v: string) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1) circles.push(component.sort());
+    }
+  };
+  for (const file of edges.keys()) if (!index.has(file)) visit(file);
+  assert.deepEqual(circles, []);
+});
+
+test('new URL(…, import.meta.url) names only a file beside the module', () => {
+  const hidden: string[] = [];
+  for (const file of files) {
+    for (const m of readFileSync(join(ROOT, file), 'utf8').matchAll(URL_REF)) {
+      if (!/^\.\/[^/]+$/.test(m[1])) hidden.push(`${file}: new URL('${m[1]}')`);
+    }
+  }
+  assert.deepEqual(hidden, []);
+});
+
+test('the scan sees the whole tree', () => {
+  assert.ok(files.length > 150, `only ${files.length} source files found`);
+  assert.ok(relative(ROOT, join(ROOT, 'core/node/registry.ts')) && edges.has('core/node/registry.ts'));
+});
