@@ -2,14 +2,13 @@
  * Feedback in: labels from `edgeseg.feedback` and from `POST /feedback` (the browser demo) are
  * validated, joined with their frame, and appended to the versioned feedback store.
  *
- * A label's frame is the one the service kept when it asked for the label (the store's
- * `pending/<frameId>.json`, written by label_requests.ts) or, from the browser, the image posted
+ * A label's frame is the one the service kept when it asked for the label (the store's pending
+ * frame, kept by label_requests.ts) or, from the browser, the image posted
  * with it. The mask must be a class-id PNG of the frame's size with ids below the class count.
  * A refused label changes nothing: over HTTP it gets a 4xx with the reason, from Kafka it goes to
  * the dead-letter topic with the reason.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import sharp from 'sharp';
@@ -27,7 +26,6 @@ import {
   type Logger,
 } from '../core/index.js';
 import { FeedbackStore, type FeedbackSample, type FeedbackVersion } from '../core/node/feedback_store.js';
-import type { PendingFrame } from './label_requests.js';
 import type { RouteHandler } from './http.js';
 import type { InRecord, OutRecord } from './transport.js';
 
@@ -99,9 +97,8 @@ export class FeedbackIngest {
       }
       return { sha: this.store.putObject(bytes), width: meta.width!, height: meta.height! };
     }
-    const pendingPath = join(this.store.dir, 'pending', `${encodeURIComponent(m.frameId)}.json`);
-    if (!existsSync(pendingPath)) throw new FeedbackRejected('FRAME_UNKNOWN', `frame ${m.frameId} is not in the feedback store (no label was requested for it) and no image was sent`, 404);
-    const p = JSON.parse(readFileSync(pendingPath, 'utf8')) as PendingFrame;
+    const p = this.store.getPending(m.frameId);
+    if (!p) throw new FeedbackRejected('FRAME_UNKNOWN', `frame ${m.frameId} is not in the feedback store (no label was requested for it) and no image was sent`, 404);
     const path = this.store.objectPath(p.image);
     if (!existsSync(path)) throw new FeedbackRejected('FRAME_UNKNOWN', `frame ${m.frameId}'s object ${p.image} is missing from the store`, 404);
     if (p.contentType === RAW_RGB8) {
@@ -144,7 +141,7 @@ export class FeedbackIngest {
   async commit(samples: FeedbackSample[]): Promise<FeedbackVersion | null> {
     if (samples.length === 0) return null;
     const version = await this.store.append(samples);
-    for (const s of samples) rmSync(join(this.store.dir, 'pending', `${encodeURIComponent(s.id)}.json`), { force: true });
+    for (const s of samples) this.store.removePending(s.id);
     return version;
   }
 }

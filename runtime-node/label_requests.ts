@@ -3,10 +3,8 @@
  * top-1/top-2 margin is low are kept in the feedback store and announced on the label-requests
  * topic, at most `maxPerMinute` of them (a token bucket), so labellers see the most useful frames first.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { LABEL_REQUEST_SCHEMA, MAX_ENTROPY, type LabelRequestMessage } from '../core/index.js';
-import { FeedbackStore } from '../core/node/feedback_store.js';
+import { FeedbackStore, type PendingFrame } from '../core/node/feedback_store.js';
 import type { ValidFrame } from './frame.js';
 
 export interface LabelRequestOptions {
@@ -18,19 +16,6 @@ export interface LabelRequestOptions {
   marginBelow?: number;
   /** At most this many requests per minute. @default 60 */
   maxPerMinute?: number;
-}
-
-export interface PendingFrame {
-  frameId: string;
-  sensorId: string;
-  image: string;
-  contentType: string;
-  width?: number;
-  height?: number;
-  sampleId?: string;
-  modelVersion: string;
-  score: number;
-  at: string;
 }
 
 export class LabelRequester {
@@ -72,8 +57,7 @@ export class LabelRequester {
       score: outcome.entropy / MAX_ENTROPY,
       at: new Date(now).toISOString(),
     };
-    mkdirSync(join(this.store.dir, 'pending'), { recursive: true });
-    writeFileSync(join(this.store.dir, 'pending', `${encodeURIComponent(frame.frameId)}.json`), JSON.stringify(pending));
+    this.store.putPending(pending);
     return {
       schema: LABEL_REQUEST_SCHEMA,
       frameId: frame.frameId,

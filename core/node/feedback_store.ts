@@ -5,13 +5,14 @@
  * ```
  * <dir>/objects/<aa>/<sha256>   frame and mask bytes, named by their sha256 (written once)
  * <dir>/versions/<000001>.json  one manifest per version: every sample of that version
+ * <dir>/pending/<frameId>.json  a frame kept for labelling, waiting for its label
  * ```
  * A version lists all samples (the previous version's plus the new ones; a new label for the
  * same frame id replaces the older one), so any version can be trained on by itself:
  * `feedback:<dir>@<version>`. Versions are never rewritten.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatasetError } from '../index.js';
 import { withLock, writeFileAtomic } from './fs_atomic.js';
@@ -44,6 +45,28 @@ export interface FeedbackVersion {
   samples: FeedbackSample[];
 }
 
+/**
+ * A frame the stream service kept when it asked for a label: the label that comes back later is
+ * joined with it. Its bytes are the store object `image`.
+ */
+export interface PendingFrame {
+  frameId: string;
+  sensorId: string;
+  /** sha256 of the frame's bytes as received (a container file, or raw RGB8). */
+  image: string;
+  contentType: string;
+  /** Pixel size, for raw RGB8 frames. */
+  width?: number;
+  height?: number;
+  /** The dataset sample the frame was made from (synthetic sources), for simulated labellers. */
+  sampleId?: string;
+  modelVersion: string;
+  /** Mean entropy as a fraction of its maximum. */
+  score: number;
+  /** ISO time of the request. */
+  at: string;
+}
+
 const SHA256 = /^[0-9a-f]{64}$/;
 
 export class FeedbackStore {
@@ -64,6 +87,44 @@ export class FeedbackStore {
     const path = this.objectPath(sha);
     if (!existsSync(path)) writeFileAtomic(path, bytes);
     return sha;
+  }
+
+  private pendingPath(frameId: string): string {
+    // Frame ids come from producers: encoded, they cannot name a path outside pending/.
+    return join(this.dir, 'pending', `${encodeURIComponent(frameId)}.json`);
+  }
+
+  /** Keeps a frame for labelling (its bytes must already be an object); a later request for the same id replaces it. */
+  putPending(frame: PendingFrame): void {
+    writeFileAtomic(this.pendingPath(frame.frameId), JSON.stringify(frame));
+  }
+
+  /** The pending frame of `frameId`, or null when no label was requested for it (or it was labelled since). */
+  getPending(frameId: string): PendingFrame | null {
+    const path = this.pendingPath(frameId);
+    if (!existsSync(path)) return null;
+    return JSON.parse(readFileSync(path, 'utf8')) as PendingFrame;
+  }
+
+  /** Forgets a pending frame (its label was stored); absent ones are ignored. */
+  removePending(frameId: string): void {
+    rmSync(this.pendingPath(frameId), { force: true });
+  }
+
+  /** Every pending frame, oldest request first. */
+  listPending(): PendingFrame[] {
+    const dir = join(this.dir, 'pending');
+    if (!existsSync(dir)) return [];
+    const frames: PendingFrame[] = [];
+    for (const f of readdirSync(dir)) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        frames.push(JSON.parse(readFileSync(join(dir, f), 'utf8')) as PendingFrame);
+      } catch {
+        // Removed by a label between readdir and read.
+      }
+    }
+    return frames.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
   versions(): number[] {

@@ -14,7 +14,7 @@
  * Every challenger is kept (alias `challenger`) with its report under `<models>/<name>/.gate/`;
  * promotion is promotion.ts's job.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import {
@@ -170,8 +170,7 @@ async function evaluateOn(model: LayersModel, spec: string, log: Logger): Promis
 /** Frames the service kept for labelling (and labelled frames), newest first: the shadow set. */
 async function keptFrames(store: FeedbackStore, limit: number): Promise<Float32Array[]> {
   const shas: string[] = [];
-  const pending = join(store.dir, 'pending');
-  if (existsSync(pending)) for (const f of readdirSync(pending).slice(-limit)) shas.push((JSON.parse(readFileSync(join(pending, f), 'utf8')) as { image: string }).image);
+  for (const p of store.listPending().slice(-limit)) shas.push(p.image);
   if (store.latest() !== null) for (const s of store.read().samples.slice(-limit)) shas.push(s.image);
   const out: Float32Array[] = [];
   for (const sha of shas.slice(-limit)) {

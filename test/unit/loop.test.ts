@@ -1,4 +1,4 @@
-/** The closed loop's parts that need no broker: drift, joined dataset specs, registry moves, the feedback endpoint, the gate's rules. */
+/** The closed loop's parts that need no broker: drift, joined dataset specs, registry moves, the feedback endpoint, the store's pending frames, the gate's rules. */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -193,6 +193,31 @@ describe('feedback endpoint (POST /feedback)', () => {
     } finally {
       await http.close();
     }
+  });
+});
+
+describe('feedback store: pending frames', () => {
+  it('keeps a frame for labelling, joins the label to it, then forgets it', async () => {
+    const dir = tempDir('pending');
+    const store = new FeedbackStore(dir);
+    const s = syntheticSample(4, { size: 40, seed: 3 });
+    const png = await sharp(s.image.data, { raw: { width: 40, height: 40, channels: 3 } }).png().toBuffer();
+    const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
+    const frame = (frameId: string, n: number) => ({ frameId, sensorId: 's1', image: store.putObject(png), contentType: 'image/png', modelVersion: 'm@1', score: 0.5, at: at(n) });
+    store.putPending(frame('b/../../escape', 2));
+    store.putPending(frame('a', 1));
+    assert.deepEqual(store.listPending().map((p) => p.frameId), ['a', 'b/../../escape']);
+    assert.deepEqual(readdirSync(join(dir, 'pending')).sort(), ['a.json', 'b%2F..%2F..%2Fescape.json']);
+    assert.equal(store.getPending('a')?.sensorId, 's1');
+    assert.equal(store.getPending('never-seen'), null);
+
+    const ingest = new FeedbackIngest({ store: dir });
+    const sample = await ingest.prepare({ frameId: 'a', mask: toBase64(encodeMaskPng(s.mask)), source: 'kafka', at: at(3) });
+    assert.equal(sample.image, store.getPending('a')!.image);
+    await ingest.commit([sample]);
+    assert.equal(store.getPending('a'), null);
+    assert.deepEqual(store.listPending().map((p) => p.frameId), ['b/../../escape']);
+    assert.equal(store.read().samples[0].id, 'a');
   });
 });
 
