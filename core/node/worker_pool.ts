@@ -1,6 +1,6 @@
 /**
- * A fixed pool of worker_threads running one TypeScript module, with request/response messages,
- * transfer lists and errors that cross with their name, code and message. Used for image decoding
+ * A fixed pool of worker_threads running one module (started by start_worker.ts), with
+ * request/response messages, transfer lists and errors that cross with their name, code and message. Used for image decoding
  * (trainer) and inference (runtime-node).
  *
  * Jobs go to idle workers one at a time; `broadcast` sends a request to every worker at once
@@ -8,8 +8,9 @@
  * before it takes jobs. Crashed workers are replaced, a bounded number of times.
  */
 import { availableParallelism } from 'node:os';
-import { Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import type { MessagePort, TransferListItem, Worker } from 'node:worker_threads';
 import { EdgesegError } from '../index.js';
+import { startWorker } from './start_worker.js';
 
 export interface WorkerRequest<Req> {
   id: number;
@@ -18,8 +19,6 @@ export interface WorkerRequest<Req> {
 
 export type WorkerResponse<Res> = { id: number; ok: true; result: Res } | { id: number; ok: false; error: { name: string; code?: string; message: string; retriable?: boolean } };
 
-/** Workers start in a JS bootstrap that registers the TypeScript loader, then import the module. */
-const BOOTSTRAP = new URL('./worker_bootstrap.js', import.meta.url);
 /** Crashed workers are replaced, up to this many times per worker slot. */
 const RESPAWNS_PER_WORKER = 3;
 
@@ -61,7 +60,7 @@ export class WorkerPool<Req, Res> {
   }
 
   private spawn(): void {
-    const worker = new Worker(BOOTSTRAP, { workerData: { module: this.moduleUrl.href, data: this.data } });
+    const worker = startWorker(this.moduleUrl, this.data);
     let gone = false;
     const crash = (err: Error) => {
       if (gone) return;

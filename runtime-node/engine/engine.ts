@@ -96,7 +96,7 @@ export class InferenceEngine {
     const ortProvider = options.ortProvider ?? 'cpu';
     if (!(ORT_PROVIDERS as readonly string[]).includes(ortProvider)) throw new ConfigError(`ortProvider must be one of ${ORT_PROVIDERS.join('|')}, got '${ortProvider}'`);
     const data: InferenceWorkerData = { backend: options.backend ?? 'wasm', ortThreads, ortProvider };
-    this.pool = new WorkerPool(new URL('./inference_worker.ts', import.meta.url), options.workers ?? defaultPoolSize(), data);
+    this.pool = new WorkerPool(new URL('./inference_worker.js', import.meta.url), options.workers ?? defaultPoolSize(), data);
   }
 
   /** Starts the workers and loads (verifies, warms) the first model. */

@@ -3,8 +3,8 @@
  * training step holds its thread for seconds, which would starve the Kafka heartbeats and the
  * inference pool's callbacks of the serving thread.
  */
-import { Worker } from 'node:worker_threads';
 import { EdgesegError, type LogRecord } from '../../core/index.js';
+import { startWorker } from '../../core/node/start_worker.js';
 import type { TrainEvent } from '../../trainer/train.js';
 import type { RetrainOptions, RetrainResult } from './retrain.js';
 
@@ -15,13 +15,12 @@ export type RetrainWorkerMessage =
   | { type: 'done'; result: RetrainResult }
   | { type: 'error'; error: { name: string; code?: string; message: string; retriable?: boolean } };
 
-const BOOTSTRAP = new URL('../../core/node/worker_bootstrap.js', import.meta.url);
-const MODULE = new URL('./retrain_worker.ts', import.meta.url);
+const MODULE = new URL('./retrain_worker.js', import.meta.url);
 
 export function retrainInWorker(o: RetrainOptions): Promise<RetrainResult> {
   const { log, onProgress, onTrainEvent, ...options } = o;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(BOOTSTRAP, { workerData: { module: MODULE.href, data: { options, logLevel: log?.level ?? 'info' } } });
+    const worker = startWorker(MODULE, { options, logLevel: log?.level ?? 'info' });
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;

@@ -34,7 +34,7 @@ function checkAgainstRecord(input: Float32Array, label: string): void {
 
 describe('golden preprocessing: every path gives the same model input', () => {
   it('trainer decode worker (cpu) and inference path (wasm) agree to 1e-6 and match the record', async () => {
-    const pool = new WorkerPool<SampleRef, LoadedSample>(new URL('../../trainer/data/decode_worker.ts', import.meta.url), 1);
+    const pool = new WorkerPool<SampleRef, LoadedSample>(new URL('../../trainer/data/decode_worker.js', import.meta.url), 1);
     let trainer: LoadedSample;
     try {
       trainer = await pool.run({ kind: 'file', id: 'pet', split: 'val', image: fixture('pet.jpg'), mask: fixture('pet.mask.png'), maskFormat: 'classIds' });

@@ -63,7 +63,7 @@ const SAMPLE_ERROR_CODES = new Set(['SAMPLE_UNREADABLE', 'SAMPLE_CORRUPT', 'MASK
 class Loader {
   private pool: WorkerPool<SampleRef, LoadedSample> | null;
   constructor(workers: number) {
-    this.pool = workers > 0 ? new WorkerPool<SampleRef, LoadedSample>(new URL('../../core/node/decode_worker.ts', import.meta.url), workers) : null;
+    this.pool = workers > 0 ? new WorkerPool<SampleRef, LoadedSample>(new URL('./decode_worker.js', import.meta.url), workers) : null;
   }
   get parallelism(): number {
     return this.pool ? this.pool.size * 2 : 1;
