@@ -2,7 +2,7 @@
  * The model card (`card.json`), written beside every model version and read by the converter
  * and both runtimes before they trust a model.
  */
-import { MODEL_CONTRACT, NUM_CLASSES, type ModelContract } from './contract.js';
+import { INPUT_NORMALIZATIONS, isInputNormalization, MODEL_CONTRACT, NUM_CLASSES, type ModelContract } from './contract.js';
 import { ContractError, ModelFormatError } from './errors.js';
 
 export const CARD_SCHEMA = 'edgeseg.card.v1';
@@ -71,6 +71,10 @@ export function assertContract(contract: ModelContract | undefined, where = 'mod
   }
   if (!same(contract.classes, want.classes)) {
     throw new ContractError(`${where} classes [${contract.classes}] differ from the contract's [${want.classes}] (${NUM_CLASSES} classes)`);
+  }
+  const normalization = contract.input.normalization;
+  if (normalization !== undefined && !isInputNormalization(normalization)) {
+    throw new ContractError(`${where} input normalization '${normalization}' is not one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}`);
   }
   if (contract.input.name !== want.input.name || contract.output.name !== want.output.name) {
     throw new ContractError(

@@ -23,6 +23,30 @@ export const OUTPUT_SHAPE = [null, INPUT_SIZE, INPUT_SIZE, NUM_CLASSES] as const
 /** Pixel normalisation: model input = pixel × PIXEL_SCALE, so [0, 255] maps to [0, 1]. */
 export const PIXEL_SCALE = 1 / 255;
 
+/**
+ * How a model's input is normalised, declared in its card's contract and applied from there by
+ * every path (trainer data, evaluate, predict, the converter's gate and ONNX export, both
+ * runtimes). Each is an affine map of the unit value u = pixel × PIXEL_SCALE: input = u × scale +
+ * offset, so every path computes the same float operations in the same order (resize, × 1/255,
+ * × scale, + offset) and gets the same bits.
+ * - `unit`: u, in [0, 1] — edgeseg's own models; what a card without the field means.
+ * - `symmetric`: 2u − 1 = pixel / 127.5 − 1, in [−1, 1] — Keras' `mobilenet_v2.preprocess_input`,
+ *   what ImageNet MobileNetV2 weights were trained with.
+ */
+export const INPUT_NORMALIZATIONS = {
+  unit: { scale: 1, offset: 0, range: [0, 1] },
+  symmetric: { scale: 2, offset: -1, range: [-1, 1] },
+} as const satisfies Record<string, { scale: number; offset: number; range: readonly [number, number] }>;
+
+export type InputNormalization = keyof typeof INPUT_NORMALIZATIONS;
+
+/** The normalization of a model that declares none. */
+export const DEFAULT_NORMALIZATION: InputNormalization = 'unit';
+
+export function isInputNormalization(value: unknown): value is InputNormalization {
+  return typeof value === 'string' && Object.hasOwn(INPUT_NORMALIZATIONS, value);
+}
+
 /** Class ids. 0 = pet, 1 = background, 2 = border (Oxford trimap values 1, 2, 3 minus one). */
 export const CLASS_PET = 0;
 export const CLASS_BACKGROUND = 1;
@@ -43,16 +67,36 @@ export const TRIMAP_OFFSET = 1;
 
 /** The contract as one serialisable object, written into every model card and checked by runtimes. */
 export interface ModelContract {
-  input: { name: string; shape: readonly (number | null)[]; dtype: 'float32'; range: [number, number]; layout: 'NHWC' };
+  input: {
+    name: string;
+    shape: readonly (number | null)[];
+    dtype: 'float32';
+    range: readonly [number, number];
+    layout: 'NHWC';
+    /** How pixels become input values; absent in cards written before it existed, which means `unit`. */
+    normalization?: InputNormalization;
+  };
   output: { name: string; shape: readonly (number | null)[]; dtype: 'float32'; kind: 'logits' };
   classes: readonly string[];
 }
 
-export const MODEL_CONTRACT: ModelContract = {
-  input: { name: INPUT_NAME, shape: INPUT_SHAPE, dtype: 'float32', range: [0, 1], layout: 'NHWC' },
-  output: { name: OUTPUT_NAME, shape: OUTPUT_SHAPE, dtype: 'float32', kind: 'logits' },
-  classes: CLASS_NAMES,
-};
+/** The contract of a model whose input is normalised by `normalization`. */
+export function contractFor(normalization: InputNormalization = DEFAULT_NORMALIZATION): ModelContract {
+  return {
+    input: { name: INPUT_NAME, shape: INPUT_SHAPE, dtype: 'float32', range: INPUT_NORMALIZATIONS[normalization].range, layout: 'NHWC', normalization },
+    output: { name: OUTPUT_NAME, shape: OUTPUT_SHAPE, dtype: 'float32', kind: 'logits' },
+    classes: CLASS_NAMES,
+  };
+}
+
+/** The contract with the default normalization. */
+export const MODEL_CONTRACT: ModelContract = contractFor();
+
+/** A contract's (or card's) input normalization; `unit` when it declares none. */
+export function normalizationOf(source: ModelContract | { contract: ModelContract } | null | undefined): InputNormalization {
+  const contract = source && 'contract' in source ? source.contract : source;
+  return contract?.input.normalization ?? DEFAULT_NORMALIZATION;
+}
 
 /**
  * Name of the optional second output of an exported ONNX model: per-pixel class ids (argmax of the

@@ -4,7 +4,17 @@
  * model never sees pixels prepared differently from the ones it was trained on.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { INPUT_CHANNELS, INPUT_SIZE, NUM_CLASSES, PIXEL_SCALE, TRIMAP_OFFSET } from './contract.js';
+import {
+  DEFAULT_NORMALIZATION,
+  INPUT_CHANNELS,
+  INPUT_NORMALIZATIONS,
+  INPUT_SIZE,
+  isInputNormalization,
+  NUM_CLASSES,
+  PIXEL_SCALE,
+  TRIMAP_OFFSET,
+  type InputNormalization,
+} from './contract.js';
 import { ContractError, SampleError } from './errors.js';
 
 /** A decoded image: interleaved 8-bit pixels, RGB or RGBA, row-major. */
@@ -38,31 +48,62 @@ function checkImage(img: PixelImage): void {
   }
 }
 
+function checkNormalization(normalization: InputNormalization): void {
+  if (!isInputNormalization(normalization)) {
+    throw new ContractError(`input normalization '${normalization}' is not one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}`);
+  }
+}
+
 /**
- * Pixels tensor [H, W, 3|4] (int32 or float32, values 0–255) → model input [128, 128, 3] float32
- * in [0, 1]: bilinear stretch with half-pixel centres, then × 1/255. Runs on the active backend,
- * so the browser runtime does it on the GPU.
+ * Unit input (pixel × 1/255) → the model's normalised input, as a tensor op on the active backend.
+ * `unit` returns its argument unchanged; the caller owns the result either way.
  */
-export function preprocessPixels(pixels: tf.Tensor3D): tf.Tensor3D {
+export function normalizeInput<T extends tf.Tensor>(unit: T, normalization: InputNormalization = DEFAULT_NORMALIZATION): T {
+  checkNormalization(normalization);
+  if (normalization === 'unit') return unit;
+  const { scale, offset } = INPUT_NORMALIZATIONS[normalization];
+  return tf.tidy(() => tf.add(tf.mul(unit, tf.scalar(scale)), tf.scalar(offset)));
+}
+
+/**
+ * `normalizeInput` over unit values held in memory (the trainer's cached samples), in a new
+ * array. Bit for bit the tensor op: u × scale is exact for scale 2 and the double sum, exact too,
+ * rounds to float32 once, as float32 addition does.
+ */
+export function normalizeInputData(unit: Float32Array, normalization: InputNormalization = DEFAULT_NORMALIZATION): Float32Array {
+  checkNormalization(normalization);
+  if (normalization === 'unit') return unit;
+  const { scale, offset } = INPUT_NORMALIZATIONS[normalization];
+  return Float32Array.from(unit, (u) => Math.fround(u * scale) + offset);
+}
+
+/**
+ * Pixels tensor [H, W, 3|4] (int32 or float32, values 0–255) → model input [128, 128, 3] float32:
+ * bilinear stretch with half-pixel centres, × 1/255, then the model's normalization (default
+ * `unit`: [0, 1]; read it from the card with `normalizationOf`). Runs on the active backend, so
+ * the browser runtime does it on the GPU.
+ */
+export function preprocessPixels(pixels: tf.Tensor3D, normalization: InputNormalization = DEFAULT_NORMALIZATION): tf.Tensor3D {
+  checkNormalization(normalization);
   return tf.tidy(() => {
     const rgb = pixels.shape[2] === INPUT_CHANNELS ? pixels : tf.slice(pixels, [0, 0, 0], [-1, -1, INPUT_CHANNELS]);
     const resized = tf.image.resizeBilinear(tf.cast(rgb, 'float32'), [INPUT_SIZE, INPUT_SIZE], false, true);
-    return tf.mul(resized, tf.scalar(PIXEL_SCALE));
+    return normalizeInput(tf.mul(resized, tf.scalar(PIXEL_SCALE)), normalization);
   });
 }
 
 /** Decoded image → model input tensor [128, 128, 3]. The caller owns the returned tensor. */
-export function imageToInput(img: PixelImage): tf.Tensor3D {
+export function imageToInput(img: PixelImage, normalization: InputNormalization = DEFAULT_NORMALIZATION): tf.Tensor3D {
   checkImage(img);
   return tf.tidy(() => {
     const pixels = tf.tensor3d(Int32Array.from(img.data), [img.height, img.width, img.channels], 'int32');
-    return preprocessPixels(pixels);
+    return preprocessPixels(pixels, normalization);
   });
 }
 
 /** Decoded image → model input as a plain Float32Array of 128·128·3 values. */
-export function imageToInputData(img: PixelImage): Float32Array {
-  const t = imageToInput(img);
+export function imageToInputData(img: PixelImage, normalization: InputNormalization = DEFAULT_NORMALIZATION): Float32Array {
+  const t = imageToInput(img, normalization);
   try {
     return t.dataSync() as Float32Array;
   } finally {

@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 import {
   CARD_JSON,
   CARD_SCHEMA,
+  contractFor,
   formatSha256Sums,
-  MODEL_CONTRACT,
   MODEL_JSON,
   ModelFormatError,
   readVerifiedModel,
@@ -18,6 +18,7 @@ import {
   sha256Hex,
   shardWeights,
   tfjsModelOf,
+  type InputNormalization,
   type ModelCard,
   type VerifiedModel,
 } from '../index.js';
@@ -25,8 +26,11 @@ import type { io } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { tf, tfl } from './tfjs.js';
 
-/** Card fields the writer fills in itself. */
-export type CardDraft = Omit<ModelCard, 'schema' | 'contract' | 'params' | 'weightDtypes' | 'bytes' | 'files'>;
+/** Card fields the writer fills in itself, and the input normalization its contract declares. */
+export type CardDraft = Omit<ModelCard, 'schema' | 'contract' | 'params' | 'weightDtypes' | 'bytes' | 'files'> & {
+  /** Written into the card's contract. @default 'unit' */
+  normalization?: InputNormalization;
+};
 
 export interface ExtraFile {
   path: string;
@@ -89,10 +93,11 @@ export async function writeModelDir(dir: string, artifacts: io.ModelArtifacts, d
     writeFileSync(join(dir, f.path), f.data);
     listed.push({ path: f.path, bytes: f.data.byteLength, sha256: await sha256Hex(f.data) });
   }
+  const { normalization, ...fields } = draft;
   const card: ModelCard = {
     schema: CARD_SCHEMA,
-    ...draft,
-    contract: MODEL_CONTRACT,
+    ...fields,
+    contract: contractFor(normalization),
     params: weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0),
     weightDtypes: options.weightDtypes ?? Object.fromEntries(weightSpecs.map((s) => [s.name, s.quantization?.dtype ?? s.dtype])),
     bytes: tfjs ? shards.reduce((n, s) => n + s.data.byteLength, 0) : listed.filter((f) => f.path.endsWith('.onnx')).reduce((n, f) => n + f.bytes, 0),
