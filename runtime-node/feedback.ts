@@ -27,6 +27,7 @@ import {
 } from '../core/index.js';
 import { FeedbackStore, type FeedbackSample, type FeedbackVersion } from '../core/node/feedback_store.js';
 import type { RouteHandler } from './http.js';
+import { readBody, RequestRefused, sendError } from './http_limits.js';
 import type { InRecord, OutRecord } from './transport.js';
 
 /** A label that was refused; nothing was stored. `status` is the HTTP status it maps to. */
@@ -174,34 +175,20 @@ export function feedbackRoutes(ingest: FeedbackIngest, o: FeedbackRouteOptions):
   if (!o.token) throw new ContractError('the feedback endpoint needs a bearer token');
   const limit = o.maxBodyBytes ?? 8 << 20;
   const post: RouteHandler = async (req: IncomingMessage, res: ServerResponse) => {
+    const refuse = (status: number, error: string, code: string, extra: Record<string, string> = {}) =>
+      sendError(req, res, status, error, code, limit, { 'access-control-allow-origin': '*', ...extra });
     const auth = req.headers.authorization ?? '';
     const match = /^Bearer (.+)$/.exec(auth);
-    if (!match || !sameToken(match[1], o.token)) {
-      req.resume();
-      return reply(res, 401, { error: 'a valid bearer token is required', code: 'UNAUTHORIZED' }, { 'www-authenticate': 'Bearer' });
-    }
-    if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) {
-      req.resume();
-      return reply(res, 415, { error: 'content-type must be application/json', code: 'UNSUPPORTED_MEDIA_TYPE' });
-    }
-    if (Number(req.headers['content-length'] ?? 0) > limit) {
-      req.resume();
-      return reply(res, 413, { error: `body is larger than ${limit} bytes`, code: 'FEEDBACK_TOO_LARGE' }, { connection: 'close' });
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) return reply(res, 413, { error: `body is larger than ${limit} bytes`, code: 'FEEDBACK_TOO_LARGE' }, { connection: 'close' });
-      chunks.push(chunk);
-    }
+    if (!match || !sameToken(match[1], o.token)) return refuse(401, 'a valid bearer token is required', 'UNAUTHORIZED', { 'www-authenticate': 'Bearer' });
+    if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) return refuse(415, 'content-type must be application/json', 'UNSUPPORTED_MEDIA_TYPE');
     try {
-      const sample = await ingest.prepare(Buffer.concat(chunks).toString('utf8'));
+      const sample = await ingest.prepare((await readBody(req, limit, 'FEEDBACK_TOO_LARGE')).toString('utf8'));
       const version = (await ingest.commit([sample]))!;
       o.log?.info('feedback stored', { frameId: sample.id, version: version.version, source: sample.source });
       o.onLabel?.(version);
       reply(res, 201, { frameId: sample.id, version: version.version, samples: version.samples.length });
     } catch (err) {
+      if (err instanceof RequestRefused) return refuse(err.status, err.message, err.code);
       if (!(err instanceof FeedbackRejected)) throw err;
       o.log?.warn('feedback refused', { code: err.code, reason: err.message });
       reply(res, err.status, { error: err.message, code: err.code });

@@ -11,9 +11,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
-import { CARD_JSON, parseCard, type ModelIndexEntry } from '../core/index.js';
+import { CARD_JSON, describeError, parseCard, type ModelIndexEntry } from '../core/index.js';
 import { aliases, listModelNames, listVersions } from '../core/node/registry.js';
 import { FeedbackIngest, feedbackRoutes } from '../runtime-node/feedback.js';
+import { discardBody, requestPath, RequestRefused, sendError, serverOptions, type HttpTimeouts } from '../runtime-node/http_limits.js';
 import { ISOLATION_HEADERS } from './isolation_headers.js';
 
 const MIME: Record<string, string> = {
@@ -38,17 +39,29 @@ export interface WebServerOptions {
   port?: number;
   /** Accept `POST /feedback` with this bearer token into this feedback store. */
   feedback?: { store: string; token: string };
+  /** Header, request and keep-alive timeouts. @default DEFAULT_HTTP_TIMEOUTS */
+  timeouts?: HttpTimeouts;
 }
 
-/** Every version in the registry, champion first, then newest first. */
-export function modelIndex(root: string): ModelIndexEntry[] {
+/** Body bytes read (and dropped) from a request to a route that takes none, before the connection is cut. */
+const IGNORED_BODY_BYTES = 64 * 1024;
+
+/** Every version in the registry with a readable card, champion first, then newest first; `onSkip` hears of the others. */
+export function modelIndex(root: string, onSkip?: (version: string, err: unknown) => void): ModelIndexEntry[] {
   const out: ModelIndexEntry[] = [];
   for (const name of listModelNames(root)) {
     const named = aliases(root, name);
     for (const version of listVersions(root, name)) {
       const cardPath = join(root, name, version, CARD_JSON);
       if (!existsSync(cardPath)) continue;
-      const card = parseCard(readFileSync(cardPath, 'utf8'), cardPath);
+      let card;
+      try {
+        card = parseCard(readFileSync(cardPath, 'utf8'), cardPath);
+      } catch (err) {
+        // One broken version must not hide the others (or take the server down): it is left out.
+        onSkip?.(`${name}/${version}`, err);
+        continue;
+      }
       out.push({ url: `/models/${name}/${version}/`, name, version, precision: card.precision, bytes: card.bytes, aliases: Object.keys(named).filter((a) => named[a] === version) });
     }
   }
@@ -57,7 +70,7 @@ export function modelIndex(root: string): ModelIndexEntry[] {
 
 /** A file under `root` for a URL path, or null (missing, a directory, or outside the root). */
 function fileUnder(root: string, urlPath: string): string | null {
-  const p = resolve(root, `.${decodeURIComponent(urlPath)}`);
+  const p = resolve(root, `.${urlPath}`);
   if (p !== root && !p.startsWith(root + sep)) return null;
   return existsSync(p) && statSync(p).isFile() ? p : null;
 }
@@ -71,28 +84,42 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<{ 
     res.end(body);
   };
   const feedback = options.feedback ? feedbackRoutes(new FeedbackIngest({ store: options.feedback.store }), { token: options.feedback.token }) : {};
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = feedback[`${req.method} ${path}`];
-    if (route) {
-      return void Promise.resolve(route(req, res)).catch(() => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'internal error' }));
-      });
-    }
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = requestPath(req);
+    const post = feedback[`${req.method} ${path}`];
+    if (post) return post(req, res);
+    discardBody(req, IGNORED_BODY_BYTES);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed', 'text/plain');
     if (path === '/') return send(res, 302, '', 'text/plain', { location: '/demo/' });
-    if (path === '/models/index.json') return send(res, 200, JSON.stringify(modelIndex(models)), MIME['.json']);
+    if (path === '/models/index.json') return send(res, 200, JSON.stringify(modelIndex(models, leftOut)), MIME['.json']);
     const file = path.startsWith('/models/') ? fileUnder(models, path.slice('/models'.length)) : fileUnder(dist, path.endsWith('/') ? `${path}index.html` : path);
     if (!file) return send(res, 404, `not found: ${path}`, 'text/plain');
     send(res, 200, readFileSync(file), MIME[extname(file)] ?? 'application/octet-stream');
   };
-  const server = createServer(handle);
+  const warned = new Set<string>();
+  const leftOut = (version: string, err: unknown) => {
+    if (warned.has(version)) return;
+    warned.add(version);
+    console.warn(`models/index.json: ${version} left out: ${describeError(err)}`);
+  };
+  // Every failure of a handler is a response; nothing a client sends ends the process.
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    Promise.resolve()
+      .then(() => route(req, res))
+      .catch((err: unknown) => {
+        if (err instanceof RequestRefused) sendError(req, res, err.status, err.message, err.code, IGNORED_BODY_BYTES);
+        else sendError(req, res, 500, 'internal error', 'INTERNAL', IGNORED_BODY_BYTES);
+      });
+  };
+  const server = createServer(serverOptions(options.timeouts), handle);
   await new Promise<void>((done) => server.listen(options.port ?? 0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://localhost:${port}`,
-    close: () => new Promise<void>((done) => server.close(() => done())),
+    close: () => new Promise<void>((done) => {
+      server.close(() => done());
+      server.closeAllConnections();
+    }),
   };
 }
 
