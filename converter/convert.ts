@@ -147,25 +147,25 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const fixedPlan = precision === 'mixed' ? null : planDtypes(names, PRECISION_DTYPE[precision], options.overrides);
 
   const backend = await selectBackend(options.backend ?? 'auto', log);
-  const dataset = options.eval ? await openDataset(options.eval, { splits: ['val'], log: log.child('data') }) : null;
+  const dataset = options.eval ? await openDataset(options.eval, { splits: ['held-out'], log: log.child('data') }) : null;
   const calibration = onnxVariant?.weights === 'int8' ? await openDataset(options.calibrate ?? options.eval!, { splits: ['train'], log: log.child('calibration') }) : null;
   let foldedModel: LayersModel | null = null;
   let parentModel: LayersModel | null = null;
   let variantModel: LayersModel | null = null;
   try {
-    if (dataset && dataset.val.size === 0) throw new DatasetError('DATASET_EMPTY', `held-out set ${dataset.spec} is empty (its validation split has no sample)`);
+    if (dataset && dataset.heldOut.size === 0) throw new DatasetError('DATASET_EMPTY', `held-out set ${dataset.spec} is empty (its ${dataset.heldOutSplit} split has no sample)`);
     let parentEval: Awaited<ReturnType<typeof predictMasks>> | null = null;
     if (dataset) {
       parentModel = await modelFromArtifacts(parentJson.modelTopology as object, parentJson.weightsManifest.flatMap((g) => g.weights), parent.weightData);
-      parentEval = await predictMasks(parentModel, dataset.val);
-      progress(`parent ${parent.card.name}@${parent.card.version}: mIoU ${(100 * parentEval.metrics.miou).toFixed(2)}% on ${dataset.val.size} held-out images`);
+      parentEval = await predictMasks(parentModel, dataset.heldOut);
+      progress(`parent ${parent.card.name}@${parent.card.version}: mIoU ${(100 * parentEval.metrics.miou).toFixed(2)}% on ${dataset.heldOut.size} held-out images`);
     }
 
     let plan: Map<string, WeightDtype>;
     let mixed: MixedResult | null = null;
     if (precision === 'mixed') {
       foldedModel = await modelFromArtifacts(folded.modelTopology as object, folded.weightSpecs!, folded.weightData as ArrayBuffer);
-      mixed = await searchMixed(foldedModel, graph.weights, graph.shapes, dataset!.val, {
+      mixed = await searchMixed(foldedModel, graph.weights, graph.shapes, dataset!.heldOut, {
         budget: options.maxMiouDrop ?? DEFAULT_MIXED_BUDGET,
         parentMiou: parentEval!.metrics.miou,
         groupBy: options.groupBy,
@@ -182,7 +182,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     let comparison: Comparison | null = null;
     // An ONNX-only variant is gated on the ONNX model below; its tfjs weights are never written.
     if (dataset && parentEval && format !== 'onnx') {
-      comparison = compare(parentEval, await predictMasks(variantModel, dataset.val));
+      comparison = compare(parentEval, await predictMasks(variantModel, dataset.heldOut));
       const drop = -comparison.delta.miou;
       progress(`variant: mIoU ${(100 * comparison.variant.miou).toFixed(2)}% (${comparison.delta.miou >= 0 ? '+' : ''}${(100 * comparison.delta.miou).toFixed(2)} points), mask agreement ${(100 * comparison.maskAgreement).toFixed(2)}%`);
       const budget = options.maxMiouDrop ?? (precision === 'mixed' ? DEFAULT_MIXED_BUDGET : undefined);
@@ -208,7 +208,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       const exported = exportOnnx(graph, { weights: onnxVariant.weights, activationRanges: ranges, metadata: { name: parent.card.name, parentVersion: parent.card.version } });
       let onnxComparison: Comparison | null = null;
       if (dataset && parentEval) {
-        onnxComparison = compare(parentEval, await predictMasksOnnx(exported.bytes, dataset.val));
+        onnxComparison = compare(parentEval, await predictMasksOnnx(exported.bytes, dataset.heldOut));
         const drop = -onnxComparison.delta.miou;
         progress(`onnx ${onnxVariant.file}: mIoU ${(100 * onnxComparison.variant.miou).toFixed(2)}% (${onnxComparison.delta.miou >= 0 ? '+' : ''}${(100 * onnxComparison.delta.miou).toFixed(2)} points), mask agreement ${(100 * onnxComparison.maskAgreement).toFixed(2)}%`);
         const budget = options.maxMiouDrop;
@@ -252,7 +252,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
         metrics: m ? { pixelAccuracy: m.pixelAccuracy, miou: m.miou, perClassIou: m.perClassIou, dice: m.dice } : null,
         ...(served ? { deltaVsParent: { miou: served.delta.miou, pixelAccuracy: served.delta.pixelAccuracy, maskAgreement: served.maskAgreement } } : {}),
         dataset: parent.card.dataset,
-        evaluation: dataset ? { spec: `${dataset.spec}#val`, manifestHash: dataset.manifest.splitHashes.val, samples: dataset.val.size } : null,
+        evaluation: dataset ? { spec: `${dataset.spec}#${dataset.heldOutSplit}`, manifestHash: dataset.manifest.splitHashes[dataset.heldOutSplit], samples: dataset.heldOut.size } : null,
         training: parent.card.training,
         conversion: {
           precision,

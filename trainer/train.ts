@@ -22,7 +22,7 @@ import { listModelNames, publishRun, reserveVersion, resolveModelRef } from '../
 import { selectBackend, type ActiveBackend } from '../core/node/backends/select.js';
 import { hasCheckpoint, loadCheckpoint, restoreBestWeights, saveBestWeights, saveCheckpoint, type LoopState } from './checkpoint.js';
 import { resolveTrainConfig, type TrainConfig } from './config.js';
-import { openDataset, type Dataset } from './data/dataset.js';
+import { openDataset, type Dataset, type SampleSet } from './data/dataset.js';
 import { batchCount, batches } from './data/pipeline.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import { sparseCrossEntropy } from './loss.js';
@@ -158,8 +158,8 @@ async function runTraining(runDir: string, resumed: boolean, options: TrainOptio
     let throughput = 0;
     let stopReason: string | null = null;
 
-    const validate = async (): Promise<Evaluation> =>
-      evaluate(model!, dataset.val, { batchSize: Math.max(config.batchSize, 8), onProgress: (done, total) => emit({ type: 'validate', done, total }) });
+    const validate = async (set: SampleSet = dataset.val): Promise<Evaluation> =>
+      evaluate(model!, set, { batchSize: Math.max(config.batchSize, 8), onProgress: (done, total) => emit({ type: 'validate', done, total }) });
 
     while (state.epoch < config.epochs && state.step < totalSteps && !stopReason) {
       const epochStart = Date.now();
@@ -242,7 +242,8 @@ async function runTraining(runDir: string, resumed: boolean, options: TrainOptio
       restoreBestWeights(ckptDir, model);
       log.info('restored best weights', { epoch: state.bestEpoch, miou: state.bestMiou });
     }
-    const final = await validate();
+    // The card's metrics come from the held-out set: the source's test split when it has one, never the val split early stopping chose on.
+    const final = await validate(dataset.heldOut);
     return await finish({ runDir, run, config, modelConfig, parentVersion, model, dataset, backend, final, history, state, stopReason, started, emit });
   } finally {
     optimizer?.dispose();
@@ -293,9 +294,9 @@ async function finish(f: FinishInput): Promise<TrainResult> {
   const steps = [...new Map(f.history.steps.map((s) => [s.step, s])).values()].sort((a, b) => a.step - b.step);
   const epochs = [...new Map(f.history.epochs.map((e) => [e.epoch, e])).values()].sort((a, b) => a.epoch - b.epoch);
   const rows = [];
-  const shown = Math.min(config.reportSamples, dataset.val.size);
+  const shown = Math.min(config.reportSamples, dataset.heldOut.size);
   if (shown > 0) {
-    const samples = await Promise.all(Array.from({ length: shown }, (_, i) => dataset.val.get(i)));
+    const samples = await Promise.all(Array.from({ length: shown }, (_, i) => dataset.heldOut.get(i)));
     const images = new Float32Array(shown * INPUT_SIZE * INPUT_SIZE * 3);
     samples.forEach((s, i) => images.set(s.image, i * s.image.length));
     const predicted = tf.tidy(() => tf.argMax(model.predict(tf.tensor4d(images, [shown, INPUT_SIZE, INPUT_SIZE, 3])) as tf.Tensor4D, -1));
@@ -310,7 +311,7 @@ async function finish(f: FinishInput): Promise<TrainResult> {
     title: `${config.name} ${f.run.version}`,
     summary: [
       ['architecture', `${config.model} ${JSON.stringify(f.modelConfig)}`],
-      ['data', `${dataset.spec} (${dataset.train.size} train, ${dataset.val.size} held out, ${dataset.skipped.length} skipped)`],
+      ['data', `${dataset.spec} (${dataset.train.size} train, ${dataset.val.size} validation, ${dataset.test.size} test, ${dataset.skipped.length} skipped; metrics on ${dataset.heldOutSplit})`],
       ['backend', `${f.backend.name}${f.backend.adapter ? ` (${f.backend.adapter})` : ''}`],
       ['steps', `${f.state.step} (batch ${config.batchSize}, lr ${config.learningRate} ${config.schedule})`],
       ['stopped', f.stopReason ?? 'after the configured epochs/steps'],
@@ -334,8 +335,8 @@ async function finish(f: FinishInput): Promise<TrainResult> {
       architecture: { name: config.model, config: { ...f.modelConfig, flops: countFlops(model) } },
       precision: 'fp32',
       metrics,
-      dataset: { spec: dataset.spec, manifestHash: dataset.manifest.hash, train: dataset.train.size, validation: dataset.val.size, skipped: dataset.skipped.length },
-      evaluation: { spec: `${dataset.spec}#val`, manifestHash: dataset.manifest.splitHashes.val, samples: dataset.val.size },
+      dataset: { spec: dataset.spec, manifestHash: dataset.manifest.hash, train: dataset.train.size, validation: dataset.val.size, test: dataset.test.size, skipped: dataset.skipped.length },
+      evaluation: { spec: `${dataset.spec}#${dataset.heldOutSplit}`, manifestHash: dataset.manifest.splitHashes[dataset.heldOutSplit], samples: dataset.heldOut.size },
       training: { ...config, steps: f.state.step, epochsCompleted: epochs.length, bestEpoch: f.state.bestEpoch, stoppedEarly: f.stopReason, seconds },
       backend: { name: f.backend.name, ...(f.backend.adapter ? { adapter: f.backend.adapter } : {}) },
       codeRevision: codeRevision(),

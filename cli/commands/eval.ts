@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { CLASS_NAMES, ConfigError } from '../../core/index.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
-import { openDataset } from '../../trainer/data/dataset.js';
-import type { Split } from '../../trainer/data/sample.js';
+import { openDataset, type SampleSet, type SplitChoice } from '../../trainer/data/dataset.js';
+import { SPLITS } from '../../trainer/data/sample.js';
 import { evaluate } from '../../trainer/evaluate.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
@@ -11,7 +11,7 @@ import { openModel } from './open_model.js';
 interface EvalFlags extends GlobalOptions {
   model: string;
   data: string;
-  split: 'val' | 'train' | 'all';
+  split: SplitChoice | 'all';
   backend?: TrainingBackend;
   batch: number;
   json?: boolean;
@@ -26,31 +26,33 @@ export function registerEval(program: Command): void {
     .description('pixel accuracy, per-class IoU, mIoU and Dice of a model on a dataset')
     .requiredOption('--model <model>', 'model directory or registry ref')
     .requiredOption('--data <spec>', 'dataset spec')
-    .option('--split <split>', 'val (held-out) | train | all', 'val')
+    .option('--split <split>', 'held-out (the test split when the data has one, else val) | test | val | train | all', 'held-out')
     .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu', 'auto')
     .option('--batch <n>', 'batch size', numberOption('batch', 1, true), 16)
     .option('--json', 'print the result as JSON')
     .option('--models <dir>', 'registry root', 'models')
     .action(async (flags: EvalFlags, cmd: Command) => {
       const log = cliLogger('eval', cmd.optsWithGlobals());
-      const splits: Split[] = flags.split === 'all' ? ['train', 'val'] : flags.split === 'train' || flags.split === 'val' ? [flags.split] : [];
-      if (!splits.length) throw new ConfigError(`--split must be val, train or all, got '${flags.split}'`);
+      const choices: readonly SplitChoice[] = ['held-out', ...SPLITS];
+      if (flags.split !== 'all' && !choices.includes(flags.split)) throw new ConfigError(`--split must be held-out, test, val, train or all, got '${flags.split}'`);
+      const splits: SplitChoice[] = flags.split === 'all' ? [...SPLITS] : [flags.split];
       const { model, card } = await openModel(flags.model, { backend: flags.backend, root: flags.models, log });
       let bar: ProgressBar | null = null;
       const dataset = await openDataset(flags.data, { splits, log: log.child('data'), onProgress: (d, total) => (bar ??= new ProgressBar({ label: 'decode', total })).update(d) });
       (bar as ProgressBar | null)?.done();
       try {
-        const set = flags.split === 'all' ? { ids: [...dataset.train.ids, ...dataset.val.ids], size: dataset.train.size + dataset.val.size, get: (i: number) => (i < dataset.train.size ? dataset.train.get(i) : dataset.val.get(i - dataset.train.size)) } : splits[0] === 'train' ? dataset.train : dataset.val;
-        if (set.size === 0) throw new ConfigError(`dataset ${dataset.spec} has no ${flags.split} samples`);
+        const set = flags.split === 'all' ? concatSets(SPLITS.map((s) => dataset[s])) : flags.split === 'held-out' ? dataset.heldOut : dataset[flags.split];
+        const splitName = flags.split === 'held-out' ? dataset.heldOutSplit : flags.split;
+        if (set.size === 0) throw new ConfigError(`dataset ${dataset.spec} has no ${splitName} samples`);
         const evalBar = new ProgressBar({ label: 'eval', total: set.size });
         const result = await evaluate(model, set, { batchSize: flags.batch, onProgress: (d) => evalBar.update(d) });
         evalBar.done();
         const m = result.metrics;
         if (flags.json) {
-          console.log(JSON.stringify({ model: `${card.name}@${card.version}`, data: dataset.spec, split: flags.split, samples: set.size, loss: result.loss, ...m }));
+          console.log(JSON.stringify({ model: `${card.name}@${card.version}`, data: dataset.spec, split: splitName, samples: set.size, loss: result.loss, ...m }));
           return;
         }
-        console.log(`model ${card.name} ${card.version} (${card.precision}) on ${dataset.spec} [${flags.split}, ${set.size} images]`);
+        console.log(`model ${card.name} ${card.version} (${card.precision}) on ${dataset.spec} [${splitName}, ${set.size} images]`);
         console.log(`pixel accuracy ${pct(m.pixelAccuracy)}   mIoU ${pct(m.miou)}   Dice ${pct(m.dice)}   loss ${result.loss.toFixed(4)}`);
         console.log(`${'class'.padEnd(12)}${'IoU'.padStart(9)}${'Dice'.padStart(9)}`);
         CLASS_NAMES.forEach((n, i) => console.log(`${n.padEnd(12)}${pct(m.perClassIou[i]).padStart(9)}${pct(m.perClassDice[i]).padStart(9)}`));
@@ -59,4 +61,20 @@ export function registerEval(program: Command): void {
         model.dispose();
       }
     });
+}
+
+/** Several sample sets read as one, in order. */
+function concatSets(sets: SampleSet[]): SampleSet {
+  return {
+    ids: sets.flatMap((s) => [...s.ids]),
+    size: sets.reduce((n, s) => n + s.size, 0),
+    get(index: number) {
+      let i = index;
+      for (const s of sets) {
+        if (i < s.size) return s.get(i);
+        i -= s.size;
+      }
+      throw new RangeError(`sample index ${index} out of range`);
+    },
+  };
 }

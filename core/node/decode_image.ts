@@ -2,8 +2,13 @@
  * Node's first preprocessing step: encoded image bytes (JPEG, PNG, WebP…) → full-size RGB uint8
  * with sharp. No auto-rotation (labels are drawn on the stored orientation), no colour management
  * beyond conversion to sRGB, alpha dropped. The contract's resize follows in core/preprocess.ts.
+ *
+ * Real datasets hold more than RGB JPEGs (Oxford-IIIT Pet has a GIF and RGBA PNGs named .jpg):
+ * whatever sharp reads becomes RGB — a GIF's first frame, a palette expanded, greyscale
+ * replicated, CMYK converted, alpha dropped without compositing (as PIL's `convert('RGB')`, which
+ * the dataset's other users apply) — and `decodeImageDescribed` says which of these happened.
  */
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { SampleError, type PixelImage } from '../index.js';
 
 // One libvips thread per call: parallelism comes from edgeseg's worker pools.
@@ -15,16 +20,38 @@ export interface DecodeLimits {
   maxPixels?: number;
 }
 
-export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = {}): Promise<PixelImage> {
+/** A decoded image and what was done to make it RGB: null for a plain RGB source. */
+export interface DescribedImage {
+  image: PixelImage;
+  /** e.g. 'GIF', 'RGBA', 'palette', 'greyscale', 'CMYK', joined with '+' when several apply. */
+  converted: string | null;
+}
+
+function conversionOf(meta: Metadata): string | null {
+  const parts: string[] = [];
+  if (meta.format === 'gif') parts.push((meta.pages ?? 1) > 1 ? `GIF frame 1 of ${meta.pages}` : 'GIF');
+  else if (meta.isPalette) parts.push('palette');
+  if (meta.space === 'cmyk') parts.push('CMYK');
+  else if ((meta.channels ?? 3) <= 2) parts.push('greyscale');
+  if (meta.hasAlpha) parts.push((meta.channels ?? 4) === 4 ? 'RGBA' : 'alpha');
+  return parts.length ? parts.join('+') : null;
+}
+
+export async function decodeImageDescribed(bytes: Uint8Array, limits: DecodeLimits = {}): Promise<DescribedImage> {
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: limits.maxPixels ?? 40_000_000 })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    const input = sharp(bytes, { failOn: 'error', limitInputPixels: limits.maxPixels ?? 40_000_000 });
+    const meta = await input.metadata();
+    const { data, info } = await input.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: 3 };
+    return {
+      image: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: 3 },
+      converted: conversionOf(meta),
+    };
   } catch (err) {
     throw new SampleError('SAMPLE_CORRUPT', `cannot decode image: ${(err as Error).message}`, { cause: err });
   }
+}
+
+export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = {}): Promise<PixelImage> {
+  return (await decodeImageDescribed(bytes, limits)).image;
 }

@@ -158,10 +158,10 @@ export function feedbackVersionOf(card: ModelCard, store: string): number {
 }
 
 async function evaluateOn(model: LayersModel, spec: string, log: Logger): Promise<{ metrics: SegmentationMetrics; samples: number } | null> {
-  const ds = await openDataset(spec, { splits: ['val'], workers: 0, log: log.child('data'), print: () => {} });
+  const ds = await openDataset(spec, { splits: ['held-out'], workers: 0, log: log.child('data'), print: () => {} });
   try {
-    if (ds.val.size === 0) return null;
-    return { metrics: (await evaluate(model, ds.val)).metrics, samples: ds.val.size };
+    if (ds.heldOut.size === 0) return null;
+    return { metrics: (await evaluate(model, ds.heldOut)).metrics, samples: ds.heldOut.size };
   } finally {
     await ds.close();
   }

@@ -23,9 +23,11 @@ describe('dataset sources', () => {
     const { ds, lines } = await open(`oxford:${dir}`);
     try {
       assert.deepEqual(lines, ['dataset: 9 valid, 0 skipped']);
-      assert.equal(ds.train.size, 6);
-      assert.equal(ds.val.size, 3);
-      const s = await ds.val.get(0);
+      assert.equal(ds.train.size + ds.val.size, 6, 'trainval.txt is training plus validation');
+      assert.equal(ds.test.size, 3);
+      assert.equal(ds.heldOutSplit, 'test');
+      assert.equal(ds.heldOut, ds.test);
+      const s = await ds.test.get(0);
       assert.equal(s.image.length, 128 * 128 * 3);
       assert.ok(s.mask.every((v) => v <= 2) && s.mask.includes(0) && s.mask.includes(2));
       const img = readFileSync(join(dir, 'images', 'Pet_7.jpg'));
@@ -58,7 +60,7 @@ describe('dataset sources', () => {
     appendFileSync(join(dir, 'annotations', 'trainval.txt'), names.map((n) => `${n} 1 1 1\n`).join(''));
     const { ds, lines, warnings } = await open(`oxford:${dir}`);
     try {
-      assert.deepEqual(lines, ['dataset: 6 valid, 7 skipped']);
+      assert.deepEqual(lines, ['dataset: 6 valid, 7 skipped (1 PAIR_MISSING, 2 PATH_OUTSIDE_ROOT, 2 SAMPLE_CORRUPT, 1 MASK_MISMATCH, 1 MASK_VALUES)']);
       const byId = new Map(ds.skipped.map((s) => [s.id, s.code]));
       assert.equal(byId.get('Corrupt_1'), 'SAMPLE_CORRUPT');
       assert.equal(byId.get('Truncated_1'), 'SAMPLE_CORRUPT');

@@ -1,7 +1,8 @@
 /**
  * Opens a dataset spec: lists its samples, decodes and validates every one in the worker pool
  * (hashing files for the manifest), caches the preprocessed samples, and reports
- * `dataset: <n> valid, <m> skipped`. Bad samples are skipped with a per-file warning; only a
+ * `dataset: <n> valid, <m> skipped`, followed by the skip codes and the images that had to be
+ * converted to RGB when there are any. Bad samples are skipped with a per-file warning; only a
  * dataset whose samples are all invalid fails (an empty split is the caller's to judge).
  */
 import { createHash } from 'node:crypto';
@@ -14,7 +15,7 @@ import {
 } from '../../core/index.js';
 import { defaultPoolSize, WorkerPool } from '../../core/node/worker_pool.js';
 import { loadSample } from './load_sample.js';
-import type { LoadedSample, SampleRef, Skip, Split } from './sample.js';
+import { SPLITS, type LoadedSample, type SampleRef, type Skip, type Split } from './sample.js';
 import { listSources } from './sources/index.js';
 
 export interface DatasetManifest {
@@ -34,12 +35,21 @@ export interface SampleSet {
   get(index: number): Promise<LoadedSample>;
 }
 
+/** A split, or `held-out`: the dataset's test split when its sources publish one, else val. */
+export type SplitChoice = Split | 'held-out';
+
 export interface Dataset {
   spec: string;
   manifest: DatasetManifest;
   train: SampleSet;
   val: SampleSet;
+  test: SampleSet;
+  /** The set held-out metrics are measured on (eval's default, the card's metrics): `test` or `val`. */
+  heldOut: SampleSet;
+  heldOutSplit: 'test' | 'val';
   skipped: Skip[];
+  /** Valid samples whose image was not plain RGB, by what was converted ('RGBA', 'GIF', …). */
+  converted: Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -48,8 +58,8 @@ export interface OpenDatasetOptions {
   workers?: number;
   /** Keep preprocessed samples in memory after the scan, or decode again on every use. @default 'memory' */
   cache?: 'memory' | 'none';
-  /** Only these splits are needed (others are listed, not decoded). @default both */
-  splits?: Split[];
+  /** Only these splits are needed (others are listed, not decoded). @default ['train', 'val', 'test'] */
+  splits?: SplitChoice[];
   log?: Logger;
   /** Called as samples are scanned (for progress bars). */
   onProgress?(done: number, total: number): void;
@@ -92,14 +102,17 @@ function makeSet(refs: SampleRef[], cached: Map<string, LoadedSample> | null, lo
 export async function openDataset(specText: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
   const specs = parseDatasetSpecs(specText);
   const canonical = formatDatasetSpecs(specs);
-  const { cache = 'memory', splits = ['train', 'val'], log, onProgress, print = console.log } = options;
+  const { cache = 'memory', log, onProgress, print = console.log } = options;
   const listing = listSources(specs);
+  const heldOutSplit = heldOutSplitOf(listing.refs);
+  const splits = (options.splits ?? SPLITS).map((s) => (s === 'held-out' ? heldOutSplit : s));
   const skipped = [...listing.skipped];
   const wanted = listing.refs.filter((r) => splits.includes(r.split));
   const loader = new Loader(options.workers ?? Math.min(wanted.length, defaultPoolSize()));
   const loaded = new Map<string, LoadedSample>();
   const validRefs: SampleRef[] = [];
   const manifestSamples: DatasetManifest['samples'] = [];
+  const converted: Record<string, number> = {};
   try {
     let next = 0;
     let done = 0;
@@ -123,6 +136,7 @@ export async function openDataset(specText: string, options: OpenDatasetOptions 
       if ('image' in r) {
         validRefs.push(wanted[i]);
         manifestSamples.push({ id: r.id, split: r.split, files: r.files });
+        if (r.converted) converted[r.converted] = (converted[r.converted] ?? 0) + 1;
         if (cache === 'memory') loaded.set(r.id, r);
       } else {
         skipped.push(r);
@@ -133,7 +147,7 @@ export async function openDataset(specText: string, options: OpenDatasetOptions 
     throw err;
   }
   for (const s of skipped) log?.warn(`skipped ${s.path ?? s.id}`, { code: s.code, reason: s.reason });
-  print(`dataset: ${validRefs.length} valid, ${skipped.length} skipped`);
+  print(datasetLine(validRefs.length, skipped, converted));
   if (validRefs.length === 0 && wanted.length > 0) {
     await loader.close();
     throw new DatasetError('DATASET_EMPTY', `dataset ${canonical} has no valid sample (${skipped.length} skipped)`);
@@ -146,19 +160,38 @@ export async function openDataset(specText: string, options: OpenDatasetOptions 
     return hash.digest('hex');
   };
   const cached = cache === 'memory' ? loaded : null;
+  const sets = Object.fromEntries(SPLITS.map((split) => [split, makeSet(validRefs.filter((r) => r.split === split), cached, loader)])) as Record<Split, SampleSet>;
   return {
     spec: canonical,
     manifest: {
       spec: canonical,
       hash: hashOf(manifestSamples),
-      splitHashes: { train: hashOf(manifestSamples.filter((s) => s.split === 'train')), val: hashOf(manifestSamples.filter((s) => s.split === 'val')) },
+      splitHashes: Object.fromEntries(SPLITS.map((split) => [split, hashOf(manifestSamples.filter((s) => s.split === split))])) as Record<Split, string>,
       valid: validRefs.length,
       skipped: skipped.length,
       samples: manifestSamples,
     },
-    train: makeSet(validRefs.filter((r) => r.split === 'train'), cached, loader),
-    val: makeSet(validRefs.filter((r) => r.split === 'val'), cached, loader),
+    ...sets,
+    heldOut: sets[heldOutSplit],
+    heldOutSplit,
     skipped,
+    converted,
     close: () => loader.close(),
   };
+}
+
+/** `test` when any listed sample is in a test split (decoded or not, so the choice does not depend on which splits were asked for), else `val`. */
+function heldOutSplitOf(refs: readonly SampleRef[]): 'test' | 'val' {
+  return refs.some((r) => r.split === 'test') ? 'test' : 'val';
+}
+
+/** `dataset: 96 valid, 2 skipped (2 NOT_IN_SPLIT_LIST); converted to RGB: 1 RGBA`; the plain form when nothing was skipped or converted. */
+export function datasetLine(valid: number, skipped: readonly Skip[], converted: Record<string, number>): string {
+  const tally = (counts: Map<string, number>) => [...counts].map(([what, n]) => `${n} ${what}`).join(', ');
+  const codes = new Map<string, number>();
+  for (const s of skipped) codes.set(s.code, (codes.get(s.code) ?? 0) + 1);
+  let line = `dataset: ${valid} valid, ${skipped.length} skipped`;
+  if (codes.size) line += ` (${tally(codes)})`;
+  if (Object.keys(converted).length) line += `; converted to RGB: ${tally(new Map(Object.entries(converted)))}`;
+  return line;
 }

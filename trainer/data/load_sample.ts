@@ -12,7 +12,7 @@ import {
   trimapToClassIds,
   type ClassMask,
 } from '../../core/index.js';
-import { decodeImage } from '../../core/node/decode_image.js';
+import { decodeImageDescribed } from '../../core/node/decode_image.js';
 import type { LoadedSample, SampleRef } from './sample.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -43,7 +43,7 @@ export async function loadSample(ref: SampleRef): Promise<LoadedSample> {
     return { id: ref.id, split: ref.split, image: imageToInputData(s.image), mask: maskToTarget(s.mask), files: [{ path: ref.id, sha256: hash }] };
   }
   const [imageBytes, maskBytes] = await Promise.all([read(ref.image), read(ref.mask)]);
-  const image = await decodeImage(imageBytes);
+  const { image, converted } = await decodeImageDescribed(imageBytes);
   const mask = decodeMask(maskBytes, ref.maskFormat);
   if (mask.width !== image.width || mask.height !== image.height) {
     throw new SampleError('MASK_MISMATCH', `mask is ${mask.width}x${mask.height} but image is ${image.width}x${image.height}`);
@@ -57,5 +57,6 @@ export async function loadSample(ref: SampleRef): Promise<LoadedSample> {
       { path: ref.image, sha256: sha256(imageBytes) },
       { path: ref.mask, sha256: sha256(maskBytes) },
     ],
+    ...(converted ? { converted } : {}),
   };
 }

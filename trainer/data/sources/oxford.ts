@@ -1,8 +1,19 @@
 /**
  * The Oxford-IIIT Pet layout: `images/<name>.jpg`, `annotations/trimaps/<name>.png` with pixel
- * values 1 = pet, 2 = background, 3 = border, and optionally `annotations/trainval.txt` and
- * `annotations/test.txt` (first token of each line is a name). With test.txt, its names are the
- * held-out split; without it, a 10% split by name hash.
+ * values 1 = pet, 2 = background, 3 = border, and the authors' split lists
+ * `annotations/trainval.txt` and `annotations/test.txt` (first token of each line is a name; `#`
+ * lines are comments).
+ *
+ * With either list present, the lists define the dataset, as in the paper and in torchvision:
+ * trainval names are training data, with a stable 10% of them by name hash as validation (early
+ * stopping, best epoch); test names are the held-out `test` split that eval and the card's metrics
+ * use. Images in neither list are skipped with `NOT_IN_SPLIT_LIST`: the authors left them out of
+ * both splits (upstream has a few, e.g. a GIF whose trimap is all background), and giving them a
+ * split by hash would silently add data that the published numbers do not include. Without any
+ * list, every image pairs up and 10% by name hash is validation; there is no test split.
+ *
+ * Every upstream image is named `.jpg` whatever its real format (a few are PNG or GIF); the
+ * decoder reads the bytes, not the name.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
@@ -13,6 +24,9 @@ import { insideRoot } from './paths.js';
 
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png'];
 
+/** Skip code of an image the split lists leave out. */
+export const NOT_IN_SPLIT_LIST = 'NOT_IN_SPLIT_LIST';
+
 function readList(path: string): string[] | null {
   if (!existsSync(path)) return null;
   return readFileSync(path, 'utf8')
@@ -20,6 +34,12 @@ function readList(path: string): string[] | null {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => l.split(/\s+/)[0]);
+}
+
+function imageFiles(imagesDir: string): string[] {
+  return readdirSync(imagesDir)
+    .filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase()) && !f.startsWith('.'))
+    .sort();
 }
 
 export function listOxford(dir: string): SourceListing {
@@ -31,20 +51,25 @@ export function listOxford(dir: string): SourceListing {
   }
   const trainval = readList(join(root, 'annotations', 'trainval.txt'));
   const test = readList(join(root, 'annotations', 'test.txt'));
-  let names: { name: string; split: Split | null }[];
-  if (trainval || test) {
-    names = [...(trainval ?? []).map((name) => ({ name, split: 'train' as Split })), ...(test ?? []).map((name) => ({ name, split: 'val' as Split }))];
-    if (!test) names = names.map((n) => ({ ...n, split: null }));
-  } else {
-    names = readdirSync(imagesDir)
-      .filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase()) && !f.startsWith('.'))
-      .sort()
-      .map((f) => ({ name: basename(f, extname(f)), split: null }));
-  }
   const refs: SampleRef[] = [];
   const skipped: Skip[] = [];
+  let names: { name: string; split: Split }[];
+  if (trainval || test) {
+    names = [...(trainval ?? []).map((name) => ({ name, split: splitByName(name) })), ...(test ?? []).map((name) => ({ name, split: 'test' as Split }))];
+    const listed = new Set(names.map((n) => n.name));
+    for (const file of imageFiles(imagesDir)) {
+      const name = basename(file, extname(file));
+      if (!listed.has(name)) skipped.push({ id: name, path: `images/${file}`, code: NOT_IN_SPLIT_LIST, reason: 'in neither annotations/trainval.txt nor annotations/test.txt' });
+    }
+  } else {
+    names = imageFiles(imagesDir).map((f) => {
+      const name = basename(f, extname(f));
+      return { name, split: splitByName(name) };
+    });
+  }
   const seen = new Set<string>();
   for (const { name, split } of names) {
+    // A name listed twice is used once, in its first split, so no image is both trained on and tested.
     if (seen.has(name)) continue;
     seen.add(name);
     const imageFile = IMAGE_EXTENSIONS.map((e) => `images/${name}${e}`).find((p) => existsSync(join(root, p))) ?? `images/${name}.jpg`;
@@ -58,7 +83,7 @@ export function listOxford(dir: string): SourceListing {
     } else if (!existsSync(mask)) {
       skipped.push({ id: name, path: maskFile, code: 'PAIR_MISSING', reason: 'trimap is missing' });
     } else {
-      refs.push({ kind: 'file', id: name, split: split ?? splitByName(name), image, mask, maskFormat: 'trimap' });
+      refs.push({ kind: 'file', id: name, split, image, mask, maskFormat: 'trimap' });
     }
   }
   if (!existsSync(trimapsDir) && refs.length === 0) {
