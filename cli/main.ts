@@ -1,6 +1,7 @@
 /** The `edgeseg` command line. */
 import { Command, CommanderError } from 'commander';
 import { registerConvert } from './commands/convert.js';
+import { registerData } from './commands/data.js';
 import { registerEval } from './commands/eval.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLoop } from './commands/loop.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerModels(program);
   registerRetrain(program);
   registerLoop(program);
+  registerData(program);
   return program;
 }
 

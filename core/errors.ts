@@ -37,6 +37,17 @@ export class DatasetError extends EdgesegError {
   }
 }
 
+/** Codes of a dataset download that went wrong (`edgeseg data fetch`). */
+export type DatasetFetchErrorCode = 'DOWNLOAD_FAILED' | 'SIZE_MISMATCH' | 'DIGEST_MISMATCH' | 'ARCHIVE_CORRUPT' | 'ARCHIVE_UNSAFE';
+
+/** A dataset archive could not be downloaded, was not the file expected, or could not be extracted safely. */
+export class DatasetFetchError extends EdgesegError {
+  declare readonly code: DatasetFetchErrorCode;
+  constructor(code: DatasetFetchErrorCode, message: string, options?: EdgesegErrorOptions) {
+    super(code, message, options);
+  }
+}
+
 /** One sample of a dataset is unusable; the sample is skipped, the run goes on. */
 export class SampleError extends EdgesegError {
   constructor(
