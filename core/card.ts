@@ -2,7 +2,7 @@
  * The model card (`card.json`), written beside every model version and read by the converter
  * and both runtimes before they trust a model.
  */
-import { INPUT_NORMALIZATIONS, isInputNormalization, MODEL_CONTRACT, NUM_CLASSES, type ModelContract } from './contract.js';
+import { INPUT_NORMALIZATIONS, isInputNormalization, MODEL_CONTRACT, NUM_CLASSES, type ModelContract, type TensorLayout } from './contract.js';
 import { ContractError, ModelFormatError } from './errors.js';
 
 export const CARD_SCHEMA = 'edgeseg.card.v1';
@@ -53,20 +53,59 @@ export interface ModelCard {
   /** Training (or conversion) configuration, as given. */
   training: Record<string, unknown> | null;
   conversion?: Record<string, unknown>;
+  /** Where an imported model came from (`edgeseg import`); absent for a model edgeseg trained. */
+  source?: ModelSource;
   backend: { name: string; adapter?: string } | null;
   /** Git commit of the code that wrote the version, or `unknown`. */
   codeRevision: string;
 }
 
-/** Throws `CONTRACT_MISMATCH` if a model's declared contract differs from core's. */
-export function assertContract(contract: ModelContract | undefined, where = 'model'): void {
+/** Formats a model was imported from by `edgeseg import`. */
+export const SOURCE_FORMATS = ['keras', 'keras-h5', 'tfjs-layers', 'onnx'] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+
+/** Provenance of an imported model, and what the import found in or did to the file. */
+export interface ModelSource {
+  format: SourceFormat;
+  /** The file or directory name as given (no directories above it). */
+  file: string;
+  /** sha256 of the file (of model.json for a tfjs directory). */
+  sha256: string;
+  /** What wrote the file, as it says (`keras 3.15.1`, `tf2onnx 1.17.0`…), or null. */
+  producer: string | null;
+  /** Input and output tensor names in the source file. */
+  inputName: string;
+  outputName: string;
+  /** Where the normalization came from: the `--normalize` option, or the file itself. */
+  normalizationFrom: 'option' | 'file';
+  /** Dimensions the file left free and the import fixed, e.g. `input:H=128`. */
+  pinned: string[];
+  /** Nested Functional/Sequential models flattened into the one graph, outermost first. */
+  flattened: string[];
+  /** Layers renamed on the way (collisions between submodels, the contract's input/output names): old → new. */
+  renamed: Record<string, string>;
+}
+
+/** A contract's shape as NHWC, whatever its layout. */
+function nhwc(shape: readonly (number | null)[], layout: TensorLayout | undefined): readonly (number | null)[] {
+  return layout === 'NCHW' ? [shape[0], shape[2], shape[3], shape[1]] : shape;
+}
+
+/**
+ * Throws `CONTRACT_MISMATCH` if a model's declared contract differs from core's. An imported ONNX
+ * model (`foreign`) keeps its own tensor names and may be NCHW: its sizes must still be core's.
+ */
+export function assertContract(contract: ModelContract | undefined, where = 'model', o: { foreign?: boolean } = {}): void {
   if (!contract) throw new ContractError(`${where} declares no input/output contract`);
   const want = MODEL_CONTRACT;
   const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((v, i) => v === b[i]);
-  if (!same(contract.input.shape.slice(1), want.input.shape.slice(1))) {
+  if (!o.foreign && (contract.input.layout !== 'NHWC' || (contract.output.layout ?? 'NHWC') !== 'NHWC')) {
+    throw new ContractError(`${where} declares an ${contract.input.layout} layout, which only an imported ONNX model may have`);
+  }
+  if (!same(nhwc(contract.input.shape, contract.input.layout).slice(1), want.input.shape.slice(1))) {
     throw new ContractError(`${where} input shape [${contract.input.shape}] differs from the contract's [${want.input.shape}]`);
   }
-  if (!same(contract.output.shape.slice(1), want.output.shape.slice(1))) {
+  if (!same(nhwc(contract.output.shape, contract.output.layout).slice(1), want.output.shape.slice(1))) {
     throw new ContractError(`${where} output shape [${contract.output.shape}] differs from the contract's [${want.output.shape}]`);
   }
   if (!same(contract.classes, want.classes)) {
@@ -76,7 +115,7 @@ export function assertContract(contract: ModelContract | undefined, where = 'mod
   if (normalization !== undefined && !isInputNormalization(normalization)) {
     throw new ContractError(`${where} input normalization '${normalization}' is not one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}`);
   }
-  if (contract.input.name !== want.input.name || contract.output.name !== want.output.name) {
+  if (!o.foreign && (contract.input.name !== want.input.name || contract.output.name !== want.output.name)) {
     throw new ContractError(
       `${where} tensor names ${contract.input.name} → ${contract.output.name} differ from the contract's ${want.input.name} → ${want.output.name}`,
     );
@@ -100,6 +139,6 @@ export function parseCard(text: string, where = 'card.json'): ModelCard {
   if (!PRECISIONS.includes(card.precision)) {
     throw new ModelFormatError('MODEL_MALFORMED', `${where} precision '${card.precision}' is not one of ${PRECISIONS.join('|')}`);
   }
-  assertContract(card.contract, where);
+  assertContract(card.contract, where, { foreign: card.source?.format === 'onnx' });
   return card;
 }

@@ -32,11 +32,21 @@ export const PIXEL_SCALE = 1 / 255;
  * - `unit`: u, in [0, 1] — edgeseg's own models; what a card without the field means.
  * - `symmetric`: 2u − 1 = pixel / 127.5 − 1, in [−1, 1] — Keras' `mobilenet_v2.preprocess_input`,
  *   what ImageNet MobileNetV2 weights were trained with.
+ * - `imagenet`: (u − mean) / std per channel with ImageNet's RGB statistics (torchvision's
+ *   `Normalize`), what most PyTorch models expect; scale and offset are per channel (R, G, B).
  */
 export const INPUT_NORMALIZATIONS = {
   unit: { scale: 1, offset: 0, range: [0, 1] },
   symmetric: { scale: 2, offset: -1, range: [-1, 1] },
-} as const satisfies Record<string, { scale: number; offset: number; range: readonly [number, number] }>;
+  imagenet: {
+    scale: [1 / 0.229, 1 / 0.224, 1 / 0.225],
+    offset: [-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225],
+    range: [-0.485 / 0.229, (1 - 0.406) / 0.225],
+  },
+} as const satisfies Record<string, { scale: number | readonly number[]; offset: number | readonly number[]; range: readonly [number, number] }>;
+
+/** Memory order of a 4-D image tensor: channels last (edgeseg's and Keras') or channels first (PyTorch's). */
+export type TensorLayout = 'NHWC' | 'NCHW';
 
 export type InputNormalization = keyof typeof INPUT_NORMALIZATIONS;
 
@@ -72,11 +82,19 @@ export interface ModelContract {
     shape: readonly (number | null)[];
     dtype: 'float32';
     range: readonly [number, number];
-    layout: 'NHWC';
+    /** `NCHW` only for an imported ONNX model: its runner transposes core's NHWC batch. */
+    layout: TensorLayout;
     /** How pixels become input values; absent in cards written before it existed, which means `unit`. */
     normalization?: InputNormalization;
   };
-  output: { name: string; shape: readonly (number | null)[]; dtype: 'float32'; kind: 'logits' };
+  output: {
+    name: string;
+    shape: readonly (number | null)[];
+    dtype: 'float32';
+    kind: 'logits';
+    /** `NCHW` only for an imported ONNX model (its runner transposes the logits back); absent means NHWC. */
+    layout?: TensorLayout;
+  };
   classes: readonly string[];
 }
 

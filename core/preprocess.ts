@@ -62,7 +62,9 @@ export function normalizeInput<T extends tf.Tensor>(unit: T, normalization: Inpu
   checkNormalization(normalization);
   if (normalization === 'unit') return unit;
   const { scale, offset } = INPUT_NORMALIZATIONS[normalization];
-  return tf.tidy(() => tf.add(tf.mul(unit, tf.scalar(scale)), tf.scalar(offset)));
+  // A per-channel scale broadcasts over the last (channel) axis of the NHWC input.
+  const constant = (v: number | readonly number[]) => (typeof v === 'number' ? tf.scalar(v) : tf.tensor1d(v as number[]));
+  return tf.tidy(() => tf.add(tf.mul(unit, constant(scale)), constant(offset)));
 }
 
 /**
@@ -74,7 +76,8 @@ export function normalizeInputData(unit: Float32Array, normalization: InputNorma
   checkNormalization(normalization);
   if (normalization === 'unit') return unit;
   const { scale, offset } = INPUT_NORMALIZATIONS[normalization];
-  return Float32Array.from(unit, (u) => Math.fround(u * scale) + offset);
+  const at = (v: number | readonly number[], i: number) => (typeof v === 'number' ? v : v[i % INPUT_CHANNELS]);
+  return Float32Array.from(unit, (u, i) => Math.fround(u * at(scale, i)) + at(offset, i));
 }
 
 /**
