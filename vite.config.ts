@@ -31,8 +31,11 @@ function ortOwnWasmReference(): Plugin {
 
 /**
  * Library build: the binary is written once beside the bundle instead of inlined as base64 into
- * the worker and the main-thread chunk (+72 MB); apps serve it and pass `wasmPaths`. `emit` is
- * false in the worker's own build, whose files are inlined.
+ * the worker and the main-thread chunk (+72 MB). Its URL is `new URL('./<file>', import.meta.url)`
+ * in the output (the worker and the chunks sit beside it), so an app's bundler (Vite, webpack)
+ * emits it with no configuration; `wasmPaths` overrides it. The reference is hidden from this build
+ * as `import.meta["url"]`, which the minifier writes back as `import.meta.url`. `emit` is false in
+ * the worker's own build.
  */
 function ortWasmBesideLibrary(emit: boolean): Plugin {
   const request = `onnxruntime-web/${ORT_WASM}?url`;
@@ -44,7 +47,25 @@ function ortWasmBesideLibrary(emit: boolean): Plugin {
     load(id) {
       if (id !== virtual) return null;
       if (emit) this.emitFile({ type: 'asset', fileName: ORT_WASM, source: readFileSync(fileURLToPath(import.meta.resolve(`onnxruntime-web/${ORT_WASM}`))) });
-      return 'export default null;';
+      return `export default new URL(${JSON.stringify(`./${ORT_WASM}`)}, import.meta["url"]).href;`;
+    },
+  };
+}
+
+/**
+ * Library build: Vite writes the worker's URL as a root path its own bundler must not follow
+ * (`new URL("/worker-….js", "" + import.meta.url)`, marked @vite-ignore). The library's worker sits
+ * beside the chunk that starts it, so the reference becomes the plain `new Worker(new URL("./…",
+ * import.meta.url), …)` that an app's Vite or webpack build follows, bundles and emits.
+ */
+function relativeLibraryWorker(): Plugin {
+  return {
+    name: 'edgeseg:relative-library-worker',
+    generateBundle(_options, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk') continue;
+        chunk.code = chunk.code.replace(/new URL\(\s*\/\* @vite-ignore \*\/\s*"\/?(worker-[\w-]+\.js)",\s*"" \+ import\.meta\.url\s*\)/g, 'new URL("./$1", import.meta.url)');
+      }
     },
   };
 }
@@ -52,7 +73,7 @@ function ortWasmBesideLibrary(emit: boolean): Plugin {
 export default defineConfig(({ mode }): UserConfig => {
   const lib = mode === 'lib';
   const common: UserConfig = {
-    plugins: [ortOwnWasmReference(), ...(lib ? [ortWasmBesideLibrary(true)] : [])],
+    plugins: [ortOwnWasmReference(), ...(lib ? [ortWasmBesideLibrary(true), relativeLibraryWorker()] : [])],
     worker: { format: 'es', plugins: () => [ortOwnWasmReference(), ...(lib ? [ortWasmBesideLibrary(false)] : [])] },
     logLevel: 'warn',
     server: { headers: ISOLATION_HEADERS },
@@ -63,6 +84,8 @@ export default defineConfig(({ mode }): UserConfig => {
       build: {
         outDir: 'dist/runtime-web',
         emptyOutDir: true,
+        // The worker beside the chunks and the ONNX Runtime binary: see relativeLibraryWorker.
+        assetsDir: '',
         // Library mode inlines assets: tfjs' wasm binaries travel inside the worker as data: URLs, so
         // the bundle is self-contained (`wasmPaths` serves them from elsewhere). ONNX Runtime's is
         // the exception: see ortWasmBesideLibrary.
