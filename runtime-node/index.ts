@@ -3,10 +3,23 @@
  * once the model is loaded and warm in every worker and the consumer group is joined; `stop()`
  * finishes the frames in flight, commits and closes.
  */
-export { StreamService, modelDigest, DEFAULT_GROUP, type StreamOptions, type StreamEvents } from './service.js';
+export { StreamService, type StreamEvents } from './stream/service.js';
+export {
+  resolveStreamOptions,
+  DEFAULT_GROUP,
+  DEFAULT_FRAME_PARTITIONS,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  DEFAULT_SLICE_SIZE,
+  DEFAULT_MAX_RESTARTS,
+  type StreamOptions,
+  type ResolvedStreamOptions,
+  type StreamFeedbackOptions,
+  type StreamDriftOptions,
+} from './stream/options.js';
+export { modelDigest } from '../core/node/registry.js';
 export { InferenceEngine, type EngineOptions, type ActiveModel } from './engine/engine.js';
 export { KafkaTransport, type KafkaTransportOptions } from './kafka_transport.js';
-export type { Transport, ConsumerHandle, ConsumeOptions, InRecord, OutRecord, PartitionBatch } from './transport.js';
+export type { Transport, ConsumerHandle, ConsumeOptions, InRecord, OutRecord, PartitionBatch, SaslOptions } from './transport.js';
 export { produceFrames, type ProduceOptions } from './frame_producer.js';
 export { validateFrame, FRAME_LIMIT_DEFAULTS, type FrameLimits, type ValidFrame } from './frame.js';
 export { LabelRequester, type LabelRequestOptions } from './label_requests.js';

@@ -6,8 +6,8 @@
  * times; after that `failed` settles and the service exits with the reason.
  */
 import { Kafka, logLevel as kafkaLogLevel, Partitioners, type Consumer, type IHeaders, type KafkaMessage, type Producer, type SASLOptions } from 'kafkajs';
-import { EdgesegError, type Logger } from '../core/index.js';
-import type { ConsumeOptions, ConsumerHandle, InRecord, OutRecord, PartitionBatch, Transport } from './transport.js';
+import { ConfigError, EdgesegError, type Logger } from '../core/index.js';
+import { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS, type ConsumeOptions, type ConsumerHandle, type InRecord, type OutRecord, type PartitionBatch, type SaslOptions, type Transport } from './transport.js';
 
 export interface KafkaTransportOptions {
   brokers: string[];
@@ -15,12 +15,26 @@ export interface KafkaTransportOptions {
   clientId?: string;
   /** TLS to the brokers. @default false */
   ssl?: boolean;
-  sasl?: SASLOptions;
+  sasl?: SaslOptions;
   /** Needed for exactly-once consumers; stable per instance so a restarted instance fences its predecessor. */
   transactionalId?: string;
   /** How long a broker may be unreachable before sends fail (kafkajs retry budget). @default 30000 (ms) */
   maxRetryTimeMs?: number;
   log?: Logger;
+}
+
+function kafkaSasl(s: SaslOptions): SASLOptions {
+  const { username, password } = s;
+  switch (s.mechanism) {
+    case 'plain':
+      return { mechanism: 'plain', username, password };
+    case 'scram-sha-256':
+      return { mechanism: 'scram-sha-256', username, password };
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', username, password };
+    default:
+      throw new ConfigError(`sasl.mechanism must be plain, scram-sha-256 or scram-sha-512, got '${String((s as { mechanism: unknown }).mechanism)}'`);
+  }
 }
 
 function headersOf(h: IHeaders | undefined): Record<string, string> {
@@ -59,7 +73,7 @@ export class KafkaTransport implements Transport {
       clientId: options.clientId ?? 'edgeseg',
       brokers: options.brokers,
       ssl: options.ssl,
-      sasl: options.sasl,
+      sasl: options.sasl && kafkaSasl(options.sasl),
       logLevel: kafkaLogLevel.WARN,
       retry: { initialRetryTime: 250, retries: 10, maxRetryTime: 5000 },
       // kafkajs logs retriable broker hiccups as errors; they are warnings until retries run out.
@@ -121,7 +135,8 @@ export class KafkaTransport implements Transport {
   }
 
   async consume(options: ConsumeOptions, handler: (batch: PartitionBatch) => Promise<void>): Promise<ConsumerHandle> {
-    const { groupId, topics, fromBeginning = true, sessionTimeoutMs = 6000, heartbeatIntervalMs = 2000, concurrency = 1, readCommitted = false, exactlyOnce = false, maxRestarts = 5 } = options;
+    const { groupId, topics, fromBeginning = true, sessionTimeoutMs = DEFAULT_SESSION_TIMEOUT_MS, concurrency = 1, readCommitted = false, exactlyOnce = false, maxRestarts = DEFAULT_MAX_RESTARTS } = options;
+    const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.round(sessionTimeoutMs / 3);
     if (exactlyOnce) await this.transactional();
     let restarts = 0;
     let stopped = false;
@@ -190,7 +205,9 @@ export class KafkaTransport implements Transport {
             lagAfter: Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1),
             heartbeat,
             isActive: () => isRunning() && !isStale(),
-            commit: async (nextOffset, outputs) => {
+            commit: async (through, outputs) => {
+              // Kafka's committed offset is the next record to read.
+              const nextOffset = (BigInt(through.offset) + 1n).toString();
               if (exactlyOnce) {
                 await this.inTransaction(async (tx) => {
                   if (outputs.length) await tx.sendBatch({ topicMessages: byTopic(outputs), acks: -1 });
@@ -200,7 +217,7 @@ export class KafkaTransport implements Transport {
                 await this.send(outputs);
                 await c.commitOffsets([{ topic, partition, offset: nextOffset }]);
               }
-              resolveOffset((BigInt(nextOffset) - 1n).toString());
+              resolveOffset(through.offset);
             },
           });
         },

@@ -2,9 +2,19 @@
  * The one interface runtime-node uses to talk to its message broker; kafka_transport.ts
  * implements it with kafkajs, so a different client replaces one file. Delivery semantics live
  * here: `PartitionBatch.commit` publishes the outputs of a run of records and moves the
- * partition's committed offset past them — acknowledged sends, then an offset commit
+ * partition's committed offset past the run's last record — acknowledged sends, then an offset commit
  * (at-least-once), or one transaction holding both (exactly-once).
  */
+
+/**
+ * SASL credentials for the brokers (edgeseg's own shape, so the Kafka client's types stay inside
+ * kafka_transport.ts).
+ */
+export interface SaslOptions {
+  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  username: string;
+  password: string;
+}
 
 export interface InRecord {
   topic: string;
@@ -31,22 +41,30 @@ export interface PartitionBatch {
   records: InRecord[];
   /** Records the broker holds beyond this batch (consumer lag after it). */
   lagAfter: number;
-  /** Publishes `outputs` and commits offsets up to `nextOffset` (exclusive), atomically when exactly-once. */
-  commit(nextOffset: string, outputs: OutRecord[]): Promise<void>;
+  /**
+   * Publishes `outputs` and moves the partition's committed offset past `through` (that record and
+   * every earlier one of this batch are done), atomically when exactly-once.
+   */
+  commit(through: InRecord, outputs: OutRecord[]): Promise<void>;
   /** Keeps group membership alive during long work. */
   heartbeat(): Promise<void>;
   /** False once the consumer is stopping or the partition was revoked. */
   isActive(): boolean;
 }
 
+/** Consumer session timeout when none is given (ms); heartbeats then go every third of it. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 6000;
+/** Consumer restarts after crashes before the consumer gives up. */
+export const DEFAULT_MAX_RESTARTS = 5;
+
 export interface ConsumeOptions {
   groupId: string;
   topics: string[];
   /** A new group starts at the earliest offset. @default true */
   fromBeginning?: boolean;
-  /** @default 6000 (ms) */
+  /** @default DEFAULT_SESSION_TIMEOUT_MS (6000 ms) */
   sessionTimeoutMs?: number;
-  /** @default 2000 (ms); about a third of the session timeout */
+  /** @default a third of the session timeout */
   heartbeatIntervalMs?: number;
   /** Partitions processed at once. @default 1 */
   concurrency?: number;
@@ -54,7 +72,7 @@ export interface ConsumeOptions {
   readCommitted?: boolean;
   /** Commit through transactions (needs a transactional transport). @default false */
   exactlyOnce?: boolean;
-  /** Consumer restarts after a crash before giving up. @default 5 */
+  /** Consumer restarts after a crash before giving up. @default DEFAULT_MAX_RESTARTS (5) */
   maxRestarts?: number;
 }
 

@@ -9,7 +9,7 @@ import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
 import { RetrainLoop } from '../../runtime-node/loop/controller.js';
 import { runLoopDemo } from '../../runtime-node/loop/demo.js';
 import { baseDataOf, championDir, trainedRoot } from '../../runtime-node/loop/retrain.js';
-import { StreamService } from '../../runtime-node/service.js';
+import { StreamService } from '../../runtime-node/stream/service.js';
 import { readState, startBroker, stopBroker } from '../../scripts/kafka.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { gateOptions, retrainSettings } from './retrain.js';

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import type { SASLOptions } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeError, parseDriftReference } from '../../core/index.js';
 import { resolveBrokers } from '../../runtime-node/brokers.js';
-import { ENGINES, ORT_PROVIDERS, type EngineChoice, type OrtProvider } from '../../runtime-node/engine/engine.js';
-import { StreamService, DEFAULT_GROUP } from '../../runtime-node/service.js';
+import type { SaslOptions } from '../../runtime-node/transport.js';
+import { ENGINES, ORT_PROVIDERS, type EngineRequest, type OrtProvider } from '../../runtime-node/engine/engine.js';
+import { StreamService } from '../../runtime-node/stream/service.js';
+import { DEFAULT_GROUP, DEFAULT_SESSION_TIMEOUT_MS } from '../../runtime-node/stream/options.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 
 interface StreamFlags extends GlobalOptions {
@@ -16,7 +17,7 @@ interface StreamFlags extends GlobalOptions {
   partitions: number;
   workers?: number;
   backend: 'wasm' | 'cpu';
-  engine: EngineChoice;
+  engine: EngineRequest;
   ortProvider: OrtProvider;
   maxBatch: number;
   maxWaitMs: number;
@@ -41,13 +42,15 @@ interface StreamFlags extends GlobalOptions {
   saslUsername?: string;
 }
 
-export function saslFrom(flags: { saslMechanism?: string; saslUsername?: string }): SASLOptions | undefined {
+const SASL_MECHANISMS: readonly SaslOptions['mechanism'][] = ['plain', 'scram-sha-256', 'scram-sha-512'];
+
+export function saslFrom(flags: { saslMechanism?: string; saslUsername?: string }): SaslOptions | undefined {
   if (!flags.saslMechanism) return undefined;
-  const mechanism = flags.saslMechanism.toLowerCase();
-  if (!['plain', 'scram-sha-256', 'scram-sha-512'].includes(mechanism)) throw new ConfigError(`--sasl-mechanism must be plain, scram-sha-256 or scram-sha-512, got '${flags.saslMechanism}'`);
+  const mechanism = flags.saslMechanism.toLowerCase() as SaslOptions['mechanism'];
+  if (!SASL_MECHANISMS.includes(mechanism)) throw new ConfigError(`--sasl-mechanism must be plain, scram-sha-256 or scram-sha-512, got '${flags.saslMechanism}'`);
   const password = process.env.KAFKA_SASL_PASSWORD;
   if (!flags.saslUsername || !password) throw new ConfigError('SASL needs --sasl-username and the KAFKA_SASL_PASSWORD environment variable');
-  return { mechanism, username: flags.saslUsername, password } as SASLOptions;
+  return { mechanism, username: flags.saslUsername, password };
 }
 
 export function registerStream(program: Command): void {
@@ -71,7 +74,7 @@ export function registerStream(program: Command): void {
     .option('--exactly-once', 'transactional results + offsets (read_committed consumers see each result once)')
     .option('--instance-id <id>', 'stable instance name (transactional id); default the hostname')
     .option('--http-port <port>', '/metrics, /healthz, /readyz port (0 = any)', numberOption('http-port', 0, true), 9464)
-    .option('--session-timeout <ms>', 'consumer session timeout', numberOption('session-timeout', 1000, true), 6000)
+    .option('--session-timeout <ms>', 'consumer session timeout', numberOption('session-timeout', 1000, true), DEFAULT_SESSION_TIMEOUT_MS)
     .option('--max-frame-bytes <n>', 'largest frame accepted', numberOption('max-frame-bytes', 1, true), 8 * 1024 * 1024)
     .option('--max-side <px>', 'largest width/height accepted', numberOption('max-side', 1, true), 4096)
     .option('--label-store <dir>', 'enable uncertainty sampling: keep uncertain frames in this feedback store')

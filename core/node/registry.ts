@@ -5,6 +5,7 @@
  * runs in progress live in `<root>/<name>/.runs/<version>/` and appear only when complete.
  * Every registry write is atomic and holds the registry lock.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, ModelFormatError, CARD_JSON } from '../index.js';
@@ -172,4 +173,9 @@ export function resolveModelRef(ref: string, root: string = DEFAULT_MODELS_ROOT)
     if (owners.length > 1) throw new ConfigError(`alias '${ref}' is set for several models (${owners.join(', ')}); write <name>@${ref}`);
   }
   throw new ModelFormatError('MODEL_NOT_FOUND', `'${ref}' is neither a model directory nor a model or alias in ${resolve(root)}`);
+}
+
+/** sha256 of a model directory's SHA256SUMS: the identity carried by `edgeseg.models` events. */
+export function modelDigest(dir: string): string {
+  return createHash('sha256').update(readFileSync(join(dir, 'SHA256SUMS'))).digest('hex');
 }

@@ -29,7 +29,7 @@ import { measureDriftReference } from '../drift_reference.js';
 import { produceFrames } from '../frame_producer.js';
 import { KafkaTransport } from '../kafka_transport.js';
 import { RetrainLoop, type LoopDecision } from './controller.js';
-import { StreamService } from '../service.js';
+import { StreamService } from '../stream/service.js';
 import { SimulatedLabeler } from './simulated_labeler.js';
 
 export interface LoopDemoOptions {

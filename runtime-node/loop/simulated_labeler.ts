@@ -90,7 +90,7 @@ export class SimulatedLabeler {
         out.push({ topic: this.o.topics.feedback, key: request.frameId, value: JSON.stringify(message) });
         this.answered++;
       }
-      await batch.commit((BigInt(batch.records[batch.records.length - 1].offset) + 1n).toString(), out);
+      await batch.commit(batch.records[batch.records.length - 1], out);
     });
   }
 

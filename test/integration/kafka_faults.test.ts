@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { HEADER } from '../../core/index.js';
 import type { KafkaTransport } from '../../runtime-node/kafka_transport.js';
-import { StreamService } from '../../runtime-node/service.js';
+import { StreamService } from '../../runtime-node/stream/service.js';
 import { startCli, waitForOutput } from '../helpers/cli.js';
 import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
 import { brokers, frameRecord, isolate, readTopic, restartBroker, tinyModel, transport, type ReadRecord } from '../helpers/kafka.js';

@@ -8,7 +8,7 @@ import { encodeMaskPng, FEEDBACK_SCHEMA_MESSAGE, syntheticSample, toBase64 } fro
 import { aliases } from '../../core/node/registry.js';
 import { runLoopDemo } from '../../runtime-node/loop/demo.js';
 import { readGateReport } from '../../runtime-node/loop/retrain.js';
-import { StreamService } from '../../runtime-node/service.js';
+import { StreamService } from '../../runtime-node/stream/service.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
 import { brokers, frameRecord, isolate, readTopic, tinyModel, transport } from '../helpers/kafka.js';

@@ -1,0 +1,76 @@
+/**
+ * Feedback intake of the stream service: the two doors labels come in by, both onto one
+ * FeedbackIngest (../feedback.ts: validation, the join with the kept frame, the store) —
+ * `edgeseg.feedback` records, consumed in their own group (refused ones dead-lettered with the
+ * reason), and `POST /feedback` on the service's HTTP port when a token is set. Each stored or
+ * refused label is counted by channel and result.
+ */
+import { HEADER, type Logger } from '../../core/index.js';
+import type { FeedbackVersion } from '../../core/node/feedback_store.js';
+import { FeedbackIngest, feedbackRoutes, ingestFeedbackRecords } from '../feedback.js';
+import type { RouteHandler } from '../http.js';
+import type { StreamMetrics } from '../metrics.js';
+import type { ConsumerHandle, Transport } from '../transport.js';
+import type { ResolvedStreamOptions, StreamFeedbackOptions } from './options.js';
+
+export interface FeedbackIntakeParts {
+  metrics: StreamMetrics;
+  log: Logger;
+  /** After every new store version. */
+  onLabel(stored: { version: number; samples: number; added: number }): void;
+}
+
+export class FeedbackIntake {
+  readonly ingest: FeedbackIngest;
+  private consumer: ConsumerHandle | null = null;
+
+  constructor(
+    private readonly o: ResolvedStreamOptions & { feedback: StreamFeedbackOptions },
+    private readonly parts: FeedbackIntakeParts,
+  ) {
+    this.ingest = new FeedbackIngest(o.feedback);
+  }
+
+  private stored(channel: 'http' | 'kafka', v: FeedbackVersion): void {
+    this.parts.metrics.feedback.inc({ channel, result: 'stored' }, v.added);
+    this.parts.onLabel({ version: v.version, samples: v.samples.length, added: v.added });
+  }
+
+  /** `POST /feedback` and its preflight, counted; none without a token. */
+  routes(): Record<string, RouteHandler> {
+    const token = this.o.feedback.token;
+    if (!token) return {};
+    const http = feedbackRoutes(this.ingest, {
+      token,
+      maxBodyBytes: this.o.feedback.maxBodyBytes,
+      log: this.parts.log,
+      onLabel: (v) => this.stored('http', v),
+    });
+    const post = http['POST /feedback'];
+    return {
+      'OPTIONS /feedback': http['OPTIONS /feedback'],
+      'POST /feedback': async (req, res) => {
+        await post(req, res);
+        if (res.statusCode >= 400) this.parts.metrics.feedback.inc({ channel: 'http', result: String(res.statusCode) });
+      },
+    };
+  }
+
+  /** Consumes `edgeseg.feedback` in the group `<groupId>.feedback`. */
+  async start(transport: Transport): Promise<void> {
+    const o = this.o;
+    this.consumer = await transport.consume(
+      { groupId: `${o.groupId}.feedback`, topics: [o.topics.feedback], sessionTimeoutMs: o.sessionTimeoutMs, heartbeatIntervalMs: o.heartbeatIntervalMs, maxRestarts: o.maxRestarts },
+      async (batch) => {
+        const { version, deadLetters } = await ingestFeedbackRecords(this.ingest, batch.records, o.topics.dlq, this.parts.log);
+        for (const d of deadLetters) this.parts.metrics.feedback.inc({ channel: 'kafka', result: d.headers![HEADER.errorCode] });
+        await batch.commit(batch.records[batch.records.length - 1], deadLetters);
+        if (version) this.stored('kafka', version);
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop().catch(() => {});
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The stream service's options: one documented interface, its defaults as named constants, and
+ * `resolveStreamOptions`, which fills them in once and refuses bad values by name before anything
+ * connects. Every part of the service (frame pipeline, model watcher, feedback intake) reads the
+ * resolved form, so a default is written in one place.
+ */
+import { hostname } from 'node:os';
+import {
+  ConfigError,
+  createLogger,
+  topicNames,
+  type DriftMonitorOptions,
+  type DriftReference,
+  type Logger,
+  type Topics,
+} from '../../core/index.js';
+import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
+import { defaultPoolSize } from '../../core/node/worker_pool.js';
+import type { EngineRequest, OrtProvider } from '../engine/engine.js';
+import type { FeedbackIngestOptions } from '../feedback.js';
+import { FRAME_LIMIT_DEFAULTS, type FrameLimits } from '../frame.js';
+import type { RouteHandler } from '../http.js';
+import type { LabelRequestOptions } from '../label_requests.js';
+import { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS, type SaslOptions, type Transport } from '../transport.js';
+
+/** Feedback in: the store labels join, and the HTTP endpoint's token and body limit. */
+export type StreamFeedbackOptions = FeedbackIngestOptions & {
+  /** Bearer token of `POST /feedback`; without one only `edgeseg.feedback` records are taken. */
+  token?: string;
+  /** Largest `POST /feedback` body. @default 8 MiB */
+  maxBodyBytes?: number;
+};
+
+/** Drift detection: the champion's training reference and the monitor's window. */
+export type StreamDriftOptions = { reference: DriftReference } & DriftMonitorOptions;
+
+export interface StreamOptions {
+  /** Model directory or registry ref (`name`, `name@alias`, `name@version`). An alias is followed: when it moves, the service hot-swaps. */
+  model: string;
+  /** Registry root. @default DEFAULT_MODELS_ROOT ('models') */
+  models?: string;
+  /** Kafka bootstrap brokers, `host:port` (unused when `transport` is given). */
+  brokers: string[];
+  /** Consumer group. @default DEFAULT_GROUP ('edgeseg-stream') */
+  groupId?: string;
+  /** Stable name of this instance (transactional id, per-instance model-event group). @default the host name */
+  instanceId?: string;
+  /** Prefix of every topic name. @default 'edgeseg.' */
+  topicPrefix?: string;
+  /** Partitions of the frames and segmentations topics when the service creates them. @default DEFAULT_FRAME_PARTITIONS (6) */
+  framePartitions?: number;
+  /** Inference worker threads. @default one per core minus one (at least 1) */
+  workers?: number;
+  /** tfjs backend of the workers. @default 'wasm' */
+  backend?: 'wasm' | 'cpu';
+  /** Model engine: ONNX Runtime when the version has an ONNX file (`auto`), or forced. @default 'auto' */
+  engine?: EngineRequest;
+  /** ONNX Runtime execution provider (`cuda` needs its CUDA binaries installed). @default 'cpu' */
+  ortProvider?: OrtProvider;
+  /** Micro-batching: frames per model call. @default 1 */
+  maxBatch?: number;
+  /** Micro-batching: the longest a frame waits for its batch to fill. @default 0 (ms) */
+  maxWaitMs?: number;
+  /** Mask at 128×128 (`model`) or the frame's own size. @default 'model' */
+  maskSize?: 'model' | 'frame';
+  /** Encoding of published masks. @default 'png' */
+  maskFormat?: 'png' | 'rle';
+  /** Frame size limits; missing fields keep theirs. @default FRAME_LIMIT_DEFAULTS (8 MiB, 4096 px) */
+  limits?: Partial<FrameLimits>;
+  /** Transactional outputs + offsets; read_committed consumers then see each result once. @default false */
+  exactlyOnce?: boolean;
+  /** Consumer session timeout of every consumer; heartbeats go every third of it. @default DEFAULT_SESSION_TIMEOUT_MS (6000 ms) */
+  sessionTimeoutMs?: number;
+  /** Records per committed run of a partition. @default DEFAULT_SLICE_SIZE (16) */
+  sliceSize?: number;
+  /** Partitions processed at once. @default 2 × workers (at least 2) */
+  concurrency?: number;
+  /** Pause consumption above this many queued frames, resume at half of it. @default 8 × workers */
+  highWater?: number;
+  /** Uncertainty sampling; null disables. @default null */
+  labelRequests?: LabelRequestOptions | null;
+  /**
+   * Feedback in: consume `edgeseg.feedback` into this store; with `token`, also accept
+   * `POST /feedback` on the HTTP port. null disables. @default null
+   */
+  feedback?: StreamFeedbackOptions | null;
+  /** Drift detection against a training reference; reports go to `edgeseg.events`. null disables. @default null */
+  drift?: StreamDriftOptions | null;
+  /** Follow `edgeseg.models` events and the registry alias. @default true */
+  watchModels?: boolean;
+  /** HTTP port for /metrics, /healthz, /readyz; null disables. @default 0 (any free port) */
+  httpPort?: number | null;
+  /** Extra HTTP routes (the feedback receiver of the closed loop). @default {} */
+  routes?: Record<string, RouteHandler>;
+  /** Consumer restarts after broker loss before the service fails. @default DEFAULT_MAX_RESTARTS (5) */
+  maxRestarts?: number;
+  /** TLS to the brokers. @default false */
+  ssl?: boolean;
+  /** SASL credentials for the brokers. @default none */
+  sasl?: SaslOptions;
+  /** @default a logger named 'stream' */
+  log?: Logger;
+  /** Replace the Kafka transport (tests of the service logic with another broker client). @default a KafkaTransport on `brokers` */
+  transport?: Transport;
+}
+
+export const DEFAULT_GROUP = 'edgeseg-stream';
+export const DEFAULT_FRAME_PARTITIONS = 6;
+export const DEFAULT_SLICE_SIZE = 16;
+/** The transport's consumer defaults, which the service keeps. */
+export { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS };
+/** How often the frames consumer's backpressure looks at the inference queue. */
+export const BACKPRESSURE_INTERVAL_MS = 25;
+
+/** StreamOptions with every default filled in; what the service's parts read. */
+export interface ResolvedStreamOptions
+  extends Required<Omit<StreamOptions, 'topicPrefix' | 'limits' | 'ssl' | 'sasl' | 'transport' | 'maxBatch' | 'maxWaitMs' | 'backend' | 'engine' | 'ortProvider'>>,
+    Pick<StreamOptions, 'ssl' | 'sasl' | 'transport' | 'maxBatch' | 'maxWaitMs' | 'backend' | 'engine' | 'ortProvider'> {
+  topics: Topics;
+  limits: FrameLimits;
+  /** A third of the session timeout, as kafkajs recommends. */
+  heartbeatIntervalMs: number;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!(Number.isInteger(value) && value >= 1)) throw new ConfigError(`stream option '${name}' must be an integer ≥ 1, got ${value}`);
+  return value;
+}
+
+/**
+ * Fills in every default of `o` and checks it: counts are integers ≥ 1, a model and (without a
+ * transport) brokers are given. Throws a ConfigError naming the option.
+ */
+export function resolveStreamOptions(o: StreamOptions): ResolvedStreamOptions {
+  if (typeof o.model !== 'string' || o.model === '') throw new ConfigError("stream option 'model' must name a model directory or registry ref");
+  if (!o.transport && !(Array.isArray(o.brokers) && o.brokers.length > 0)) throw new ConfigError("stream option 'brokers' must list at least one host:port (or pass a transport)");
+  const workers = positiveInteger('workers', o.workers ?? defaultPoolSize());
+  const sessionTimeoutMs = o.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+  if (!(Number.isFinite(sessionTimeoutMs) && sessionTimeoutMs > 0)) throw new ConfigError(`stream option 'sessionTimeoutMs' must be a positive number of milliseconds, got ${sessionTimeoutMs}`);
+  const limits = { ...FRAME_LIMIT_DEFAULTS, ...o.limits };
+  positiveInteger('limits.maxFrameBytes', limits.maxFrameBytes);
+  positiveInteger('limits.maxSide', limits.maxSide);
+  if (o.httpPort != null && !(Number.isInteger(o.httpPort) && o.httpPort >= 0 && o.httpPort < 65536)) throw new ConfigError(`stream option 'httpPort' must be a port 0–65535 or null, got ${o.httpPort}`);
+  return {
+    ...o,
+    models: o.models ?? DEFAULT_MODELS_ROOT,
+    groupId: o.groupId ?? DEFAULT_GROUP,
+    instanceId: o.instanceId ?? hostname(),
+    topics: topicNames(o.topicPrefix),
+    framePartitions: positiveInteger('framePartitions', o.framePartitions ?? DEFAULT_FRAME_PARTITIONS),
+    workers,
+    maskSize: o.maskSize ?? 'model',
+    maskFormat: o.maskFormat ?? 'png',
+    limits,
+    exactlyOnce: o.exactlyOnce ?? false,
+    sessionTimeoutMs,
+    heartbeatIntervalMs: Math.round(sessionTimeoutMs / 3),
+    sliceSize: positiveInteger('sliceSize', o.sliceSize ?? DEFAULT_SLICE_SIZE),
+    concurrency: positiveInteger('concurrency', o.concurrency ?? Math.max(2, 2 * workers)),
+    highWater: positiveInteger('highWater', o.highWater ?? 8 * workers),
+    labelRequests: o.labelRequests ?? null,
+    feedback: o.feedback ?? null,
+    drift: o.drift ?? null,
+    watchModels: o.watchModels ?? true,
+    httpPort: o.httpPort === null ? null : (o.httpPort ?? 0),
+    routes: o.routes ?? {},
+    maxRestarts: o.maxRestarts ?? DEFAULT_MAX_RESTARTS,
+    log: o.log ?? createLogger('stream'),
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * The streaming segmentation service, composed of its jobs: the frame pipeline (frames in,
+ * results / dead letters / label requests out, backpressure), the model watcher (hot swap on
+ * model events and alias moves), feedback intake (labels from Kafka and HTTP into the store) and
+ * the drift watch, around one inference engine, one transport and one HTTP server (/metrics,
+ * /healthz, /readyz and the feedback route). Options are resolved once (options.ts); the parts
+ * report back through the service's events.
+ */
+import { EventEmitter } from 'node:events';
+import { ConfigError, type DriftReference, type DriftReport, type Logger, type Topics } from '../../core/index.js';
+import { resolveModelRef } from '../../core/node/registry.js';
+import { InferenceEngine } from '../engine/engine.js';
+import { startHttp } from '../http.js';
+import { KafkaTransport } from '../kafka_transport.js';
+import { LabelRequester } from '../label_requests.js';
+import { createMetrics, type StreamMetrics } from '../metrics.js';
+import type { Transport } from '../transport.js';
+import { DriftWatch } from './drift_watch.js';
+import { FeedbackIntake } from './feedback_intake.js';
+import { FramePipeline } from './frame_pipeline.js';
+import { ModelWatcher } from './model_watcher.js';
+import { resolveStreamOptions, type ResolvedStreamOptions, type StreamOptions } from './options.js';
+
+export interface StreamEvents {
+  swap: [{ from: string; to: string }];
+  swapRefused: [{ dir: string; error: string }];
+  drift: [DriftReport];
+  feedback: [{ version: number; samples: number; added: number }];
+  fatal: [Error];
+}
+
+export class StreamService extends EventEmitter<StreamEvents> {
+  readonly topics: Topics;
+  readonly metrics: StreamMetrics;
+  url: string | null = null;
+  private readonly log: Logger;
+  private readonly drift: DriftWatch | null;
+  private readonly feedback: FeedbackIntake | null;
+  private readonly pipeline: FramePipeline;
+  private readonly watcher: ModelWatcher;
+  private http: Awaited<ReturnType<typeof startHttp>> | null = null;
+  private stopping = false;
+
+  private constructor(
+    private readonly o: ResolvedStreamOptions,
+    private readonly engine: InferenceEngine,
+    private readonly transport: Transport,
+  ) {
+    super();
+    this.log = o.log;
+    this.topics = o.topics;
+    this.metrics = createMetrics();
+    this.drift = o.drift ? new DriftWatch(o.drift, o.topics.events, this.metrics, this.log, (report) => this.emit('drift', report)) : null;
+    this.feedback = o.feedback
+      ? new FeedbackIntake({ ...o, feedback: o.feedback }, { metrics: this.metrics, log: this.log.child('feedback'), onLabel: (stored) => this.emit('feedback', stored) })
+      : null;
+    this.pipeline = new FramePipeline(o, {
+      engine,
+      metrics: this.metrics,
+      log: this.log,
+      labels: o.labelRequests ? new LabelRequester(o.labelRequests) : null,
+      drift: this.drift,
+      onFatal: (err) => {
+        if (!this.stopping) this.emit('fatal', err);
+      },
+    });
+    this.watcher = new ModelWatcher(o, {
+      engine,
+      metrics: this.metrics,
+      log: this.log,
+      onSwap: (change) => {
+        this.setModelMetric();
+        this.drift?.reset();
+        this.emit('swap', change);
+      },
+      onRefused: (refusal) => this.emit('swapRefused', refusal),
+    });
+    this.setModelMetric();
+  }
+
+  /** Resolves once the model is loaded and warm in every worker and the consumer groups are joined. */
+  static async start(options: StreamOptions): Promise<StreamService> {
+    const o = resolveStreamOptions(options);
+    const dir = resolveModelRef(o.model, o.models);
+    // The transport first: its constructor checks options and connects nothing, the engine starts threads.
+    const transport =
+      o.transport ??
+      new KafkaTransport({
+        brokers: o.brokers,
+        ssl: o.ssl,
+        sasl: o.sasl,
+        clientId: `edgeseg-${o.instanceId}`,
+        transactionalId: o.exactlyOnce ? `${o.groupId}.${o.instanceId}` : undefined,
+        log: o.log.child('kafka'),
+      });
+    const engine = await InferenceEngine.start(dir, {
+      workers: o.workers,
+      backend: o.backend,
+      engine: o.engine,
+      ortProvider: o.ortProvider,
+      maxBatch: o.maxBatch,
+      maxWaitMs: o.maxWaitMs,
+      infer: { maskSize: o.maskSize, maskFormat: o.maskFormat, maxSide: o.limits.maxSide },
+    });
+    const service = new StreamService(o, engine, transport);
+    try {
+      await service.run(dir);
+    } catch (err) {
+      await service.stop();
+      throw err;
+    }
+    return service;
+  }
+
+  get modelVersion(): string {
+    return this.engine.model.version;
+  }
+
+  private setModelMetric(): void {
+    this.metrics.modelInfo.reset();
+    this.metrics.modelInfo.set({ version: this.engine.model.version, precision: this.engine.model.card.precision }, 1);
+  }
+
+  private async run(dir: string): Promise<void> {
+    const o = this.o;
+    await this.transport.connect();
+    await this.transport.ensureTopics([
+      { topic: o.topics.frames, partitions: o.framePartitions },
+      { topic: o.topics.segmentations, partitions: o.framePartitions },
+      { topic: o.topics.dlq, partitions: 1 },
+      { topic: o.topics.labelRequests, partitions: 1 },
+      { topic: o.topics.feedback, partitions: 1 },
+      { topic: o.topics.models, partitions: 1 },
+      { topic: o.topics.events, partitions: 1 },
+    ]);
+    if (o.httpPort !== null) {
+      const routes = { ...o.routes, ...this.feedback?.routes() };
+      this.http = await startHttp({ port: o.httpPort, registry: this.metrics.registry, health: () => this.health(), routes });
+      this.url = this.http.url;
+      this.log.info('http', { url: this.url });
+    }
+    await this.pipeline.start(this.transport);
+    await this.feedback?.start(this.transport);
+    if (o.watchModels) await this.watcher.start(this.transport, dir);
+    this.log.info('serving', { model: this.engine.model.version, engine: this.engine.model.engine, group: o.groupId, topic: o.topics.frames, workers: this.engine.workers, exactlyOnce: o.exactlyOnce });
+  }
+
+  /**
+   * Replaces the drift reference (after a promotion: the new champion's training data is the new
+   * normal). The window starts empty.
+   */
+  setDriftReference(reference: DriftReference): void {
+    if (!this.drift) throw new ConfigError('drift detection is not enabled on this service; start it with the drift option');
+    this.drift.setReference(reference);
+  }
+
+  /** Hot-swaps to the model in `dir`; a model that fails verification is refused and the current one keeps serving. */
+  swap(dir: string): Promise<boolean> {
+    return this.watcher.swap(dir);
+  }
+
+  health(): { live: boolean; ready: boolean; detail: Record<string, unknown> } {
+    return {
+      live: !this.stopping,
+      ready: !this.stopping && this.pipeline.consuming,
+      detail: { model: this.engine.model.version, queueDepth: this.engine.queueDepth, paused: this.pipeline.isPaused, partitions: this.pipeline.assignedPartitions() },
+    };
+  }
+
+  /** Worker tf.memory() snapshots (leak checks). */
+  workerMemory() {
+    return this.engine.memory();
+  }
+
+  /** Graceful stop: finishes the runs in flight and commits them, then closes everything. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.watcher.stop();
+    await this.feedback?.stop();
+    await this.pipeline.stop();
+    await this.transport.disconnect().catch(() => {});
+    await this.engine.close();
+    await this.http?.close();
+  }
+}
