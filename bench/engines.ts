@@ -20,7 +20,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { createLogger, encodeMaskPng, INPUT_SIZE, percentile, preprocessPixels, summarizeLogits, summarizeLogitsData } from '../core/index.js';
+import { createLogger, encodeMaskPng, INPUT_SIZE, ortSessionOptions, percentile, preprocessPixels, summarizeLogits, summarizeLogitsData } from '../core/index.js';
 import { loadLayersModel } from '../core/node/artifact_fs.js';
 import { convert, type ConvertResult } from '../converter/convert.js';
 import { InferenceEngine } from '../runtime-node/engine/engine.js';
@@ -80,7 +80,8 @@ const parents: [string, string, Record<string, unknown>][] = [
 ];
 
 const latency: LatencyRow[] = [];
-const ORT_ONE_THREAD: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+/** The session options runtime-node serves with (core's one set), at one intra-op thread. */
+const ORT_ONE_THREAD = ortSessionOptions({ threads: 1 });
 const quantized: { model: string; fp32Bytes: number; int8Bytes: number; ratio: number; parentMiou: number; int8Miou: number; deltaMiouPoints: number; maskAgreement: number }[] = [];
 const fp32Dirs = new Map<string, ConvertResult>();
 const int8Dirs = new Map<string, ConvertResult>();

@@ -14,3 +14,8 @@ export * from './artifacts.js';
 export * from './overlay.js';
 export * from './schemas.js';
 export * from './drift.js';
+export * from './engine.js';
+export * from './ort_runner.js';
+export * from './error_codec.js';
+export * from './backend_resolver.js';
+export * from './adapters.js';

@@ -1,6 +1,6 @@
 /**
  * A fixed pool of worker_threads running one module (started by start_worker.ts), with
- * request/response messages, transfer lists and errors that cross with their name, code and message. Used for image decoding
+ * request/response messages, transfer lists and errors that cross with core's error codec (name, code, message, retriable, stack). Used for image decoding
  * (trainer) and inference (runtime-node).
  *
  * Jobs go to idle workers one at a time; `broadcast` sends a request to every worker at once
@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { MessagePort, TransferListItem, Worker } from 'node:worker_threads';
-import { EdgesegError } from '../index.js';
+import { deserializeError, EdgesegError, serializeError, type SerializedError } from '../index.js';
 import { startWorker } from './start_worker.js';
 
 export interface WorkerRequest<Req> {
@@ -17,7 +17,7 @@ export interface WorkerRequest<Req> {
   request: Req;
 }
 
-export type WorkerResponse<Res> = { id: number; ok: true; result: Res } | { id: number; ok: false; error: { name: string; code?: string; message: string; retriable?: boolean } };
+export type WorkerResponse<Res> = { id: number; ok: true; result: Res } | { id: number; ok: false; error: SerializedError };
 
 /** Crashed workers are replaced, up to this many times per worker slot. */
 const RESPAWNS_PER_WORKER = 3;
@@ -148,7 +148,7 @@ export class WorkerPool<Req, Res> {
     this.updateRef(p.worker);
     if (p.job) this.makeIdle(p.worker);
     if (msg.ok) p.resolve(msg.result);
-    else p.reject(Object.assign(new EdgesegError(msg.error.code ?? 'WORKER_ERROR', msg.error.message, { retriable: msg.error.retriable }), { name: msg.error.name }));
+    else p.reject(deserializeError(msg.error));
   }
 
   private onCrash(worker: Worker, err: Error): void {
@@ -187,8 +187,7 @@ export function serveWorker<Req, Res>(port: MessagePort, handle: (request: Req) 
       const { result, transfer } = await handle(request);
       port.postMessage({ id, ok: true, result } satisfies WorkerResponse<Res>, transfer ?? []);
     } catch (err) {
-      const e = err as Partial<EdgesegError> & Error;
-      port.postMessage({ id, ok: false, error: { name: e.name ?? 'Error', code: e.code, message: e.message ?? String(err), retriable: e.retriable } } satisfies WorkerResponse<Res>);
+      port.postMessage({ id, ok: false, error: serializeError(err) } satisfies WorkerResponse<Res>);
     }
   });
 }

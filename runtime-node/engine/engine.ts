@@ -6,21 +6,15 @@
  * worker beside the old one, switched to atomically, and the old one is unloaded once no batch
  * uses it. A version that fails verification or loading is refused and the old one keeps serving.
  */
-import { ConfigError, isOnnxOnly, onnxFileOf, type ModelCard } from '../../core/index.js';
+import { ConfigError, DEFAULT_ORT_THREADS, ENGINE_KINDS, isOnnxOnly, onnxFileOf, type EngineChoice, type EngineRequest, type ModelCard } from '../../core/index.js';
 import { readModelDir } from '../../core/node/artifact_fs.js';
 import { defaultPoolSize, WorkerPool } from '../../core/node/worker_pool.js';
-import type { EngineKind, FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferenceWorkerData, InferOptions } from './protocol.js';
+import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferenceWorkerData, InferOptions } from './protocol.js';
 
-export const ENGINES = ['auto', 'ort', 'tfjs'] as const;
-export type EngineChoice = (typeof ENGINES)[number];
+export type { EngineChoice, EngineRequest } from '../../core/index.js';
 
-/**
- * ONNX Runtime intra-op threads per worker session. One session per worker, one thread each,
- * beat one worker with a thread per core on 2 cores: 47.9 vs 34.9 frames/s for unet-small
- * through the whole frame path (bench:engines): decode, preprocessing and statistics run in the
- * worker too, and only the model call would use the extra threads.
- */
-export const DEFAULT_ORT_THREADS = 1;
+/** The `engine` option's values. */
+export const ENGINES = ['auto', ...ENGINE_KINDS] as const;
 
 export const ORT_PROVIDERS = ['cpu', 'cuda'] as const;
 export type OrtProvider = (typeof ORT_PROVIDERS)[number];
@@ -35,8 +29,13 @@ export interface EngineOptions {
    * ONNX Runtime when the version has an ONNX file, else tfjs. Resolved again at every swap.
    * @default 'auto'
    */
-  engine?: EngineChoice;
-  /** ONNX Runtime intra-op threads per worker. @default DEFAULT_ORT_THREADS */
+  engine?: EngineRequest;
+  /**
+   * ONNX Runtime intra-op threads per worker session. One session per worker, one thread each,
+   * beat one worker with a thread per core on 2 cores: 47.9 vs 34.9 frames/s for unet-small
+   * through the whole frame path (bench:engines): decode, preprocessing and statistics run in the
+   * worker too, and only the model call would use the extra threads. @default DEFAULT_ORT_THREADS (1)
+   */
   ortThreads?: number;
   /**
    * ONNX Runtime execution provider. `cuda` needs onnxruntime-node's CUDA binaries, which the
@@ -56,16 +55,18 @@ export interface ActiveModel {
   /** `<name>@<version>`, written into every result. */
   version: string;
   card: ModelCard;
-  /** What runs it. */
-  engine: EngineKind;
+  /** What runs it, and why. */
+  engine: EngineChoice;
 }
 
-/** The engine a version runs in under `choice`; throws naming the fix when it cannot. */
-export function resolveEngine(choice: EngineChoice, card: ModelCard, dir: string): EngineKind {
+/** The engine a version runs in under `requested`; throws naming the fix when it cannot. */
+export function resolveEngine(requested: EngineRequest, card: ModelCard, dir: string, ortProvider: OrtProvider = 'cpu'): EngineChoice {
   const onnx = onnxFileOf(card);
-  if (choice === 'ort' && !onnx) throw new ConfigError(`engine 'ort' needs an ONNX model and ${dir} has none; convert it with --format both, or use --engine auto|tfjs`);
-  if (choice === 'tfjs' && isOnnxOnly(card)) throw new ConfigError(`${dir} is ONNX only (${onnx}); use --engine auto|ort`);
-  return choice === 'tfjs' || !onnx ? 'tfjs' : 'ort';
+  if (requested === 'ort' && !onnx) throw new ConfigError(`engine 'ort' needs an ONNX model and ${dir} has none; convert it with --format both, or use --engine auto|tfjs`);
+  if (requested === 'tfjs' && isOnnxOnly(card)) throw new ConfigError(`${dir} is ONNX only (${onnx}); use --engine auto|ort`);
+  const chosen = requested === 'tfjs' || !onnx ? 'tfjs' : 'ort';
+  const reason = requested !== 'auto' ? 'requested' : onnx ? `the version has an ONNX file (${onnx})` : 'the version has no ONNX file';
+  return { requested, chosen, provider: chosen === 'ort' ? ortProvider : null, reason, measuredMs: null, fromCache: false };
 }
 
 interface Waiting {
@@ -131,10 +132,10 @@ export class InferenceEngine {
    */
   async swap(dir: string): Promise<ActiveModel> {
     const verified = await readModelDir(dir);
-    const engine = resolveEngine(this.options.engine ?? 'auto', verified.card, verified.dir);
+    const engine = resolveEngine(this.options.engine ?? 'auto', verified.card, verified.dir, this.options.ortProvider);
     const key = `m${this.nextKey++}`;
     try {
-      await this.pool.broadcast({ type: 'load', key, dir: verified.dir, engine });
+      await this.pool.broadcast({ type: 'load', key, dir: verified.dir, engine: engine.chosen });
     } catch (err) {
       await this.pool.broadcast({ type: 'unload', key }).catch(() => {});
       throw err;
@@ -142,7 +143,7 @@ export class InferenceEngine {
     const previous = this.active;
     this.active = { key, dir: verified.dir, version: `${verified.card.name}@${verified.card.version}`, card: verified.card, engine };
     // Replacement workers come up with the current model.
-    this.pool.setWarmup({ type: 'load', key, dir: verified.dir, engine });
+    this.pool.setWarmup({ type: 'load', key, dir: verified.dir, engine: engine.chosen });
     if (previous) {
       this.retiring.add(previous.key);
       await this.retireIfIdle(previous.key);

@@ -1,6 +1,6 @@
 /**
  * Inference worker: holds one or more verified models (so a hot swap never drops a frame), each
- * in tfjs or ONNX Runtime; decodes frames with sharp (or takes raw RGB8), preprocesses them with
+ * in one of core's engine runners (tfjs or ONNX Runtime); decodes frames with sharp (or takes raw RGB8), preprocesses them with
  * core's contract on the worker's tfjs backend, runs the model and encodes masks.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -14,6 +14,7 @@ import {
   toBase64,
   preprocessPixels,
   imageDriftStats,
+  segmentBatch,
   type PixelImage,
   type Segmentation,
 } from '../../core/index.js';
@@ -21,10 +22,10 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import { serveWorker } from '../../core/node/worker_pool.js';
-import { loadWorkerModel, type WorkerModel } from './models.js';
+import { loadRunner, type LoadedRunner } from './models.js';
 import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferenceWorkerData, InferOptions } from './protocol.js';
 
-const models = new Map<string, WorkerModel>();
+const models = new Map<string, LoadedRunner>();
 
 async function decode(frame: FrameInput, maxSide: number): Promise<PixelImage> {
   let image: PixelImage;
@@ -56,7 +57,7 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
   const batch = tf.tidy(() => tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32')))) as tf.Tensor4D);
   let segs: Segmentation[];
   try {
-    segs = await entry.segment(batch);
+    segs = await segmentBatch(entry.runner, batch);
   } finally {
     batch.dispose();
   }
@@ -89,12 +90,12 @@ else await tf.setBackend('cpu');
 serveWorker<InferenceRequest, InferenceResponse>(parentPort!, async (req) => {
   switch (req.type) {
     case 'load': {
-      if (!models.has(req.key)) models.set(req.key, await loadWorkerModel(req.dir, req.engine, settings));
+      if (!models.has(req.key)) models.set(req.key, await loadRunner(req.dir, req.engine, settings));
       const m = models.get(req.key)!;
-      return { result: { type: 'load', key: req.key, version: `${m.card.name}@${m.card.version}`, engine: m.engine } };
+      return { result: { type: 'load', key: req.key, version: `${m.card.name}@${m.card.version}`, engine: m.runner.engine } };
     }
     case 'unload':
-      await models.get(req.key)?.dispose();
+      await models.get(req.key)?.runner.dispose();
       models.delete(req.key);
       return { result: { type: 'unload', key: req.key } };
     case 'infer':

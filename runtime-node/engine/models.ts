@@ -1,51 +1,26 @@
 /**
- * The two engines a runtime-node worker can hold a model in, behind one interface: tfjs layers
- * (on the worker's tfjs backend) and ONNX Runtime (onnxruntime-node, CPU execution provider).
- * Both take the same preprocessed [N, 128, 128, 3] batch and return each frame's mask and
- * statistics: tfjs on its backend (`summarizeLogits`), ONNX Runtime in plain JavaScript on the
- * logits it returns (`summarizeLogitsData`; a round trip through tfjs cost a quarter of the frame).
+ * Loads a model version into one of core's engine runners inside a runtime-node worker: tfjs layers
+ * (on the worker's tfjs backend) or ONNX Runtime (onnxruntime-node injected into core's runner,
+ * with core's one set of session options).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ChecksumError, INPUT_NAME, ModelFormatError, INPUT_SIZE, onnxFileOf, OUTPUT_NAME, sha256Hex, summarizeLogits, summarizeLogitsData, type ModelCard, type Segmentation } from '../../core/index.js';
+import { ChecksumError, ModelFormatError, onnxFileOf, ortRunner, sha256Hex, tfjsRunner, timeRuns, type EngineKind, type ModelCard, type ModelRunner, type OrtSessionSettings } from '../../core/index.js';
 import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
-import { tf } from '../../core/node/tfjs.js';
-import type { EngineKind } from './protocol.js';
 
-export interface WorkerModel {
-  engine: EngineKind;
+/** A verified model in one engine, with its card. */
+export interface LoadedRunner {
   card: ModelCard;
-  /** Mask and statistics of each frame of a preprocessed batch (the caller disposes it). */
-  segment(batch: tf.Tensor4D): Promise<Segmentation[]>;
-  dispose(): Promise<void>;
+  runner: ModelRunner;
 }
 
-async function loadTfjs(dir: string): Promise<WorkerModel> {
+async function loadTfjs(dir: string): Promise<LoadedRunner> {
   const { model, card } = await loadLayersModel(dir);
-  // Warm up: the first run compiles kernels and allocates. The block returns nothing, so tidy
-  // disposes the output too (a returned tensor would outlive the model: one per swap).
-  tf.tidy(() => {
-    model.predict(tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3]));
-  });
-  return {
-    engine: 'tfjs',
-    card,
-    segment: async (batch) => {
-      const logits = model.predict(batch) as tf.Tensor4D;
-      try {
-        return await summarizeLogits(logits);
-      } finally {
-        logits.dispose();
-      }
-    },
-    dispose: async () => {
-      model.dispose();
-    },
-  };
+  return { card, runner: tfjsRunner(model) };
 }
 
-async function loadOrt(dir: string, intraOpThreads: number, provider: 'cpu' | 'cuda'): Promise<WorkerModel> {
+async function loadOrt(dir: string, settings: OrtSessionSettings): Promise<LoadedRunner> {
   const { card } = await readModelDir(dir);
   const file = onnxFileOf(card);
   if (!file) throw new ModelFormatError('MODEL_NOT_FOUND', `${dir} has no ONNX model; convert with --format both, or use the tfjs engine`);
@@ -53,32 +28,20 @@ async function loadOrt(dir: string, intraOpThreads: number, provider: 'cpu' | 'c
   const bytes = readFileSync(join(dir, file));
   const want = card.files.find((f) => f.path === file)!.sha256;
   if ((await sha256Hex(bytes)) !== want) throw new ChecksumError(file, `${file}: sha256 does not match the card; the file changed after verification`);
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: [provider],
-    intraOpNumThreads: intraOpThreads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  });
-  const run = async (data: Float32Array, n: number) => {
-    const out = await session.run({ [INPUT_NAME]: new ort.Tensor('float32', data, [n, INPUT_SIZE, INPUT_SIZE, 3]) }, [OUTPUT_NAME]);
-    const logits = out[OUTPUT_NAME];
-    const values = logits.data as Float32Array;
-    logits.dispose();
-    return values;
-  };
-  await run(new Float32Array(INPUT_SIZE * INPUT_SIZE * 3), 1);
-  return {
-    engine: 'ort',
-    card,
-    segment: async (batch) => {
-      const n = batch.shape[0];
-      return summarizeLogitsData(await run((await batch.data()) as Float32Array, n), n);
-    },
-    dispose: () => session.release(),
-  };
+  return { card, runner: await ortRunner(ort, bytes, settings) };
 }
 
-/** Loads (verifies, warms) the model in `dir` into `engine`. */
-export function loadWorkerModel(dir: string, engine: EngineKind, settings: { ortThreads: number; ortProvider: 'cpu' | 'cuda' }): Promise<WorkerModel> {
-  return engine === 'ort' ? loadOrt(dir, settings.ortThreads, settings.ortProvider) : loadTfjs(dir);
+/**
+ * Loads (verifies) the model in `dir` into `engine` and warms it up: the first run compiles
+ * kernels and allocates.
+ */
+export async function loadRunner(dir: string, engine: EngineKind, settings: { ortThreads: number; ortProvider: 'cpu' | 'cuda' }): Promise<LoadedRunner> {
+  const loaded = engine === 'ort' ? await loadOrt(dir, { provider: settings.ortProvider, threads: settings.ortThreads }) : await loadTfjs(dir);
+  try {
+    await timeRuns(loaded.runner, 1);
+  } catch (err) {
+    await loaded.runner.dispose();
+    throw err;
+  }
+  return loaded;
 }

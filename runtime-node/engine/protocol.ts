@@ -1,5 +1,5 @@
 /** Messages between runtime-node's main thread and its inference workers. */
-import type { FrameContentType, RleMask } from '../../core/index.js';
+import type { EngineKind, FrameContentType, RleMask } from '../../core/index.js';
 
 export interface FrameInput {
   bytes: Uint8Array;
@@ -16,9 +16,6 @@ export interface InferOptions {
   /** Largest accepted decoded width/height. */
   maxSide: number;
 }
-
-/** What a worker runs a model with: tfjs layers, or ONNX Runtime on the version's ONNX file. */
-export type EngineKind = 'tfjs' | 'ort';
 
 /** Settings of every inference worker, fixed at start. */
 export interface InferenceWorkerData {

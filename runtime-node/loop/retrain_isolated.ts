@@ -3,7 +3,7 @@
  * training step holds its thread for seconds, which would starve the Kafka heartbeats and the
  * inference pool's callbacks of the serving thread.
  */
-import { EdgesegError, type LogRecord } from '../../core/index.js';
+import { deserializeError, EdgesegError, type LogRecord, type SerializedError } from '../../core/index.js';
 import { startWorker } from '../../core/node/start_worker.js';
 import type { TrainEvent } from '../../trainer/train.js';
 import type { RetrainOptions, RetrainResult } from './retrain.js';
@@ -13,7 +13,7 @@ export type RetrainWorkerMessage =
   | { type: 'train'; event: TrainEvent }
   | { type: 'log'; record: LogRecord }
   | { type: 'done'; result: RetrainResult }
-  | { type: 'error'; error: { name: string; code?: string; message: string; retriable?: boolean } };
+  | { type: 'error'; error: SerializedError };
 
 const MODULE = new URL('./retrain_worker.js', import.meta.url);
 
@@ -41,7 +41,7 @@ export function retrainInWorker(o: RetrainOptions): Promise<RetrainResult> {
         case 'done':
           return settle(() => resolve(m.result));
         case 'error':
-          return settle(() => reject(Object.assign(new EdgesegError(m.error.code ?? 'RETRAIN_FAILED', m.error.message, { retriable: m.error.retriable }), { name: m.error.name })));
+          return settle(() => reject(deserializeError(m.error, 'RETRAIN_FAILED')));
       }
     });
     worker.on('error', (err) => settle(() => reject(new EdgesegError('RETRAIN_FAILED', `retrain worker crashed: ${err.message}`, { cause: err }))));

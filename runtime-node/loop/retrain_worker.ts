@@ -4,7 +4,7 @@
  * event loop — Kafka heartbeats, inference, HTTP — never waits on a training step.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createLogger, type LogRecord } from '../../core/index.js';
+import { createLogger, serializeError, type LogRecord } from '../../core/index.js';
 import { retrain, type RetrainOptions } from './retrain.js';
 import type { RetrainWorkerMessage } from './retrain_isolated.js';
 
@@ -15,6 +15,5 @@ try {
   const result = await retrain({ ...data.options, log, onProgress: (message) => post({ type: 'progress', message }), onTrainEvent: (event) => post({ type: 'train', event }) });
   post({ type: 'done', result });
 } catch (err) {
-  const e = err as Error & { code?: string; retriable?: boolean };
-  post({ type: 'error', error: { name: e.name, code: e.code, message: e.message, retriable: e.retriable } });
+  post({ type: 'error', error: serializeError(err) });
 }

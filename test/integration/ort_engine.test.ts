@@ -60,8 +60,8 @@ describe('runtime-node ONNX Runtime engine', () => {
     engines.push(ort);
     const tfjs = await InferenceEngine.start(variant, { workers: 1, engine: 'tfjs', infer: INFER });
     engines.push(tfjs);
-    assert.equal(ort.model.engine, 'ort');
-    assert.equal(tfjs.model.engine, 'tfjs');
+    assert.deepEqual([ort.model.engine.chosen, ort.model.engine.provider, ort.model.engine.reason], ['ort', 'cpu', 'requested']);
+    assert.deepEqual([tfjs.model.engine.chosen, tfjs.model.engine.provider], ['tfjs', null]);
     const [a, b] = [await run(ort, input), await run(tfjs, input)];
     assert.equal(new Set(a.slice(0, 4).map((o) => o.inferenceMs)).size, 1, 'the first four frames ran as one batch');
     a.forEach((o, i) => {
@@ -82,11 +82,12 @@ describe('runtime-node ONNX Runtime engine', () => {
   it("auto picks ONNX Runtime when the version has an ONNX file and tfjs when not, at start and at every swap; 'ort' without one is refused", async () => {
     const engine = await InferenceEngine.start(parent, { workers: 1, engine: 'auto', infer: INFER });
     engines.push(engine);
-    assert.equal(engine.model.engine, 'tfjs');
+    assert.deepEqual([engine.model.engine.requested, engine.model.engine.chosen, engine.model.engine.reason], ['auto', 'tfjs', 'the version has no ONNX file']);
     await run(engine, input.slice(0, 2));
     const inFlight = run(engine, input);
     await engine.swap(variant);
-    assert.equal(engine.model.engine, 'ort');
+    assert.equal(engine.model.engine.chosen, 'ort');
+    assert.match(engine.model.engine.reason, /has an ONNX file \(model\.onnx\)/);
     await inFlight;
     const after = await run(engine, input.slice(0, 2));
     assert.ok(after.every((o) => o.modelVersion === 'unet-small@1-fp32'));

@@ -1,9 +1,9 @@
 /**
  * Chooses the trainer's compute backend. `auto` takes the fastest that works, in order:
  * native TensorFlow (tfjs-node-gpu / tfjs-node) → WebGPU on a hardware adapter → wasm → cpu,
- * and records why each faster one was passed over.
+ * and records why each faster one was passed over (core's backend resolver walks the table).
  */
-import { BackendUnavailableError, ConfigError, type Logger } from '../../index.js';
+import { ConfigError, resolveBackend, type BackendCandidate, type Logger } from '../../index.js';
 import { tf } from '../tfjs.js';
 import { activateTensorflow } from './tensorflow.js';
 import { activateWasm } from './wasm.js';
@@ -20,51 +20,47 @@ export interface ActiveBackend {
   skipped: Record<string, string>;
 }
 
-async function activate(name: Exclude<TrainingBackend, 'auto'>): Promise<string | undefined> {
-  switch (name) {
-    case 'tensorflow':
-      return (await activateTensorflow()).package;
-    case 'webgpu': {
+type Name = Exclude<TrainingBackend, 'auto'>;
+
+/** The trainer's candidates, fastest first; each activation returns the adapter or package it used. */
+const CANDIDATES: readonly BackendCandidate<Name, string | undefined>[] = [
+  { name: 'tensorflow', probe: async () => null, activate: async () => (await activateTensorflow()).package },
+  {
+    name: 'webgpu',
+    probe: async () => {
+      if (!gpuDevicePresent()) return 'no GPU device (/dev/dri/renderD*, /dev/nvidia*) and no VK_ICD_FILENAMES';
+      const probe = await probeWebgpu();
+      if (!probe) return 'no adapter';
+      return probe.software ? `${probe.description} is a software adapter (slower than wasm)` : null;
+    },
+    activate: async () => {
       const a = await activateWebgpu();
       return a.software ? `${a.description} (software emulation)` : a.description;
-    }
-    case 'wasm':
+    },
+  },
+  {
+    name: 'wasm',
+    probe: async () => null,
+    activate: async () => {
       await activateWasm();
       return undefined;
-    case 'cpu':
+    },
+  },
+  {
+    name: 'cpu',
+    probe: async () => null,
+    activate: async () => {
       if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
       return undefined;
-  }
-}
+    },
+  },
+];
 
 export async function selectBackend(requested: TrainingBackend, log?: Logger): Promise<ActiveBackend> {
   if (!TRAINING_BACKENDS.includes(requested)) {
     throw new ConfigError(`backend '${requested}' is not one of ${TRAINING_BACKENDS.join('|')}`);
   }
-  if (requested !== 'auto') {
-    try {
-      const adapter = await activate(requested);
-      log?.info('backend', { backend: requested, ...(adapter ? { adapter } : {}) });
-      return { name: requested, adapter, skipped: {} };
-    } catch (err) {
-      throw new BackendUnavailableError({ [requested]: (err as Error).message });
-    }
-  }
-  const skipped: Record<string, string> = {};
-  for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
-    try {
-      if (name === 'webgpu') {
-        if (!gpuDevicePresent()) throw new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia*) and no VK_ICD_FILENAMES');
-        const probe = await probeWebgpu();
-        if (!probe) throw new Error('no adapter');
-        if (probe.software) throw new Error(`${probe.description} is a software adapter (slower than wasm)`);
-      }
-      const adapter = await activate(name);
-      log?.info('backend', { backend: name, ...(adapter ? { adapter } : {}), skipped });
-      return { name, adapter, skipped };
-    } catch (err) {
-      skipped[name] = (err as Error).message;
-    }
-  }
-  throw new BackendUnavailableError(skipped);
+  const { name, activated: adapter, skipped } = await resolveBackend(CANDIDATES, requested);
+  log?.info('backend', { backend: name, ...(adapter ? { adapter } : {}), ...(requested === 'auto' ? { skipped } : {}) });
+  return { name, adapter, skipped };
 }

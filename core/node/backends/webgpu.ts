@@ -5,6 +5,7 @@
  * `VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json`.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { softwareAdapterReason } from '../../adapters.js';
 import { tf } from '../tfjs.js';
 
 export interface WebgpuAdapter {
@@ -12,8 +13,6 @@ export interface WebgpuAdapter {
   description: string;
   software: boolean;
 }
-
-const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|basic render/i;
 
 type Gpu = { requestAdapter(options?: unknown): Promise<GpuAdapter | null> };
 type GpuAdapter = {
@@ -52,7 +51,7 @@ export async function probeWebgpu(): Promise<WebgpuAdapter | null> {
   if (!adapter) return null;
   const info = adapter.info ?? {};
   const description = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ') || 'unknown adapter';
-  const software = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) || SOFTWARE_ADAPTER.test(description);
+  const software = softwareAdapterReason(description, Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter)) !== null;
   return { description, software };
 }
 
