@@ -6,6 +6,8 @@
 import type { io } from '@tensorflow/tfjs-core';
 import { parseCard, type ModelCard } from './card.js';
 import { ChecksumError, ModelFormatError } from './errors.js';
+import { modelJsonSchema, parseJsonText, parseWith, sha256SumsLine } from './schemas.js';
+import { checkWeightsAgainstModel } from './weights_check.js';
 
 /** Shard size of weight files, like tensorflowjs_converter. */
 export const SHARD_BYTES = 4 * 1024 * 1024;
@@ -38,13 +40,14 @@ export function formatSha256Sums(entries: Iterable<[file: string, sha256: string
     .join('');
 }
 
+/** Parses SHA256SUMS; every line must be `<sha256>  <file>` with a file inside the model directory, each file listed once. */
 export function parseSha256Sums(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const [i, line] of text.split('\n').entries()) {
     if (!line.trim()) continue;
-    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line.trimEnd());
-    if (!m) throw new ModelFormatError('MODEL_MALFORMED', `SHA256SUMS line ${i + 1} is not '<sha256>  <file>'`);
-    out.set(m[2], m[1]);
+    const entry = parseWith(sha256SumsLine, line.trimEnd(), `SHA256SUMS line ${i + 1}`, (m) => new ModelFormatError('MODEL_MALFORMED', m));
+    if (out.has(entry.file)) throw new ModelFormatError('MODEL_MALFORMED', `SHA256SUMS line ${i + 1}: ${entry.file} is listed twice`);
+    out.set(entry.file, entry.sha256);
   }
   return out;
 }
@@ -98,18 +101,18 @@ export function shardWeights(data: ArrayBuffer, shardBytes = SHARD_BYTES): { pat
   }));
 }
 
-/** Parses model.json text into tfjs model artifacts' JSON, with a named error. */
+/**
+ * Parses model.json text into tfjs model artifacts' JSON, with a named error: a topology, and a
+ * weights manifest whose shard paths stay inside the model directory and whose shapes are
+ * positive integers.
+ */
 export function parseModelJson(text: string, where = MODEL_JSON): io.ModelJSON {
-  let json: io.ModelJSON;
-  try {
-    json = JSON.parse(text) as io.ModelJSON;
-  } catch (err) {
-    throw new ModelFormatError('MODEL_MALFORMED', `${where} is not valid JSON`, { cause: err });
+  const fail = (m: string) => new ModelFormatError('MODEL_MALFORMED', m);
+  const json = parseJsonText(text, where, fail);
+  if (json === null || typeof json !== 'object' || !('modelTopology' in json) || !('weightsManifest' in json)) {
+    throw fail(`${where} lacks modelTopology or weightsManifest; it is not a tfjs model`);
   }
-  if (json === null || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new ModelFormatError('MODEL_MALFORMED', `${where} lacks modelTopology or weightsManifest; it is not a tfjs model`);
-  }
-  return json;
+  return parseWith(modelJsonSchema, json, where, fail) as unknown as io.ModelJSON;
 }
 
 /** The ONNX model file of a version (`model.onnx`, `model.int8.onnx`, …), or null when it has none. */
@@ -135,9 +138,11 @@ export interface VerifiedModel {
 
 /**
  * Reads and verifies a model version through `read` (a file system in Node, `fetch` in the
- * browser; it throws `MODEL_NOT_FOUND` for a missing file): every file in SHA256SUMS hashes to
- * its recorded value, model.json, card.json and every shard are covered, the weights manifest
- * matches the shards' sizes, and the card matches the model contract. Throws a named error
+ * browser; it throws `MODEL_NOT_FOUND` for a missing file): every file in SHA256SUMS lies inside
+ * the version directory and hashes to its recorded value, model.json, card.json and every shard
+ * are covered, the weights manifest matches the shards' sizes, every weight has the shape its
+ * layer expects and the dtype the card records, and the topology's input/output and the card
+ * match the model contract. Throws a named error
  * naming the bad file. `where` names the version in messages. An ONNX-only version has no
  * model.json: its card and ONNX file are checked like any file.
  */
@@ -169,6 +174,12 @@ export async function readVerifiedModel(read: (file: string) => Promise<Uint8Arr
   }
   checkWeightsManifest(modelJson.weightsManifest, sizes);
   const card = parseCard(text(files.get(CARD_JSON)!), `${where}/${CARD_JSON}`);
+  checkWeightsAgainstModel(
+    modelJson,
+    card,
+    modelJson.weightsManifest.map((g) => g.paths.reduce((n, p) => n + sizes.get(p)!, 0)),
+    where,
+  );
   const shards = modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => files.get(p)!));
   const weightData = new Uint8Array(shards.reduce((n, b) => n + b.byteLength, 0));
   let o = 0;

@@ -1,11 +1,82 @@
 /**
- * Kafka topics, headers and message schemas shared by every producer and consumer of edgeseg
- * records (runtime-node, the frame producer, the loop, tests). Validators are cheap checks at the
- * boundary that name the bad field.
+ * Every external input's schema, parsed once at its boundary with zod: Kafka topics, headers and
+ * message values shared by every producer and consumer of edgeseg records (runtime-node, the
+ * frame producer, the loop, tests), and the model artifact files (weights manifest, SHA256SUMS
+ * lines). `parseWith` turns a failure into the caller's named error, naming the bad field.
  */
+import { z } from 'zod';
 import { NUM_CLASSES } from './contract.js';
-import { ContractError } from './errors.js';
+import { ContractError, type EdgesegError } from './errors.js';
 import type { RleMask } from './mask_codec.js';
+
+export { z };
+
+/** One line per problem: `<where>: <field path>: <message>`. */
+export function describeIssues(error: z.ZodError, where: string): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${where}: ${i.path.length ? i.path.join('.') : '(value)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Parses `value` with `schema`; a mismatch throws `fail(message)` (a named edgeseg error). */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string, fail: (message: string) => EdgesegError): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw fail(describeIssues(r.error, where));
+  return r.data;
+}
+
+/** JSON text → value; a syntax error throws `fail`. */
+export function parseJsonText(text: string, where: string, fail: (message: string) => EdgesegError): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw fail(`${where} is not valid JSON`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model artifacts
+
+/**
+ * A path inside a model version directory: relative, '/'-separated, no '.', '..' or empty
+ * segment, no backslash, drive, scheme, query or control character. Anything else could name a
+ * file outside the directory (or a different URL) once joined to it.
+ */
+export const artifactPath = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/, 'must be a relative path inside the model directory (no .., no absolute path, no backslash)')
+  .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'must not leave the model directory');
+
+/** One dimension of a stored weight: a positive integer. */
+const dimension = z.number().int('dimensions must be integers').min(1, 'dimensions must be ≥ 1').max(1 << 24);
+
+export const weightEntry = z.object({
+  name: z.string().min(1).max(512),
+  shape: z.array(dimension).max(8),
+  dtype: z.enum(['float32', 'int32', 'bool', 'uint8', 'uint16', 'float16']),
+  quantization: z
+    .object({ dtype: z.enum(['uint8', 'uint16', 'float16']), scale: z.number().finite().optional(), min: z.number().finite().optional() })
+    .refine((q) => q.dtype === 'float16' || (q.scale !== undefined && q.min !== undefined), 'uint8/uint16 quantization needs a scale and a min')
+    .optional(),
+});
+
+export const weightsManifest = z.array(z.object({ paths: z.array(artifactPath).min(1).max(4096), weights: z.array(weightEntry) })).min(1);
+
+export const modelJsonSchema = z.looseObject({
+  modelTopology: z.looseObject({}),
+  weightsManifest,
+  format: z.string().optional(),
+});
+
+/** One `<sha256>  <file>` line of SHA256SUMS. */
+export const sha256SumsLine = z
+  .string()
+  .regex(/^[0-9a-f]{64} [ *].+$/, "is not '<sha256>  <file>'")
+  .transform((line) => ({ sha256: line.slice(0, 64), file: line.slice(66) }))
+  .pipe(z.object({ sha256: z.string(), file: artifactPath }));
 
 /** Default topic names; every one is `<prefix><name>` with prefix 'edgeseg.'. */
 export const TOPIC_NAMES = {

@@ -4,8 +4,8 @@
  * fields; reading verifies checksums and the manifest before any weight is used, so a corrupt
  * model is refused with the name of the bad file.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import {
   CARD_JSON,
   CARD_SCHEMA,
@@ -125,9 +125,15 @@ export interface VerifiedModelDir extends VerifiedModel {
 export async function readModelDir(path: string): Promise<VerifiedModelDir> {
   const dir = resolve(path);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelFormatError('MODEL_NOT_FOUND', `model directory ${dir} does not exist`);
+  const realDir = realpathSync(dir);
   const read = async (file: string) => {
-    const p = join(dir, file);
+    const p = resolve(dir, file);
+    // core already refuses such names; this guards the file system itself (symlinks included).
+    const outside = (q: string, root: string) => q !== root && !q.startsWith(root + sep);
+    if (outside(p, dir)) throw new ModelFormatError('MODEL_MALFORMED', `${file} is outside the model directory ${dir}`);
     if (!existsSync(p)) throw new ModelFormatError('MODEL_NOT_FOUND', `${file} is missing from ${dir}`);
+    if (outside(realpathSync(p), realDir)) throw new ModelFormatError('MODEL_MALFORMED', `${file} links outside the model directory ${dir}`);
+    if (!statSync(p).isFile()) throw new ModelFormatError('MODEL_MALFORMED', `${file} in ${dir} is not a file`);
     return readFileSync(p);
   };
   return { dir, ...(await readVerifiedModel(read, dir)) };
