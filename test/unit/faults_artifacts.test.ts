@@ -71,12 +71,16 @@ describe('faults: model artifacts', () => {
     const bias = specs.find((w) => w.shape.length === 1)!;
     const outside = join(tempDir('faults-art'), 'outside.bin');
     writeFileSync(outside, readFileSync(join(good, 'group1-shard1of1.bin')));
-    const cases: [string, string[], (p: Parts, dir: string) => void | Promise<void>][] = [
-      ...(ka ? ([['two kernel shapes swapped (same byte count)', ['WEIGHTS_MISMATCH'], (p: Parts) => {
-        const a = weight(p, ka.name).shape;
-        weight(p, ka.name).shape = weight(p, kb.name).shape;
-        weight(p, kb.name).shape = a;
-      }]] as const) : []),
+    type Case = [string, string[], (p: Parts, dir: string) => void | Promise<void>];
+    const swap: Case[] = ka
+      ? [['two kernel shapes swapped (same byte count)', ['WEIGHTS_MISMATCH'], (p) => {
+          const a = weight(p, ka.name).shape;
+          weight(p, ka.name).shape = weight(p, kb.name).shape;
+          weight(p, kb.name).shape = a;
+        }]]
+      : [];
+    const cases: Case[] = [
+      ...swap,
       ['a kernel transposed (in ↔ out channels)', ['WEIGHTS_MISMATCH'], (p) => void (weight(p, k.name).shape = [k.shape[0], k.shape[1], k.shape[3], k.shape[2]])],
       ['two negative dimensions (positive product)', ['MODEL_MALFORMED'], (p) => void (weight(p, k.name).shape = [-k.shape[0], -k.shape[1], k.shape[2], k.shape[3]])],
       ['fractional dimensions (same product)', ['MODEL_MALFORMED'], (p) => void (weight(p, k.name).shape = [k.shape[0] / 2, k.shape[1] * 2, k.shape[2], k.shape[3]])],
