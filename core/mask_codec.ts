@@ -1,5 +1,5 @@
 /**
- * Mask codecs shared by every part: class-id PNG and RLE. Both are pure TypeScript so the
+ * Mask codecs shared by every part: class-id PNG and RLE. Both are pure JavaScript so the
  * browser and Node produce byte-identical encodings (no canvas or libvips colour handling in
  * between).
  *
@@ -12,10 +12,13 @@
  * hold the same class; the run lengths sum to width × height.
  *
  * ## PNG format
- * 8-bit greyscale, non-interlaced, one byte per pixel holding the class id (0, 1, 2). The decoder
- * also reads 8-bit palette (index = class id), grey+alpha, RGB and RGBA PNGs (first channel).
+ * Written as 8-bit greyscale, non-interlaced, one byte per pixel holding the class id (0, 1, 2).
+ * Read in any colour type and bit depth (1/2/4/8/16; palette index = class id, otherwise the
+ * first channel), so label maps saved by image editors and datasets (e.g. 2-bit palette trimaps)
+ * load as they are. Sizes are bounded before anything is inflated (`PngMaskLimits`).
  */
-import { unzlibSync, zlibSync } from 'fflate';
+import { decode as decodePng, encode as encodePng } from 'fast-png';
+import { Unzlib } from 'fflate';
 import { NUM_CLASSES } from './contract.js';
 import { MaskCodecError } from './errors.js';
 import type { ClassMask } from './preprocess.js';
@@ -80,166 +83,154 @@ function checkSize(mask: ClassMask, checkData = true): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PNG
+// PNG (fast-png: a maintained pure-JS codec, the same bytes in Node and the browser)
 
 const PNG_SIGNATURE = Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10);
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
+/** Samples per pixel of each PNG colour type. */
+const CHANNELS_BY_COLOR_TYPE: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+const DEPTHS_BY_COLOR_TYPE: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
 
-function crc32(bytes: Uint8Array, start: number, end: number): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+/** Bounds a PNG mask is held to before any of it is inflated. */
+export interface PngMaskLimits {
+  /** Largest width or height. @default 16384 */
+  maxSide?: number;
+  /** Largest inflated image data (filtered scanlines), bytes. @default 64 MiB */
+  maxInflatedBytes?: number;
 }
 
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
-  return out;
-}
+export const DEFAULT_PNG_MASK_LIMITS: Required<PngMaskLimits> = { maxSide: 16384, maxInflatedBytes: 64 << 20 };
 
 /** Class-id mask → 8-bit greyscale PNG bytes. */
 export function encodeMaskPng(mask: ClassMask): Uint8Array {
   checkSize(mask);
-  const { width, height, data } = mask;
-  const ihdr = new Uint8Array(13);
-  const v = new DataView(ihdr.buffer);
-  v.setUint32(0, width);
-  v.setUint32(4, height);
-  ihdr.set([8, 0, 0, 0, 0], 8); // bit depth 8, greyscale, deflate, adaptive filtering, no interlace
-  // Filter type 0 (None) on every row: class ids are flat regions that deflate packs well as is.
-  const raw = new Uint8Array(height * (width + 1));
-  for (let y = 0; y < height; y++) raw.set(data.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
-  const idat = zlibSync(raw, { level: 6 });
-  const parts = [PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return encodePng({ width: mask.width, height: mask.height, data: mask.data, depth: 8, channels: 1 });
 }
 
-const CHANNELS_BY_COLOR_TYPE: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-
-/** PNG bytes → class-id mask. Throws `MASK_INVALID` for anything that is not a valid 8-bit PNG of class ids. */
-export function decodeMaskPng(bytes: Uint8Array): ClassMask {
-  const mask = decodePngChannel(bytes);
+/** PNG bytes → class-id mask. Throws `MASK_INVALID` for anything that is not a PNG of class ids (any colour type and bit depth; palette index or first channel). */
+export function decodeMaskPng(bytes: Uint8Array, limits: PngMaskLimits = {}): ClassMask {
+  const mask = decodePngChannel(bytes, limits);
   for (let i = 0; i < mask.data.length; i++) {
     if (mask.data[i] >= NUM_CLASSES) throw new MaskCodecError(`PNG mask value ${mask.data[i]} at pixel ${i} is not a class id (0–${NUM_CLASSES - 1})`);
   }
   return mask;
 }
 
-/**
- * PNG bytes → the raw values of its first channel (palette index for palette PNGs), unchecked.
- * Used for label maps in other conventions, like Oxford trimaps {1, 2, 3}.
- */
-export function decodePngChannel(bytes: Uint8Array): ClassMask {
-  if (bytes.length < PNG_SIGNATURE.length + 12 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) {
-    throw new MaskCodecError('not a PNG file (bad signature)');
-  }
+interface PngHeader {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+  interlace: number;
+  idat: Uint8Array[];
+}
+
+/** Walks the chunks without inflating anything: the header, and the compressed image data. */
+function readPngHeader(bytes: Uint8Array): PngHeader {
+  if (bytes.length < PNG_SIGNATURE.length + 25 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) throw new MaskCodecError('not a PNG file (bad signature)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = PNG_SIGNATURE.length;
-  let width = 0;
-  let height = 0;
-  let colorType = -1;
+  let header: Omit<PngHeader, 'idat'> | null = null;
   const idat: Uint8Array[] = [];
-  let ended = false;
-  while (pos + 12 <= bytes.length && !ended) {
+  for (;;) {
+    if (pos + 12 > bytes.length) throw new MaskCodecError('PNG is truncated (no IEND chunk)');
     const len = view.getUint32(pos);
     const type = String.fromCharCode(bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]);
-    const dataStart = pos + 8;
-    const dataEnd = dataStart + len;
-    if (dataEnd + 4 > bytes.length) throw new MaskCodecError(`PNG chunk ${type} is truncated`);
-    if (crc32(bytes, pos + 4, dataEnd) !== view.getUint32(dataEnd)) throw new MaskCodecError(`PNG chunk ${type} fails its CRC`);
+    const start = pos + 8;
+    if (len > bytes.length - start - 4) throw new MaskCodecError(`PNG chunk ${type} is truncated`);
+    if (header === null && type !== 'IHDR') throw new MaskCodecError('PNG does not start with an IHDR chunk');
     if (type === 'IHDR') {
-      width = view.getUint32(dataStart);
-      height = view.getUint32(dataStart + 4);
-      const depth = bytes[dataStart + 8];
-      colorType = bytes[dataStart + 9];
-      const interlace = bytes[dataStart + 12];
-      if (depth !== 8) throw new MaskCodecError(`PNG bit depth ${depth} is not supported for masks (use 8)`);
-      if (!(colorType in CHANNELS_BY_COLOR_TYPE)) throw new MaskCodecError(`PNG colour type ${colorType} is not supported`);
-      if (interlace !== 0) throw new MaskCodecError('interlaced PNG masks are not supported');
+      if (len !== 13) throw new MaskCodecError('PNG IHDR chunk has the wrong length');
+      header = { width: view.getUint32(start), height: view.getUint32(start + 4), depth: bytes[start + 8], colorType: bytes[start + 9], interlace: bytes[start + 12] };
     } else if (type === 'IDAT') {
-      idat.push(bytes.subarray(dataStart, dataEnd));
+      idat.push(bytes.subarray(start, start + len));
     } else if (type === 'IEND') {
-      ended = true;
+      return { ...header!, idat };
     }
-    pos = dataEnd + 4;
+    pos = start + len + 4;
   }
-  if (colorType < 0) throw new MaskCodecError('PNG has no IHDR chunk');
-  if (!ended) throw new MaskCodecError('PNG is truncated (no IEND chunk)');
-  checkSize({ width, height, data: new Uint8Array(0) }, false);
-  const compressed = new Uint8Array(idat.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of idat) {
-    compressed.set(p, o);
-    o += p.length;
-  }
-  let raw: Uint8Array;
+}
+
+/** Bytes of the filtered scanlines a header implies (what the image data must inflate to). */
+function inflatedSize(h: PngHeader): number {
+  const bitsPerPixel = CHANNELS_BY_COLOR_TYPE[h.colorType] * h.depth;
+  const rows = (w: number, n: number) => (w > 0 && n > 0 ? n * (1 + Math.ceil((w * bitsPerPixel) / 8)) : 0);
+  if (h.interlace === 0) return rows(h.width, h.height);
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  return passes.reduce((n, [x, y, dx, dy]) => n + rows(Math.ceil((h.width - x) / dx), Math.ceil((h.height - y) / dy)), 0);
+}
+
+/**
+ * Inflates the image data in small slices and stops as soon as it grows past `cap`, so a
+ * deflate bomb costs at most `cap` plus one slice's worth of output (deflate expands ≤ 1032×).
+ */
+function checkInflatesTo(idat: Uint8Array[], expected: number): void {
+  let produced = 0;
+  let over = false;
+  const stream = new Unzlib((chunk) => {
+    produced += chunk.length;
+    if (produced > expected) over = true;
+  });
+  const SLICE = 1024;
   try {
-    raw = unzlibSync(compressed);
+    for (const part of idat) {
+      for (let o = 0; o < part.length && !over; o += SLICE) stream.push(part.subarray(o, Math.min(part.length, o + SLICE)));
+      if (over) break;
+    }
+    if (!over) stream.push(new Uint8Array(0), true);
   } catch (err) {
     throw new MaskCodecError('PNG image data does not inflate', { cause: err });
   }
-  const bpp = CHANNELS_BY_COLOR_TYPE[colorType];
-  const stride = width * bpp;
-  if (raw.length !== height * (stride + 1)) throw new MaskCodecError(`PNG image data has ${raw.length} bytes, expected ${height * (stride + 1)}`);
-  const pixels = unfilter(raw, height, stride, bpp);
-  if (bpp === 1) return { data: pixels, width, height };
-  const data = new Uint8Array(width * height);
-  for (let i = 0; i < data.length; i++) data[i] = pixels[i * bpp];
-  return { data, width, height };
+  if (over) throw new MaskCodecError(`PNG image data inflates past the ${expected} bytes its header declares`);
+  if (produced !== expected) throw new MaskCodecError(`PNG image data inflates to ${produced} bytes, its header declares ${expected}`);
 }
 
-function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number): Uint8Array {
-  const out = new Uint8Array(height * stride);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)];
-    const src = y * (stride + 1) + 1;
-    const dst = y * stride;
-    const prev = dst - stride;
-    for (let x = 0; x < stride; x++) {
-      const a = x >= bpp ? out[dst + x - bpp] : 0;
-      const b = y > 0 ? out[prev + x] : 0;
-      const c = x >= bpp && y > 0 ? out[prev + x - bpp] : 0;
-      const r = raw[src + x];
-      let v: number;
-      switch (filter) {
-        case 0: v = r; break;
-        case 1: v = r + a; break;
-        case 2: v = r + b; break;
-        case 3: v = r + ((a + b) >> 1); break;
-        case 4: {
-          const p = a + b - c;
-          const pa = Math.abs(p - a);
-          const pb = Math.abs(p - b);
-          const pc = Math.abs(p - c);
-          v = r + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-          break;
-        }
-        default:
-          throw new MaskCodecError(`PNG row ${y} has unknown filter type ${filter}`);
+/**
+ * PNG bytes → the raw values of its first channel (palette index for palette PNGs), unchecked.
+ * Used for label maps in other conventions, like Oxford trimaps {1, 2, 3}. Declared size and
+ * inflated size are checked against `limits` before the image data is inflated.
+ */
+export function decodePngChannel(bytes: Uint8Array, limits: PngMaskLimits = {}): ClassMask {
+  const { maxSide, maxInflatedBytes } = { ...DEFAULT_PNG_MASK_LIMITS, ...limits };
+  const h = readPngHeader(bytes);
+  if (!(h.colorType in CHANNELS_BY_COLOR_TYPE)) throw new MaskCodecError(`PNG colour type ${h.colorType} does not exist`);
+  if (!DEPTHS_BY_COLOR_TYPE[h.colorType].includes(h.depth)) throw new MaskCodecError(`PNG bit depth ${h.depth} is not valid for colour type ${h.colorType}`);
+  if (h.interlace > 1) throw new MaskCodecError(`PNG interlace method ${h.interlace} does not exist`);
+  // fast-png's Adam7 path treats sub-byte samples as whole bytes; such files are rare and refused by name.
+  if (h.interlace === 1 && h.depth < 8) throw new MaskCodecError(`interlaced PNGs with bit depth ${h.depth} are not supported for masks (save without interlacing)`);
+  if (h.width < 1 || h.height < 1 || h.width > maxSide || h.height > maxSide) throw new MaskCodecError(`mask size must be 1–${maxSide} pixels per side, got ${h.width}x${h.height}`);
+  const expected = inflatedSize(h);
+  if (expected > maxInflatedBytes) throw new MaskCodecError(`PNG ${h.width}x${h.height} (${h.depth}-bit, colour type ${h.colorType}) would inflate to ${expected} bytes, over the ${maxInflatedBytes}-byte limit`);
+  if (h.idat.length === 0) throw new MaskCodecError('PNG has no image data (IDAT)');
+  checkInflatesTo(h.idat, expected);
+  let png;
+  try {
+    png = decodePng(bytes, { checkCrc: true });
+  } catch (err) {
+    throw new MaskCodecError(`PNG cannot be decoded: ${(err as Error).message}`, { cause: err });
+  }
+  const { width, height, channels, depth } = png;
+  const data = new Uint8Array(width * height);
+  if (depth < 8) {
+    // Sub-byte samples come packed, rows padded to whole bytes, most significant bits first.
+    const stride = Math.ceil((width * depth) / 8);
+    const mask = (1 << depth) - 1;
+    const src = png.data as Uint8Array;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const bit = x * depth;
+        data[y * width + x] = (src[y * stride + (bit >> 3)] >> (8 - depth - (bit & 7))) & mask;
       }
-      out[dst + x] = v & 0xff;
+    }
+  } else {
+    const src = png.data;
+    for (let i = 0; i < data.length; i++) {
+      const v = src[i * channels];
+      if (v > 255) throw new MaskCodecError(`16-bit PNG mask value ${v} at pixel ${i} does not fit a label (0–255)`);
+      data[i] = v;
     }
   }
-  return out;
+  return { data, width, height };
 }
 
 /** Base64 of bytes, platform-free (Kafka JSON messages and HTTP bodies carry PNG masks this way). */
