@@ -20,7 +20,7 @@ import { KafkaTransport } from '../runtime-node/kafka_transport.js';
 import { produceFrames, type ProduceOptions } from '../runtime-node/frame_producer.js';
 import { StreamService } from '../runtime-node/stream/service.js';
 import type { StreamOptions } from '../runtime-node/stream/options.js';
-import { readState, startBroker, stopBroker } from '../scripts/kafka.js';
+import { readState, startBroker, stopBroker } from '../runtime-node/dev_broker.js';
 import { BENCH_MODEL, gflopOf, seededModel } from './helpers/models.js';
 import { convert } from '../converter/convert.js';
 import { Kafka, logLevel } from 'kafkajs';

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { aliases, setAlias } from '../core/node/registry.js';
-import { printTrainResult, trainProgress } from '../cli/commands/train.js';
+import { printTrainResult, trainProgress } from '../cli/train_progress.js';
 import { cliLogger } from '../cli/context.js';
 import { train } from '../trainer/train.js';
 import { convert } from '../converter/convert.js';

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { startBroker, stopBroker } from './kafka.js';
+import { startBroker, stopBroker } from '../runtime-node/dev_broker.js';
 
 const LAYERS = ['unit', 'integration', 'e2e'] as const;
 const root = join(import.meta.dirname, '..');

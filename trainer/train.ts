@@ -4,7 +4,7 @@
  * steps and per epoch, resume after a kill, early stopping, a NaN/Inf guard, and at the end a
  * versioned model directory with its card, metrics log and report.
  */
-import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import {
@@ -18,7 +18,7 @@ import {
 } from '../core/index.js';
 import { loadLayersModel, saveLayersModel } from '../core/node/artifact_fs.js';
 import { writeFileAtomic } from '../core/node/fs_atomic.js';
-import { listModelNames, publishRun, reserveVersion, resolveModelRef } from '../core/node/registry.js';
+import { listModelNames, listStaged, publishRun, reserveVersion, resolveModelRef } from '../core/node/registry.js';
 import { selectBackend, type ActiveBackend } from '../core/node/backends/select.js';
 import { hasCheckpoint, loadCheckpoint, restoreBestWeights, saveBestWeights, saveCheckpoint, type LoopState } from './checkpoint.js';
 import { resolveTrainConfig, type TrainConfig } from './config.js';
@@ -73,10 +73,7 @@ interface RunFile {
 export function findUnfinishedRun(root: string, name?: string): string | null {
   const candidates: { dir: string; mtime: number }[] = [];
   for (const n of name ? [name] : listModelNames(root)) {
-    const runs = join(root, n, '.runs');
-    if (!existsSync(runs)) continue;
-    for (const v of readdirSync(runs)) {
-      const dir = join(runs, v);
+    for (const dir of listStaged(root, n)) {
       if (existsSync(join(dir, RUN_FILE))) candidates.push({ dir, mtime: statSync(join(dir, RUN_FILE)).mtimeMs });
     }
   }
@@ -350,7 +347,7 @@ async function finish(f: FinishInput): Promise<TrainResult> {
     ],
   );
   rmSync(join(f.runDir, RUN_FILE), { force: true });
-  const dir = publishRun(resolve(config.out), config.name, f.run.version);
+  const dir = await publishRun(resolve(config.out), config.name, f.run.version);
   f.emit({ type: 'done', dir, card });
   return { dir, version: f.run.version, card };
 }

@@ -2,18 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
-import { describeError, parseDriftReference, topicNames } from '../../core/index.js';
+import { ConfigError, describeError, parseDriftReference } from '../../core/index.js';
 import { resolveBrokers } from '../../runtime-node/brokers.js';
-import { measureDriftReference } from '../../runtime-node/drift_reference.js';
-import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
-import { RetrainLoop } from '../../runtime-node/loop/controller.js';
+import { readState, startBroker, stopBroker } from '../../runtime-node/dev_broker.js';
+import { startClosedLoop } from '../../runtime-node/loop/closed_loop.js';
 import { runLoopDemo } from '../../runtime-node/loop/demo.js';
-import { baseDataOf, championDir, trainedRoot } from '../../runtime-node/loop/retrain.js';
-import { StreamService } from '../../runtime-node/stream/service.js';
-import { readState, startBroker, stopBroker } from '../../scripts/kafka.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { gateOptions, retrainSettings } from './retrain.js';
-import { trainProgress } from './train.js';
+import { trainProgress } from '../train_progress.js';
 
 interface LoopFlags extends GlobalOptions {
   demo?: boolean;
@@ -86,51 +82,26 @@ export function registerLoop(program: Command): void {
     const log = cliLogger('loop', cmd.optsWithGlobals());
     // The demo prints its own story; components log errors only unless --log-level says otherwise.
     if (flags.demo) return demo(flags, cliLogger('loop', { ...cmd.optsWithGlobals(), logLevel: (cmd.optsWithGlobals() as GlobalOptions).logLevel ?? 'error' }));
-    if (!flags.name) throw new Error('--name is required (or --demo)');
-    const name = flags.name;
-    const brokers = resolveBrokers(flags.brokers);
-    const topics = topicNames(flags.topicsPrefix);
-    const champion = championDir(flags.models, name);
-    const reference = flags.driftReference
-      ? parseDriftReference(readFileSync(flags.driftReference, 'utf8'), flags.driftReference)
-      : await measureDriftReference(champion, baseDataOf(trainedRoot(flags.models, name, champion).card), { log });
-    const service = await StreamService.start({
-      model: `${name}@champion`,
-      models: flags.models,
-      brokers,
-      topicPrefix: flags.topicsPrefix,
-      workers: flags.workers,
-      labelRequests: { store: flags.feedback },
-      feedback: { store: flags.feedback, token: process.env.EDGESEG_FEEDBACK_TOKEN },
-      drift: { reference },
-      log: log.child('stream'),
-    });
-    const transport = new KafkaTransport({ brokers, clientId: 'edgeseg-loop' });
-    await transport.connect();
-    const loop = new RetrainLoop({
-      name,
+    if (!flags.name) throw new ConfigError('--name is required (or --demo)');
+    const closed = await startClosedLoop({
+      name: flags.name,
       models: flags.models,
       feedback: flags.feedback,
-      triggers: { labels: flags.labels, everyMs: flags.every ? flags.every * 60_000 : null, drift: flags.drift, driftReference: flags.driftReference ? 'any' : 'champion' },
+      brokers: resolveBrokers(flags.brokers),
+      topicPrefix: flags.topicsPrefix,
+      driftReference: flags.driftReference ? parseDriftReference(readFileSync(flags.driftReference, 'utf8'), flags.driftReference) : undefined,
+      stream: { workers: flags.workers, feedback: { token: process.env.EDGESEG_FEEDBACK_TOKEN } },
+      triggers: { labels: flags.labels, everyMs: flags.every ? flags.every * 60_000 : null, drift: flags.drift },
       retrain: { ...retrainSettings(flags), onProgress: (m) => console.log(m) },
-      publisher: { transport, topics },
       log,
     });
-    service.on('drift', (r) => loop.noteDrift(r));
+    const { service, loop } = closed;
     loop.on('trigger', (t) => console.log(`retrain triggered by ${t}`));
-    loop.on('decision', (d) => {
-      console.log(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`);
-      if (d.accepted && !flags.driftReference) {
-        void measureDriftReference(d.result.dir, d.result.report.training!.data, { log })
-          .then((ref) => service.setDriftReference(ref))
-          .catch((err: Error) => log.warn('drift reference not refreshed', { error: err.message }));
-      }
-    });
+    loop.on('decision', (d) => console.log(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`));
     loop.on('error', (err) => console.error(`retrain failed (the champion keeps serving): ${describeError(err)}`));
-    loop.start();
     console.log(`loop: serving ${service.modelVersion}; feedback → ${flags.feedback}${process.env.EDGESEG_FEEDBACK_TOKEN && service.url ? ` (POST ${service.url}/feedback)` : ''}; retrain after ${flags.labels} labels${flags.every ? `, every ${flags.every} min` : ''}${flags.drift ? ', on drift' : ''}`);
     await new Promise<void>((resolve) => {
-      const shutdown = () => void Promise.all([loop.stop(), service.stop()]).then(() => transport.disconnect()).then(resolve);
+      const shutdown = () => void closed.stop().then(resolve);
       process.once('SIGTERM', shutdown);
       process.once('SIGINT', shutdown);
     });

@@ -7,7 +7,7 @@ import { topicNames } from '../../core/index.js';
 import { resolveBrokers } from '../../runtime-node/brokers.js';
 import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
 import { promote, rollback, type Publisher } from '../../runtime-node/loop/promotion.js';
-import { readGateReport } from '../../runtime-node/loop/retrain.js';
+import { readGateReport } from '../../runtime-node/loop/gate.js';
 import { numberOption } from '../context.js';
 
 /** Runs `body` with a models-topic publisher when --brokers was given. */

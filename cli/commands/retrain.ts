@@ -7,10 +7,13 @@ import { resolveBrokers } from '../../runtime-node/brokers.js';
 import { measureDriftReference } from '../../runtime-node/drift_reference.js';
 import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
 import { promote, publishDecision } from '../../runtime-node/loop/promotion.js';
-import { retrain, trainedRoot, GATE_DEFAULTS, baseDataOf } from '../../runtime-node/loop/retrain.js';
+import { trainedRoot } from '../../core/node/registry.js';
+import { GATE_DEFAULTS } from '../../runtime-node/loop/gate.js';
+import { baseDataOf } from '../../runtime-node/loop/lineage.js';
+import { retrain } from '../../runtime-node/loop/retrain.js';
 import { topicNames } from '../../core/index.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
-import { trainProgress } from './train.js';
+import { trainProgress } from '../train_progress.js';
 
 interface RetrainFlags extends GlobalOptions {
   name: string;

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/index.js';
 import type { TrainConfig } from '../../trainer/config.js';
-import { findUnfinishedRun, resumeTraining, train, type TrainEvent, type TrainResult } from '../../trainer/train.js';
+import { findUnfinishedRun, resumeTraining, train, type TrainResult } from '../../trainer/train.js';
 import { cliLogger, jsonOption, numberOption, type GlobalOptions } from '../context.js';
-import { ProgressBar } from '../progress.js';
+import { printTrainResult, trainProgress } from '../train_progress.js';
 
 interface TrainFlags extends GlobalOptions {
   config?: string;
@@ -45,55 +45,6 @@ function readConfigFile(path: string): Partial<TrainConfig> {
   } catch (err) {
     throw new ConfigError(`config file ${path} is not a JSON object: ${(err as Error).message}`);
   }
-}
-
-/** Renders trainer events as progress bars and one line per epoch. */
-export function trainProgress(): (e: TrainEvent) => void {
-  let bar: ProgressBar | null = null;
-  const end = () => {
-    bar?.done();
-    bar = null;
-  };
-  return (e) => {
-    switch (e.type) {
-      case 'scan':
-        bar ??= new ProgressBar({ label: 'decode', total: e.total });
-        bar.update(e.done);
-        if (e.done === e.total) end();
-        break;
-      case 'start':
-        end();
-        console.log(`${e.resumed ? 'resuming' : 'training'} version ${e.version} on ${e.backend.name}${e.backend.adapter ? ` (${e.backend.adapter})` : ''}: ${e.totalSteps} steps, ${e.stepsPerEpoch} per epoch${e.startStep ? `, from step ${e.startStep}` : ''}`);
-        bar = new ProgressBar({ label: 'train', total: e.totalSteps });
-        break;
-      case 'step':
-        bar?.update(e.step, `epoch ${e.epoch} loss ${e.loss.toFixed(4)} ${e.imagesPerSecond.toFixed(1)} img/s`);
-        break;
-      case 'epoch': {
-        const r = e.record;
-        bar?.done();
-        console.log(
-          `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}, val loss ${r.valLoss.toFixed(4)}, pixel accuracy ${(100 * r.pixelAccuracy).toFixed(1)}%, mIoU ${(100 * r.miou).toFixed(1)}%${e.improved ? ' (best)' : ''} [${r.seconds.toFixed(0)} s]`,
-        );
-        break;
-      }
-      case 'stop':
-        end();
-        console.log(`early stop: ${e.reason}`);
-        break;
-      case 'done':
-        end();
-        break;
-      default:
-    }
-  };
-}
-
-export function printTrainResult(r: TrainResult): void {
-  const m = r.card.metrics!;
-  console.log(`model: ${r.dir}`);
-  console.log(`held-out: pixel accuracy ${(100 * m.pixelAccuracy).toFixed(1)}%, mIoU ${(100 * m.miou).toFixed(1)}%, dice ${(100 * m.dice).toFixed(1)}% (${r.card.evaluation?.samples} images)`);
-  console.log(`report: ${r.dir}/report.html`);
 }
 
 export function registerTrain(program: Command): void {

@@ -9,15 +9,13 @@
  * ```
  * A version lists all samples (the previous version's plus the new ones; a new label for the
  * same frame id replaces the older one), so any version can be trained on by itself:
- * `feedback:<dir>@<version>`. Versions are never rewritten.
+ * `feedback:<dir>@<version>` (trainer/data/sources/feedback.ts). Versions are never rewritten.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatasetError } from '../index.js';
 import { withLock, writeFileAtomic } from './fs_atomic.js';
-import type { SourceListing } from '../../trainer/data/sample.js';
-import { splitByName } from '../../trainer/data/split.js';
 
 export const FEEDBACK_SCHEMA = 'edgeseg.feedback.v1';
 
@@ -176,21 +174,5 @@ export class FeedbackStore {
       writeFileAtomic(join(this.dir, 'versions', `${String(version).padStart(6, '0')}.json`), JSON.stringify(manifest, null, 1));
       return manifest;
     });
-  }
-
-  /** The samples of a version as a dataset listing (10% validation split by frame id). */
-  list(version?: number): SourceListing {
-    const manifest = this.read(version);
-    return {
-      refs: manifest.samples.map((s) => ({
-        kind: 'file' as const,
-        id: s.id,
-        split: splitByName(s.id),
-        image: this.objectPath(s.image),
-        mask: this.objectPath(s.mask),
-        maskFormat: 'classIds' as const,
-      })),
-      skipped: [],
-    };
   }
 }

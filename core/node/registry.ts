@@ -2,13 +2,15 @@
  * The model registry: `<root>/<name>/<version>/` directories plus `<root>/registry.json`, which
  * maps aliases (`champion`, `challenger`, …) to versions per model name. Versions of trained
  * models are integers (1, 2, …); converted variants are `<parent version>-<precision>`. Training
- * runs in progress live in `<root>/<name>/.runs/<version>/` and appear only when complete.
- * Every registry write is atomic and holds the registry lock.
+ * runs and conversions in progress are staged in `<root>/<name>/.runs/<version>/` and appear only
+ * when published, complete. Every registry write (alias moves, gc, publishing) is atomic and
+ * holds the registry lock. Also here: a lineage's champion and trained root, and the digest that
+ * names a version in `edgeseg.models` events.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, ModelFormatError, CARD_JSON } from '../index.js';
+import { ConfigError, ModelFormatError, CARD_JSON, type ModelCard } from '../index.js';
 import { withLock, writeFileAtomic } from './fs_atomic.js';
 
 export const REGISTRY_FILE = 'registry.json';
@@ -118,13 +120,30 @@ export async function gcVersions(root: string, name: string, o: { keep?: number;
   });
 }
 
+const STAGING = '.runs';
+
 /**
- * Reserves the next integer version of `name` by creating its run directory
- * `<root>/<name>/.runs/<version>/` (mkdir is the atomic step).
+ * Where a version is written before it is published: `<root>/<name>/.runs/<version>/`. Readers
+ * never look there (`listVersions` skips dot folders), so a half-written version is invisible.
+ */
+export function stagingDir(root: string, name: string, version: string): string {
+  return join(root, name, STAGING, version);
+}
+
+/** Staging directories of a model's versions in progress (unfinished or crashed training runs, conversions). */
+export function listStaged(root: string, name: string): string[] {
+  const dir = join(root, name, STAGING);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map((v) => join(dir, v));
+}
+
+/**
+ * Reserves the next integer version of `name` by creating its staging directory (mkdir is the
+ * atomic step, so concurrent trainers get different versions).
  */
 export function reserveVersion(root: string, name: string): { version: string; runDir: string } {
   if (!NAME.test(name)) throw new ConfigError(`model name '${name}' may hold letters, digits, '.', '_' and '-' only`);
-  const runs = join(root, name, '.runs');
+  const runs = join(root, name, STAGING);
   mkdirSync(runs, { recursive: true });
   for (let attempt = 0; attempt < 1000; attempt++) {
     const used = [...readdirSync(join(root, name)), ...readdirSync(runs)].map((v) => parseInt(v, 10)).filter((n) => Number.isInteger(n));
@@ -139,11 +158,33 @@ export function reserveVersion(root: string, name: string): { version: string; r
   throw new ConfigError(`could not reserve a version of ${name} under ${root}`);
 }
 
-/** Moves a finished run directory into place as `<root>/<name>/<version>/` (one rename). */
-export function publishRun(root: string, name: string, version: string): string {
+/**
+ * An empty staging directory for a version whose name is known (a converted variant
+ * `<parent>-<precision>`); what a failed earlier attempt left there is cleared.
+ */
+export function stageVersion(root: string, name: string, version: string): string {
+  if (!NAME.test(name)) throw new ConfigError(`model name '${name}' may hold letters, digits, '.', '_' and '-' only`);
+  const dir = stagingDir(root, name, version);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Publishes a staged version as `<root>/<name>/<version>/` (one rename) under the registry lock,
+ * so alias moves and gc never see it half in place. An existing version is refused unless
+ * `replace` (a re-conversion with --force), which deletes it first.
+ */
+export async function publishRun(root: string, name: string, version: string, o: { replace?: boolean } = {}): Promise<string> {
   const target = join(root, name, version);
-  renameSync(join(root, name, '.runs', version), target);
-  return target;
+  return withLock(join(root, REGISTRY_FILE), () => {
+    if (existsSync(target)) {
+      if (!o.replace) throw new ConfigError(`${target} already exists; pass --force to replace it`);
+      rmSync(target, { recursive: true, force: true });
+    }
+    renameSync(stagingDir(root, name, version), target);
+    return target;
+  });
 }
 
 /**
@@ -173,6 +214,24 @@ export function resolveModelRef(ref: string, root: string = DEFAULT_MODELS_ROOT)
     if (owners.length > 1) throw new ConfigError(`alias '${ref}' is set for several models (${owners.join(', ')}); write <name>@${ref}`);
   }
   throw new ModelFormatError('MODEL_NOT_FOUND', `'${ref}' is neither a model directory nor a model or alias in ${resolve(root)}`);
+}
+
+/** The registry directory of a model's champion (its newest trained version when it has none). */
+export function championDir(root: string, name: string): string {
+  return aliases(root, name).champion ? resolveModelRef(`${name}@champion`, root) : resolveModelRef(name, root);
+}
+
+/** The card of a model directory, unverified (for lineage and naming; loading verifies). */
+export function readCard(dir: string): ModelCard {
+  return JSON.parse(readFileSync(join(dir, CARD_JSON), 'utf8')) as ModelCard;
+}
+
+/** The fp32 trained version a model version came from (itself when it is one): the lineage's root. */
+export function trainedRoot(root: string, name: string, dir: string): { dir: string; card: ModelCard } {
+  const card = readCard(dir);
+  if (!card.version.includes('-')) return { dir, card };
+  const parent = join(root, name, card.parentVersion!);
+  return { dir: parent, card: readCard(parent) };
 }
 
 /** sha256 of a model directory's SHA256SUMS: the identity carried by `edgeseg.models` events. */

@@ -13,7 +13,9 @@ import { resolve } from 'node:path';
 import { createLogger, describeError, type DriftReport, type Logger } from '../../core/index.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { promote, publishDecision, type Publisher } from './promotion.js';
-import { championDir, feedbackVersionOf, retrain, trainedRoot, type RetrainOptions, type RetrainResult } from './retrain.js';
+import { championDir, trainedRoot } from '../../core/node/registry.js';
+import { feedbackVersionOf } from './lineage.js';
+import { retrain, type RetrainOptions, type RetrainResult } from './retrain.js';
 import { retrainInWorker } from './retrain_isolated.js';
 
 export interface LoopTriggers {

@@ -4,8 +4,9 @@
  *
  * 1. Train a champion on the base distribution (synthetic scenes) and measure its mIoU on a
  *    shifted distribution (darker, bluer scenes, larger pets) it never saw.
- * 2. Serve it with the stream service: label requests for uncertain frames, feedback ingest,
- *    drift detection against the champion's training reference.
+ * 2. Start the closed loop (closed_loop.ts, the same wiring as `edgeseg loop`): the stream
+ *    service with label requests for uncertain frames, feedback intake and drift detection
+ *    against the champion's training reference, and the retraining controller.
  * 3. Produce frames from the shifted distribution. A simulated labeller answers the label
  *    requests with ground truth; the labels land in the feedback store.
  * 4. The loop retrains on base + feedback when enough labels arrived (or drift fired), the gate
@@ -25,11 +26,9 @@ import { selectBackend } from '../../core/node/backends/select.js';
 import { openDataset } from '../../trainer/data/dataset.js';
 import { evaluate } from '../../trainer/evaluate.js';
 import { train, type TrainEvent } from '../../trainer/train.js';
-import { measureDriftReference } from '../drift_reference.js';
 import { produceFrames } from '../frame_producer.js';
-import { KafkaTransport } from '../kafka_transport.js';
-import { RetrainLoop, type LoopDecision } from './controller.js';
-import { StreamService } from '../stream/service.js';
+import { startClosedLoop } from './closed_loop.js';
+import type { LoopDecision } from './controller.js';
 import { SimulatedLabeler } from './simulated_labeler.js';
 
 export interface LoopDemoOptions {
@@ -118,63 +117,47 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
   const before = { version: trained.version, shiftedMiou: await miouOn(trained.dir, shifted, 'all', log), heldOutMiou: trained.card.metrics!.miou };
   print(`champion ${NAME}@${before.version}: held-out mIoU ${pts(before.heldOutMiou)}, shifted-distribution mIoU ${pts(before.shiftedMiou)} (${shifted})`);
 
-  print('2/5 drift reference from the champion on its training data; starting the stream service');
-  const reference = await measureDriftReference(trained.dir, base, { log });
-  writeFileSync(join(feedback, 'drift_reference.json'), JSON.stringify(reference, null, 1));
-  const transport = new KafkaTransport({ brokers: o.brokers, clientId: 'edgeseg-loop-demo', log: log.child('kafka') });
-  await transport.connect();
-  const service = await StreamService.start({
-    model: `${NAME}@champion`,
+  print('2/5 drift reference from the champion on its training data; starting the stream service and the retraining loop');
+  const closed = await startClosedLoop({
+    name: NAME,
     models,
+    feedback,
     brokers: o.brokers,
     topicPrefix: topics.frames.slice(0, -'frames'.length),
-    groupId: `${topics.frames}.demo`,
-    instanceId: 'demo',
-    workers: 1,
-    framePartitions: 2,
-    labelRequests: { store: feedback, entropyFraction: 0.05, marginBelow: 0.95, maxPerMinute: 100_000 },
-    feedback: { store: feedback },
-    drift: { reference, window: 40, threshold: 0.25 },
-    httpPort: null,
-    log: log.child('stream'),
+    clientId: 'edgeseg-loop-demo',
+    stream: {
+      groupId: `${topics.frames}.demo`,
+      instanceId: 'demo',
+      workers: 1,
+      framePartitions: 2,
+      labelRequests: { entropyFraction: 0.05, marginBelow: 0.95, maxPerMinute: 100_000 },
+      drift: { window: 40, threshold: 0.25 },
+      httpPort: null,
+    },
+    triggers: { labels: o.labels ?? 48, drift: true, minLabels: Math.min(16, o.labels ?? 48) },
+    retrain: { steps: o.retrainSteps ?? 60, learningRate: 1e-3, log: log.child('retrain'), onProgress: (m) => print(`  ${m}`), onTrainEvent: o.onTrainEvent },
+    intervalMs: 1000,
+    log: log.child('loop'),
   });
+  const { service, loop, transport } = closed;
+  writeFileSync(join(feedback, 'drift_reference.json'), JSON.stringify(closed.reference, null, 1));
   const swaps: string[] = [];
   service.on('swap', ({ to }) => {
     swaps.push(to);
     print(`stream service hot-swapped to ${to}`);
   });
   let drift = false;
-  const loop = new RetrainLoop({
-    name: NAME,
-    models,
-    feedback,
-    triggers: { labels: o.labels ?? 48, drift: true, minLabels: Math.min(16, o.labels ?? 48) },
-    retrain: { steps: o.retrainSteps ?? 60, learningRate: 1e-3, log: log.child('retrain'), onProgress: (m) => print(`  ${m}`), onTrainEvent: o.onTrainEvent },
-    publisher: { transport, topics },
-    intervalMs: 1000,
-    log: log.child('loop'),
-  });
   loop.on('trigger', (trigger) => print(`retrain triggered by ${trigger}`));
   service.on('drift', (report) => {
     if (!drift) print(`drift detected: ${report.drifted.map((f) => `${f} PSI ${report.psi[f].toFixed(2)}`).join(', ')} (window ${report.window})`);
     drift = true;
-    loop.noteDrift(report);
   });
-  loop.on('decision', (d) => {
-    print(`${d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`}  (trigger: ${d.trigger})`);
-    // The promoted model's training data (base + feedback) is the new normal for drift.
-    if (d.accepted) {
-      void measureDriftReference(d.result.dir, d.result.report.training!.data, { log })
-        .then((ref) => service.setDriftReference(ref))
-        .catch((err: Error) => log.warn('drift reference not refreshed', { error: err.message }));
-    }
-  });
+  loop.on('decision', (d) => print(`${d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`}  (trigger: ${d.trigger})`));
   loop.on('error', (err) => print(`retrain failed: ${err.message}`));
   let labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.truth`, log });
   let result: LoopDemoResult | null = null;
   try {
     await labeler.start();
-    loop.start();
     const round = async (source: string, idPrefix: string, until: (d: LoopDecision[]) => boolean) => {
       let sent = 0;
       const decided = loop.decisions.length;
@@ -220,10 +203,8 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
       drift,
     };
   } finally {
-    await loop.stop();
     await labeler.stop();
-    await service.stop();
-    await transport.disconnect();
+    await closed.stop();
   }
   return result;
 }

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { encodeMaskPng, FEEDBACK_SCHEMA_MESSAGE, syntheticSample, toBase64 } from '../../core/index.js';
 import { aliases } from '../../core/node/registry.js';
 import { runLoopDemo } from '../../runtime-node/loop/demo.js';
-import { readGateReport } from '../../runtime-node/loop/retrain.js';
+import { readGateReport } from '../../runtime-node/loop/gate.js';
 import { StreamService } from '../../runtime-node/stream/service.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';

@@ -76,7 +76,7 @@ describe('model artifacts and registry', () => {
     const { model } = buildModel('unet-small', { baseFilters: 4, depth: 2 });
     for (const v of ['1', '2']) {
       await saveLayersModel(model, reserved[Number(v) - 1].runDir, draft(v));
-      publishRun(root, 'unet-small', v);
+      await publishRun(root, 'unet-small', v);
     }
     model.dispose();
     assert.deepEqual(listVersions(root, 'unet-small'), ['1', '2']);

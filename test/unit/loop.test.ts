@@ -24,7 +24,7 @@ import { openDataset } from '../../trainer/data/dataset.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { FeedbackIngest, feedbackRoutes } from '../../runtime-node/feedback.js';
 import { startHttp } from '../../runtime-node/http.js';
-import { judge, GATE_DEFAULTS } from '../../runtime-node/loop/retrain.js';
+import { judge, GATE_DEFAULTS } from '../../runtime-node/loop/gate.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 
 function frameStats(index: number, shift: number): FrameDriftStats {
@@ -222,7 +222,7 @@ describe('feedback store: pending frames', () => {
 });
 
 describe('gate rules', () => {
-  const m = (miou: number): SegmentationMetrics => ({ miou, pixelAccuracy: miou, perClassIou: [miou, miou, miou], perClassDice: [miou, miou, miou], dice: miou, pixels: 1 });
+  const m = (miou: number): SegmentationMetrics => ({ miou, pixelAccuracy: miou, perClassIou: [miou, miou, miou], perClassDice: [miou, miou, miou], dice: miou, foregroundIou: miou, pixels: 1 });
   it('accepts a better challenger and names every rule a worse one breaks', () => {
     assert.deepEqual(judge({ version: '1', heldOut: m(0.8), feedback: m(0.6) }, { version: '2', heldOut: m(0.805), feedback: m(0.75) }, GATE_DEFAULTS), []);
     const reasons = judge({ version: '1', heldOut: m(0.8), feedback: m(0.7) }, { version: '2', heldOut: m(0.45), feedback: m(0.5) }, GATE_DEFAULTS);

@@ -1,8 +1,7 @@
 /** Lists the samples of any dataset spec. */
-import { existsSync } from 'node:fs';
-import { DatasetError, type DatasetSpec } from '../../../core/index.js';
-import { FeedbackStore } from '../../../core/node/feedback_store.js';
+import type { DatasetSpec } from '../../../core/index.js';
 import type { SourceListing } from '../sample.js';
+import { listFeedback } from './feedback.js';
 import { listFolder } from './folder.js';
 import { listOxford } from './oxford.js';
 import { listSynthetic } from './synthetic.js';
@@ -16,8 +15,7 @@ export function listSource(spec: DatasetSpec): SourceListing {
     case 'folder':
       return listFolder(spec.imagesDir, spec.masksDir);
     case 'feedback':
-      if (!existsSync(spec.dir)) throw new DatasetError('DATASET_NOT_FOUND', `feedback store ${spec.dir} does not exist`);
-      return new FeedbackStore(spec.dir).list(spec.version);
+      return listFeedback(spec.dir, spec.version);
   }
 }
 
