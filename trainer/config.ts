@@ -48,7 +48,12 @@ export interface TrainConfig {
   restoreBest: boolean;
   /** Keep decoded samples in memory between epochs. @default 'memory' */
   cache: 'memory' | 'none';
-  /** Decode workers. @default cores − 1 */
+  /**
+   * Training threads: on wasm and cpu, this many data-parallel replicas (each its own worker
+   * thread and backend, synchronised BatchNorm and gradients, so the loss curve does not depend
+   * on it), capped by the batch size; other backends train on one thread. Also the decode
+   * workers; 0 trains and decodes on the calling thread. @default every core
+   */
   workers: number | null;
   /** Start from this model's weights (a directory or registry ref) instead of a fresh init. @default null */
   initFrom: string | null;

@@ -4,47 +4,31 @@
  * steps and per epoch, resume after a kill, early stopping, a NaN/Inf guard, and at the end a
  * versioned model directory with its card, metrics log and report.
  */
-import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import {
-  ConfigError,
-  createLogger,
-  DatasetError,
-  INPUT_SIZE,
-  TrainingDivergedError,
-  type Logger,
-  type ModelCard,
-} from '../core/index.js';
-import { loadLayersModel, saveLayersModel } from '../core/node/artifact_fs.js';
+import { ConfigError, createLogger, DatasetError, INPUT_SIZE, type Logger, type ModelCard } from '../core/index.js';
+import { saveLayersModel } from '../core/node/artifact_fs.js';
 import { writeFileAtomic } from '../core/node/fs_atomic.js';
-import { listModelNames, listStaged, publishRun, reserveVersion, resolveModelRef } from '../core/node/registry.js';
+import { listModelNames, listStaged, publishRun, reserveVersion } from '../core/node/registry.js';
 import { selectBackend, type ActiveBackend } from '../core/node/backends/select.js';
-import { hasCheckpoint, loadCheckpoint, restoreBestWeights, saveBestWeights, saveCheckpoint, type LoopState } from './checkpoint.js';
+import { hasCheckpoint, loadCheckpoint, restoreBestWeights, type LoopState } from './checkpoint.js';
 import { resolveTrainConfig, type TrainConfig } from './config.js';
-import { openDataset, type Dataset, type SampleSet } from './data/dataset.js';
-import { batchCount, batches } from './data/pipeline.js';
-import { evaluate, type Evaluation } from './evaluate.js';
-import { sparseCrossEntropy } from './loss.js';
+import { openDataset, type Dataset } from './data/dataset.js';
+import { batchCount } from './data/pipeline.js';
+import { runEpochs, validate, type LoopContext, type RunHistory } from './epoch_loop.js';
+import type { Evaluation } from './evaluate.js';
+import { initModel, type InitialModel } from './model_init.js';
 import { countFlops } from './models/flops.js';
-import { buildModel } from './models/index.js';
-import { seedWeights } from './models/init.js';
-import { isEncoderLayer } from './models/unet_mobilenetv2.js';
 import { sampleGridPng } from './report/sample_grid.js';
 import { trainingReport, type EpochRecord, type StepRecord } from './report/training_report.js';
 import { codeRevision } from '../core/node/revision.js';
-import { learningRateAt, SCHEDULE_DEFAULTS } from './schedule.js';
+import type { StepRunner } from './step_runner.js';
+import type { TrainEvent } from './train_events.js';
+import { startTrainingThreads, trainingWorkers } from './training_threads.js';
 import { tf } from '../core/node/tfjs.js';
 
-export type TrainEvent =
-  | { type: 'scan'; done: number; total: number }
-  | { type: 'start'; version: string; runDir: string; backend: ActiveBackend; totalSteps: number; stepsPerEpoch: number; startStep: number; resumed: boolean }
-  | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; imagesPerSecond: number; numTensors: number }
-  | { type: 'validate'; done: number; total: number }
-  | { type: 'epoch'; record: EpochRecord; improved: boolean }
-  | { type: 'checkpoint'; step: number }
-  | { type: 'stop'; reason: string }
-  | { type: 'done'; dir: string; card: ModelCard };
+export type { TrainEvent } from './train_events.js';
 
 export interface TrainOptions {
   log?: Logger;
@@ -89,15 +73,23 @@ export async function train(input: Partial<TrainConfig>, options: TrainOptions =
   return runTraining(runDir, false, options);
 }
 
+/** What a resumed run may change: where it trains, not what it trains. */
+export interface ResumeOverrides {
+  backend?: TrainConfig['backend'];
+  /** Training threads; the loss curve does not depend on them (synchronised replicas). */
+  workers?: number;
+}
+
 /** Continues an unfinished run from its last checkpoint (or from the start if it never saved one). */
-export async function resumeTraining(runDir: string, options: TrainOptions & { backend?: TrainConfig['backend'] } = {}): Promise<TrainResult> {
+export async function resumeTraining(runDir: string, options: TrainOptions & ResumeOverrides = {}): Promise<TrainResult> {
   if (!existsSync(join(runDir, RUN_FILE))) throw new ConfigError(`${runDir} is not an unfinished training run (no ${RUN_FILE})`);
   return runTraining(runDir, true, options);
 }
 
-async function runTraining(runDir: string, resumed: boolean, options: TrainOptions & { backend?: TrainConfig['backend'] }): Promise<TrainResult> {
+async function runTraining(runDir: string, resumed: boolean, options: TrainOptions & ResumeOverrides): Promise<TrainResult> {
   const run = JSON.parse(readFileSync(join(runDir, RUN_FILE), 'utf8')) as RunFile;
-  const config = resolveTrainConfig({ ...run.config, ...(options.backend ? { backend: options.backend } : {}) } as Partial<TrainConfig> & Record<string, unknown>);
+  const overrides = { ...(options.backend ? { backend: options.backend } : {}), ...(options.workers !== undefined ? { workers: options.workers } : {}) };
+  const config = resolveTrainConfig({ ...run.config, ...overrides } as Partial<TrainConfig> & Record<string, unknown>);
   const log = options.log ?? createLogger('trainer');
   const emit = options.onEvent ?? (() => {});
   const started = Date.now();
@@ -109,144 +101,56 @@ async function runTraining(runDir: string, resumed: boolean, options: TrainOptio
     print: options.print,
     onProgress: (done, total) => emit({ type: 'scan', done, total }),
   });
-  let model: LayersModel | undefined;
+  let initial: InitialModel | undefined;
   let optimizer: tf.Optimizer | undefined;
+  let steps: StepRunner | undefined;
   try {
     if (dataset.train.size === 0) throw new DatasetError('DATASET_EMPTY', `dataset ${dataset.spec} has no training samples`);
     if (dataset.val.size === 0) throw new DatasetError('DATASET_EMPTY', `dataset ${dataset.spec} has no held-out samples (10% split by name); use more samples`);
-    let parentVersion: string | null = null;
-    let modelConfig: Record<string, unknown>;
-    if (config.initFrom) {
-      const loaded = await loadLayersModel(resolveModelRef(config.initFrom, config.out));
-      if (loaded.card.architecture.name !== config.model) {
-        throw new ConfigError(`--init-from model is ${loaded.card.architecture.name}, not ${config.model}`);
-      }
-      model = loaded.model;
-      modelConfig = { ...loaded.card.architecture.config, ...config.modelConfig };
-      parentVersion = loaded.card.version;
-      if (config.modelConfig.freezeEncoder) {
-        for (const layer of model.layers) if (isEncoderLayer(layer.name)) layer.trainable = false;
-        log.info('encoder frozen', { trainableWeights: model.trainableWeights.length });
-      }
-    } else {
-      if (config.modelConfig.freezeEncoder) throw new ConfigError('freezeEncoder needs encoder weights to keep: start from a trained model with --init-from');
-      const built = buildModel(config.model, config.modelConfig);
-      model = built.model;
-      modelConfig = built.config;
-      seedWeights(model, config.seed);
-    }
+    initial = await initModel(config, log);
+    const { model } = initial;
     optimizer = tf.train.adam(config.learningRate);
     const ckptDir = join(runDir, 'checkpoints');
-    let state: LoopState = { step: 0, epoch: 0, batchInEpoch: 0, bestMiou: -Infinity, bestEpoch: 0, epochsWithoutImprovement: 0 };
-    if (resumed && hasCheckpoint(ckptDir)) {
-      state = await loadCheckpoint(ckptDir, model, optimizer);
-      log.info('resumed', { step: state.step, epoch: state.epoch + 1, batch: state.batchInEpoch });
-    } else if (existsSync(join(runDir, METRICS_FILE))) {
-      rmSync(join(runDir, METRICS_FILE));
-    }
+    const metricsPath = join(runDir, METRICS_FILE);
+    const state = await restoreOrStart({ resumed, ckptDir, metricsPath, model, optimizer, log });
+    const workers = trainingWorkers(config, backend.name, dataset.train.size);
+    if (config.workers !== null && config.workers > 1 && workers === 1) log.info('training on one thread', { backend: backend.name, why: 'replicas need the wasm or cpu backend and a batch of ≥ 2' });
+    // Replicas start from the restored weights and optimizer state.
+    steps = await startTrainingThreads({ workers, backend: backend.name, model, optimizer, config, log });
     const dropRemainder = dataset.train.size >= config.batchSize;
     const stepsPerEpoch = batchCount(dataset.train.size, config.batchSize, dropRemainder);
     const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity);
-    emit({ type: 'start', version: run.version, runDir, backend, totalSteps, stepsPerEpoch, startStep: state.step, resumed });
-
-    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const schedule = { ...SCHEDULE_DEFAULTS, learningRate: config.learningRate, schedule: config.schedule, warmupSteps: config.warmupSteps };
+    emit({ type: 'start', version: run.version, runDir, backend, workers: steps.workers, totalSteps, stepsPerEpoch, startStep: state.step, resumed });
     const history = readHistory(runDir);
-    let throughput = 0;
-    let stopReason: string | null = null;
-
-    const validate = async (set: SampleSet = dataset.val): Promise<Evaluation> =>
-      evaluate(model!, set, { batchSize: Math.max(config.batchSize, 8), onProgress: (done, total) => emit({ type: 'validate', done, total }) });
-
-    while (state.epoch < config.epochs && state.step < totalSteps && !stopReason) {
-      const epochStart = Date.now();
-      let lossSum = 0;
-      let lossCount = 0;
-      for await (const batch of batches(dataset.train, {
-        batchSize: config.batchSize,
-        shuffleBuffer: config.shuffleBuffer,
-        flip: config.flip,
-        seed: config.seed,
-        epoch: state.epoch,
-        dropRemainder,
-        startBatch: state.batchInEpoch,
-      })) {
-        if (state.step >= totalSteps) break;
-        const t0 = performance.now();
-        const lr = learningRateAt(state.step, totalSteps, schedule);
-        (optimizer as unknown as { learningRate: number }).learningRate = lr;
-        const xs = tf.tensor4d(batch.images, [batch.size, INPUT_SIZE, INPUT_SIZE, 3]);
-        const ys = tf.tensor3d(batch.masks, [batch.size, INPUT_SIZE, INPUT_SIZE], 'int32');
-        const lossTensor = optimizer.minimize(() => sparseCrossEntropy(model!.apply(xs, { training: true }) as tf.Tensor4D, ys), true, vars)!;
-        const loss = (await lossTensor.data())[0];
-        tf.dispose([xs, ys, lossTensor]);
-        if (!Number.isFinite(loss)) {
-          throw new TrainingDivergedError(
-            `loss became ${loss} at step ${state.step + 1} (learning rate ${lr.toExponential(2)}); lower --lr or check the data. No model was written; the last checkpoint is in ${ckptDir}`,
-          );
-        }
-        state.step++;
-        state.batchInEpoch++;
-        lossSum += loss;
-        lossCount++;
-        const seconds = (performance.now() - t0) / 1000;
-        throughput = throughput ? 0.9 * throughput + 0.1 * (batch.size / seconds) : batch.size / seconds;
-        const record: StepRecord = { step: state.step, epoch: state.epoch + 1, loss, lr };
-        history.steps.push(record);
-        appendFileSync(join(runDir, METRICS_FILE), JSON.stringify({ type: 'step', ...record, seconds }) + '\n');
-        emit({ type: 'step', step: state.step, totalSteps, epoch: state.epoch + 1, loss, lr, imagesPerSecond: throughput, numTensors: tf.memory().numTensors });
-        if (state.step % config.checkpointEvery === 0 && state.step < totalSteps) {
-          await saveCheckpoint(ckptDir, model, optimizer, state);
-          emit({ type: 'checkpoint', step: state.step });
-        }
-      }
-      const epochDone = state.batchInEpoch >= stepsPerEpoch || state.step >= totalSteps;
-      if (!epochDone) break;
-      const val = await validate();
-      const record: EpochRecord = {
-        epoch: state.epoch + 1,
-        step: state.step,
-        trainLoss: lossCount ? lossSum / lossCount : NaN,
-        valLoss: val.loss,
-        pixelAccuracy: val.metrics.pixelAccuracy,
-        miou: val.metrics.miou,
-        seconds: (Date.now() - epochStart) / 1000,
-      };
-      history.epochs.push(record);
-      appendFileSync(join(runDir, METRICS_FILE), JSON.stringify({ type: 'epoch', ...record }) + '\n');
-      const improved = val.metrics.miou > state.bestMiou + config.minDelta;
-      if (improved) {
-        state.bestMiou = val.metrics.miou;
-        state.bestEpoch = state.epoch + 1;
-        state.epochsWithoutImprovement = 0;
-        if (config.restoreBest) await saveBestWeights(ckptDir, model);
-      } else {
-        state.epochsWithoutImprovement++;
-      }
-      emit({ type: 'epoch', record, improved });
-      state.epoch++;
-      state.batchInEpoch = 0;
-      if (config.patience > 0 && state.epochsWithoutImprovement >= config.patience) {
-        stopReason = `no validation mIoU gain ≥ ${config.minDelta} for ${config.patience} epochs (best ${state.bestMiou.toFixed(4)} at epoch ${state.bestEpoch})`;
-        emit({ type: 'stop', reason: stopReason });
-      }
-      if (state.step < totalSteps && !stopReason) {
-        await saveCheckpoint(ckptDir, model, optimizer, state);
-        emit({ type: 'checkpoint', step: state.step });
-      }
-    }
+    const loop: LoopContext = { config, metricsPath, ckptDir, model, optimizer, steps, train: dataset.train, val: dataset.val, state, history, totalSteps, stepsPerEpoch, dropRemainder, emit };
+    const stopReason = await runEpochs(loop);
+    await steps.sync();
+    await steps.close();
     if (config.restoreBest && state.bestEpoch > 0 && state.bestEpoch !== history.epochs.at(-1)?.epoch) {
       restoreBestWeights(ckptDir, model);
       log.info('restored best weights', { epoch: state.bestEpoch, miou: state.bestMiou });
     }
     // The card's metrics come from the held-out set: the source's test split when it has one, never the val split early stopping chose on.
-    const final = await validate(dataset.heldOut);
+    const final = await validate(loop, dataset.heldOut);
+    const { modelConfig, parentVersion } = initial;
     return await finish({ runDir, run, config, modelConfig, parentVersion, model, dataset, backend, final, history, state, stopReason, started, emit });
   } finally {
+    await steps?.close();
     optimizer?.dispose();
-    model?.dispose();
+    initial?.model.dispose();
     await dataset.close();
   }
+}
+
+/** The loop state to continue from: the last checkpoint's on resume, else a fresh start (and a fresh metrics log). */
+async function restoreOrStart(o: { resumed: boolean; ckptDir: string; metricsPath: string; model: LayersModel; optimizer: tf.Optimizer; log: Logger }): Promise<LoopState> {
+  if (o.resumed && hasCheckpoint(o.ckptDir)) {
+    const state = await loadCheckpoint(o.ckptDir, o.model, o.optimizer);
+    o.log.info('resumed', { step: state.step, epoch: state.epoch + 1, batch: state.batchInEpoch });
+    return state;
+  }
+  if (existsSync(o.metricsPath)) rmSync(o.metricsPath);
+  return { step: 0, epoch: 0, batchInEpoch: 0, bestMiou: -Infinity, bestEpoch: 0, epochsWithoutImprovement: 0 };
 }
 
 function readHistory(runDir: string): { steps: StepRecord[]; epochs: EpochRecord[] } {

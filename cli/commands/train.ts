@@ -69,7 +69,7 @@ export function registerTrain(program: Command): void {
     .option('--checkpoint-every <steps>', 'checkpoint interval (default 50)', numberOption('checkpoint-every', 1, true))
     .option('--patience <epochs>', 'early-stopping patience, 0 = off (default 5)', numberOption('patience', 0, true))
     .option('--cache <mode>', 'memory | none (default memory)')
-    .option('--workers <n>', 'decode workers (default cores − 1)', numberOption('workers', 0, true))
+    .option('--workers <n>', 'training threads: data-parallel replicas on wasm/cpu, also the decode workers (default: every core; 0 = train and decode on this thread)', numberOption('workers', 0, true))
     .option('--init-from <model>', 'fine-tune from a model directory or registry ref')
     .option('--model-config <json>', 'architecture options, e.g. \'{"baseFilters":8,"depth":3}\'', jsonOption('model-config'))
     .option('--resume [run]', 'continue the newest unfinished run (or the given run directory) from its checkpoint')
@@ -81,7 +81,7 @@ export function registerTrain(program: Command): void {
         const out = flags.out ?? 'models';
         const run = typeof flags.resume === 'string' ? flags.resume : findUnfinishedRun(out, flags.name ?? flags.model);
         if (!run) throw new ConfigError(`no unfinished training run under ${out}${flags.name ?? flags.model ? ` for ${flags.name ?? flags.model}` : ''}`);
-        result = await resumeTraining(run, { log, onEvent, backend: flags.backend });
+        result = await resumeTraining(run, { log, onEvent, backend: flags.backend, workers: flags.workers });
       } else {
         const file = flags.config ? readConfigFile(flags.config) : {};
         const fromFlags: Partial<TrainConfig> = {

@@ -9,7 +9,7 @@ import { tempDir } from '../../bench/helpers/fixtures.js';
 
 const ARGS = [
   'train', '--data', 'synthetic:count=80,size=64,seed=2', '--model-config', '{"baseFilters":4,"depth":2}',
-  '--epochs', '3', '--batch', '4', '--lr', '3e-3', '--backend', 'wasm', '--checkpoint-every', '5', '--patience', '0',
+  '--epochs', '3', '--batch', '4', '--lr', '3e-3', '--backend', 'wasm', '--checkpoint-every', '5', '--patience', '0', '--workers', '2',
 ];
 
 function stepLosses(dir: string): Map<number, number> {
@@ -18,7 +18,9 @@ function stepLosses(dir: string): Map<number, number> {
 }
 
 describe('edgeseg train --resume', () => {
-  it('resumes from the last checkpoint after SIGKILL and ends where an uninterrupted run ends', async () => {
+  // Two data-parallel workers: the kill lands while replicas are mid-step, and the resumed run
+  // starts fresh replicas from the checkpoint the coordinator wrote.
+  it('resumes from the last checkpoint after SIGKILL with 2 workers and ends where an uninterrupted run ends', async () => {
     const straight = tempDir('straight');
     const ref = await runCli([...ARGS, '--out', straight]);
     assert.equal(ref.code, 0, ref.stderr);
@@ -44,7 +46,7 @@ describe('edgeseg train --resume', () => {
 
     const resumed = await runCli(['train', '--resume', '--out', out]);
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stdout, /resuming version 1 .* from step \d+/);
+    assert.match(resumed.stdout, /resuming version 1 on wasm × 2 workers: .* from step \d+/);
     const dir = join(out, 'unet-small', '1');
     const card = parseCard(readFileSync(join(dir, 'card.json'), 'utf8'));
     assert.equal(card.training!.steps, refCard.training!.steps, 'same step count');

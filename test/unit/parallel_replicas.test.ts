@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { activateWasm } from '../../core/node/backends/wasm.js';
+import { tf } from '../../core/node/tfjs.js';
+import { tinyBatch } from '../../bench/helpers/train_steps.js';
+import { buildModel } from '../../trainer/models/index.js';
+import { seedWeights } from '../../trainer/models/init.js';
+import { abortAllReduce, AllReduce, createAllReduceBuffers, ReplicaAbortedError } from '../../trainer/parallel/all_reduce.js';
+import { startReplicas } from '../../trainer/parallel/replica_group.js';
+import { sliceOf } from '../../trainer/parallel/protocol.js';
+import { inProcessSteps, type StepRunner } from '../../trainer/step_runner.js';
+
+const N = 4;
+const STEPS = 3;
+
+/** STEPS Adam steps of a tiny unet-small on one batch; returns the losses and every weight (BatchNorm statistics included). */
+async function trace(start: (model: ReturnType<typeof buildModel>['model'], optimizer: tf.Optimizer) => Promise<StepRunner>) {
+  const { model } = buildModel('unet-small', { baseFilters: 4, depth: 2 });
+  seedWeights(model, 3);
+  const optimizer = tf.train.adam(1e-3);
+  const runner = await start(model, optimizer);
+  try {
+    const { images, masks } = tinyBatch(N);
+    const losses: number[] = [];
+    for (let i = 0; i < STEPS; i++) losses.push(await runner.step({ images, masks, size: N, ids: [] }, 1e-3));
+    await runner.sync();
+    const weights = new Map(model.weights.map((w) => [w.originalName, w.read().dataSync().slice()]));
+    const iterations = (await optimizer.getWeights())[0];
+    const iter = (await iterations.tensor.data())[0];
+    iterations.tensor.dispose();
+    return { losses, weights, iter };
+  } finally {
+    await runner.close();
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+describe('data-parallel replicas', () => {
+  before(async () => {
+    await activateWasm();
+  });
+
+  it('splits a batch into contiguous slices that cover it once', () => {
+    for (const [world, size] of [[2, 8], [3, 8], [2, 3], [4, 4]]) {
+      const slices = Array.from({ length: world }, (_, r) => sliceOf(r, world, size));
+      assert.equal(slices[0].lo, 0);
+      assert.equal(slices.at(-1)!.hi, size);
+      for (let r = 1; r < world; r++) assert.equal(slices[r].lo, slices[r - 1].hi);
+      assert.ok(slices.every((s) => s.hi > s.lo), `every replica has rows (${world} × ${size})`);
+    }
+  });
+
+  it('two replicas train like one thread: same losses and weights within float reordering, BatchNorm statistics included', async () => {
+    const before = tf.memory().numTensors;
+    const one = await trace(async (model, optimizer) => inProcessSteps(model, optimizer));
+    const two = await trace((model, optimizer) => startReplicas({ workers: 2, backend: 'wasm', model, optimizer, learningRate: 1e-3, batchSize: N }));
+    assert.equal(tf.memory().numTensors, before, 'no tensor left behind on this thread');
+    assert.equal(two.iter, STEPS, 'the optimizer state came back from the replicas');
+    for (let i = 0; i < STEPS; i++) assert.ok(Math.abs(one.losses[i] - two.losses[i]) <= 1e-4 * one.losses[i], `step ${i + 1}: ${two.losses[i]} vs ${one.losses[i]}`);
+    assert.ok(two.losses[STEPS - 1] < two.losses[0], 'the loss went down');
+    for (const [name, a] of one.weights) {
+      const b = two.weights.get(name)!;
+      // Adam divides by √v, so a gradient near zero moves its weight by up to ~lr whatever its sign:
+      // compare against the size of a few steps, not of the weights.
+      const scale = name.endsWith('moving_variance') || name.endsWith('moving_mean') ? 1e-3 * Math.max(1, ...a.map(Math.abs)) : 1e-3 * STEPS;
+      let worst = 0;
+      for (let k = 0; k < a.length; k++) worst = Math.max(worst, Math.abs(a[k] - b[k]));
+      assert.ok(worst <= scale, `${name}: max difference ${worst}`);
+    }
+    const moving = [...two.weights].filter(([name]) => name.endsWith('moving_mean'));
+    assert.ok(moving.some(([, v]) => v.some((x) => x !== 0)), 'moving means were updated by the replicas');
+  });
+
+  it('refuses a batch larger than its shared buffers or smaller than its replicas, and keeps training', async () => {
+    const { model } = buildModel('unet-small', { baseFilters: 4, depth: 2 });
+    seedWeights(model, 3);
+    const optimizer = tf.train.adam(1e-3);
+    const runner = await startReplicas({ workers: 2, backend: 'wasm', model, optimizer, learningRate: 1e-3, batchSize: N });
+    try {
+      const { images, masks } = tinyBatch(N);
+      await assert.rejects(runner.step({ images, masks, size: N + 1, ids: [] }, 1e-3), RangeError);
+      await assert.rejects(runner.step({ images, masks, size: 1, ids: [] }, 1e-3), RangeError);
+      const loss = await runner.step({ images, masks, size: N, ids: [] }, 1e-3);
+      assert.ok(Number.isFinite(loss), 'the group still trains after a refused batch');
+    } finally {
+      await runner.close();
+      optimizer.dispose();
+      model.dispose();
+    }
+  });
+});
+
+describe('all-reduce over shared memory', () => {
+  it('with one replica returns its own vector bit for bit', () => {
+    const group = new AllReduce(createAllReduceBuffers(1, 8));
+    const v = Float32Array.from([0.1, -2.5, 3e-8, 1e8, 7, 0, -0, 1 / 3]);
+    assert.deepEqual(group.sumOf(v), v);
+    assert.throws(() => group.sumOf(new Float32Array(9)), RangeError);
+  });
+
+  it('hands out each rank once and makes a barrier throw once the group is aborted', () => {
+    const buffers = createAllReduceBuffers(2, 4);
+    const zero = new AllReduce(buffers);
+    const one = new AllReduce(buffers);
+    assert.deepEqual([zero.rank, one.rank], [0, 1]);
+    assert.throws(() => new AllReduce(buffers), ReplicaAbortedError, 'a third replica in a group of two');
+    abortAllReduce(buffers);
+    assert.throws(() => zero.barrier(), ReplicaAbortedError);
+  });
+});

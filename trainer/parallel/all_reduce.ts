@@ -1,0 +1,153 @@
+/**
+ * Sum-all-reduce between the replicas of a data-parallel run, through SharedArrayBuffers: no
+ * message, no copy through the event loop. Each replica writes its vector into its own row, a
+ * barrier, each replica sums one chunk of the columns over the rows in rank order into the shared
+ * result, a barrier, every replica reads the result. Summing in rank order makes the result the
+ * same bits in every replica (and, with one replica, its own vector unchanged).
+ *
+ * The barrier blocks the calling thread (Atomics.wait), which replicas may do: their kernels are
+ * synchronous and nothing else runs on their thread. A replica that fails sets the abort flag so
+ * that the others leave their barrier with an error instead of waiting for it forever.
+ */
+import { EdgesegError } from '../../core/index.js';
+
+/** Int32 slots of the control buffer. */
+const COUNT = 0;
+const GENERATION = 1;
+const ABORT = 2;
+/** Next rank to hand out (workers of one pool share their start data, so they claim ranks). */
+const NEXT_RANK = 3;
+const CONTROL_SLOTS = 4;
+
+/** How long one Atomics.wait slice lasts before the abort flag is checked again. */
+const WAIT_SLICE_MS = 500;
+/**
+ * A barrier that waits longer than this means a replica is gone without setting the abort flag
+ * (a crash the coordinator has not seen yet): fail rather than hang. Longer than any step.
+ */
+const BARRIER_LIMIT_MS = 20 * 60_000;
+
+/** The shared memory of one replica group, created by the coordinator and sent to every replica. */
+export interface AllReduceBuffers {
+  control: SharedArrayBuffer;
+  /** world × capacity float32: one row per replica. */
+  rows: SharedArrayBuffer;
+  /** capacity float32: the reduced vector. */
+  result: SharedArrayBuffer;
+  world: number;
+  capacity: number;
+}
+
+/** Raised in a replica when another one failed (or vanished) during a collective step. */
+export class ReplicaAbortedError extends EdgesegError {
+  constructor(message: string) {
+    super('REPLICA_ABORTED', message);
+  }
+}
+
+export function createAllReduceBuffers(world: number, capacity: number): AllReduceBuffers {
+  return {
+    control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
+    rows: new SharedArrayBuffer(world * capacity * 4),
+    result: new SharedArrayBuffer(capacity * 4),
+    world,
+    capacity,
+  };
+}
+
+/** Wakes every replica waiting in a barrier and makes it throw ReplicaAbortedError. */
+export function abortAllReduce(buffers: AllReduceBuffers): void {
+  const control = new Int32Array(buffers.control);
+  Atomics.store(control, ABORT, 1);
+  Atomics.add(control, GENERATION, 1);
+  Atomics.notify(control, GENERATION);
+}
+
+/** Clears the abort flag and the rank counter, for a group started again on the same buffers. */
+export function resetAllReduce(buffers: AllReduceBuffers): void {
+  new Int32Array(buffers.control).fill(0);
+}
+
+/** One replica's end of the group. */
+export class AllReduce {
+  readonly rank: number;
+  readonly world: number;
+  private readonly control: Int32Array;
+  private readonly rows: Float32Array;
+  private readonly result: Float32Array;
+  private readonly capacity: number;
+  /** This replica gave up waiting on a barrier (its error, not another's, is the cause). */
+  timedOut = false;
+
+  /** Claims the next free rank (0, 1, …) of the group. */
+  constructor(buffers: AllReduceBuffers) {
+    this.control = new Int32Array(buffers.control);
+    this.rows = new Float32Array(buffers.rows);
+    this.result = new Float32Array(buffers.result);
+    this.capacity = buffers.capacity;
+    this.world = buffers.world;
+    this.rank = Atomics.add(this.control, NEXT_RANK, 1);
+    if (this.rank >= this.world) throw new ReplicaAbortedError(`replica rank ${this.rank} is outside a group of ${this.world} (a replica was restarted)`);
+  }
+
+  /** Tells the other replicas to stop (this one failed). */
+  abort(): void {
+    Atomics.store(this.control, ABORT, 1);
+    Atomics.add(this.control, GENERATION, 1);
+    Atomics.notify(this.control, GENERATION);
+  }
+
+  private checkAbort(): void {
+    if (Atomics.load(this.control, ABORT)) throw new ReplicaAbortedError('another replica failed; this step was abandoned');
+  }
+
+  /** Returns once every replica of the group has called it. */
+  barrier(): void {
+    this.checkAbort();
+    const generation = Atomics.load(this.control, GENERATION);
+    if (Atomics.add(this.control, COUNT, 1) === this.world - 1) {
+      Atomics.store(this.control, COUNT, 0);
+      Atomics.add(this.control, GENERATION, 1);
+      Atomics.notify(this.control, GENERATION);
+    } else {
+      const deadline = Date.now() + BARRIER_LIMIT_MS;
+      while (Atomics.load(this.control, GENERATION) === generation) {
+        Atomics.wait(this.control, GENERATION, generation, WAIT_SLICE_MS);
+        this.checkAbort();
+        if (Date.now() > deadline) {
+          this.timedOut = true;
+          this.abort();
+          throw new ReplicaAbortedError(`a replica did not reach the barrier within ${BARRIER_LIMIT_MS / 60_000} minutes`);
+        }
+      }
+    }
+    this.checkAbort();
+  }
+
+  /**
+   * Element-wise sum of `local` over every replica; every replica gets the same bits. `write`
+   * fills this replica's row instead of `local` when the vector is gathered from several tensors.
+   */
+  sum(length: number, write: (row: Float32Array) => void): Float32Array {
+    if (length > this.capacity) throw new RangeError(`all-reduce of ${length} values exceeds the group's capacity ${this.capacity}`);
+    write(this.rows.subarray(this.rank * this.capacity, this.rank * this.capacity + length));
+    this.barrier();
+    // Each replica reduces one contiguous chunk, so the summing work is shared too.
+    const chunk = Math.ceil(length / this.world);
+    const lo = Math.min(length, this.rank * chunk);
+    const hi = Math.min(length, lo + chunk);
+    for (let j = lo; j < hi; j++) {
+      let s = -0; // not 0: −0 + x is x for every x, −0 included
+      for (let r = 0; r < this.world; r++) s += this.rows[r * this.capacity + j];
+      this.result[j] = s;
+    }
+    this.barrier();
+    // Copied out before the next call's first barrier lets anyone overwrite the result.
+    return this.result.slice(0, length);
+  }
+
+  /** `sum` of one vector. */
+  sumOf(local: Float32Array): Float32Array {
+    return this.sum(local.length, (row) => row.set(local));
+  }
+}
