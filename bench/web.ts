@@ -1,13 +1,16 @@
 /// <reference lib="dom" />
 /**
- * bench:web — runtime-web in headless Chromium, per backend and per model variant, measured in
- * one run: time to first mask (load + verify + warm-up + first frame), steady-state latency
- * p50/p95 and FPS over `--frames` frames (sequential, 640×480 canvas frames), main-thread time
- * per frame, and drift (median of the first 50 vs the last 50 frames). Each case stops early
- * after `--max-seconds` (SwiftShader's WebGPU/WebGL are CPU emulation: not GPU figures) and
- * says how many frames it measured. Writes bench/out/web.json and web.md.
+ * bench:web — runtime-web in headless Chromium, per backend × engine (tfjs-webgpu, tfjs-webgl,
+ * tfjs-wasm, ort-wasm, ort-webgpu), per model variant, and `auto` (backend and engine chosen by
+ * measurement), each run `--runs` times cold (no cached weights, no cached choice) and reported
+ * as medians: time to first mask (load + verify + warm-up + first frame), steady-state latency
+ * p50/p95 and FPS over `--frames` frames (sequential, 640×480 canvas frames), main-thread time per
+ * frame, and drift (median of the first 50 vs the last 50 frames). Each case stops early after
+ * `--max-seconds` (SwiftShader's WebGPU/WebGL are CPU emulation: not GPU figures) and says how many
+ * frames it measured. Ends with `auto/best first mask: <x>x` and `auto/best p50: <x>x` (auto over
+ * the best hand-picked case of the first variant, per figure). Writes bench/out/web.json and web.md.
  *
- *   npm run bench:web [-- --frames 300 --max-seconds 90]
+ *   npm run bench:web [-- --frames 300 --max-seconds 90 --runs 3 --variants fp32,fp16,uint8]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -19,9 +22,15 @@ import { startWebServer } from '../scripts/web_server.js';
 import { BENCH_MODEL, gflopOf, seededModel } from './helpers/models.js';
 import { buildWeb, launchBrowser } from './helpers/browser.js';
 
-const { values: args } = parseArgs({ options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' } } });
+const { values: args } = parseArgs({
+  options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' }, runs: { type: 'string', default: '3' }, variants: { type: 'string', default: 'fp32,fp16,uint8' } },
+});
 const FRAMES = Number(args.frames);
 const MAX_SECONDS = Number(args['max-seconds']);
+const RUNS = Number(args.runs);
+const ALL_VARIANTS = ['fp32', 'fp16', 'uint8'] as const;
+const variants = args.variants.split(',') as (typeof ALL_VARIANTS)[number][];
+if (!variants.every((v) => ALL_VARIANTS.includes(v)) || !(RUNS >= 1)) throw new Error(`--variants must list ${ALL_VARIANTS.join('|')} and --runs be ≥ 1`);
 const log = createLogger('bench', { level: 'warn' });
 
 // The 0.92 GFLOP unet-small of every benchmark; latency does not depend on trained weights.
@@ -29,16 +38,28 @@ const root = join(tmpdir(), `edgeseg-bench-web-${process.pid}`);
 const parentDir = join(root, 'bench', '1');
 const gflop = gflopOf('unet-small', BENCH_MODEL);
 await seededModel(parentDir, { name: 'bench', version: '1', seed: 1, config: BENCH_MODEL });
-const variants = ['fp32', 'fp16', 'uint8'] as const;
-for (const precision of variants) await convert({ model: parentDir, precision, out: root, log, onProgress: () => {} });
+// Both formats: the ONNX Runtime cases run the version's ONNX file (fp32, fp16 weights, int8 QDQ for uint8).
+for (const precision of variants) await convert({ model: parentDir, precision, format: 'both', out: root, log, onProgress: () => {} });
 
 await buildWeb();
 const server = await startWebServer({ models: root });
 const browser = await launchBrowser();
 
+/** Hand-picked backend × engine cases, then auto. */
+const CASES = [
+  { name: 'tfjs-webgpu', backend: 'webgpu', engine: 'tfjs' },
+  { name: 'tfjs-webgl', backend: 'webgl', engine: 'tfjs' },
+  { name: 'tfjs-wasm', backend: 'wasm', engine: 'tfjs' },
+  { name: 'ort-wasm', backend: 'wasm', engine: 'ort' },
+  { name: 'ort-webgpu', backend: 'webgpu', engine: 'ort' },
+  { name: 'auto', backend: 'auto', engine: 'auto' },
+] as const;
+
 interface Row {
+  /** The case (`tfjs-wasm`, …, or `auto → <chosen>`); named `backend` for bench/report.ts. */
   backend: string;
   variant: string;
+  runs: number;
   bytes: number;
   firstMaskMs: number;
   frames: number;
@@ -50,77 +71,104 @@ interface Row {
   last50MedianMs: number;
 }
 
+type RunResult =
+  | { error: string }
+  | { bytes: number; firstMaskMs: number; latencies: number[]; mainThreadMs: number; seconds: number; chosen: string; why: string };
+
+/** One cold run of one case in the page: createSegmenter → first mask, then `frames` frames. */
+function runCase(page: import('playwright-core').Page, o: { model: string; backend: string; engine: string; frames: number; maxMs: number }): Promise<RunResult> {
+  return page.evaluate(
+    async ({ model, backend, engine, frames, maxMs }) => {
+      interface Info {
+        bytes: number;
+        choice: { chosen: string; reason: string };
+      }
+      const api = (globalThis as unknown as { edgeseg: { createSegmenter(o: object): Promise<{ info: Info; whenCalibrated(): Promise<Info>; segment(s: HTMLCanvasElement): Promise<{ timings: { total: number } }>; close(): Promise<void> }> } }).edgeseg;
+      const canvas = document.createElement('canvas');
+      canvas.width = 640;
+      canvas.height = 480;
+      const ctx = canvas.getContext('2d')!;
+      const draw = (i: number) => {
+        ctx.fillStyle = `hsl(${(i * 37) % 360} 40% 50%)`;
+        ctx.fillRect(0, 0, 640, 480);
+        ctx.fillStyle = '#e0c090';
+        ctx.beginPath();
+        ctx.ellipse(320 + (i % 40) * 3, 240, 150, 110, 0, 0, 2 * Math.PI);
+        ctx.fill();
+      };
+      const t0 = performance.now();
+      let seg;
+      try {
+        // Cold: no cached weights and no cached auto choice.
+        seg = await api.createSegmenter({ model, backend, engine, cache: false });
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+      draw(0);
+      await seg.segment(canvas);
+      const firstMaskMs = performance.now() - t0;
+      const latencies: number[] = [];
+      let main = 0;
+      const start = performance.now();
+      for (let i = 0; i < frames && performance.now() - start < maxMs; i++) {
+        draw(i);
+        const s = performance.now();
+        const pending = seg.segment(canvas);
+        main += performance.now() - s;
+        latencies.push((await pending).timings.total);
+      }
+      const info = await seg.whenCalibrated();
+      await seg.close();
+      return { bytes: info.bytes, firstMaskMs, latencies, mainThreadMs: main / latencies.length, seconds: (performance.now() - start) / 1000, chosen: info.choice.chosen, why: info.choice.reason };
+    },
+    o,
+  );
+}
+
 const rows: Row[] = [];
 const notes: string[] = [];
+const autoRows = new Map<string, { row: Row; why: string }>();
 try {
   const page = await browser.newPage();
   await page.goto(`${server.url}/bench/pages/harness.html`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
   console.log(`unet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame), Chromium ${browser.version()}, ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}`);
-  for (const backend of ['webgpu', 'webgl', 'wasm']) {
-    for (const variant of variants) {
-      const r = await page.evaluate(
-        async ({ model, backend, frames, maxMs }) => {
-          const api = (globalThis as unknown as { edgeseg: { createSegmenter(o: object): Promise<{ info: { backend: string; bytes: number }; segment(s: HTMLCanvasElement): Promise<{ timings: { total: number } }>; close(): Promise<void> }> } }).edgeseg;
-          const canvas = document.createElement('canvas');
-          canvas.width = 640;
-          canvas.height = 480;
-          const ctx = canvas.getContext('2d')!;
-          const draw = (i: number) => {
-            ctx.fillStyle = `hsl(${(i * 37) % 360} 40% 50%)`;
-            ctx.fillRect(0, 0, 640, 480);
-            ctx.fillStyle = '#e0c090';
-            ctx.beginPath();
-            ctx.ellipse(320 + (i % 40) * 3, 240, 150, 110, 0, 0, 2 * Math.PI);
-            ctx.fill();
-          };
-          const t0 = performance.now();
-          let seg;
-          try {
-            seg = await api.createSegmenter({ model, backend, cache: false });
-          } catch (e) {
-            return { error: (e as Error).message };
-          }
-          draw(0);
-          await seg.segment(canvas);
-          const firstMaskMs = performance.now() - t0;
-          const latencies: number[] = [];
-          let main = 0;
-          const start = performance.now();
-          for (let i = 0; i < frames && performance.now() - start < maxMs; i++) {
-            draw(i);
-            const s = performance.now();
-            const pending = seg.segment(canvas);
-            main += performance.now() - s;
-            latencies.push((await pending).timings.total);
-          }
-          const info = seg.info;
-          await seg.close();
-          return { backend: info.backend, bytes: info.bytes, firstMaskMs, latencies, mainThreadMs: main / latencies.length, seconds: (performance.now() - start) / 1000 };
-        },
-        { model: `/models/bench/1-${variant}/`, backend, frames: FRAMES, maxMs: MAX_SECONDS * 1000 },
-      );
-      if ('error' in r) {
-        notes.push(`${backend} ${variant}: ${r.error}`);
-        console.log(`  ${backend} ${variant}: unavailable (${r.error})`);
+  for (const variant of variants) {
+    for (const c of CASES) {
+      const runs: Exclude<RunResult, { error: string }>[] = [];
+      let error: string | null = null;
+      for (let k = 0; k < RUNS && !error; k++) {
+        const r = await runCase(page, { model: `/models/bench/1-${variant}/`, backend: c.backend, engine: c.engine, frames: FRAMES, maxMs: MAX_SECONDS * 1000 });
+        if ('error' in r) error = r.error;
+        else runs.push(r);
+      }
+      if (error) {
+        notes.push(`${c.name} ${variant}: ${error}`);
+        console.log(`  ${c.name} ${variant}: unavailable (${error})`);
         continue;
       }
-      const k = Math.min(50, Math.floor(r.latencies.length / 2));
+      const med = (f: (r: (typeof runs)[number]) => number) => percentile(runs.map(f), 0.5);
+      const all = runs.flatMap((r) => r.latencies);
+      const k = Math.min(50, Math.floor(runs[0].latencies.length / 2));
+      const chosen = [...new Set(runs.map((r) => r.chosen))].join('/');
       const row: Row = {
-        backend: r.backend,
+        backend: c.name === 'auto' ? `auto → ${chosen}` : c.name,
         variant,
-        bytes: r.bytes,
-        firstMaskMs: r.firstMaskMs,
-        frames: r.latencies.length,
-        p50Ms: percentile(r.latencies, 0.5),
-        p95Ms: percentile(r.latencies, 0.95),
-        fps: r.latencies.length / r.seconds,
-        mainThreadMs: r.mainThreadMs,
-        first50MedianMs: percentile(r.latencies.slice(0, k), 0.5),
-        last50MedianMs: percentile(r.latencies.slice(-k), 0.5),
+        runs: runs.length,
+        bytes: runs[0].bytes,
+        firstMaskMs: med((r) => r.firstMaskMs),
+        frames: Math.round(med((r) => r.latencies.length)),
+        p50Ms: med((r) => percentile(r.latencies, 0.5)),
+        p95Ms: med((r) => percentile(r.latencies, 0.95)),
+        fps: med((r) => r.latencies.length / r.seconds),
+        mainThreadMs: med((r) => r.mainThreadMs),
+        first50MedianMs: percentile(runs[0].latencies.slice(0, k), 0.5),
+        last50MedianMs: percentile(runs[0].latencies.slice(-k), 0.5),
       };
       rows.push(row);
-      console.log(`  ${backend} ${variant}: first mask ${row.firstMaskMs.toFixed(0)} ms, p50 ${row.p50Ms.toFixed(1)} ms, p95 ${row.p95Ms.toFixed(1)} ms, ${row.fps.toFixed(1)} FPS over ${row.frames} frames; main thread ${row.mainThreadMs.toFixed(2)} ms/frame; first-${k} ${row.first50MedianMs.toFixed(1)} vs last-${k} ${row.last50MedianMs.toFixed(1)} ms`);
+      if (c.name === 'auto') autoRows.set(variant, { row, why: runs[runs.length - 1].why });
+      console.log(`  ${row.backend} ${variant} (median of ${runs.length}): first mask ${row.firstMaskMs.toFixed(0)} ms, p50 ${row.p50Ms.toFixed(1)} ms, p95 ${row.p95Ms.toFixed(1)} ms, ${row.fps.toFixed(1)} FPS over ${row.frames} frames (${all.length} in all); main thread ${row.mainThreadMs.toFixed(2)} ms/frame`);
+      if (c.name === 'auto') console.log(`    auto: ${runs[runs.length - 1].why}`);
     }
   }
 } finally {
@@ -130,24 +178,36 @@ try {
 
 const find = (b: string, v: string) => rows.find((r) => r.backend === b && r.variant === v);
 const ratios: Record<string, number> = {};
-for (const b of ['webgpu', 'webgl']) {
-  const gpu = find(b, 'fp32');
-  const wasm = find('wasm', 'fp32');
-  if (gpu && wasm) ratios[`${b}/wasm p50 latency (fp32)`] = gpu.p50Ms / wasm.p50Ms;
+for (const b of ['tfjs-webgpu', 'tfjs-webgl', 'ort-wasm', 'ort-webgpu']) {
+  const [x, wasm] = [find(b, variants[0]), find('tfjs-wasm', variants[0])];
+  if (x && wasm) ratios[`${b}/tfjs-wasm p50 latency (${variants[0]})`] = x.p50Ms / wasm.p50Ms;
 }
-for (const b of ['webgpu', 'webgl', 'wasm']) {
+for (const b of ['tfjs-webgpu', 'tfjs-webgl', 'tfjs-wasm']) {
   const [f32, u8] = [find(b, 'fp32'), find(b, 'uint8')];
   if (f32 && u8) ratios[`${b} fp32/uint8 first mask`] = f32.firstMaskMs / u8.firstMaskMs;
 }
+// auto against the best hand-picked case of the same variant, figure by figure (the lowest first mask, the lowest p50).
+const final: string[] = [];
+for (const variant of variants) {
+  const auto = autoRows.get(variant);
+  const picked = rows.filter((r) => r.variant === variant && !r.backend.startsWith('auto'));
+  if (!auto || picked.length === 0) continue;
+  const bestFirst = picked.reduce((a, b) => (b.firstMaskMs < a.firstMaskMs ? b : a));
+  const bestP50 = picked.reduce((a, b) => (b.p50Ms < a.p50Ms ? b : a));
+  ratios[`auto/best first mask (${variant}, best ${bestFirst.backend})`] = auto.row.firstMaskMs / bestFirst.firstMaskMs;
+  ratios[`auto/best p50 (${variant}, best ${bestP50.backend})`] = auto.row.p50Ms / bestP50.p50Ms;
+  notes.push(`auto ${variant}: ${auto.why}`);
+  if (variant === variants[0]) final.push(`auto/best first mask: ${(auto.row.firstMaskMs / bestFirst.firstMaskMs).toFixed(2)}x`, `auto/best p50: ${(auto.row.p50Ms / bestP50.p50Ms).toFixed(2)}x`);
+}
 const table = [
-  '| backend | variant | weight bytes | first mask ms | frames | p50 ms | p95 ms | FPS | main-thread ms/frame | first-50 / last-50 median ms |',
+  `| backend × engine | variant | weight bytes | first mask ms (median of ${RUNS}) | frames | p50 ms | p95 ms | FPS | main-thread ms/frame | first-50 / last-50 median ms |`,
   '|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map((r) => `| ${r.backend} | ${r.variant} | ${r.bytes.toLocaleString('en')} | ${r.firstMaskMs.toFixed(0)} | ${r.frames} | ${r.p50Ms.toFixed(1)} | ${r.p95Ms.toFixed(1)} | ${r.fps.toFixed(1)} | ${r.mainThreadMs.toFixed(2)} | ${r.first50MedianMs.toFixed(1)} / ${r.last50MedianMs.toFixed(1)} |`),
 ].join('\n');
 const ratioLines = Object.entries(ratios).map(([k, v]) => `${k}: ${v.toFixed(2)}x`);
 console.log(`\n${table}\n`);
-for (const l of [...ratioLines, ...notes]) console.log(l);
+for (const l of [...ratioLines, ...notes, ...final]) console.log(l);
 mkdirSync('bench/out', { recursive: true });
 const machine = `${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, no GPU (WebGPU and WebGL on SwiftShader)`;
-writeFileSync('bench/out/web.json', JSON.stringify({ bench: 'web', machine, chromium: browser.version(), gflopPerFrame: gflop, rows, ratios, notes, measured: new Date().toISOString() }, null, 2));
-writeFileSync('bench/out/web.md', `# runtime-web in headless Chromium\n\nunet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame), 640×480 canvas frames, sequential, up to ${FRAMES} frames or ${MAX_SECONDS} s per case; ${machine}. SwiftShader numbers are CPU emulation, not GPU figures.\n\n${table}\n\n${[...ratioLines, ...notes].map((l) => `- ${l}`).join('\n')}\n`);
+writeFileSync('bench/out/web.json', JSON.stringify({ bench: 'web', machine, chromium: browser.version(), gflopPerFrame: gflop, runs: RUNS, rows, ratios, notes, measured: new Date().toISOString() }, null, 2));
+writeFileSync('bench/out/web.md', `# runtime-web in headless Chromium\n\nunet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame), 640×480 canvas frames, sequential, up to ${FRAMES} frames or ${MAX_SECONDS} s per case, each case ${RUNS} cold runs (medians); ${machine}. SwiftShader numbers are CPU emulation, not GPU figures; no GPU machine was available.\n\n${table}\n\n${[...ratioLines, ...notes, ...final].map((l) => `- ${l}`).join('\n')}\n`);

@@ -1,9 +1,11 @@
 /**
- * The live demo: camera → runtime-web (worker) → overlay, with stats, a model/backend picker, a
- * still-image fallback and a "correct this frame" panel. Query parameters: `model` (URL of a
- * version directory), `backend`, `camera=0` (do not start the camera).
+ * The live demo: camera or a photo (picked or dropped) → runtime-web (worker) → overlay, with
+ * stats, the time to the first mask, a model/backend/engine picker, a line saying which backend
+ * and engine `auto` chose and why (with the measured table), a re-measure button and a "correct
+ * this frame" panel. Query parameters: `model` (URL of a version directory), `backend`, `engine`,
+ * `camera=0` (do not start the camera).
  */
-import { createSegmenter, drawOverlay, type SegmentationResult, type Segmenter, type StreamHandle, type WebBackend } from '../runtime-web/index.js';
+import { createSegmenter, drawOverlay, type SegmentationResult, type Segmenter, type SegmenterInfo, type StreamHandle, type WebBackend, type WebEngine } from '../runtime-web/index.js';
 import { percentile, type ModelIndexEntry } from '../core/index.js';
 import { initFeedback } from './feedback.js';
 
@@ -15,6 +17,7 @@ const still = $<HTMLCanvasElement>('still');
 const status = $('status');
 const modelSelect = $<HTMLSelectElement>('model');
 const backendSelect = $<HTMLSelectElement>('backend');
+const engineSelect = $<HTMLSelectElement>('engine');
 const opacity = $<HTMLInputElement>('opacity');
 
 let segmenter: Segmenter | null = null;
@@ -22,6 +25,9 @@ let stream: StreamHandle | null = null;
 const latencies: number[] = [];
 const stamps: number[] = [];
 let tensors = 0;
+/** createSegmenter called → first mask drawn, ms (load, verify, warm-up and the first frame). */
+let firstMaskMs: number | null = null;
+let loadStarted = 0;
 
 /** Writes the stats panel; every value is also a data attribute (`data-frames`, …) for scripts. */
 function renderStats(): void {
@@ -34,6 +40,7 @@ function renderStats(): void {
     ['precision', 'precision', info?.card.precision ?? '-'],
     ['size', 'bytes', info ? info.bytes : 0],
     ['load + warm-up', 'load-ms', info ? Math.round(info.loadMs) : 0],
+    ['first mask ms', 'first-mask-ms', firstMaskMs === null ? '-' : Math.round(firstMaskMs)],
     ['frames', 'frames', s?.frames ?? 0],
     ['dropped', 'dropped', s?.dropped ?? 0],
     ['max waiting', 'max-waiting', s?.maxWaiting ?? 0],
@@ -56,7 +63,26 @@ function renderStats(): void {
   );
 }
 
+/** The line saying which backend and engine serve and why, and the table `auto` measured. */
+function renderChoice(info: SegmenterInfo): void {
+  const c = info.choice;
+  $('choice').textContent = `${c.chosen} (backend ${info.backend}, engine ${info.engine.chosen}${info.engine.provider ? ` on ${info.engine.provider}` : ''}): ${c.calibrating ? 'measuring the others… ' : ''}${c.reason}`;
+  document.body.dataset.chosen = c.chosen;
+  document.body.dataset.choiceReason = c.reason;
+  document.body.dataset.calibrating = String(c.calibrating);
+  const ms = (v: number | null) => (v === null ? '-' : v.toFixed(1));
+  const head = '<tr><th>candidate</th><th>status</th><th>ms/run</th><th>warm-up ms</th><th>why</th></tr>';
+  $('choice-table').innerHTML = c.table.length ? head : '';
+  for (const r of c.table) {
+    const tr = document.createElement('tr');
+    for (const v of [r.candidate, r.status, ms(r.medianMs), ms(r.warmupMs), r.reason ?? '']) tr.insertCell().textContent = v;
+    $('choice-table').append(tr);
+  }
+}
+
 function onResult(r: SegmentationResult): void {
+  if (firstMaskMs === null) firstMaskMs = performance.now() - loadStarted;
+  if (segmenter && r.candidate !== segmenter.info.choice.chosen) void segmenter.whenCalibrated().then(renderChoice);
   drawOverlay(overlay, r, { opacity: Number(opacity.value), clear: true });
   latencies.push(r.timings.total);
   if (latencies.length > 200) latencies.shift();
@@ -71,14 +97,16 @@ async function loadModels(): Promise<ModelIndexEntry[]> {
   return (await res.json()) as ModelIndexEntry[];
 }
 
-async function start(): Promise<void> {
+async function start(recalibrate = false): Promise<void> {
   await stream?.stop();
   stream = null;
   await segmenter?.close();
   segmenter = null;
   status.textContent = 'loading model…';
+  firstMaskMs = null;
+  loadStarted = performance.now();
   try {
-    segmenter = await createSegmenter({ model: modelSelect.value, backend: backendSelect.value as WebBackend | 'auto' });
+    segmenter = await createSegmenter({ model: modelSelect.value, backend: backendSelect.value as WebBackend | 'auto', engine: engineSelect.value as WebEngine | 'auto', recalibrate });
   } catch (err) {
     status.textContent = `model failed: ${(err as Error).message}`;
     document.body.dataset.error = (err as Error).message;
@@ -87,8 +115,12 @@ async function start(): Promise<void> {
   const skipped = Object.entries(segmenter.info.skipped).map(([b, why]) => `${b}: ${why}`);
   status.textContent = `ready on ${segmenter.info.backend}${skipped.length ? ` (skipped ${skipped.join('; ')})` : ''}`;
   document.body.dataset.ready = 'true';
+  renderChoice(segmenter.info);
+  const current = segmenter;
+  void current.whenCalibrated().then((info) => current === segmenter && renderChoice(info));
   renderStats();
   if (video.srcObject) startStream();
+  else if (!still.hidden && lastPhoto) void showPhoto(lastPhoto);
 }
 
 function startStream(): void {
@@ -107,9 +139,12 @@ async function startCamera(): Promise<void> {
   }
 }
 
-$<HTMLInputElement>('file').addEventListener('change', async (e) => {
-  const file = (e.target as HTMLInputElement).files?.[0];
-  if (!file || !segmenter) return;
+let lastPhoto: Blob | null = null;
+
+/** Segments a photo (picked or dropped) instead of the camera. */
+async function showPhoto(file: Blob): Promise<void> {
+  if (!segmenter) return;
+  lastPhoto = file;
   await stream?.stop();
   stream = null;
   video.pause();
@@ -120,7 +155,27 @@ $<HTMLInputElement>('file').addEventListener('change', async (e) => {
   still.getContext('2d')!.drawImage(bitmap, 0, 0);
   still.hidden = false;
   onResult(await segmenter.segment(bitmap));
+}
+
+$<HTMLInputElement>('file').addEventListener('change', (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (file) void showPhoto(file);
 });
+const stage = $('stage');
+stage.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  stage.classList.add('dragging');
+});
+stage.addEventListener('dragleave', () => stage.classList.remove('dragging'));
+stage.addEventListener('drop', (e) => {
+  e.preventDefault();
+  stage.classList.remove('dragging');
+  const file = [...(e.dataTransfer?.files ?? [])].find((f) => f.type.startsWith('image/'));
+  if (file) void showPhoto(file);
+  else status.textContent = 'drop an image file (JPEG, PNG, WebP, GIF)';
+});
+$('remeasure').addEventListener('click', () => void start(true));
+engineSelect.addEventListener('change', () => void start());
 $('camera').addEventListener('click', () => void startCamera());
 modelSelect.addEventListener('change', () => void start());
 backendSelect.addEventListener('change', () => void start());
@@ -141,6 +196,7 @@ if (wanted && !models.some((m) => m.url === wanted)) models.unshift({ url: wante
 for (const m of models) modelSelect.add(new Option(m.version ? `${m.name}@${m.version} ${m.precision}${m.aliases.length ? ` (${m.aliases.join(', ')})` : ''} · ${(m.bytes / 1024).toFixed(0)} KiB` : m.url, m.url));
 if (wanted) modelSelect.value = wanted;
 backendSelect.value = params.get('backend') ?? 'auto';
+engineSelect.value = params.get('engine') ?? 'auto';
 if (models.length) {
   await start();
   if (params.get('camera') !== '0') await startCamera();

@@ -1,47 +1,213 @@
 /**
  * The compute side of runtime-web, run inside the module worker (or on the main thread with
- * `worker: false`): picks a backend, loads and verifies the model, chooses the engine that runs
- * it (tfjs or ONNX Runtime Web), warms it up, and segments ImageBitmaps with core's one
- * preprocessing path on the tfjs backend.
+ * `worker: false`): loads and verifies the model while it probes the backends, serves frames with
+ * the first candidate (backend × engine) that starts, and with `auto` measures the others in the
+ * background (calibration.ts) and hands over to the fastest. Frames (ImageBitmap or VideoFrame)
+ * go through core's one preprocessing path on the serving candidate's tfjs backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { INPUT_SIZE, preprocessPixels, resizeMaskAsync, summarizeLogits, summarizeLogitsData, type Segmentation } from '../core/index.js';
-import { selectWebBackend, watchDeviceLoss } from './backends.js';
-import { chooseEngine } from './engine_choice.js';
-import { loadVerifiedModel } from './model_loader.js';
+import {
+  BackendUnavailableError,
+  ConfigError,
+  INPUT_SIZE,
+  ModelFormatError,
+  normalizationOf,
+  preprocessPixels,
+  resizeMaskAsync,
+  resolveBackend,
+  summarizeOutput,
+  timeRuns,
+  type BackendCandidate,
+  type EngineChoice,
+  type ModelRunner,
+} from '../core/index.js';
+import { activateBackend, probeBackend, watchDeviceLoss, type BackendProbe } from './backends.js';
+import { calibrate, type CalibrationStep } from './calibration.js';
+import { choiceKey, readChoice, writeChoice } from './choice_cache.js';
+import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
 import type { EngineApi, EngineResult } from './protocol.js';
-import { tfjsRunner, timeRuns, type ModelRunner } from './runners.js';
-import type { ResolvedSegmenterOptions, SegmenterInfo } from './segmenter.js';
+import { webOrtRunner, webTfjsRunner } from './runners.js';
+import { WEB_BACKENDS, WEB_CANDIDATES, type BackendChoice, type CandidateRow, type ResolvedSegmenterOptions, type SegmenterInfo, type WebBackend, type WebCandidate, type WebEngine } from './segmenter.js';
+
+interface Serving {
+  candidate: WebCandidate;
+  backend: WebBackend;
+  engine: WebEngine;
+  runner: ModelRunner;
+}
+
+/** Longest the calibration waits for the first frame before it starts anyway, ms. */
+const FIRST_FRAME_WAIT_MS = 1000;
+
+const partsOf = (c: WebCandidate) => {
+  const [engine, backend] = c.split('-') as [WebEngine, WebBackend];
+  return { engine, backend };
+};
 
 export class Engine implements EngineApi {
   private options: ResolvedSegmenterOptions | null = null;
-  private runner: ModelRunner | null = null;
+  private loaded: LoadedModel | null = null;
+  private serving: Serving | null = null;
   private info: SegmenterInfo | null = null;
-  private artifacts: tf.io.ModelArtifacts | null = null;
+  private calibrated: Promise<SegmenterInfo> | null = null;
+  /** Frames and calibration steps take turns: tfjs has one active backend. */
+  private queue: Promise<unknown> = Promise.resolve();
   /** Set when the WebGPU device was lost; the next frame re-creates backend and model first. */
   private lost = false;
   private deviceLosses = 0;
+  private closed = false;
+  /** Resolves once the first frame is segmented: the calibration waits for it (never the other way round). */
+  private firstFrame!: Promise<void>;
+  private firstFrameDone: () => void = () => {};
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async createRunner(candidate: WebCandidate): Promise<ModelRunner> {
+    const { engine, backend } = partsOf(candidate);
+    await activateBackend(backend, this.options!.wasmPaths);
+    const runner = engine === 'ort' ? await webOrtRunner(this.loaded!.onnx!.bytes, backend, this.options!.wasmPaths) : await webTfjsRunner(this.loaded!.artifacts!);
+    try {
+      await timeRuns(runner, Math.max(1, this.options!.warmupRuns));
+    } catch (err) {
+      await runner.dispose().catch(() => {});
+      throw err;
+    }
+    return runner;
+  }
+
+  private serve(candidate: WebCandidate, runner: ModelRunner): void {
+    this.serving = { candidate, ...partsOf(candidate), runner };
+    if (this.serving.backend === 'webgpu') watchDeviceLoss(() => (this.lost = true));
+  }
 
   async init(options: ResolvedSegmenterOptions): Promise<SegmenterInfo> {
     const t0 = performance.now();
     this.options = options;
-    const { backend, skipped } = await selectWebBackend(options.backend, options.wasmPaths);
-    const loaded = await loadVerifiedModel(options.model, options.cache);
-    this.artifacts = loaded.artifacts;
-    const { runner, choice } = await chooseEngine(loaded, backend, options);
-    this.runner = runner;
-    if (backend === 'webgpu') watchDeviceLoss(() => (this.lost = true));
-    this.info = {
-      backend,
-      engine: choice,
+    this.firstFrame = new Promise((resolve) => (this.firstFrameDone = resolve));
+    const requested = { backend: options.backend, engine: options.engine };
+    const backends = options.backend === 'auto' ? WEB_BACKENDS : [options.backend];
+    // Fetch + verify overlap the probes and the first backend's start-up (wasm compile).
+    const loading = loadVerifiedModel(options.model, options.cache);
+    const probes = new Map<WebBackend, BackendProbe>(await Promise.all(backends.map(async (b) => [b, await probeBackend(b)] as const)));
+    const firstBackend = backends.includes('wasm') ? 'wasm' : backends.find((b) => !probes.get(b)!.unsupported);
+    const starting = firstBackend ? activateBackend(firstBackend, options.wasmPaths).catch(() => {}) : null;
+    const loaded = await loading;
+    await starting;
+    this.loaded = loaded;
+    const has = { tfjs: loaded.artifacts !== null, ort: loaded.onnx !== null };
+    if (options.engine === 'ort' && !has.ort) throw new ConfigError(`engine 'ort' needs an ONNX model and ${options.model} has none; convert it with --format both, or use engine 'auto' or 'tfjs'`);
+    if (options.engine === 'tfjs' && !has.tfjs) throw new ModelFormatError('MODEL_MALFORMED', `${options.model} is ONNX only (${loaded.onnx!.file}); use engine 'auto' or 'ort'`);
+
+    // The candidates asked for, cheapest to load first; those that cannot or should not run are listed with why.
+    const passedOver: CandidateRow[] = [];
+    const skipped: Record<string, string> = {};
+    const candidates: WebCandidate[] = [];
+    for (const c of WEB_CANDIDATES) {
+      const { engine, backend } = partsOf(c);
+      if (!backends.includes(backend) || (options.engine !== 'auto' && options.engine !== engine)) continue;
+      const probe = probes.get(backend)!;
+      const why = !has[engine] ? `the version has no ${engine === 'ort' ? 'ONNX' : 'tfjs'} model` : (probe.unsupported ?? (options.backend === 'auto' ? probe.software : null));
+      if (why) {
+        passedOver.push({ candidate: c, engine, backend, status: 'passed-over', medianMs: null, warmupMs: null, runs: 0, reason: why });
+        if (has[engine]) skipped[backend] = why;
+      } else candidates.push(c);
+    }
+    const adapters = { webgpu: probes.get('webgpu')?.adapter ?? null, webgl: probes.get('webgl')?.adapter ?? null };
+    const key = choiceKey(loaded, adapters, requested);
+    const remembered = candidates.length > 1 && options.cache && !options.recalibrate ? await readChoice(key) : null;
+    const order = remembered && candidates.includes(remembered.chosen) ? [remembered.chosen] : candidates;
+
+    const table: BackendCandidate<WebCandidate, ModelRunner>[] = order.map((c) => ({ name: c, probe: async () => null, activate: () => this.exclusive(() => this.createRunner(c)) }));
+    if (order.length === 0) throw new BackendUnavailableError(Object.fromEntries(passedOver.map((r) => [r.candidate, r.reason!])));
+    const first = await resolveBackend(table).catch((err: Error & { reasons?: Record<string, string> }) => {
+      // Name every candidate passed over as well as those that failed.
+      throw new BackendUnavailableError({ ...Object.fromEntries(passedOver.map((r) => [r.candidate, r.reason!])), ...err.reasons });
+    });
+    this.serve(first.name, first.activated);
+    const failedBefore: CandidateRow[] = Object.entries(first.skipped).map(([c, why]) => ({ candidate: c as WebCandidate, ...partsOf(c as WebCandidate), status: 'failed', medianMs: null, warmupMs: null, runs: 0, reason: why }));
+    const rest = order.slice(order.indexOf(first.name));
+    const choice: BackendChoice = remembered && order.length === 1
+      ? { requested, chosen: first.name, reason: `cached: ${remembered.reason}`, table: remembered.table, fromCache: true, calibrating: false, calibrationMs: 0 }
+      : rest.length > 1
+        ? { requested, chosen: first.name, reason: `serving the first candidate to load while ${rest.length - 1} more are measured`, table: [...passedOver, ...failedBefore], fromCache: false, calibrating: true, calibrationMs: 0 }
+        : { requested, chosen: first.name, reason: candidates.length === 1 ? (options.backend === 'auto' || options.engine === 'auto' ? 'the only candidate that can run here' : 'requested') : 'the only candidate that started', table: passedOver.length ? [...passedOver, ...failedBefore] : [], fromCache: false, calibrating: false, calibrationMs: 0 };
+    this.info = this.describe(choice, skipped, adapters, performance.now() - t0);
+    this.calibrated = choice.calibrating
+      ? this.calibrateRest(rest, choice, key).catch((err: Error) => {
+          this.info = this.describe({ ...choice, calibrating: false, reason: `calibration failed (${err.message}); kept ${this.serving?.candidate}` }, skipped, adapters, this.info!.loadMs);
+          return this.info;
+        })
+      : Promise.resolve(this.info);
+    return this.info;
+  }
+
+  /** Measures `order` (the serving candidate first) in the background and hands over to the fastest. */
+  private async calibrateRest(order: WebCandidate[], choice: BackendChoice, key: string): Promise<SegmenterInfo> {
+    // The first frame goes first; an app that sends none yet does not hold the calibration up for long.
+    await Promise.race([this.firstFrame, new Promise((resolve) => setTimeout(resolve, FIRST_FRAME_WAIT_MS))]);
+    const t0 = performance.now();
+    const steps: CalibrationStep[] = order.map((c) => ({
+      candidate: c,
+      serving: c === this.serving!.candidate ? this.serving!.runner : null,
+      load: () => (this.closed ? Promise.reject(new Error('the segmenter closed')) : this.exclusive(() => this.createRunner(c))),
+      time: (runner) =>
+        this.exclusive(async () => {
+          await activateBackend(partsOf(c).backend, this.options!.wasmPaths);
+          return (await timeRuns(runner, 1))[0];
+        }),
+    }));
+    const { rows, best } = await calibrate(steps, this.options!.calibrationBudgetMs);
+    const previous = this.serving!;
+    if (this.closed) {
+      if (best && best.runner !== previous.runner) await best.runner.dispose();
+    } else if (best && best.candidate !== previous.candidate) {
+      await this.exclusive(async () => {
+        this.serve(best.candidate, best.runner);
+        await previous.runner.dispose();
+      });
+    }
+    const measured = rows.filter((r) => r.medianMs !== null).length;
+    const winner = rows.find((r) => r.status === 'chosen');
+    const reason = winner
+      ? `fastest of ${measured} measured: ${winner.medianMs!.toFixed(1)} ms per run${choice.table.some((r) => r.status === 'passed-over') ? `; passed over ${choice.table.filter((r) => r.status === 'passed-over').map((r) => `${r.candidate} (${r.reason})`).join(', ')}` : ''}`
+      : `no candidate could be measured; kept ${previous.candidate}`;
+    const final: BackendChoice = { ...choice, chosen: this.serving!.candidate, reason, table: [...choice.table, ...rows], calibrating: false, calibrationMs: performance.now() - t0 };
+    if (winner && this.options!.cache) await writeChoice(key, { chosen: final.chosen, reason, table: final.table, at: new Date().toISOString() }).catch(() => {});
+    this.info = this.describe(final, this.info!.skipped, this.info!.adapters, this.info!.loadMs);
+    return this.info;
+  }
+
+  private describe(choice: BackendChoice, skipped: Record<string, string>, adapters: SegmenterInfo['adapters'], loadMs: number): SegmenterInfo {
+    const s = this.serving!;
+    const loaded = this.loaded!;
+    const measuredMs: EngineChoice['measuredMs'] = {};
+    for (const r of choice.table) if (r.backend === s.backend && r.medianMs !== null) measuredMs[r.engine] = r.medianMs;
+    return {
+      backend: s.backend,
+      engine: { requested: this.options!.engine, chosen: s.engine, provider: s.runner.provider, reason: choice.reason, measuredMs: Object.keys(measuredMs).length ? measuredMs : null, fromCache: choice.fromCache },
+      choice,
+      adapters,
       skipped,
       modelVersion: `${loaded.card.name}@${loaded.card.version}`,
       card: loaded.card,
-      bytes: runner.engine === 'ort' ? loaded.onnx!.bytes.byteLength : loaded.bytes,
-      loadMs: performance.now() - t0,
+      bytes: s.engine === 'ort' ? loaded.onnx!.bytes.byteLength : loaded.bytes,
+      loadMs,
       fromCache: loaded.fromCache,
     };
+  }
+
+  async getInfo(): Promise<SegmenterInfo> {
+    if (!this.info) throw new Error('the engine is not initialised');
     return this.info;
+  }
+
+  async whenCalibrated(): Promise<SegmenterInfo> {
+    if (!this.calibrated) throw new Error('the engine is not initialised');
+    return this.calibrated;
   }
 
   /**
@@ -50,65 +216,72 @@ export class Engine implements EngineApi {
    */
   private async recover(): Promise<void> {
     this.lost = false;
-    const tfjs = this.runner?.engine === 'tfjs';
-    if (tfjs) {
+    const s = this.serving!;
+    if (s.engine === 'tfjs') {
       try {
-        await this.runner?.dispose();
+        await s.runner.dispose();
       } catch {
         // The lost device's buffers are gone already.
       }
     }
-    const { backend } = await selectWebBackend('webgpu', this.options!.wasmPaths, true);
-    if (tfjs) {
-      this.runner = await tfjsRunner(this.artifacts!);
-      await timeRuns(this.runner, this.options!.warmupRuns);
-    }
-    if (backend === 'webgpu') watchDeviceLoss(() => (this.lost = true));
+    await activateBackend('webgpu', this.options!.wasmPaths, true);
+    const runner = s.engine === 'tfjs' ? await webTfjsRunner(this.loaded!.artifacts!) : s.runner;
+    if (s.engine === 'tfjs') await timeRuns(runner, this.options!.warmupRuns);
+    this.serve(s.candidate, runner);
     this.deviceLosses++;
   }
 
-  async segment(frame: ImageBitmap): Promise<EngineResult> {
-    if (!this.runner || !this.info) throw new Error('the engine is not initialised');
-    if (this.lost) await this.recover();
-    const width = frame.width;
-    const height = frame.height;
-    const t0 = performance.now();
-    let input: tf.Tensor4D;
+  async segment(input: ImageBitmap | VideoFrame): Promise<EngineResult> {
+    let frame: ImageBitmap;
     try {
-      input = tf.tidy(() => tf.expandDims(preprocessPixels(tf.browser.fromPixels(frame)), 0) as tf.Tensor4D);
+      // VideoFrames arrive transferred; tfjs reads pixels from ImageBitmaps, so one is made and the frame closed.
+      frame = input instanceof ImageBitmap ? input : await createImageBitmap(input, { colorSpaceConversion: 'none' });
     } finally {
-      frame.close();
+      if (!(input instanceof ImageBitmap)) input.close();
     }
-    const t1 = performance.now();
-    let logits: tf.Tensor4D | Float32Array;
-    try {
-      logits = await this.runner.predict(input);
-    } finally {
-      input.dispose();
-    }
-    const t2 = performance.now();
-    let seg: Segmentation;
-    if (logits instanceof Float32Array) {
-      [seg] = summarizeLogitsData(logits, 1);
-    } else {
-      [seg] = await summarizeLogits(logits);
-      logits.dispose();
-    }
-    const t3 = performance.now();
-    const frameMask = this.options!.frameSizeMask ? await resizeMaskAsync({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, width, height) : null;
-    return {
-      mask: seg.mask,
-      width: INPUT_SIZE,
-      height: INPUT_SIZE,
-      frameMask,
-      classCoverage: seg.classCoverage,
-      meanConfidence: seg.meanConfidence,
-      timings: { preprocess: t1 - t0, inference: t2 - t1, readback: t3 - t2 },
-      backend: this.info.backend,
-      engine: this.runner.engine,
-      modelVersion: this.info.modelVersion,
-      deviceLosses: this.deviceLosses,
-    };
+    return this.exclusive(async () => {
+      if (!this.serving || !this.info) {
+        frame.close();
+        throw new Error('the engine is not initialised');
+      }
+      if (this.lost) await this.recover();
+      const s = this.serving;
+      await activateBackend(s.backend, this.options!.wasmPaths);
+      const width = frame.width;
+      const height = frame.height;
+      const t0 = performance.now();
+      let batch: tf.Tensor4D;
+      try {
+        batch = tf.tidy(() => tf.expandDims(preprocessPixels(tf.browser.fromPixels(frame), normalizationOf(this.info!.card)), 0) as tf.Tensor4D);
+      } finally {
+        frame.close();
+      }
+      const t1 = performance.now();
+      let logits: tf.Tensor4D | Float32Array;
+      try {
+        logits = await s.runner.predict(batch);
+      } finally {
+        batch.dispose();
+      }
+      const t2 = performance.now();
+      const [seg] = await summarizeOutput(logits, 1);
+      const t3 = performance.now();
+      const frameMask = this.options!.frameSizeMask ? await resizeMaskAsync({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, width, height) : null;
+      return {
+        mask: seg.mask,
+        width: INPUT_SIZE,
+        height: INPUT_SIZE,
+        frameMask,
+        classCoverage: seg.classCoverage,
+        meanConfidence: seg.meanConfidence,
+        timings: { preprocess: t1 - t0, inference: t2 - t1, readback: t3 - t2 },
+        backend: s.backend,
+        engine: s.engine,
+        candidate: s.candidate,
+        modelVersion: this.info.modelVersion,
+        deviceLosses: this.deviceLosses,
+      };
+    }).finally(() => this.firstFrameDone());
   }
 
   async memory(): Promise<{ numTensors: number; numBytes: number }> {
@@ -117,8 +290,12 @@ export class Engine implements EngineApi {
   }
 
   async dispose(): Promise<void> {
-    await this.runner?.dispose();
-    this.runner = null;
-    this.artifacts = null;
+    this.closed = true;
+    await this.calibrated?.catch(() => {});
+    await this.exclusive(async () => {
+      await this.serving?.runner.dispose();
+      this.serving = null;
+      this.loaded = null;
+    });
   }
 }

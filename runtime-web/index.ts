@@ -17,7 +17,11 @@ export {
   DEFAULT_CACHE,
   DEFAULT_WARMUP_RUNS,
   DEFAULT_WORKER,
-  type EngineChoice,
+  DEFAULT_CALIBRATION_BUDGET_MS,
+  WEB_CANDIDATES,
+  type BackendChoice,
+  type CandidateRow,
+  type WebCandidate,
   type FrameSource,
   type SegmentationResult,
   type SegmentationTimings,
@@ -31,3 +35,4 @@ export {
   type WebEngine,
 } from './segmenter.js';
 export { CLASS_COLORS, CLASS_NAMES, MODEL_CONTRACT } from '../core/contract.js';
+export type { EngineChoice } from '../core/engine.js';

@@ -3,15 +3,23 @@
  * `resolveOptions`), results, and the Segmenter interface. The implementation lives in
  * segmenter_impl.ts; the compute engine in engine.ts (run in a module worker by default).
  */
-import { ConfigError, type ModelCard } from '../core/index.js';
+import { ConfigError, ENGINE_KINDS, type EngineChoice, type EngineKind, type ModelCard } from '../core/index.js';
 
 /** Compute backends, fastest first. */
 export const WEB_BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
 export type WebBackend = (typeof WEB_BACKENDS)[number];
 
-/** What runs the model: tfjs layers, or ONNX Runtime Web on the version's ONNX file. */
-export const WEB_ENGINES = ['tfjs', 'ort'] as const;
-export type WebEngine = (typeof WEB_ENGINES)[number];
+/** What runs the model: tfjs layers, or ONNX Runtime Web on the version's ONNX file (core's engine kinds). */
+export const WEB_ENGINES = ENGINE_KINDS;
+export type WebEngine = EngineKind;
+
+/**
+ * Every backend × engine pair `auto` can choose, cheapest to load first: the first that works
+ * serves the first frames while the others are measured. ONNX Runtime runs its webgpu execution
+ * provider on the webgpu backend and its wasm one on wasm; tfjs' backend preprocesses for both.
+ */
+export const WEB_CANDIDATES = ['tfjs-wasm', 'ort-wasm', 'tfjs-webgl', 'tfjs-webgpu', 'ort-webgpu'] as const;
+export type WebCandidate = (typeof WEB_CANDIDATES)[number];
 
 /** The ONNX Runtime Web binary (one build serves its wasm and webgpu execution providers). */
 export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.asyncify.wasm';
@@ -23,17 +31,24 @@ export interface SegmenterOptions {
   /** URL of a model version directory (with model.json, card.json, SHA256SUMS). Required. */
   model: string;
   /**
-   * `auto` tries webgpu → webgl → wasm and keeps the first that works. It runs core's
-   * preprocessing and the tfjs engine; ONNX Runtime uses its webgpu execution provider on webgpu
-   * and its wasm one otherwise. @default 'auto'
+   * `auto` decides by measurement: software adapters (SwiftShader, llvmpipe, lavapipe, Microsoft
+   * Basic Render, fallback adapters) are passed over with the reason; the cheapest remaining
+   * candidate (see WEB_CANDIDATES) serves the first frames at once while the others are timed on a
+   * short calibration bounded by `calibrationBudgetMs`, and the fastest takes over. The choice and
+   * the measured table are cached per browser, adapter and model version (with `cache`). A named
+   * backend is used as is, software or not. Preprocessing runs on the chosen tfjs backend.
+   * @default 'auto'
    */
   backend?: WebBackend | 'auto';
   /**
-   * `tfjs`, `ort` (needs an ONNX file in the version), or `auto`: when the version has both, a
-   * short calibration at first load times each engine on this device and keeps the faster; the
-   * choice is cached per model version and device (with `cache`). @default 'auto'
+   * `tfjs`, `ort` (needs an ONNX file in the version: its webgpu execution provider on the webgpu
+   * backend, wasm otherwise), or `auto`: measured with the backends. @default 'auto'
    */
   engine?: WebEngine | 'auto';
+  /** Longest the `auto` calibration may take, ms; candidates it does not reach are listed as not measured. @default 4000 */
+  calibrationBudgetMs?: number;
+  /** Measure again, ignoring (and then replacing) a cached `auto` choice. @default false */
+  recalibrate?: boolean;
   /** Run the model in a module web worker (frames are transferred, never copied). @default true */
   worker?: boolean;
   /** Keep verified weights (and the `auto` engine choice) in the Cache API, keyed by sha256. @default true */
@@ -55,6 +70,7 @@ export const DEFAULT_ENGINE = 'auto';
 export const DEFAULT_WORKER = true;
 export const DEFAULT_CACHE = true;
 export const DEFAULT_WARMUP_RUNS = 1;
+export const DEFAULT_CALIBRATION_BUDGET_MS = 4000;
 
 /** Fills defaults and checks every option, naming the one at fault and the fix. */
 export function resolveOptions(options: SegmenterOptions): ResolvedSegmenterOptions {
@@ -66,7 +82,9 @@ export function resolveOptions(options: SegmenterOptions): ResolvedSegmenterOpti
   if (engine !== 'auto' && !WEB_ENGINES.includes(engine)) throw new ConfigError(`'engine' must be 'auto' or one of ${WEB_ENGINES.join(', ')}, got '${engine}'`);
   const warmupRuns = options.warmupRuns ?? DEFAULT_WARMUP_RUNS;
   if (!Number.isInteger(warmupRuns) || warmupRuns < 0 || warmupRuns > 10) throw new ConfigError(`'warmupRuns' must be an integer 0–10, got ${warmupRuns}`);
-  for (const key of ['worker', 'cache', 'frameSizeMask'] as const) {
+  const calibrationBudgetMs = options.calibrationBudgetMs ?? DEFAULT_CALIBRATION_BUDGET_MS;
+  if (!(Number.isFinite(calibrationBudgetMs) && calibrationBudgetMs >= 0)) throw new ConfigError(`'calibrationBudgetMs' must be a number of ms ≥ 0, got ${calibrationBudgetMs}`);
+  for (const key of ['worker', 'cache', 'frameSizeMask', 'recalibrate'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new ConfigError(`'${key}' must be a boolean, got ${JSON.stringify(options[key])}`);
   }
   return {
@@ -78,6 +96,8 @@ export function resolveOptions(options: SegmenterOptions): ResolvedSegmenterOpti
     frameSizeMask: options.frameSizeMask ?? false,
     wasmPaths: options.wasmPaths ?? null,
     warmupRuns,
+    calibrationBudgetMs,
+    recalibrate: options.recalibrate ?? false,
   };
 }
 
@@ -108,6 +128,8 @@ export interface SegmentationResult {
   backend: WebBackend;
   /** What ran the model. */
   engine: WebEngine;
+  /** Backend × engine that produced this mask. */
+  candidate: WebCandidate;
   /** `<name>@<version>` of the model that produced the mask. */
   modelVersion: string;
   /** WebGPU device losses recovered from so far (the backend and model are re-created). */
@@ -134,38 +156,67 @@ export interface StreamHandle {
 /** A frame the runtime accepts. */
 export type FrameSource = ImageBitmap | VideoFrame | ImageData | HTMLVideoElement | HTMLCanvasElement | OffscreenCanvas | HTMLImageElement | Blob;
 
-/** How the engine was chosen. */
-export interface EngineChoice {
-  requested: WebEngine | 'auto';
-  chosen: WebEngine;
-  /** ONNX Runtime's execution provider (`wasm`, `webgpu`) when ort runs the model. */
-  provider: string | null;
-  /** `auto` on a version with both formats: median model time per engine in the calibration, ms. */
-  measuredMs: Partial<Record<WebEngine, number>> | null;
-  /** The choice came from the cache of an earlier calibration on this device. */
+/** One row of the `auto` calibration table. */
+export interface CandidateRow {
+  candidate: WebCandidate;
+  backend: WebBackend;
+  engine: WebEngine;
+  /**
+   * `chosen`; `measured` (slower than the chosen one); `cut` (stopped once clearly slower than the
+   * best so far); `passed-over` (unsupported or a software adapter, see `reason`); `failed` (could
+   * not load); `not-measured` (the time budget ran out first).
+   */
+  status: 'chosen' | 'measured' | 'cut' | 'passed-over' | 'failed' | 'not-measured';
+  /** Median model time of the timed runs, ms (logits read back). */
+  medianMs: number | null;
+  /** Load + first run (compiles shaders or wasm), ms. */
+  warmupMs: number | null;
+  /** Timed runs after the warm-up. */
+  runs: number;
+  reason?: string;
+}
+
+/** How the backend and engine were chosen. */
+export interface BackendChoice {
+  requested: { backend: WebBackend | 'auto'; engine: WebEngine | 'auto' };
+  chosen: WebCandidate;
+  /** One line: why this candidate (the measurement, the cache, or the option). */
+  reason: string;
+  /** Every candidate considered, in the order tried. Empty when nothing was measured (one candidate). */
+  table: CandidateRow[];
+  /** The choice came from the cache of an earlier calibration in this browser, on this adapter, for this model version. */
   fromCache: boolean;
-  /** `auto`: engines that could not run here, and why. */
-  failed?: Partial<Record<WebEngine, string>>;
+  /** The calibration is still running: a faster candidate may take over. `whenCalibrated()` resolves when it ends. */
+  calibrating: boolean;
+  /** Wall time of the calibration so far, ms. */
+  calibrationMs: number;
 }
 
 export interface SegmenterInfo {
   backend: WebBackend;
-  /** What runs the model, and how that was decided. */
+  /** What runs the model, and how that was decided (core's record, as runtime-node reports it). */
   engine: EngineChoice;
+  /** Backend × engine: the candidate serving now, why, and the measured table. */
+  choice: BackendChoice;
+  /** The WebGPU adapter and WebGL renderer this browser offers (part of the choice's cache key). */
+  adapters: { webgpu: string | null; webgl: string | null };
   /** Why every backend tried before the chosen one failed. */
   skipped: Record<string, string>;
   modelVersion: string;
   card: ModelCard;
   /** Weight bytes of the model. */
   bytes: number;
-  /** Load + verify + warm-up, ms. */
+  /** Load + verify + warm-up of the first candidate to serve, ms. */
   loadMs: number;
   /** Whether the weights came from the Cache API. */
   fromCache: boolean;
 }
 
 export interface Segmenter {
+  /** Kept current: it changes when the `auto` calibration hands over to a faster candidate. */
   readonly info: SegmenterInfo;
+  /** Resolves with the final info once the `auto` calibration is over (at once when there is none). */
+  whenCalibrated(): Promise<SegmenterInfo>;
   /** Segments one frame. */
   segment(source: FrameSource): Promise<SegmentationResult>;
   /** Segments a live video, newest frame first: at most one frame waits behind the one in flight. */

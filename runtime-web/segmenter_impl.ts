@@ -14,9 +14,12 @@ import {
   type StreamHandle,
 } from './segmenter.js';
 
-/** Decodes any accepted source to an ImageBitmap the contract's way (no colour-space conversion). */
-function toBitmap(source: FrameSource): Promise<ImageBitmap> {
-  if (source instanceof ImageBitmap) return Promise.resolve(source);
+/**
+ * An ImageBitmap or VideoFrame crosses as it is (transferred); any other source is decoded to an
+ * ImageBitmap the contract's way (no colour-space conversion).
+ */
+function toFrame(source: FrameSource): Promise<ImageBitmap | VideoFrame> {
+  if (source instanceof ImageBitmap || (typeof VideoFrame !== 'undefined' && source instanceof VideoFrame)) return Promise.resolve(source);
   return createImageBitmap(source, { colorSpaceConversion: 'none' });
 }
 
@@ -25,25 +28,32 @@ class SegmenterImpl implements Segmenter {
   private closed = false;
 
   constructor(
-    readonly info: SegmenterInfo,
+    public info: SegmenterInfo,
     private readonly engine: EngineApi | Remote<EngineApi>,
     private readonly worker: Worker | null,
   ) {}
 
-  /** Segments an ImageBitmap, which is handed over (transferred to the worker, closed after use). */
-  private async run(bitmap: ImageBitmap, t0: number): Promise<SegmentationResult> {
+  /** Segments an ImageBitmap or VideoFrame, which is handed over (transferred to the worker, closed after use). */
+  private async run(frame: ImageBitmap | VideoFrame, t0: number): Promise<SegmentationResult> {
     if (this.closed) {
-      bitmap.close();
+      frame.close();
       throw new Error('the segmenter is closed');
     }
-    const r = await this.engine.segment(this.worker ? transfer(bitmap, [bitmap]) : bitmap);
+    const r = await this.engine.segment(this.worker ? transfer(frame, [frame as Transferable]) : frame);
+    // The auto calibration handed over to a faster candidate: refresh the info it reports.
+    if (r.candidate !== this.info.choice.chosen) void this.engine.getInfo().then((info) => (this.info = info));
     return { ...r, timings: { ...r.timings, total: performance.now() - t0 } };
   }
 
-  /** An ImageBitmap passed in is transferred and closed; other sources are left untouched. */
+  /** An ImageBitmap or VideoFrame passed in is transferred and closed; other sources are left untouched. */
   async segment(source: FrameSource): Promise<SegmentationResult> {
     const t0 = performance.now();
-    return this.run(await toBitmap(source), t0);
+    return this.run(await toFrame(source), t0);
+  }
+
+  async whenCalibrated(): Promise<SegmenterInfo> {
+    this.info = await this.engine.whenCalibrated();
+    return this.info;
   }
 
   segmentStream(video: HTMLVideoElement, onResult: (result: SegmentationResult) => void, onError: (error: Error) => void = (e) => console.error(e)): StreamHandle {

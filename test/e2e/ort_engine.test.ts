@@ -23,11 +23,17 @@ interface EngineChoice {
   measuredMs: Record<string, number> | null;
   fromCache: boolean;
 }
+interface Info {
+  backend: string;
+  engine: EngineChoice;
+  choice: { chosen: string; fromCache: boolean; calibrating: boolean; table: { candidate: string; status: string; medianMs: number | null }[] };
+}
 type Window = typeof globalThis & {
   edgeseg: {
     createSegmenter(o: { model: string; backend?: string; engine?: string; cache?: boolean }): Promise<{
-      info: { backend: string; engine: EngineChoice };
-      segment(source: Blob): Promise<{ mask: Uint8Array; engine: string }>;
+      info: Info;
+      whenCalibrated(): Promise<Info>;
+      segment(source: Blob): Promise<{ mask: Uint8Array; engine: string; backend: string }>;
       close(): Promise<void>;
     }>;
   };
@@ -40,14 +46,16 @@ function pageMasks(page: Page, o: { model: string; backend: string; engine: stri
   return page.evaluate(async ({ model, backend, engine, cache, images }) => {
     const seg = await (globalThis as Window).edgeseg.createSegmenter({ model, backend, engine, cache });
     try {
+      // auto: wait for the calibration, so every mask comes from the final choice.
+      const info = await seg.whenCalibrated();
       const masks: number[][] = [];
       const engines: string[] = [];
       for (const b64 of images) {
         const r = await seg.segment(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' }));
         masks.push(Array.from(r.mask));
-        engines.push(r.engine);
+        engines.push(`${r.engine}-${r.backend}`);
       }
-      return { choice: seg.info.engine, backend: seg.info.backend, masks, engines };
+      return { choice: info.engine, table: info.choice, backend: info.backend, masks, engines };
     } finally {
       await seg.close();
     }
@@ -96,7 +104,7 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
       const ort = await pageMasks(page, { model, backend: 'wasm', engine: 'ort', cache: false, images });
       assert.deepEqual([tfjs.choice.chosen, tfjs.choice.provider], ['tfjs', null]);
       assert.deepEqual([ort.choice.chosen, ort.choice.provider], ['ort', 'wasm']);
-      assert.ok(ort.engines.every((e) => e === 'ort') && tfjs.engines.every((e) => e === 'tfjs'));
+      assert.ok(ort.engines.every((e) => e === 'ort-wasm') && tfjs.engines.every((e) => e === 'tfjs-wasm'));
       ort.masks.forEach((mask, k) => {
         const same = mask.filter((c, i) => c === tfjs.masks[k][i]).length / mask.length;
         assert.ok(same >= 0.99, `image ${k}: ${(100 * same).toFixed(2)}% of pixels agree`);
@@ -105,11 +113,32 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
       // auto measures both engines once, keeps the faster, and remembers the choice for this version and device.
       const first = await pageMasks(page, { model, backend: 'wasm', engine: 'auto', cache: true, images: images.slice(0, 1) });
       assert.equal(first.choice.fromCache, false);
-      assert.ok(first.choice.measuredMs!.tfjs! > 0 && first.choice.measuredMs!.ort! > 0, JSON.stringify(first.choice));
+      assert.ok(first.choice.measuredMs!.tfjs! > 0 && first.choice.measuredMs!.ort! > 0, JSON.stringify(first.table));
       assert.equal(first.choice.chosen, first.choice.measuredMs!.ort! < first.choice.measuredMs!.tfjs! ? 'ort' : 'tfjs');
+      assert.equal(first.engines[0], `${first.choice.chosen}-wasm`);
       const second = await pageMasks(page, { model, backend: 'wasm', engine: 'auto', cache: true, images: images.slice(0, 1) });
-      assert.deepEqual([second.choice.fromCache, second.choice.chosen, second.choice.measuredMs], [true, first.choice.chosen, null]);
-      assert.equal(second.engines[0], first.choice.chosen);
+      assert.deepEqual([second.choice.fromCache, second.choice.chosen, second.table.calibrating], [true, first.choice.chosen, false]);
+      assert.equal(second.engines[0], `${first.choice.chosen}-wasm`);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it("gives the tfjs engine's masks with ONNX Runtime's WebGPU execution provider (≥ 99% of pixels per image)", async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
+      await page.goto(`${server.url}/bench/pages/harness.html`);
+      await page.waitForFunction(() => document.body.dataset.ready === 'true');
+      const tfjs = await pageMasks(page, { model, backend: 'wasm', engine: 'tfjs', cache: false, images });
+      const ort = await pageMasks(page, { model, backend: 'webgpu', engine: 'ort', cache: false, images });
+      assert.deepEqual([ort.backend, ort.choice.chosen, ort.choice.provider], ['webgpu', 'ort', 'webgpu']);
+      assert.ok(ort.engines.every((e) => e === 'ort-webgpu'));
+      ort.masks.forEach((mask, k) => {
+        const same = mask.filter((c, i) => c === tfjs.masks[k][i]).length / mask.length;
+        assert.ok(same >= 0.99, `image ${k}: ${(100 * same).toFixed(2)}% of pixels agree`);
+      });
     } finally {
       await browser.close();
     }

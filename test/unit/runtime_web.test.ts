@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CLASS_BACKGROUND, CLASS_COLORS, CLASS_PET, ConfigError, maskToRgba } from '../../core/index.js';
-import { DEFAULT_BACKEND, DEFAULT_CACHE, DEFAULT_ENGINE, DEFAULT_WARMUP_RUNS, DEFAULT_WORKER, resolveOptions } from '../../runtime-web/segmenter.js';
+import { DEFAULT_BACKEND, DEFAULT_CACHE, DEFAULT_CALIBRATION_BUDGET_MS, DEFAULT_ENGINE, DEFAULT_WARMUP_RUNS, DEFAULT_WORKER, resolveOptions } from '../../runtime-web/segmenter.js';
 
 describe('runtime-web options and overlay helpers', () => {
   it('fills documented defaults and normalises the model URL to a directory', () => {
     const o = resolveOptions({ model: '/models/unet-small/3' });
-    assert.deepEqual(o, { model: '/models/unet-small/3/', backend: DEFAULT_BACKEND, engine: DEFAULT_ENGINE, worker: DEFAULT_WORKER, cache: DEFAULT_CACHE, frameSizeMask: false, wasmPaths: null, warmupRuns: DEFAULT_WARMUP_RUNS });
+    assert.deepEqual(o, { model: '/models/unet-small/3/', backend: DEFAULT_BACKEND, engine: DEFAULT_ENGINE, worker: DEFAULT_WORKER, cache: DEFAULT_CACHE, frameSizeMask: false, wasmPaths: null, warmupRuns: DEFAULT_WARMUP_RUNS, calibrationBudgetMs: DEFAULT_CALIBRATION_BUDGET_MS, recalibrate: false });
   });
 
   it('names the option and the fix in every error', () => {
@@ -18,6 +18,8 @@ describe('runtime-web options and overlay helpers', () => {
       [{ model: '/m/1/', engine: 'onnx' }, /'engine' must be 'auto' or one of tfjs, ort, got 'onnx'/],
       [{ model: '/m/1/', warmupRuns: -1 }, /'warmupRuns' must be an integer 0–10/],
       [{ model: '/m/1/', worker: 'yes' }, /'worker' must be a boolean/],
+      [{ model: '/m/1/', recalibrate: 1 }, /'recalibrate' must be a boolean/],
+      [{ model: '/m/1/', calibrationBudgetMs: -5 }, /'calibrationBudgetMs' must be a number of ms ≥ 0, got -5/],
     ];
     for (const [options, message] of bad) assert.throws(() => resolveOptions(options as never), (e: unknown) => e instanceof ConfigError && message.test(e.message));
   });
