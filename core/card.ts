@@ -4,6 +4,7 @@
  */
 import { INPUT_NORMALIZATIONS, isInputNormalization, MODEL_CONTRACT, NUM_CLASSES, type ModelContract, type TensorLayout } from './contract.js';
 import { ContractError, ModelFormatError } from './errors.js';
+import { artifactPath, parseJsonText, parseWith, z } from './schemas.js';
 
 export const CARD_SCHEMA = 'edgeseg.card.v1';
 
@@ -122,23 +123,36 @@ export function assertContract(contract: ModelContract | undefined, where = 'mod
   }
 }
 
-/** Parses and checks a card.json text. */
+const dims = z.array(z.number().int().min(1).nullable()).min(1).max(8);
+
+/**
+ * The structure card.json must have before any field is trusted (unknown extra fields pass: newer
+ * writers may add some). The contract's values are then checked against core's by `assertContract`.
+ */
+export const cardSchema = z.looseObject({
+  schema: z.literal(CARD_SCHEMA, { error: `is not an edgeseg card (schema must be '${CARD_SCHEMA}')` }),
+  name: z.string().regex(/^[\w.-]{1,128}$/, 'must be 1–128 letters, digits, _ . -'),
+  version: z.string().regex(/^[\w.-]{1,128}$/, 'must be 1–128 letters, digits, _ . -'),
+  precision: z.enum(PRECISIONS, { error: (i) => `'${String(i.input)}' is not one of ${PRECISIONS.join('|')}` }),
+  contract: z.looseObject({
+    input: z.looseObject({ name: z.string().min(1).max(256), shape: dims }),
+    output: z.looseObject({ name: z.string().min(1).max(256), shape: dims }),
+    classes: z.array(z.string().max(64)).min(1).max(256),
+  }),
+  params: z.number().int().min(0).optional(),
+  weightDtypes: z.record(z.string(), z.string().regex(/^[a-z0-9]{2,16}$/, 'must be a dtype name')).optional(),
+  bytes: z.number().int().min(0).optional(),
+  files: z.array(z.looseObject({ path: artifactPath, bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) })).optional(),
+});
+
+/** Parses and checks a card.json text: its structure (`cardSchema`), then its contract against core's. */
 export function parseCard(text: string, where = 'card.json'): ModelCard {
-  let card: ModelCard;
-  try {
-    card = JSON.parse(text) as ModelCard;
-  } catch (err) {
-    throw new ModelFormatError('MODEL_MALFORMED', `${where} is not valid JSON`, { cause: err });
+  const fail = (m: string) => new ModelFormatError('MODEL_MALFORMED', m);
+  const json = parseJsonText(text, where, fail);
+  if (json === null || typeof json !== 'object' || (json as { schema?: unknown }).schema !== CARD_SCHEMA) {
+    throw fail(`${where} is not an edgeseg card (schema must be '${CARD_SCHEMA}')`);
   }
-  if (card === null || typeof card !== 'object' || card.schema !== CARD_SCHEMA) {
-    throw new ModelFormatError('MODEL_MALFORMED', `${where} is not an edgeseg card (schema must be '${CARD_SCHEMA}')`);
-  }
-  for (const key of ['name', 'version', 'precision'] as const) {
-    if (typeof card[key] !== 'string' || !card[key]) throw new ModelFormatError('MODEL_MALFORMED', `${where} has no '${key}'`);
-  }
-  if (!PRECISIONS.includes(card.precision)) {
-    throw new ModelFormatError('MODEL_MALFORMED', `${where} precision '${card.precision}' is not one of ${PRECISIONS.join('|')}`);
-  }
+  const card = parseWith(cardSchema, json, where, fail) as unknown as ModelCard;
   assertContract(card.contract, where, { foreign: card.source?.format === 'onnx' });
   return card;
 }

@@ -119,6 +119,7 @@ export function describeError(err: unknown): string {
 export type FrameErrorCode =
   | 'SCHEMA_MISMATCH'
   | 'MISSING_HEADER'
+  | 'INVALID_HEADER'
   | 'UNKNOWN_CONTENT_TYPE'
   | 'FRAME_TOO_LARGE'
   | 'RAW_SIZE_MISMATCH'

@@ -151,6 +151,12 @@ function readPngHeader(bytes: Uint8Array): PngHeader {
   }
 }
 
+/** Width and height a PNG declares, read from its header without inflating anything. */
+export function pngSize(bytes: Uint8Array): { width: number; height: number } {
+  const { width, height } = readPngHeader(bytes);
+  return { width, height };
+}
+
 /** Bytes of the filtered scanlines a header implies (what the image data must inflate to). */
 function inflatedSize(h: PngHeader): number {
   const bitsPerPixel = CHANNELS_BY_COLOR_TYPE[h.colorType] * h.depth;

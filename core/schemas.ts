@@ -188,36 +188,103 @@ export interface ModelEvent {
   at: string;
 }
 
-function field(obj: Record<string, unknown>, key: string, type: 'string' | 'number' | 'object', where: string): void {
-  if (typeof obj[key] !== type || obj[key] === null) throw new ContractError(`${where}: '${key}' must be a ${type}`);
+const isoTime = z.string().max(64).refine((t) => !Number.isNaN(Date.parse(t)), 'must be an ISO time');
+/** Ids that travel in keys, headers and file names: no path separators, spaces or control characters. */
+const recordId = z.string().regex(/^[\w.:-]{1,128}$/, 'must be 1–128 letters, digits, _ . : -');
+
+/** A segmentation result (`edgeseg.segmentations`). */
+export const segmentationSchema = z.looseObject({
+  schema: z.literal(SEGMENTATION_SCHEMA),
+  frameId: z.string().min(1).max(256),
+  sensorId: z.string().max(256),
+  modelVersion: z.string().min(1).max(256),
+  width: z.number().int().min(1).max(16384),
+  height: z.number().int().min(1).max(16384),
+  maskFormat: z.enum(['png', 'rle']),
+  mask: z.union([z.string(), z.looseObject({ encoding: z.literal('rle1') })]),
+  classCoverage: z.array(z.number()).length(NUM_CLASSES),
+  capturedAt: z.string(),
+  processedAt: z.string(),
+});
+
+/**
+ * A label (`edgeseg.feedback` value, `POST /feedback` body). `image` and `modelVersion` come only
+ * over HTTP, from a client that never sent the frame to the service.
+ */
+export const feedbackSchema = z.object({
+  schema: z.literal(FEEDBACK_SCHEMA_MESSAGE).optional(),
+  frameId: recordId,
+  mask: z.string(),
+  source: z.string().min(1).max(128),
+  labeler: z.string().max(128).optional(),
+  at: isoTime.optional(),
+  image: z.string().optional(),
+  modelVersion: z.string().max(256).nullable().optional(),
+});
+
+export const modelEventSchema = z.looseObject({
+  schema: z.literal(MODEL_EVENT_SCHEMA),
+  name: z.string().min(1).max(128),
+  version: z.string().min(1).max(128),
+  path: z.string().min(1).max(4096),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex sha256'),
+  metrics: z.object({ miou: z.number(), pixelAccuracy: z.number() }).nullable().optional(),
+  at: z.string().optional(),
+});
+
+export const labelRequestSchema = z.looseObject({
+  schema: z.literal(LABEL_REQUEST_SCHEMA),
+  frameId: recordId,
+  sensorId: z.string().max(256),
+  score: z.number(),
+  reason: z.string().max(1024),
+  modelVersion: z.string().max(256),
+  frame: z.looseObject({
+    store: z.string(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    contentType: z.enum(CONTENT_TYPES),
+    width: z.number().int().min(1).max(16384).optional(),
+    height: z.number().int().min(1).max(16384).optional(),
+    sampleId: z.string().max(256).optional(),
+  }),
+  at: z.string(),
+});
+
+const contractError = (m: string) => new ContractError(m);
+
+/** Parses one JSON record value with `schema`; any problem is a `CONTRACT_MISMATCH` naming the field. */
+function parseRecord<S extends z.ZodType>(schema: S, text: string, where: string): z.output<S> {
+  const value = parseJsonText(text, where, () => new ContractError(`${where}: body is not JSON`));
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ContractError(`${where}: body must be a JSON object`);
+  return parseWith(schema, value, where, contractError);
 }
 
 export function parseSegmentation(text: string): SegmentationMessage {
-  const m = JSON.parse(text) as SegmentationMessage;
-  if (m.schema !== SEGMENTATION_SCHEMA) throw new ContractError(`segmentation: schema must be ${SEGMENTATION_SCHEMA}`);
-  for (const k of ['frameId', 'sensorId', 'modelVersion', 'capturedAt', 'processedAt'] as const) field(m as never, k, 'string', 'segmentation');
-  if (!Array.isArray(m.classCoverage) || m.classCoverage.length !== NUM_CLASSES) throw new ContractError(`segmentation: classCoverage must hold ${NUM_CLASSES} numbers`);
-  return m;
+  return parseRecord(segmentationSchema, text, 'segmentation') as unknown as SegmentationMessage;
 }
 
-export function parseFeedback(text: string): FeedbackMessage {
-  let m: FeedbackMessage;
-  try {
-    m = JSON.parse(text) as FeedbackMessage;
-  } catch {
-    throw new ContractError('feedback: body is not JSON');
-  }
-  if (m === null || typeof m !== 'object') throw new ContractError('feedback: body must be a JSON object');
-  field(m as never, 'frameId', 'string', 'feedback');
-  field(m as never, 'mask', 'string', 'feedback');
-  field(m as never, 'source', 'string', 'feedback');
-  if (!/^[\w.:-]{1,128}$/.test(m.frameId)) throw new ContractError('feedback: frameId must be 1–128 letters, digits, _ . : -');
-  return m;
+export function parseFeedback(text: string): FeedbackMessage & { image?: string; modelVersion?: string | null } {
+  return parseRecord(feedbackSchema, text, 'feedback') as FeedbackMessage & { image?: string; modelVersion?: string | null };
 }
 
 export function parseModelEvent(text: string): ModelEvent {
-  const m = JSON.parse(text) as ModelEvent;
-  if (m.schema !== MODEL_EVENT_SCHEMA) throw new ContractError(`model event: schema must be ${MODEL_EVENT_SCHEMA}`);
-  for (const k of ['name', 'version', 'path', 'sha256'] as const) field(m as never, k, 'string', 'model event');
-  return m;
+  return parseRecord(modelEventSchema, text, 'model event') as unknown as ModelEvent;
 }
+
+export function parseLabelRequest(text: string): LabelRequestMessage {
+  return parseRecord(labelRequestSchema, text, 'label request') as unknown as LabelRequestMessage;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frame record headers
+
+/** `edgeseg.frame.v1` headers; raw frames also need `width` and `height` (checked by the frame validator). */
+export const frameHeadersSchema = z.looseObject({
+  [HEADER.schema]: z.literal(FRAME_SCHEMA),
+  [HEADER.frameId]: z.string().min(1).max(256).regex(/^[^\u0000-\u001f]*$/, 'must hold no control characters'),
+  [HEADER.contentType]: z.enum(CONTENT_TYPES),
+  [HEADER.width]: z.string().regex(/^\d{1,6}$/, 'must be a decimal integer').optional(),
+  [HEADER.height]: z.string().regex(/^\d{1,6}$/, 'must be a decimal integer').optional(),
+  [HEADER.capturedAt]: isoTime.optional(),
+  [HEADER.sampleId]: z.string().max(256).optional(),
+});

@@ -15,11 +15,11 @@ import sharp from 'sharp';
 import {
   ContractError,
   decodeMaskPng,
+  pngSize,
   describeError,
   EdgesegError,
   fromBase64,
   HEADER,
-  NUM_CLASSES,
   parseFeedback,
   RAW_RGB8,
   type FeedbackMessage,
@@ -59,6 +59,8 @@ export interface PostedFeedback extends FeedbackMessage {
   modelVersion?: string | null;
 }
 
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
 const IMAGE_MAGIC: [string, number[]][] = [
   ['png', [0x89, 0x50, 0x4e, 0x47]],
   ['jpeg', [0xff, 0xd8, 0xff]],
@@ -70,6 +72,8 @@ export class FeedbackIngest {
   private readonly maxMask: number;
   private readonly maxImage: number;
   private readonly maxSide: number;
+  /** Objects of prepared samples, written only when they are committed. */
+  private readonly unwritten = new WeakMap<FeedbackSample, Uint8Array[]>();
 
   constructor(o: FeedbackIngestOptions) {
     this.store = new FeedbackStore(o.store);
@@ -84,10 +88,12 @@ export class FeedbackIngest {
     return fromBase64(text);
   }
 
-  /** The frame a label refers to: its stored object, content type and size. */
-  private async frameOf(m: PostedFeedback): Promise<{ sha: string; width: number; height: number }> {
+  /**
+   * The frame a label refers to: its object name, size, and the bytes still to be stored (a
+   * posted image, or a raw frame re-encoded as PNG). Nothing is written here.
+   */
+  private async frameOf(m: PostedFeedback): Promise<{ sha: string; width: number; height: number; bytes?: Uint8Array }> {
     if (m.image !== undefined) {
-      if (typeof m.image !== 'string') throw new FeedbackRejected('FEEDBACK_INVALID', `feedback: 'image' must be a base64 string`, 400);
       const bytes = this.base64(m.image, this.maxImage, 'image');
       if (!IMAGE_MAGIC.some(([, magic]) => magic.every((b, i) => bytes[i] === b))) throw new FeedbackRejected('IMAGE_INVALID', 'image is not a PNG, JPEG or WebP file', 422);
       let meta;
@@ -96,7 +102,8 @@ export class FeedbackIngest {
       } catch (err) {
         throw new FeedbackRejected('IMAGE_INVALID', `image cannot be decoded: ${(err as Error).message}`, 422);
       }
-      return { sha: this.store.putObject(bytes), width: meta.width!, height: meta.height! };
+      if (!meta.width || !meta.height || meta.width > this.maxSide || meta.height > this.maxSide) throw new FeedbackRejected('IMAGE_INVALID', `image is ${meta.width}x${meta.height}; sides are 1–${this.maxSide}`, 422);
+      return { sha: sha256(bytes), width: meta.width, height: meta.height, bytes };
     }
     const p = this.store.getPending(m.frameId);
     if (!p) throw new FeedbackRejected('FRAME_UNKNOWN', `frame ${m.frameId} is not in the feedback store (no label was requested for it) and no image was sent`, 404);
@@ -105,42 +112,54 @@ export class FeedbackIngest {
     if (p.contentType === RAW_RGB8) {
       // Raw frames are kept as PNG so the dataset decoder reads them like any image.
       const png = await sharp(readFileSync(path), { raw: { width: p.width!, height: p.height!, channels: 3 } }).png().toBuffer();
-      return { sha: this.store.putObject(png), width: p.width!, height: p.height! };
+      return { sha: sha256(png), width: p.width!, height: p.height!, bytes: png };
     }
     const meta = await sharp(readFileSync(path)).metadata();
     return { sha: p.image, width: meta.width!, height: meta.height! };
   }
 
-  /** Validates one label and stores its objects; the sample joins the dataset with `commit`. */
+  /**
+   * Checks one label completely (body, frame, mask size, mask values) and writes nothing: its
+   * objects are kept with the sample and written by `commit`, so a refused label leaves the
+   * store untouched. The mask's declared size must be its frame's before it is inflated, which
+   * bounds the work a hostile mask can cause to one frame's worth of pixels.
+   */
   async prepare(input: PostedFeedback | string): Promise<FeedbackSample> {
     let m: PostedFeedback;
     try {
-      m = typeof input === 'string' ? (parseFeedback(input) as PostedFeedback) : (parseFeedback(JSON.stringify(input)) as PostedFeedback);
+      m = parseFeedback(typeof input === 'string' ? input : JSON.stringify(input));
     } catch (err) {
       throw new FeedbackRejected('FEEDBACK_INVALID', describeError(err), 400);
     }
-    if (m.at !== undefined && (typeof m.at !== 'string' || Number.isNaN(Date.parse(m.at)))) throw new FeedbackRejected('FEEDBACK_INVALID', "feedback: 'at' must be an ISO time", 400);
-    if (m.labeler !== undefined && typeof m.labeler !== 'string') throw new FeedbackRejected('FEEDBACK_INVALID', "feedback: 'labeler' must be a string", 400);
     const maskBytes = this.base64(m.mask, this.maxMask, 'mask');
-    let mask;
+    let declared;
     try {
-      mask = decodeMaskPng(maskBytes);
+      declared = pngSize(maskBytes);
     } catch (err) {
       throw new FeedbackRejected('MASK_INVALID', `mask is not a class-id PNG: ${describeError(err)}`, 422);
     }
-    for (let i = 0; i < mask.data.length; i++) {
-      if (mask.data[i] >= NUM_CLASSES) throw new FeedbackRejected('MASK_INVALID', `mask holds class id ${mask.data[i]}; the contract has ${NUM_CLASSES} classes (0–${NUM_CLASSES - 1})`, 422);
-    }
     const frame = await this.frameOf(m);
-    if (mask.width !== frame.width || mask.height !== frame.height) {
-      throw new FeedbackRejected('MASK_MISMATCH', `mask is ${mask.width}x${mask.height} but frame ${m.frameId} is ${frame.width}x${frame.height}`, 422);
+    if (declared.width !== frame.width || declared.height !== frame.height) {
+      throw new FeedbackRejected('MASK_MISMATCH', `mask is ${declared.width}x${declared.height} but frame ${m.frameId} is ${frame.width}x${frame.height}`, 422);
     }
-    return { id: m.frameId, image: frame.sha, mask: this.store.putObject(maskBytes), source: m.source, ...(m.labeler ? { labeler: m.labeler } : {}), at: m.at ?? new Date().toISOString() };
+    try {
+      // 16-bit RGBA is the largest a PNG of this size can inflate to.
+      decodeMaskPng(maskBytes, { maxSide: this.maxSide, maxInflatedBytes: frame.height * (1 + frame.width * 8) });
+    } catch (err) {
+      throw new FeedbackRejected('MASK_INVALID', `mask is not a class-id PNG: ${describeError(err)}`, 422);
+    }
+    const sample: FeedbackSample = { id: m.frameId, image: frame.sha, mask: sha256(maskBytes), source: m.source, ...(m.labeler ? { labeler: m.labeler } : {}), at: m.at ?? new Date().toISOString() };
+    this.unwritten.set(sample, [maskBytes, ...(frame.bytes ? [frame.bytes] : [])]);
+    return sample;
   }
 
-  /** Appends prepared samples as one new store version and forgets their pending frames. */
+  /** Writes prepared samples' objects, appends the samples as one new store version and forgets their pending frames. */
   async commit(samples: FeedbackSample[]): Promise<FeedbackVersion | null> {
     if (samples.length === 0) return null;
+    for (const s of samples) {
+      for (const bytes of this.unwritten.get(s) ?? []) this.store.putObject(bytes);
+      this.unwritten.delete(s);
+    }
     const version = await this.store.append(samples);
     for (const s of samples) this.store.removePending(s.id);
     return version;

@@ -1,9 +1,10 @@
 /**
- * Frame validation at the boundary, before any inference: schema header, key, required headers,
- * known content type, size limit, raw dimensions. Cheap checks only; whether an encoded image
+ * Frame validation at the boundary, before any inference: the headers parsed once with core's
+ * `frameHeadersSchema` (schema, frame id, known content type, dimensions, capture time), key,
+ * size limit, raw dimensions. Cheap checks only; whether an encoded image
  * decodes is found out by the worker (UNDECODABLE). Every failure is a FrameError with a code.
  */
-import { CONTENT_TYPES, FRAME_SCHEMA, FrameError, HEADER, RAW_RGB8, type FrameContentType } from '../core/index.js';
+import { CONTENT_TYPES, FRAME_SCHEMA, frameHeadersSchema, FrameError, HEADER, RAW_RGB8, type FrameContentType } from '../core/index.js';
 import type { InRecord } from './transport.js';
 
 export interface FrameLimits {
@@ -34,15 +35,26 @@ function dimension(headers: Record<string, string>, name: string, maxSide: numbe
   return n;
 }
 
+/** The frame code for the first header that fails `frameHeadersSchema`, with the old messages. */
+function headerError(h: Record<string, string>, key: string, detail: string): FrameError {
+  const value = h[key];
+  if (key === HEADER.schema) return new FrameError('SCHEMA_MISMATCH', `header schema is ${value === undefined ? 'missing' : `'${value}'`}; expected ${FRAME_SCHEMA}`);
+  if (value === undefined) return new FrameError('MISSING_HEADER', `header '${key}' is missing`);
+  if (key === HEADER.contentType) return new FrameError('UNKNOWN_CONTENT_TYPE', `content type '${value}' is not one of ${CONTENT_TYPES.join(', ')}`);
+  if (key === HEADER.width || key === HEADER.height) return new FrameError('DIMENSIONS_OUT_OF_RANGE', `header ${key}=${value} is not an integer`);
+  return new FrameError('INVALID_HEADER', `header '${key}' ${detail}`);
+}
+
 export function validateFrame(record: InRecord, limits: FrameLimits = FRAME_LIMIT_DEFAULTS): ValidFrame {
   const h = record.headers;
-  if (h[HEADER.schema] !== FRAME_SCHEMA) throw new FrameError('SCHEMA_MISMATCH', `header schema is ${h[HEADER.schema] === undefined ? 'missing' : `'${h[HEADER.schema]}'`}; expected ${FRAME_SCHEMA}`);
+  const parsed = frameHeadersSchema.safeParse(h);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw headerError(h, String(issue.path[0] ?? HEADER.schema), issue.message);
+  }
   const frameId = h[HEADER.frameId];
-  if (!frameId) throw new FrameError('MISSING_HEADER', `header '${HEADER.frameId}' is missing`);
   if (!record.key || record.key.length === 0) throw new FrameError('MISSING_HEADER', 'the record key (sensor id) is missing');
   const contentType = h[HEADER.contentType];
-  if (contentType === undefined) throw new FrameError('MISSING_HEADER', `header '${HEADER.contentType}' is missing`);
-  if (!(CONTENT_TYPES as readonly string[]).includes(contentType)) throw new FrameError('UNKNOWN_CONTENT_TYPE', `content type '${contentType}' is not one of ${CONTENT_TYPES.join(', ')}`);
   const bytes = record.value;
   if (!bytes || bytes.length === 0) throw new FrameError('UNDECODABLE', 'the frame is empty');
   if (bytes.length > limits.maxFrameBytes) throw new FrameError('FRAME_TOO_LARGE', `frame is ${bytes.length} bytes; the limit is ${limits.maxFrameBytes}`);

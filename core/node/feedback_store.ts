@@ -3,13 +3,21 @@
  * simulated) labels joined with their frames.
  *
  * ```
- * <dir>/objects/<aa>/<sha256>   frame and mask bytes, named by their sha256 (written once)
- * <dir>/versions/<000001>.json  one manifest per version: every sample of that version
- * <dir>/pending/<frameId>.json  a frame kept for labelling, waiting for its label
+ * <dir>/objects/<aa>/<sha256>    frame and mask bytes, named by their sha256 (written once)
+ * <dir>/versions/<000001>.json   one manifest per version: only the samples it added
+ * <dir>/snapshots/<000001>.json  now and then: every sample of that version, in full
+ * <dir>/pending/<frameId>.json   a frame kept for labelling, waiting for its label
  * ```
- * A version lists all samples (the previous version's plus the new ones; a new label for the
+ * A version holds all samples (the previous version's plus the new ones; a new label for the
  * same frame id replaces the older one), so any version can be trained on by itself:
- * `feedback:<dir>@<version>` (trainer/data/sources/feedback.ts). Versions are never rewritten.
+ * `feedback:<dir>@<version>`. On disk a version's manifest lists only what it added, so the
+ * store grows with the labels, not with labels × versions; `read` rebuilds a version from the
+ * newest snapshot at or before it plus the manifests after that snapshot. A snapshot is written
+ * when the manifests since the last one hold as many samples as it (at least
+ * `SNAPSHOT_MIN_SAMPLES`) or number `SNAPSHOT_MAX_CHAIN`, which keeps snapshots a geometric
+ * series (a few times the labels in all) and a read to a bounded number of files. Manifests
+ * written before this layout (schema `edgeseg.feedback.v1`, every sample) read as snapshots.
+ * Versions and snapshots are never rewritten.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +26,33 @@ import { DatasetError } from '../index.js';
 import { withLock, writeFileAtomic } from './fs_atomic.js';
 
 export const FEEDBACK_SCHEMA = 'edgeseg.feedback.v1';
+/** On-disk manifest of one version: the samples it added. */
+export const FEEDBACK_DELTA_SCHEMA = 'edgeseg.feedback-delta.v1';
+/** A snapshot waits for at least this many samples added since the last one… */
+export const SNAPSHOT_MIN_SAMPLES = 256;
+/** …unless this many versions were written since, however small. */
+export const SNAPSHOT_MAX_CHAIN = 512;
+
+/** A version rebuilt, with how far it is from the last full list (snapshot or old-layout manifest). */
+interface Rebuilt {
+  full: FeedbackVersion;
+  /** Manifests read after the full list, this one included. */
+  chain: number;
+  /** Samples those manifests added. */
+  since: number;
+  /** Samples of the full list. */
+  baseSize: number;
+}
+
+/** What `versions/<n>.json` holds. */
+interface DeltaManifest {
+  schema: typeof FEEDBACK_DELTA_SCHEMA;
+  version: number;
+  parent: number | null;
+  created: string;
+  /** Samples new in this version (same id as an older sample: replaces it). */
+  samples: FeedbackSample[];
+}
 
 export interface FeedbackSample {
   /** Frame id. */
@@ -140,39 +175,98 @@ export class FeedbackStore {
     return v.length ? v[v.length - 1] : null;
   }
 
+  private file(kind: 'versions' | 'snapshots', v: number): string {
+    return join(this.dir, kind, `${String(v).padStart(6, '0')}.json`);
+  }
+
+  private readJson(path: string): DeltaManifest | FeedbackVersion {
+    let m: DeltaManifest | FeedbackVersion;
+    try {
+      m = JSON.parse(readFileSync(path, 'utf8')) as DeltaManifest | FeedbackVersion;
+    } catch (err) {
+      throw new DatasetError('DATASET_SPEC_INVALID', `${path} is not a readable manifest: ${(err as Error).message}`);
+    }
+    if (m?.schema !== FEEDBACK_SCHEMA && m?.schema !== FEEDBACK_DELTA_SCHEMA) throw new DatasetError('DATASET_SPEC_INVALID', `${path} is not a ${FEEDBACK_SCHEMA} manifest`);
+    if (!Array.isArray(m.samples)) throw new DatasetError('DATASET_SPEC_INVALID', `${path} lists no samples`);
+    return m;
+  }
+
+  /** Snapshot versions, oldest first. */
+  private snapshots(): number[] {
+    const dir = join(this.dir, 'snapshots');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .map((f) => /^(\d+)\.json$/.exec(f)?.[1])
+      .filter((v): v is string => v !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  /** Every sample of version `v`: the newest full list at or before it (snapshot or old-layout manifest), then the manifests after. */
   read(version?: number): FeedbackVersion {
     const v = version ?? this.latest();
     if (v === null) throw new DatasetError('DATASET_EMPTY', `feedback store ${this.dir} has no versions yet`);
-    const path = join(this.dir, 'versions', `${String(v).padStart(6, '0')}.json`);
-    if (!existsSync(path)) throw new DatasetError('DATASET_NOT_FOUND', `feedback store ${this.dir} has no version ${v}`);
-    const manifest = JSON.parse(readFileSync(path, 'utf8')) as FeedbackVersion;
-    if (manifest.schema !== FEEDBACK_SCHEMA) throw new DatasetError('DATASET_SPEC_INVALID', `${path} is not a ${FEEDBACK_SCHEMA} manifest`);
-    return manifest;
+    return this.rebuild(v).full;
   }
 
-  /** Writes a new version holding the latest version's samples plus `added` (same id: newest wins). */
+  /** The last version rebuilt: versions are immutable, so appends in one process chain on it. */
+  private last: Rebuilt | null = null;
+
+  private rebuild(v: number): Rebuilt {
+    if (this.last?.full.version === v) return this.last;
+    const path = this.file('versions', v);
+    if (!existsSync(path)) throw new DatasetError('DATASET_NOT_FOUND', `feedback store ${this.dir} has no version ${v}`);
+    const own = this.readJson(path);
+    if (own.schema === FEEDBACK_SCHEMA) return { full: own as FeedbackVersion, chain: 0, since: 0, baseSize: own.samples.length };
+    const snap = this.snapshots().filter((s) => s <= v).at(-1) ?? 0;
+    const deltas: DeltaManifest[] = [own as DeltaManifest];
+    let base: FeedbackSample[] = [];
+    for (let u = v - 1; u >= 1; u--) {
+      if (u === snap) {
+        base = this.readJson(this.file('snapshots', u)).samples;
+        break;
+      }
+      const p = this.file('versions', u);
+      if (!existsSync(p)) continue;
+      const m = this.readJson(p);
+      if (m.schema === FEEDBACK_SCHEMA) {
+        base = m.samples;
+        break;
+      }
+      deltas.push(m);
+    }
+    const byId = new Map(base.map((s) => [s.id, s]));
+    for (const d of deltas.reverse()) for (const s of d.samples) byId.set(s.id, s);
+    const full: FeedbackVersion = { schema: FEEDBACK_SCHEMA, version: v, parent: own.parent, created: own.created, added: own.samples.length, samples: [...byId.values()] };
+    return { full, chain: deltas.length, since: deltas.reduce((n, d) => n + d.samples.length, 0), baseSize: base.length };
+  }
+
+  /** Writes a new version adding `added` to the latest version's samples (same id: newest wins). */
   async append(added: FeedbackSample[]): Promise<FeedbackVersion> {
+    for (const s of added) {
+      if (!existsSync(this.objectPath(s.image)) || !existsSync(this.objectPath(s.mask))) {
+        throw new DatasetError('DATASET_NOT_FOUND', `feedback sample ${s.id} refers to objects not in the store`);
+      }
+    }
     mkdirSync(join(this.dir, 'versions'), { recursive: true });
     return withLock(join(this.dir, 'versions'), () => {
       const parent = this.latest();
-      const byId = new Map((parent === null ? [] : this.read(parent).samples).map((s) => [s.id, s]));
-      for (const s of added) {
-        if (!existsSync(this.objectPath(s.image)) || !existsSync(this.objectPath(s.mask))) {
-          throw new DatasetError('DATASET_NOT_FOUND', `feedback sample ${s.id} refers to objects not in the store`);
-        }
-        byId.set(s.id, s);
-      }
+      const prev: Rebuilt = parent === null ? { full: { schema: FEEDBACK_SCHEMA, version: 0, parent: null, created: '', added: 0, samples: [] }, chain: 0, since: 0, baseSize: 0 } : this.rebuild(parent);
       const version = (parent ?? 0) + 1;
-      const manifest: FeedbackVersion = {
-        schema: FEEDBACK_SCHEMA,
-        version,
-        parent,
-        created: new Date().toISOString(),
-        added: added.length,
-        samples: [...byId.values()],
-      };
-      writeFileAtomic(join(this.dir, 'versions', `${String(version).padStart(6, '0')}.json`), JSON.stringify(manifest, null, 1));
-      return manifest;
+      const delta: DeltaManifest = { schema: FEEDBACK_DELTA_SCHEMA, version, parent, created: new Date().toISOString(), samples: added };
+      writeFileAtomic(this.file('versions', version), JSON.stringify(delta, null, 1));
+      const byId = new Map(prev.full.samples.map((s) => [s.id, s]));
+      for (const s of added) byId.set(s.id, s);
+      const full: FeedbackVersion = { schema: FEEDBACK_SCHEMA, version, parent, created: delta.created, added: added.length, samples: [...byId.values()] };
+      let next: Rebuilt = { full, chain: prev.chain + 1, since: prev.since + added.length, baseSize: prev.baseSize };
+      // Snapshots keep reads short while their total stays a geometric series of the labels.
+      if (next.since >= Math.max(SNAPSHOT_MIN_SAMPLES, next.baseSize) || next.chain >= SNAPSHOT_MAX_CHAIN) {
+        mkdirSync(join(this.dir, 'snapshots'), { recursive: true });
+        writeFileAtomic(this.file('snapshots', version), JSON.stringify(full));
+        next = { full, chain: 0, since: 0, baseSize: full.samples.length };
+      }
+      this.last = next;
+      return full;
     });
   }
 }
