@@ -11,7 +11,7 @@ import {
   decodeMaskPng,
   encodeMaskPng,
   FEEDBACK_SCHEMA_MESSAGE,
-  LABEL_REQUEST_SCHEMA,
+  parseLabelRequest,
   parseDatasetSpecs,
   syntheticSample,
   toBase64,
@@ -75,8 +75,7 @@ export class SimulatedLabeler {
         if (this.answered >= limit) break;
         let request: LabelRequestMessage;
         try {
-          request = JSON.parse(r.value?.toString() ?? '') as LabelRequestMessage;
-          if (request.schema !== LABEL_REQUEST_SCHEMA) throw new Error(`schema is not ${LABEL_REQUEST_SCHEMA}`);
+          request = parseLabelRequest(r.value?.toString() ?? '');
         } catch (err) {
           this.skipped++;
           this.o.log?.warn('ignored a malformed label request', { offset: r.offset, error: (err as Error).message });
