@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerConvert } from './commands/convert.js';
 import { registerData } from './commands/data.js';
 import { registerEval } from './commands/eval.js';
+import { registerImport } from './commands/import.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLoop } from './commands/loop.js';
 import { registerModels } from './commands/models.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerPredict(program);
   registerEval(program);
   registerConvert(program);
+  registerImport(program);
   registerVerify(program);
   registerInspect(program);
   registerStream(program);

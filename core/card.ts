@@ -93,10 +93,11 @@ function nhwc(shape: readonly (number | null)[], layout: TensorLayout | undefine
 }
 
 /**
- * Throws `CONTRACT_MISMATCH` if a model's declared contract differs from core's. An imported ONNX
- * model (`foreign`) keeps its own tensor names and may be NCHW: its sizes must still be core's.
+ * Throws `CONTRACT_MISMATCH` if a model's declared contract differs from core's. An imported model
+ * may name its classes (their number is core's); an imported ONNX model (`foreign`) keeps its own
+ * tensor names and may be NCHW: its sizes must still be core's.
  */
-export function assertContract(contract: ModelContract | undefined, where = 'model', o: { foreign?: boolean } = {}): void {
+export function assertContract(contract: ModelContract | undefined, where = 'model', o: { foreign?: boolean; imported?: boolean } = {}): void {
   if (!contract) throw new ContractError(`${where} declares no input/output contract`);
   const want = MODEL_CONTRACT;
   const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -109,7 +110,7 @@ export function assertContract(contract: ModelContract | undefined, where = 'mod
   if (!same(nhwc(contract.output.shape, contract.output.layout).slice(1), want.output.shape.slice(1))) {
     throw new ContractError(`${where} output shape [${contract.output.shape}] differs from the contract's [${want.output.shape}]`);
   }
-  if (!same(contract.classes, want.classes)) {
+  if (o.imported ? contract.classes.length !== want.classes.length : !same(contract.classes, want.classes)) {
     throw new ContractError(`${where} classes [${contract.classes}] differ from the contract's [${want.classes}] (${NUM_CLASSES} classes)`);
   }
   const normalization = contract.input.normalization;
@@ -153,6 +154,6 @@ export function parseCard(text: string, where = 'card.json'): ModelCard {
     throw fail(`${where} is not an edgeseg card (schema must be '${CARD_SCHEMA}')`);
   }
   const card = parseWith(cardSchema, json, where, fail) as unknown as ModelCard;
-  assertContract(card.contract, where, { foreign: card.source?.format === 'onnx' });
+  assertContract(card.contract, where, { foreign: card.source?.format === 'onnx', imported: card.source !== undefined });
   return card;
 }

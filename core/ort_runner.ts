@@ -7,8 +7,9 @@
  * `Tensor` must be the ones that run the model.
  */
 import type { InferenceSession, Tensor, TensorConstructor } from 'onnxruntime-common';
-import { INPUT_CHANNELS, INPUT_NAME, INPUT_SIZE, OUTPUT_NAME } from './contract.js';
+import { INPUT_CHANNELS, INPUT_SIZE, MODEL_CONTRACT, type ModelContract } from './contract.js';
 import type { ModelRunner } from './engine.js';
+import { nchwToNhwc, nhwcToNchw } from './tensor_layout.js';
 
 /** The part of an ORT package (onnxruntime-web, onnxruntime-node) edgeseg uses. */
 export interface OrtApi {
@@ -24,6 +25,11 @@ export interface OrtSessionSettings {
    * instead. @default 1 (one session per worker thread: measured faster on 2 cores, see runtime-node)
    */
   threads?: number;
+  /**
+   * The card's contract: input and output tensor names, NCHW or NHWC layout and a batch fixed at 1
+   * of an imported ONNX model. The session takes and gives NHWC either way. @default core's contract
+   */
+  contract?: ModelContract;
 }
 
 export const DEFAULT_ORT_PROVIDER = 'cpu';
@@ -46,20 +52,40 @@ export class OrtSession {
     private readonly ort: OrtApi,
     private readonly session: InferenceSession,
     readonly provider: string,
+    private readonly contract: ModelContract,
   ) {}
 
   static async create(ort: OrtApi, bytes: Uint8Array, settings: OrtSessionSettings = {}): Promise<OrtSession> {
     const options = ortSessionOptions(settings);
-    return new OrtSession(ort, await ort.InferenceSession.create(bytes, options), options.executionProviders![0] as string);
+    return new OrtSession(ort, await ort.InferenceSession.create(bytes, options), options.executionProviders![0] as string, settings.contract ?? MODEL_CONTRACT);
   }
 
-  /** The values of `outputs` for `n` preprocessed images (NHWC float32), read back to memory. */
-  async run(images: Float32Array, n: number, outputs: readonly string[] = [OUTPUT_NAME]): Promise<Record<string, Tensor['data']>> {
-    const input = new this.ort.Tensor('float32', images, [n, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS]);
-    const out = await this.session.run({ [INPUT_NAME]: input }, outputs as string[]);
+  /** Name of the logits output (the contract's: `logits`, or an imported model's own). */
+  get outputName(): string {
+    return this.contract.output.name;
+  }
+
+  /**
+   * The values of `outputs` for `n` preprocessed images (NHWC float32), read back to memory; the
+   * logits output comes back NHWC whatever the model's layout.
+   */
+  async run(images: Float32Array, n: number, outputs: readonly string[] = [this.outputName]): Promise<Record<string, Tensor['data']>> {
+    const frame = INPUT_SIZE * INPUT_SIZE * INPUT_CHANNELS;
+    // A model exported with its batch fixed at 1 (common for PyTorch exports) runs frame by frame.
+    if (this.contract.input.shape[0] === 1 && n > 1) {
+      const parts: Record<string, Tensor['data']>[] = [];
+      for (let i = 0; i < n; i++) parts.push(await this.run(images.subarray(i * frame, (i + 1) * frame), 1, outputs));
+      return Object.fromEntries(outputs.map((name) => [name, concat(parts.map((p) => p[name]))]));
+    }
+    const nchw = this.contract.input.layout === 'NCHW';
+    const data = nchw ? nhwcToNchw(images, n, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS) : images;
+    const input = new this.ort.Tensor('float32', data, nchw ? [n, INPUT_CHANNELS, INPUT_SIZE, INPUT_SIZE] : [n, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS]);
+    const out = await this.session.run({ [this.contract.input.name]: input }, outputs as string[]);
     const values: Record<string, Tensor['data']> = {};
     for (const name of outputs) {
-      values[name] = await out[name].getData();
+      const v = await out[name].getData();
+      const [, c, h, w] = out[name].dims;
+      values[name] = name === this.outputName && this.contract.output.layout === 'NCHW' ? nchwToNhwc(v as Float32Array, n, c, h, w) : v;
       out[name].dispose();
     }
     return values;
@@ -76,7 +102,18 @@ export async function ortRunner(ort: OrtApi, bytes: Uint8Array, settings: OrtSes
   return {
     engine: 'ort',
     provider: session.provider,
-    predict: async (input) => (await session.run((await input.data()) as Float32Array, input.shape[0]))[OUTPUT_NAME] as Float32Array,
+    predict: async (input) => (await session.run((await input.data()) as Float32Array, input.shape[0]))[session.outputName] as Float32Array,
     dispose: () => session.release(),
   };
+}
+
+function concat(parts: Tensor['data'][]): Tensor['data'] {
+  const total = parts.reduce((k, p) => k + p.length, 0);
+  const out = new (parts[0].constructor as new (n: number) => Float32Array)(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p as Float32Array, o);
+    o += p.length;
+  }
+  return out as Tensor['data'];
 }

@@ -1,13 +1,17 @@
 /**
  * Folds a BatchNormalization into the convolution that feeds it (Conv2D, DepthwiseConv2D,
- * Conv2DTranspose) when the convolution's output goes nowhere else:
+ * Conv2DTranspose, and SeparableConv2D through its pointwise kernel, the one that makes its output
+ * channels) when the convolution's output goes nowhere else:
  *   k = γ / √(σ² + ε);  W' = W · k (per output channel);  b' = (b − μ) · k + β.
  * The BN layer disappears and the convolution gains a bias.
  */
 import type { LayerGraph } from '../graph.js';
 import type { RewriteRule } from './rule.js';
 
-const CONVS = new Set(['Conv2D', 'DepthwiseConv2D', 'Conv2DTranspose']);
+const CONVS = new Set(['Conv2D', 'DepthwiseConv2D', 'Conv2DTranspose', 'SeparableConv2D']);
+
+/** The kernel whose output channels the BatchNorm scales. */
+const KERNEL_OF: Readonly<Record<string, string>> = { DepthwiseConv2D: 'depthwise_kernel', SeparableConv2D: 'pointwise_kernel' };
 
 /** Index of the output channel of each kernel element, by layer class (channels-last kernels). */
 function outputChannelOf(cls: string, shape: number[]): (i: number) => number {
@@ -16,8 +20,8 @@ function outputChannelOf(cls: string, shape: number[]): (i: number) => number {
     const [, , out, inC] = shape;
     return (i) => Math.floor(i / inC) % out;
   }
-  // Conv2D [kh, kw, in, out]; DepthwiseConv2D [kh, kw, in, mult] with output channel in·mult + m
-  const perTap = cls === 'Conv2D' ? shape[3] : shape[2] * shape[3];
+  // Conv2D [kh, kw, in, out], SeparableConv2D pointwise [1, 1, in·mult, out]; DepthwiseConv2D [kh, kw, in, mult] with output channel in·mult + m
+  const perTap = cls === 'DepthwiseConv2D' ? shape[2] * shape[3] : shape[3];
   return (i) => i % perTap;
 }
 
@@ -33,7 +37,7 @@ export const foldBatchNorm: RewriteRule = {
       const conv = g.layer(srcName);
       if (!CONVS.has(conv.class_name) || g.consumers(conv.name).length !== 1 || g.isOutput(conv.name)) continue;
       if ((conv.config.activation ?? 'linear') !== 'linear') continue;
-      const kernelName = `${conv.name}/${conv.class_name === 'DepthwiseConv2D' ? 'depthwise_kernel' : 'kernel'}`;
+      const kernelName = `${conv.name}/${KERNEL_OF[conv.class_name] ?? 'kernel'}`;
       const kernel = g.weight(kernelName);
       const shape = g.shapes.get(kernelName)!;
       const channels = g.weight(`${bn.name}/moving_mean`).length;

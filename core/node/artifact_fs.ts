@@ -20,6 +20,7 @@ import {
   tfjsModelOf,
   type InputNormalization,
   type ModelCard,
+  type ModelContract,
   type VerifiedModel,
 } from '../index.js';
 import type { io } from '@tensorflow/tfjs-core';
@@ -61,6 +62,11 @@ export interface WriteModelDirOptions {
   tfjs?: boolean;
   /** Card `weightDtypes` when the stored dtypes are not the tfjs manifest's (an ONNX-only version). */
   weightDtypes?: Record<string, string>;
+  /**
+   * The card's contract, when it is not core's with the draft's normalization: an imported ONNX
+   * model keeps its own tensor names and layout. @default contractFor(draft.normalization)
+   */
+  contract?: ModelContract;
 }
 
 /**
@@ -97,7 +103,7 @@ export async function writeModelDir(dir: string, artifacts: io.ModelArtifacts, d
   const card: ModelCard = {
     schema: CARD_SCHEMA,
     ...fields,
-    contract: contractFor(normalization),
+    contract: options.contract ?? contractFor(normalization),
     params: weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0),
     weightDtypes: options.weightDtypes ?? Object.fromEntries(weightSpecs.map((s) => [s.name, s.quantization?.dtype ?? s.dtype])),
     bytes: tfjs ? shards.reduce((n, s) => n + s.data.byteLength, 0) : listed.filter((f) => f.path.endsWith('.onnx')).reduce((n, f) => n + f.bytes, 0),

@@ -28,7 +28,8 @@ async function loadOrt(dir: string, settings: OrtSessionSettings): Promise<Loade
   const bytes = readFileSync(join(dir, file));
   const want = card.files.find((f) => f.path === file)!.sha256;
   if ((await sha256Hex(bytes)) !== want) throw new ChecksumError(file, `${file}: sha256 does not match the card; the file changed after verification`);
-  return { card, runner: await ortRunner(ort, bytes, settings) };
+  // The card's contract: an imported ONNX model keeps its own tensor names and layout.
+  return { card, runner: await ortRunner(ort, bytes, { ...settings, contract: card.contract }) };
 }
 
 /**

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { ConfigError, INPUT_NORMALIZATIONS, isInputNormalization, type InputNormalization } from '../../core/index.js';
+import { importModel } from '../../converter/import/import_model.js';
+import { cliLogger, type GlobalOptions } from '../context.js';
+
+interface ImportFlags extends GlobalOptions {
+  name: string;
+  models: string;
+  normalize?: string;
+  labels?: string;
+  output?: string;
+}
+
+export function registerImport(program: Command): void {
+  program
+    .command('import')
+    .description('bring your own model: a Keras .keras/.h5, a tensorflowjs_converter directory or an ONNX file → a registry version')
+    .argument('<path>', '.keras or .h5 file, tfjs layers model directory, or .onnx file')
+    .requiredOption('--name <name>', 'registry model name to write the version under')
+    .option('--models <dir>', 'registry root', 'models')
+    .option('--normalize <kind>', `how the model wants its pixels: ${Object.keys(INPUT_NORMALIZATIONS).join(' | ')} (unit = [0, 1], symmetric = [-1, 1], imagenet = mean/std)`)
+    .option('--labels <names>', 'class names in output-channel order, comma-separated (default: pet,background,border)')
+    .option('--output <name>', 'the logits output of an ONNX model with several outputs (default: its first)')
+    .action(async (path: string, flags: ImportFlags, cmd: Command) => {
+      const log = cliLogger('import', cmd.optsWithGlobals());
+      if (flags.normalize !== undefined && !isInputNormalization(flags.normalize)) {
+        throw new ConfigError(`--normalize must be one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}, got '${flags.normalize}'`);
+      }
+      const labels = flags.labels?.split(',').map((l) => l.trim());
+      const { dir, card } = await importModel({ path, name: flags.name, root: flags.models, normalize: flags.normalize as InputNormalization | undefined, labels, output: flags.output, log });
+      const s = card.source!;
+      const c = card.contract;
+      console.log(`imported ${s.file} (${s.format}${s.producer ? `, ${s.producer}` : ''}) as ${card.name}@${card.version} in ${dir}`);
+      console.log(`  input  ${s.inputName} → ${c.input.name} [${c.input.shape.map((d) => d ?? 'N')}] ${c.input.layout}, normalization ${c.input.normalization}${s.pinned.length ? `, pinned ${s.pinned.join(' ')}` : ''}`);
+      console.log(`  output ${s.outputName} → ${c.output.name} [${c.output.shape.map((d) => d ?? 'N')}] ${c.output.layout ?? 'NHWC'}, classes ${c.classes.join(', ')}`);
+      if (s.flattened.length) console.log(`  flattened ${s.flattened.join(', ')}`);
+      console.log(`  ${card.params} parameters, ${card.files.length} files in SHA256SUMS`);
+    });
+}

@@ -1,0 +1,172 @@
+/**
+ * `edgeseg import`: a model trained elsewhere → a registry version like a trained one
+ * (`card.json` + `SHA256SUMS`), or a named refusal. Keras-family files become a flat tfjs layers
+ * model named by the contract (so fold, quantize, the gate, the ONNX export and every runtime take
+ * it as their own); an ONNX file is kept as it is and its card carries its own contract (tensor
+ * names, layout, batch) for the ONNX Runtime engine.
+ */
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import {
+  CLASS_NAMES,
+  ConfigError,
+  contractFor,
+  INPUT_NORMALIZATIONS,
+  isInputNormalization,
+  NUM_CLASSES,
+  sha256Hex,
+  type InputNormalization,
+  type Logger,
+  type ModelCard,
+  type ModelSource,
+  type SourceFormat,
+} from '../../core/index.js';
+import { writeModelDir } from '../../core/node/artifact_fs.js';
+import { DEFAULT_MODELS_ROOT, publishRun, reserveVersion } from '../../core/node/registry.js';
+import { codeRevision } from '../../core/node/revision.js';
+import { ImportError } from './import_error.js';
+import { importKerasLayers } from './import_keras.js';
+import { importOnnx } from './import_onnx.js';
+import { readKerasArchive, readModelH5, readTfjsDir, type KerasSource } from './keras_read.js';
+
+export interface ImportOptions {
+  /** A `.keras` or `.h5` file, a tensorflowjs_converter directory, or an `.onnx` file. */
+  path: string;
+  /** Registry model name the version is written under. */
+  name: string;
+  /** Registry root. @default 'models' */
+  root?: string;
+  /**
+   * How the model wants its pixels (`unit` [0, 1], `symmetric` [−1, 1], `imagenet` mean/std).
+   * Required: no format edgeseg imports records it. @default none (refused with IMPORT_NORMALIZATION_UNKNOWN)
+   */
+  normalize?: InputNormalization;
+  /** Class names in output-channel order; their number must be the contract's. @default core's CLASS_NAMES */
+  labels?: readonly string[];
+  /** The logits output of an ONNX model with several outputs. @default its first output */
+  output?: string;
+  log?: Logger;
+}
+
+export interface ImportResult {
+  dir: string;
+  version: string;
+  card: ModelCard;
+}
+
+const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46];
+
+/** The format of `path`, by what it is (a directory, a zip, HDF5) before its extension. */
+export function detectFormat(path: string): SourceFormat {
+  if (!existsSync(path)) throw new ConfigError(`${path} does not exist`);
+  if (statSync(path).isDirectory()) return 'tfjs-layers';
+  const head = new Uint8Array(readFileSync(path).subarray(0, 4));
+  const starts = (magic: number[]) => magic.every((b, i) => head[i] === b);
+  if (starts(ZIP_MAGIC)) return 'keras';
+  if (starts(HDF5_MAGIC)) return 'keras-h5';
+  if (extname(path).toLowerCase() === '.onnx') return 'onnx';
+  throw new ImportError('IMPORT_UNSUPPORTED_FORMAT', `${path} is neither a .keras archive, an HDF5 model, a tfjs directory nor an .onnx file`);
+}
+
+function checkLabels(labels: readonly string[] | undefined): readonly string[] {
+  if (!labels) return CLASS_NAMES;
+  if (labels.length !== NUM_CLASSES || labels.some((l) => !l)) {
+    throw new ImportError('IMPORT_CLASSES_MISMATCH', `--labels names ${labels.length} classes (${labels.join(', ')}); edgeseg's models have ${NUM_CLASSES}`);
+  }
+  return labels;
+}
+
+function readKeras(path: string, format: SourceFormat): KerasSource {
+  if (format === 'tfjs-layers') return readTfjsDir(path);
+  const bytes = new Uint8Array(readFileSync(path));
+  return format === 'keras' ? readKerasArchive(bytes, basename(path)) : readModelH5(bytes, basename(path));
+}
+
+/** Imports `o.path` as the next version of `o.name`; nothing is left in the registry when it is refused. */
+export async function importModel(o: ImportOptions): Promise<ImportResult> {
+  const path = resolve(o.path);
+  const format = detectFormat(path);
+  const labels = checkLabels(o.labels);
+  if (o.normalize !== undefined && !isInputNormalization(o.normalize)) {
+    throw new ConfigError(`--normalize must be one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}, got '${o.normalize}'`);
+  }
+  const sourceBytes = new Uint8Array(readFileSync(format === 'tfjs-layers' ? join(path, 'model.json') : path));
+  const sha256 = await sha256Hex(sourceBytes);
+  // Read and check the whole file before asking for what it cannot tell.
+  const kerasSource = format === 'onnx' ? null : readKeras(path, format);
+  const keras = kerasSource ? await importKerasLayers(kerasSource) : null;
+  const normalization = o.normalize;
+  if (!normalization) {
+    throw new ImportError(
+      'IMPORT_NORMALIZATION_UNKNOWN',
+      `${basename(path)} does not record how its input pixels are normalised; pass --normalize unit ([0, 1]), symmetric ([-1, 1], Keras MobileNet preprocess_input) or imagenet (mean/std, most PyTorch models)`,
+    );
+  }
+  const root = resolve(o.root ?? DEFAULT_MODELS_ROOT);
+  const { version, runDir } = reserveVersion(root, o.name);
+  try {
+    const common = {
+      name: o.name,
+      version,
+      parentVersion: null,
+      created: new Date().toISOString(),
+      metrics: null,
+      dataset: null,
+      evaluation: null,
+      training: null,
+      backend: null,
+      codeRevision: codeRevision(),
+      normalization,
+    };
+    let card: ModelCard;
+    if (keras) {
+      const source: ModelSource = {
+        format,
+        file: basename(path),
+        sha256,
+        producer: kerasSource!.producer,
+        inputName: keras.sourceInput,
+        outputName: keras.sourceOutput,
+        normalizationFrom: 'option',
+        pinned: keras.pinned,
+        flattened: keras.flattened,
+        renamed: keras.renamed,
+      };
+      card = await writeModelDir(
+        runDir,
+        keras.artifacts,
+        { ...common, architecture: { name: `imported-${format}`, config: { layers: keras.layerClasses } }, precision: 'fp32', source },
+        [],
+        { contract: { ...contractFor(normalization), classes: labels } },
+      );
+    } else {
+      const onnx = await importOnnx(sourceBytes, basename(path), { normalization, output: o.output });
+      const source: ModelSource = {
+        format,
+        file: basename(path),
+        sha256,
+        producer: onnx.producer,
+        inputName: onnx.contract.input.name,
+        outputName: onnx.contract.output.name,
+        normalizationFrom: 'option',
+        pinned: onnx.pinned,
+        flattened: [],
+        renamed: {},
+      };
+      card = await writeModelDir(
+        runDir,
+        { modelTopology: {}, weightSpecs: onnx.initializers.map((t) => ({ name: t.name, shape: t.shape, dtype: 'float32' as const })) },
+        { ...common, architecture: { name: 'imported-onnx', config: { opset: onnx.opset } }, precision: 'fp32', source },
+        [{ path: 'model.onnx', data: sourceBytes }],
+        { tfjs: false, weightDtypes: {}, contract: { ...onnx.contract, classes: labels } },
+      );
+    }
+    const dir = await publishRun(root, o.name, version);
+    o.log?.info('imported', { format, dir, version });
+    return { dir, version, card };
+  } catch (err) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { INPUT_NAME, OUTPUT_NAME } from '../../core/index.js';
+import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
+import { tf, tfl } from '../../core/node/tfjs.js';
+import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/fold.js';
+import { ImportError } from '../../converter/import/import_error.js';
+import { importModel } from '../../converter/import/import_model.js';
+import { decodeModel, encodeModel } from '../../converter/onnx/proto.js';
+import { loadRunner } from '../../runtime-node/engine/models.js';
+import { tempDir } from '../../bench/helpers/fixtures.js';
+import { editedKeras, findLayer, fixedInput, IMPORT_FIXTURES, referenceLogits, relativeError } from '../helpers/import_fixtures.js';
+
+const PARITY = 1e-4;
+const root = tempDir('import');
+let runs = 0;
+const importAs = (path: string, extra: Partial<Parameters<typeof importModel>[0]> = {}) => importModel({ path, name: `m${++runs}`, root, normalize: 'unit', ...extra });
+
+async function tfjsLogits(dir: string): Promise<Float32Array> {
+  const { model } = await loadLayersModel(dir);
+  try {
+    const y = tf.tidy(() => model.predict(tf.tensor4d(fixedInput(), [1, 128, 128, 3])) as tf.Tensor);
+    const data = (await y.data()) as Float32Array;
+    y.dispose();
+    return data;
+  } finally {
+    model.dispose();
+  }
+}
+
+async function rejects(p: Promise<unknown>, code: string, subject?: string): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof ImportError, `an ImportError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    if (subject !== undefined) assert.equal(err.subject, subject, err.message);
+    return true;
+  });
+}
+
+function writeTemp(name: string, bytes: Uint8Array): string {
+  const path = join(tempDir('import-src'), name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+describe('edgeseg import: Keras-family formats match Keras logits', () => {
+  after(() => tf.disposeVariables());
+  const cases: [source: string, reference: string, format: string, producer: RegExp][] = [
+    ['unet_k3.keras', 'unet_k3.keras', 'keras', /^keras 3\./],
+    ['unet_k3.h5', 'unet_k3.h5', 'keras-h5', /^keras 3\./],
+    ['unet_tfk2.h5', 'unet_tfk2.h5', 'keras-h5', /^keras 2\./],
+    ['tfjs_k3', 'unet_k3.h5', 'tfjs-layers', /from keras 3\./],
+    ['tfjs_tfk2', 'unet_tfk2.h5', 'tfjs-layers', /from keras 2\./],
+  ];
+  for (const [source, reference, format, producer] of cases) {
+    it(`imports ${source} (${format}) within ${PARITY} × max|logit| of Keras, nested models flattened, contract-named`, async () => {
+      const { dir, card } = await importAs(join(IMPORT_FIXTURES, source));
+      const err = relativeError(await tfjsLogits(dir), referenceLogits(reference));
+      assert.ok(err <= PARITY, `${source}: max |Δ| / max |logit| = ${err.toExponential(2)}`);
+      assert.equal(card.source?.format, format);
+      assert.match(card.source?.producer ?? '', producer);
+      assert.deepEqual(card.source?.flattened, ['down_stack', 'up1', 'up3']);
+      assert.equal(card.contract.input.name, INPUT_NAME);
+      assert.equal(card.contract.output.name, OUTPUT_NAME);
+      assert.equal(card.contract.input.normalization, 'unit');
+      assert.equal(card.source?.outputName, 'logits');
+      const v = await readModelDir(dir);
+      assert.ok(v.checked.includes('SHA256SUMS') || v.checked.includes('card.json'), 'card and model files are covered by SHA256SUMS');
+    });
+  }
+
+  it('gives the converter every layer of the nested models: all 7 BatchNorms fold, Dropout goes', async () => {
+    const { dir } = await importAs(join(IMPORT_FIXTURES, 'unet_k3.keras'));
+    const v = await readModelDir(dir);
+    const graph = graphFromArtifacts(v.modelJson!, v.weightData);
+    const report = rewrite(graph);
+    const folded = Object.entries(report).filter(([rule]) => /batch_norm/.test(rule)).flatMap(([, names]) => names);
+    assert.equal(folded.length, 7, JSON.stringify(report));
+    assert.ok(!graph.layers.some((l) => l.class_name === 'BatchNormalization' || l.class_name === 'Dropout'));
+    const foldedModel = await tfl.loadLayersModel(tf.io.fromMemory(graphToArtifacts(graph)));
+    const y = tf.tidy(() => foldedModel.predict(tf.tensor4d(fixedInput(), [1, 128, 128, 3])) as tf.Tensor);
+    const err = relativeError(await y.data(), referenceLogits('unet_k3.keras'));
+    y.dispose();
+    foldedModel.dispose();
+    assert.ok(err <= PARITY, `folded: ${err.toExponential(2)}`);
+  });
+
+  it('pins a free height and width to 128 and records it', async () => {
+    const path = writeTemp('free.keras', editedKeras((c) => (findLayer(c, 'image').config.batch_shape = [null, null, null, 3])));
+    const { dir, card } = await importAs(path);
+    assert.deepEqual(card.source?.pinned, ['image:H=128', 'image:W=128']);
+    assert.ok(relativeError(await tfjsLogits(dir), referenceLogits('unet_k3.keras')) <= PARITY);
+  });
+});
+
+describe('edgeseg import: refusals are named and leave nothing behind', () => {
+  it('refuses an unknown layer class, naming the layer', async () => {
+    const path = writeTemp('avg.keras', editedKeras((c) => (findLayer(c, 'b2_pool').class_name = 'AveragePooling2D')));
+    await rejects(importAs(path), 'IMPORT_UNSUPPORTED_LAYER', 'b2_pool');
+  });
+  it('refuses bilinear upsampling (tfjs samples other pixel centres), naming the layer', async () => {
+    const path = writeTemp('bilinear.keras', editedKeras((c) => (findLayer(c, 'up2_upsample').config.interpolation = 'bilinear')));
+    await rejects(importAs(path), 'IMPORT_UNSUPPORTED_LAYER', 'up2_upsample');
+  });
+  it('refuses an input of the wrong rank, naming the tensor', async () => {
+    const path = writeTemp('rank.keras', editedKeras((c) => (findLayer(c, 'image').config.batch_shape = [null, 128, 3])));
+    await rejects(importAs(path), 'IMPORT_BAD_RANK', 'image');
+  });
+  it('refuses free channels it cannot pin, naming the tensor', async () => {
+    const path = writeTemp('free_c.keras', editedKeras((c) => (findLayer(c, 'image').config.batch_shape = [null, 128, 128, null])));
+    await rejects(importAs(path), 'IMPORT_DYNAMIC_SHAPE', 'image');
+  });
+  it('asks for the normalization the file cannot tell', async () => {
+    const name = 'no-norm';
+    await rejects(importModel({ path: join(IMPORT_FIXTURES, 'unet_k3.keras'), name, root }), 'IMPORT_NORMALIZATION_UNKNOWN');
+    assert.deepEqual(existsSync(join(root, name)) ? readdirSync(join(root, name)).filter((v) => !v.startsWith('.')) : [], [], 'no version written');
+  });
+  it('refuses a tfjs graph model by name instead of misreading it as layers', async () => {
+    await rejects(importAs(join(IMPORT_FIXTURES, 'tfjs_graph')), 'IMPORT_UNSUPPORTED_FORMAT');
+  });
+  it('refuses an ONNX input whose channels are free, naming it', async () => {
+    const model = decodeModel(readFileSync(join(IMPORT_FIXTURES, 'unet_nchw.onnx')));
+    model.graph.input[0].type.tensorType.shape.dim = [{ dimParam: 'N' }, { dimParam: 'C' }, { dimParam: 'H' }, { dimParam: 'W' }];
+    await rejects(importAs(writeTemp('free.onnx', encodeModel(model))), 'IMPORT_DYNAMIC_SHAPE', 'pixel_values');
+  });
+});
+
+describe('edgeseg import: ONNX models keep their own names and layout and run on ONNX Runtime', () => {
+  for (const [file, layout, input] of [['unet_nhwc.onnx', 'NHWC', 'input'], ['unet_nchw.onnx', 'NCHW', 'pixel_values']] as const) {
+    it(`imports ${file} (${layout}, tf2onnx) and serves it through the ORT engine at parity`, async () => {
+      const { dir, card } = await importAs(join(IMPORT_FIXTURES, file));
+      assert.equal(card.contract.input.layout, layout);
+      assert.equal(card.contract.input.name, input);
+      assert.equal(card.contract.output.name, 'Identity:0');
+      assert.equal(card.source?.sha256, (await readModelDir(dir)).card.files.find((f) => f.path === 'model.onnx')!.sha256, 'the file is kept byte for byte');
+      const { runner } = await loadRunner(dir, 'ort', { ortThreads: 1, ortProvider: 'cpu' });
+      try {
+        const batch = tf.tensor4d(new Float32Array([...fixedInput(), ...fixedInput()]), [2, 128, 128, 3]);
+        const out = (await runner.predict(batch)) as Float32Array;
+        batch.dispose();
+        const ref = referenceLogits(file);
+        assert.ok(relativeError(out.subarray(0, ref.length), ref) <= PARITY);
+        assert.ok(relativeError(out.subarray(ref.length), ref) <= PARITY, 'second frame of the batch');
+        assert.ok(relativeError(out.subarray(0, ref.length), referenceLogits('unet_k3.keras')) <= PARITY, 'and Keras');
+      } finally {
+        await runner.dispose();
+      }
+    });
+  }
+});
