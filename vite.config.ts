@@ -1,6 +1,6 @@
 /**
  * Two builds:
- *   vite build --mode lib   → dist/runtime-web/: the embeddable runtime (worker and wasm binaries inside)
+ *   vite build --mode lib   → dist/runtime-web/: the embeddable runtime (its worker and wasm binaries beside it)
  *   vite build [--mode e2e] → dist/web/: the demo app (plus the browser-test harness page in e2e mode)
  * The web server (scripts/web_server.ts) serves dist/web and the model registry with COOP/COEP,
  * so threaded wasm can be used where the browser allows it.
@@ -29,25 +29,35 @@ function ortOwnWasmReference(): Plugin {
   };
 }
 
+/** The wasm binaries runtime-web imports as `<module>?url`, by the file name they get beside the library. */
+const LIBRARY_WASM: Record<string, string> = {
+  [ORT_WASM]: `onnxruntime-web/${ORT_WASM}`,
+  'tfjs-backend-wasm.wasm': '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm',
+  'tfjs-backend-wasm-simd.wasm': '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm',
+  'tfjs-backend-wasm-threaded-simd.wasm': '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm',
+};
+
 /**
- * Library build: the binary is written once beside the bundle instead of inlined as base64 into
- * the worker and the main-thread chunk (+72 MB). Its URL is `new URL('./<file>', import.meta.url)`
- * in the output (the worker and the chunks sit beside it), so an app's bundler (Vite, webpack)
- * emits it with no configuration; `wasmPaths` overrides it. The reference is hidden from this build
- * as `import.meta["url"]`, which the minifier writes back as `import.meta.url`. `emit` is false in
- * the worker's own build.
+ * Library build: each wasm binary is written once beside the bundle instead of inlined as base64
+ * into the worker and the main-thread chunk (ONNX Runtime's alone: +72 MB; tfjs' three: +3 MB).
+ * Its URL is `new URL('./<file>', import.meta.url)` in the output (the worker and the chunks sit
+ * beside it), so an app's bundler (Vite, webpack) emits it with no configuration and the browser
+ * fetches only the binaries the chosen backend and engine use; `wasmPaths` overrides them. The
+ * reference is hidden from this build as `import.meta["url"]`, which the minifier writes back as
+ * `import.meta.url`. `emit` is false in the worker's own build (the main build emits the files).
  */
-function ortWasmBesideLibrary(emit: boolean): Plugin {
-  const request = `onnxruntime-web/${ORT_WASM}?url`;
-  const virtual = '\0edgeseg:ort-wasm-url';
+function wasmBesideLibrary(emit: boolean): Plugin {
+  const byRequest = new Map(Object.entries(LIBRARY_WASM).map(([file, module]) => [`${module}?url`, file]));
+  const prefix = '\0edgeseg:wasm-url:';
   return {
-    name: 'edgeseg:ort-wasm-beside-library',
+    name: 'edgeseg:wasm-beside-library',
     enforce: 'pre',
-    resolveId: (source) => (source === request ? virtual : null),
+    resolveId: (source) => (byRequest.has(source) ? prefix + byRequest.get(source)! : null),
     load(id) {
-      if (id !== virtual) return null;
-      if (emit) this.emitFile({ type: 'asset', fileName: ORT_WASM, source: readFileSync(fileURLToPath(import.meta.resolve(`onnxruntime-web/${ORT_WASM}`))) });
-      return `export default new URL(${JSON.stringify(`./${ORT_WASM}`)}, import.meta["url"]).href;`;
+      if (!id.startsWith(prefix)) return null;
+      const file = id.slice(prefix.length);
+      if (emit) this.emitFile({ type: 'asset', fileName: file, source: readFileSync(fileURLToPath(import.meta.resolve(LIBRARY_WASM[file]))) });
+      return `export default new URL(${JSON.stringify(`./${file}`)}, import.meta["url"]).href;`;
     },
   };
 }
@@ -73,8 +83,8 @@ function relativeLibraryWorker(): Plugin {
 export default defineConfig(({ mode }): UserConfig => {
   const lib = mode === 'lib';
   const common: UserConfig = {
-    plugins: [ortOwnWasmReference(), ...(lib ? [ortWasmBesideLibrary(true), relativeLibraryWorker()] : [])],
-    worker: { format: 'es', plugins: () => [ortOwnWasmReference(), ...(lib ? [ortWasmBesideLibrary(false)] : [])] },
+    plugins: [ortOwnWasmReference(), ...(lib ? [wasmBesideLibrary(true), relativeLibraryWorker()] : [])],
+    worker: { format: 'es', plugins: () => [ortOwnWasmReference(), ...(lib ? [wasmBesideLibrary(false)] : [])] },
     logLevel: 'warn',
     server: { headers: ISOLATION_HEADERS },
   };
@@ -86,9 +96,8 @@ export default defineConfig(({ mode }): UserConfig => {
         emptyOutDir: true,
         // The worker beside the chunks and the ONNX Runtime binary: see relativeLibraryWorker.
         assetsDir: '',
-        // Library mode inlines assets: tfjs' wasm binaries travel inside the worker as data: URLs, so
-        // the bundle is self-contained (`wasmPaths` serves them from elsewhere). ONNX Runtime's is
-        // the exception: see ortWasmBesideLibrary.
+        // Library mode would inline assets as data: URLs; the wasm binaries are files beside the
+        // bundle instead: see wasmBesideLibrary.
         lib: { entry: 'runtime-web/index.ts', formats: ['es'], fileName: 'index' },
       },
     };

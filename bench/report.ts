@@ -33,20 +33,38 @@ function table(header: string[], rows: (string | number)[][]): string {
 }
 
 function trainSection(j: Json): string {
-  const rows = j.rows as Json[];
-  const m = j.model;
+  if (!Array.isArray(j.models)) return `## bench:train\n\nbench/out/train.json is in the format of an older bench:train; run \`npm run bench:train\` again.`;
+  const models = j.models as Json[];
+  const rows = models.flatMap((m) => [
+    ...(m.rows as Json[]).map((r) => [m.name, 'edgeseg wasm', r.workers, num(r.msPerStep, 0), num(r.imagesPerSecond, 2), num(r.gflops, 2)]),
+    ...(m.keras as Json[]).map((k) => [m.name, `Keras ${k.keras} / TF ${k.tensorflow}`, k.threads, num(k.msPerStep, 0), num(k.imagesPerSecond, 2), num((3 * m.forwardGflopPerFrame * j.batch * 1000) / k.msPerStep, 2)]),
+  ]);
+  const profiles = models.filter((m) => m.profile).map((m) => {
+    const p = m.profile;
+    const total = p.phaseMs.forward + p.phaseMs.backward + p.phaseMs.optimizer;
+    return [
+      `Profile of one ${m.name} step (wasm, one thread): ${num(total, 0)} ms in kernels — forward ${num(p.phaseMs.forward, 0)}, backward ${num(p.phaseMs.backward, 0)}, optimizer ${num(p.phaseMs.optimizer, 0)}.`,
+      '',
+      table(['phase', 'kernel', 'calls', 'ms', 'share'], (p.top as Json[]).slice(0, 5).map((k) => [k.phase, k.kernel, k.calls, num(k.ms, 0), pct(k.ms / total)])),
+    ].join('\n');
+  });
   return [
-    '## Training step time per backend (bench:train)',
-    `Machine: ${machineOf(j)}. Model: ${m.name} base ${m.baseFilters} depth ${m.depth}, batch ${m.batch}, ${num(m.forwardGflopPerFrame, 3)} GFLOP per forward frame. Measured ${j.measured}.`,
+    '## Training throughput, 1 vs N workers, against Keras (bench:train)',
+    `Machine: ${machineOf(j)}; load average ${(j.load.before as number[]).map((l) => num(l, 2)).join(' / ')} before, ${(j.load.after as number[]).map((l) => num(l, 2)).join(' / ')} after (1/5/15 min). Batch ${j.batch} at 128²; 1 vs ${j.workers} workers in ${j.rounds} interleaved rounds of ${j.stepsPerRound} steps (medians). Measured ${j.measured}.`,
     '',
-    table(
-      ['backend', 'timed steps', 'ms / step', 'images / s', 'GFLOP/s (fwd+bwd ≈ 3× fwd)'],
-      rows.map((r) => [r.backend, r.steps, num(r.msPerStep, 0), num(r.imagesPerSecond, 3), num(r.gflops, 2)]),
+    table(['model', 'trainer', 'threads', 'ms / step', 'images / s', 'GFLOP/s (≈ 3× fwd)'], rows),
+    '',
+    chart(
+      'report-train.svg',
+      barChart(models.map((m) => ({ label: m.name, values: [...(m.rows as Json[]).map((r) => ({ name: `edgeseg ×${r.workers}`, value: r.imagesPerSecond })), ...(m.keras as Json[]).map((k) => ({ name: `Keras ×${k.threads}`, value: k.imagesPerSecond }))] })), { title: `Training throughput, ${machineOf(j)}`, yLabel: 'images / s' }),
+      'training images per second per model, workers and trainer',
     ),
     '',
-    chart('report-train.svg', barChart(rows.map((r) => ({ label: r.backend, values: [{ name: 'images/s', value: r.imagesPerSecond }] })), { title: `Training throughput, ${machineOf(j)}`, yLabel: 'images / s' }), 'training images per second per backend'),
+    ...profiles.flatMap((p) => [p, '']),
+    `Data pipeline: ${num(j.data.batchAssemblyMs, 1)} ms per batch assembled on the loop's thread (overlapped with the step); ${j.data.decodeMsPerImage === null ? 'n/a' : num(j.data.decodeMsPerImage, 1)} ms per Oxford image decoded (once, in the decode pool).`,
     '',
-    `**Ratio: wasm/cpu step time speed-up ${num(j.wasmOverCpu, 1)}×** (same model, batch and run).`,
+    'Ratios (same run):',
+    ...Object.entries(j.ratios ?? {}).map(([k, v]) => `- ${k}: **${num(v as number, 2)}×**`),
     ...(j.notes?.length ? ['', ...j.notes.map((n: string) => `- ${n}`)] : []),
   ].join('\n');
 }
@@ -110,6 +128,40 @@ function streamSection(j: Json): string {
   ].join('\n');
 }
 
+function packageSection(j: Json): string {
+  const mb = (b: number) => `${num(b / 1e6, 2)} MB`;
+  const kb = (b: number) => `${num(b / 1e3, 1)} kB`;
+  const apps = j.apps as Json[];
+  return [
+    '## Installed package, app bundle and CLI start (bench:package)',
+    `Machine: ${machineOf(j)}; node ${j.node}; ${Object.entries(j.versions).map(([k, v]) => `${k} ${v}`).join(', ')}. Measured ${j.measured}.`,
+    '',
+    `Package: **${mb(j.package.packedBytes)} packed, ${mb(j.package.unpackedBytes)} unpacked**, ${j.package.files} files (largest: ${(j.package.largest as Json[]).map((f) => `${f.file} ${mb(f.bytes)}`).join(', ')}). A project with edgeseg and its dependencies: ${mb(j.installedTree.bytes)} of node_modules (with the three comparison apps' packages), installed in ${num(j.installMs / 1000, 1)} s.`,
+    '',
+    'What a minimal Vite app adds to its build (`vite build`, every emitted or served .js/.wasm, minus the empty app):',
+    '',
+    table(
+      ['app', 'JS gzip', 'JS raw', 'wasm gzip', 'wasm raw'],
+      apps.map((a) => [a.label, kb(a.app === 'empty' ? a.js.gzip : a.added.jsGzip), kb(a.app === 'empty' ? a.js.raw : a.added.jsRaw), mb(a.app === 'empty' ? a.wasm.gzip : a.added.wasmGzip), mb(a.app === 'empty' ? a.wasm.raw : a.added.wasmRaw)]),
+    ),
+    '',
+    "edgeseg's files in that app (the main-thread chunks load with the page; the worker when a segmenter starts; the `engine` chunk only with `worker: false`; ONNX Runtime's wasm only when its engine runs):",
+    '',
+    table(['file', 'gzip', 'raw'], ((apps.find((a) => a.app === 'edgeseg')?.files ?? []) as Json[]).map((f) => [f.file.replace(/-[\w-]{8,}(\.\w+)$/, '$1'), kb(f.gzip), kb(f.raw)])),
+    '',
+    table(
+      ['`edgeseg --help`', 'first run ms', `median of ${j.cli.installed.runs.length - 1} ms`],
+      [
+        ['installed package (compiled JS, plain node)', num(j.cli.installed.firstMs, 0), num(j.cli.installed.medianMs, 0)],
+        ['checkout (TypeScript through tsx)', num(j.cli.tsx.firstMs, 0), num(j.cli.tsx.medianMs, 0)],
+      ],
+    ),
+    '',
+    'Ratios (same run):',
+    ...Object.entries(j.ratios ?? {}).map(([k, v]) => `- ${k}: **${num(v as number, 2)}×**`),
+  ].join('\n');
+}
+
 /** A bench this report has no dedicated layout for: its own Markdown, headings one level down, else its ratios. */
 function genericSection(name: string, j: Json): string {
   const mdPath = join(OUT, `${name}.md`);
@@ -151,6 +203,12 @@ export function writeReport(): { md: string; json: string; sections: string[] } 
     inputs[name] = j;
     sections.push(name);
     parts.push(genericSection(name, j), '');
+  }
+  const pkg = load('package');
+  if (pkg) {
+    inputs.package = pkg;
+    sections.push('package');
+    parts.push(packageSection(pkg), '');
   }
   const md = join(DIR, 'report.md');
   const json = join(DIR, 'report.json');

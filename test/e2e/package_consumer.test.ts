@@ -184,6 +184,7 @@ describe('edgeseg as an installed package', () => {
     const emitted = readdirSync(join(dist, 'assets'));
     assert.ok(emitted.some((f) => f.startsWith('worker')), `the app's build emitted runtime-web's worker (${emitted.join(', ')})`);
     assert.ok(emitted.some((f) => f.startsWith('ort-wasm-simd-threaded.asyncify') && f.endsWith('.wasm')), "the app's build emitted ONNX Runtime's wasm");
+    assert.ok(emitted.some((f) => f.startsWith('tfjs-backend-wasm-simd') && f.endsWith('.wasm')), "the app's build emitted tfjs' wasm");
     cpSync(node.variant, join(dist, 'models', 'm'), { recursive: true });
     const server = await serveDir(dist);
     try {
