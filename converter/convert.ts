@@ -1,13 +1,14 @@
 /**
- * `edgeseg convert`: a trained fp32 model → a deployable variant `<parent version>-<precision>`.
- * Rewrites the graph (training-only layers out, BatchNorm folded, activations fused), quantizes
- * weights per the plan, measures the variant against the parent on a held-out set, enforces the
- * mIoU budget, and writes the variant with its card and SHA256SUMS. With `format` onnx or both
- * it also exports the rewritten graph to ONNX (fp32, fp16 weights, or int8 QDQ calibrated on
- * data), measures that model in onnxruntime against the same parent and budget, and writes it
- * beside (or, for onnx, instead of) the tfjs model.
+ * `edgeseg convert`: a trained fp32 model → a deployable variant `<parent version>-<precision>`,
+ * in named steps: check the options (`checkOptions`), rewrite the parent's graph (training-only
+ * layers out, BatchNorm folded, activations fused: `rewriteParent`), plan and encode the weights
+ * (`planWeights`; `mixed` searches the cheapest plan within budget), measure the variant against
+ * the parent on a held-out set behind the one mIoU gate (`accuracyGate`), and with `format` onnx
+ * or both export the rewritten graph to ONNX (fp32, fp16 weights, or int8 QDQ calibrated on data)
+ * and gate that model in ONNX Runtime the same way (`exportOnnxModel`). The card is built by
+ * `variantCard`; the files are staged and published through the registry (core/node/registry.ts).
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ConfigError, createLogger, tfjsModelOf, DatasetError, EdgesegError, type Logger, type ModelCard, type Precision } from '../core/index.js';
@@ -15,12 +16,12 @@ import { selectBackend, type TrainingBackend } from '../core/node/backends/selec
 import { openDataset } from '../trainer/data/dataset.js';
 import { codeRevision } from '../core/node/revision.js';
 import { tf, tfl } from '../core/node/tfjs.js';
-import { readModelDir, writeModelDir, type ExtraFile } from '../core/node/artifact_fs.js';
+import { readModelDir, writeModelDir, type CardDraft, type ExtraFile } from '../core/node/artifact_fs.js';
 import { compare, predictMasks, type Comparison } from './compare.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite, type RewriteReport } from './fold.js';
 import { searchMixed, type MixedResult } from './mixed.js';
 import { checkPrecision, encodeWeights, planBytes, planDtypes, precisionOf, PRECISION_DTYPE, type DtypeOverride, type WeightDtype } from './quantize.js';
-import { resolveModelRef } from '../core/node/registry.js';
+import { publishRun, resolveModelRef, stageVersion } from '../core/node/registry.js';
 import { ONNX_OPSET, exportOnnx } from './onnx/export.js';
 import { calibrateActivations, predictMasksOnnx } from './onnx/ort_eval.js';
 import type { OnnxWeightEncoding } from './onnx/weights.js';
@@ -109,12 +110,16 @@ async function modelFromArtifacts(topology: object, specs: tf.io.WeightsManifest
   return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: topology, weightSpecs: specs, weightData: data }));
 }
 
-export async function convert(options: ConvertOptions): Promise<ConvertResult> {
-  const started = Date.now();
-  const log = options.log ?? createLogger('converter');
-  const progress = options.onProgress ?? ((m: string) => log.info(m));
+type MaskEval = Awaited<ReturnType<typeof predictMasks>>;
+type Dataset = Awaited<ReturnType<typeof openDataset>>;
+type Progress = (message: string) => void;
+type OnnxVariant = NonNullable<(typeof ONNX_VARIANTS)[Precision]>;
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+/** What the options ask for, checked against each other before any work (each error names the flag and the fix). */
+function checkOptions(options: ConvertOptions): { precision: Precision; out: string; format: ModelFormat; onnxVariant: OnnxVariant | null } {
   const precision = checkPrecision(options.precision ?? 'uint8');
-  const out = resolve(options.out ?? 'models');
   if (options.maxMiouDrop !== undefined && !(options.maxMiouDrop >= 0 && options.maxMiouDrop <= 1)) {
     throw new ConfigError(`--max-miou-drop must be in [0, 1] (0.01 = one mIoU point), got ${options.maxMiouDrop}`);
   }
@@ -122,10 +127,9 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     throw new ConfigError(`${precision === 'mixed' ? '--precision mixed' : '--max-miou-drop'} needs a held-out set: --eval <dataset spec>`);
   }
   if (precision === 'mixed' && options.overrides?.length) throw new ConfigError('--precision mixed chooses dtypes itself; drop the --quantize-* patterns');
-
   const format = options.format ?? 'tfjs';
   if (!(MODEL_FORMATS as readonly string[]).includes(format)) throw new ConfigError(`--format must be one of ${MODEL_FORMATS.join('|')}, got '${format}'`);
-  const onnxVariant = format === 'tfjs' ? null : ONNX_VARIANTS[precision];
+  const onnxVariant = format === 'tfjs' ? null : (ONNX_VARIANTS[precision] ?? null);
   if (format !== 'tfjs' && !onnxVariant) {
     throw new ConfigError(`--format ${format} exports ONNX at ${Object.keys(ONNX_VARIANTS).join('|')}; --precision ${precision} has no ONNX form (use --format tfjs)`);
   }
@@ -133,8 +137,12 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     throw new ConfigError('an int8 ONNX model needs activation ranges calibrated on data: give --calibrate <dataset spec> (or --eval, whose training split is then used)');
   }
   if (format === 'onnx' && options.overrides?.length) throw new ConfigError('--quantize-* patterns apply to tfjs weights; the ONNX model quantizes every weight per --precision (drop them or use --format both)');
+  return { precision, out: resolve(options.out ?? 'models'), format: format as ModelFormat, onnxVariant };
+}
 
-  const parent = await readModelDir(resolveModelRef(options.model, out));
+/** Step 1: the fp32 parent and its graph with training-only layers out, BatchNorm folded, activations fused. */
+async function rewriteParent(ref: string, out: string, progress: Progress) {
+  const parent = await readModelDir(resolveModelRef(ref, out));
   if (parent.card.precision !== 'fp32' || parent.card.version.includes('-')) {
     throw new ConfigError(`${parent.dir} is already a converted variant (${parent.card.version}); convert from its parent ${parent.card.parentVersion}`);
   }
@@ -142,155 +150,237 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const graph = graphFromArtifacts(parentJson, parent.weightData);
   const rewrites = rewrite(graph);
   progress(`rewrites: ${Object.entries(rewrites).map(([rule, changes]) => `${rule} ×${changes.length}`).join(', ')}`);
-  const folded = graphToArtifacts(graph);
-  const names = [...graph.weights.keys()];
-  const fixedPlan = precision === 'mixed' ? null : planDtypes(names, PRECISION_DTYPE[precision], options.overrides);
+  return { parent, parentJson, graph, rewrites, folded: graphToArtifacts(graph), names: [...graph.weights.keys()] };
+}
+
+/**
+ * The accuracy gate, the one place the mIoU budget is enforced (on the tfjs variant and on the
+ * ONNX model alike): a model's masks against the parent's on the held-out set. Past the budget it
+ * throws AccuracyGateError before anything is written; `fix` says what to try instead.
+ */
+function accuracyGate(
+  model: { label: string; subject: string },
+  parentEval: MaskEval,
+  variantEval: MaskEval,
+  budget: number | undefined,
+  heldOut: string,
+  fix: string,
+  progress: Progress,
+): Comparison {
+  const c = compare(parentEval, variantEval);
+  progress(`${model.label}: mIoU ${pct(c.variant.miou)} (${c.delta.miou >= 0 ? '+' : ''}${(100 * c.delta.miou).toFixed(2)} points), mask agreement ${pct(c.maskAgreement)}`);
+  const drop = -c.delta.miou;
+  if (budget !== undefined && drop > budget) {
+    throw new AccuracyGateError(
+      `${model.subject} loses ${(100 * drop).toFixed(2)} mIoU points on ${heldOut} (${pct(parentEval.metrics.miou)} → ${pct(c.variant.miou)}), more than the allowed ${(100 * budget).toFixed(2)}; nothing was written. ${fix}`,
+    );
+  }
+  return c;
+}
+
+/** Step 2: the weight dtype plan — the precision's (plus overrides), or for `mixed` the cheapest plan within budget. */
+async function planWeights(
+  options: ConvertOptions,
+  precision: Precision,
+  r: Awaited<ReturnType<typeof rewriteParent>>,
+  heldOut: Dataset | null,
+  parentEval: MaskEval | null,
+  progress: Progress,
+): Promise<{ plan: Map<string, WeightDtype>; mixed: MixedResult | null }> {
+  if (precision !== 'mixed') return { plan: planDtypes(r.names, PRECISION_DTYPE[precision], options.overrides), mixed: null };
+  const foldedModel = await modelFromArtifacts(r.folded.modelTopology as object, r.folded.weightSpecs!, r.folded.weightData as ArrayBuffer);
+  try {
+    const mixed = await searchMixed(foldedModel, r.graph.weights, r.graph.shapes, heldOut!.heldOut, {
+      budget: options.maxMiouDrop ?? DEFAULT_MIXED_BUDGET,
+      parentMiou: parentEval!.metrics.miou,
+      groupBy: options.groupBy,
+      onProgress: progress,
+    });
+    progress(`mixed: ${mixed.kept.length} of ${new Set(r.names.map((n) => n.slice(0, n.lastIndexOf('/')))).size} layers kept wide, ${(planBytes(r.graph.shapes, mixed.plan) / 1024).toFixed(0)} KiB, ${mixed.trials} trials`);
+    return { plan: mixed.plan, mixed };
+  } finally {
+    foldedModel.dispose();
+  }
+}
+
+/** Step 3 (format onnx|both): the ONNX model, calibrated for int8, measured in ONNX Runtime behind the gate. */
+async function exportOnnxModel(
+  options: ConvertOptions,
+  variant: OnnxVariant,
+  r: Awaited<ReturnType<typeof rewriteParent>>,
+  calibration: Dataset | null,
+  held: { set: Dataset; parentEval: MaskEval } | null,
+  progress: Progress,
+): Promise<{ info: OnnxVariantInfo; bytes: Uint8Array }> {
+  let ranges: Map<string, [number, number]> | undefined;
+  let calibrated: OnnxVariantInfo['calibration'] = null;
+  if (calibration) {
+    if (calibration.train.size === 0) throw new DatasetError('DATASET_EMPTY', `calibration set ${calibration.spec} has no training sample`);
+    const samples = Math.min(calibration.train.size, options.calibrationSamples ?? 64);
+    ranges = await calibrateActivations(r.graph, calibration.train, samples);
+    calibrated = { spec: `${calibration.spec}#train`, samples };
+    progress(`onnx: activation ranges of ${ranges.size} tensors calibrated on ${samples} samples of ${calibration.spec}`);
+  }
+  const exported = exportOnnx(r.graph, { weights: variant.weights, activationRanges: ranges, metadata: { name: r.parent.card.name, parentVersion: r.parent.card.version } });
+  const comparison = held
+    ? accuracyGate(
+        { label: `onnx ${variant.file}`, subject: `ONNX ${variant.weights} model` },
+        held.parentEval,
+        await predictMasksOnnx(exported.bytes, held.set.heldOut),
+        options.maxMiouDrop,
+        held.set.spec,
+        'Try a wider --precision, a larger --calibrate set, or a larger --max-miou-drop.',
+        progress,
+      )
+    : null;
+  return {
+    info: { file: variant.file, weights: variant.weights, opset: ONNX_OPSET, bytes: exported.bytes.byteLength, ratioVsParent: exported.bytes.byteLength / r.parent.card.bytes, comparison, calibration: calibrated },
+    bytes: exported.bytes,
+  };
+}
+
+/** The variant's card: lineage, what was measured (the served format's comparison), and how it was converted. */
+function variantCard(c: {
+  options: ConvertOptions;
+  precision: Precision;
+  format: ModelFormat;
+  version: string;
+  finalPrecision: Precision;
+  parent: ModelCard;
+  rewrites: RewriteReport;
+  served: Comparison | null;
+  onnx: OnnxVariantInfo | null;
+  mixed: MixedResult | null;
+  heldOut: Dataset | null;
+  backend: { name: string; adapter?: string };
+  started: number;
+}): CardDraft {
+  const m = c.served?.variant;
+  const onnx = c.onnx;
+  return {
+    name: c.parent.name,
+    version: c.version,
+    parentVersion: c.parent.version,
+    created: new Date().toISOString(),
+    architecture: c.parent.architecture,
+    precision: c.finalPrecision,
+    metrics: m ? { pixelAccuracy: m.pixelAccuracy, miou: m.miou, perClassIou: m.perClassIou, dice: m.dice } : null,
+    ...(c.served ? { deltaVsParent: { miou: c.served.delta.miou, pixelAccuracy: c.served.delta.pixelAccuracy, maskAgreement: c.served.maskAgreement } } : {}),
+    dataset: c.parent.dataset,
+    evaluation: c.heldOut ? { spec: `${c.heldOut.spec}#${c.heldOut.heldOutSplit}`, manifestHash: c.heldOut.manifest.splitHashes[c.heldOut.heldOutSplit], samples: c.heldOut.heldOut.size } : null,
+    training: c.parent.training,
+    conversion: {
+      precision: c.precision,
+      overrides: c.options.overrides ?? [],
+      rewrites: Object.fromEntries(Object.entries(c.rewrites).map(([k, v]) => [k, v.length])),
+      maxMiouDrop: c.options.maxMiouDrop ?? null,
+      parentMetrics: c.served?.parent ?? null,
+      format: c.format,
+      ...(onnx
+        ? {
+            onnx: {
+              file: onnx.file,
+              weights: onnx.weights,
+              opset: onnx.opset,
+              bytes: onnx.bytes,
+              ratioVsParent: onnx.ratioVsParent,
+              calibration: onnx.calibration,
+              ...(onnx.comparison
+                ? { metrics: onnx.comparison.variant, deltaVsParent: { miou: onnx.comparison.delta.miou, pixelAccuracy: onnx.comparison.delta.pixelAccuracy, maskAgreement: onnx.comparison.maskAgreement } }
+                : {}),
+            },
+          }
+        : {}),
+      ...(c.mixed ? { mixed: { budget: c.options.maxMiouDrop ?? DEFAULT_MIXED_BUDGET, kept: c.mixed.kept, trials: c.mixed.trials, sensitivity: c.mixed.sensitivity.slice(0, 20) } } : {}),
+      seconds: (Date.now() - c.started) / 1000,
+    },
+    backend: { name: c.backend.name, ...(c.backend.adapter ? { adapter: c.backend.adapter } : {}) },
+    codeRevision: codeRevision(),
+  };
+}
+
+/**
+ * Converts a trained fp32 model into the variant `<parent version>-<precision>`: rewrite, plan
+ * and encode the weights, gate the tfjs variant, export and gate the ONNX model, then stage the
+ * variant's files and publish them into the registry.
+ */
+export async function convert(options: ConvertOptions): Promise<ConvertResult> {
+  const started = Date.now();
+  const log = options.log ?? createLogger('converter');
+  const progress = options.onProgress ?? ((m: string) => log.info(m));
+  const { precision, out, format, onnxVariant } = checkOptions(options);
+  const r = await rewriteParent(options.model, out, progress);
+  const { parent, parentJson, graph, folded, names } = r;
 
   const backend = await selectBackend(options.backend ?? 'auto', log);
-  const dataset = options.eval ? await openDataset(options.eval, { splits: ['held-out'], log: log.child('data') }) : null;
+  const heldOut = options.eval ? await openDataset(options.eval, { splits: ['held-out'], log: log.child('data') }) : null;
   const calibration = onnxVariant?.weights === 'int8' ? await openDataset(options.calibrate ?? options.eval!, { splits: ['train'], log: log.child('calibration') }) : null;
-  let foldedModel: LayersModel | null = null;
-  let parentModel: LayersModel | null = null;
   let variantModel: LayersModel | null = null;
   try {
-    if (dataset && dataset.heldOut.size === 0) throw new DatasetError('DATASET_EMPTY', `held-out set ${dataset.spec} is empty (its ${dataset.heldOutSplit} split has no sample)`);
-    let parentEval: Awaited<ReturnType<typeof predictMasks>> | null = null;
-    if (dataset) {
-      parentModel = await modelFromArtifacts(parentJson.modelTopology as object, parentJson.weightsManifest.flatMap((g) => g.weights), parent.weightData);
-      parentEval = await predictMasks(parentModel, dataset.heldOut);
-      progress(`parent ${parent.card.name}@${parent.card.version}: mIoU ${(100 * parentEval.metrics.miou).toFixed(2)}% on ${dataset.heldOut.size} held-out images`);
+    let parentEval: MaskEval | null = null;
+    if (heldOut) {
+      if (heldOut.heldOut.size === 0) throw new DatasetError('DATASET_EMPTY', `held-out set ${heldOut.spec} is empty (its ${heldOut.heldOutSplit} split has no sample)`);
+      const parentModel = await modelFromArtifacts(parentJson.modelTopology as object, parentJson.weightsManifest.flatMap((g) => g.weights), parent.weightData);
+      try {
+        parentEval = await predictMasks(parentModel, heldOut.heldOut);
+      } finally {
+        parentModel.dispose();
+      }
+      progress(`parent ${parent.card.name}@${parent.card.version}: mIoU ${pct(parentEval.metrics.miou)} on ${heldOut.heldOut.size} held-out images`);
     }
+    const held = heldOut && parentEval ? { set: heldOut, parentEval } : null;
 
-    let plan: Map<string, WeightDtype>;
-    let mixed: MixedResult | null = null;
-    if (precision === 'mixed') {
-      foldedModel = await modelFromArtifacts(folded.modelTopology as object, folded.weightSpecs!, folded.weightData as ArrayBuffer);
-      mixed = await searchMixed(foldedModel, graph.weights, graph.shapes, dataset!.heldOut, {
-        budget: options.maxMiouDrop ?? DEFAULT_MIXED_BUDGET,
-        parentMiou: parentEval!.metrics.miou,
-        groupBy: options.groupBy,
-        onProgress: progress,
-      });
-      plan = mixed.plan;
-      progress(`mixed: ${mixed.kept.length} of ${new Set(names.map((n) => n.slice(0, n.lastIndexOf('/')))).size} layers kept wide, ${(planBytes(graph.shapes, plan) / 1024).toFixed(0)} KiB, ${mixed.trials} trials`);
-    } else {
-      plan = fixedPlan!;
-    }
+    const { plan, mixed } = await planWeights(options, precision, r, heldOut, parentEval, progress);
     const encoded = encodeWeights(graph.weights, graph.shapes, plan);
     variantModel = await modelFromArtifacts(folded.modelTopology as object, encoded.specs, encoded.data);
-
-    let comparison: Comparison | null = null;
     // An ONNX-only variant is gated on the ONNX model below; its tfjs weights are never written.
-    if (dataset && parentEval && format !== 'onnx') {
-      comparison = compare(parentEval, await predictMasks(variantModel, dataset.heldOut));
-      const drop = -comparison.delta.miou;
-      progress(`variant: mIoU ${(100 * comparison.variant.miou).toFixed(2)}% (${comparison.delta.miou >= 0 ? '+' : ''}${(100 * comparison.delta.miou).toFixed(2)} points), mask agreement ${(100 * comparison.maskAgreement).toFixed(2)}%`);
-      const budget = options.maxMiouDrop ?? (precision === 'mixed' ? DEFAULT_MIXED_BUDGET : undefined);
-      if (budget !== undefined && drop > budget) {
-        throw new AccuracyGateError(
-          `${precisionOf(plan)} variant loses ${(100 * drop).toFixed(2)} mIoU points on ${dataset.spec} (${(100 * parentEval.metrics.miou).toFixed(2)}% → ${(100 * comparison.variant.miou).toFixed(2)}%), more than the allowed ${(100 * budget).toFixed(2)}; nothing was written. Try --precision mixed, a wider dtype, or a larger --max-miou-drop.`,
-        );
-      }
-    }
-
-    let onnx: OnnxVariantInfo | null = null;
-    const extras: ExtraFile[] = [];
-    if (onnxVariant) {
-      let ranges: Map<string, [number, number]> | undefined;
-      let calibrated: OnnxVariantInfo['calibration'] = null;
-      if (calibration) {
-        if (calibration.train.size === 0) throw new DatasetError('DATASET_EMPTY', `calibration set ${calibration.spec} has no training sample`);
-        const samples = Math.min(calibration.train.size, options.calibrationSamples ?? 64);
-        ranges = await calibrateActivations(graph, calibration.train, samples);
-        calibrated = { spec: `${calibration.spec}#train`, samples };
-        progress(`onnx: activation ranges of ${ranges.size} tensors calibrated on ${samples} samples of ${calibration.spec}`);
-      }
-      const exported = exportOnnx(graph, { weights: onnxVariant.weights, activationRanges: ranges, metadata: { name: parent.card.name, parentVersion: parent.card.version } });
-      let onnxComparison: Comparison | null = null;
-      if (dataset && parentEval) {
-        onnxComparison = compare(parentEval, await predictMasksOnnx(exported.bytes, dataset.heldOut));
-        const drop = -onnxComparison.delta.miou;
-        progress(`onnx ${onnxVariant.file}: mIoU ${(100 * onnxComparison.variant.miou).toFixed(2)}% (${onnxComparison.delta.miou >= 0 ? '+' : ''}${(100 * onnxComparison.delta.miou).toFixed(2)} points), mask agreement ${(100 * onnxComparison.maskAgreement).toFixed(2)}%`);
-        const budget = options.maxMiouDrop;
-        if (budget !== undefined && drop > budget) {
-          throw new AccuracyGateError(
-            `ONNX ${onnxVariant.weights} model loses ${(100 * drop).toFixed(2)} mIoU points on ${dataset.spec} (${(100 * parentEval.metrics.miou).toFixed(2)}% → ${(100 * onnxComparison.variant.miou).toFixed(2)}%), more than the allowed ${(100 * budget).toFixed(2)}; nothing was written. Try a wider --precision, a larger --calibrate set, or a larger --max-miou-drop.`,
-          );
-        }
-      }
-      onnx = {
-        file: onnxVariant.file,
-        weights: onnxVariant.weights,
-        opset: ONNX_OPSET,
-        bytes: exported.bytes.byteLength,
-        ratioVsParent: exported.bytes.byteLength / parent.card.bytes,
-        comparison: onnxComparison,
-        calibration: calibrated,
-      };
-      extras.push({ path: onnxVariant.file, data: exported.bytes });
-    }
+    const comparison =
+      held && format !== 'onnx'
+        ? accuracyGate(
+            { label: 'variant', subject: `${precisionOf(plan)} variant` },
+            held.parentEval,
+            await predictMasks(variantModel, held.set.heldOut),
+            options.maxMiouDrop ?? (precision === 'mixed' ? DEFAULT_MIXED_BUDGET : undefined),
+            held.set.spec,
+            'Try --precision mixed, a wider dtype, or a larger --max-miou-drop.',
+            progress,
+          )
+        : null;
+    const onnx = onnxVariant ? await exportOnnxModel(options, onnxVariant, r, calibration, held, progress) : null;
 
     const finalPrecision = precisionOf(plan);
     const version = `${parent.card.version}-${finalPrecision}`;
     const target = join(out, parent.card.name, version);
+    // Checked before writing; publishRun checks again under the registry lock.
     if (existsSync(target) && !options.force) throw new ConfigError(`${target} already exists; pass --force to replace it`);
-    const staging = join(out, parent.card.name, '.runs', version);
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    const served = format === 'onnx' ? (onnx?.comparison ?? null) : comparison;
-    const m = served?.variant;
+    const draft = variantCard({
+      options,
+      precision,
+      format,
+      version,
+      finalPrecision,
+      parent: parent.card,
+      rewrites: r.rewrites,
+      served: format === 'onnx' ? (onnx?.info.comparison ?? null) : comparison,
+      onnx: onnx?.info ?? null,
+      mixed,
+      heldOut,
+      backend,
+      started,
+    });
+    const extras: ExtraFile[] = onnx ? [{ path: onnx.info.file, data: onnx.bytes }] : [];
     const card = await writeModelDir(
-      staging,
+      stageVersion(out, parent.card.name, version),
       { ...folded, weightSpecs: encoded.specs, weightData: encoded.data },
-      {
-        name: parent.card.name,
-        version,
-        parentVersion: parent.card.version,
-        created: new Date().toISOString(),
-        architecture: parent.card.architecture,
-        precision: finalPrecision,
-        metrics: m ? { pixelAccuracy: m.pixelAccuracy, miou: m.miou, perClassIou: m.perClassIou, dice: m.dice } : null,
-        ...(served ? { deltaVsParent: { miou: served.delta.miou, pixelAccuracy: served.delta.pixelAccuracy, maskAgreement: served.maskAgreement } } : {}),
-        dataset: parent.card.dataset,
-        evaluation: dataset ? { spec: `${dataset.spec}#${dataset.heldOutSplit}`, manifestHash: dataset.manifest.splitHashes[dataset.heldOutSplit], samples: dataset.heldOut.size } : null,
-        training: parent.card.training,
-        conversion: {
-          precision,
-          overrides: options.overrides ?? [],
-          rewrites: Object.fromEntries(Object.entries(rewrites).map(([k, v]) => [k, v.length])),
-          maxMiouDrop: options.maxMiouDrop ?? null,
-          parentMetrics: served?.parent ?? null,
-          format,
-          ...(onnx
-            ? {
-                onnx: {
-                  file: onnx.file,
-                  weights: onnx.weights,
-                  opset: onnx.opset,
-                  bytes: onnx.bytes,
-                  ratioVsParent: onnx.ratioVsParent,
-                  calibration: onnx.calibration,
-                  ...(onnx.comparison
-                    ? { metrics: onnx.comparison.variant, deltaVsParent: { miou: onnx.comparison.delta.miou, pixelAccuracy: onnx.comparison.delta.pixelAccuracy, maskAgreement: onnx.comparison.maskAgreement } }
-                    : {}),
-                },
-              }
-            : {}),
-          ...(mixed ? { mixed: { budget: options.maxMiouDrop ?? DEFAULT_MIXED_BUDGET, kept: mixed.kept, trials: mixed.trials, sensitivity: mixed.sensitivity.slice(0, 20) } } : {}),
-          seconds: (Date.now() - started) / 1000,
-        },
-        backend: { name: backend.name, ...(backend.adapter ? { adapter: backend.adapter } : {}) },
-        codeRevision: codeRevision(),
-      },
+      draft,
       extras,
       format === 'onnx' ? { tfjs: false, weightDtypes: Object.fromEntries(names.map((n) => [n, onnxVariant!.weights])) } : {},
     );
-    rmSync(target, { recursive: true, force: true });
-    renameSync(staging, target);
-    return { dir: target, onnx, card, rewrites, comparison, mixed, parentBytes: parent.card.bytes, seconds: (Date.now() - started) / 1000 };
+    const dir = await publishRun(out, parent.card.name, version, { replace: options.force });
+    return { dir, onnx: onnx?.info ?? null, card, rewrites: r.rewrites, comparison, mixed, parentBytes: parent.card.bytes, seconds: (Date.now() - started) / 1000 };
   } finally {
-    for (const mdl of [foldedModel, parentModel, variantModel]) mdl?.dispose();
-    await dataset?.close();
+    variantModel?.dispose();
+    await heldOut?.close();
     await calibration?.close();
   }
 }

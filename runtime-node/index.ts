@@ -24,3 +24,4 @@ export { produceFrames, type ProduceOptions } from './frame_producer.js';
 export { validateFrame, FRAME_LIMIT_DEFAULTS, type FrameLimits, type ValidFrame } from './frame.js';
 export { LabelRequester, type LabelRequestOptions } from './label_requests.js';
 export { resolveBrokers } from './brokers.js';
+export { startClosedLoop, type ClosedLoop, type ClosedLoopOptions, type ClosedLoopStreamOptions } from './loop/closed_loop.js';
