@@ -147,7 +147,7 @@ function packageSection(j: Json): string {
     '',
     "edgeseg's files in that app (the main-thread chunks load with the page; the worker when a segmenter starts; the `engine` chunk only with `worker: false`; ONNX Runtime's wasm only when its engine runs):",
     '',
-    table(['file', 'gzip', 'raw'], ((apps.find((a) => a.app === 'edgeseg')?.files ?? []) as Json[]).map((f) => [f.file.replace(/-[\w-]{8,}(\.\w+)$/, '$1'), kb(f.gzip), kb(f.raw)])),
+    table(['file', 'gzip', 'raw'], ((apps.find((a) => a.app === 'edgeseg')?.files ?? []) as Json[]).map((f) => [f.file.replace(/^(assets\/[a-z]+(?:[-.][a-z]+)*)-.*(\.\w+)$/, '$1$2'), kb(f.gzip), kb(f.raw)])),
     '',
     table(
       ['`edgeseg --help`', 'first run ms', `median of ${j.cli.installed.runs.length - 1} ms`],
