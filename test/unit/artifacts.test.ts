@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { ChecksumError, ModelFormatError, ContractError, parseSha256Sums } from '../../core/index.js';
 import { loadLayersModel, readModelDir, saveLayersModel } from '../../core/node/artifact_fs.js';
-import { aliases, listVersions, publishRun, reserveVersion, resolveModelRef, setAlias } from '../../core/node/registry.js';
+import { aliases, listStaged, listVersions, publishRun, reserveVersion, resolveModelRef, setAlias, stageVersion, stagingDir } from '../../core/node/registry.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { tf } from '../../core/node/tfjs.js';
@@ -67,6 +67,24 @@ describe('model artifacts and registry', () => {
     writeFileSync(join(dir, 'SHA256SUMS'), formatSha256Sums(sums));
     await assert.rejects(readModelDir(dir), ContractError);
     await assert.rejects(readModelDir(join(dir, 'nope')), (e: unknown) => e instanceof ModelFormatError && e.code === 'MODEL_NOT_FOUND');
+  });
+
+  it('stages a named version out of sight and publishes it under the lock, refusing to replace one unless asked', async () => {
+    const root = tempDir('staging');
+    const dir = stageVersion(root, 'm', '1-uint8');
+    assert.equal(dir, stagingDir(root, 'm', '1-uint8'));
+    writeFileSync(join(dir, 'leftover'), 'x');
+    assert.ok(!existsSync(join(stageVersion(root, 'm', '1-uint8'), 'leftover')), 'a failed attempt is cleared');
+    writeFileSync(join(dir, 'card.json'), '{"v":1}');
+    assert.deepEqual(listVersions(root, 'm'), [], 'a staged version is invisible');
+    assert.deepEqual(listStaged(root, 'm'), [dir]);
+    assert.equal(await publishRun(root, 'm', '1-uint8'), join(root, 'm', '1-uint8'));
+    assert.deepEqual([listVersions(root, 'm'), listStaged(root, 'm')], [['1-uint8'], []]);
+    writeFileSync(join(stageVersion(root, 'm', '1-uint8'), 'card.json'), '{"v":2}');
+    await assert.rejects(publishRun(root, 'm', '1-uint8'), /already exists; pass --force/);
+    await publishRun(root, 'm', '1-uint8', { replace: true });
+    assert.equal(readFileSync(join(root, 'm', '1-uint8', 'card.json'), 'utf8'), '{"v":2}');
+    assert.ok(!existsSync(join(root, 'registry.json.lock')));
   });
 
   it('reserves versions atomically, publishes runs, and resolves refs and aliases', async () => {
