@@ -19,3 +19,4 @@ export * from './ort_runner.js';
 export * from './error_codec.js';
 export * from './backend_resolver.js';
 export * from './adapters.js';
+export * from './tensor_layout.js';

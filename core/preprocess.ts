@@ -76,8 +76,18 @@ export function normalizeInputData(unit: Float32Array, normalization: InputNorma
   checkNormalization(normalization);
   if (normalization === 'unit') return unit;
   const { scale, offset } = INPUT_NORMALIZATIONS[normalization];
-  const at = (v: number | readonly number[], i: number) => (typeof v === 'number' ? v : v[i % INPUT_CHANNELS]);
+  // float32 constants, as the tensor op holds them, so both paths round alike.
+  const at = (v: number | readonly number[], i: number) => Math.fround(typeof v === 'number' ? v : v[i % INPUT_CHANNELS]);
   return Float32Array.from(unit, (u, i) => Math.fround(u * at(scale, i)) + at(offset, i));
+}
+
+/** The inverse of `normalizeInputData`: normalised input back to unit values, for pictures of what a model saw. */
+export function unitInputData(input: Float32Array, normalization: InputNormalization = DEFAULT_NORMALIZATION): Float32Array {
+  checkNormalization(normalization);
+  if (normalization === 'unit') return input;
+  const { scale, offset } = INPUT_NORMALIZATIONS[normalization];
+  const at = (v: number | readonly number[], i: number) => (typeof v === 'number' ? v : v[i % INPUT_CHANNELS]);
+  return Float32Array.from(input, (x, i) => (x - at(offset, i)) / at(scale, i));
 }
 
 /**
