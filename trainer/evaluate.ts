@@ -1,6 +1,6 @@
 /** Evaluation without gradients: loss and segmentation metrics over a sample set, in batches. */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfusionMatrix, INPUT_CHANNELS, INPUT_SIZE, type SegmentationMetrics } from '../core/index.js';
+import { ConfusionMatrix, INPUT_CHANNELS, INPUT_SIZE, NUM_CLASSES, type ModelRunner, type SegmentationMetrics } from '../core/index.js';
 import type { SampleSet } from './data/dataset.js';
 import { batches } from './data/pipeline.js';
 import { sparseCrossEntropy } from './loss.js';
@@ -24,14 +24,26 @@ export function predictLogits(model: LayersModel, images: Float32Array, n: numbe
   return tf.tidy(() => model.predict(tf.tensor4d(images, [n, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS])) as tf.Tensor4D);
 }
 
-export async function evaluate(model: LayersModel, set: SampleSet, options: EvaluateOptions = {}): Promise<Evaluation> {
+/** `predictLogits` through an engine runner (ONNX Runtime reads its logits back to memory). */
+async function runnerLogits(runner: ModelRunner, images: Float32Array, n: number): Promise<tf.Tensor4D> {
+  const input = tf.tensor4d(images, [n, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS]);
+  try {
+    const out = await runner.predict(input);
+    return out instanceof Float32Array ? tf.tensor4d(out, [n, INPUT_SIZE, INPUT_SIZE, NUM_CLASSES]) : out;
+  } finally {
+    input.dispose();
+  }
+}
+
+/** Loss and metrics of a tfjs model, or of any engine's runner (an imported ONNX model on ONNX Runtime). */
+export async function evaluate(model: LayersModel | ModelRunner, set: SampleSet, options: EvaluateOptions = {}): Promise<Evaluation> {
   const { batchSize = 8, onProgress, onMasks } = options;
   const confusion = new ConfusionMatrix();
   let lossSum = 0;
   let pixels = 0;
   let done = 0;
   for await (const batch of batches(set, { batchSize })) {
-    const logits = predictLogits(model, batch.images, batch.size);
+    const logits = 'engine' in model ? await runnerLogits(model, batch.images, batch.size) : predictLogits(model, batch.images, batch.size);
     const [loss, ids] = tf.tidy(() => {
       const labels = tf.tensor3d(batch.masks, [batch.size, INPUT_SIZE, INPUT_SIZE], 'int32');
       return [sparseCrossEntropy(logits, labels), tf.argMax(logits, -1)];
