@@ -26,6 +26,7 @@ import { ONNX_OPSET, exportOnnx } from './onnx/export.js';
 import { calibrateActivations, predictMasksOnnx } from './onnx/ort_eval.js';
 import type { OnnxWeightEncoding } from './onnx/weights.js';
 
+/** What `convert` makes from a trained model and how it is gated. */
 export interface ConvertOptions {
   /** Parent model: a directory or registry ref. Must be an fp32 model. */
   model: string;
@@ -61,7 +62,9 @@ export interface ConvertOptions {
   onProgress?(message: string): void;
 }
 
+/** Artifacts a conversion writes: tfjs layers, ONNX, or both. */
 export const MODEL_FORMATS = ['tfjs', 'onnx', 'both'] as const;
+/** One of MODEL_FORMATS. */
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
 
 /** ONNX weight encoding and file of each precision an ONNX model can be exported at. */
@@ -83,6 +86,7 @@ export interface OnnxVariantInfo {
   calibration: { spec: string; samples: number } | null;
 }
 
+/** The variant `convert` wrote, its card and how it compares with its parent. */
 export interface ConvertResult {
   dir: string;
   /** The ONNX model written, when the format includes ONNX. */

@@ -11,8 +11,11 @@ import { checkWeightsAgainstModel } from './weights_check.js';
 
 /** Shard size of weight files, like tensorflowjs_converter. */
 export const SHARD_BYTES = 4 * 1024 * 1024;
+/** File name of a version's tfjs layers topology + weights manifest. */
 export const MODEL_JSON = 'model.json';
+/** File name of a version's model card (core/card.ts). */
 export const CARD_JSON = 'card.json';
+/** File name of a version's checksum list (`<sha256>  <file>` per line), checked before any file is used. */
 export const SHA256SUMS = 'SHA256SUMS';
 
 /** Bytes per element of each stored dtype. */

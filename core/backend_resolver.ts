@@ -6,6 +6,7 @@
  */
 import { BackendUnavailableError } from './errors.js';
 
+/** One row of a backend table: its name, a cheap probe and its activation. */
 export interface BackendCandidate<Name extends string, Activated> {
   name: Name;
   /** Why this backend cannot run here (no adapter, software adapter, package missing), or null when it may. */
@@ -14,6 +15,7 @@ export interface BackendCandidate<Name extends string, Activated> {
   activate(): Promise<Activated>;
 }
 
+/** The backend that activated, what its activation returned, and why the ones before it were passed over. */
 export interface ResolvedBackend<Name extends string, Activated> {
   name: Name;
   activated: Activated;

@@ -6,11 +6,15 @@ import { INPUT_NORMALIZATIONS, isInputNormalization, MODEL_CONTRACT, NUM_CLASSES
 import { ContractError, ModelFormatError } from './errors.js';
 import { artifactPath, parseJsonText, parseWith, z } from './schemas.js';
 
+/** Schema id written into every card.json. */
 export const CARD_SCHEMA = 'edgeseg.card.v1';
 
+/** Weight precisions a version can have (`mixed`: per-layer choice within an accuracy budget). */
 export const PRECISIONS = ['fp32', 'fp16', 'uint8', 'uint16', 'mixed'] as const;
+/** One of PRECISIONS. */
 export type Precision = (typeof PRECISIONS)[number];
 
+/** Held-out segmentation metrics recorded in a card (0–1). */
 export interface CardMetrics {
   pixelAccuracy: number;
   miou: number;
@@ -18,6 +22,7 @@ export interface CardMetrics {
   dice: number;
 }
 
+/** A file of a version with its byte size and sha256, as listed in the card. */
 export interface CardFile {
   /** Path relative to the version directory. */
   path: string;
@@ -25,6 +30,7 @@ export interface CardFile {
   sha256: string;
 }
 
+/** card.json: what a model version is (architecture, contract, precision, files), how it was made and how well it does. */
 export interface ModelCard {
   schema: typeof CARD_SCHEMA;
   name: string;
@@ -63,6 +69,7 @@ export interface ModelCard {
 
 /** Formats a model was imported from by `edgeseg import`. */
 export const SOURCE_FORMATS = ['keras', 'keras-h5', 'tfjs-layers', 'onnx'] as const;
+/** One of SOURCE_FORMATS. */
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 
 /** Provenance of an imported model, and what the import found in or did to the file. */

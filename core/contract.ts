@@ -48,18 +48,22 @@ export const INPUT_NORMALIZATIONS = {
 /** Memory order of a 4-D image tensor: channels last (edgeseg's and Keras') or channels first (PyTorch's). */
 export type TensorLayout = 'NHWC' | 'NCHW';
 
+/** How a model expects pixels: a key of INPUT_NORMALIZATIONS (`unit` = ÷255). */
 export type InputNormalization = keyof typeof INPUT_NORMALIZATIONS;
 
 /** The normalization of a model that declares none. */
 export const DEFAULT_NORMALIZATION: InputNormalization = 'unit';
 
+/** Whether `value` names a known input normalization. */
 export function isInputNormalization(value: unknown): value is InputNormalization {
   return typeof value === 'string' && Object.hasOwn(INPUT_NORMALIZATIONS, value);
 }
 
 /** Class ids. 0 = pet, 1 = background, 2 = border (Oxford trimap values 1, 2, 3 minus one). */
 export const CLASS_PET = 0;
+/** Class id of the background (trimap value 2 in the Oxford-IIIT Pet files). */
 export const CLASS_BACKGROUND = 1;
+/** Class id of the pet's border (trimap value 3). */
 export const CLASS_BORDER = 2;
 
 /** Human-readable label of each class id. */

@@ -14,6 +14,7 @@
 import { DatasetError } from './errors.js';
 import { SYNTHETIC_DEFAULTS } from './synthetic.js';
 
+/** A parsed dataset spec: synthetic, oxford, folder or feedback. */
 export type DatasetSpec =
   | { kind: 'synthetic'; count: number; size: number; seed: number; shift: number }
   | { kind: 'oxford'; dir: string }
@@ -27,6 +28,7 @@ function fail(spec: string, why: string): never {
   throw new DatasetError('DATASET_SPEC_INVALID', `dataset spec '${spec}': ${why}; ${USAGE}`);
 }
 
+/** Parses one dataset spec (`synthetic:count=N,size=S,seed=K`, `oxford:<dir>`, `folder:<images>:<masks>`, `feedback:<dir>[@version]`); throws ConfigError naming the problem. */
 export function parseDatasetSpec(spec: string): DatasetSpec {
   if (typeof spec !== 'string' || spec.length === 0) fail(String(spec), 'empty');
   const colon = spec.indexOf(':');
@@ -93,6 +95,7 @@ export function parseDatasetSpecs(text: string): DatasetSpec[] {
   return text.split(JOIN).map(parseDatasetSpec);
 }
 
+/** Writes specs back as text, joined with `+` (the form parseDatasetSpec and the CLI read). */
 export function formatDatasetSpecs(specs: DatasetSpec[]): string {
   return specs.map(formatDatasetSpec).join('+');
 }

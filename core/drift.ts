@@ -13,7 +13,9 @@
 import { NUM_CLASSES } from './contract.js';
 import { ConfigError } from './errors.js';
 
+/** Schema id of a drift reference file (a model's training-data feature histograms). */
 export const DRIFT_SCHEMA = 'edgeseg.drift-reference.v1';
+/** Schema id of the drift reports published on `edgeseg.events`. */
 export const DRIFT_EVENT_SCHEMA = 'edgeseg.drift.v1';
 
 /** What one frame contributes to drift statistics. */
@@ -26,8 +28,10 @@ export interface FrameDriftStats {
   meanConfidence: number;
 }
 
+/** The per-frame features drift is tested on: channel means, brightness, class coverage, confidence. */
 export const DRIFT_FEATURES = ['mean_r', 'mean_g', 'mean_b', 'brightness', ...Array.from({ length: NUM_CLASSES }, (_, c) => `coverage_${c}`), 'confidence'] as const;
 
+/** The DRIFT_FEATURES values of one frame's statistics, in that order. */
 export function driftFeatures(s: FrameDriftStats): number[] {
   return [...s.channelMeans, s.brightness, ...s.classCoverage, s.meanConfidence];
 }
@@ -52,6 +56,7 @@ export function imageDriftStats(data: Uint8Array | Uint8ClampedArray, width: num
   return { channelMeans: means, brightness: 0.299 * means[0] + 0.587 * means[1] + 0.114 * means[2] };
 }
 
+/** Histogram bins of every drift feature over a model's training data: what live frames are compared with. */
 export interface DriftReference {
   schema: typeof DRIFT_SCHEMA;
   /** What the reference was measured on (model and dataset). */
@@ -91,6 +96,7 @@ export function buildDriftReference(frames: FrameDriftStats[], source: string): 
   };
 }
 
+/** Parses and validates a drift reference file; throws a named error naming `where`. */
 export function parseDriftReference(text: string, where = 'drift reference'): DriftReference {
   const ref = JSON.parse(text) as DriftReference;
   if (ref?.schema !== DRIFT_SCHEMA || !Array.isArray(ref.features) || ref.features.length !== DRIFT_FEATURES.length) {
@@ -111,6 +117,7 @@ export function psi(feature: DriftReference['features'][number], values: number[
   return sum;
 }
 
+/** One test of the live window against the reference (population stability index per feature). */
 export interface DriftReport {
   schema: typeof DRIFT_EVENT_SCHEMA;
   /** True when some feature's PSI exceeds the threshold. */
@@ -128,6 +135,7 @@ export interface DriftReport {
   at: string;
 }
 
+/** Window, threshold and cadence of the drift test. */
 export interface DriftMonitorOptions {
   /** Live frames per window. @default 200 */
   window?: number;

@@ -12,6 +12,7 @@ import { summarizeLogits, summarizeLogitsData, type Segmentation } from './postp
 
 /** What can run a model: tfjs layers, or ONNX Runtime on the version's ONNX file. */
 export const ENGINE_KINDS = ['tfjs', 'ort'] as const;
+/** What runs a model: `tfjs` (layers model) or `ort` (ONNX Runtime on the version's ONNX file). */
 export type EngineKind = (typeof ENGINE_KINDS)[number];
 /** An engine option: one engine, or `auto` (each runtime documents how it decides). */
 export type EngineRequest = EngineKind | 'auto';

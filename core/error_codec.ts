@@ -5,6 +5,7 @@
  */
 import { EdgesegError } from './errors.js';
 
+/** An error as it crosses a thread or worker boundary (structured-clone safe). */
 export interface SerializedError {
   name: string;
   message: string;
@@ -19,6 +20,7 @@ export interface SerializedError {
 /** Named fields carried across, besides name, code, message, retriable and stack. */
 const FIELDS = ['file', 'reasons'] as const;
 
+/** Any thrown value as a SerializedError, keeping name, code, message, retriable and stack. */
 export function serializeError(value: unknown): SerializedError {
   const e = (value instanceof Error ? value : new Error(String(value))) as Error & { code?: unknown; retriable?: unknown };
   const fields: Record<string, unknown> = {};

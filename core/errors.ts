@@ -4,6 +4,7 @@
  * kafkajs' errors.
  */
 
+/** Options of every edgeseg error. */
 export interface EdgesegErrorOptions {
   /** Whether retrying the same operation may succeed. @default false */
   retriable?: boolean;
@@ -11,6 +12,7 @@ export interface EdgesegErrorOptions {
   cause?: unknown;
 }
 
+/** Base class of edgeseg's named errors: `code` is stable and machine-readable, `retriable` says whether trying again may help. */
 export class EdgesegError extends Error {
   readonly code: string;
   readonly retriable: boolean;

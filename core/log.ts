@@ -4,10 +4,12 @@
  * The sink decides the format: pretty single lines for people, JSON lines for machines.
  */
 
+/** Log levels, most verbose first; `silent` logs nothing. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
+/** One structured log line. */
 export interface LogRecord {
   time: string;
   level: Exclude<LogLevel, 'silent'>;
@@ -16,8 +18,10 @@ export interface LogRecord {
   [field: string]: unknown;
 }
 
+/** Where log records go. */
 export type LogSink = (record: LogRecord) => void;
 
+/** A component's logger: one method per level, each with optional structured fields. */
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -47,6 +51,7 @@ export const consoleSink: LogSink = (r) => {
 /** Sink writing one JSON object per line. */
 export const jsonSink: LogSink = (r) => console.log(JSON.stringify(r));
 
+/** A logger for `component` at `options.level` (default `info`) writing to `options.sink` (default: pretty lines on the console; jsonSink for JSON lines). */
 export function createLogger(component: string, options: { level?: LogLevel; sink?: LogSink } = {}): Logger {
   const level = options.level ?? 'info';
   const sink = options.sink ?? consoleSink;

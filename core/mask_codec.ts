@@ -23,6 +23,7 @@ import { NUM_CLASSES } from './contract.js';
 import { MaskCodecError } from './errors.js';
 import type { ClassMask } from './preprocess.js';
 
+/** A class-id mask run-length encoded (`rle1`): `counts` holds (class id, run length) pairs, row-major. */
 export interface RleMask {
   encoding: 'rle1';
   width: number;
@@ -30,6 +31,7 @@ export interface RleMask {
   counts: number[];
 }
 
+/** Run-length encodes a class-id mask. */
 export function encodeRle(mask: ClassMask): RleMask {
   checkSize(mask);
   const counts: number[] = [];
@@ -45,6 +47,7 @@ export function encodeRle(mask: ClassMask): RleMask {
   return { encoding: 'rle1', width: mask.width, height: mask.height, counts };
 }
 
+/** Decodes an `rle1` mask; throws MaskCodecError when it is malformed or its runs do not fill width × height. */
 export function decodeRle(rle: RleMask): ClassMask {
   if (rle === null || typeof rle !== 'object' || rle.encoding !== 'rle1') {
     throw new MaskCodecError(`RLE mask must be an object with encoding 'rle1'`);
@@ -99,6 +102,7 @@ export interface PngMaskLimits {
   maxInflatedBytes?: number;
 }
 
+/** Size bounds a PNG mask is checked against before it is inflated. */
 export const DEFAULT_PNG_MASK_LIMITS: Required<PngMaskLimits> = { maxSide: 16384, maxInflatedBytes: 64 << 20 };
 
 /** Class-id mask → 8-bit greyscale PNG bytes. */
@@ -246,6 +250,7 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
+/** Bytes of a base64 string (Node and browsers). */
 export function fromBase64(text: string): Uint8Array {
   let s: string;
   try {

@@ -5,6 +5,7 @@
 import { NUM_CLASSES } from './contract.js';
 import { ContractError } from './errors.js';
 
+/** Pixel accuracy, IoU per class, mIoU and Dice of predicted against true masks (0–1). */
 export interface SegmentationMetrics {
   /** Correct pixels / all pixels, 0–1. */
   pixelAccuracy: number;
@@ -20,6 +21,7 @@ export interface SegmentationMetrics {
   pixels: number;
 }
 
+/** Accumulates a class confusion matrix over masks and derives SegmentationMetrics from it. */
 export class ConfusionMatrix {
   readonly numClasses: number;
   /** counts[truth * numClasses + predicted] */

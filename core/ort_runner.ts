@@ -17,6 +17,7 @@ export interface OrtApi {
   Tensor: TensorConstructor;
 }
 
+/** How an ONNX Runtime session is created, the same for the converter's gate and both runtimes. */
 export interface OrtSessionSettings {
   /** Execution provider: `cpu`/`cuda` (onnxruntime-node), `wasm`/`webgpu` (onnxruntime-web). @default 'cpu' */
   provider?: string;
@@ -32,7 +33,9 @@ export interface OrtSessionSettings {
   contract?: ModelContract;
 }
 
+/** Execution provider when none is given. */
 export const DEFAULT_ORT_PROVIDER = 'cpu';
+/** Intra-op threads per session when none is given. */
 export const DEFAULT_ORT_THREADS = 1;
 
 /** The one set of session options: every graph optimisation, one inter-op thread, sequential execution. */

@@ -2,6 +2,7 @@
 import { CLASS_BACKGROUND, CLASS_COLORS } from './contract.js';
 import { ContractError } from './errors.js';
 
+/** How a mask is blended over its frame. */
 export interface OverlayOptions {
   /** Opacity of class colours over the frame, 0–1. @default 0.5 */
   opacity?: number;

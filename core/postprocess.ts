@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { INPUT_SIZE, NUM_CLASSES } from './contract.js';
 
+/** Per-frame statistics of a model output. */
 export interface FrameStats {
   /** Fraction of pixels assigned to each class id, sums to 1. */
   classCoverage: number[];
@@ -16,6 +17,7 @@ export interface FrameStats {
   margin: number;
 }
 
+/** A frame's class-id mask and its statistics. */
 export interface Segmentation extends FrameStats {
   /** Class ids, 128×128, row-major. */
   mask: Uint8Array;

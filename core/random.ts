@@ -22,6 +22,7 @@ export function hashSeed(...values: number[]): number {
 /** A seeded uniform generator in [0, 1) (mulberry32). */
 export type Random = () => number;
 
+/** A seeded pseudo-random generator: the same seed gives the same sequence everywhere. */
 export function createRandom(seed: number): Random {
   let a = seed >>> 0;
   return () => {

@@ -53,6 +53,7 @@ export const artifactPath = z
 /** One dimension of a stored weight: a positive integer. */
 const dimension = z.number().int('dimensions must be integers').min(1, 'dimensions must be ≥ 1').max(1 << 24);
 
+/** Schema of one weight in a tfjs weights manifest. */
 export const weightEntry = z.object({
   name: z.string().min(1).max(512),
   shape: z.array(dimension).max(8),
@@ -63,8 +64,10 @@ export const weightEntry = z.object({
     .optional(),
 });
 
+/** Schema of a tfjs weights manifest (shard groups with their weights). */
 export const weightsManifest = z.array(z.object({ paths: z.array(artifactPath).min(1).max(4096), weights: z.array(weightEntry) })).min(1);
 
+/** Schema of model.json (topology + weights manifest), checked before any loader reads it. */
 export const modelJsonSchema = z.looseObject({
   modelTopology: z.looseObject({}),
   weightsManifest,
@@ -90,17 +93,22 @@ export const TOPIC_NAMES = {
   events: 'events',
 } as const;
 
+/** The Kafka topics edgeseg uses, by role. */
 export type TopicKey = keyof typeof TOPIC_NAMES;
+/** Topic names by role, with a prefix applied. */
 export type Topics = Record<TopicKey, string>;
 
+/** Prefix of every topic name unless configured. */
 export const DEFAULT_TOPIC_PREFIX = 'edgeseg.';
 
+/** The name of every topic under `prefix` (`edgeseg.frames`, `edgeseg.segmentations`, …). */
 export function topicNames(prefix: string = DEFAULT_TOPIC_PREFIX): Topics {
   return Object.fromEntries(Object.entries(TOPIC_NAMES).map(([k, v]) => [k, `${prefix}${v}`])) as Topics;
 }
 
 /** Frame record headers (`edgeseg.frame.v1`). */
 export const FRAME_SCHEMA = 'edgeseg.frame.v1';
+/** Kafka header names of a frame record (`edgeseg.frame.v1`). */
 export const HEADER = {
   frameId: 'frame-id',
   contentType: 'content-type',
@@ -117,12 +125,17 @@ export const HEADER = {
   sourceOffset: 'source-offset',
 } as const;
 
+/** Frame encodings the stream service accepts. */
 export const CONTENT_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/x-rgb8'] as const;
+/** One of CONTENT_TYPES. */
 export type FrameContentType = (typeof CONTENT_TYPES)[number];
+/** Content type of an unencoded frame: width × height × 3 bytes, with width and height headers. */
 export const RAW_RGB8: FrameContentType = 'application/x-rgb8';
 
+/** Schema id of the records on `edgeseg.segmentations`. */
 export const SEGMENTATION_SCHEMA = 'edgeseg.segmentation.v1';
 
+/** A record on `edgeseg.segmentations`: one frame's mask and statistics. */
 export interface SegmentationMessage {
   schema: typeof SEGMENTATION_SCHEMA;
   frameId: string;
@@ -147,8 +160,10 @@ export interface SegmentationMessage {
   processedAt: string;
 }
 
+/** Schema id of the records on `edgeseg.label-requests`. */
 export const LABEL_REQUEST_SCHEMA = 'edgeseg.label-request.v1';
 
+/** A record on `edgeseg.label-requests`: a frame the model was unsure of, asking for a label. */
 export interface LabelRequestMessage {
   schema: typeof LABEL_REQUEST_SCHEMA;
   frameId: string;
@@ -162,8 +177,10 @@ export interface LabelRequestMessage {
   at: string;
 }
 
+/** Schema id of the records on `edgeseg.feedback`. */
 export const FEEDBACK_SCHEMA_MESSAGE = 'edgeseg.feedback-label.v1';
 
+/** A record on `edgeseg.feedback`: a labeled mask for a frame. */
 export interface FeedbackMessage {
   schema?: typeof FEEDBACK_SCHEMA_MESSAGE;
   frameId: string;
@@ -174,8 +191,10 @@ export interface FeedbackMessage {
   at?: string;
 }
 
+/** Schema id of the records on `edgeseg.models`. */
 export const MODEL_EVENT_SCHEMA = 'edgeseg.model.v1';
 
+/** A record on `edgeseg.models`: a version promoted, rolled back or published. */
 export interface ModelEvent {
   schema: typeof MODEL_EVENT_SCHEMA;
   name: string;
@@ -222,6 +241,7 @@ export const feedbackSchema = z.object({
   modelVersion: z.string().max(256).nullable().optional(),
 });
 
+/** Schema of a ModelEvent record. */
 export const modelEventSchema = z.looseObject({
   schema: z.literal(MODEL_EVENT_SCHEMA),
   name: z.string().min(1).max(128),
@@ -232,6 +252,7 @@ export const modelEventSchema = z.looseObject({
   at: z.string().optional(),
 });
 
+/** Schema of a LabelRequestMessage record. */
 export const labelRequestSchema = z.looseObject({
   schema: z.literal(LABEL_REQUEST_SCHEMA),
   frameId: recordId,
@@ -259,18 +280,22 @@ function parseRecord<S extends z.ZodType>(schema: S, text: string, where: string
   return parseWith(schema, value, where, contractError);
 }
 
+/** Parses and validates a segmentation record; throws a named error saying what is wrong. */
 export function parseSegmentation(text: string): SegmentationMessage {
   return parseRecord(segmentationSchema, text, 'segmentation') as unknown as SegmentationMessage;
 }
 
+/** Parses and validates a feedback record (the HTTP form may carry the frame as `image`). */
 export function parseFeedback(text: string): FeedbackMessage & { image?: string; modelVersion?: string | null } {
   return parseRecord(feedbackSchema, text, 'feedback') as FeedbackMessage & { image?: string; modelVersion?: string | null };
 }
 
+/** Parses and validates a model event record. */
 export function parseModelEvent(text: string): ModelEvent {
   return parseRecord(modelEventSchema, text, 'model event') as unknown as ModelEvent;
 }
 
+/** Parses and validates a label request record. */
 export function parseLabelRequest(text: string): LabelRequestMessage {
   return parseRecord(labelRequestSchema, text, 'label request') as unknown as LabelRequestMessage;
 }

@@ -17,6 +17,7 @@ import { ConfigError } from './errors.js';
 import type { ClassMask, PixelImage } from './preprocess.js';
 import { createRandom, hashSeed, randInt, uniform, type Random } from './random.js';
 
+/** Size, seed and shift of synthetic samples. */
 export interface SyntheticOptions {
   /** Side of the generated square image before the contract's resize. @default 128 */
   size?: number;
@@ -26,6 +27,7 @@ export interface SyntheticOptions {
   shift?: number;
 }
 
+/** A synthetic image with its exact class-id mask. */
 export interface SyntheticSample {
   id: string;
   image: PixelImage;
@@ -35,6 +37,7 @@ export interface SyntheticSample {
 /** Width of the border band, in pixels at the generation size. */
 export const SYNTHETIC_BORDER_PX = 2;
 
+/** Defaults of SyntheticOptions. */
 export const SYNTHETIC_DEFAULTS = { size: 128, seed: 1, shift: 0 } as const;
 
 /** The id of sample `index`: stable, used for splits and manifests. */
@@ -42,6 +45,7 @@ export function syntheticId(index: number): string {
   return `synthetic-${String(index).padStart(6, '0')}`;
 }
 
+/** The `index`-th synthetic sample: pet-like shapes on a textured background, the same for the same options everywhere. */
 export function syntheticSample(index: number, options: SyntheticOptions = {}): SyntheticSample {
   const size = options.size ?? SYNTHETIC_DEFAULTS.size;
   const seed = options.seed ?? SYNTHETIC_DEFAULTS.seed;

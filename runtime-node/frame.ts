@@ -7,6 +7,7 @@
 import { CONTENT_TYPES, FRAME_SCHEMA, frameHeadersSchema, FrameError, HEADER, RAW_RGB8, type FrameContentType } from '../core/index.js';
 import type { InRecord } from './transport.js';
 
+/** Size bounds a frame record is checked against. */
 export interface FrameLimits {
   /** Largest accepted record value. @default 8 MiB */
   maxFrameBytes: number;
@@ -14,8 +15,10 @@ export interface FrameLimits {
   maxSide: number;
 }
 
+/** Defaults of FrameLimits. */
 export const FRAME_LIMIT_DEFAULTS: FrameLimits = { maxFrameBytes: 8 * 1024 * 1024, maxSide: 4096 };
 
+/** A frame record that passed validateFrame. */
 export interface ValidFrame {
   frameId: string;
   sensorId: string;
@@ -45,6 +48,7 @@ function headerError(h: Record<string, string>, key: string, detail: string): Fr
   return new FrameError('INVALID_HEADER', `header '${key}' ${detail}`);
 }
 
+/** Checks a frame record's headers, content type and size; throws a named error (dead-lettered with its reason) otherwise. */
 export function validateFrame(record: InRecord, limits: FrameLimits = FRAME_LIMIT_DEFAULTS): ValidFrame {
   const h = record.headers;
   const parsed = frameHeadersSchema.safeParse(h);

@@ -11,6 +11,7 @@ import type { SampleRef } from '../trainer/data/sample.js';
 import { listSources } from '../trainer/data/sources/index.js';
 import type { OutRecord, Transport } from './transport.js';
 
+/** What produceFrames sends: sensors, rate, source and count. */
 export interface ProduceOptions {
   /** Frames topic. */
   topic: string;

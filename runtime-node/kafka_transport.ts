@@ -9,6 +9,7 @@ import { Kafka, logLevel as kafkaLogLevel, Partitioners, type Consumer, type IHe
 import { ConfigError, EdgesegError, type Logger } from '../core/index.js';
 import { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS, type ConsumeOptions, type ConsumerHandle, type InRecord, type OutRecord, type PartitionBatch, type SaslOptions, type Transport } from './transport.js';
 
+/** Brokers, client id and security of a KafkaTransport. */
 export interface KafkaTransportOptions {
   brokers: string[];
   /** @default 'edgeseg' */
@@ -60,6 +61,7 @@ function byTopic(records: OutRecord[]): { topic: string; messages: { key: string
   return [...map].map(([topic, messages]) => ({ topic, messages }));
 }
 
+/** The Transport on kafkajs: idempotent or transactional producer, consumer groups with restart on loss. */
 export class KafkaTransport implements Transport {
   private readonly kafka: Kafka;
   private readonly producer: Producer;

@@ -7,6 +7,7 @@ import { LABEL_REQUEST_SCHEMA, MAX_ENTROPY, type LabelRequestMessage } from '../
 import { FeedbackStore, type PendingFrame } from '../core/node/feedback_store.js';
 import type { ValidFrame } from './frame.js';
 
+/** Uncertainty sampling: which frames ask for a label, and where they are kept. */
 export interface LabelRequestOptions {
   /** Feedback store directory where frames are kept. */
   store: string;
@@ -18,6 +19,7 @@ export interface LabelRequestOptions {
   maxPerMinute?: number;
 }
 
+/** Asks for labels of uncertain frames on `edgeseg.label-requests` and keeps the frames to join their labels. */
 export class LabelRequester {
   readonly store: FeedbackStore;
   private tokens: number;

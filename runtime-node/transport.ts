@@ -16,6 +16,7 @@ export interface SaslOptions {
   password: string;
 }
 
+/** A consumed record. */
 export interface InRecord {
   topic: string;
   partition: number;
@@ -28,6 +29,7 @@ export interface InRecord {
   timestamp: string;
 }
 
+/** A record to publish. */
 export interface OutRecord {
   topic: string;
   key: string | Buffer | null;
@@ -35,6 +37,7 @@ export interface OutRecord {
   headers?: Record<string, string>;
 }
 
+/** Records of one partition handed to the consumer's handler, with their commit. */
 export interface PartitionBatch {
   topic: string;
   partition: number;
@@ -57,6 +60,7 @@ export const DEFAULT_SESSION_TIMEOUT_MS = 6000;
 /** Consumer restarts after crashes before the consumer gives up. */
 export const DEFAULT_MAX_RESTARTS = 5;
 
+/** Consumer group, topics and delivery of Transport.consume. */
 export interface ConsumeOptions {
   groupId: string;
   topics: string[];
@@ -76,6 +80,7 @@ export interface ConsumeOptions {
   maxRestarts?: number;
 }
 
+/** A running consumer. */
 export interface ConsumerHandle {
   /** Stops fetching these partitions' records (backpressure). */
   pause(): void;
@@ -87,6 +92,7 @@ export interface ConsumerHandle {
   assignedPartitions(): number;
 }
 
+/** The broker interface the stream service runs on (KafkaTransport in production). */
 export interface Transport {
   connect(): Promise<void>;
   /** Creates missing topics with the given partition counts (existing ones are kept). */

@@ -7,10 +7,12 @@ import { ConfigError, ENGINE_KINDS, type EngineChoice, type EngineKind, type Mod
 
 /** Compute backends, fastest first. */
 export const WEB_BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
+/** One of WEB_BACKENDS. */
 export type WebBackend = (typeof WEB_BACKENDS)[number];
 
 /** What runs the model: tfjs layers, or ONNX Runtime Web on the version's ONNX file (core's engine kinds). */
 export const WEB_ENGINES = ENGINE_KINDS;
+/** One of WEB_ENGINES. */
 export type WebEngine = EngineKind;
 
 /**
@@ -19,6 +21,7 @@ export type WebEngine = EngineKind;
  * provider on the webgpu backend and its wasm one on wasm; tfjs' backend preprocesses for both.
  */
 export const WEB_CANDIDATES = ['tfjs-wasm', 'ort-wasm', 'tfjs-webgl', 'tfjs-webgpu', 'ort-webgpu'] as const;
+/** One of WEB_CANDIDATES. */
 export type WebCandidate = (typeof WEB_CANDIDATES)[number];
 
 /** The ONNX Runtime Web binary (one build serves its wasm and webgpu execution providers). */
@@ -27,6 +30,7 @@ export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.asyncify.wasm';
 /** Where the wasm binaries (tfjs' and ONNX Runtime's) are served from: a folder URL, or one URL per file. */
 export type WasmPaths = string | Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm' | typeof ORT_WASM_FILE, string>>;
 
+/** Options of createSegmenter; only `model` is required. */
 export interface SegmenterOptions {
   /** URL of a model version directory (with model.json, card.json, SHA256SUMS). Required. */
   model: string;
@@ -61,15 +65,22 @@ export interface SegmenterOptions {
   warmupRuns?: number;
 }
 
+/** SegmenterOptions with every default filled in (resolveOptions). */
 export interface ResolvedSegmenterOptions extends Required<Omit<SegmenterOptions, 'wasmPaths'>> {
   wasmPaths: WasmPaths | null;
 }
 
+/** SegmenterOptions.backend when not given. */
 export const DEFAULT_BACKEND = 'auto';
+/** SegmenterOptions.engine when not given. */
 export const DEFAULT_ENGINE = 'auto';
+/** SegmenterOptions.worker when not given. */
 export const DEFAULT_WORKER = true;
+/** SegmenterOptions.cache when not given. */
 export const DEFAULT_CACHE = true;
+/** SegmenterOptions.warmupRuns when not given. */
 export const DEFAULT_WARMUP_RUNS = 1;
+/** Longest the `auto` choice spends measuring candidates at first load. */
 export const DEFAULT_CALIBRATION_BUDGET_MS = 4000;
 
 /** Fills defaults and checks every option, naming the one at fault and the fix. */
@@ -113,6 +124,7 @@ export interface SegmentationTimings {
   total: number;
 }
 
+/** The mask of one frame with its statistics and timings. */
 export interface SegmentationResult {
   /** Class ids at model resolution, row-major. */
   mask: Uint8Array;
@@ -136,6 +148,7 @@ export interface SegmentationResult {
   deviceLosses: number;
 }
 
+/** Counters of a segmentStream run. */
 export interface StreamStats {
   /** Frames segmented. */
   frames: number;
@@ -147,6 +160,7 @@ export interface StreamStats {
   mainThreadMsPerFrame: number;
 }
 
+/** A running segmentStream. */
 export interface StreamHandle {
   stats(): StreamStats;
   /** Stops taking frames; resolves when the frame in flight is done. */
@@ -192,6 +206,7 @@ export interface BackendChoice {
   calibrationMs: number;
 }
 
+/** What a segmenter loaded and runs on. */
 export interface SegmenterInfo {
   backend: WebBackend;
   /** What runs the model, and how that was decided (core's record, as runtime-node reports it). */
@@ -212,6 +227,7 @@ export interface SegmenterInfo {
   fromCache: boolean;
 }
 
+/** A loaded, verified, warm model in the browser; see createSegmenter. */
 export interface Segmenter {
   /** Kept current: it changes when the `auto` calibration hands over to a faster candidate. */
   readonly info: SegmenterInfo;

@@ -7,6 +7,7 @@ import { TRAINING_BACKENDS, type TrainingBackend } from '../core/node/backends/s
 import { isModelName, MODEL_NAMES } from './models/index.js';
 import { checkSchedule, SCHEDULE_DEFAULTS, type ScheduleName } from './schedule.js';
 
+/** Everything a training run is made from (the CLI flags and `--config` JSON keys). */
 export interface TrainConfig {
   /** Architecture: `unet-small` or `unet-mobilenetv2`. @default 'unet-small' */
   model: string;
@@ -61,6 +62,7 @@ export interface TrainConfig {
   reportSamples: number;
 }
 
+/** Defaults of TrainConfig. */
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'data' | 'name'> = {
   model: 'unet-small',
   modelConfig: {},

@@ -6,12 +6,14 @@ import { batches } from './data/pipeline.js';
 import { sparseCrossEntropy } from './loss.js';
 import { tf } from '../core/node/tfjs.js';
 
+/** Metrics of a model on a set, with per-sample masks when asked. */
 export interface Evaluation {
   loss: number;
   metrics: SegmentationMetrics;
   confusion: ConfusionMatrix;
 }
 
+/** Batch size and progress of an evaluation. */
 export interface EvaluateOptions {
   batchSize?: number;
   onProgress?(done: number, total: number): void;

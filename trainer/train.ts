@@ -30,6 +30,7 @@ import { tf } from '../core/node/tfjs.js';
 
 export type { TrainEvent } from './train_events.js';
 
+/** Where a training run reports: logger, events and dataset lines. */
 export interface TrainOptions {
   log?: Logger;
   onEvent?(event: TrainEvent): void;
@@ -37,6 +38,7 @@ export interface TrainOptions {
   print?(line: string): void;
 }
 
+/** The version a training run wrote. */
 export interface TrainResult {
   dir: string;
   version: string;

@@ -33,6 +33,7 @@ export type CardDraft = Omit<ModelCard, 'schema' | 'contract' | 'params' | 'weig
   normalization?: InputNormalization;
 };
 
+/** A file written into a version folder beside the model (an ONNX file, a report), listed in the card and SHA256SUMS. */
 export interface ExtraFile {
   path: string;
   data: string | Uint8Array;
@@ -54,6 +55,7 @@ export async function modelArtifacts(model: LayersModel): Promise<io.ModelArtifa
   return saved!;
 }
 
+/** What writeModelDir writes besides the card. */
 export interface WriteModelDirOptions {
   /**
    * Write the tfjs model (model.json + shards). Without it the version is ONNX only: an `.onnx`
@@ -116,10 +118,12 @@ export async function writeModelDir(dir: string, artifacts: io.ModelArtifacts, d
   return card;
 }
 
+/** Writes a layers model as a version folder (model.json, shards, card, SHA256SUMS, extras) and returns its card. */
 export async function saveLayersModel(model: LayersModel, dir: string, draft: CardDraft, extras: ExtraFile[] = []): Promise<ModelCard> {
   return writeModelDir(dir, await modelArtifacts(model), draft, extras);
 }
 
+/** A version folder read and verified: its card, artifacts and the files checked. */
 export interface VerifiedModelDir extends VerifiedModel {
   dir: string;
 }

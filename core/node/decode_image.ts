@@ -15,6 +15,7 @@ import { SampleError, type PixelImage } from '../index.js';
 sharp.concurrency(1);
 sharp.cache(false);
 
+/** Bounds an encoded image is checked against before and while decoding. */
 export interface DecodeLimits {
   /** Refuse images with more pixels than this (decompression bombs). @default 40_000_000 */
   maxPixels?: number;
@@ -37,6 +38,7 @@ function conversionOf(meta: Metadata): string | null {
   return parts.length ? parts.join('+') : null;
 }
 
+/** Decodes JPEG/PNG/WebP/GIF bytes to RGB with what the file was (format, alpha, frames); throws a named error for bad or oversized input. */
 export async function decodeImageDescribed(bytes: Uint8Array, limits: DecodeLimits = {}): Promise<DescribedImage> {
   try {
     const input = sharp(bytes, { failOn: 'error', limitInputPixels: limits.maxPixels ?? 40_000_000 });
@@ -52,6 +54,7 @@ export async function decodeImageDescribed(bytes: Uint8Array, limits: DecodeLimi
   }
 }
 
+/** Decodes JPEG/PNG/WebP/GIF bytes to RGB pixels; throws a named error for bad or oversized input. */
 export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = {}): Promise<PixelImage> {
   return (await decodeImageDescribed(bytes, limits)).image;
 }

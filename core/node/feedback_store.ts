@@ -25,6 +25,7 @@ import { join, resolve } from 'node:path';
 import { DatasetError } from '../index.js';
 import { withLock, writeFileAtomic } from './fs_atomic.js';
 
+/** Schema id of a feedback store version manifest. */
 export const FEEDBACK_SCHEMA = 'edgeseg.feedback.v1';
 /** On-disk manifest of one version: the samples it added. */
 export const FEEDBACK_DELTA_SCHEMA = 'edgeseg.feedback-delta.v1';
@@ -54,6 +55,7 @@ interface DeltaManifest {
   samples: FeedbackSample[];
 }
 
+/** One labeled frame in the feedback store. */
 export interface FeedbackSample {
   /** Frame id. */
   id: string;
@@ -68,6 +70,7 @@ export interface FeedbackSample {
   at: string;
 }
 
+/** One version manifest of the feedback store: its samples and what it added. */
 export interface FeedbackVersion {
   schema: typeof FEEDBACK_SCHEMA;
   version: number;
@@ -102,6 +105,7 @@ export interface PendingFrame {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
+/** Append-only, content-addressed store of labeled frames (`objects/<sha256>`, one manifest per version), plus the pending frames awaiting labels. */
 export class FeedbackStore {
   readonly dir: string;
 

@@ -24,6 +24,7 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** How long withLock waits for a lock held by someone else, and when a lock counts as stale. */
 export interface LockOptions {
   /** Give up after this long. @default 10000 (ms) */
   timeoutMs?: number;

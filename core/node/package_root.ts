@@ -6,4 +6,5 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The folder of edgeseg's own package.json: the checkout, or node_modules/edgeseg. */
 export const PACKAGE_ROOT = dirname(fileURLToPath(import.meta.resolve('edgeseg/package.json')));

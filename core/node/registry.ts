@@ -13,6 +13,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, ModelFormatError, CARD_JSON, type ModelCard } from '../index.js';
 import { withLock, writeFileAtomic } from './fs_atomic.js';
 
+/** File name of a model name's registry (aliases and their history) under the registry root. */
 export const REGISTRY_FILE = 'registry.json';
 /** Default registry root, relative to the working directory. */
 export const DEFAULT_MODELS_ROOT = 'models';
@@ -48,11 +49,13 @@ export function listVersions(root: string, name: string): string[] {
     .sort((a, b) => parseInt(a, 10) - parseInt(b, 10) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** Names of the models under a registry root. */
 export function listModelNames(root: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root).filter((n) => !n.startsWith('.') && statSync(join(root, n)).isDirectory());
 }
 
+/** A model name's aliases (`champion`, `challenger`, …) and the versions they point at. */
 export function aliases(root: string, name: string): Record<string, string> {
   return { ...(readRegistry(root).models[name]?.aliases ?? {}) };
 }

@@ -12,11 +12,13 @@ import type { MessagePort, TransferListItem, Worker } from 'node:worker_threads'
 import { deserializeError, EdgesegError, serializeError, type SerializedError } from '../index.js';
 import { startWorker } from './start_worker.js';
 
+/** A request message to a pool worker. */
 export interface WorkerRequest<Req> {
   id: number;
   request: Req;
 }
 
+/** A worker's answer to a WorkerRequest: its result, or the error it threw. */
 export type WorkerResponse<Res> = { id: number; ok: true; result: Res } | { id: number; ok: false; error: SerializedError };
 
 /** Crashed workers are replaced, up to this many times per worker slot. */
@@ -34,6 +36,7 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** A fixed pool of worker threads running one module; see the file comment. */
 export class WorkerPool<Req, Res> {
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];

@@ -16,9 +16,12 @@ export type { EngineChoice, EngineRequest } from '../../core/index.js';
 /** The `engine` option's values. */
 export const ENGINES = ['auto', ...ENGINE_KINDS] as const;
 
+/** ONNX Runtime execution providers runtime-node can use. */
 export const ORT_PROVIDERS = ['cpu', 'cuda'] as const;
+/** One of ORT_PROVIDERS. */
 export type OrtProvider = (typeof ORT_PROVIDERS)[number];
 
+/** How an InferenceEngine runs: workers, backend, engine and batching. */
 export interface EngineOptions {
   /** Worker threads. @default one per core, minus one for the Kafka loop (at least 1) */
   workers?: number;
@@ -49,6 +52,7 @@ export interface EngineOptions {
   infer: InferOptions;
 }
 
+/** The model version an InferenceEngine serves now. */
 export interface ActiveModel {
   key: string;
   dir: string;
@@ -75,6 +79,7 @@ interface Waiting {
   reject(e: Error): void;
 }
 
+/** A pool of inference worker threads serving one model version, micro-batching frames and hot-swapping versions without dropping a frame. */
 export class InferenceEngine {
   private readonly pool: WorkerPool<InferenceRequest, InferenceResponse>;
   private active: ActiveModel | null = null;

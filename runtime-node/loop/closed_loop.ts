@@ -29,6 +29,7 @@ export type ClosedLoopStreamOptions = Partial<Omit<StreamOptions, 'model' | 'mod
   drift?: DriftMonitorOptions;
 };
 
+/** What startClosedLoop serves and when it retrains. */
 export interface ClosedLoopOptions {
   /** Model name in the registry; `<name>@champion` is served. */
   name: string;

@@ -34,6 +34,7 @@ export type StreamFeedbackOptions = FeedbackIngestOptions & {
 /** Drift detection: the champion's training reference and the monitor's window. */
 export type StreamDriftOptions = { reference: DriftReference } & DriftMonitorOptions;
 
+/** Everything StreamService.start takes; every optional field has its default below. */
 export interface StreamOptions {
   /** Model directory or registry ref (`name`, `name@alias`, `name@version`). An alias is followed: when it moves, the service hot-swaps. */
   model: string;
@@ -104,8 +105,11 @@ export interface StreamOptions {
   transport?: Transport;
 }
 
+/** Consumer group of the stream service unless configured. */
 export const DEFAULT_GROUP = 'edgeseg-stream';
+/** Partitions of the frames and segmentations topics when the service creates them. */
 export const DEFAULT_FRAME_PARTITIONS = 6;
+/** Records per committed run of a partition. */
 export const DEFAULT_SLICE_SIZE = 16;
 /** The transport's consumer defaults, which the service keeps. */
 export { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS };

@@ -21,6 +21,7 @@ import { FramePipeline } from './frame_pipeline.js';
 import { ModelWatcher } from './model_watcher.js';
 import { resolveStreamOptions, type ResolvedStreamOptions, type StreamOptions } from './options.js';
 
+/** Events a StreamService emits (model swaps, refusals, drift, errors). */
 export interface StreamEvents {
   swap: [{ from: string; to: string }];
   swapRefused: [{ dir: string; error: string }];
@@ -29,6 +30,7 @@ export interface StreamEvents {
   fatal: [Error];
 }
 
+/** Kafka frames in, masks out: a consumer group, an inference pool, a model watcher and feedback intake. Start with StreamService.start(). */
 export class StreamService extends EventEmitter<StreamEvents> {
   readonly topics: Topics;
   readonly metrics: StreamMetrics;

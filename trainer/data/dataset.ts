@@ -18,6 +18,7 @@ import { loadSample } from './load_sample.js';
 import { SPLITS, type LoadedSample, type SampleRef, type Skip, type Split } from './sample.js';
 import { listSources } from './sources/index.js';
 
+/** What a dataset holds: its specs, sample ids per split and a hash of it all (written into the card). */
 export interface DatasetManifest {
   spec: string;
   /** sha256 over every valid sample's id, split and file hashes, in id order. */
@@ -29,6 +30,7 @@ export interface DatasetManifest {
   samples: { id: string; split: Split; files: { path: string; sha256: string }[] }[];
 }
 
+/** A split of a dataset: sample refs and a loader. */
 export interface SampleSet {
   readonly ids: readonly string[];
   readonly size: number;
@@ -38,6 +40,7 @@ export interface SampleSet {
 /** A split, or `held-out`: the dataset's test split when its sources publish one, else val. */
 export type SplitChoice = Split | 'held-out';
 
+/** An opened dataset: its splits, manifest and skipped samples. */
 export interface Dataset {
   spec: string;
   manifest: DatasetManifest;
@@ -53,6 +56,7 @@ export interface Dataset {
   close(): Promise<void>;
 }
 
+/** How a dataset is opened: decode workers, cache, split seed. */
 export interface OpenDatasetOptions {
   /** Decode workers; 0 decodes on the calling thread. @default one per core, minus one */
   workers?: number;
@@ -99,6 +103,7 @@ function makeSet(refs: SampleRef[], cached: Map<string, LoadedSample> | null, lo
   };
 }
 
+/** Opens a dataset spec (or several joined with `+`), checks every pair and prints `dataset: <n> valid, <m> skipped`. */
 export async function openDataset(specText: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
   const specs = parseDatasetSpecs(specText);
   const canonical = formatDatasetSpecs(specs);

@@ -7,6 +7,7 @@
 import { createRandom, flipHorizontal, hashSeed, INPUT_CHANNELS, INPUT_SIZE } from '../../core/index.js';
 import type { SampleSet } from './dataset.js';
 
+/** How samples become batches: size, shuffle buffer, flips, resume point. */
 export interface BatchOptions {
   batchSize: number;
   /** Shuffle with a buffer of this many samples; 0 keeps the order. @default 0 */
@@ -21,6 +22,7 @@ export interface BatchOptions {
   startBatch?: number;
 }
 
+/** One batch of preprocessed images and their masks. */
 export interface Batch {
   /** [n, 128, 128, 3] float32, NHWC. */
   images: Float32Array;
@@ -49,10 +51,12 @@ export function shuffleOrder(n: number, buffer: number, seed: number): number[] 
   return out;
 }
 
+/** Batches per epoch for `size` samples. */
 export function batchCount(size: number, batchSize: number, dropRemainder: boolean): number {
   return dropRemainder ? Math.floor(size / batchSize) : Math.ceil(size / batchSize);
 }
 
+/** The batches of one epoch of `set`, decoded ahead and shuffled as configured. */
 export async function* batches(set: SampleSet, options: BatchOptions): AsyncGenerator<Batch> {
   const { batchSize, shuffleBuffer = 0, flip = false, seed = 1, epoch = 0, dropRemainder = false, startBatch = 0 } = options;
   const order = shuffleOrder(set.size, shuffleBuffer, hashSeed(seed, epoch));

@@ -11,6 +11,7 @@ interface ConvConfig {
   depthMultiplier?: number;
 }
 
+/** Floating-point operations of one forward pass of a single frame (a multiply-add counts as two). */
 export function countFlops(model: LayersModel): number {
   let flops = 0;
   for (const layer of model.layers) {

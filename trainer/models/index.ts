@@ -4,6 +4,7 @@ import { ConfigError } from '../../core/index.js';
 import { buildUnetMobilenetV2, UNET_MOBILENETV2_DEFAULTS } from './unet_mobilenetv2.js';
 import { buildUnetSmall, UNET_SMALL_DEFAULTS } from './unet_small.js';
 
+/** An architecture the trainer can build: description, options and builder. */
 export interface ModelEntry {
   description: string;
   /** Every option the architecture takes, with its default. */
@@ -11,6 +12,7 @@ export interface ModelEntry {
   build(options: Record<string, unknown>): { model: LayersModel; config: Record<string, unknown> };
 }
 
+/** The architectures by name. */
 export const MODELS = {
   'unet-small': {
     description: 'classic U-Net (two 3×3 convs per level, transposed-conv decoder) for fast CPU work',
@@ -24,9 +26,12 @@ export const MODELS = {
   },
 } satisfies Record<string, ModelEntry>;
 
+/** A key of MODELS. */
 export type ModelName = keyof typeof MODELS;
+/** The keys of MODELS. */
 export const MODEL_NAMES = Object.keys(MODELS) as ModelName[];
 
+/** Whether `name` is a key of MODELS. */
 export function isModelName(name: string): name is ModelName {
   return Object.hasOwn(MODELS, name);
 }

@@ -9,9 +9,12 @@ import { activateTensorflow } from './tensorflow.js';
 import { activateWasm } from './wasm.js';
 import { activateWebgpu, gpuDevicePresent, probeWebgpu } from './webgpu.js';
 
+/** tfjs backends the trainer and converter run on; `auto` picks the fastest that works. */
 export const TRAINING_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+/** One of TRAINING_BACKENDS. */
 export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];
 
+/** The backend selectBackend activated. */
 export interface ActiveBackend {
   name: Exclude<TrainingBackend, 'auto'>;
   /** The GPU adapter or native package, when there is one. */
@@ -56,6 +59,7 @@ const CANDIDATES: readonly BackendCandidate<Name, string | undefined>[] = [
   },
 ];
 
+/** Activates `requested` (or, for `auto`, the fastest of native TensorFlow, WebGPU, wasm, cpu that works) and reports why the others were skipped. */
 export async function selectBackend(requested: TrainingBackend, log?: Logger): Promise<ActiveBackend> {
   if (!TRAINING_BACKENDS.includes(requested)) {
     throw new ConfigError(`backend '${requested}' is not one of ${TRAINING_BACKENDS.join('|')}`);

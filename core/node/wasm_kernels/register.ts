@@ -11,6 +11,7 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNati
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput.js';
 import { splitVConfig } from './SplitV.js';
 
+/** Gradient kernels edgeseg adds to tfjs' wasm backend (it has none for these ops). */
 export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
@@ -19,6 +20,7 @@ export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
   splitVConfig,
 ];
 
+/** Registers WASM_GRADIENT_KERNELS with tfjs, replacing any other registration of the same kernels (calling it again changes nothing). */
 export function registerWasmGradientKernels(): void {
   for (const config of WASM_GRADIENT_KERNELS) {
     const existing = getKernel(config.kernelName, config.backendName);
