@@ -196,7 +196,7 @@ describe('edgeseg as an installed package', () => {
       for (const engine of ['tfjs', 'ort'] as const) {
         const r = await page.evaluate(
           ({ rgb, engine }) => (globalThis as unknown as { segmentFrame(rgb: string, engine: string): Promise<{ mask: number[]; engine: string; backend: string }> }).segmentFrame(rgb, engine),
-          { rgb: toBase64(FRAME.data), engine },
+          { rgb: toBase64(Uint8Array.from(FRAME.data)), engine },
         );
         assert.equal(r.engine, engine);
         assert.equal(r.backend, 'wasm');
