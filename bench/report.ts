@@ -36,8 +36,8 @@ function trainSection(j: Json): string {
   if (!Array.isArray(j.models)) return `## bench:train\n\nbench/out/train.json is in the format of an older bench:train; run \`npm run bench:train\` again.`;
   const models = j.models as Json[];
   const rows = models.flatMap((m) => [
-    ...(m.rows as Json[]).map((r) => [m.name, 'edgeseg wasm', r.workers, num(r.msPerStep, 0), num(r.imagesPerSecond, 2), num(r.gflops, 2)]),
-    ...(m.keras as Json[]).map((k) => [m.name, `Keras ${k.keras} / TF ${k.tensorflow}`, k.threads, num(k.msPerStep, 0), num(k.imagesPerSecond, 2), num((3 * m.forwardGflopPerFrame * j.batch * 1000) / k.msPerStep, 2)]),
+    ...(m.rows as Json[]).map((r) => [m.name, 'edgeseg wasm', r.workers, num(r.msPerStep, 0), num(r.imagesPerSecond, 2), num(r.gflops, 2), num(r.cpuMsPerStep, 0)]),
+    ...(m.keras as Json[]).map((k) => [m.name, `Keras ${k.keras} / TF ${k.tensorflow}`, k.threads, num(k.msPerStep, 0), num(k.imagesPerSecond, 2), num((3 * m.forwardGflopPerFrame * j.batch * 1000) / k.msPerStep, 2), '-']),
   ]);
   const profiles = models.filter((m) => m.profile).map((m) => {
     const p = m.profile;
@@ -52,7 +52,7 @@ function trainSection(j: Json): string {
     '## Training throughput, 1 vs N workers, against Keras (bench:train)',
     `Machine: ${machineOf(j)}; load average ${(j.load.before as number[]).map((l) => num(l, 2)).join(' / ')} before, ${(j.load.after as number[]).map((l) => num(l, 2)).join(' / ')} after (1/5/15 min). Batch ${j.batch} at 128²; 1 vs ${j.workers} workers in ${j.rounds} interleaved rounds of ${j.stepsPerRound} steps (medians). Measured ${j.measured}.`,
     '',
-    table(['model', 'trainer', 'threads', 'ms / step', 'images / s', 'GFLOP/s (≈ 3× fwd)'], rows),
+    table(['model', 'trainer', 'threads', 'ms / step', 'images / s', 'GFLOP/s (≈ 3× fwd)', 'CPU ms / step'], rows),
     '',
     chart(
       'report-train.svg',
@@ -61,6 +61,8 @@ function trainSection(j: Json): string {
     ),
     '',
     ...profiles.flatMap((p) => [p, '']),
+    ...models.filter((m) => m.sync).map((m) => `${m.name}: each of the ${j.workers} replicas passes ${m.sync.barriersPerStep} barriers per step and waits in them ${num(m.sync.medianBlockedMsPerReplica, 0)} ms (median).`),
+    '',
     `Data pipeline: ${num(j.data.batchAssemblyMs, 1)} ms per batch assembled on the loop's thread (overlapped with the step); ${j.data.decodeMsPerImage === null ? 'n/a' : num(j.data.decodeMsPerImage, 1)} ms per Oxford image decoded (once, in the decode pool).`,
     '',
     'Ratios (same run):',

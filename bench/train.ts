@@ -1,41 +1,59 @@
 /**
- * bench:train — time per training step of unet-small (base 16, depth 4, 128², batch 8) on every
- * backend available here, measured in one run. Ends with `wasm/cpu speedup: <x>x`. Writes
- * bench/out/train.json and train.md.
+ * bench:train — images/s of one training step of both architectures (batch 8, 128²) on wasm, with
+ * 1 and N data-parallel workers measured in interleaved rounds, optionally a per-kernel profile
+ * of the step (`--profile`), and the same models trained by Keras/TensorFlow on the same CPU as an
+ * anchor (bench/anchors/keras_train.py in a venv under .cache/, skipped with the reason when
+ * tensorflow-cpu cannot be installed). Ends with one line per model `<model> workers N/1: <x>x`
+ * and one `edgeseg/keras <model>: <x>x`. Writes bench/out/train.json and train.md.
  *
- *   npm run bench:train [-- --steps 5 --cpu-steps 1 --webgpu-software]
+ *   npm run bench:train [-- --profile --rounds 2 --steps 3 --workers 2 --models unet-small --skip-keras --webgpu-software]
  *
- * The cpu backend takes minutes per step, so it runs `--cpu-steps` (default 1) timed steps after
- * no warm-up (it has no kernels to compile). WebGPU runs only on a hardware adapter unless
- * `--webgpu-software` asks for a software one (SwiftShader: correct, not a GPU figure).
+ * WebGPU (one thread, unet-small) runs only on a hardware adapter unless `--webgpu-software`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { INPUT_SIZE } from '../core/index.js';
+import { INPUT_SIZE, parseDatasetSpecs } from '../core/index.js';
 import { activateWasm } from '../core/node/backends/wasm.js';
 import { activateWebgpu, gpuDevicePresent, probeWebgpu } from '../core/node/backends/webgpu.js';
-import { sparseCrossEntropy } from '../trainer/loss.js';
+import { tf } from '../core/node/tfjs.js';
+import type { SampleSet } from '../trainer/data/dataset.js';
+import { loadSample } from '../trainer/data/load_sample.js';
+import { batches } from '../trainer/data/pipeline.js';
+import type { LoadedSample } from '../trainer/data/sample.js';
+import { listSources } from '../trainer/data/sources/index.js';
 import { buildModel } from '../trainer/models/index.js';
 import { seedWeights } from '../trainer/models/init.js';
-import { tf } from '../core/node/tfjs.js';
-import { tinyBatch } from './helpers/train_steps.js';
+import { startReplicas } from '../trainer/parallel/replica_group.js';
+import { inProcessSteps, type StepRunner } from '../trainer/step_runner.js';
+import { kerasAnchor, runKeras } from './helpers/keras_anchor.js';
 import { BENCH_MODEL, gflopOf } from './helpers/models.js';
+import { profileStep, type KernelTime } from './helpers/step_profile.js';
+import { tinyBatch } from './helpers/train_steps.js';
 
 const { values: args } = parseArgs({
   options: {
-    steps: { type: 'string', default: '5' },
-    'cpu-steps': { type: 'string', default: '1' },
+    steps: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '2' },
     batch: { type: 'string', default: '8' },
+    workers: { type: 'string', default: String(availableParallelism()) },
+    models: { type: 'string', default: 'unet-small,unet-mobilenetv2' },
+    profile: { type: 'boolean', default: false },
+    'skip-keras': { type: 'boolean', default: false },
+    'keras-steps': { type: 'string', default: '5' },
     'webgpu-software': { type: 'boolean', default: false },
   },
 });
 const BATCH = Number(args.batch);
-const CONFIG = BENCH_MODEL;
+const WORKERS = Number(args.workers);
+const STEPS = Number(args.steps);
+const ROUNDS = Number(args.rounds);
+const CONFIGS: Record<string, Record<string, unknown>> = { 'unet-small': BENCH_MODEL, 'unet-mobilenetv2': {} };
+const MODELS = args.models.split(',').filter((m) => m in CONFIGS);
+const PROFILE_TOP = 10;
 
 interface Row {
-  backend: string;
-  adapter?: string;
+  workers: number;
   steps: number;
   msPerStep: number;
   imagesPerSecond: number;
@@ -43,74 +61,197 @@ interface Row {
   gflops: number;
 }
 
-async function measure(backend: string, steps: number, warmup: number, flops: number, data: { images: Float32Array; masks: Int32Array }): Promise<Omit<Row, 'backend' | 'adapter'>> {
-  const { model } = buildModel('unet-small', CONFIG);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const row = (workers: number, times: number[], gflop: number): Row => {
+  const ms = median(times);
+  return { workers, steps: times.length, msPerStep: ms, imagesPerSecond: (BATCH * 1000) / ms, gflops: (3 * gflop * BATCH * 1000) / ms };
+};
+
+function fresh(name: string) {
+  const { model } = buildModel(name, CONFIGS[name]);
   seedWeights(model, 1);
-  const xs = tf.tensor4d(data.images, [BATCH, INPUT_SIZE, INPUT_SIZE, 3]);
-  const ys = tf.tensor3d(data.masks, [BATCH, INPUT_SIZE, INPUT_SIZE], 'int32');
-  const optimizer = tf.train.adam(1e-3);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const step = async () => {
-    const loss = optimizer.minimize(() => sparseCrossEntropy(model.apply(xs, { training: true }) as tf.Tensor4D, ys), true, vars)!;
-    await loss.data();
-    loss.dispose();
-  };
-  for (let i = 0; i < warmup; i++) await step();
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    await step();
-    times.push(performance.now() - t0);
-    process.stderr.write(`  ${backend} step ${i + 1}/${steps}: ${times.at(-1)!.toFixed(0)} ms\n`);
-  }
-  tf.dispose([xs, ys]);
-  optimizer.dispose();
-  model.dispose();
-  times.sort((a, b) => a - b);
-  const ms = times[Math.floor(times.length / 2)];
-  return { steps, msPerStep: ms, imagesPerSecond: (BATCH * 1000) / ms, gflops: (3 * flops * BATCH) / (ms * 1e6) };
+  return { model, optimizer: tf.train.adam(1e-3) };
 }
 
-const flops = gflopOf('unet-small', CONFIG) * 1e9;
-await tf.setBackend('cpu');
-const data = tinyBatch(BATCH);
-const rows: Row[] = [];
-const notes: string[] = [];
-console.log(`unet-small ${JSON.stringify(CONFIG)}, ${INPUT_SIZE}², batch ${BATCH}, ${(flops / 1e9).toFixed(3)} GFLOP per forward frame; ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}`);
+/** 1 vs N workers on the same batch, alternating which goes first each round. */
+async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[] } }> {
+  const data = tinyBatch(BATCH);
+  const batch = { images: data.images, masks: data.masks, size: BATCH, ids: [] };
+  const one = fresh(name);
+  const many = fresh(name);
+  const runners: [number, StepRunner][] = [[1, inProcessSteps(one.model, one.optimizer)]];
+  const replicas = WORKERS > 1 ? await startReplicas({ workers: WORKERS, backend: 'wasm', model: many.model, optimizer: many.optimizer, learningRate: 1e-3, batchSize: BATCH }) : null;
+  if (replicas) runners.push([WORKERS, replicas]);
+  const times = new Map<number, number[]>(runners.map(([w]) => [w, []]));
+  const cpu = new Map<number, number[]>(runners.map(([w]) => [w, []]));
+  const waits: number[] = [];
+  let barriers = 0;
+  try {
+    for (const [, r] of runners) await r.step(batch, 1e-3); // warm-up: kernels, XNNPACK operator caches
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [workers, r] of round % 2 ? [...runners].reverse() : runners) {
+        for (let s = 0; s < STEPS; s++) {
+          const t0 = performance.now();
+          const c0 = process.cpuUsage();
+          await r.step(batch, 1e-3);
+          times.get(workers)!.push(performance.now() - t0);
+          const c = process.cpuUsage(c0);
+          cpu.get(workers)!.push((c.user + c.system) / 1000);
+          const sync = workers > 1 && replicas ? replicas.lastStep : [];
+          for (const r of sync) waits.push(r.waitedMs);
+          barriers = sync[0]?.barriers ?? barriers;
+          process.stderr.write(`  ${name} ${workers} worker(s) round ${round + 1} step ${s + 1}: ${times.get(workers)!.at(-1)!.toFixed(0)} ms${sync.length ? ` (blocked in ${barriers} barriers: ${sync.map((r) => r.waitedMs.toFixed(0)).join(' / ')} ms)` : ''}\n`);
+        }
+      }
+    }
+    let profile;
+    if (args.profile) {
+      const xs = tf.tensor4d(data.images, [BATCH, INPUT_SIZE, INPUT_SIZE, 3]);
+      const ys = tf.tensor3d(data.masks, [BATCH, INPUT_SIZE, INPUT_SIZE], 'int32');
+      const p = await profileStep(one.model, one.optimizer, xs, ys);
+      tf.dispose([xs, ys]);
+      profile = { phaseMs: p.phaseMs, top: p.kernels.slice(0, PROFILE_TOP) };
+    }
+    return { rows: runners.map(([w]) => ({ ...row(w, times.get(w)!, gflop), cpuMsPerStep: median(cpu.get(w)!) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits) } : null, profile };
+  } finally {
+    for (const [, r] of runners) await r.close();
+    for (const m of [one, many]) {
+      m.optimizer.dispose();
+      m.model.dispose();
+    }
+  }
+}
 
+/** The data pipeline's cost per batch on the loop's thread, and JPEG/PNG decoding per image. */
+async function measureData(): Promise<{ batchAssemblyMs: number; decodeMsPerImage: number | null }> {
+  const refs = listSources(parseDatasetSpecs('oxford:data/oxford-pets-sample')).refs.slice(0, 16);
+  const t0 = performance.now();
+  const samples: LoadedSample[] = [];
+  for (const ref of refs) {
+    try {
+      samples.push(await loadSample(ref));
+    } catch {
+      // a sample the dataset would skip (the sample folder keeps a few on purpose)
+    }
+  }
+  const decodeMsPerImage = samples.length ? (performance.now() - t0) / samples.length : null;
+  const set: SampleSet = { ids: samples.map((s) => s.id), size: samples.length, get: async (i) => samples[i] };
+  const t1 = performance.now();
+  let n = 0;
+  for await (const b of batches(set, { batchSize: BATCH, shuffleBuffer: 1000, flip: true, seed: 1 })) n += b.size > 0 ? 1 : 0;
+  return { batchAssemblyMs: (performance.now() - t1) / Math.max(1, n), decodeMsPerImage };
+}
+
+const machine = { cpu: cpus()[0]?.model ?? 'cpu', cores: availableParallelism() };
+const loadBefore = loadavg();
+console.log(`bench:train — batch ${BATCH} at ${INPUT_SIZE}², wasm, 1 vs ${WORKERS} workers, ${ROUNDS} interleaved rounds × ${STEPS} steps; ${machine.cpu} × ${machine.cores}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
 await activateWasm();
-rows.push({ backend: 'wasm', ...(await measure('wasm', Number(args.steps), 2, flops, data)) });
+const models = [];
+const notes: string[] = [];
+for (const name of MODELS) {
+  const gflop = gflopOf(name, CONFIGS[name]);
+  const m = await measureWorkers(name, gflop);
+  models.push({ name, config: CONFIGS[name], forwardGflopPerFrame: gflop, ...m, keras: [] as { threads: number; msPerStep: number; imagesPerSecond: number; tensorflow: string; keras: string }[] });
+}
+const data = await measureData();
 
+const anchor = args['skip-keras'] ? { skipped: '--skip-keras' } : kerasAnchor((l) => console.log(l));
+if ('skipped' in anchor) {
+  notes.push(`keras anchor skipped: ${anchor.skipped}`);
+} else {
+  for (const [i, m] of models.entries()) {
+    const threads = i % 2 ? [WORKERS, 1] : [1, WORKERS];
+    for (const t of [...new Set(threads)]) {
+      try {
+        const base = m.name === 'unet-small' ? (BENCH_MODEL as { baseFilters: number; depth: number }) : { baseFilters: 16, depth: 4 };
+        const k = runKeras(anchor.python, { model: m.name, threads: t, batch: BATCH, steps: Number(args['keras-steps']), warmup: 2, ...base });
+        m.keras.push({ threads: t, msPerStep: k.msPerStep, imagesPerSecond: (BATCH * 1000) / k.msPerStep, tensorflow: k.tensorflow, keras: k.keras });
+        process.stderr.write(`  keras ${m.name} ${t} thread(s): ${k.msPerStep.toFixed(0)} ms\n`);
+      } catch (err) {
+        notes.push(`keras ${m.name} × ${t}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+const webgpu: { adapter: string; msPerStep: number; imagesPerSecond: number }[] = [];
 if (gpuDevicePresent()) {
   const probe = await probeWebgpu();
   if (probe && (!probe.software || args['webgpu-software'])) {
     const adapter = await activateWebgpu();
-    rows.push({ backend: 'webgpu', adapter: adapter.description + (adapter.software ? ' (software)' : ''), ...(await measure('webgpu', Number(args.steps), 2, flops, data)) });
+    const m = fresh('unet-small');
+    const r = inProcessSteps(m.model, m.optimizer);
+    const d = tinyBatch(BATCH);
+    const b = { images: d.images, masks: d.masks, size: BATCH, ids: [] };
+    await r.step(b, 1e-3);
+    const times: number[] = [];
+    for (let s = 0; s < STEPS; s++) {
+      const t0 = performance.now();
+      await r.step(b, 1e-3);
+      times.push(performance.now() - t0);
+    }
+    m.optimizer.dispose();
+    m.model.dispose();
+    webgpu.push({ adapter: adapter.description + (adapter.software ? ' (software)' : ''), msPerStep: median(times), imagesPerSecond: (BATCH * 1000) / median(times) });
   } else {
     notes.push(`webgpu skipped: ${probe ? `${probe.description} is a software adapter (pass --webgpu-software to time it anyway)` : 'no adapter'}`);
   }
 } else {
   notes.push('webgpu skipped: no GPU device on this machine');
 }
+notes.push("tensorflow backend (tfjs-node) not measured here: it is not a dependency; `edgeseg train --backend tensorflow` uses it when installed");
 
-await tf.setBackend('cpu');
-rows.push({ backend: 'cpu', ...(await measure('cpu', Number(args['cpu-steps']), 0, flops, data)) });
+const loadAfter = loadavg();
+const ratios: Record<string, number> = {};
+for (const m of models) {
+  const one = m.rows.find((r) => r.workers === 1)!;
+  const many = m.rows.find((r) => r.workers === WORKERS);
+  if (many && WORKERS > 1) ratios[`${m.name} workers ${WORKERS}/1`] = many.imagesPerSecond / one.imagesPerSecond;
+}
+for (const m of models) {
+  const keras = m.keras.find((k) => k.threads === WORKERS) ?? m.keras.at(-1);
+  const ours = m.rows.find((r) => r.workers === (keras?.threads ?? WORKERS)) ?? m.rows.at(-1)!;
+  if (keras) ratios[`edgeseg/keras ${m.name}`] = ours.imagesPerSecond / keras.imagesPerSecond;
+}
 
-const wasm = rows.find((r) => r.backend === 'wasm')!;
-const cpu = rows.find((r) => r.backend === 'cpu')!;
-const speedup = cpu.msPerStep / wasm.msPerStep;
 const table = [
-  '| backend | adapter | timed steps | ms/step (median) | images/s | training GFLOP/s |',
-  '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.backend} | ${r.adapter ?? '-'} | ${r.steps} | ${r.msPerStep.toFixed(0)} | ${r.imagesPerSecond.toFixed(2)} | ${r.gflops.toFixed(2)} |`),
+  '| model | trainer | threads | ms / step (median) | images / s | GFLOP/s (≈ 3× fwd) | CPU ms / step (all threads) |',
+  '|---|---|---|---|---|---|---|',
+  ...models.flatMap((m) => [
+    ...m.rows.map((r) => `| ${m.name} | edgeseg wasm | ${r.workers} | ${r.msPerStep.toFixed(0)} | ${r.imagesPerSecond.toFixed(2)} | ${r.gflops.toFixed(2)} | ${r.cpuMsPerStep.toFixed(0)} |`),
+    ...m.keras.map((k) => `| ${m.name} | Keras ${k.keras} / TF ${k.tensorflow} | ${k.threads} | ${k.msPerStep.toFixed(0)} | ${k.imagesPerSecond.toFixed(2)} | ${((3 * m.forwardGflopPerFrame * BATCH * 1000) / k.msPerStep).toFixed(2)} | - |`),
+  ]),
+  ...webgpu.map((w) => `| unet-small | edgeseg webgpu (${w.adapter}) | - | ${w.msPerStep.toFixed(0)} | ${w.imagesPerSecond.toFixed(2)} | - | - |`),
 ].join('\n');
+const profiles = models
+  .filter((m) => m.profile)
+  .map((m) => {
+    const p = m.profile!;
+    const total = p.phaseMs.forward + p.phaseMs.backward + p.phaseMs.optimizer;
+    return [
+      `Profile of one ${m.name} step on wasm, one thread (${total.toFixed(0)} ms in kernels: forward ${p.phaseMs.forward.toFixed(0)}, backward ${p.phaseMs.backward.toFixed(0)}, optimizer ${p.phaseMs.optimizer.toFixed(0)}), top ${PROFILE_TOP}:`,
+      '',
+      '| phase | kernel | calls | ms | share |',
+      '|---|---|---|---|---|',
+      ...p.top.map((k) => `| ${k.phase} | ${k.kernel} | ${k.calls} | ${k.ms.toFixed(0)} | ${((100 * k.ms) / total).toFixed(1)}% |`),
+    ].join('\n');
+  });
+const syncLines = models.filter((m) => m.sync).map((m) => `${m.name}: each of the ${WORKERS} replicas passes ${m.sync!.barriersPerStep} barriers per step and waits in them ${m.sync!.medianBlockedMsPerReplica.toFixed(0)} ms (median) of its step for the others.`);
+const dataLine = `Data pipeline on the loop's thread (overlapped with the replicas' step): batch assembly (shuffle, flip, copy) ${data.batchAssemblyMs.toFixed(1)} ms per batch of ${BATCH}; decoding ${data.decodeMsPerImage?.toFixed(1) ?? 'n/a'} ms per Oxford image (done once, in the decode pool, before training).`;
+const loadLine = `Load average (1/5/15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' / ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' / ')} on ${machine.cores} cores (other processes share this machine).`;
+const ratioLines = Object.entries(ratios).map(([k, v]) => `${k}: ${v.toFixed(2)}x`);
+
 console.log(`\n${table}\n`);
+for (const p of profiles) console.log(`${p}\n`);
+for (const l of syncLines) console.log(l);
+console.log(dataLine);
+console.log(loadLine);
 for (const n of notes) console.log(n);
 mkdirSync('bench/out', { recursive: true });
-const result = { bench: 'train', machine: { cpu: cpus()[0]?.model, cores: availableParallelism() }, model: { name: 'unet-small', ...CONFIG, batch: BATCH, forwardGflopPerFrame: flops / 1e9 }, rows, notes, wasmOverCpu: speedup, measured: new Date().toISOString() };
+const result = { bench: 'train', machine, batch: BATCH, workers: WORKERS, rounds: ROUNDS, stepsPerRound: STEPS, load: { before: loadBefore, after: loadAfter }, models, data, webgpu, notes, ratios, measured: new Date().toISOString() };
 writeFileSync('bench/out/train.json', JSON.stringify(result, null, 2));
 writeFileSync(
   'bench/out/train.md',
-  `# Training step time\n\nunet-small base 16 depth 4, 128², batch ${BATCH} (${(flops / 1e9).toFixed(3)} GFLOP per forward frame) on ${result.machine.cpu} × ${result.machine.cores}, measured ${result.measured}.\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n**wasm/cpu speedup: ${speedup.toFixed(1)}x** (same run)\n`,
+  [`# Training throughput`, '', `Batch ${BATCH} at ${INPUT_SIZE}² on ${machine.cpu} × ${machine.cores}; 1 vs ${WORKERS} workers in ${ROUNDS} interleaved rounds of ${STEPS} steps; measured ${result.measured}.`, '', table, '', ...profiles.flatMap((p) => [p, '']), ...syncLines.flatMap((l) => [l, '']), dataLine, '', loadLine, '', ...notes.map((n) => `- ${n}`), '', ...ratioLines.map((l) => `**${l}**  `), ''].join('\n'),
 );
-console.log(`wasm/cpu speedup: ${speedup.toFixed(1)}x`);
+for (const l of ratioLines) console.log(l);

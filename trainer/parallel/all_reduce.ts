@@ -78,6 +78,9 @@ export class AllReduce {
   private readonly capacity: number;
   /** This replica gave up waiting on a barrier (its error, not another's, is the cause). */
   timedOut = false;
+  /** Time spent blocked in barriers and barriers passed, since the counters were last read. */
+  private waited = 0;
+  private barriers = 0;
 
   /** Claims the next free rank (0, 1, …) of the group. */
   constructor(buffers: AllReduceBuffers) {
@@ -110,6 +113,7 @@ export class AllReduce {
       Atomics.add(this.control, GENERATION, 1);
       Atomics.notify(this.control, GENERATION);
     } else {
+      const start = performance.now();
       const deadline = Date.now() + BARRIER_LIMIT_MS;
       while (Atomics.load(this.control, GENERATION) === generation) {
         Atomics.wait(this.control, GENERATION, generation, WAIT_SLICE_MS);
@@ -120,8 +124,18 @@ export class AllReduce {
           throw new ReplicaAbortedError(`a replica did not reach the barrier within ${BARRIER_LIMIT_MS / 60_000} minutes`);
         }
       }
+      this.waited += performance.now() - start;
     }
+    this.barriers++;
     this.checkAbort();
+  }
+
+  /** Milliseconds blocked in barriers and barriers passed since the last call (a step's synchronisation cost). */
+  takeWaitStats(): { waitedMs: number; barriers: number } {
+    const stats = { waitedMs: this.waited, barriers: this.barriers };
+    this.waited = 0;
+    this.barriers = 0;
+    return stats;
   }
 
   /**

@@ -28,8 +28,15 @@ export interface ReplicaGroupOptions {
   log?: Logger;
 }
 
+export interface ReplicaStepStats {
+  rank: number;
+  ms: number;
+  waitedMs: number;
+  barriers: number;
+}
+
 /** Starts the replicas; resolves once every one has built its model. */
-export async function startReplicas(o: ReplicaGroupOptions): Promise<StepRunner> {
+export async function startReplicas(o: ReplicaGroupOptions): Promise<StepRunner & { readonly lastStep: ReplicaStepStats[] }> {
   const trainable = o.model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b as number), 1), 0);
   // The same buffers carry the gradients and every BatchNorm's per-channel sums.
   const channels = Math.max(0, ...o.model.weights.filter((w) => w.originalName.endsWith('moving_mean')).map((w) => w.shape[0] as number));
@@ -66,6 +73,8 @@ export async function startReplicas(o: ReplicaGroupOptions): Promise<StepRunner>
 
 class ReplicaGroup implements StepRunner {
   readonly workers: number;
+  /** Per replica: the last step's time, of it the time blocked in barriers, and the barriers passed. */
+  lastStep: ReplicaStepStats[] = [];
   /** The loop's model already holds the replicas' weights (no step since the last sync). */
   private synced = true;
 
@@ -96,6 +105,7 @@ class ReplicaGroup implements StepRunner {
     writeSharedBatch(this.batch, batch.images, batch.masks, batch.size);
     this.synced = false;
     const responses = await this.all({ type: 'step', size: batch.size, learningRate });
+    this.lastStep = responses.map((r) => (r.type === 'stepped' ? { rank: r.rank, ms: r.ms, waitedMs: r.waitedMs, barriers: r.barriers } : { rank: r.rank, ms: NaN, waitedMs: NaN, barriers: 0 }));
     // Summed in rank order: the same loss for the same batch however the replicas finished.
     return responses.reduce((sum, r) => sum + (r.type === 'stepped' ? r.loss : NaN), 0);
   }

@@ -93,7 +93,9 @@ serveWorker<ReplicaRequest, ReplicaResponse>(parentPort!, async (m) => {
   const r = replica;
   if (m.type === 'step') {
     try {
-      return { result: { type: 'stepped', rank: r.group.rank, loss: step(r, m.size, m.learningRate) } };
+      const start = performance.now();
+      const loss = step(r, m.size, m.learningRate);
+      return { result: { type: 'stepped', rank: r.group.rank, loss, ms: performance.now() - start, ...r.group.takeWaitStats() } };
     } catch (err) {
       // Woken by another replica's failure: that replica (or the coordinator) reports the cause.
       if (err instanceof ReplicaAbortedError && !r.group.timedOut) return { result: { type: 'aborted', rank: r.group.rank } };
