@@ -18,11 +18,12 @@ let ortConfigured = false;
 
 function configureOrt(wasmPaths: WasmPaths | null): void {
   if (ortConfigured) return;
-  // The library build carries no copy (it is a file beside the bundle, for the app to serve).
+  // Vite's URL of the binary: the app's own build, or the file beside the library bundle
+  // (vite.config.ts: wasmBesideLibrary), which the app's bundler emits in turn.
   const bundled = bundledOrtWasm as string | null;
   const wasm = typeof wasmPaths === 'string' ? null : (wasmPaths?.[ORT_WASM_FILE] ?? bundled);
   if (typeof wasmPaths !== 'string' && !wasm) {
-    throw new ConfigError(`the ONNX Runtime engine needs ${ORT_WASM_FILE}: serve the copy beside dist/runtime-web and pass wasmPaths (a folder URL, or { '${ORT_WASM_FILE}': url })`);
+    throw new ConfigError(`the ONNX Runtime engine needs ${ORT_WASM_FILE}: serve it (node_modules/edgeseg/dist/runtime-web/${ORT_WASM_FILE}) and pass wasmPaths (a folder URL, or { '${ORT_WASM_FILE}': url })`);
   }
   if (typeof wasmPaths === 'string') ort.env.wasm.wasmPaths = wasmPaths;
   else ort.env.wasm.wasmPaths = { wasm: wasm! };
