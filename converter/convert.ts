@@ -268,7 +268,7 @@ function variantCard(c: {
     created: new Date().toISOString(),
     architecture: c.parent.architecture,
     precision: c.finalPrecision,
-    metrics: m ? { pixelAccuracy: m.pixelAccuracy, miou: m.miou, perClassIou: m.perClassIou, dice: m.dice } : null,
+    metrics: m ? { pixelAccuracy: m.pixelAccuracy, miou: m.miou, perClassIou: m.perClassIou, dice: m.dice, foregroundIou: m.foregroundIou } : null,
     ...(c.served ? { deltaVsParent: { miou: c.served.delta.miou, pixelAccuracy: c.served.delta.pixelAccuracy, maskAgreement: c.served.maskAgreement } } : {}),
     dataset: c.parent.dataset,
     evaluation: c.heldOut ? { spec: `${c.heldOut.spec}#${c.heldOut.heldOutSplit}`, manifestHash: c.heldOut.manifest.splitHashes[c.heldOut.heldOutSplit], samples: c.heldOut.heldOut.size } : null,

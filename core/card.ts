@@ -20,6 +20,8 @@ export interface CardMetrics {
   miou: number;
   perClassIou: number[];
   dice: number;
+  /** Pet vs the rest with border truth ignored (core/metrics.ts); absent in cards written before it was measured. */
+  foregroundIou?: number;
 }
 
 /** A file of a version with its byte size and sha256, as listed in the card. */

@@ -1,8 +1,9 @@
 /**
  * Segmentation metrics from one confusion matrix, accumulated across batches: pixel accuracy,
- * per-class IoU, mean IoU and Dice. Rows are true classes, columns predicted classes.
+ * per-class IoU, mean IoU, Dice, and the foreground IoU that pet-segmentation results are usually
+ * compared by. Rows are true classes, columns predicted classes.
  */
-import { NUM_CLASSES } from './contract.js';
+import { CLASS_BORDER, CLASS_PET, NUM_CLASSES } from './contract.js';
 import { ContractError } from './errors.js';
 
 /** Pixel accuracy, IoU per class, mIoU and Dice of predicted against true masks (0–1). */
@@ -17,6 +18,12 @@ export interface SegmentationMetrics {
   perClassDice: number[];
   /** Mean Dice over the same classes as miou. */
   dice: number;
+  /**
+   * IoU of pet against everything else, 0–1, with pixels whose truth is border left out (the
+   * trimap's border is "not classified"); a pixel predicted border counts as not pet. NaN when no
+   * pixel is pet in truth or prediction.
+   */
+  foregroundIou: number;
   /** Pixels counted. */
   pixels: number;
 }
@@ -82,8 +89,29 @@ export class ConfusionMatrix {
       miou: nanMean(perClassIou),
       perClassDice,
       dice: nanMean(perClassDice),
+      foregroundIou: this.foregroundIou(),
       pixels: total,
     };
+  }
+
+  /** Pet vs the rest, border truth ignored (see SegmentationMetrics.foregroundIou); NaN for matrices of another class layout. */
+  foregroundIou(): number {
+    const k = this.numClasses;
+    if (k !== NUM_CLASSES) return NaN;
+    let tp = 0;
+    let fn = 0;
+    let fp = 0;
+    for (let t = 0; t < k; t++) {
+      if (t === CLASS_BORDER) continue;
+      for (let p = 0; p < k; p++) {
+        const n = this.counts[t * k + p];
+        if (t === CLASS_PET && p === CLASS_PET) tp += n;
+        else if (t === CLASS_PET) fn += n;
+        else if (p === CLASS_PET) fp += n;
+      }
+    }
+    const union = tp + fn + fp;
+    return union === 0 ? NaN : tp / union;
   }
 }
 

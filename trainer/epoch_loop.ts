@@ -59,6 +59,7 @@ export async function runEpochs(ctx: LoopContext): Promise<string | null> {
       valLoss: val.loss,
       pixelAccuracy: val.metrics.pixelAccuracy,
       miou: val.metrics.miou,
+      foregroundIou: val.metrics.foregroundIou,
       seconds: (Date.now() - epochStart) / 1000,
     };
     ctx.history.epochs.push(record);

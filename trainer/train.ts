@@ -20,7 +20,7 @@ import { runEpochs, validate, type LoopContext, type RunHistory } from './epoch_
 import type { Evaluation } from './evaluate.js';
 import { initModel, type InitialModel } from './model_init.js';
 import { countFlops } from './models/flops.js';
-import { sampleGridPng } from './report/sample_grid.js';
+import { rowForegroundIou, sampleGridPng } from './report/sample_grid.js';
 import { trainingReport, type EpochRecord, type StepRecord } from './report/training_report.js';
 import { codeRevision } from '../core/node/revision.js';
 import type { StepRunner } from './step_runner.js';
@@ -199,16 +199,17 @@ async function finish(f: FinishInput): Promise<TrainResult> {
   const rows = [];
   const shown = Math.min(config.reportSamples, dataset.heldOut.size);
   if (shown > 0) {
-    const samples = await Promise.all(Array.from({ length: shown }, (_, i) => dataset.heldOut.get(i)));
+    // Spread over the held-out set (sorted by name, so the first few would all be one breed).
+    const samples = await Promise.all(Array.from({ length: shown }, (_, i) => dataset.heldOut.get(Math.floor((i * dataset.heldOut.size) / shown))));
     const images = new Float32Array(shown * INPUT_SIZE * INPUT_SIZE * 3);
     samples.forEach((s, i) => images.set(s.image, i * s.image.length));
     const predicted = tf.tidy(() => tf.argMax(model.predict(tf.tensor4d(images, [shown, INPUT_SIZE, INPUT_SIZE, 3])) as tf.Tensor4D, -1));
     const ids = Uint8Array.from(await predicted.data());
     predicted.dispose();
     const px = INPUT_SIZE * INPUT_SIZE;
-    for (let i = 0; i < shown; i++) rows.push({ image: samples[i].image, truth: samples[i].mask, predicted: ids.subarray(i * px, (i + 1) * px) });
+    for (let i = 0; i < shown; i++) rows.push({ id: samples[i].id, image: samples[i].image, truth: samples[i].mask, predicted: ids.subarray(i * px, (i + 1) * px) });
   }
-  const metrics = { pixelAccuracy: final.metrics.pixelAccuracy, miou: final.metrics.miou, perClassIou: final.metrics.perClassIou, dice: final.metrics.dice };
+  const metrics = { pixelAccuracy: final.metrics.pixelAccuracy, miou: final.metrics.miou, perClassIou: final.metrics.perClassIou, dice: final.metrics.dice, foregroundIou: final.metrics.foregroundIou };
   const seconds = (Date.now() - f.started) / 1000;
   const report = trainingReport({
     title: `${config.name} ${f.run.version}`,
@@ -224,6 +225,7 @@ async function finish(f: FinishInput): Promise<TrainResult> {
     epochs,
     final: final.metrics,
     samplesPng: rows.length ? await sampleGridPng(rows) : new Uint8Array(0),
+    samples: rows.map((row) => ({ id: row.id, foregroundIou: rowForegroundIou(row) })),
   });
   const metricsLog = readFileSync(join(f.runDir, 'metrics.jsonl'));
   rmSync(join(f.runDir, 'checkpoints'), { recursive: true, force: true });

@@ -23,7 +23,7 @@ const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : 'n
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('pixel accuracy, per-class IoU, mIoU and Dice of a model on a dataset')
+    .description('pixel accuracy, per-class IoU, mIoU, foreground IoU (pet vs the rest, border ignored) and Dice of a model on a dataset')
     .requiredOption('--model <model>', 'model directory or registry ref')
     .requiredOption('--data <spec>', 'dataset spec')
     .option('--split <split>', 'held-out (the test split when the data has one, else val) | test | val | train | all', 'held-out')
@@ -53,7 +53,7 @@ export function registerEval(program: Command): void {
           return;
         }
         console.log(`model ${card.name} ${card.version} (${card.precision}) on ${dataset.spec} [${splitName}, ${set.size} images]`);
-        console.log(`pixel accuracy ${pct(m.pixelAccuracy)}   mIoU ${pct(m.miou)}   Dice ${pct(m.dice)}   loss ${result.loss.toFixed(4)}`);
+        console.log(`pixel accuracy ${pct(m.pixelAccuracy)}   mIoU ${pct(m.miou)}   foreground IoU ${pct(m.foregroundIou)}   Dice ${pct(m.dice)}   loss ${result.loss.toFixed(4)}`);
         console.log(`${'class'.padEnd(12)}${'IoU'.padStart(9)}${'Dice'.padStart(9)}`);
         CLASS_NAMES.forEach((n, i) => console.log(`${n.padEnd(12)}${pct(m.perClassIou[i]).padStart(9)}${pct(m.perClassDice[i]).padStart(9)}`));
       } finally {

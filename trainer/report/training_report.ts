@@ -1,5 +1,6 @@
-/** The training report: loss and mIoU curves, per-class metrics, sample predictions; Markdown + self-contained HTML. */
+/** The training report: loss and mIoU curves, per-class metrics, predictions on held-out photos; Markdown + self-contained HTML. */
 import { CLASS_NAMES, toBase64, type SegmentationMetrics } from '../../core/index.js';
+import { GRID_COLUMNS } from './sample_grid.js';
 import { lineChart } from './svg_chart.js';
 
 export interface StepRecord {
@@ -16,6 +17,8 @@ export interface EpochRecord {
   valLoss: number;
   pixelAccuracy: number;
   miou: number;
+  /** Absent in runs logged before it was measured. */
+  foregroundIou?: number;
   seconds: number;
 }
 
@@ -26,6 +29,8 @@ export interface ReportInput {
   epochs: EpochRecord[];
   final: SegmentationMetrics;
   samplesPng: Uint8Array;
+  /** The grid's rows, top to bottom: which held-out sample and its foreground IoU. */
+  samples?: { id: string; foregroundIou: number }[];
 }
 
 export interface ReportFiles {
@@ -61,14 +66,20 @@ export function trainingReport(r: ReportInput): ReportFiles {
     [
       { name: 'validation mIoU', points: r.epochs.map((e) => [e.epoch, e.miou]) },
       { name: 'validation pixel accuracy', points: r.epochs.map((e) => [e.epoch, e.pixelAccuracy]) },
+      ...(r.epochs.some((e) => e.foregroundIou !== undefined)
+        ? [{ name: 'validation foreground IoU', points: r.epochs.filter((e) => e.foregroundIou !== undefined).map((e) => [e.epoch, e.foregroundIou!] as [number, number]) }]
+        : []),
     ],
     { title: 'Validation metrics', xLabel: 'epoch', yLabel: '0–1', yRange: [0, 1] },
   );
   const summary = r.summary.map(([k, v]) => `| ${k} | ${v} |`).join('\n');
   const perClass = CLASS_NAMES.map((n, i) => `| ${n} | ${pct(r.final.perClassIou[i])} | ${pct(r.final.perClassDice[i])} |`).join('\n');
   const epochs = r.epochs
-    .map((e) => `| ${e.epoch} | ${e.step} | ${e.trainLoss.toFixed(4)} | ${e.valLoss.toFixed(4)} | ${pct(e.pixelAccuracy)} | ${pct(e.miou)} | ${e.seconds.toFixed(1)} |`)
+    .map((e) => `| ${e.epoch} | ${e.step} | ${e.trainLoss.toFixed(4)} | ${e.valLoss.toFixed(4)} | ${pct(e.pixelAccuracy)} | ${pct(e.miou)} | ${pct(e.foregroundIou ?? NaN)} | ${e.seconds.toFixed(1)} |`)
     .join('\n');
+  const legend = r.samples?.length
+    ? `\n| row | sample | fg IoU |\n|---|---|---|\n${r.samples.map((s, i) => `| ${i + 1} | ${s.id} | ${pct(s.foregroundIou)} |`).join('\n')}\n`
+    : '';
   const body = (img: (file: string, alt: string) => string) => `# ${r.title}
 
 | | |
@@ -77,7 +88,7 @@ ${summary}
 
 ## Held-out metrics
 
-Pixel accuracy **${pct(r.final.pixelAccuracy)}**, mIoU **${pct(r.final.miou)}**, Dice **${pct(r.final.dice)}** over ${r.final.pixels} pixels.
+Pixel accuracy **${pct(r.final.pixelAccuracy)}**, mIoU **${pct(r.final.miou)}**, foreground IoU **${pct(r.final.foregroundIou)}** (pet vs the rest, border pixels ignored), Dice **${pct(r.final.dice)}** over ${r.final.pixels} pixels.
 
 | class | IoU | Dice |
 |---|---|---|
@@ -91,14 +102,14 @@ ${img('miou.svg', 'validation metrics per epoch')}
 
 ## Epochs
 
-| epoch | step | train loss | val loss | pixel acc. | mIoU | seconds |
-|---|---|---|---|---|---|---|
+| epoch | step | train loss | val loss | pixel acc. | mIoU | fg IoU | seconds |
+|---|---|---|---|---|---|---|---|
 ${epochs}
 
-## Sample predictions (image | truth | prediction)
+## Predictions on held-out photos (${GRID_COLUMNS.join(' | ')})
 
-${img('samples.png', 'sample predictions')}
-`;
+${img('samples.png', 'predictions on held-out photos')}
+${legend}`;
   const md = body((file, alt) => `![${alt}](${file})`);
   const inline: Record<string, string> = {
     'loss.svg': `data:image/svg+xml;base64,${toBase64(new TextEncoder().encode(lossSvg))}`,
