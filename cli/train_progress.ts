@@ -51,6 +51,6 @@ export function trainProgress(): (e: TrainEvent) => void {
 export function printTrainResult(r: TrainResult): void {
   const m = r.card.metrics!;
   console.log(`model: ${r.dir}`);
-  console.log(`held-out: pixel accuracy ${(100 * m.pixelAccuracy).toFixed(1)}%, mIoU ${(100 * m.miou).toFixed(1)}%, dice ${(100 * m.dice).toFixed(1)}% (${r.card.evaluation?.samples} images)`);
+  console.log(`held-out: pixel accuracy ${(100 * m.pixelAccuracy).toFixed(1)}%, mIoU ${(100 * m.miou).toFixed(1)}%, foreground IoU ${(100 * (m.foregroundIou ?? NaN)).toFixed(1)}%, dice ${(100 * m.dice).toFixed(1)}% (${r.card.evaluation?.samples} images)`);
   console.log(`report: ${r.dir}/report.html`);
 }

@@ -38,7 +38,7 @@ export function registerInspect(program: Command): void {
       } else {
         console.log(`params    ${c.params.toLocaleString('en')}; ONNX file ${c.bytes.toLocaleString('en')} B`);
       }
-      if (c.metrics) console.log(`metrics   mIoU ${(100 * c.metrics.miou).toFixed(2)}%, pixel accuracy ${(100 * c.metrics.pixelAccuracy).toFixed(2)}%, dice ${(100 * c.metrics.dice).toFixed(2)}% on ${c.evaluation?.spec ?? '?'} (${c.evaluation?.samples ?? '?'} images)`);
+      if (c.metrics) console.log(`metrics   mIoU ${(100 * c.metrics.miou).toFixed(2)}%, pixel accuracy ${(100 * c.metrics.pixelAccuracy).toFixed(2)}%${c.metrics.foregroundIou === undefined ? '' : `, foreground IoU ${(100 * c.metrics.foregroundIou).toFixed(2)}%`}, dice ${(100 * c.metrics.dice).toFixed(2)}% on ${c.evaluation?.spec ?? '?'} (${c.evaluation?.samples ?? '?'} images)`);
       if (c.deltaVsParent) console.log(`vs parent mIoU ${(100 * c.deltaVsParent.miou).toFixed(2)} points, pixel accuracy ${(100 * c.deltaVsParent.pixelAccuracy).toFixed(2)} points, mask agreement ${(100 * c.deltaVsParent.maskAgreement).toFixed(2)}%`);
       const o = c.conversion?.onnx as { file: string; weights: string; deltaVsParent?: { miou: number; maskAgreement: number }; metrics?: { miou: number } } | undefined;
       if (o?.metrics && o.deltaVsParent) console.log(`onnx      ${o.file} (${o.weights} weights): mIoU ${(100 * o.metrics.miou).toFixed(2)}% (${(100 * o.deltaVsParent.miou).toFixed(2)} points vs parent), mask agreement ${(100 * o.deltaVsParent.maskAgreement).toFixed(2)}%`);
