@@ -69,7 +69,7 @@ export class Engine implements EngineApi {
   private async createRunner(candidate: WebCandidate): Promise<ModelRunner> {
     const { engine, backend } = partsOf(candidate);
     await activateBackend(backend, this.options!.wasmPaths);
-    const runner = engine === 'ort' ? await webOrtRunner(this.loaded!.onnx!.bytes, backend, this.options!.wasmPaths) : await webTfjsRunner(this.loaded!.artifacts!);
+    const runner = engine === 'ort' ? await webOrtRunner(this.loaded!.onnx!.bytes, backend, this.options!.wasmPaths, this.loaded!.card.contract) : await webTfjsRunner(this.loaded!.artifacts!);
     try {
       await timeRuns(runner, Math.max(1, this.options!.warmupRuns));
     } catch (err) {

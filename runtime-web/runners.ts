@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-web/webgpu';
 import bundledOrtWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { ConfigError, ortRunner, tfjsRunner, type ModelRunner } from '../core/index.js';
+import { ConfigError, ortRunner, tfjsRunner, type ModelContract, type ModelRunner } from '../core/index.js';
 import { ORT_WASM_FILE, type WasmPaths, type WebBackend } from './segmenter.js';
 
 export async function webTfjsRunner(artifacts: tf.io.ModelArtifacts): Promise<ModelRunner> {
@@ -34,8 +34,11 @@ function configureOrt(wasmPaths: WasmPaths | null): void {
   ortConfigured = true;
 }
 
-/** ONNX Runtime Web on `onnx`: the webgpu execution provider on the webgpu backend, wasm otherwise. */
-export function webOrtRunner(onnx: Uint8Array, backend: WebBackend, wasmPaths: WasmPaths | null): Promise<ModelRunner> {
+/**
+ * ONNX Runtime Web on `onnx`: the webgpu execution provider on the webgpu backend, wasm otherwise.
+ * `contract` is the card's: an imported ONNX model's own tensor names and NCHW/NHWC layout.
+ */
+export function webOrtRunner(onnx: Uint8Array, backend: WebBackend, wasmPaths: WasmPaths | null, contract?: ModelContract): Promise<ModelRunner> {
   configureOrt(wasmPaths);
-  return ortRunner(ort, onnx, { provider: backend === 'webgpu' ? 'webgpu' : 'wasm' });
+  return ortRunner(ort, onnx, { provider: backend === 'webgpu' ? 'webgpu' : 'wasm', contract });
 }

@@ -34,6 +34,6 @@ export function registerImport(program: Command): void {
       console.log(`  input  ${s.inputName} → ${c.input.name} [${c.input.shape.map((d) => d ?? 'N')}] ${c.input.layout}, normalization ${c.input.normalization}${s.pinned.length ? `, pinned ${s.pinned.join(' ')}` : ''}`);
       console.log(`  output ${s.outputName} → ${c.output.name} [${c.output.shape.map((d) => d ?? 'N')}] ${c.output.layout ?? 'NHWC'}, classes ${c.classes.join(', ')}`);
       if (s.flattened.length) console.log(`  flattened ${s.flattened.join(', ')}`);
-      console.log(`  ${card.params} parameters, ${card.files.length} files in SHA256SUMS`);
+      console.log(`  ${card.params} parameters; ${card.files.map((f) => f.path).join(', ')} + card.json in SHA256SUMS`);
     });
 }

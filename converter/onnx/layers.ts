@@ -257,6 +257,68 @@ const add: LayerEmitter = (ctx) => {
   return { ...inputs[0], name: ctx.out };
 };
 
+/** A depthwise convolution (kernel only) followed by a 1×1 pointwise one carrying the bias, as Keras computes it. */
+const separableConv2d: LayerEmitter = (ctx) => {
+  const { layer, inputs, weights, b } = ctx;
+  checkChannelsLast(layer);
+  const [x] = inputs;
+  const cfg = layer.config;
+  const { kh, kw, sh, sw, dh, dw } = windowOf(layer);
+  const padding = String(cfg.padding ?? 'valid');
+  if (padding !== 'same' && padding !== 'valid') unsupported(layer, `padding '${padding}'`);
+  const ph = windowPadding(x.h, kh, sh, dh, padding);
+  const pw = windowPadding(x.w, kw, sw, dw, padding);
+  const dk = ctx.param('depthwise_kernel');
+  const [, , inC, mult] = dk.shape;
+  const dwName = weights.weight(`${layer.name}/DW`, [inC * mult, 1, kh, kw], permute(dk.values, dk.shape, [2, 3, 0, 1]), 0);
+  const mid = b.node('Conv', [x.name, dwName], [`${ctx.out}/depthwise`], {
+    kernel_shape: { ints: [kh, kw] },
+    strides: { ints: [sh, sw] },
+    dilations: { ints: [dh, dw] },
+    pads: { ints: [ph.before, pw.before, ph.after, pw.after] },
+    group: { i: inC },
+  });
+  const pk = ctx.param('pointwise_kernel');
+  const out = pk.shape[3];
+  const pwName = weights.weight(`${layer.name}/PW`, [out, inC * mult, 1, 1], permute(pk.values, pk.shape, [3, 2, 0, 1]), 0);
+  const ins = [mid, pwName];
+  // The depthwise result is not a calibrated activation, so an int8 export keeps this bias float.
+  if (cfg.use_bias) ins.push(weights.bias(`${layer.name}/B`, ctx.param('bias').values, undefined, pwName));
+  const y = b.node('Conv', ins, [preActivation(ctx)], { kernel_shape: { ints: [1, 1] } });
+  activation(ctx, cfg.activation, y);
+  return { name: ctx.out, c: out, h: ph.out, w: pw.out };
+};
+
+const zeroPadding2d: LayerEmitter = (ctx) => {
+  const { layer, inputs, b } = ctx;
+  checkChannelsLast(layer);
+  const [x] = inputs;
+  const p = layer.config.padding as number | [number, number] | [[number, number], [number, number]];
+  const sides: [[number, number], [number, number]] =
+    typeof p === 'number' ? [[p, p], [p, p]] : typeof p[0] === 'number' ? [[p[0], p[0]], [p[1] as number, p[1] as number]] : (p as [[number, number], [number, number]]);
+  const [[top, bottom], [left, right]] = sides;
+  const pads = b.initializer(`${ctx.out}/pads`, 'int64', [8], BigInt64Array.from([0, 0, top, left, 0, 0, bottom, right], (v) => BigInt(v)));
+  b.node('Pad', [x.name, pads], [ctx.out]);
+  return { name: ctx.out, c: x.c, h: x.h + top + bottom, w: x.w + left + right };
+};
+
+/**
+ * Nearest upsampling by a whole factor s as s² copies of the input side by side on the channel
+ * axis, rearranged by DepthToSpace (DCR order puts copy i·s + j at offset (i, j) of each block):
+ * exact, and free of Resize's coordinate-mode attributes.
+ */
+const upSampling2d: LayerEmitter = (ctx) => {
+  const { layer, inputs, b } = ctx;
+  checkChannelsLast(layer);
+  const [x] = inputs;
+  const [sh, sw] = pair(layer.config.size ?? 2, 'size', layer.name);
+  if ((layer.config.interpolation ?? 'nearest') !== 'nearest') unsupported(layer, `interpolation '${String(layer.config.interpolation)}'`);
+  if (sh !== sw) unsupported(layer, `size [${sh}, ${sw}] (only equal factors)`);
+  const copies = b.node('Concat', Array.from({ length: sh * sw }, () => x.name), [`${ctx.out}/copies`], { axis: { i: 1 } });
+  b.node('DepthToSpace', [copies], [ctx.out], { blocksize: { i: sh } });
+  return { name: ctx.out, c: x.c, h: x.h * sh, w: x.w * sw };
+};
+
 /** Emitters by Keras class name. */
 export const LAYER_EMITTERS: Readonly<Record<string, LayerEmitter>> = {
   Conv2D: (ctx) => convLike(ctx, 'Conv2D'),
@@ -268,4 +330,7 @@ export const LAYER_EMITTERS: Readonly<Record<string, LayerEmitter>> = {
   MaxPooling2D: maxPooling2d,
   Concatenate: concatenate,
   Add: add,
+  SeparableConv2D: separableConv2d,
+  ZeroPadding2D: zeroPadding2d,
+  UpSampling2D: upSampling2d,
 };

@@ -7,12 +7,14 @@ import sharp from 'sharp';
 import { syntheticSample } from '../../core/index.js';
 import { saveLayersModel } from '../../core/node/artifact_fs.js';
 import { convert } from '../../converter/convert.js';
+import { importModel } from '../../converter/import/import_model.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';
 import { buildWeb, launchBrowser } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
+import { IMPORT_FIXTURES } from '../helpers/import_fixtures.js';
 import { quiet } from '../helpers/log.js';
 import { randomizeBatchNorm, untrainedCard } from '../../bench/helpers/models.js';
 
@@ -77,6 +79,9 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
     await saveLayersModel(layers, parent, untrainedCard('unet-small', '1', 'unet-small', CONFIG));
     layers.dispose();
     await Promise.all([buildWeb(), convert({ model: parent, precision: 'fp32', format: 'both', out: root, backend: 'wasm', log: quiet, onProgress: () => {} })]);
+    // One network, imported twice: as tf2onnx's NCHW ONNX file and as the Keras file it came from.
+    await importModel({ path: join(IMPORT_FIXTURES, 'unet_nchw.onnx'), name: 'byo-onnx', root, normalize: 'imagenet' });
+    await importModel({ path: join(IMPORT_FIXTURES, 'unet_k3.keras'), name: 'byo-keras', root, normalize: 'imagenet' });
     server = await startWebServer({ models: root });
     images = await Promise.all(
       [
@@ -119,6 +124,25 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
       const second = await pageMasks(page, { model, backend: 'wasm', engine: 'auto', cache: true, images: images.slice(0, 1) });
       assert.deepEqual([second.choice.fromCache, second.choice.chosen, second.table.calibrating], [true, first.choice.chosen, false]);
       assert.equal(second.engines[0], `${first.choice.chosen}-wasm`);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('serves an imported NCHW ONNX model with its own tensor names and normalization: the masks of the same network imported from Keras on tfjs', async () => {
+    const browser = await launchBrowser({ webgpu: false });
+    try {
+      const page = await browser.newPage();
+      page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
+      await page.goto(`${server.url}/bench/pages/harness.html`);
+      await page.waitForFunction(() => document.body.dataset.ready === 'true');
+      const keras = await pageMasks(page, { model: '/models/byo-keras/1/', backend: 'wasm', engine: 'tfjs', cache: false, images });
+      const onnx = await pageMasks(page, { model: '/models/byo-onnx/1/', backend: 'wasm', engine: 'auto', cache: false, images });
+      assert.deepEqual([onnx.choice.chosen, onnx.choice.provider], ['ort', 'wasm']);
+      onnx.masks.forEach((mask, k) => {
+        const same = mask.filter((c, i) => c === keras.masks[k][i]).length / mask.length;
+        assert.ok(same >= 0.99, `image ${k}: ${(100 * same).toFixed(2)}% of pixels agree`);
+      });
     } finally {
       await browser.close();
     }

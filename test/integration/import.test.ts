@@ -8,6 +8,8 @@ import { tf, tfl } from '../../core/node/tfjs.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/fold.js';
 import { ImportError } from '../../converter/import/import_error.js';
 import { importModel } from '../../converter/import/import_model.js';
+import { convert } from '../../converter/convert.js';
+import { quiet } from '../helpers/log.js';
 import { decodeModel, encodeModel } from '../../converter/onnx/proto.js';
 import { loadRunner } from '../../runtime-node/engine/models.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
@@ -85,6 +87,21 @@ describe('edgeseg import: Keras-family formats match Keras logits', () => {
     y.dispose();
     foldedModel.dispose();
     assert.ok(err <= PARITY, `folded: ${err.toExponential(2)}`);
+  });
+
+  it('exports the imported model to ONNX (SeparableConv2D, ZeroPadding2D, UpSampling2D, Rescaling included) at parity with Keras', async () => {
+    const { dir, card } = await importAs(join(IMPORT_FIXTURES, 'unet_k3.keras'));
+    await convert({ model: dir, precision: 'fp32', format: 'onnx', out: root, backend: 'wasm', log: quiet, onProgress: () => {} });
+    const { runner } = await loadRunner(join(root, card.name, `${card.version}-fp32`), 'ort', { ortThreads: 1, ortProvider: 'cpu' });
+    try {
+      const input = tf.tensor4d(fixedInput(), [1, 128, 128, 3]);
+      const out = (await runner.predict(input)) as Float32Array;
+      input.dispose();
+      const err = relativeError(out, referenceLogits('unet_k3.keras'));
+      assert.ok(err <= PARITY, `ONNX export: ${err.toExponential(2)}`);
+    } finally {
+      await runner.dispose();
+    }
   });
 
   it('pins a free height and width to 128 and records it', async () => {
