@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { CLASS_NAMES, ConfigError } from '../../core/index.js';
+import { CLASS_NAMES, ConfigError, normalizationOf } from '../../core/index.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { openDataset, type SampleSet, type SplitChoice } from '../../trainer/data/dataset.js';
 import { SPLITS } from '../../trainer/data/sample.js';
 import { evaluate } from '../../trainer/evaluate.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
-import { openModel } from './open_model.js';
+import { openRunner } from './open_model.js';
 
 interface EvalFlags extends GlobalOptions {
   model: string;
@@ -36,9 +36,14 @@ export function registerEval(program: Command): void {
       const choices: readonly SplitChoice[] = ['held-out', ...SPLITS];
       if (flags.split !== 'all' && !choices.includes(flags.split)) throw new ConfigError(`--split must be held-out, test, val, train or all, got '${flags.split}'`);
       const splits: SplitChoice[] = flags.split === 'all' ? [...SPLITS] : [flags.split];
-      const { model, card } = await openModel(flags.model, { backend: flags.backend, root: flags.models, log });
+      const { runner: model, card } = await openRunner(flags.model, { backend: flags.backend, root: flags.models, log });
       let bar: ProgressBar | null = null;
-      const dataset = await openDataset(flags.data, { splits, log: log.child('data'), onProgress: (d, total) => (bar ??= new ProgressBar({ label: 'decode', total })).update(d) });
+      const dataset = await openDataset(flags.data, {
+        splits,
+        log: log.child('data'),
+        onProgress: (d, total) => (bar ??= new ProgressBar({ label: 'decode', total })).update(d),
+        normalization: normalizationOf(card),
+      });
       (bar as ProgressBar | null)?.done();
       try {
         const set = flags.split === 'all' ? concatSets(SPLITS.map((s) => dataset[s])) : flags.split === 'held-out' ? dataset.heldOut : dataset[flags.split];
@@ -58,7 +63,7 @@ export function registerEval(program: Command): void {
         CLASS_NAMES.forEach((n, i) => console.log(`${n.padEnd(12)}${pct(m.perClassIou[i]).padStart(9)}${pct(m.perClassDice[i]).padStart(9)}`));
       } finally {
         await dataset.close();
-        model.dispose();
+        await model.dispose();
       }
     });
 }

@@ -2,13 +2,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import sharp from 'sharp';
-import { blendOverlay, ConfigError, encodeMaskPng, imageToInput, INPUT_SIZE, resizeMask, summarizeLogits, type SampleError } from '../../core/index.js';
+import { blendOverlay, ConfigError, encodeMaskPng, ENGINE_KINDS, imageToInput, INPUT_SIZE, normalizationOf, resizeMask, segmentBatch, type EngineRequest, type SampleError } from '../../core/index.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
-import { openModel } from './open_model.js';
+import { openRunner } from './open_model.js';
 
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
@@ -17,6 +17,7 @@ interface PredictFlags extends GlobalOptions {
   input: string;
   out: string;
   backend?: TrainingBackend;
+  engine: EngineRequest;
   maskSize: 'model' | 'frame';
   opacity: number;
   models: string;
@@ -30,6 +31,7 @@ export function registerPredict(program: Command): void {
     .requiredOption('--input <path>', 'an image file or a folder of images')
     .requiredOption('--out <dir>', 'output folder')
     .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu', 'auto')
+    .option('--engine <engine>', 'auto (tfjs when the version has a tfjs model, else ONNX Runtime) | tfjs | ort', 'auto')
     .option('--mask-size <size>', 'model (128×128) or frame (the input size)', 'frame')
     .option('--opacity <0-1>', 'overlay opacity', numberOption('opacity', 0), 0.5)
     .option('--models <dir>', 'registry root', 'models')
@@ -42,7 +44,9 @@ export function registerPredict(program: Command): void {
         ? readdirSync(input).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort().map((f) => join(input, f))
         : [input];
       if (files.length === 0) throw new ConfigError(`--input ${input} holds no .jpg, .png or .webp image`);
-      const { model, card } = await openModel(flags.model, { backend: flags.backend, root: flags.models, log });
+      if (flags.engine !== 'auto' && !(ENGINE_KINDS as readonly string[]).includes(flags.engine)) throw new ConfigError(`--engine must be auto, tfjs or ort, got '${flags.engine}'`);
+      const { runner, card } = await openRunner(flags.model, { engine: flags.engine, backend: flags.backend, root: flags.models, log });
+      const normalization = normalizationOf(card);
       mkdirSync(flags.out, { recursive: true });
       const bar = new ProgressBar({ label: 'predict', total: files.length });
       let written = 0;
@@ -50,9 +54,8 @@ export function registerPredict(program: Command): void {
         const stem = basename(file, extname(file));
         try {
           const image = await decodeImage(readFileSync(file));
-          const logits = tf.tidy(() => model.predict(tf.expandDims(imageToInput(image))) as tf.Tensor4D);
-          const [seg] = await summarizeLogits(logits);
-          logits.dispose();
+          const batch = tf.tidy(() => tf.expandDims(imageToInput(image, normalization)) as tf.Tensor4D);
+          const [seg] = await segmentBatch(runner, batch).finally(() => batch.dispose());
           const mask = flags.maskSize === 'frame' ? resizeMask({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, image.width, image.height) : { data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE };
           writeFileSync(join(flags.out, `${stem}.mask.png`), encodeMaskPng(mask));
           const frame = flags.maskSize === 'frame' ? image : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(INPUT_SIZE, INPUT_SIZE, { fit: 'fill' }).raw().toBuffer();
@@ -66,6 +69,7 @@ export function registerPredict(program: Command): void {
         bar.update(i + 1);
       }
       bar.done();
-      console.log(`wrote ${written} masks and overlays to ${resolve(flags.out)} (model ${card.name} ${card.version}, ${files.length - written} skipped)`);
+      await runner.dispose();
+      console.log(`wrote ${written} masks and overlays to ${resolve(flags.out)} (model ${card.name} ${card.version} on ${runner.engine}, ${files.length - written} skipped)`);
     });
 }
