@@ -26,7 +26,13 @@ async function dawn(): Promise<Gpu> {
   if (gpu) return gpu;
   // Dawn's Vulkan loader logs an XDG_RUNTIME_DIR complaint when the variable is unset (headless servers).
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): Gpu; globals: Record<string, unknown> };
+  // An optional peer dependency of the installed package (132 MB of Dawn binaries): absent, the
+  // backend is skipped with this reason.
+  const dawnModule = await import('webgpu').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_MODULE_NOT_FOUND') throw new Error("the 'webgpu' package (Dawn for Node) is not installed: npm install webgpu");
+    throw err;
+  });
+  const { create, globals } = dawnModule as unknown as { create(flags: string[]): Gpu; globals: Record<string, unknown> };
   Object.assign(globalThis, globals);
   gpu = create([]);
   const nav = (globalThis as unknown as { navigator?: object }).navigator;
