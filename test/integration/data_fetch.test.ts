@@ -11,7 +11,7 @@ import { before, describe, it } from 'node:test';
 import { create as tarCreate } from 'tar';
 import { DatasetFetchError } from '../../core/index.js';
 import { extractTarGz } from '../../trainer/data/fetch/extract.js';
-import { COMPLETE_MARKER } from '../../trainer/data/fetch/oxford_pets.js';
+import { COMPLETE_MARKER, OXFORD_PETS_URL, pinnedDigests } from '../../trainer/data/fetch/oxford_pets.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 
@@ -132,6 +132,12 @@ describe('edgeseg data fetch oxford-pets', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('checks the pinned MD5s for the official URL only', () => {
+    assert.deepEqual(pinnedDigests(OXFORD_PETS_URL), { 'images.tar.gz': '5c4f3ee8e5d25df40f4fd59a7f44e54c', 'annotations.tar.gz': '95a8c909bbe2e81eed6a22bccdf3f68f' });
+    assert.deepEqual(pinnedDigests(OXFORD_PETS_URL.slice(0, -1)), pinnedDigests(OXFORD_PETS_URL), 'with or without the trailing slash');
+    assert.equal(pinnedDigests('http://127.0.0.1:8080/pets/'), null);
   });
 
   it('refuses archives holding links or paths outside the target with ARCHIVE_UNSAFE', async () => {
