@@ -123,6 +123,13 @@ export const HEADER = {
   sourceTopic: 'source-topic',
   sourcePartition: 'source-partition',
   sourceOffset: 'source-offset',
+  /** Dead letters whose value was cut or kept elsewhere: the original value's size and sha256. */
+  originalSize: 'original-size',
+  originalSha256: 'original-sha256',
+  /** 'true' when a dead letter carries only the first bytes of the value. */
+  valueTruncated: 'value-truncated',
+  /** Where a dead letter's whole value was kept (a file path). */
+  valueRef: 'value-ref',
 } as const;
 
 /** Frame encodings the stream service accepts. */

@@ -15,11 +15,11 @@ import sharp from 'sharp';
 import {
   ContractError,
   decodeMaskPng,
+  DEFAULT_PNG_MASK_LIMITS,
   pngSize,
   describeError,
   EdgesegError,
   fromBase64,
-  HEADER,
   parseFeedback,
   RAW_RGB8,
   type FeedbackMessage,
@@ -27,6 +27,7 @@ import {
 } from '../core/index.js';
 import { FeedbackStore, type FeedbackSample, type FeedbackVersion } from '../core/node/feedback_store.js';
 import type { RouteHandler } from './http.js';
+import { deadLetterRecord, type DeadLetterLimits } from './dead_letter.js';
 import { readBody, RequestRefused, sendError } from './http_limits.js';
 import type { InRecord, OutRecord } from './transport.js';
 
@@ -143,8 +144,8 @@ export class FeedbackIngest {
       throw new FeedbackRejected('MASK_MISMATCH', `mask is ${declared.width}x${declared.height} but frame ${m.frameId} is ${frame.width}x${frame.height}`, 422);
     }
     try {
-      // 16-bit RGBA is the largest a PNG of this size can inflate to.
-      decodeMaskPng(maskBytes, { maxSide: this.maxSide, maxInflatedBytes: frame.height * (1 + frame.width * 8) });
+      // 16-bit RGBA is the most a PNG of this size can inflate to; the codec's cap bounds it further.
+      decodeMaskPng(maskBytes, { maxSide: this.maxSide, maxInflatedBytes: Math.min(frame.height * (1 + frame.width * 8), DEFAULT_PNG_MASK_LIMITS.maxInflatedBytes) });
     } catch (err) {
       throw new FeedbackRejected('MASK_INVALID', `mask is not a class-id PNG: ${describeError(err)}`, 422);
     }
@@ -226,15 +227,28 @@ export function feedbackRoutes(ingest: FeedbackIngest, o: FeedbackRouteOptions):
   return { 'POST /feedback': post, 'OPTIONS /feedback': preflight };
 }
 
+/** Options of one feedback batch's ingestion. */
+export interface FeedbackBatchOptions {
+  log?: Logger;
+  /** Size bounds of the dead letters. @default DEFAULT_DEAD_LETTER_LIMITS */
+  deadLetters?: DeadLetterLimits;
+  /**
+   * Called between records (the consumer's heartbeat): decoding a batch of large masks takes a
+   * while, and the group must not lose the member meanwhile.
+   */
+  between?(): Promise<void>;
+}
+
 /**
  * Ingests one partition batch of `edgeseg.feedback` records: valid labels become one store
- * version, refused ones dead-letter records carrying the reason.
+ * version, refused ones dead-letter records carrying the reason. Between records it yields to
+ * the event loop and calls `between`, so heartbeats keep flowing however heavy the batch.
  */
 export async function ingestFeedbackRecords(
   ingest: FeedbackIngest,
   records: InRecord[],
   dlqTopic: string,
-  log?: Logger,
+  o: FeedbackBatchOptions = {},
 ): Promise<{ version: FeedbackVersion | null; deadLetters: OutRecord[] }> {
   const samples: FeedbackSample[] = [];
   const deadLetters: OutRecord[] = [];
@@ -243,14 +257,11 @@ export async function ingestFeedbackRecords(
       samples.push(await ingest.prepare(r.value?.toString('utf8') ?? ''));
     } catch (err) {
       if (!(err instanceof FeedbackRejected)) throw err;
-      log?.warn('feedback refused', { offset: r.offset, code: err.code, reason: err.message });
-      deadLetters.push({
-        topic: dlqTopic,
-        key: r.key,
-        value: r.value ?? Buffer.alloc(0),
-        headers: { ...r.headers, [HEADER.errorCode]: err.code, [HEADER.errorMessage]: err.message, [HEADER.sourceTopic]: r.topic, [HEADER.sourcePartition]: String(r.partition), [HEADER.sourceOffset]: r.offset },
-      });
+      o.log?.warn('feedback refused', { offset: r.offset, code: err.code, reason: err.message });
+      deadLetters.push(deadLetterRecord(r, dlqTopic, err.code, err.message, o.deadLetters));
     }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await o.between?.();
   }
   return { version: await ingest.commit(samples), deadLetters };
 }

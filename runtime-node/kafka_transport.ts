@@ -61,6 +61,32 @@ function byTopic(records: OutRecord[]): { topic: string; messages: { key: string
   return [...map].map(([topic, messages]) => ({ topic, messages }));
 }
 
+/**
+ * Bytes per produce request. A topic's `max.message.bytes` (1 MiB by default) bounds each
+ * partition's record batch in a request, so many dead letters of one run sent at once could be
+ * refused together although each fits; requests are cut below that, in order.
+ */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+/** `records` cut into consecutive groups of at most `MAX_REQUEST_BYTES` (a larger record goes alone). */
+function requests(records: OutRecord[]): OutRecord[][] {
+  const out: OutRecord[][] = [];
+  let current: OutRecord[] = [];
+  let size = 0;
+  for (const r of records) {
+    const bytes = Buffer.byteLength(r.value) + (r.key ? Buffer.byteLength(r.key) : 0) + Object.entries(r.headers ?? {}).reduce((n, [k, v]) => n + k.length + Buffer.byteLength(v) + 8, 0) + 64;
+    if (current.length && size + bytes > MAX_REQUEST_BYTES) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(r);
+    size += bytes;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
 /** The Transport on kafkajs: idempotent or transactional producer, consumer groups with restart on loss. */
 export class KafkaTransport implements Transport {
   private readonly kafka: Kafka;
@@ -108,7 +134,7 @@ export class KafkaTransport implements Transport {
   }
 
   async send(records: OutRecord[]): Promise<void> {
-    if (records.length) await this.producer.sendBatch({ topicMessages: byTopic(records), acks: -1 });
+    for (const group of requests(records)) await this.producer.sendBatch({ topicMessages: byTopic(group), acks: -1 });
   }
 
   private async transactional(): Promise<Producer> {
@@ -212,7 +238,7 @@ export class KafkaTransport implements Transport {
               const nextOffset = (BigInt(through.offset) + 1n).toString();
               if (exactlyOnce) {
                 await this.inTransaction(async (tx) => {
-                  if (outputs.length) await tx.sendBatch({ topicMessages: byTopic(outputs), acks: -1 });
+                  for (const group of requests(outputs)) await tx.sendBatch({ topicMessages: byTopic(group), acks: -1 });
                   await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
                 });
               } else {

@@ -20,6 +20,7 @@ export function createMetrics() {
     feedback: new Counter({ name: 'edgeseg_feedback_total', help: 'Labels received, by channel (kafka, http) and result (stored, or the refusal code)', labelNames: ['channel', 'result'], registers: [registry] }),
     driftPsi: new Gauge({ name: 'edgeseg_drift_psi', help: 'Population stability index of each input/output feature over the last window', labelNames: ['feature'], registers: [registry] }),
     drift: new Gauge({ name: 'edgeseg_drift', help: '1 while some feature drifts past the threshold', registers: [registry] }),
+    consumerUp: new Gauge({ name: 'edgeseg_consumer_up', help: '1 while a consumer (frames, feedback, models) runs, 0 once it gave up', labelNames: ['consumer'], registers: [registry] }),
     swaps: new Counter({ name: 'edgeseg_model_swaps_total', help: 'Model hot-swaps, by result', labelNames: ['result'], registers: [registry] }),
   };
 }

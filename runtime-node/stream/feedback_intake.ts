@@ -62,12 +62,21 @@ export class FeedbackIntake {
     this.consumer = await transport.consume(
       { groupId: `${o.groupId}.feedback`, topics: [o.topics.feedback], sessionTimeoutMs: o.sessionTimeoutMs, heartbeatIntervalMs: o.heartbeatIntervalMs, maxRestarts: o.maxRestarts },
       async (batch) => {
-        const { version, deadLetters } = await ingestFeedbackRecords(this.ingest, batch.records, o.topics.dlq, this.parts.log);
+        const { version, deadLetters } = await ingestFeedbackRecords(this.ingest, batch.records, o.topics.dlq, {
+          log: this.parts.log,
+          deadLetters: o.deadLetters,
+          between: () => batch.heartbeat().catch(() => {}),
+        });
         for (const d of deadLetters) this.parts.metrics.feedback.inc({ channel: 'kafka', result: d.headers![HEADER.errorCode] });
         await batch.commit(batch.records[batch.records.length - 1], deadLetters);
         if (version) this.stored('kafka', version);
       },
     );
+  }
+
+  /** The consumer, once started (the service watches it). */
+  get handle(): ConsumerHandle | null {
+    return this.consumer;
   }
 
   async stop(): Promise<void> {

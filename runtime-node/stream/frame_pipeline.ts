@@ -8,7 +8,6 @@
  * inference queue is above its high-water mark.
  */
 import {
-  describeError,
   FrameError,
   HEADER,
   LABEL_REQUEST_SCHEMA,
@@ -34,8 +33,6 @@ export interface FramePipelineParts {
   log: Logger;
   labels: LabelRequester | null;
   drift: DriftWatch | null;
-  /** Called when the consumer gives up (restarts exhausted, or a non-retriable error). */
-  onFatal(err: Error): void;
 }
 
 export class FramePipeline {
@@ -64,12 +61,12 @@ export class FramePipeline {
       },
       (batch) => this.handleBatch(batch),
     );
-    void this.consumer.failed.then((err) => {
-      if (this.stopping) return;
-      this.parts.log.error('consumer failed', { error: describeError(err) });
-      this.parts.onFatal(err);
-    });
     this.timer = setInterval(() => this.backpressure(), BACKPRESSURE_INTERVAL_MS);
+  }
+
+  /** The frames consumer, once started (the service watches it). */
+  get handle(): ConsumerHandle | null {
+    return this.consumer;
   }
 
   /** True once the consumer group is joined (and not stopping). */
@@ -132,7 +129,7 @@ export class FramePipeline {
   private deadLetter(r: InRecord, code: string, message: string): OutRecord {
     this.parts.metrics.dlq.inc({ code });
     this.parts.log.warn('dead-lettered frame', { partition: r.partition, offset: r.offset, code, message });
-    return deadLetterRecord(r, this.o.topics.dlq, code, message);
+    return deadLetterRecord(r, this.o.topics.dlq, code, message, this.o.deadLetters);
   }
 
   /** One frame's outputs: its result (plus drift event and label request), or its dead letter. */

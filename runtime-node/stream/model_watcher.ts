@@ -78,6 +78,11 @@ export class ModelWatcher {
   }
 
   /** Stops following and waits for a swap in progress. */
+  /** The consumer, once started (the service watches it). */
+  get handle(): ConsumerHandle | null {
+    return this.consumer;
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.consumer?.stop().catch(() => {});

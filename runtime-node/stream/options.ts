@@ -16,6 +16,7 @@ import {
 } from '../../core/index.js';
 import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 import { defaultPoolSize } from '../../core/node/worker_pool.js';
+import { DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from '../dead_letter.js';
 import type { EngineRequest, OrtProvider } from '../engine/engine.js';
 import type { FeedbackIngestOptions } from '../feedback.js';
 import { FRAME_LIMIT_DEFAULTS, type FrameLimits } from '../frame.js';
@@ -93,6 +94,8 @@ export interface StreamOptions {
   httpPort?: number | null;
   /** Extra HTTP routes (the feedback receiver of the closed loop). @default {} */
   routes?: Record<string, RouteHandler>;
+  /** Size bounds of dead letters (a value over the bound is cut, or kept in `keepDir` and referenced). @default DEFAULT_DEAD_LETTER_LIMITS (512 KiB, no keepDir) */
+  deadLetters?: DeadLetterLimits;
   /** Consumer restarts after broker loss before the service fails. @default DEFAULT_MAX_RESTARTS (5) */
   maxRestarts?: number;
   /** TLS to the brokers. @default false */
@@ -118,10 +121,11 @@ export const BACKPRESSURE_INTERVAL_MS = 25;
 
 /** StreamOptions with every default filled in; what the service's parts read. */
 export interface ResolvedStreamOptions
-  extends Required<Omit<StreamOptions, 'topicPrefix' | 'limits' | 'ssl' | 'sasl' | 'transport' | 'maxBatch' | 'maxWaitMs' | 'backend' | 'engine' | 'ortProvider'>>,
+  extends Required<Omit<StreamOptions, 'topicPrefix' | 'limits' | 'deadLetters' | 'ssl' | 'sasl' | 'transport' | 'maxBatch' | 'maxWaitMs' | 'backend' | 'engine' | 'ortProvider'>>,
     Pick<StreamOptions, 'ssl' | 'sasl' | 'transport' | 'maxBatch' | 'maxWaitMs' | 'backend' | 'engine' | 'ortProvider'> {
   topics: Topics;
   limits: FrameLimits;
+  deadLetters: Required<DeadLetterLimits>;
   /** A third of the session timeout, as kafkajs recommends. */
   heartbeatIntervalMs: number;
 }
@@ -144,6 +148,7 @@ export function resolveStreamOptions(o: StreamOptions): ResolvedStreamOptions {
   const limits = { ...FRAME_LIMIT_DEFAULTS, ...o.limits };
   positiveInteger('limits.maxFrameBytes', limits.maxFrameBytes);
   positiveInteger('limits.maxSide', limits.maxSide);
+  if (o.deadLetters?.maxValueBytes !== undefined) positiveInteger('deadLetters.maxValueBytes', o.deadLetters.maxValueBytes);
   if (o.httpPort != null && !(Number.isInteger(o.httpPort) && o.httpPort >= 0 && o.httpPort < 65536)) throw new ConfigError(`stream option 'httpPort' must be a port 0–65535 or null, got ${o.httpPort}`);
   return {
     ...o,
@@ -156,6 +161,7 @@ export function resolveStreamOptions(o: StreamOptions): ResolvedStreamOptions {
     maskSize: o.maskSize ?? 'model',
     maskFormat: o.maskFormat ?? 'png',
     limits,
+    deadLetters: { ...DEFAULT_DEAD_LETTER_LIMITS, ...o.deadLetters },
     exactlyOnce: o.exactlyOnce ?? false,
     sessionTimeoutMs,
     heartbeatIntervalMs: Math.round(sessionTimeoutMs / 3),

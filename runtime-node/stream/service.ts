@@ -15,6 +15,7 @@ import { KafkaTransport } from '../kafka_transport.js';
 import { LabelRequester } from '../label_requests.js';
 import { createMetrics, type StreamMetrics } from '../metrics.js';
 import type { Transport } from '../transport.js';
+import { ConsumerWatch } from './consumer_watch.js';
 import { DriftWatch } from './drift_watch.js';
 import { FeedbackIntake } from './feedback_intake.js';
 import { FramePipeline } from './frame_pipeline.js';
@@ -42,6 +43,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
   private readonly watcher: ModelWatcher;
   private http: Awaited<ReturnType<typeof startHttp>> | null = null;
   private stopping = false;
+  private readonly consumers: ConsumerWatch;
 
   private constructor(
     private readonly o: ResolvedStreamOptions,
@@ -52,6 +54,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
     this.log = o.log;
     this.topics = o.topics;
     this.metrics = createMetrics();
+    this.consumers = new ConsumerWatch(this.metrics, this.log, () => this.stopping);
     this.drift = o.drift ? new DriftWatch(o.drift, o.topics.events, this.metrics, this.log, (report) => this.emit('drift', report)) : null;
     this.feedback = o.feedback
       ? new FeedbackIntake({ ...o, feedback: o.feedback }, { metrics: this.metrics, log: this.log.child('feedback'), onLabel: (stored) => this.emit('feedback', stored) })
@@ -62,9 +65,6 @@ export class StreamService extends EventEmitter<StreamEvents> {
       log: this.log,
       labels: o.labelRequests ? new LabelRequester(o.labelRequests) : null,
       drift: this.drift,
-      onFatal: (err) => {
-        if (!this.stopping) this.emit('fatal', err);
-      },
     });
     this.watcher = new ModelWatcher(o, {
       engine,
@@ -142,8 +142,14 @@ export class StreamService extends EventEmitter<StreamEvents> {
       this.log.info('http', { url: this.url });
     }
     await this.pipeline.start(this.transport);
+    // Without frames the service has nothing to do: it fails. The others leave it degraded (not live, not ready).
+    this.consumers.watch('frames', this.pipeline.handle!, (err) => this.emit('fatal', err));
     await this.feedback?.start(this.transport);
-    if (o.watchModels) await this.watcher.start(this.transport, dir);
+    if (this.feedback?.handle) this.consumers.watch('feedback', this.feedback.handle);
+    if (o.watchModels) {
+      await this.watcher.start(this.transport, dir);
+      if (this.watcher.handle) this.consumers.watch('models', this.watcher.handle);
+    }
     this.log.info('serving', { model: this.engine.model.version, engine: this.engine.model.engine, group: o.groupId, topic: o.topics.frames, workers: this.engine.workers, exactlyOnce: o.exactlyOnce });
   }
 
@@ -161,11 +167,16 @@ export class StreamService extends EventEmitter<StreamEvents> {
     return this.watcher.swap(dir);
   }
 
+  /**
+   * Live while no consumer gave up; ready when also the frames consumer is joined. `consumers`
+   * names each one's state, so a feedback or models consumer that stopped is seen.
+   */
   health(): { live: boolean; ready: boolean; detail: Record<string, unknown> } {
+    const failed = Object.keys(this.consumers.failures()).length > 0;
     return {
-      live: !this.stopping,
-      ready: !this.stopping && this.pipeline.consuming,
-      detail: { model: this.engine.model.version, queueDepth: this.engine.queueDepth, paused: this.pipeline.isPaused, partitions: this.pipeline.assignedPartitions() },
+      live: !this.stopping && !failed,
+      ready: !this.stopping && !failed && this.pipeline.consuming,
+      detail: { model: this.engine.model.version, queueDepth: this.engine.queueDepth, paused: this.pipeline.isPaused, partitions: this.pipeline.assignedPartitions(), consumers: this.consumers.report() },
     };
   }
 
