@@ -12,6 +12,9 @@ interface FetchFlags {
   keepArchives?: boolean;
 }
 
+/** Bytes as MiB with one decimal, so a finished stage reads `n/n MiB`. */
+const mib = (bytes: number) => Math.round((10 * bytes) / MIB) / 10;
+
 /** One progress bar per archive and stage, sized in MiB. */
 function progressPrinter(): { onEvent(e: FetchEvent): void; close(): void } {
   let bar: ProgressBar | null = null;
@@ -19,10 +22,10 @@ function progressPrinter(): { onEvent(e: FetchEvent): void; close(): void } {
   const show = (k: string, label: string, done: number, total: number) => {
     if (k !== key) {
       bar?.done();
-      bar = new ProgressBar({ label, total: Math.max(1, Math.ceil(total / MIB)) });
+      bar = new ProgressBar({ label, total: mib(total) });
       key = k;
     }
-    bar!.update(Math.floor(done / MIB), 'MiB');
+    bar!.update(mib(done), 'MiB');
   };
   return {
     onEvent(e) {
