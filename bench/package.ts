@@ -1,7 +1,8 @@
 /**
  * `npm run bench:package`: what installing edgeseg costs its users, in one run.
  *
- *   - the package: packed (.tgz) and unpacked bytes, files;
+ *   - the package: packed (.tgz) and unpacked bytes, files, and what installing it alone puts in
+ *     node_modules (dependencies and peers included);
  *   - the bytes a minimal Vite app adds to its build by importing only `createSegmenter` from
  *     edgeseg/runtime-web, next to minimal segmentation apps on @mediapipe/tasks-vision and
  *     onnxruntime-web and an empty app (all built by the same Vite in one temporary project):
@@ -112,12 +113,17 @@ console.log(`packing edgeseg (npm run build:lib, vite build --mode lib, npm pack
 const packed = packPackage(join(work, 'pack'));
 console.log(`package: ${packed.tarball}: ${(packed.packedBytes / 1e6).toFixed(2)} MB packed, ${(packed.unpackedBytes / 1e6).toFixed(2)} MB unpacked, ${packed.files.length} files`);
 
+// edgeseg alone, as a user's Node project gets it: the size of everything it installs.
+const alone = join(work, 'alone');
+const aloneStart = performance.now();
+installProject(alone, { edgeseg: `file:${packed.tarball}` });
+const aloneInstall = { ms: performance.now() - aloneStart, bytes: walk(join(alone, 'node_modules')).reduce((sum, f) => sum + statSync(f).size, 0) };
+console.log(`edgeseg alone: ${(aloneInstall.bytes / 1e6).toFixed(0)} MB of node_modules, installed in ${(aloneInstall.ms / 1000).toFixed(1)} s`);
+
 const project = join(work, 'project');
 const versions = { vite: checkoutVersion('vite'), 'onnxruntime-web': checkoutVersion('onnxruntime-web'), '@mediapipe/tasks-vision': args.mediapipe };
 console.log(`installing edgeseg + ${Object.entries(versions).map(([k, v]) => `${k}@${v}`).join(', ')} into ${project}`);
-const installStart = performance.now();
 installProject(project, { edgeseg: `file:${packed.tarball}`, ...versions });
-const installMs = performance.now() - installStart;
 
 // Cold start first: the installed CLI's first process ever, then the checkout's tsx start.
 const bin = join(project, 'node_modules/.bin/edgeseg');
@@ -149,8 +155,7 @@ const out = {
   node: process.version,
   versions: { edgeseg: JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version as string, ...versions },
   package: { packedBytes: packed.packedBytes, unpackedBytes: packed.unpackedBytes, files: packed.files.length, largest: packed.files.map((f) => ({ file: f, bytes: statSync(join(project, 'node_modules/edgeseg', f)).size })).sort((a, b) => b.bytes - a.bytes).slice(0, 5) },
-  installMs,
-  installedTree: { bytes: walk(join(project, 'node_modules')).reduce((s, f) => s + statSync(f).size, 0) },
+  install: aloneInstall,
   apps: apps.map((a) => ({ ...a, added: added(a) })),
   cli,
   ratios: {

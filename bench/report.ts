@@ -138,7 +138,7 @@ function packageSection(j: Json): string {
     '## Installed package, app bundle and CLI start (bench:package)',
     `Machine: ${machineOf(j)}; node ${j.node}; ${Object.entries(j.versions).map(([k, v]) => `${k} ${v}`).join(', ')}. Measured ${j.measured}.`,
     '',
-    `Package: **${mb(j.package.packedBytes)} packed, ${mb(j.package.unpackedBytes)} unpacked**, ${j.package.files} files (largest: ${(j.package.largest as Json[]).map((f) => `${f.file} ${mb(f.bytes)}`).join(', ')}). A project with edgeseg and its dependencies: ${mb(j.installedTree.bytes)} of node_modules (with the three comparison apps' packages), installed in ${num(j.installMs / 1000, 1)} s.`,
+    `Package: **${mb(j.package.packedBytes)} packed, ${mb(j.package.unpackedBytes)} unpacked**, ${j.package.files} files (largest: ${(j.package.largest as Json[]).map((f) => `${f.file} ${mb(f.bytes)}`).join(', ')}). Installed alone in a fresh project (dependencies and peers from the npm cache): ${mb(j.install.bytes)} of node_modules in ${num(j.install.ms / 1000, 1)} s.`,
     '',
     'What a minimal Vite app adds to its build (`vite build`, every emitted or served .js/.wasm, minus the empty app):',
     '',
