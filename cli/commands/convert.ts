@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/index.js';
 import { convert, DEFAULT_MIXED_BUDGET } from '../../converter/convert.js';
+import { convertImportedOnnx, isImportedOnnx } from '../../converter/import/convert_onnx.js';
+import { readCard, resolveModelRef } from '../../core/node/registry.js';
 import type { DtypeOverride } from '../../converter/quantize.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
@@ -54,6 +56,26 @@ export function registerConvert(program: Command): void {
         ...flags.quantizeUint8.map((glob) => ({ dtype: 'uint8' as const, glob })),
         ...flags.keepFloat32.map((glob) => ({ dtype: 'float32' as const, glob })),
       ];
+      if (isImportedOnnx(readCard(resolveModelRef(model, flags.out)))) {
+        // An imported ONNX model has no tfjs graph to fold: its own graph is quantized to int8 QDQ.
+        if (flags.precision !== 'uint8') throw new ConfigError(`${model} is an imported ONNX model: convert it with --precision uint8 (int8 QDQ ONNX), got '${flags.precision}'`);
+        if (!flags.eval) throw new ConfigError('converting an imported ONNX model needs --eval <dataset spec> (the gate; its training split calibrates unless --calibrate is given)');
+        const o = await convertImportedOnnx({
+          model,
+          eval: flags.eval,
+          calibrate: flags.calibrate,
+          calibrationSamples: flags.calibrationSamples,
+          maxMiouDrop: flags.maxMiouDrop,
+          out: flags.out,
+          force: flags.force,
+          log,
+          onProgress: (m) => console.log(m),
+        });
+        console.log(`variant: ${o.dir}`);
+        console.log(`precision uint8 (int8 QDQ ONNX), ${(o.card.bytes / 1024).toFixed(0)} KiB (${(o.card.bytes / o.parentBytes).toFixed(3)}× the fp32 parent)`);
+        console.log(`held-out: mIoU ${pct(o.parent.miou)} → ${pct(o.variant.miou)} (${(100 * (o.variant.miou - o.parent.miou)).toFixed(2)} points), mask agreement ${pct(o.maskAgreement)}`);
+        return;
+      }
       const r = await convert({
         model,
         precision: flags.precision,

@@ -63,6 +63,10 @@ const DESCRIPTOR = {
             t: { type: 'TensorProto', id: 5 },
             floats: { rule: 'repeated', type: 'float', id: 7 },
             ints: { rule: 'repeated', type: 'int64', id: 8 },
+            // Read from foreign models (edgeseg import) so they survive a rewrite.
+            strings: { rule: 'repeated', type: 'bytes', id: 9 },
+            g: { type: 'GraphProto', id: 6 },
+            graphs: { rule: 'repeated', type: 'GraphProto', id: 11 },
           },
         },
         TensorProto: {
@@ -71,6 +75,12 @@ const DESCRIPTOR = {
             dataType: { type: 'int32', id: 2 },
             name: { type: 'string', id: 8 },
             rawData: { type: 'bytes', id: 9 },
+            // The typed-array forms some exporters write instead of rawData (edgeseg import reads them).
+            floatData: { rule: 'repeated', type: 'float', id: 4 },
+            int32Data: { rule: 'repeated', type: 'int32', id: 5 },
+            int64Data: { rule: 'repeated', type: 'int64', id: 7 },
+            doubleData: { rule: 'repeated', type: 'double', id: 10 },
+            dataLocation: { type: 'int32', id: 14 },
           },
         },
         ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
@@ -93,6 +103,12 @@ export interface TensorProto {
   dims: number[];
   dataType: number;
   rawData: Uint8Array;
+  /** Foreign models only (decoded): values some exporters store instead of rawData; 1 = external data. */
+  floatData?: number[];
+  int32Data?: number[];
+  int64Data?: number[];
+  doubleData?: number[];
+  dataLocation?: number;
 }
 
 export interface AttributeProto {
@@ -104,6 +120,9 @@ export interface AttributeProto {
   t?: TensorProto;
   floats?: number[];
   ints?: number[];
+  strings?: Uint8Array[];
+  g?: unknown;
+  graphs?: unknown[];
 }
 
 export interface NodeProto {

@@ -8,7 +8,8 @@ import { tf, tfl } from '../../core/node/tfjs.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/fold.js';
 import { ImportError } from '../../converter/import/import_error.js';
 import { importModel } from '../../converter/import/import_model.js';
-import { convert } from '../../converter/convert.js';
+import { AccuracyGateError, convert } from '../../converter/convert.js';
+import { convertImportedOnnx } from '../../converter/import/convert_onnx.js';
 import { quiet } from '../helpers/log.js';
 import { decodeModel, encodeModel } from '../../converter/onnx/proto.js';
 import { loadRunner } from '../../runtime-node/engine/models.js';
@@ -166,4 +167,40 @@ describe('edgeseg import: ONNX models keep their own names and layout and run on
       }
     });
   }
+});
+
+describe('edgeseg convert of an imported ONNX model: int8 QDQ of a foreign graph, gated on mIoU', () => {
+  it('quantizes every convolution per channel with calibrated activations, keeps the contract, and writes <parent>-uint8', async () => {
+    const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nchw.onnx'), { normalize: 'imagenet' });
+    const r = await convertImportedOnnx({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=24,size=128,seed=3', calibrationSamples: 16, maxMiouDrop: 0.05 });
+    assert.equal(r.convolutions, 10, 'the 8 Conv and 2 ConvTranspose of the tf2onnx graph');
+    assert.ok(r.samples >= 16 && r.tensors > 0);
+    assert.equal(r.card.precision, 'uint8');
+    assert.equal(r.card.parentVersion, card.version);
+    assert.deepEqual(r.card.contract, card.contract, 'names, layout and normalization carried over');
+    assert.ok(r.card.bytes < card.bytes, `int8 file ${r.card.bytes} B < float ${card.bytes} B`);
+    assert.ok(r.variant.miou >= r.parent.miou - 0.05);
+    const float = await loadRunner(join(root, card.name, card.version), 'ort', { ortThreads: 1, ortProvider: 'cpu' });
+    const int8 = await loadRunner(r.dir, 'ort', { ortThreads: 1, ortProvider: 'cpu' });
+    try {
+      const input = tf.tensor4d(fixedInput(), [1, 128, 128, 3]);
+      const a = (await float.runner.predict(input)) as Float32Array;
+      const b = (await int8.runner.predict(input)) as Float32Array;
+      input.dispose();
+      const err = relativeError(b, a);
+      assert.ok(err > 0 && err < 0.1, `int8 vs float logits: ${err.toExponential(2)} (quantized, and close)`);
+    } finally {
+      await float.runner.dispose();
+      await int8.runner.dispose();
+    }
+  });
+
+  it('refuses a variant that loses more mIoU than allowed and writes nothing', async () => {
+    const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nhwc.onnx'));
+    await assert.rejects(
+      convertImportedOnnx({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=12,size=128,seed=3', calibrationSamples: 8, maxMiouDrop: -1 }),
+      AccuracyGateError,
+    );
+    assert.ok(!existsSync(join(root, card.name, `${card.version}-uint8`)));
+  });
 });
