@@ -14,6 +14,7 @@ export * from './artifacts.js';
 export * from './overlay.js';
 export * from './schemas.js';
 export * from './drift.js';
+export * from './rollout.js';
 export * from './engine.js';
 export * from './ort_runner.js';
 export * from './error_codec.js';

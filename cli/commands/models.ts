@@ -2,12 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CARD_JSON, ConfigError, parseCard } from '../../core/index.js';
-import { aliases, gcVersions, listModelNames, listVersions } from '../../core/node/registry.js';
+import { aliases, aliasHistory, gcVersions, listModelNames, listVersions } from '../../core/node/registry.js';
+import { readRollout, setCanaryWeight } from '../../core/node/rollout.js';
 import { topicNames } from '../../core/index.js';
 import { resolveBrokers } from '../../runtime-node/brokers.js';
 import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
 import { promote, rollback, type Publisher } from '../../runtime-node/loop/promotion.js';
 import { readGateReport } from '../../runtime-node/loop/gate.js';
+import { beginCanary, finishCanary } from '../../runtime-node/loop/rollout_moves.js';
+import { formatEvidence } from '../rollout_status.js';
 import { numberOption } from '../context.js';
 
 /** Runs `body` with a models-topic publisher when --brokers was given. */
@@ -70,15 +73,74 @@ export function registerModels(program: Command): void {
     const [name, version] = splitRef(ref);
     const gate = readGateReport(flags.models, name, version);
     if (gate?.decision === 'refuse' && !flags.force) throw new ConfigError(`${ref} was refused by its gate (${gate.reasons.join('; ')}); pass --force to promote it anyway`);
+    const rollout = readRollout(flags.models, name);
+    if (rollout) {
+      if (rollout.canary !== version) throw new ConfigError(`${name} has a canary in progress (${rollout.canary}); promote ${name}@${rollout.canary} or end it with 'models abort ${name}' first`);
+      await withPublisher(flags, (publisher) => finishCanary(flags.models, name, 'promoted', 'manual promote', { publisher }));
+      console.log(`promoted ${name}@${version} (canary ended at ${rollout.weight}%)${flags.brokers ? ' (announced)' : ''}`);
+      return;
+    }
     await withPublisher(flags, (publisher) => promote(flags.models, name, version, { publisher, reason: flags.force ? 'manual promote (--force)' : 'manual promote' }));
     console.log(`promoted ${name}@${version}${flags.brokers ? ' (announced)' : ''}`);
   });
   publishFlags(models.command('rollback').description('move the champion back to the version it held before').argument('<name>', 'model name')).action(
     async (name: string, flags: { models: string; brokers?: string; topicsPrefix: string }) => {
+      // During a rollout, rolling back means the canary: the champion never moved.
+      const rollout = readRollout(flags.models, name);
+      if (rollout) {
+        await withPublisher(flags, (publisher) => finishCanary(flags.models, name, 'rolled back', 'manual rollback', { publisher }));
+        console.log(`rolled back ${name}@${rollout.canary}: manual rollback; champion stays ${rollout.champion}`);
+        return;
+      }
       const r = await withPublisher(flags, (publisher) => rollback(flags.models, name, { publisher }));
       console.log(`rolled back ${name}: champion ${r.from} → ${r.to}${flags.brokers ? ' (announced)' : ''}`);
     },
   );
+  publishFlags(
+    models
+      .command('canary')
+      .description('serve <name>@<version> to a share of sensors and browsers beside the champion (or change the share of the canary in progress)')
+      .argument('<ref>', '<name>@<version>')
+      .option('--weight <percent>', 'share of keys on the canary, 0–100', numberOption('weight', 0), 5)
+      .option('--force', 'start even when its gate report refused it'),
+  ).action(async (ref: string, flags: { models: string; brokers?: string; topicsPrefix: string; weight: number; force?: boolean }) => {
+    const [name, version] = splitRef(ref);
+    const gate = readGateReport(flags.models, name, version);
+    if (gate?.decision === 'refuse' && !flags.force) throw new ConfigError(`${ref} was refused by its gate (${gate.reasons.join('; ')}); pass --force to start a canary anyway`);
+    const current = readRollout(flags.models, name);
+    if (current?.canary === version) {
+      await setCanaryWeight(flags.models, name, flags.weight, 'manual');
+    } else {
+      await withPublisher(flags, (publisher) => beginCanary(flags.models, name, version, flags.weight, { publisher, reason: 'manual canary' }));
+    }
+    console.log(`canary ${name}@${version} ${flags.weight}%`);
+  });
+  publishFlags(models.command('abort').description('end the canary in progress by hand; the champion stays').argument('<name>', 'model name')).action(
+    async (name: string, flags: { models: string; brokers?: string; topicsPrefix: string }) => {
+      const r = await withPublisher(flags, (publisher) => finishCanary(flags.models, name, 'aborted', 'aborted by hand', { publisher }));
+      console.log(`aborted canary ${name}@${r.canary}; champion stays ${r.champion}`);
+    },
+  );
+  models
+    .command('status')
+    .description('aliases, the rollout in progress with its evidence so far, and the last alias moves')
+    .argument('<name>', 'model name')
+    .option('--models <dir>', 'registry root', 'models')
+    .option('--history <n>', 'alias moves to show', numberOption('history', 0, true), 5)
+    .action((name: string, flags: { models: string; history: number }) => {
+      if (!listModelNames(flags.models).includes(name)) throw new ConfigError(`no model ${name} in ${flags.models}`);
+      const al = aliases(flags.models, name);
+      console.log(`${name}: ${Object.entries(al).map(([a, v]) => `${a} ${v}`).join(', ') || 'no aliases'}`);
+      const r = readRollout(flags.models, name);
+      if (!r) console.log('rollout: none');
+      else {
+        console.log(`rollout: canary ${r.canary} at ${r.weight}% beside champion ${r.champion}, since ${r.startedAt}`);
+        for (const line of formatEvidence(r.evidence)) console.log(`  ${line}`);
+      }
+      const moves = aliasHistory(flags.models, name).slice(-flags.history);
+      if (moves.length) console.log('history:');
+      for (const m of moves) console.log(`  ${m.at.slice(0, 19)}  ${m.alias}: ${m.from ?? '-'} → ${m.to ?? '-'}${m.reason ? `  (${m.reason})` : ''}`);
+    });
   models
     .command('gc')
     .description('delete versions no alias names and that are not among the newest trained ones')

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, ModelFormatError, CARD_JSON, type ModelCard } from '../index.js';
+import { ConfigError, ModelFormatError, CARD_JSON, type ModelCard, type RolloutState } from '../index.js';
 import { withLock, writeFileAtomic } from './fs_atomic.js';
 
 /** File name of a model name's registry (aliases and their history) under the registry root. */
@@ -27,9 +27,16 @@ export interface AliasMove {
   reason?: string;
 }
 
+/** One model name's entry in the registry file: aliases, their history, and a rollout in progress. */
+export interface RegistryEntry {
+  aliases: Record<string, string>;
+  history?: AliasMove[];
+  rollout?: RolloutState;
+}
+
 interface RegistryFile {
   schema: 'edgeseg.registry.v1';
-  models: Record<string, { aliases: Record<string, string>; history?: AliasMove[] }>;
+  models: Record<string, RegistryEntry>;
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
@@ -63,6 +70,24 @@ export function aliases(root: string, name: string): Record<string, string> {
 /** Alias moves of a model, oldest first. */
 export function aliasHistory(root: string, name: string): AliasMove[] {
   return [...(readRegistry(root).models[name]?.history ?? [])];
+}
+
+/** A model name's registry entry (a copy; empty when the name has none). */
+export function registryEntry(root: string, name: string): RegistryEntry {
+  return structuredClone(readRegistry(root).models[name] ?? { aliases: {} });
+}
+
+/**
+ * Changes a model name's registry entry under the registry lock and writes it atomically: the one
+ * way the rollout state and its alias moves change together.
+ */
+export async function updateRegistryEntry<T>(root: string, name: string, change: (entry: RegistryEntry) => T): Promise<T> {
+  return withLock(join(root, REGISTRY_FILE), () => {
+    const reg = readRegistry(root);
+    const result = change((reg.models[name] ??= { aliases: {} }));
+    writeFileAtomic(join(root, REGISTRY_FILE), JSON.stringify(reg, null, 2) + '\n');
+    return result;
+  });
 }
 
 /** Points `alias` at `version` (null removes it) under the registry lock, recording the move. Returns the previous version. */

@@ -15,7 +15,8 @@ export const DECISION_SCHEMA = 'edgeseg.decision.v1';
 export interface DecisionEvent {
   schema: typeof DECISION_SCHEMA;
   name: string;
-  decision: 'promoted' | 'refused' | 'rollback';
+  /** `canary`: a rollout started (or changed weight); `canary-ended`: it was rolled back or aborted (a promoted canary is `promoted`). */
+  decision: 'promoted' | 'refused' | 'rollback' | 'canary' | 'canary-ended';
   version: string;
   /** The champion after the decision. */
   champion: string;
