@@ -5,7 +5,8 @@
  * The web server (scripts/web_server.ts) serves dist/web and the model registry with COOP/COEP,
  * so threaded wasm can be used where the browser allows it.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin, type UserConfig } from 'vite';
 import { ISOLATION_HEADERS } from './scripts/isolation_headers.js';
@@ -80,10 +81,47 @@ function relativeLibraryWorker(): Plugin {
   };
 }
 
+/**
+ * Library build: the bundle carries third-party code (tfjs, ONNX Runtime Web, comlink, …), whose
+ * licenses ask for their notices to travel with it. Every package a chunk took modules from is
+ * listed with its license text in THIRD_PARTY_LICENSES.txt beside the bundle. The worker is built
+ * from the same packages as the engine chunk (runtime-web's `worker: false` path), so the main
+ * build's chunks name them all.
+ */
+function thirdPartyLicenses(): Plugin {
+  const packageRoot = (id: string): string | null => {
+    const i = id.lastIndexOf('/node_modules/');
+    if (i < 0) return null;
+    const rest = id.slice(i + '/node_modules/'.length).split('/');
+    return id.slice(0, i + '/node_modules/'.length) + (rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]);
+  };
+  return {
+    name: 'edgeseg:third-party-licenses',
+    generateBundle(_options, bundle) {
+      const roots = new Set<string>();
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk') continue;
+        for (const id of chunk.moduleIds) {
+          const root = packageRoot(id.replace(/^\0/, '').split('?')[0]);
+          if (root && existsSync(join(root, 'package.json'))) roots.add(root);
+        }
+      }
+      const sections = [...roots].map((root) => {
+        const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+        const file = readdirSync(root).find((f) => /^(licen[sc]e|copying|notice)(\.(md|txt))?$/i.test(f));
+        return { name: pkg.name, text: `${pkg.name}@${pkg.version} (${pkg.license ?? 'license not declared'})\n\n${file ? readFileSync(join(root, file), 'utf8').trim() : '(no license file in the package)'}` };
+      });
+      sections.sort((a, b) => a.name.localeCompare(b.name));
+      const header = 'Third-party software bundled in edgeseg/runtime-web (dist/runtime-web), with its licenses.';
+      this.emitFile({ type: 'asset', fileName: 'THIRD_PARTY_LICENSES.txt', source: [header, ...sections.map((s) => s.text)].join(`\n\n${'-'.repeat(78)}\n\n`) + '\n' });
+    },
+  };
+}
+
 export default defineConfig(({ mode }): UserConfig => {
   const lib = mode === 'lib';
   const common: UserConfig = {
-    plugins: [ortOwnWasmReference(), ...(lib ? [wasmBesideLibrary(true), relativeLibraryWorker()] : [])],
+    plugins: [ortOwnWasmReference(), ...(lib ? [wasmBesideLibrary(true), relativeLibraryWorker(), thirdPartyLicenses()] : [])],
     worker: { format: 'es', plugins: () => [ortOwnWasmReference(), ...(lib ? [wasmBesideLibrary(false)] : [])] },
     logLevel: 'warn',
     server: { headers: ISOLATION_HEADERS },
