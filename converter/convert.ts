@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfigError, createLogger, tfjsModelOf, DatasetError, EdgesegError, type Logger, type ModelCard, type Precision } from '../core/index.js';
+import { ConfigError, createLogger, tfjsModelOf, DatasetError, EdgesegError, normalizationOf, type Logger, type ModelCard, type Precision } from '../core/index.js';
 import { selectBackend, type TrainingBackend } from '../core/node/backends/select.js';
 import { openDataset } from '../trainer/data/dataset.js';
 import { codeRevision } from '../core/node/revision.js';
@@ -225,7 +225,12 @@ async function exportOnnxModel(
     calibrated = { spec: `${calibration.spec}#train`, samples };
     progress(`onnx: activation ranges of ${ranges.size} tensors calibrated on ${samples} samples of ${calibration.spec}`);
   }
-  const exported = exportOnnx(r.graph, { weights: variant.weights, activationRanges: ranges, metadata: { name: r.parent.card.name, parentVersion: r.parent.card.version } });
+  const exported = exportOnnx(r.graph, {
+    weights: variant.weights,
+    activationRanges: ranges,
+    metadata: { name: r.parent.card.name, parentVersion: r.parent.card.version },
+    normalization: normalizationOf(r.parent.card),
+  });
   const comparison = held
     ? accuracyGate(
         { label: `onnx ${variant.file}`, subject: `ONNX ${variant.weights} model` },
@@ -315,10 +320,12 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const { precision, out, format, onnxVariant } = checkOptions(options);
   const r = await rewriteParent(options.model, out, progress);
   const { parent, parentJson, graph, folded, names } = r;
+  // The variant keeps the parent's input normalization: its gate and calibration data get it, its card declares it.
+  const normalization = normalizationOf(parent.card);
 
   const backend = await selectBackend(options.backend ?? 'auto', log);
-  const heldOut = options.eval ? await openDataset(options.eval, { splits: ['held-out'], log: log.child('data') }) : null;
-  const calibration = onnxVariant?.weights === 'int8' ? await openDataset(options.calibrate ?? options.eval!, { splits: ['train'], log: log.child('calibration') }) : null;
+  const heldOut = options.eval ? await openDataset(options.eval, { splits: ['held-out'], log: log.child('data'), normalization }) : null;
+  const calibration = onnxVariant?.weights === 'int8' ? await openDataset(options.calibrate ?? options.eval!, { splits: ['train'], log: log.child('calibration'), normalization }) : null;
   let variantModel: LayersModel | null = null;
   try {
     let parentEval: MaskEval | null = null;
@@ -376,7 +383,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     const card = await writeModelDir(
       stageVersion(out, parent.card.name, version),
       { ...folded, weightSpecs: encoded.specs, weightData: encoded.data },
-      draft,
+      { ...draft, normalization },
       extras,
       format === 'onnx' ? { tfjs: false, weightDtypes: Object.fromEntries(names.map((n) => [n, onnxVariant!.weights])) } : {},
     );

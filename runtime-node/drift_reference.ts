@@ -4,7 +4,7 @@
  * preprocessed image, class coverage and mean confidence of each output).
  */
 import { writeFileSync } from 'node:fs';
-import { buildDriftReference, imageDriftStats, INPUT_SIZE, summarizeLogits, type DriftReference, type FrameDriftStats, type Logger } from '../core/index.js';
+import { buildDriftReference, imageDriftStats, INPUT_SIZE, normalizationOf, normalizeInput, summarizeLogits, type DriftReference, type FrameDriftStats, type Logger } from '../core/index.js';
 import { loadLayersModel } from '../core/node/artifact_fs.js';
 import { selectBackend, type TrainingBackend } from '../core/node/backends/select.js';
 import { openDataset } from '../trainer/data/dataset.js';
@@ -15,13 +15,15 @@ export async function measureDriftReference(modelDir: string, data: string, o: {
   await selectBackend(o.backend ?? 'auto', o.log);
   const split = o.split ?? 'train';
   const { model, card } = await loadLayersModel(modelDir);
+  const normalization = normalizationOf(card);
   const ds = await openDataset(data, { splits: [split], workers: 0, log: o.log, print: () => {} });
   const frames: FrameDriftStats[] = [];
   try {
     const set = split === 'train' ? ds.train : ds.val;
     for await (const batch of batches(set, { batchSize: 16 })) {
       if (o.limit !== undefined && frames.length >= o.limit) break;
-      const logits = tf.tidy(() => model.predict(tf.tensor4d(batch.images, [batch.size, INPUT_SIZE, INPUT_SIZE, 3])) as tf.Tensor4D);
+      // The images stay unit input (the input statistics are of pixels); the model gets its own normalization.
+      const logits = tf.tidy(() => model.predict(normalizeInput(tf.tensor4d(batch.images, [batch.size, INPUT_SIZE, INPUT_SIZE, 3]), normalization)) as tf.Tensor4D);
       const segs = await summarizeLogits(logits);
       logits.dispose();
       segs.forEach((seg, k) => {

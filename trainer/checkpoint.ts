@@ -31,6 +31,15 @@ interface CheckpointFile {
 
 const LATEST = 'latest.json';
 
+/**
+ * Saved weights (`<index>:<name>`) by name alone. The index is the weight's place in
+ * `model.weights`, which lists trainable weights first: freezing or unfreezing layers
+ * (`--freeze-encoder`) reorders it between a save and a load, while the names stay.
+ */
+function byWeightName(saved: tf.NamedTensorMap): tf.NamedTensorMap {
+  return Object.fromEntries(Object.entries(saved).map(([key, t]) => [key.slice(key.indexOf(':') + 1), t]));
+}
+
 async function encode(tensors: { name: string; tensor: tf.Tensor }[]): Promise<{ data: Uint8Array; specs: tf.io.WeightsManifestEntry[] }> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
   return { data: new Uint8Array(tf.io.CompositeArrayBuffer.join(data)), specs };
@@ -61,9 +70,9 @@ export async function loadCheckpoint(dir: string, model: LayersModel, optimizer:
   const { checkpoint } = JSON.parse(readFileSync(join(dir, LATEST), 'utf8')) as { checkpoint: string };
   const base = join(dir, checkpoint);
   const file = JSON.parse(readFileSync(join(base, 'checkpoint.json'), 'utf8')) as CheckpointFile;
-  const modelMap = tf.io.decodeWeights(new Uint8Array(readFileSync(join(base, 'model.bin'))).buffer, file.model.specs);
-  const weights = model.weights.map((w, i) => {
-    const t = modelMap[`${i}:${w.originalName}`];
+  const modelMap = byWeightName(tf.io.decodeWeights(new Uint8Array(readFileSync(join(base, 'model.bin'))).buffer, file.model.specs));
+  const weights = model.weights.map((w) => {
+    const t = modelMap[w.originalName];
     if (!t) throw new Error(`checkpoint ${base} has no weight ${w.originalName}; it belongs to a different model`);
     return t;
   });
@@ -84,8 +93,8 @@ export async function saveBestWeights(dir: string, model: LayersModel): Promise<
 export function restoreBestWeights(dir: string, model: LayersModel): boolean {
   if (!existsSync(join(dir, 'best.json'))) return false;
   const specs = JSON.parse(readFileSync(join(dir, 'best.json'), 'utf8')) as tf.io.WeightsManifestEntry[];
-  const map = tf.io.decodeWeights(new Uint8Array(readFileSync(join(dir, 'best.bin'))).buffer, specs);
-  model.setWeights(model.weights.map((w, i) => map[`${i}:${w.originalName}`]));
+  const map = byWeightName(tf.io.decodeWeights(new Uint8Array(readFileSync(join(dir, 'best.bin'))).buffer, specs));
+  model.setWeights(model.weights.map((w) => map[w.originalName]));
   tf.dispose(Object.values(map));
   return true;
 }

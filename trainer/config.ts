@@ -5,6 +5,7 @@
 import { ConfigError, parseDatasetSpecs } from '../core/index.js';
 import { TRAINING_BACKENDS, type TrainingBackend } from '../core/node/backends/select.js';
 import { isModelName, MODEL_NAMES } from './models/index.js';
+import { checkEncoderFreeze } from './pretrained/encoder_freeze.js';
 import { checkSchedule, SCHEDULE_DEFAULTS, type ScheduleName } from './schedule.js';
 
 /** Everything a training run is made from (the CLI flags and `--config` JSON keys). */
@@ -58,6 +59,14 @@ export interface TrainConfig {
   workers: number | null;
   /** Start from this model's weights (a directory or registry ref) instead of a fresh init. @default null */
   initFrom: string | null;
+  /**
+   * Pretrained encoder weights to start unet-mobilenetv2 from: a MobileNetV2 TFLite file such as
+   * data/mobilenet-v2-imagenet/mobilenet_v2_1.0_224_quant.tflite (ImageNet). The model takes the
+   * input normalization the weights were trained with. @default null
+   */
+  init: string | null;
+  /** Train only the decoder for this many epochs first (encoder frozen), then the whole model. @default 0 */
+  freezeEncoderEpochs: number;
   /** Samples shown in the report's prediction grid. @default 6 */
   reportSamples: number;
 }
@@ -84,6 +93,8 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'data' | 'name'> = {
   cache: 'memory',
   workers: null,
   initFrom: null,
+  init: null,
+  freezeEncoderEpochs: 0,
   reportSamples: 6,
 };
 
@@ -115,5 +126,7 @@ export function resolveTrainConfig(input: Partial<TrainConfig> & Record<string, 
   if (!isInt(c.reportSamples, 0)) throw new ConfigError(`reportSamples must be an integer ≥ 0, got ${c.reportSamples}`);
   if (typeof c.modelConfig !== 'object' || c.modelConfig === null) throw new ConfigError('modelConfig must be an object');
   checkSchedule({ ...SCHEDULE_DEFAULTS, learningRate: c.learningRate, schedule: c.schedule, warmupSteps: c.warmupSteps });
+  if (c.init !== null && (typeof c.init !== 'string' || !c.init)) throw new ConfigError(`init must be the path of a pretrained .tflite file, got ${JSON.stringify(c.init)}`);
+  checkEncoderFreeze(c);
   return c;
 }

@@ -21,7 +21,7 @@ export interface InitialModel {
 
 export async function initModel(config: TrainConfig, log: Logger): Promise<InitialModel> {
   if (!config.initFrom) {
-    if (config.modelConfig.freezeEncoder) throw new ConfigError('freezeEncoder needs encoder weights to keep: start from a trained model with --init-from');
+    if (config.modelConfig.freezeEncoder && !config.init) throw new ConfigError('freezeEncoder needs encoder weights to keep: start from pretrained weights with --init or from a trained model with --init-from');
     const built = buildModel(config.model, config.modelConfig);
     seedWeights(built.model, config.seed);
     return { model: built.model, modelConfig: built.config, parentVersion: null };

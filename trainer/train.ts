@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfigError, createLogger, DatasetError, INPUT_SIZE, type Logger, type ModelCard } from '../core/index.js';
+import { ConfigError, createLogger, DatasetError, INPUT_SIZE, unitInputData, type Logger, type ModelCard } from '../core/index.js';
 import { saveLayersModel } from '../core/node/artifact_fs.js';
 import { writeFileAtomic } from '../core/node/fs_atomic.js';
 import { listModelNames, listStaged, publishRun, reserveVersion } from '../core/node/registry.js';
@@ -19,6 +19,8 @@ import { batchCount } from './data/pipeline.js';
 import { runEpochs, validate, type LoopContext, type RunHistory } from './epoch_loop.js';
 import type { Evaluation } from './evaluate.js';
 import { initModel, type InitialModel } from './model_init.js';
+import { encoderFreezeSteps } from './pretrained/encoder_freeze.js';
+import { prepareInit, type PreparedInit } from './pretrained/init.js';
 import { countFlops } from './models/flops.js';
 import { rowForegroundIou, sampleGridPng } from './report/sample_grid.js';
 import { trainingReport, type EpochRecord, type StepRecord } from './report/training_report.js';
@@ -96,7 +98,9 @@ async function runTraining(runDir: string, resumed: boolean, options: TrainOptio
   const emit = options.onEvent ?? (() => {});
   const started = Date.now();
   const backend = await selectBackend(config.backend, log);
+  const init = prepareInit(config);
   const dataset = await openDataset(config.data, {
+    normalization: init.normalization,
     cache: config.cache,
     workers: config.workers ?? undefined,
     log: log.child('data'),
@@ -111,6 +115,7 @@ async function runTraining(runDir: string, resumed: boolean, options: TrainOptio
     if (dataset.val.size === 0) throw new DatasetError('DATASET_EMPTY', `dataset ${dataset.spec} has no held-out samples (10% split by name); use more samples`);
     initial = await initModel(config, log);
     const { model } = initial;
+    await init.apply(model, dataset.train, log);
     optimizer = tf.train.adam(config.learningRate);
     const ckptDir = join(runDir, 'checkpoints');
     const metricsPath = join(runDir, METRICS_FILE);
@@ -118,7 +123,8 @@ async function runTraining(runDir: string, resumed: boolean, options: TrainOptio
     const workers = trainingWorkers(config, backend.name, dataset.train.size);
     if (config.workers !== null && config.workers > 1 && workers === 1) log.info('training on one thread', { backend: backend.name, why: 'replicas need the wasm or cpu backend and a batch of ≥ 2' });
     // Replicas start from the restored weights and optimizer state.
-    steps = await startTrainingThreads({ workers, backend: backend.name, model, optimizer, config, log });
+    const opt = optimizer;
+    steps = await encoderFreezeSteps({ epochs: config.freezeEncoderEpochs, model, optimizer, state, log, start: () => startTrainingThreads({ workers, backend: backend.name, model, optimizer: opt, config, log }) });
     const dropRemainder = dataset.train.size >= config.batchSize;
     const stepsPerEpoch = batchCount(dataset.train.size, config.batchSize, dropRemainder);
     const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity);
@@ -135,7 +141,7 @@ async function runTraining(runDir: string, resumed: boolean, options: TrainOptio
     // The card's metrics come from the held-out set: the source's test split when it has one, never the val split early stopping chose on.
     const final = await validate(loop, dataset.heldOut);
     const { modelConfig, parentVersion } = initial;
-    return await finish({ runDir, run, config, modelConfig, parentVersion, model, dataset, backend, final, history, state, stopReason, started, emit });
+    return await finish({ runDir, run, config, modelConfig, parentVersion, model, dataset, backend, final, history, state, stopReason, started, emit, init });
   } finally {
     await steps?.close();
     optimizer?.dispose();
@@ -189,6 +195,7 @@ interface FinishInput {
   stopReason: string | null;
   started: number;
   emit(e: TrainEvent): void;
+  init: PreparedInit;
 }
 
 async function finish(f: FinishInput): Promise<TrainResult> {
@@ -207,6 +214,8 @@ async function finish(f: FinishInput): Promise<TrainResult> {
     const ids = Uint8Array.from(await predicted.data());
     predicted.dispose();
     const px = INPUT_SIZE * INPUT_SIZE;
+    // The grid shows the photos as they are, not as the model's normalization scaled them (normalising sets hand out copies; unit ones are left as they are).
+    for (const s of samples) s.image = unitInputData(s.image, f.init.normalization);
     for (let i = 0; i < shown; i++) rows.push({ id: samples[i].id, image: samples[i].image, truth: samples[i].mask, predicted: ids.subarray(i * px, (i + 1) * px) });
   }
   const metrics = { pixelAccuracy: final.metrics.pixelAccuracy, miou: final.metrics.miou, perClassIou: final.metrics.perClassIou, dice: final.metrics.dice, foregroundIou: final.metrics.foregroundIou };
@@ -242,7 +251,8 @@ async function finish(f: FinishInput): Promise<TrainResult> {
       metrics,
       dataset: { spec: dataset.spec, manifestHash: dataset.manifest.hash, train: dataset.train.size, validation: dataset.val.size, test: dataset.test.size, skipped: dataset.skipped.length },
       evaluation: { spec: `${dataset.spec}#${dataset.heldOutSplit}`, manifestHash: dataset.manifest.splitHashes[dataset.heldOutSplit], samples: dataset.heldOut.size },
-      training: { ...config, steps: f.state.step, epochsCompleted: epochs.length, bestEpoch: f.state.bestEpoch, stoppedEarly: f.stopReason, seconds },
+      normalization: f.init.normalization,
+      training: { ...config, init: f.init.record(), steps: f.state.step, epochsCompleted: epochs.length, bestEpoch: f.state.bestEpoch, stoppedEarly: f.stopReason, seconds },
       backend: { name: f.backend.name, ...(f.backend.adapter ? { adapter: f.backend.adapter } : {}) },
       codeRevision: codeRevision(),
     },

@@ -27,6 +27,8 @@ interface TrainFlags extends GlobalOptions {
   cache?: TrainConfig['cache'];
   workers?: number;
   initFrom?: string;
+  init?: string;
+  freezeEncoder?: number;
   modelConfig?: Record<string, unknown>;
   resume?: string | boolean;
 }
@@ -71,6 +73,8 @@ export function registerTrain(program: Command): void {
     .option('--cache <mode>', 'memory | none (default memory)')
     .option('--workers <n>', 'training threads: data-parallel replicas on wasm/cpu, also the decode workers (default: every core; 0 = train and decode on this thread)', numberOption('workers', 0, true))
     .option('--init-from <model>', 'fine-tune from a model directory or registry ref')
+    .option('--init <file.tflite>', 'start the unet-mobilenetv2 encoder from pretrained MobileNetV2 weights, e.g. data/mobilenet-v2-imagenet/mobilenet_v2_1.0_224_quant.tflite (ImageNet)')
+    .option('--freeze-encoder <epochs>', 'train only the decoder for the first <epochs> epochs, then the whole model (default 0)', numberOption('freeze-encoder', 0, true))
     .option('--model-config <json>', 'architecture options, e.g. \'{"baseFilters":8,"depth":3}\'', jsonOption('model-config'))
     .option('--resume [run]', 'continue the newest unfinished run (or the given run directory) from its checkpoint')
     .action(async (flags: TrainFlags, cmd: Command) => {
@@ -104,6 +108,8 @@ export function registerTrain(program: Command): void {
           cache: flags.cache,
           workers: flags.workers,
           initFrom: flags.initFrom,
+          init: flags.init,
+          freezeEncoderEpochs: flags.freezeEncoder,
           modelConfig: flags.modelConfig,
         };
         const merged = { ...file, ...Object.fromEntries(Object.entries(fromFlags).filter(([, v]) => v !== undefined)) };

@@ -2,11 +2,25 @@
  * LayerGraph (a rewritten edgeseg U-Net) → ONNX ModelProto bytes, opset 13.
  *
  * The graph's boundary keeps the model contract: input `image` [N, 128, 128, 3] float32 NHWC, fed
- * by the same core preprocessing as tfjs, output `logits` [N, 128, 128, 3] NHWC. Inside, tensors
+ * by the same core preprocessing as tfjs (the card's input normalization applied before the
+ * graph, recorded in the model's metadata), output `logits` [N, 128, 128, 3] NHWC. Inside, tensors
  * are NCHW, ONNX's layout: one Transpose after the input and one before the output, nothing in
  * between. An optional `class_ids` output (uint8 [N, 128, 128]) is the in-graph argmax.
  */
-import { CLASS_IDS_NAME, ContractError, INPUT_CHANNELS, INPUT_NAME, INPUT_SIZE, ModelFormatError, NUM_CLASSES, OUTPUT_NAME } from '../../core/index.js';
+import {
+  CLASS_IDS_NAME,
+  ContractError,
+  DEFAULT_NORMALIZATION,
+  INPUT_CHANNELS,
+  INPUT_NAME,
+  INPUT_NORMALIZATIONS,
+  INPUT_SIZE,
+  isInputNormalization,
+  ModelFormatError,
+  NUM_CLASSES,
+  OUTPUT_NAME,
+  type InputNormalization,
+} from '../../core/index.js';
 import type { LayerGraph, LayerJson } from '../graph.js';
 import { OnnxGraphBuilder } from './builder.js';
 import { LAYER_EMITTERS, type OnnxTensor } from './layers.js';
@@ -26,6 +40,11 @@ export interface OnnxExportOptions {
   exposeActivations?: boolean;
   /** Free text recorded in the model's doc string and metadata (model name, version). */
   metadata?: Record<string, string>;
+  /**
+   * The input normalization of the model (its card's contract). The graph takes the normalised
+   * input, as tfjs does; for int8 it decides the input's quantization. @default 'unit'
+   */
+  normalization?: InputNormalization;
 }
 
 export interface OnnxExport {
@@ -69,7 +88,8 @@ export function activationTensorNames(graph: LayerGraph): string[] {
 }
 
 export function exportOnnx(graph: LayerGraph, options: OnnxExportOptions = {}): OnnxExport {
-  const { weights: encoding = 'float32', argmax = true, exposeActivations = false } = options;
+  const { weights: encoding = 'float32', argmax = true, exposeActivations = false, normalization = DEFAULT_NORMALIZATION } = options;
+  if (!isInputNormalization(normalization)) throw new ContractError(`input normalization '${normalization}' is not one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}`);
   if (encoding === 'int8' && !options.activationRanges) throw new ModelFormatError('MODEL_MALFORMED', 'int8 ONNX export needs calibrated activation ranges');
   const inputs = graph.topology.config.input_layers;
   const outputs = graph.topology.config.output_layers;
@@ -101,11 +121,15 @@ export function exportOnnx(graph: LayerGraph, options: OnnxExportOptions = {}): 
       if (shape && (shape[1] !== INPUT_SIZE || shape[2] !== INPUT_SIZE || shape[3] !== INPUT_CHANNELS)) {
         throw new ContractError(`input ${layer.name} has shape [${shape}], the contract's is [N, ${INPUT_SIZE}, ${INPUT_SIZE}, ${INPUT_CHANNELS}]`);
       }
-      const raw = encoding === 'int8' ? `${tensorOf(layer.name)}/f` : tensorOf(layer.name);
+      // The contract's input range, not a calibrated one: unit pixels are exactly q / 255. Symmetric
+      // input (2p − 255) / 255 lies halfway between the points of any 8-bit grid over [−1, 1];
+      // quantizing it would move every pixel by half a step, so it stays float and only the first
+      // convolution reads float input (its weights are still int8).
+      const quantizeInput = encoding === 'int8' && normalization === 'unit';
+      const raw = quantizeInput ? `${tensorOf(layer.name)}/f` : tensorOf(layer.name);
       b.node('Transpose', [INPUT_NAME], [raw], { perm: { ints: [0, 3, 1, 2] } });
       const t: OnnxTensor = { name: tensorOf(layer.name), c: INPUT_CHANNELS, h: INPUT_SIZE, w: INPUT_SIZE };
-      if (encoding === 'int8') {
-        // The contract's input range, not a calibrated one: pixels are exactly q / 255.
+      if (quantizeInput) {
         const q = activationQuant(0, 1);
         writer.fakeQuantize(raw, t.name, q);
         quant.set(t.name, q);
@@ -159,7 +183,7 @@ export function exportOnnx(graph: LayerGraph, options: OnnxExportOptions = {}): 
       input: [valueInfo(INPUT_NAME, ONNX_DTYPE.float, ['N', INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS])],
       output: graphOutputs,
     },
-    metadataProps: [...metadata, { key: 'weights', value: encoding }],
+    metadataProps: [...metadata, { key: 'weights', value: encoding }, { key: 'normalization', value: normalization }],
   });
   return { bytes, weightBytes: b.initializerBytes, activations };
 }

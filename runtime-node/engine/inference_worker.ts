@@ -1,7 +1,7 @@
 /**
  * Inference worker: holds one or more verified models (so a hot swap never drops a frame), each
  * in one of core's engine runners (tfjs or ONNX Runtime); decodes frames with sharp (or takes raw RGB8), preprocesses them with
- * core's contract on the worker's tfjs backend, runs the model and encodes masks.
+ * core's contract (the input normalization the model's card declares) on the worker's tfjs backend, runs the model and encodes masks.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
@@ -9,6 +9,7 @@ import {
   encodeRle,
   FrameError,
   INPUT_SIZE,
+  normalizationOf,
   RAW_RGB8,
   resizeMask,
   toBase64,
@@ -54,7 +55,8 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
   const outcomes: FrameOutcome[] = decoded.map((d) => (d instanceof Error ? { ok: false, code: (d as FrameError).code ?? 'UNDECODABLE', message: d.message } : (null as never)));
   if (good.length === 0) return outcomes;
   const t1 = performance.now();
-  const batch = tf.tidy(() => tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32')))) as tf.Tensor4D);
+  const normalization = normalizationOf(entry.card);
+  const batch = tf.tidy(() => tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32'), normalization))) as tf.Tensor4D);
   let segs: Segmentation[];
   try {
     segs = await segmentBatch(entry.runner, batch);

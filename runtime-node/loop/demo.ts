@@ -19,7 +19,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, topicNames, type Logger } from '../../core/index.js';
+import { createLogger, normalizationOf, topicNames, type Logger } from '../../core/index.js';
 import { setAlias } from '../../core/node/registry.js';
 import { loadLayersModel } from '../../core/node/artifact_fs.js';
 import { selectBackend } from '../../core/node/backends/select.js';
@@ -80,8 +80,8 @@ const NAME = 'loop-demo';
 const pts = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 async function miouOn(dir: string, spec: string, split: 'val' | 'all', log: Logger): Promise<number> {
-  const { model } = await loadLayersModel(dir);
-  const ds = await openDataset(spec, { workers: 0, log: log.child('data'), print: () => {}, splits: split === 'all' ? ['train', 'val'] : ['val'] });
+  const { model, card } = await loadLayersModel(dir);
+  const ds = await openDataset(spec, { workers: 0, log: log.child('data'), print: () => {}, splits: split === 'all' ? ['train', 'val'] : ['val'], normalization: normalizationOf(card) });
   try {
     const all = split === 'all' ? { ids: [...ds.train.ids, ...ds.val.ids], size: ds.train.size + ds.val.size, get: (i: number) => (i < ds.train.size ? ds.train.get(i) : ds.val.get(i - ds.train.size)) } : ds.val;
     return (await evaluate(model, all)).metrics.miou;

@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { DatasetError, type Logger, type SegmentationMetrics } from '../../core/index.js';
+import { DatasetError, type InputNormalization, type Logger, type SegmentationMetrics } from '../../core/index.js';
 import { openDataset } from '../../trainer/data/dataset.js';
 import { evaluate } from '../../trainer/evaluate.js';
 
@@ -52,8 +52,16 @@ export interface GateReport {
   at: string;
 }
 
-async function evaluateOn(model: LayersModel, spec: string, log: Logger): Promise<{ metrics: SegmentationMetrics; samples: number } | null> {
-  const ds = await openDataset(spec, { splits: ['held-out'], workers: 0, log: log.child('data'), print: () => {} });
+/** A model to measure, with the input normalization its card declares. */
+export interface GateModel {
+  version: string;
+  model: LayersModel;
+  normalization: InputNormalization;
+}
+
+async function evaluateOn(m: GateModel, spec: string, log: Logger): Promise<{ metrics: SegmentationMetrics; samples: number } | null> {
+  const { model, normalization } = m;
+  const ds = await openDataset(spec, { splits: ['held-out'], workers: 0, log: log.child('data'), print: () => {}, normalization });
   try {
     if (ds.heldOut.size === 0) return null;
     return { metrics: (await evaluate(model, ds.heldOut)).metrics, samples: ds.heldOut.size };
@@ -67,15 +75,15 @@ async function evaluateOn(model: LayersModel, spec: string, log: Logger): Promis
  * held-out set has no sample (the gate cannot judge); the feedback slice may be empty.
  */
 export async function measureGate(
-  champion: { version: string; model: LayersModel },
-  challenger: { version: string; model: LayersModel },
+  champion: GateModel,
+  challenger: GateModel,
   heldOutSpec: string,
   feedbackSpec: string,
   log: Logger,
 ): Promise<{ champion: GateSide; challenger: GateSide; heldOutSamples: number; feedbackSamples: number | null }> {
-  const [ch, cc] = [await evaluateOn(champion.model, heldOutSpec, log), await evaluateOn(challenger.model, heldOutSpec, log)];
+  const [ch, cc] = [await evaluateOn(champion, heldOutSpec, log), await evaluateOn(challenger, heldOutSpec, log)];
   if (!ch || !cc) throw new DatasetError('DATASET_EMPTY', `held-out set ${heldOutSpec} has no held-out samples`);
-  const [fh, fc] = [await evaluateOn(champion.model, feedbackSpec, log), await evaluateOn(challenger.model, feedbackSpec, log)];
+  const [fh, fc] = [await evaluateOn(champion, feedbackSpec, log), await evaluateOn(challenger, feedbackSpec, log)];
   return {
     champion: { version: champion.version, heldOut: ch.metrics, feedback: fh?.metrics ?? null },
     challenger: { version: challenger.version, heldOut: cc.metrics, feedback: fc?.metrics ?? null },

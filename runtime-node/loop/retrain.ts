@@ -7,7 +7,7 @@
  * `<models>/<name>/.gate/`; promotion is promotion.ts's job.
  */
 import { resolve } from 'node:path';
-import { ConfigError, createLogger, DatasetError, describeError, type Logger, type ModelCard, type Precision } from '../../core/index.js';
+import { ConfigError, createLogger, DatasetError, describeError, normalizationOf, type Logger, type ModelCard, type Precision } from '../../core/index.js';
 import { AccuracyGateError, convert } from '../../converter/convert.js';
 import { loadLayersModel } from '../../core/node/artifact_fs.js';
 import { selectBackend, type TrainingBackend } from '../../core/node/backends/select.js';
@@ -131,7 +131,11 @@ async function judgeChallenger(c: RetrainContext, challenger: { version: string;
   const chall = await loadLayersModel(challenger.dir);
   try {
     c.progress(`gate: champion ${c.champion.card.version} vs challenger ${challenger.version} on ${c.base}#val and ${c.feedbackSpec}#val`);
-    const m = await measureGate({ version: c.champion.card.version, model: champ.model }, { version: challenger.version, model: chall.model }, c.base, c.feedbackSpec, c.log);
+    const [champion, contender] = [
+      { version: c.champion.card.version, model: champ.model, normalization: normalizationOf(champ.card) },
+      { version: challenger.version, model: chall.model, normalization: normalizationOf(chall.card) },
+    ];
+    const m = await measureGate(champion, contender, c.base, c.feedbackSpec, c.log);
     const reasons = judge(m.champion, m.challenger, c.rules);
     const shadowFrames = c.o.shadowFrames ?? 32;
     return {
@@ -144,7 +148,7 @@ async function judgeChallenger(c: RetrainContext, challenger: { version: string;
       rules: c.rules,
       decision: reasons.length ? 'refuse' : 'accept',
       reasons,
-      shadow: shadowFrames > 0 ? await shadowScore(c.store, champ.model, chall.model, shadowFrames) : null,
+      shadow: shadowFrames > 0 ? await shadowScore(c.store, champion, contender, shadowFrames) : null,
       training,
       at: new Date().toISOString(),
     };

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { INPUT_SIZE, maskAgreement, preprocessPixels } from '../../core/index.js';
+import { INPUT_SIZE, maskAgreement, normalizeInput, preprocessPixels, type InputNormalization } from '../../core/index.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import type { FeedbackStore } from '../../core/node/feedback_store.js';
 import { tf } from '../../core/node/tfjs.js';
@@ -19,6 +19,7 @@ async function keptFrames(store: FeedbackStore, limit: number): Promise<Float32A
   for (const sha of shas.slice(-limit)) {
     try {
       const img = await decodeImage(readFileSync(store.objectPath(sha)));
+      // Unit input here; each model's own normalization is applied when it runs.
       const t = tf.tidy(() => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32')));
       out.push((await t.data()) as Float32Array);
       t.dispose();
@@ -29,7 +30,13 @@ async function keptFrames(store: FeedbackStore, limit: number): Promise<Float32A
   return out;
 }
 
-async function shadowAgreement(a: LayersModel, b: LayersModel, frames: Float32Array[]): Promise<number> {
+/** A model with the input normalization its card declares. */
+export interface ShadowModel {
+  model: LayersModel;
+  normalization: InputNormalization;
+}
+
+async function shadowAgreement(a: ShadowModel, b: ShadowModel, frames: Float32Array[]): Promise<number> {
   let same = 0;
   let total = 0;
   for (let i = 0; i < frames.length; i += 8) {
@@ -38,7 +45,8 @@ async function shadowAgreement(a: LayersModel, b: LayersModel, frames: Float32Ar
     chunk.forEach((f, k) => data.set(f, k * f.length));
     const [ma, mb] = tf.tidy(() => {
       const x = tf.tensor4d(data, [chunk.length, INPUT_SIZE, INPUT_SIZE, 3]);
-      return [tf.argMax(a.predict(x) as tf.Tensor, -1), tf.argMax(b.predict(x) as tf.Tensor, -1)];
+      const masks = (m: ShadowModel) => tf.argMax(m.model.predict(normalizeInput(x, m.normalization)) as tf.Tensor, -1);
+      return [masks(a), masks(b)];
     });
     const [da, db] = await Promise.all([ma.data(), mb.data()]);
     tf.dispose([ma, mb]);
@@ -49,7 +57,7 @@ async function shadowAgreement(a: LayersModel, b: LayersModel, frames: Float32Ar
 }
 
 /** Mask agreement of two models on up to `limit` kept live frames; null when the store kept none. */
-export async function shadowScore(store: FeedbackStore, a: LayersModel, b: LayersModel, limit: number): Promise<{ frames: number; agreement: number } | null> {
+export async function shadowScore(store: FeedbackStore, a: ShadowModel, b: ShadowModel, limit: number): Promise<{ frames: number; agreement: number } | null> {
   const frames = await keptFrames(store, limit);
   return frames.length ? { frames: frames.length, agreement: await shadowAgreement(a, b, frames) } : null;
 }

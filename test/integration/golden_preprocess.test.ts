@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { imageToInput, INPUT_SIZE } from '../../core/index.js';
+import { imageToInput, INPUT_SIZE, normalizeInputData } from '../../core/index.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import type { LoadedSample, SampleRef } from '../../trainer/data/sample.js';
@@ -54,5 +54,36 @@ describe('golden preprocessing: every path gives the same model input', () => {
     let maxDiff = 0;
     for (let i = 0; i < inference.length; i++) maxDiff = Math.max(maxDiff, Math.abs(inference[i] - trainer.image[i]));
     assert.ok(maxDiff <= 1e-6, `max difference ${maxDiff}`);
+  });
+
+  it('symmetric normalization: normalised trainer samples and the inference path agree to 1e-6, and equal pixel / 127.5 − 1', async () => {
+    const pool = new WorkerPool<SampleRef, LoadedSample>(new URL('../../trainer/data/decode_worker.js', import.meta.url), 1);
+    let unit: Float32Array;
+    try {
+      unit = (await pool.run({ kind: 'file', id: 'pet', split: 'val', image: fixture('pet.jpg'), mask: fixture('pet.mask.png'), maskFormat: 'classIds' })).image;
+    } finally {
+      await pool.close();
+    }
+    // What a dataset opened with { normalization: 'symmetric' } hands the trainer and the converter.
+    const trainer = normalizeInputData(unit, 'symmetric');
+    await activateWasm();
+    const image = await decodeImage(readFileSync(fixture('pet.jpg')));
+    const t = imageToInput(image, 'symmetric');
+    const inference = (await t.data()) as Float32Array;
+    const direct = tf.tidy(() => {
+      const pixels = tf.image.resizeBilinear(tf.cast(tf.tensor3d(Int32Array.from(image.data), [image.height, image.width, image.channels], 'int32'), 'float32') as tf.Tensor3D, [INPUT_SIZE, INPUT_SIZE], false, true);
+      return tf.sub(tf.div(pixels, 127.5), 1).dataSync() as Float32Array;
+    });
+    t.dispose();
+    let [paths, formula, lo, hi] = [0, 0, Infinity, -Infinity];
+    for (let i = 0; i < inference.length; i++) {
+      paths = Math.max(paths, Math.abs(inference[i] - trainer[i]));
+      formula = Math.max(formula, Math.abs(inference[i] - direct[i]));
+      lo = Math.min(lo, inference[i]);
+      hi = Math.max(hi, inference[i]);
+    }
+    assert.ok(paths <= 1e-6, `trainer vs inference: max difference ${paths}`);
+    assert.ok(formula <= 1e-6, `vs pixel / 127.5 − 1: max difference ${formula}`);
+    assert.ok(lo >= -1 && hi <= 1 && lo < 0 && hi > 0, `values lie in [-1, 1] on both sides of 0: [${lo}, ${hi}]`);
   });
 });

@@ -7,10 +7,16 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  ConfigError,
   DatasetError,
+  DEFAULT_NORMALIZATION,
   describeError,
   formatDatasetSpecs,
+  INPUT_NORMALIZATIONS,
+  isInputNormalization,
+  normalizeInputData,
   parseDatasetSpecs,
+  type InputNormalization,
   type Logger,
 } from '../../core/index.js';
 import { defaultPoolSize, WorkerPool } from '../../core/node/worker_pool.js';
@@ -69,6 +75,12 @@ export interface OpenDatasetOptions {
   onProgress?(done: number, total: number): void;
   /** Where the `dataset: …` line goes. @default console.log */
   print?(line: string): void;
+  /**
+   * The input normalization of the model the samples feed (read it from the model's card with
+   * `normalizationOf`). Samples are decoded and cached as unit input; the sets hand them out
+   * normalised. @default 'unit'
+   */
+  normalization?: InputNormalization;
 }
 
 /** Codes of SampleError: the sample is skipped. Any other error (a crashed pool) stops the scan. */
@@ -91,14 +103,15 @@ class Loader {
   }
 }
 
-function makeSet(refs: SampleRef[], cached: Map<string, LoadedSample> | null, loader: Loader): SampleSet {
+function makeSet(refs: SampleRef[], cached: Map<string, LoadedSample> | null, loader: Loader, normalization: InputNormalization): SampleSet {
   return {
     ids: refs.map((r) => r.id),
     size: refs.length,
     async get(index: number) {
       const ref = refs[index];
       if (!ref) throw new RangeError(`sample index ${index} out of range (size ${refs.length})`);
-      return cached?.get(ref.id) ?? loader.load(ref);
+      const sample = cached?.get(ref.id) ?? (await loader.load(ref));
+      return normalization === 'unit' ? sample : { ...sample, image: normalizeInputData(sample.image, normalization) };
     },
   };
 }
@@ -107,7 +120,8 @@ function makeSet(refs: SampleRef[], cached: Map<string, LoadedSample> | null, lo
 export async function openDataset(specText: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
   const specs = parseDatasetSpecs(specText);
   const canonical = formatDatasetSpecs(specs);
-  const { cache = 'memory', log, onProgress, print = console.log } = options;
+  const { cache = 'memory', log, onProgress, print = console.log, normalization = DEFAULT_NORMALIZATION } = options;
+  if (!isInputNormalization(normalization)) throw new ConfigError(`normalization '${normalization}' is not one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}`);
   const listing = listSources(specs);
   const heldOutSplit = heldOutSplitOf(listing.refs);
   const splits = (options.splits ?? SPLITS).map((s) => (s === 'held-out' ? heldOutSplit : s));
@@ -165,7 +179,7 @@ export async function openDataset(specText: string, options: OpenDatasetOptions 
     return hash.digest('hex');
   };
   const cached = cache === 'memory' ? loaded : null;
-  const sets = Object.fromEntries(SPLITS.map((split) => [split, makeSet(validRefs.filter((r) => r.split === split), cached, loader)])) as Record<Split, SampleSet>;
+  const sets = Object.fromEntries(SPLITS.map((split) => [split, makeSet(validRefs.filter((r) => r.split === split), cached, loader, normalization)])) as Record<Split, SampleSet>;
   return {
     spec: canonical,
     manifest: {

@@ -28,7 +28,7 @@ export type SampleRef =
 export interface LoadedSample {
   id: string;
   split: Split;
-  /** 128×128×3 float32 in [0, 1], HWC. */
+  /** 128×128×3 float32, HWC: unit input ([0, 1]) as decoded, normalised as the model expects when it leaves a dataset set. */
   image: Float32Array;
   /** 128×128 class ids. */
   mask: Uint8Array;
