@@ -81,6 +81,24 @@ function relativeLibraryWorker(): Plugin {
   };
 }
 
+/** The MIT license's text; each package's copyright line is in its own section. */
+const MIT_TEXT = `MIT License (full text; "the above copyright notice" is the package's, in its section)
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
+associated documentation files (the "Software"), to deal in the Software without restriction,
+including without limitation the rights to use, copy, modify, merge, publish, distribute,
+sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or
+substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT
+NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT
+OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.`;
+
 /**
  * Library build: the bundle carries third-party code (tfjs, ONNX Runtime Web, comlink, …), whose
  * licenses ask for their notices to travel with it. Every package a chunk took modules from is
@@ -106,14 +124,27 @@ function thirdPartyLicenses(): Plugin {
           if (root && existsSync(join(root, 'package.json'))) roots.add(root);
         }
       }
+      const declared = new Set<string>();
       const sections = [...roots].map((root) => {
-        const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+        const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; license?: string; main?: string; module?: string };
+        const title = `${pkg.name}@${pkg.version} (${pkg.license ?? 'license not declared'})`;
         const file = readdirSync(root).find((f) => /^(licen[sc]e|copying|notice)(\.(md|txt))?$/i.test(f));
-        return { name: pkg.name, text: `${pkg.name}@${pkg.version} (${pkg.license ?? 'license not declared'})\n\n${file ? readFileSync(join(root, file), 'utf8').trim() : '(no license file in the package)'}` };
+        if (file) return { name: pkg.name, text: `${title}\n\n${readFileSync(join(root, file), 'utf8').trim()}` };
+        // No license file in the published package (tfjs, onnxruntime-web): its sources' copyright
+        // notice, and the declared license's full text at the end of the file.
+        const sources = [pkg.module, pkg.main, 'README.md'].filter((f): f is string => Boolean(f)).map((f) => join(root, f)).filter((f) => existsSync(f));
+        const notice = sources.map((f) => /Copyright[^\n*]*/.exec(readFileSync(f, 'utf8').slice(0, 200_000))?.[0].trim()).find(Boolean);
+        for (const id of (pkg.license ?? '').match(/Apache-2\.0|MIT/g) ?? []) declared.add(id);
+        return { name: pkg.name, text: `${title}\n\n${notice ?? 'No copyright notice found in the package.'}\nThe package ships no license file; for the full text of ${pkg.license ?? 'its license'} see the end of this file.` };
       });
       sections.sort((a, b) => a.name.localeCompare(b.name));
+      const texts: string[] = [];
+      // A bundled package's own copy of the Apache 2.0 text (long, a tfjs dependency, ships one).
+      const apache = sections.find((s) => s.text.includes('Apache License') && s.text.includes('Version 2.0, January 2004') && s.text.includes('TERMS AND CONDITIONS'));
+      if (declared.has('Apache-2.0')) texts.push(`Apache License 2.0: ${apache ? `its full text is the license of ${apache.name}, above` : 'https://www.apache.org/licenses/LICENSE-2.0.txt'}.`);
+      if (declared.has('MIT')) texts.push(MIT_TEXT);
       const header = 'Third-party software bundled in edgeseg/runtime-web (dist/runtime-web), with its licenses.';
-      this.emitFile({ type: 'asset', fileName: 'THIRD_PARTY_LICENSES.txt', source: [header, ...sections.map((s) => s.text)].join(`\n\n${'-'.repeat(78)}\n\n`) + '\n' });
+      this.emitFile({ type: 'asset', fileName: 'THIRD_PARTY_LICENSES.txt', source: [header, ...sections.map((s) => s.text), ...texts].join(`\n\n${'-'.repeat(78)}\n\n`) + '\n' });
     },
   };
 }
