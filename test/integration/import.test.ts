@@ -204,3 +204,21 @@ describe('edgeseg convert of an imported ONNX model: int8 QDQ of a foreign graph
     assert.ok(!existsSync(join(root, card.name, `${card.version}-uint8`)));
   });
 });
+
+describe("edgeseg import: the book's MobileNetV2 U-Net (narrow, random weights)", () => {
+  it('matches Keras, folds every BatchNorm, and converts to uint8 and int8 ONNX within the gate', async () => {
+    const { dir, card } = await importAs(join(IMPORT_FIXTURES, 'book_unet_small.keras'));
+    assert.deepEqual(card.source?.flattened, ['down_stack', 'upsample_0', 'upsample_1', 'upsample_2', 'upsample_3']);
+    const err = relativeError(await tfjsLogits(dir), referenceLogits('book_unet_small.keras'));
+    assert.ok(err <= PARITY, `book model: ${err.toExponential(2)}`);
+    const v = await readModelDir(dir);
+    const graph = graphFromArtifacts(v.modelJson!, v.weightData);
+    const bns = graph.layers.filter((l) => l.class_name === 'BatchNormalization').length;
+    const report = rewrite(graph);
+    assert.equal(report.fold_batch_norm.length, bns, 'every BatchNorm folded');
+    assert.ok(bns >= 50);
+    const r = await convert({ model: dir, precision: 'uint8', format: 'both', eval: 'synthetic:count=16,size=128,seed=4', maxMiouDrop: 0.05, out: root, backend: 'wasm', log: quiet, onProgress: () => {} });
+    assert.equal(r.card.precision, 'uint8');
+    assert.ok(r.onnx && r.card.files.some((f) => f.path === 'model.int8.onnx'), 'int8 ONNX written');
+  });
+});
