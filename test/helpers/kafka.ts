@@ -38,11 +38,16 @@ function headers(h: IHeaders | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(h ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
 }
 
+/** The frame id of a result or dead letter: with `distinct`, at-least-once duplicates count once. */
+export const frameIdOf = (r: ReadRecord): string => r.headers['frame-id'];
+
 /**
  * Reads a topic from the beginning until `count` records arrived (then `settleMs` more, to catch
- * extras) or `timeoutMs` passed.
+ * extras) or `timeoutMs` passed. With `distinct`, `count` is of distinct keys: at-least-once
+ * delivery repeats records after a rejoin or restart, and counting those would stop the read
+ * before the frames still being processed arrive.
  */
-export async function readTopic(topic: string, o: { count: number; timeoutMs?: number; settleMs?: number; readCommitted?: boolean }): Promise<ReadRecord[]> {
+export async function readTopic(topic: string, o: { count: number; timeoutMs?: number; settleMs?: number; readCommitted?: boolean; distinct?: (r: ReadRecord) => string }): Promise<ReadRecord[]> {
   const kafka = new Kafka({ brokers: brokers(), clientId: 'edgeseg-test-reader', logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}`, readUncommitted: !o.readCommitted, sessionTimeout: 6000, heartbeatInterval: 2000 });
   const out: ReadRecord[] = [];
@@ -54,7 +59,8 @@ export async function readTopic(topic: string, o: { count: number; timeoutMs?: n
     },
   });
   const deadline = Date.now() + (o.timeoutMs ?? 60_000);
-  while (out.length < o.count && Date.now() < deadline) await sleep(100);
+  const seen = () => (o.distinct ? new Set(out.map(o.distinct)).size : out.length);
+  while (seen() < o.count && Date.now() < deadline) await sleep(100);
   if (o.settleMs) await sleep(o.settleMs);
   await consumer.disconnect();
   return out;

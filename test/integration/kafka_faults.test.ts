@@ -7,7 +7,7 @@ import type { KafkaTransport } from '../../runtime-node/kafka_transport.js';
 import { StreamService } from '../../runtime-node/stream/service.js';
 import { startCli, waitForOutput } from '../helpers/cli.js';
 import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
-import { brokers, frameRecord, isolate, readTopic, restartBroker, tinyModel, transport, type ReadRecord } from '../helpers/kafka.js';
+import { brokers, frameIdOf, frameRecord, isolate, readTopic, restartBroker, tinyModel, transport, type ReadRecord } from '../helpers/kafka.js';
 import { quiet } from '../helpers/log.js';
 
 const SENSORS = 6;
@@ -74,7 +74,7 @@ describe('runtime-node under faults (real broker)', () => {
     assert.ok(partial.length >= 40 && partial.length < total, `killed mid-run (${partial.length}/${total} results)`);
     const second = startCli(streamArgs(prefix, group));
     await waitForOutput(second.child, /serving/);
-    const results = await readTopic(topics.segmentations, { count: total, settleMs: 2000, timeoutMs: 90_000 });
+    const results = await readTopic(topics.segmentations, { count: total, settleMs: 2000, timeoutMs: 90_000, distinct: frameIdOf });
     second.child.kill('SIGTERM');
     assert.equal((await second.done).code, 0, 'graceful stop on SIGTERM');
     const distinct = new Set(ids(results));
@@ -92,7 +92,7 @@ describe('runtime-node under faults (real broker)', () => {
       await readTopic(topics.segmentations, { count: 20, timeoutMs: 30_000 });
       await restartBroker(3000);
       await producer.send(frames(topics.frames, 'b', 20, 40, bytes));
-      const results = await readTopic(topics.segmentations, { count: 40 * SENSORS, settleMs: 1000, timeoutMs: 120_000 });
+      const results = await readTopic(topics.segmentations, { count: 40 * SENSORS, settleMs: 1000, timeoutMs: 120_000, distinct: frameIdOf });
       assert.equal(new Set(ids(results)).size, 40 * SENSORS, 'every frame before, during and after the outage has a result');
       assertOrderPerSensor(results);
     } finally {
@@ -115,7 +115,7 @@ describe('runtime-node under faults (real broker)', () => {
       const until = Date.now() + 9000;
       while (Date.now() < until);
       await producer.send(frames(topics.frames, 's', 25, 30, bytes));
-      const results = await readTopic(topics.segmentations, { count: 30 * SENSORS, settleMs: 1000, timeoutMs: 120_000 });
+      const results = await readTopic(topics.segmentations, { count: 30 * SENSORS, settleMs: 1000, timeoutMs: 120_000, distinct: frameIdOf });
       assert.deepEqual(fatal, [], 'the service kept consuming');
       assert.equal(new Set(ids(results)).size, 30 * SENSORS, 'every frame before, during and after the stall has a result');
       assertOrderPerSensor(results);
@@ -139,7 +139,7 @@ describe('runtime-node under faults (real broker)', () => {
       assert.ok(shared[0] > 0 && shared[1] > 0);
       await a.stop();
       await producer.send(frames(topics.frames, 'r', 30, 45, bytes));
-      const results = await readTopic(topics.segmentations, { count: 45 * SENSORS, settleMs: 1000, timeoutMs: 90_000 });
+      const results = await readTopic(topics.segmentations, { count: 45 * SENSORS, settleMs: 1000, timeoutMs: 90_000, distinct: frameIdOf });
       assert.equal(new Set(ids(results)).size, 45 * SENSORS);
       assertOrderPerSensor(results);
     } finally {
