@@ -46,7 +46,7 @@ export class WorkerPool<Req, Res> {
   private nextId = 1;
   private closed = false;
   private respawnsLeft: number;
-  private warmup: Req | null = null;
+  private warmup: Req[] | null = null;
 
   constructor(
     private readonly moduleUrl: URL,
@@ -57,9 +57,9 @@ export class WorkerPool<Req, Res> {
     for (let i = 0; i < size; i++) this.spawn();
   }
 
-  /** A request every new or replacement worker runs before taking jobs (e.g. "load the current model"). */
-  setWarmup(request: Req | null): void {
-    this.warmup = request;
+  /** Requests every new or replacement worker runs, in order, before taking jobs (e.g. "load the models serving now"). */
+  setWarmup(request: Req | Req[] | null): void {
+    this.warmup = request === null ? null : Array.isArray(request) ? request : [request];
   }
 
   private spawn(): void {
@@ -81,7 +81,8 @@ export class WorkerPool<Req, Res> {
       this.makeIdle(worker);
     } else {
       this.busyWorkers.add(worker);
-      this.post(worker, this.warmup, [], false).then(
+      const warmup = this.warmup;
+      warmup.reduce<Promise<unknown>>((prev, req) => prev.then(() => this.post(worker, req, [], false)), Promise.resolve()).then(
         () => this.makeIdle(worker),
         (err) => crash(err as Error),
       );

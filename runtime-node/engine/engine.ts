@@ -5,8 +5,10 @@
  * front of it, and hot swap: a new model version is verified, loaded into every
  * worker beside the old one, switched to atomically, and the old one is unloaded once no batch
  * uses it. A version that fails verification or loading is refused and the old one keeps serving.
+ * During a rollout a second version, the canary, is loaded beside the active one and serves the
+ * frames whose route key (sensor id) hashes onto its arm (core/rollout.ts).
  */
-import { ConfigError, DEFAULT_ORT_THREADS, ENGINE_KINDS, isOnnxOnly, onnxFileOf, type EngineChoice, type EngineRequest, type ModelCard } from '../../core/index.js';
+import { armOf, checkWeight, ConfigError, DEFAULT_ORT_THREADS, ENGINE_KINDS, isOnnxOnly, onnxFileOf, type Arm, type EngineChoice, type EngineRequest, type ModelCard } from '../../core/index.js';
 import { readModelDir } from '../../core/node/artifact_fs.js';
 import { defaultPoolSize, WorkerPool } from '../../core/node/worker_pool.js';
 import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferenceWorkerData, InferOptions } from './protocol.js';
@@ -73,9 +75,21 @@ export function resolveEngine(requested: EngineRequest, card: ModelCard, dir: st
   return { requested, chosen, provider: chosen === 'ort' ? ortProvider : null, reason, measuredMs: null, fromCache: false };
 }
 
+/** The canary arm of a rollout: a second version beside the active one, serving `weight` percent of route keys. */
+export interface CanaryModel extends ActiveModel {
+  weight: number;
+  /** Salt of the routing hash: `<name>@<canary version>` (the same one every runtime uses). */
+  salt: string;
+}
+
+/** A frame's outcome with the version that made it and the arm that version served. */
+export type ServedOutcome = FrameOutcome & { modelVersion: string; arm: Arm };
+
 interface Waiting {
   frame: FrameInput;
-  resolve(o: FrameOutcome & { modelVersion: string }): void;
+  /** Sensor id or other stable key that picks the arm during a rollout; without one the champion serves. */
+  routeKey?: string;
+  resolve(o: ServedOutcome): void;
   reject(e: Error): void;
 }
 
@@ -83,6 +97,7 @@ interface Waiting {
 export class InferenceEngine {
   private readonly pool: WorkerPool<InferenceRequest, InferenceResponse>;
   private active: ActiveModel | null = null;
+  private canaryModel: CanaryModel | null = null;
   private readonly inFlight = new Map<string, number>();
   private readonly retiring = new Set<string>();
   private waiting: Waiting[] = [];
@@ -136,6 +151,49 @@ export class InferenceEngine {
    * model keeps serving.
    */
   async swap(dir: string): Promise<ActiveModel> {
+    const loaded = await this.load(dir);
+    const previous = this.active;
+    this.active = loaded;
+    this.setWarmup();
+    if (previous) await this.retire(previous.key);
+    return this.active;
+  }
+
+  /** The canary serving beside the active model, or null. */
+  get canary(): CanaryModel | null {
+    return this.canaryModel;
+  }
+
+  /**
+   * Serves the model in `dir` to `weight` percent of route keys beside the active model (a
+   * rollout's canary), or stops serving a canary (`dir` null). A new canary is verified and loaded
+   * in every worker before any frame goes to it; a refused one throws and nothing changes. The
+   * canary it replaces is unloaded once its frames are done.
+   */
+  async setCanary(dir: string | null, weight = 0): Promise<CanaryModel | null> {
+    const previous = this.canaryModel;
+    if (dir === null) {
+      this.canaryModel = null;
+    } else if (previous && previous.dir === dir) {
+      this.canaryModel = { ...previous, weight: checkWeight(weight) };
+      return this.canaryModel;
+    } else {
+      checkWeight(weight);
+      const loaded = await this.load(dir);
+      this.canaryModel = { ...loaded, weight, salt: loaded.version };
+    }
+    this.setWarmup();
+    if (previous) await this.retire(previous.key);
+    return this.canaryModel;
+  }
+
+  /** The arm a route key is on now (the champion when no canary serves). */
+  armOf(routeKey: string): Arm {
+    const c = this.canaryModel;
+    return c ? armOf(routeKey, c.weight, c.salt) : 'champion';
+  }
+
+  private async load(dir: string): Promise<ActiveModel> {
     const verified = await readModelDir(dir);
     const engine = resolveEngine(this.options.engine ?? 'auto', verified.card, verified.dir, this.options.ortProvider);
     const key = `m${this.nextKey++}`;
@@ -145,15 +203,18 @@ export class InferenceEngine {
       await this.pool.broadcast({ type: 'unload', key }).catch(() => {});
       throw err;
     }
-    const previous = this.active;
-    this.active = { key, dir: verified.dir, version: `${verified.card.name}@${verified.card.version}`, card: verified.card, engine };
-    // Replacement workers come up with the current model.
-    this.pool.setWarmup({ type: 'load', key, dir: verified.dir, engine: engine.chosen });
-    if (previous) {
-      this.retiring.add(previous.key);
-      await this.retireIfIdle(previous.key);
-    }
-    return this.active;
+    return { key, dir: verified.dir, version: `${verified.card.name}@${verified.card.version}`, card: verified.card, engine };
+  }
+
+  /** Replacement workers come up with the models serving now. */
+  private setWarmup(): void {
+    this.pool.setWarmup([this.active, this.canaryModel].filter((m) => m !== null).map((m) => ({ type: 'load' as const, key: m.key, dir: m.dir, engine: m.engine.chosen })));
+  }
+
+  private async retire(key: string): Promise<void> {
+    if (key === this.active?.key || key === this.canaryModel?.key) return;
+    this.retiring.add(key);
+    await this.retireIfIdle(key);
   }
 
   private async retireIfIdle(key: string): Promise<void> {
@@ -162,10 +223,14 @@ export class InferenceEngine {
     await this.pool.broadcast({ type: 'unload', key });
   }
 
-  /** Segments one frame with the active model; resolves with the version that produced it. */
-  infer(frame: FrameInput): Promise<FrameOutcome & { modelVersion: string }> {
+  /**
+   * Segments one frame with the active model, or with the canary when `routeKey` falls on the
+   * canary's arm (the arm is chosen when the frame is dispatched); resolves with the version that
+   * produced it and its arm.
+   */
+  infer(frame: FrameInput, routeKey?: string): Promise<ServedOutcome> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ frame, resolve, reject });
+      this.waiting.push({ frame, routeKey, resolve, reject });
       if (this.waiting.length >= this.maxBatch || this.maxWaitMs === 0) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.maxWaitMs);
     });
@@ -174,14 +239,19 @@ export class InferenceEngine {
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    while (this.waiting.length) {
-      const batch = this.waiting.splice(0, this.maxBatch);
-      this.dispatch(batch);
+    // A batch runs one model: frames are grouped by the arm they fall on.
+    const arms = new Map<Arm, Waiting[]>();
+    for (const w of this.waiting.splice(0)) {
+      const arm = w.routeKey === undefined ? 'champion' : this.armOf(w.routeKey);
+      arms.set(arm, [...(arms.get(arm) ?? []), w]);
+    }
+    for (const [arm, waiting] of arms) {
+      for (let i = 0; i < waiting.length; i += this.maxBatch) this.dispatch(waiting.slice(i, i + this.maxBatch), arm);
     }
   }
 
-  private dispatch(batch: Waiting[]): void {
-    const model = this.active!;
+  private dispatch(batch: Waiting[], arm: Arm): void {
+    const model = arm === 'canary' ? this.canaryModel! : this.active!;
     this.inFlight.set(model.key, (this.inFlight.get(model.key) ?? 0) + 1);
     // Copy: the caller's bytes may be a view into a larger (Kafka or file) buffer, which a transfer would detach.
     const frames = batch.map((w) => ({ ...w.frame, bytes: new Uint8Array(w.frame.bytes) }));
@@ -190,7 +260,7 @@ export class InferenceEngine {
       .then(
         (res) => {
           const outcomes = (res as Extract<InferenceResponse, { type: 'infer' }>).outcomes;
-          batch.forEach((w, i) => w.resolve({ ...outcomes[i], modelVersion: model.version }));
+          batch.forEach((w, i) => w.resolve({ ...outcomes[i], modelVersion: model.version, arm }));
         },
         (err: Error) => batch.forEach((w) => w.reject(err)),
       )

@@ -5,7 +5,9 @@
  * service among them), retrains, gates, promotes and announces on the models topic, which every
  * stream service hot-swaps on. The drift reference is measured from the champion on its lineage's
  * base data and measured again at every promotion (the new champion's training data is the new
- * normal), unless a fixed reference is given.
+ * normal), unless a fixed reference is given. With `canary` rules, an accepted challenger serves
+ * a slice of sensors as a canary beside the champion and the canary judge promotes or rolls it
+ * back on the service's live per-arm evidence.
  */
 import type { DriftMonitorOptions, DriftReference, Logger, Topics } from '../../core/index.js';
 import { createLogger, topicNames } from '../../core/index.js';
@@ -16,6 +18,7 @@ import type { LabelRequestOptions } from '../label_requests.js';
 import type { StreamFeedbackOptions, StreamOptions } from '../stream/options.js';
 import { StreamService } from '../stream/service.js';
 import type { Transport } from '../transport.js';
+import { CanaryJudge, type CanaryRules } from './canary.js';
 import { RetrainLoop, type LoopOptions, type LoopTriggers } from './controller.js';
 import { baseDataOf } from './lineage.js';
 
@@ -48,8 +51,10 @@ export interface ClosedLoopOptions {
   triggers?: Omit<LoopTriggers, 'driftReference'>;
   /** Passed to each retrain. @default retrain's */
   retrain?: LoopOptions['retrain'];
-  /** Trigger checks. @default 2000 (ms) */
+  /** Trigger checks (and canary checks). @default 2000 (ms) */
   intervalMs?: number;
+  /** Canary rollout of accepted challengers, judged on live evidence; null promotes them straight away. @default null */
+  canary?: CanaryRules | null;
   /** Client id of the loop's own Kafka producer (announcements). @default 'edgeseg-loop' */
   clientId?: string;
   log?: Logger;
@@ -59,6 +64,8 @@ export interface ClosedLoopOptions {
 export interface ClosedLoop {
   service: StreamService;
   loop: RetrainLoop;
+  /** The canary judge (null without canary rules). */
+  judge: CanaryJudge | null;
   /** The loop's connected transport (promotions and decisions are published through it). */
   transport: Transport;
   topics: Topics;
@@ -109,25 +116,40 @@ export async function startClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoop>
     retrain: o.retrain,
     publisher: { transport, topics },
     intervalMs: o.intervalMs,
+    canary: o.canary ?? null,
     log,
   });
+  const judge = o.canary ? new CanaryJudge({ models, name: o.name, evidence: () => service.rolloutEvidence(), rules: o.canary, publisher: { transport, topics }, intervalMs: Math.min(o.intervalMs ?? 2000, 1000), log: log.child('canary') }) : null;
   service.on('drift', (report) => loop.noteDrift(report));
   if (!fixed) {
-    loop.on('decision', (d) => {
-      if (!d.accepted) return;
-      void measureDriftReference(d.result.dir, d.result.report.training!.data, { log })
+    // The new champion's training data is the new normal: measured when it becomes the champion.
+    const refresh = (dir: string, data: string) =>
+      void measureDriftReference(dir, data, { log })
         .then((ref) => service.setDriftReference(ref))
         .catch((err: Error) => log.warn('drift reference not refreshed', { error: err.message }));
+    const onTrial = new Map<string, { dir: string; data: string }>();
+    loop.on('decision', (d) => {
+      if (!d.accepted) return;
+      if (d.canary) onTrial.set(d.version, { dir: d.result.dir, data: d.result.report.training!.data });
+      else refresh(d.result.dir, d.result.report.training!.data);
+    });
+    judge?.on('end', (end) => {
+      const trial = onTrial.get(end.version);
+      onTrial.delete(end.version);
+      if (end.outcome === 'promoted' && trial) refresh(trial.dir, trial.data);
     });
   }
   loop.start();
+  judge?.start();
   return {
     service,
     loop,
+    judge,
     transport,
     topics,
     reference,
     stop: async () => {
+      await judge?.stop();
       await loop.stop();
       await service.stop();
       await transport.disconnect().catch(() => {});

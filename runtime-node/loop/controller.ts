@@ -6,7 +6,9 @@
  * - labels: at least `labels` feedback samples the champion was not trained on;
  * - schedule: `everyMs` since the last retrain (needs `minLabels` new labels);
  * - drift: a drift report from the stream service (needs `minLabels` new labels).
- * One retrain runs at a time; the loop never promotes a refused challenger.
+ * One retrain runs at a time; the loop never promotes a refused challenger. With `canary` rules,
+ * an accepted challenger starts a canary rollout instead of becoming the champion (the canary
+ * judge, canary.ts, ends it on live evidence), and no retrain starts while a rollout runs.
  */
 import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
@@ -14,6 +16,9 @@ import { createLogger, describeError, type DriftReport, type Logger } from '../.
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { promote, publishDecision, type Publisher } from './promotion.js';
 import { championDir, trainedRoot } from '../../core/node/registry.js';
+import { readRollout } from '../../core/node/rollout.js';
+import { CANARY_DEFAULTS, type CanaryRules } from './canary.js';
+import { beginCanary } from './rollout_moves.js';
 import { feedbackVersionOf } from './lineage.js';
 import { retrain, type RetrainOptions, type RetrainResult } from './retrain.js';
 import { retrainInWorker } from './retrain_isolated.js';
@@ -46,6 +51,11 @@ export interface LoopOptions {
   retrain?: Omit<RetrainOptions, 'name' | 'models' | 'feedback'>;
   /** Announce promotions on `edgeseg.models` and decisions on `edgeseg.events`. */
   publisher?: Publisher;
+  /**
+   * Rollout of an accepted challenger: null promotes it straight to champion (every consumer and
+   * browser at once); rules start a canary at `weight` percent instead. @default null
+   */
+  canary?: CanaryRules | null;
   /** Retrain in a worker thread so serving never waits on training. @default true */
   isolate?: boolean;
   /** Trigger checks. @default 2000 (ms) */
@@ -57,6 +67,8 @@ export interface LoopDecision {
   trigger: string;
   version: string;
   accepted: boolean;
+  /** True when the accepted challenger started a canary rather than becoming the champion. */
+  canary: boolean;
   reasons: string[];
   /** The champion after the decision. */
   champion: string;
@@ -129,6 +141,8 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
   /** The trigger that fires now, or null. */
   dueTrigger(): string | null {
     const t = this.triggers;
+    // A canary on trial is judged first: a new challenger would be compared with the wrong champion.
+    if (readRollout(this.root, this.o.name)) return null;
     // After a refusal, only labels that arrived since can change the outcome.
     if (this.refusedAt > 0 && this.labelsSince(this.refusedAt) < (t.minLabels ?? 8)) return null;
     const fresh = this.labelsSinceChampion();
@@ -161,7 +175,11 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
         throw err;
       }
       let champion = championDir(this.root, this.o.name).split(/[\\/]/).pop()!;
-      if (result.accepted) {
+      const canary = result.accepted && this.o.canary != null;
+      if (canary) {
+        await beginCanary(this.root, this.o.name, result.version, this.o.canary!.weight ?? CANARY_DEFAULTS.weight, { publisher: this.o.publisher, reason: `gate accepted (${trigger})` });
+        this.refusedAt = 0;
+      } else if (result.accepted) {
         await promote(this.root, this.o.name, result.version, { publisher: this.o.publisher, reason: `gate accepted (${trigger})` });
         champion = result.version;
         this.refusedAt = 0;
@@ -169,7 +187,7 @@ export class RetrainLoop extends EventEmitter<LoopEvents> {
         this.refusedAt = attempted;
         await publishDecision(this.o.publisher, { name: this.o.name, decision: 'refused', version: result.version, champion, reasons: result.report.reasons });
       }
-      const decision: LoopDecision = { trigger, version: result.version, accepted: result.accepted, reasons: result.report.reasons, champion, result };
+      const decision: LoopDecision = { trigger, version: result.version, accepted: result.accepted, canary, reasons: result.report.reasons, champion, result };
       this.decisions.push(decision);
       this.emit('decision', decision);
       return decision;

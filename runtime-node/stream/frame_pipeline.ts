@@ -21,6 +21,7 @@ import { validateFrame } from '../frame.js';
 import type { LabelRequester } from '../label_requests.js';
 import type { StreamMetrics } from '../metrics.js';
 import type { ConsumerHandle, InRecord, OutRecord, PartitionBatch, Transport } from '../transport.js';
+import type { ArmStats } from './arm_stats.js';
 import type { DriftWatch } from './drift_watch.js';
 import { BACKPRESSURE_INTERVAL_MS, type ResolvedStreamOptions } from './options.js';
 
@@ -33,6 +34,8 @@ export interface FramePipelineParts {
   log: Logger;
   labels: LabelRequester | null;
   drift: DriftWatch | null;
+  /** Per-arm evidence of a rollout (every result counts for the arm that made it). */
+  arms: ArmStats;
 }
 
 export class FramePipeline {
@@ -134,7 +137,7 @@ export class FramePipeline {
 
   /** One frame's outputs: its result (plus drift event and label request), or its dead letter. */
   private async process(r: InRecord): Promise<OutRecord[]> {
-    const { engine, metrics, labels, drift } = this.parts;
+    const { engine, metrics, labels, drift, arms } = this.parts;
     const topics = this.o.topics;
     metrics.framesIn.inc();
     let frame;
@@ -144,7 +147,15 @@ export class FramePipeline {
       if (err instanceof FrameError) return [this.deadLetter(r, err.code, err.message)];
       throw err;
     }
-    const outcome = await engine.infer({ bytes: frame.bytes, contentType: frame.contentType, width: frame.width, height: frame.height });
+    // The sensor picks the arm during a rollout, so a sensor stays on one version.
+    let outcome;
+    try {
+      outcome = await engine.infer({ bytes: frame.bytes, contentType: frame.contentType, width: frame.width, height: frame.height }, frame.sensorId);
+    } catch (err) {
+      const arm = engine.armOf(frame.sensorId);
+      arms.error(arm, arm === 'canary' ? engine.canary!.version : engine.model.version);
+      throw err;
+    }
     if (!outcome.ok) return [this.deadLetter(r, outcome.code, outcome.message)];
     const processedAt = new Date();
     const latencyMs = Math.max(0, processedAt.getTime() - Date.parse(frame.capturedAt));
@@ -166,6 +177,7 @@ export class FramePipeline {
       processedAt: processedAt.toISOString(),
     };
     metrics.framesOut.inc();
+    arms.observe({ frameId: frame.frameId, arm: outcome.arm, modelVersion: outcome.modelVersion, inferenceMs: outcome.inferenceMs, meanConfidence: outcome.meanConfidence, classCoverage: outcome.classCoverage, drift: outcome.input, mask: outcome.mask, width: outcome.width, height: outcome.height });
     metrics.inferenceSeconds.observe(outcome.inferenceMs / 1000);
     if (Number.isFinite(latencyMs)) metrics.endToEndSeconds.observe(latencyMs / 1000);
     const out: OutRecord[] = [

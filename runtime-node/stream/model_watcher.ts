@@ -4,11 +4,16 @@
  * was given a registry ref rather than a directory) the registry alias moving, polled once a
  * second. Swaps run one at a time; a model that fails verification is refused and the current one
  * keeps serving, with no frame dropped either way (the engine drains the old model's frames).
+ * Following a registry ref, it also follows the model's rollout: a canary in the registry is
+ * loaded beside the champion at its weight, a weight change is applied, an ended rollout's canary
+ * is unloaded — always after the champion swap polled with it, so a promoted canary's sensors
+ * move to the new champion, never back to the old one.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError, parseModelEvent, type Logger } from '../../core/index.js';
 import { modelDigest, resolveModelRef } from '../../core/node/registry.js';
+import { readRollout } from '../../core/node/rollout.js';
 import type { InferenceEngine } from '../engine/engine.js';
 import type { StreamMetrics } from '../metrics.js';
 import type { ConsumerHandle, Transport } from '../transport.js';
@@ -25,6 +30,8 @@ export interface ModelWatcherParts {
   onSwap(change: { from: string; to: string }): void;
   /** After every refused model (failed verification, or an event whose digest does not match). */
   onRefused(refusal: { dir: string; error: string }): void;
+  /** After the canary changed (started, replaced, ended: `to` null) — not after a weight change. */
+  onCanary(change: { from: string | null; to: string | null; weight: number }): void;
 }
 
 export class ModelWatcher {
@@ -32,6 +39,9 @@ export class ModelWatcher {
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   private aliasDir: string | null = null;
+  private canaryBusy = false;
+  /** A canary version that failed to load: not tried again until the rollout changes. */
+  private refusedCanary: string | null = null;
 
   constructor(
     private readonly o: ResolvedStreamOptions,
@@ -100,6 +110,45 @@ export class ModelWatcher {
       this.aliasDir = now;
       void this.swap(now);
     }
+    this.pollRollout();
+  }
+
+  private pollRollout(): void {
+    const { engine, log } = this.parts;
+    if (this.canaryBusy) return;
+    const name = engine.model.card.name;
+    let rollout;
+    try {
+      rollout = readRollout(this.o.models, name);
+    } catch {
+      return; // being rewritten: look again next time
+    }
+    const want = rollout ? `${name}@${rollout.canary}` : null;
+    const have = engine.canary;
+    if (want !== null && want === this.refusedCanary) return;
+    if (want === (have?.version ?? null) && (!rollout || rollout.weight === have!.weight)) return;
+    this.canaryBusy = true;
+    // On the swap chain: a champion swap polled just before (a promoted canary) happens first.
+    const run = this.chain.then(async () => {
+      const from = engine.canary?.version ?? null;
+      try {
+        await engine.setCanary(rollout ? join(this.o.models, name, rollout.canary) : null, rollout?.weight ?? 0);
+      } catch (err) {
+        this.refusedCanary = want;
+        this.parts.metrics.swaps.inc({ result: 'refused' });
+        log.error('canary refused; the champion serves every arm', { canary: want, error: describeError(err) });
+        this.parts.onRefused({ dir: join(this.o.models, name, rollout!.canary), error: describeError(err) });
+        return;
+      }
+      this.refusedCanary = null;
+      if (from !== want) {
+        log.info(want ? 'canary serving' : 'canary ended', { canary: want ?? from, weight: rollout?.weight ?? 0 });
+        this.parts.onCanary({ from, to: want, weight: rollout?.weight ?? 0 });
+      } else {
+        log.info('canary weight changed', { canary: want, weight: rollout!.weight });
+      }
+    });
+    this.chain = run.catch(() => {}).finally(() => (this.canaryBusy = false));
   }
 
   private async onEvent(text: string, offset: string): Promise<void> {

@@ -88,8 +88,10 @@ export interface StreamOptions {
   feedback?: StreamFeedbackOptions | null;
   /** Drift detection against a training reference; reports go to `edgeseg.events`. null disables. @default null */
   drift?: StreamDriftOptions | null;
-  /** Follow `edgeseg.models` events and the registry alias. @default true */
+  /** Follow `edgeseg.models` events and the registry alias (and, for a registry ref, its canary rollout). @default true */
   watchModels?: boolean;
+  /** During a rollout, publish a per-arm report on `edgeseg.events` this often. @default DEFAULT_ARM_REPORT_MS (10,000 ms) */
+  armReportMs?: number;
   /** HTTP port for /metrics, /healthz, /readyz; null disables. @default 0 (any free port) */
   httpPort?: number | null;
   /** Extra HTTP routes (the feedback receiver of the closed loop). @default {} */
@@ -116,6 +118,8 @@ export const DEFAULT_FRAME_PARTITIONS = 6;
 export const DEFAULT_SLICE_SIZE = 16;
 /** The transport's consumer defaults, which the service keeps. */
 export { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS };
+/** How often a stream service reports its rollout's arms on `edgeseg.events`. */
+export const DEFAULT_ARM_REPORT_MS = 10_000;
 /** How often the frames consumer's backpressure looks at the inference queue. */
 export const BACKPRESSURE_INTERVAL_MS = 25;
 
@@ -172,6 +176,7 @@ export function resolveStreamOptions(o: StreamOptions): ResolvedStreamOptions {
     feedback: o.feedback ?? null,
     drift: o.drift ?? null,
     watchModels: o.watchModels ?? true,
+    armReportMs: positiveInteger('armReportMs', o.armReportMs ?? DEFAULT_ARM_REPORT_MS),
     httpPort: o.httpPort === null ? null : (o.httpPort ?? 0),
     routes: o.routes ?? {},
     maxRestarts: o.maxRestarts ?? DEFAULT_MAX_RESTARTS,

@@ -7,7 +7,7 @@
  * report back through the service's events.
  */
 import { EventEmitter } from 'node:events';
-import { ConfigError, type DriftReference, type DriftReport, type Logger, type Topics } from '../../core/index.js';
+import { ConfigError, describeError, type DriftReference, type DriftReport, type Logger, type RolloutEvidence, type Topics } from '../../core/index.js';
 import { resolveModelRef } from '../../core/node/registry.js';
 import { InferenceEngine } from '../engine/engine.js';
 import { startHttp } from '../http.js';
@@ -15,6 +15,7 @@ import { KafkaTransport } from '../kafka_transport.js';
 import { LabelRequester } from '../label_requests.js';
 import { createMetrics, type StreamMetrics } from '../metrics.js';
 import type { Transport } from '../transport.js';
+import { ArmStats } from './arm_stats.js';
 import { ConsumerWatch } from './consumer_watch.js';
 import { DriftWatch } from './drift_watch.js';
 import { FeedbackIntake } from './feedback_intake.js';
@@ -26,6 +27,8 @@ import { resolveStreamOptions, type ResolvedStreamOptions, type StreamOptions } 
 export interface StreamEvents {
   swap: [{ from: string; to: string }];
   swapRefused: [{ dir: string; error: string }];
+  /** A canary started serving beside the champion (`to`), or stopped (`to` null). */
+  canary: [{ from: string | null; to: string | null; weight: number }];
   drift: [DriftReport];
   feedback: [{ version: number; samples: number; added: number }];
   fatal: [Error];
@@ -44,6 +47,9 @@ export class StreamService extends EventEmitter<StreamEvents> {
   private http: Awaited<ReturnType<typeof startHttp>> | null = null;
   private stopping = false;
   private readonly consumers: ConsumerWatch;
+  /** Per-arm evidence of the rollout in progress. */
+  readonly arms: ArmStats;
+  private armTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly o: ResolvedStreamOptions,
@@ -55,9 +61,20 @@ export class StreamService extends EventEmitter<StreamEvents> {
     this.topics = o.topics;
     this.metrics = createMetrics();
     this.consumers = new ConsumerWatch(this.metrics, this.log, () => this.stopping);
+    this.arms = new ArmStats(this.metrics.registry, o.drift, this.log.child('arms'));
     this.drift = o.drift ? new DriftWatch(o.drift, o.topics.events, this.metrics, this.log, (report) => this.emit('drift', report)) : null;
     this.feedback = o.feedback
-      ? new FeedbackIntake({ ...o, feedback: o.feedback }, { metrics: this.metrics, log: this.log.child('feedback'), onLabel: (stored) => this.emit('feedback', stored) })
+      ? new FeedbackIntake(
+          { ...o, feedback: o.feedback },
+          {
+            metrics: this.metrics,
+            log: this.log.child('feedback'),
+            onLabel: (stored) => {
+              this.arms.labelled(this.feedback!.ingest.store, stored.version);
+              this.emit('feedback', stored);
+            },
+          },
+        )
       : null;
     this.pipeline = new FramePipeline(o, {
       engine,
@@ -65,6 +82,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
       log: this.log,
       labels: o.labelRequests ? new LabelRequester(o.labelRequests) : null,
       drift: this.drift,
+      arms: this.arms,
     });
     this.watcher = new ModelWatcher(o, {
       engine,
@@ -76,6 +94,10 @@ export class StreamService extends EventEmitter<StreamEvents> {
         this.emit('swap', change);
       },
       onRefused: (refusal) => this.emit('swapRefused', refusal),
+      onCanary: (change) => {
+        this.arms.restart();
+        this.emit('canary', change);
+      },
     });
     this.setModelMetric();
   }
@@ -150,7 +172,27 @@ export class StreamService extends EventEmitter<StreamEvents> {
       await this.watcher.start(this.transport, dir);
       if (this.watcher.handle) this.consumers.watch('models', this.watcher.handle);
     }
+    this.armTimer = setInterval(() => this.reportArms(), o.armReportMs);
     this.log.info('serving', { model: this.engine.model.version, engine: this.engine.model.engine, group: o.groupId, topic: o.topics.frames, workers: this.engine.workers, exactlyOnce: o.exactlyOnce });
+  }
+
+  /** Both arms' evidence while a canary serves, else null. */
+  rolloutEvidence(): RolloutEvidence | null {
+    const canary = this.engine.canary;
+    return canary ? this.arms.evidence(this.engine.model.version, canary.version) : null;
+  }
+
+  /** The canary serving beside the champion (`<name>@<version>` and weight), or null. */
+  get canary(): { version: string; weight: number } | null {
+    const c = this.engine.canary;
+    return c ? { version: c.version, weight: c.weight } : null;
+  }
+
+  private reportArms(): void {
+    const c = this.engine.canary;
+    if (!c) return;
+    const record = this.arms.report(this.topics.events, this.engine.model.card.name, this.engine.model.version, c.version, c.weight);
+    this.transport.send([record]).catch((err: unknown) => this.log.warn('arm report not published', { error: describeError(err) }));
   }
 
   /**
@@ -176,7 +218,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
     return {
       live: !this.stopping && !failed,
       ready: !this.stopping && !failed && this.pipeline.consuming,
-      detail: { model: this.engine.model.version, queueDepth: this.engine.queueDepth, paused: this.pipeline.isPaused, partitions: this.pipeline.assignedPartitions(), consumers: this.consumers.report() },
+      detail: { model: this.engine.model.version, canary: this.canary, queueDepth: this.engine.queueDepth, paused: this.pipeline.isPaused, partitions: this.pipeline.assignedPartitions(), consumers: this.consumers.report() },
     };
   }
 
@@ -189,6 +231,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    if (this.armTimer) clearInterval(this.armTimer);
     await this.watcher.stop();
     await this.feedback?.stop();
     await this.pipeline.stop();
