@@ -13,6 +13,8 @@ export interface ImportedLayers {
   pinned: string[];
   flattened: string[];
   renamed: Record<string, string>;
+  /** The input Rescaling that shows the model takes raw pixels (rescaled to take unit input), or null. */
+  pixelRescaling: string | null;
   /** Layers of the flat graph by class, e.g. `{Conv2D: 5, BatchNormalization: 7}`. */
   layerClasses: Record<string, number>;
 }
@@ -26,7 +28,7 @@ export async function importKerasLayers(source: KerasSource): Promise<ImportedLa
     for (const [from, to] of Object.entries(renamed)) if (from === to) delete renamed[from];
     const layerClasses: Record<string, number> = {};
     for (const l of flat.model.layers) layerClasses[l.getClassName()] = (layerClasses[l.getClassName()] ?? 0) + 1;
-    return { artifacts, sourceInput: flat.sourceInput, sourceOutput: flat.sourceOutput, pinned: flat.pinned, flattened: flat.flattened, renamed, layerClasses };
+    return { artifacts, sourceInput: flat.sourceInput, sourceOutput: flat.sourceOutput, pinned: flat.pinned, flattened: flat.flattened, renamed, layerClasses, pixelRescaling: flat.pixelRescaling };
   } finally {
     flat.model.dispose();
   }

@@ -96,7 +96,11 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
   // Read and check the whole file before asking for what it cannot tell.
   const kerasSource = format === 'onnx' ? null : readKeras(path, format);
   const keras = kerasSource ? await importKerasLayers(kerasSource) : null;
-  const normalization = o.normalize;
+  // A model that rescales raw pixels itself says how it is normalised: it takes core's unit input once rescaled.
+  if (keras?.pixelRescaling && o.normalize !== undefined && o.normalize !== 'unit') {
+    throw new ConfigError(`${basename(path)} rescales raw pixels itself (layer ${keras.pixelRescaling}), so it takes edgeseg's unit input; drop --normalize ${o.normalize}`);
+  }
+  const normalization = keras?.pixelRescaling ? 'unit' : o.normalize;
   if (!normalization) {
     throw new ImportError(
       'IMPORT_NORMALIZATION_UNKNOWN',
@@ -128,7 +132,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
         producer: kerasSource!.producer,
         inputName: keras.sourceInput,
         outputName: keras.sourceOutput,
-        normalizationFrom: 'option',
+        normalizationFrom: keras.pixelRescaling ? 'file' : 'option',
         pinned: keras.pinned,
         flattened: keras.flattened,
         renamed: keras.renamed,

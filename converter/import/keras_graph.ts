@@ -23,6 +23,12 @@ export interface FlatModel {
   pinned: string[];
   flattened: string[];
   renamed: Record<string, string>;
+  /**
+   * The Rescaling on the input that shows the model takes raw 0–255 pixels (Keras' usual
+   * `Rescaling(1/255)` first layer), scaled by 255 so the model takes core's unit input instead;
+   * null when there is none.
+   */
+  pixelRescaling: string | null;
 }
 
 interface Placed {
@@ -32,7 +38,12 @@ interface Placed {
   className: string;
   vars: string[];
   weights?: tf.Tensor[];
+  /** The layer reads the model's input directly. */
+  readsInput: boolean;
 }
+
+/** A Rescaling at most this scale on the input means the model takes raw 0–255 pixels (1/255, 1/127.5…). */
+const PIXEL_SCALE_MAX = 1 / 100;
 
 /** The contract's input shape from an InputLayer's declared one: refuses other ranks and sizes, pins free height and width. */
 function pinInput(shape: (number | null)[] | null, name: string, pinned: string[]): void {
@@ -96,7 +107,7 @@ export function buildFlatModel(config: KerasModelConfig, store: WeightStore): Fl
     const name = flatName(path, source);
     const mapped = mapKerasLayer(l.class_name, l.config, { name, inputShapes: inputs.map((t) => t.shape) });
     if (mapped.kind === 'identity') return [inputs[0]];
-    placed.push({ layer: mapped.layer, path, source: [...path, source].join('/'), className: l.class_name, vars: mapped.vars, weights: mapped.weights });
+    placed.push({ layer: mapped.layer, path, source: [...path, source].join('/'), className: l.class_name, vars: mapped.vars, weights: mapped.weights, readsInput: inputs.length === 1 && inputs[0] === input });
     const out = mapped.layer.apply(inputs.length === 1 ? inputs[0] : inputs) as SymbolicTensor | SymbolicTensor[];
     return Array.isArray(out) ? out : [out];
   };
@@ -158,6 +169,7 @@ export function buildFlatModel(config: KerasModelConfig, store: WeightStore): Fl
   if (!producer) throw new ImportError('IMPORT_MALFORMED', 'the model output is its input');
   const outName = producer.source;
   checkOutput(out.shape, outName);
+  const pixelRescaling = rawPixelRescaling(placed);
   const model = tfl.model({ inputs: input!, outputs: out, name: (config.config.name as string | undefined) ?? 'imported' });
   try {
     for (const p of placed) {
@@ -179,7 +191,22 @@ export function buildFlatModel(config: KerasModelConfig, store: WeightStore): Fl
     model.dispose();
     throw err;
   }
-  return { model, outputLayer: producer.layer.name, sourceInput, sourceOutput: outName, pinned, flattened, renamed };
+  return { model, outputLayer: producer.layer.name, sourceInput, sourceOutput: outName, pinned, flattened, renamed, pixelRescaling };
+}
+
+/**
+ * Finds a Rescaling (a 1×1 depthwise convolution by now) that reads the input with a pixel-sized
+ * scale and multiplies its scale by 255: pixel × s + o = (pixel / 255) × 255s + o.
+ */
+function rawPixelRescaling(placed: Placed[]): string | null {
+  const p = placed.find((q) => q.readsInput && q.className === 'Rescaling');
+  if (!p?.weights) return null;
+  const scale = p.weights[0].dataSync();
+  if (!scale.every((s) => s !== 0 && Math.abs(s) <= PIXEL_SCALE_MAX)) return null;
+  const unit = tf.mul(p.weights[0], 255);
+  p.weights[0].dispose();
+  p.weights[0] = unit;
+  return p.source;
 }
 
 function checkOutput(shape: (number | null)[], name: string): void {

@@ -105,6 +105,14 @@ describe('edgeseg import: Keras-family formats match Keras logits', () => {
     }
   });
 
+  it("reads the normalization from a Rescaling of raw pixels on the input and rescales it to take edgeseg's unit input", async () => {
+    const path = writeTemp('pixels.keras', editedKeras((c) => (findLayer(c, 'to_symmetric').config.scale = 2 / 255)));
+    const { dir, card } = await importModel({ path, name: `m${++runs}`, root });
+    assert.deepEqual([card.contract.input.normalization, card.source?.normalizationFrom], ['unit', 'file']);
+    assert.ok(relativeError(await tfjsLogits(dir), referenceLogits('unet_k3.keras')) <= PARITY);
+    await assert.rejects(importModel({ path, name: `m${++runs}`, root, normalize: 'symmetric' }), /rescales raw pixels itself \(layer down_stack\/to_symmetric\)/);
+  });
+
   it('pins a free height and width to 128 and records it', async () => {
     const path = writeTemp('free.keras', editedKeras((c) => (findLayer(c, 'image').config.batch_shape = [null, null, null, 3])));
     const { dir, card } = await importAs(path);
