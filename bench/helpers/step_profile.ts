@@ -1,6 +1,6 @@
 /**
- * Per-kernel profile of one training step on the active backend (tf.profile; on wasm every kernel
- * is synchronous, so its time is its own). The step is taken apart into its phases: forward (the
+ * Per-kernel profile of one training step on the active backend (tf.profile, kernels timed in CPU
+ * time). The step is taken apart into its phases: forward (the
  * model in training mode and the loss), backward (the gradient's kernels: a forward+backward
  * profile minus the forward one, per kernel name) and the optimizer (Adam's update).
  */
@@ -17,12 +17,30 @@ export interface KernelTime {
   calls: number;
 }
 
+/**
+ * Profiles `run` with each kernel timed in CPU time of this process, not wall time: on a shared
+ * machine a kernel preempted midway would otherwise be charged the other processes' time. Only
+ * this thread computes while it runs (wasm kernels are synchronous), so process CPU is its own.
+ */
 async function byKernel(run: () => tf.TensorContainer): Promise<Map<string, { ms: number; calls: number }>> {
-  const info = await tf.profile(() => {
-    const out = run();
-    tf.dispose(out);
-    return [];
-  });
+  const backend = tf.backend() as unknown as { time(f: () => void): Promise<{ kernelMs: number }> };
+  const wallTimer = backend.time;
+  backend.time = async (f) => {
+    const start = process.cpuUsage();
+    f();
+    const used = process.cpuUsage(start);
+    return { kernelMs: (used.user + used.system) / 1000 };
+  };
+  let info: Awaited<ReturnType<typeof tf.profile>>;
+  try {
+    info = await tf.profile(() => {
+      const out = run();
+      tf.dispose(out);
+      return [];
+    });
+  } finally {
+    backend.time = wallTimer;
+  }
   const out = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
     // `<op>__op` records wrap an op's custom gradient around kernels that are listed themselves.

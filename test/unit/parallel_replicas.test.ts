@@ -72,6 +72,28 @@ describe('data-parallel replicas', () => {
     assert.ok(moving.some(([, v]) => v.some((x) => x !== 0)), 'moving means were updated by the replicas');
   });
 
+  it('keeps frozen layers frozen in every replica (a frozen encoder) and trains the rest like one thread', async () => {
+    const frozen = (model: ReturnType<typeof buildModel>['model']) => {
+      for (const layer of model.layers) if (layer.name.startsWith('enc0_')) layer.trainable = false;
+    };
+    const snapshot = (model: ReturnType<typeof buildModel>['model']) => new Map(model.weights.filter((w) => w.originalName.startsWith('enc0_')).map((w) => [w.originalName, w.read().dataSync().slice()]));
+    let initial = new Map<string, Float32Array>();
+    const one = await trace(async (model, optimizer) => {
+      frozen(model);
+      initial = snapshot(model);
+      return inProcessSteps(model, optimizer);
+    });
+    const two = await trace((model, optimizer) => {
+      frozen(model);
+      return startReplicas({ workers: 2, backend: 'wasm', model, optimizer, learningRate: 1e-3, batchSize: N });
+    });
+    for (let i = 0; i < STEPS; i++) assert.ok(Math.abs(one.losses[i] - two.losses[i]) <= 1e-4 * one.losses[i], `step ${i + 1}: ${two.losses[i]} vs ${one.losses[i]}`);
+    for (const [name, before] of initial) {
+      if (/moving_(mean|variance)$/.test(name)) continue; // statistics follow the data, as in one thread
+      assert.deepEqual(two.weights.get(name), before, `${name} stayed frozen`);
+    }
+  });
+
   it('refuses a batch larger than its shared buffers or smaller than its replicas, and keeps training', async () => {
     const { model } = buildModel('unet-small', { baseFilters: 4, depth: 2 });
     seedWeights(model, 3);
