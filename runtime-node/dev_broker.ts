@@ -13,10 +13,11 @@ import { createServer, connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EdgesegError } from '../core/index.js';
+import { PACKAGE_ROOT } from '../core/node/package_root.js';
 
 export const KAFKA_VERSION = '3.9.2';
-/** Jars, data directories and the state file: `EDGESEG_KAFKA_CACHE`, else the repository's `.cache/kafka`. */
-export const KAFKA_CACHE = process.env.EDGESEG_KAFKA_CACHE ?? join(import.meta.dirname, '..', '.cache', 'kafka');
+/** Jars, data directories and the state file: `EDGESEG_KAFKA_CACHE`, else `.cache/kafka` in the package's folder (a checkout's root). */
+export const KAFKA_CACHE = process.env.EDGESEG_KAFKA_CACHE ?? join(PACKAGE_ROOT, '.cache', 'kafka');
 /** The running dev broker's address and pid, read by brokers.ts when no broker is named. */
 export const BROKER_STATE_FILE = join(KAFKA_CACHE, 'broker.json');
 const LIB = join(KAFKA_CACHE, 'lib');
