@@ -8,6 +8,7 @@ import { parseCard, type ModelCard } from './card.js';
 import { ChecksumError, ModelFormatError } from './errors.js';
 import { modelJsonSchema, parseJsonText, parseWith, sha256SumsLine } from './schemas.js';
 import { checkWeightsAgainstModel } from './weights_check.js';
+import type { Arm } from './rollout.js';
 
 /** Shard size of weight files, like tensorflowjs_converter. */
 export const SHARD_BYTES = 4 * 1024 * 1024;
@@ -204,6 +205,11 @@ export interface ModelIndexEntry {
   bytes: number;
   /** Registry aliases pointing at this version (`champion`, …). */
   aliases: string[];
+  /**
+   * During a rollout, on the version that serves the client which asked (`?client=<id>`): its arm.
+   * That entry comes first, so a client that takes the first entry stays on its arm.
+   */
+  arm?: Arm;
 }
 
 /** The tfjs model of a verified version; an ONNX-only version is refused with what to do instead. */

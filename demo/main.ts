@@ -2,10 +2,11 @@
  * The live demo: camera or a photo (picked or dropped) → runtime-web (worker) → overlay, with
  * stats, the time to the first mask, a model/backend/engine picker, a line saying which backend
  * and engine `auto` chose and why (with the measured table), a re-measure button and a "correct
- * this frame" panel. Query parameters: `model` (URL of a version directory), `backend`, `engine`,
+ * this frame" panel. During a rollout the model index assigns this browser an arm by its stable
+ * client id (kept in localStorage), picked by default and shown in the stats. Query parameters: `model` (URL of a version directory), `backend`, `engine`,
  * `camera=0` (do not start the camera).
  */
-import { createSegmenter, drawOverlay, type SegmentationResult, type Segmenter, type SegmenterInfo, type StreamHandle, type WebBackend, type WebEngine } from '../runtime-web/index.js';
+import { browserClientId, createSegmenter, drawOverlay, fetchModelIndex, type SegmentationResult, type Segmenter, type SegmenterInfo, type StreamHandle, type WebBackend, type WebEngine } from '../runtime-web/index.js';
 import { percentile, type ModelIndexEntry } from '../core/index.js';
 import { initFeedback } from './feedback.js';
 
@@ -21,6 +22,7 @@ const engineSelect = $<HTMLSelectElement>('engine');
 const opacity = $<HTMLInputElement>('opacity');
 
 let segmenter: Segmenter | null = null;
+let models: ModelIndexEntry[] = [];
 let stream: StreamHandle | null = null;
 const latencies: number[] = [];
 const stamps: number[] = [];
@@ -37,6 +39,7 @@ function renderStats(): void {
   const rows: [string, string, string | number][] = [
     ['backend', 'backend', info?.backend ?? '-'],
     ['model', 'model', info?.modelVersion ?? '-'],
+    ['arm', 'arm', models.find((m) => m.url === modelSelect.value)?.arm ?? '-'],
     ['precision', 'precision', info?.card.precision ?? '-'],
     ['size', 'bytes', info ? info.bytes : 0],
     ['load + warm-up', 'load-ms', info ? Math.round(info.loadMs) : 0],
@@ -91,10 +94,9 @@ function onResult(r: SegmentationResult): void {
   renderStats();
 }
 
-async function loadModels(): Promise<ModelIndexEntry[]> {
-  const res = await fetch('/models/index.json');
-  if (!res.ok) throw new Error(`/models/index.json: HTTP ${res.status}`);
-  return (await res.json()) as ModelIndexEntry[];
+/** The registry index for this browser: during a rollout, the version of its arm comes first. */
+function loadModels(): Promise<ModelIndexEntry[]> {
+  return fetchModelIndex({ client: browserClientId() });
 }
 
 async function start(recalibrate = false): Promise<void> {
@@ -187,7 +189,7 @@ setInterval(async () => {
 
 initFeedback({ video, still, segmenter: () => segmenter });
 
-const models = await loadModels().catch((err: Error) => {
+models = await loadModels().catch((err: Error) => {
   status.textContent = `cannot list models: ${err.message}`;
   return [] as ModelIndexEntry[];
 });

@@ -8,6 +8,7 @@
  */
 export { createSegmenter } from './segmenter_impl.js';
 export { drawOverlay } from './overlay.js';
+export { browserClientId, fetchModelIndex, pickModel, CLIENT_ID_KEY, DEFAULT_MODEL_INDEX, type ClientIdStorage } from './registry_view.js';
 export {
   resolveOptions,
   WEB_BACKENDS,

@@ -11,8 +11,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
-import { CARD_JSON, describeError, parseCard, type ModelIndexEntry } from '../core/index.js';
+import { armOf, CARD_JSON, describeError, parseCard, type ModelIndexEntry } from '../core/index.js';
 import { aliases, listModelNames, listVersions } from '../core/node/registry.js';
+import { readRollout } from '../core/node/rollout.js';
 import { FeedbackIngest, feedbackRoutes } from '../runtime-node/feedback.js';
 import { discardBody, requestPath, RequestRefused, sendError, serverOptions, type HttpTimeouts } from '../runtime-node/http_limits.js';
 import { ISOLATION_HEADERS } from './isolation_headers.js';
@@ -46,11 +47,19 @@ export interface WebServerOptions {
 /** Body bytes read (and dropped) from a request to a route that takes none, before the connection is cut. */
 const IGNORED_BODY_BYTES = 64 * 1024;
 
-/** Every version in the registry with a readable card, champion first, then newest first; `onSkip` hears of the others. */
-export function modelIndex(root: string, onSkip?: (version: string, err: unknown) => void): ModelIndexEntry[] {
+/**
+ * Every version in the registry with a readable card, champion first, then newest first; `onSkip`
+ * hears of the others. With a `client` id, a model's rollout assigns that client an arm by the
+ * same stable hash runtime-node routes sensors by: the version serving it is marked with its `arm`
+ * and listed first.
+ */
+export function modelIndex(root: string, onSkip?: (version: string, err: unknown) => void, client?: string): ModelIndexEntry[] {
   const out: ModelIndexEntry[] = [];
   for (const name of listModelNames(root)) {
     const named = aliases(root, name);
+    const rollout = client ? readRollout(root, name) : null;
+    const arm = rollout ? armOf(client!, rollout.weight, `${name}@${rollout.canary}`) : null;
+    const serving = arm === 'canary' ? rollout!.canary : arm === 'champion' ? rollout!.champion : null;
     for (const version of listVersions(root, name)) {
       const cardPath = join(root, name, version, CARD_JSON);
       if (!existsSync(cardPath)) continue;
@@ -62,10 +71,10 @@ export function modelIndex(root: string, onSkip?: (version: string, err: unknown
         onSkip?.(`${name}/${version}`, err);
         continue;
       }
-      out.push({ url: `/models/${name}/${version}/`, name, version, precision: card.precision, bytes: card.bytes, aliases: Object.keys(named).filter((a) => named[a] === version) });
+      out.push({ url: `/models/${name}/${version}/`, name, version, precision: card.precision, bytes: card.bytes, aliases: Object.keys(named).filter((a) => named[a] === version), ...(version === serving ? { arm: arm! } : {}) });
     }
   }
-  return out.sort((a, b) => Number(b.aliases.includes('champion')) - Number(a.aliases.includes('champion')) || b.version.localeCompare(a.version, 'en', { numeric: true }));
+  return out.sort((a, b) => Number(!!b.arm) - Number(!!a.arm) || Number(b.aliases.includes('champion')) - Number(a.aliases.includes('champion')) || b.version.localeCompare(a.version, 'en', { numeric: true }));
 }
 
 /** A file under `root` for a URL path, or null (missing, a directory, or outside the root). */
@@ -91,7 +100,10 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<{ 
     discardBody(req, IGNORED_BODY_BYTES);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed', 'text/plain');
     if (path === '/') return send(res, 302, '', 'text/plain', { location: '/demo/' });
-    if (path === '/models/index.json') return send(res, 200, JSON.stringify(modelIndex(models, leftOut)), MIME['.json']);
+    if (path === '/models/index.json') {
+      const client = new URL(req.url ?? '/', 'http://localhost').searchParams.get('client') ?? undefined;
+      return send(res, 200, JSON.stringify(modelIndex(models, leftOut, client)), MIME['.json']);
+    }
     const file = path.startsWith('/models/') ? fileUnder(models, path.slice('/models'.length)) : fileUnder(dist, path.endsWith('/') ? `${path}index.html` : path);
     if (!file) return send(res, 404, `not found: ${path}`, 'text/plain');
     send(res, 200, readFileSync(file), MIME[extname(file)] ?? 'application/octet-stream');
