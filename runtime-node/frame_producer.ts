@@ -31,6 +31,8 @@ export interface ProduceOptions {
   size?: [number, number];
   /** Prefix of frame ids. @default 'f' */
   idPrefix?: string;
+  /** Tick the sensors start at (frames are taken from the source by tick and sensor), so a later call continues through the source. @default 0 */
+  startTick?: number;
   onProgress?(sent: number): void;
 }
 
@@ -73,12 +75,13 @@ export async function produceFrames(transport: Transport, o: ProduceOptions): Pr
   if (refs.length === 0) throw new ConfigError(`source ${o.source} has no samples`);
   const cache = new Map<number, Awaited<ReturnType<typeof encodeFrame>>>();
   let sent = 0;
+  const first = o.startTick ?? 0;
   let tick = 0;
   const started = Date.now();
   while (sent < count && Date.now() < deadline) {
     const records: OutRecord[] = [];
     for (let s = 0; s < sensors && sent + records.length < count; s++) {
-      const k = (tick * sensors + s) % refs.length;
+      const k = ((first + tick) * sensors + s) % refs.length;
       if (!cache.has(k)) cache.set(k, await encodeFrame(refs[k], o.format ?? 'jpeg', o.size));
       const f = cache.get(k)!;
       const sensorId = `sensor-${s}`;
@@ -88,7 +91,7 @@ export async function produceFrames(transport: Transport, o: ProduceOptions): Pr
         value: f.bytes,
         headers: {
           [HEADER.schema]: FRAME_SCHEMA,
-          [HEADER.frameId]: `${o.idPrefix ?? 'f'}-${sensorId}-${tick}`,
+          [HEADER.frameId]: `${o.idPrefix ?? 'f'}-${sensorId}-${first + tick}`,
           [HEADER.contentType]: f.contentType,
           [HEADER.capturedAt]: new Date().toISOString(),
           [HEADER.sampleId]: refs[k].id,

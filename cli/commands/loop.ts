@@ -6,7 +6,8 @@ import { ConfigError, describeError, parseDriftReference } from '../../core/inde
 import { resolveBrokers } from '../../runtime-node/brokers.js';
 import { readState, startBroker, stopBroker } from '../../runtime-node/dev_broker.js';
 import { startClosedLoop } from '../../runtime-node/loop/closed_loop.js';
-import { runLoopDemo } from '../../runtime-node/loop/demo.js';
+import type { CanaryRules } from '../../runtime-node/loop/canary.js';
+import { DEMO_CANARY, runLoopDemo } from '../../runtime-node/loop/demo.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { gateOptions, retrainSettings } from './retrain.js';
 import { trainProgress } from '../train_progress.js';
@@ -33,6 +34,17 @@ interface LoopFlags extends GlobalOptions {
   maxRegression: number;
   maxFeedbackRegression: number;
   shadow: number;
+  canary: boolean;
+  canaryWeight: number;
+  canaryLabels: number;
+  canaryFrames: number;
+  canaryLatencyFactor: number;
+}
+
+/** The canary rules of the flags (null with --no-canary). */
+function canaryRules(flags: LoopFlags): CanaryRules | null {
+  if (!flags.canary) return null;
+  return { weight: flags.canaryWeight, minLabels: flags.canaryLabels, minFrames: flags.canaryFrames, latencyFactor: flags.canaryLatencyFactor, maxRegression: flags.maxFeedbackRegression };
 }
 
 const pts = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -49,11 +61,16 @@ async function demo(flags: LoopFlags, log: ReturnType<typeof cliLogger>): Promis
   }
   try {
     const started = Date.now();
-    const r = await runLoopDemo({ brokers, workdir: flags.workdir, labels: flags.labels, retrainSteps: flags.steps, log, onTrainEvent: trainProgress() });
+    const r = await runLoopDemo({ brokers, workdir: flags.workdir, labels: flags.labels, retrainSteps: flags.steps, canary: flags.canary ? DEMO_CANARY : null, log, onTrainEvent: trainProgress() });
     console.log('');
     console.log(`champion before: ${r.name}@${r.champion.version}  shifted mIoU ${pts(r.champion.shiftedMiou)}  held-out ${pts(r.champion.heldOutMiou)}`);
     if (r.promoted) console.log(`champion after:  ${r.name}@${r.promoted.version}  shifted mIoU ${pts(r.promoted.shiftedMiou)}  held-out ${pts(r.promoted.heldOutMiou)}  (${r.promoted.shiftedMiou >= r.champion.shiftedMiou ? '+' : ''}${(100 * (r.promoted.shiftedMiou - r.champion.shiftedMiou)).toFixed(2)} points on the shifted distribution)`);
-    for (const d of r.decisions) console.log(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`);
+    for (const d of r.decisions) {
+      if (!d.canary) console.log(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`);
+      const end = r.canaries.find((c) => c.version === d.version);
+      if (d.canary) console.log(`canary ${d.version} ${DEMO_CANARY.weight}% (offline gate accepted) → ${end ? `${end.outcome === 'promoted' ? `promoted ${d.version}` : `rolled back ${d.version}: ${end.reason}`} after ${(end.durationMs / 1000).toFixed(1)} s (canary ${end.evidence.canary.frames} frames / ${end.evidence.canary.labels} labels, champion ${end.evidence.champion.frames} / ${end.evidence.champion.labels})` : 'still on trial'}`);
+      if (end?.worseToRollbackMs != null) console.log(`  "canary worse on live labels" → rollback: ${(end.worseToRollbackMs / 1000).toFixed(1)} s`);
+    }
     console.log(`label requests: ${r.labelRequests}; drift detected: ${r.drift ? 'yes' : 'no'}; hot swaps: ${r.swaps.join(', ') || 'none'}; ${Math.round((Date.now() - started) / 1000)} s`);
     console.log(`registry: ${r.models} (edgeseg models list --models ${r.models}); gate reports in ${join(r.models, r.name, '.gate')}`);
   } finally {
@@ -77,7 +94,12 @@ export function registerLoop(program: Command): void {
       .option('--every <minutes>', 'also retrain on this schedule', numberOption('every', 0))
       .option('--no-drift', 'do not retrain on drift')
       .option('--drift-reference <file>', "drift reference (default: measured from the champion on its training data)")
-      .option('--workers <n>', 'inference workers', numberOption('workers', 1, true)),
+      .option('--workers <n>', 'inference workers', numberOption('workers', 1, true))
+      .option('--no-canary', 'promote an accepted challenger straight to champion (no canary rollout)')
+      .option('--canary-weight <percent>', 'share of sensors and browsers a new canary serves', numberOption('canary-weight', 0), 5)
+      .option('--canary-labels <n>', 'labels each arm needs before the canary is judged on live labels', numberOption('canary-labels', 1, true), 8)
+      .option('--canary-frames <n>', 'frames each arm needs before the canary is judged', numberOption('canary-frames', 1, true), 40)
+      .option('--canary-latency-factor <x>', "roll back at once when the canary's latency p95 exceeds the champion's by this factor", numberOption('canary-latency-factor', 1), 3),
   ).action(async (flags: LoopFlags, cmd: Command) => {
     const log = cliLogger('loop', cmd.optsWithGlobals());
     // The demo prints its own story; components log errors only unless --log-level says otherwise.
@@ -93,11 +115,13 @@ export function registerLoop(program: Command): void {
       stream: { workers: flags.workers, feedback: { token: process.env.EDGESEG_FEEDBACK_TOKEN } },
       triggers: { labels: flags.labels, everyMs: flags.every ? flags.every * 60_000 : null, drift: flags.drift },
       retrain: { ...retrainSettings(flags), onProgress: (m) => console.log(m) },
+      canary: canaryRules(flags),
       log,
     });
-    const { service, loop } = closed;
+    const { service, loop, judge } = closed;
+    judge?.on('end', (end) => console.log(end.outcome === 'promoted' ? `promoted ${end.version}: ${end.reason}` : `rolled back ${end.version}: ${end.reason}`));
     loop.on('trigger', (t) => console.log(`retrain triggered by ${t}`));
-    loop.on('decision', (d) => console.log(d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`));
+    loop.on('decision', (d) => console.log(d.canary ? `canary ${d.version} ${flags.canaryWeight}%` : d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`));
     loop.on('error', (err) => console.error(`retrain failed (the champion keeps serving): ${describeError(err)}`));
     console.log(`loop: serving ${service.modelVersion}; feedback → ${flags.feedback}${process.env.EDGESEG_FEEDBACK_TOKEN && service.url ? ` (POST ${service.url}/feedback)` : ''}; retrain after ${flags.labels} labels${flags.every ? `, every ${flags.every} min` : ''}${flags.drift ? ', on drift' : ''}`);
     await new Promise<void>((resolve) => {

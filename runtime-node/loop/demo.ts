@@ -15,6 +15,13 @@
  * 6. Then the cameras see the original distribution again and a careless labeller answers
  *    three times as many label requests with all-background masks; the challenger fitted to them
  *    regresses on the held-out set and is refused; the champion stays.
+ *
+ * With canary rules (the default), step 4's challenger first serves 5 % of 100 sensors as a
+ * canary and is promoted once live labels show it is not worse than the champion; and step 6
+ * becomes the case the offline gate cannot see: the careless labeller answers requests on the
+ * shifted scenes the cameras still send, so the challenger's failure lies outside the held-out set
+ * and its feedback slice is poisoned by the same labels — it passes the gate, goes to canary, and
+ * a trusted labeller auditing live traffic shows it worse on its own frames: rolled back.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -27,6 +34,7 @@ import { openDataset } from '../../trainer/data/dataset.js';
 import { evaluate } from '../../trainer/evaluate.js';
 import { train, type TrainEvent } from '../../trainer/train.js';
 import { produceFrames } from '../frame_producer.js';
+import type { CanaryOutcome, CanaryRules } from './canary.js';
 import { startClosedLoop } from './closed_loop.js';
 import type { LoopDecision } from './controller.js';
 import { SimulatedLabeler } from './simulated_labeler.js';
@@ -55,8 +63,12 @@ export interface LoopDemoOptions {
   labels?: number;
   /** Labels of the careless round. @default 3 × labels */
   carelessLabels?: number;
-  /** Also run a careless-labeller round that must be refused. @default true */
+  /** Also run a careless-labeller round (refused by the gate; with canary rules, rolled back on live labels). @default true */
   careless?: boolean;
+  /** Canary rollout of accepted challengers; null promotes them straight away (the loop's behaviour without canaries). @default DEMO_CANARY */
+  canary?: CanaryRules | null;
+  /** Sensors the cameras are, with canary rules (a 5 % canary needs enough of them). @default 100 */
+  sensors?: number;
   /** Give up after this long. @default 900 (s) */
   timeoutSec?: number;
   print?(line: string): void;
@@ -71,12 +83,17 @@ export interface LoopDemoResult {
   champion: { version: string; shiftedMiou: number; heldOutMiou: number };
   promoted: { version: string; shiftedMiou: number; heldOutMiou: number } | null;
   decisions: LoopDecision[];
+  /** How each canary ended (with canary rules). */
+  canaries: CanaryOutcome[];
   swaps: string[];
   labelRequests: number;
   drift: boolean;
 }
 
 const NAME = 'loop-demo';
+
+/** The demo's canary rules: 5 % of sensors, judged after 8 labels and 24 frames per arm. */
+export const DEMO_CANARY: CanaryRules = { weight: 5, minLabels: 8, minFrames: 24 };
 const pts = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 async function miouOn(dir: string, spec: string, split: 'val' | 'all', log: Logger): Promise<number> {
@@ -106,6 +123,8 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
   const shifted = o.shiftedEval ?? 'synthetic:count=200,size=128,seed=7,shift=1';
   const carelessFrames = o.carelessFrames ?? 'synthetic:count=200,size=128,seed=5';
   const topics = topicNames(o.topicPrefix ?? `edgeseg.loopdemo.${Date.now()}.`);
+  const canary = o.canary === undefined ? DEMO_CANARY : o.canary;
+  const sensors = canary ? (o.sensors ?? 100) : 2;
 
   print(`1/5 training the champion on ${base} (${o.championSteps ?? 150} steps)`);
   await selectBackend('auto', log);
@@ -137,9 +156,10 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
     triggers: { labels: o.labels ?? 48, drift: true, minLabels: Math.min(16, o.labels ?? 48) },
     retrain: { steps: o.retrainSteps ?? 60, learningRate: 1e-3, log: log.child('retrain'), onProgress: (m) => print(`  ${m}`), onTrainEvent: o.onTrainEvent },
     intervalMs: 1000,
+    canary,
     log: log.child('loop'),
   });
-  const { service, loop, transport } = closed;
+  const { service, loop, transport, judge } = closed;
   writeFileSync(join(feedback, 'drift_reference.json'), JSON.stringify(closed.reference, null, 1));
   const swaps: string[] = [];
   service.on('swap', ({ to }) => {
@@ -152,34 +172,72 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
     if (!drift) print(`drift detected: ${report.drifted.map((f) => `${f} PSI ${report.psi[f].toFixed(2)}`).join(', ')} (window ${report.window})`);
     drift = true;
   });
-  loop.on('decision', (d) => print(`${d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`}  (trigger: ${d.trigger})`));
+  loop.on('decision', (d) => print(`${d.canary ? `canary ${d.version} ${canary!.weight}%` : d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`}  (trigger: ${d.trigger}${d.canary ? '; the offline gate accepted it' : ''})`));
+  const worseAt = new Map<string, number>();
+  judge?.on('worse', ({ version, evidence }) => {
+    worseAt.set(version, Date.now());
+    print(`canary ${version} worse on live labels: mIoU ${pts(evidence.canary.labelMiou!)} vs the champion's ${pts(evidence.champion.labelMiou!)} (${evidence.canary.labels} / ${evidence.champion.labels} labels so far)`);
+  });
+  judge?.on('end', (end) => {
+    if (end.outcome === 'promoted') print(`canary ${end.version} ${canary!.weight}% → 100%\npromoted ${end.version}: ${end.reason}`);
+    else print(`rolled back ${end.version}: ${end.reason}${end.worseToRollbackMs !== null ? `\n  ${(end.worseToRollbackMs / 1000).toFixed(1)} s from "canary worse on live labels" to rollback (${end.evidence.canary.labels} canary labels, ${end.evidence.canary.frames} canary frames)` : ''}`);
+  });
+  // While a canary is on trial nothing retrains, and after it no stale trigger fires before the next round sets its own.
+  loop.on('decision', (d) => {
+    if (d.canary) loop.setTriggers({ labels: 0, drift: false });
+  });
+  /** The canary of the latest decision has ended (or there was none). */
+  const settled = (d: LoopDecision[]) => d.length > 0 && (!d[0].canary || judge!.outcomes.some((e) => e.version === d[0].version));
   loop.on('error', (err) => print(`retrain failed: ${err.message}`));
   let labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.truth`, log });
   let result: LoopDemoResult | null = null;
   try {
     await labeler.start();
+    let tick = 0;
     const round = async (source: string, idPrefix: string, until: (d: LoopDecision[]) => boolean) => {
       let sent = 0;
       const decided = loop.decisions.length;
       while (!until(loop.decisions.slice(decided)) && Date.now() < deadline) {
-        // Frames flow while no retrain runs (a retrain has the CPU to itself).
-        if (sent < 4000 && !loop.busy) sent += await produceFrames(transport, { topic: topics.frames, source, sensors: 2, fps: 0, count: 16, idPrefix: `${idPrefix}-${sent}` });
-        await sleep(1000);
+        // Frames flow while no retrain runs (a retrain has the CPU to itself); with many sensors, one frame each per second.
+        if (sent < 8000 && !loop.busy) sent += await produceFrames(transport, { topic: topics.frames, source, sensors, fps: 0, count: Math.max(16, sensors), idPrefix: `${idPrefix}-${sent}`, startTick: tick++ });
+        // One frame per sensor every few seconds keeps 100 sensors within what one worker segments.
+        await sleep(canary ? 3000 : 1000);
       }
       return sent;
     };
     print(`3/5 producing shifted frames (${frames}); the simulated labeller answers label requests from ground truth`);
-    await round(frames, 'shifted', (d) => d.length > 0);
+    await round(frames, 'shifted', settled);
     const first = loop.decisions[0];
     if (!first) throw new Error(`no retrain decision within ${o.timeoutSec ?? 900} s`);
     let promoted: LoopDemoResult['promoted'] = null;
-    if (first.accepted) {
+    if (first.accepted && (!first.canary || judge!.outcomes.some((e) => e.version === first.version && e.outcome === 'promoted'))) {
       for (let i = 0; i < 300 && !swaps.includes(`${NAME}@${first.version}`); i++) await sleep(100);
       const dir = join(models, NAME, first.version);
       promoted = { version: first.version, shiftedMiou: await miouOn(dir, shifted, 'all', log), heldOutMiou: first.result.report.challenger!.heldOut.miou };
       print(`4/5 mIoU on the shifted distribution: ${pts(before.shiftedMiou)} (${before.version}) → ${pts(promoted.shiftedMiou)} (${promoted.version})`);
     }
-    if (o.careless ?? true) {
+    if ((o.careless ?? true) && canary) {
+      const carelessLabels = o.carelessLabels ?? 3 * (o.labels ?? 48);
+      // The labels the first canary's audit gathered count already: the retrain waits for the careless ones on top.
+      loop.setTriggers({ labels: loop.labelsSinceChampion() + carelessLabels, drift: false });
+      print(`5/5 the cameras still see the shifted scenes (${frames}); a careless labeller answers ${carelessLabels} label requests with all-background masks`);
+      await labeler.stop();
+      labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.careless`, mode: 'background', fromBeginning: false, log });
+      await labeler.start();
+      // Once the challenger is on trial, a trusted labeller audits live traffic instead.
+      const audit = (d: LoopDecision) => {
+        if (!d.canary) return;
+        void (async () => {
+          await labeler.stop();
+          labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.audit`, fromBeginning: false, log });
+          await labeler.start();
+          print(`  a trusted labeller audits the canary's live traffic`);
+        })();
+      };
+      loop.on('decision', audit);
+      await round(frames, 'careless', settled);
+      loop.off('decision', audit);
+    } else if (o.careless ?? true) {
       // A third of the fine-tuning data saying "no pet here" on ordinary scenes: enough to regress.
       const carelessLabels = o.carelessLabels ?? 3 * (o.labels ?? 48);
       // This round is about label quality alone: drift (ordinary scenes against a reference that
@@ -198,6 +256,7 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
       champion: before,
       promoted,
       decisions: loop.decisions,
+      canaries: judge?.outcomes ?? [],
       swaps,
       labelRequests: await service.metrics.labelRequests.get().then((m) => m.values[0]?.value ?? 0),
       drift,
