@@ -76,6 +76,34 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
+  it('Conv2DBackpropFilter of 1×1 stride-1 convolutions (the matrix-product path), either operand the smaller', async () => {
+    for (const [x, co, pad] of [[[3, 9, 7, 5], 11, 'same'], [[2, 6, 6, 13], 4, 'valid'], [[1, 4, 5, 1], 1, 'same'], [[4, 3, 3, 8], 8, 'valid']] as [Shape4, number, Pad][]) {
+      const f: Shape4 = [1, 1, x[3], co];
+      const dyShape = [x[0], x[1], x[2], co];
+      const xa = randomData(x, x[3]);
+      const dya = randomData(dyShape, co);
+      const run = () => kernel('Conv2DBackpropFilter', { x: tf.tensor(xa, x), dy: tf.tensor(dya, dyShape) }, { strides: [1, 1], pad, dataFormat: 'NHWC', filterShape: f });
+      assert.ok(relativeError(await on('wasm', run), await on('cpu', run)) <= TOLERANCE, `x=${x} co=${co} ${pad}`);
+    }
+  });
+
+  it('strided Conv2DBackpropInput per phase (kernel 1–4, stride 2–3, odd sizes) agrees', async () => {
+    const cases: [Shape4, Shape4, [number, number], Pad][] = [
+      [[2, 7, 9, 5], [3, 3, 5, 6], [2, 2], 'same'],
+      [[1, 8, 8, 4], [1, 1, 4, 3], [2, 2], 'valid'],
+      [[2, 10, 11, 3], [4, 2, 3, 5], [3, 2], 'same'],
+      [[1, 9, 9, 2], [3, 3, 2, 2], [2, 3], [[0, 0], [1, 2], [0, 1], [0, 0]]],
+    ];
+    for (const [x, f, strides, pad] of cases) {
+      await tf.setBackend('cpu');
+      const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(f) as tf.Tensor4D, strides, pad).shape);
+      const dya = randomData(dyShape, 5);
+      const fa = randomData(f, 6);
+      const run = () => kernel('Conv2DBackpropInput', { dy: tf.tensor(dya, dyShape), filter: tf.tensor(fa, f) }, { strides, pad, dataFormat: 'NHWC', inputShape: x });
+      assert.ok(relativeError(await on('wasm', run), await on('cpu', run)) <= TOLERANCE, `x=${x} f=${f} strides=${strides} pad=${JSON.stringify(pad)}`);
+    }
+  });
+
   it('Conv2DTranspose layers (the U-Net decoder op) agree, kernel 2 and 3, stride 2', async () => {
     for (const [k, s] of [[2, 2], [3, 2], [3, 1], [4, 2]]) {
       const x = randomData([2, 8, 8, 6], k);

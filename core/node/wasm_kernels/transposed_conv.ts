@@ -9,9 +9,11 @@
  * to M = ceil(fh/s) taps (zeros in front) makes all phases one convolution with s_h·s_w times the
  * output channels (the filter is built by sub_pixel_filter.ts); a reshape/transpose then interleaves the phases back into rows and columns.
  * With stride 1 the same code is the classic "convolve with the flipped filter", dilation allowed.
+ * Strided Conv2D gradients take phase_conv.ts instead (one exact convolution per phase, no zero taps).
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelScope } from './kernel_scope.js';
+import { phaseConv, phaseConvApplies } from './phase_conv.js';
 import { subPixelFilter } from './sub_pixel_filter.js';
 
 export interface TransposedConvGeometry {
@@ -63,6 +65,7 @@ export function transposedConv(
     [0, 0],
   ];
 
+  if (kind === 'conv' && phaseConvApplies(filter.shape, dy.shape, geo)) return phaseConv(s, dy, filter, geo);
   let y: TensorInfo;
   if (kind === 'conv') {
     y = s.run('Conv2D', { x: dy, filter: subPixelFilter(s, filter, sh, sw, 'conv') }, { strides: [1, 1], dilations: [dh, dw], pad: padded, dataFormat: 'NHWC', dimRoundingMode: undefined } as never);
