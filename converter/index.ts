@@ -1,7 +1,7 @@
 /**
  * edgeseg/converter: `convert` (fold BatchNorm, fuse activations, quantize to fp16/uint8/uint16/mixed,
- * export ONNX, behind an mIoU gate), model artifacts (shards, card, SHA256SUMS, verification) and
- * the model registry.
+ * export ONNX, behind an mIoU gate), `importModel` (bring your own Keras, tfjs or ONNX model),
+ * model artifacts (shards, card, SHA256SUMS, verification) and the model registry.
  */
 export {
   convert,
@@ -16,3 +16,6 @@ export {
 } from './convert.js';
 export { saveLayersModel, writeModelDir, readModelDir, loadLayersModel, modelArtifacts, type CardDraft, type VerifiedModelDir } from '../core/node/artifact_fs.js';
 export { listVersions, listModelNames, aliases, setAlias, reserveVersion, publishRun, resolveModelRef, DEFAULT_MODELS_ROOT } from '../core/node/registry.js';
+export { importModel, detectFormat, type ImportOptions, type ImportResult } from './import/import_model.js';
+export { ImportError, type ImportErrorCode } from './import/import_error.js';
+export { convertImportedOnnx, isImportedOnnx, type ConvertImportedOnnxOptions, type ImportedOnnxConversion } from './import/convert_onnx.js';

@@ -93,7 +93,7 @@ export async function convertImportedOnnx(o: ConvertImportedOnnxOptions): Promis
   const bytes = new Uint8Array(readFileSync(join(parentDir, file)));
   const model = parseForeignOnnx(bytes);
   const outputName = card.contract.output.name;
-  const targets = qdqTargets(model, outputName);
+  const targets = qdqTargets(model);
   if (targets.length === 0) throw new ConfigError(`${file} has no Conv or ConvTranspose with float weights to quantize`);
   const tensors = activationTensors(targets, outputName);
   const normalization = normalizationOf(card);

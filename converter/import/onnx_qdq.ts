@@ -38,7 +38,7 @@ export function floatsOf(t: TensorProto): Float32Array {
   return Float32Array.from(t.floatData ?? []);
 }
 
-export function qdqTargets(model: ModelProto, outputName: string): QdqTarget[] {
+export function qdqTargets(model: ModelProto): QdqTarget[] {
   const inits = new Map(model.graph.initializer.map((t) => [t.name, t]));
   const targets: QdqTarget[] = [];
   for (const node of model.graph.node) {
@@ -48,7 +48,6 @@ export function qdqTargets(model: ModelProto, outputName: string): QdqTarget[] {
     const bias = node.input[2] ? (inits.get(node.input[2]) ?? null) : null;
     targets.push({ node, x: node.input[0], y: node.output[0], weight, bias: bias && bias.dataType === ONNX_DTYPE.float ? bias : null });
   }
-  void outputName;
   return targets;
 }
 
@@ -87,7 +86,7 @@ const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.b
 export function quantizeQdq(model: ModelProto, ranges: Map<string, [number, number]>, outputName: string): Uint8Array {
   const m = structuredClone(model);
   const g = m.graph;
-  const targets = qdqTargets(m, outputName);
+  const targets = qdqTargets(m);
   const taken = new Set([...g.node.flatMap((n) => [n.name, ...n.output]), ...g.initializer.map((t) => t.name), ...g.input.map((v) => v.name)]);
   const fresh = (base: string) => {
     let name = base;
