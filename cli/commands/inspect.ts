@@ -16,6 +16,11 @@ export function registerInspect(program: Command): void {
       const c = v.card;
       console.log(`${c.name} ${c.version} (${c.architecture.name}, ${c.precision}${c.parentVersion ? `, from ${c.parentVersion}` : ''})`);
       console.log(`dir       ${v.dir}`);
+      if (c.source) {
+        const s = c.source;
+        console.log(`source    ${s.format} ${s.file}${s.producer ? ` (${s.producer})` : ''} sha256 ${s.sha256.slice(0, 12)}${s.flattened.length ? `; flattened ${s.flattened.join(', ')}` : ''}`);
+        console.log(`contract  ${s.inputName} → ${c.contract.input.name} ${c.contract.input.layout}, normalization ${c.contract.input.normalization ?? 'unit'} (${s.normalizationFrom}); ${s.outputName} → ${c.contract.output.name} ${c.contract.output.layout ?? 'NHWC'}; classes ${c.contract.classes.join(', ')}${s.pinned.length ? `; pinned ${s.pinned.join(' ')}` : ''}`);
+      }
       const onnx = c.files.filter((f) => f.path.endsWith('.onnx'));
       console.log(`formats   ${[...(v.modelJson ? ['tfjs layers (model.json)'] : []), ...onnx.map((f) => `ONNX ${f.path} ${f.bytes.toLocaleString('en')} B sha256 ${f.sha256.slice(0, 12)}`)].join('; ')}`);
       // An ONNX-only version has no tfjs graph to list: its card says the rest.
