@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every benchmark in turn — bench:train, bench:convert, bench:web, bench:stream
- * (and bench:engines, bench:package when present) — then one report, bench/report.md with its charts and
+ * (and bench:engines, bench:package, bench:pets when present; bench:pets needs the shipped model in
+ * data/models) — then one report, bench/report.md with its charts and
  * bench/report.json. bench:stream starts its own Kafka broker when none is running.
  *
  *   npm run bench                      (all; about 25 minutes on 2 cores, most of it the cpu training step)
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { writeReport } from './report.js';
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
-const ALL = ['train', 'convert', 'web', 'stream', 'engines', 'package'].filter((b) => existsSync(join(import.meta.dirname, `${b}.ts`)));
+const ALL = ['train', 'convert', 'web', 'stream', 'engines', 'package', 'pets'].filter((b) => existsSync(join(import.meta.dirname, `${b}.ts`)));
 const wanted = args.only ? args.only.split(',').map((s) => s.trim()) : ALL;
 for (const w of wanted) if (!ALL.includes(w)) throw new Error(`--only: unknown bench '${w}' (benches: ${ALL.join(', ')})`);
 

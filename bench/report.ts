@@ -7,16 +7,19 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { barChart, type BarGroup } from '../trainer/report/svg_chart.js';
+import { barChart, lineChart, type BarGroup } from '../trainer/report/svg_chart.js';
 
 const OUT = join(import.meta.dirname, 'out');
 const DIR = import.meta.dirname;
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** The last report's inputs: a bench whose bench/out file is gone (a fresh checkout) keeps its section. */
+const lastInputs: Record<string, Json> = existsSync(join(DIR, 'report.json')) ? ((JSON.parse(readFileSync(join(DIR, 'report.json'), 'utf8')) as Json).benches ?? {}) : {};
+
 function load(name: string): Json | null {
   const p = join(OUT, `${name}.json`);
-  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Json) : null;
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Json) : (lastInputs[name] ?? null);
 }
 
 const num = (v: number, digits = 1) => (Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
@@ -164,6 +167,87 @@ function packageSection(j: Json): string {
   ].join('\n');
 }
 
+function petsSection(j: Json): string {
+  const c = j.compare as Json | undefined;
+  const s = j.shipped as Json | undefined;
+  const ref = j.reference as Json;
+  const parts: string[] = ['## Oxford-IIIT Pet: --init vs from scratch, the shipped model, latency (bench:pets)', `Machine: ${machineOf(j)}. Measured ${j.measured}.`];
+  if (c) {
+    const arms = c.arms as Json[];
+    const epochRows = arms.flatMap((a) => (a.epochs as Json[]).map((e) => [a.arm, e.epoch, e.step, pct(e.valMiou), pct(e.heldOut.miou), pct(e.heldOut.foregroundIou)]));
+    parts.push(
+      '',
+      `### --init vs from scratch, same step budget`,
+      `${c.recipe.model} ${JSON.stringify(c.recipe.modelConfig)} (the shipped recipe, data/models/pets.train.json: lr ${c.recipe.learningRate} ${c.recipe.schedule}, seed ${c.recipe.seed}) trained ${c.steps} steps of batch ${c.batch} (${c.workers} workers, wasm) on \`${c.data}\`, twice: encoder from ${arms[0].init} (ImageNet MobileNetV2, frozen for epoch 1; input normalization ${arms[0].normalization}) vs a seeded random init (${arms[1].normalization}). Held-out: the **${c.heldOut.split}** split, ${c.heldOut.images} images, never trained or selected on; validation mIoU from each run's metrics.jsonl, held-out metrics from each epoch's end-of-epoch checkpoint. Measured ${c.measured}.`,
+      '',
+      table(['run', 'epoch', 'step', 'val mIoU', 'held-out mIoU', 'held-out fg IoU'], epochRows),
+      '',
+      chart(
+        'report-pets-init.svg',
+        lineChart(
+          arms.flatMap((a) => [
+            { name: `${a.arm} mIoU`, points: (a.epochs as Json[]).map((e) => [e.step, 100 * e.heldOut.miou] as [number, number]) },
+            { name: `${a.arm} fg IoU`, points: (a.epochs as Json[]).map((e) => [e.step, 100 * e.heldOut.foregroundIou] as [number, number]) },
+          ]),
+          { title: `Held-out (${c.heldOut.split}) mIoU and fg IoU, --init vs scratch`, xLabel: 'step (epoch ends)', yLabel: '%', yRange: [0, 100] },
+        ),
+        'held-out mIoU and foreground IoU per epoch, init vs scratch',
+      ),
+      '',
+      ...Object.entries(c.ratios).map(([k, v]) => `- ${k}: **${num(v as number, 2)}×** (after ${c.steps} steps each)`),
+    );
+  }
+  if (s) {
+    const rows = s.rows as Json[];
+    const node = s.node.rows as Json[];
+    const web = s.browser.rows as Json[];
+    parts.push(
+      '',
+      `### The shipped model (${s.root}/${s.name}: ${s.versions.fp16} and ${s.versions.uint8}, champion ${s.versions.champion})`,
+      `Held-out **${s.heldOut.split}** split of \`${s.data}\`, ${s.heldOut.images} images at 128². The two version folders as shipped (every file): ${num(s.shippedBytes / 1e6, 2)} MB. Measured ${s.measured}.`,
+      '',
+      table(
+        ['variant', 'file', 'engine', 'bytes', 'pixel accuracy', 'mIoU', 'fg IoU', 'source'],
+        rows.map((r) => [r.variant, r.file, r.engine, r.bytes.toLocaleString('en-US'), pct(r.pixelAccuracy), pct(r.miou), pct(r.foregroundIou), r.source === 'card' ? `card: ${r.note}` : 'measured']),
+      ),
+      '',
+      `Node ${s.node.ort ? `(ONNX Runtime ${s.node.ort}) ` : ''}on one core: one intra-op thread, sequential, batch 1, a held-out photo as input; model run only, ${s.node.runs} interleaved runs each.`,
+      '',
+      table(['model file', 'p50 ms / image', 'p90 ms', 'min ms', 'images / s (1000 / p50)'], [
+        ...node.map((r) => [r.file, num(r.p50Ms, 1), num(r.p90Ms, 1), num(r.minMs, 1), num(1000 / r.p50Ms, 1)]),
+        [`reference: ${ref.model} (issue 12, not measured here)`, num(ref.msPerImage, 0), '-', '-', num(1000 / ref.msPerImage, 1)],
+      ]),
+      '',
+      chart(
+        'report-pets-latency.svg',
+        barChart([{ label: 'one core', values: [...node.map((r) => ({ name: r.file, value: r.p50Ms })), { name: 'reference (issue, not measured)', value: ref.msPerImage }] }], { title: 'ms per 128² image, one core', yLabel: 'ms' }),
+        'ms per image on one core: shipped int8 and fp32 ONNX vs the reference',
+      ),
+      '',
+      `Headless Chromium ${s.browser.chromium} (runtime-web, wasm backend): ${s.browser.photos} held-out photos at their own size as canvas frames, ${s.browser.frames} timed frames per case; fg IoU and mIoU of the masks against the photos' trimaps.`,
+      '',
+      table(['engine', 'model', 'p50 ms / frame', 'p50 model + readback ms', 'frames / s', 'fg IoU', 'mIoU'], web.map((w) => [w.engine, w.file, num(w.p50Ms, 1), num(w.modelP50Ms, 1), num(w.fps, 1), pct(w.foregroundIou), pct(w.miou)])),
+      '',
+      `**pets fg IoU ${num(s.headline.foregroundIou, 3)}; ms/image ${num(s.headline.msPerImage, 1)} (one core, ORT)** — reference: ${ref.megabytes} MB, fg IoU ${ref.foregroundIou} at ${ref.resolution}², ${ref.msPerImage} ms/image on one core (issue 12's figures, not measured here).`,
+      '',
+      'Goals (issue 12):',
+      ...Object.entries(s.goals).map(([k, v]) => `- ${k}: ${v ? 'met' : '**not met**'}`),
+      '',
+      'Ratios (same run):',
+      ...Object.entries(s.ratios).map(([k, v]) => `- ${k}: **${num(v as number, 2)}×**`),
+    );
+  }
+  return parts.join('\n');
+}
+
+/** The section of bench:<name> in the report as it stands (its Markdown input may be gone while its JSON is kept). */
+function lastSection(name: string): string | null {
+  const p = join(DIR, 'report.md');
+  if (!existsSync(p)) return null;
+  const m = readFileSync(p, 'utf8').match(new RegExp(`^## [^\\n]*\\(bench:${name}\\)\\n[\\s\\S]*?(?=^## |(?![\\s\\S]))`, 'm'));
+  return m ? m[0].trim() : null;
+}
+
 /** A bench this report has no dedicated layout for: its own Markdown, headings one level down, else its ratios. */
 function genericSection(name: string, j: Json): string {
   const mdPath = join(OUT, `${name}.md`);
@@ -171,6 +255,8 @@ function genericSection(name: string, j: Json): string {
     const body = readFileSync(mdPath, 'utf8').replace(/^(#+) /gm, (_, h: string) => `#${h} `).replace(/^## (.*)$/m, `## $1 (bench:${name})`);
     return `${body.trim()}\n\nMeasured ${j.measured ?? '?'}.`;
   }
+  const kept = lastSection(name);
+  if (kept) return kept;
   return [
     `## bench:${name}`,
     `Machine: ${machineOf(j)}. Measured ${j.measured ?? '?'}.`,
@@ -211,6 +297,12 @@ export function writeReport(): { md: string; json: string; sections: string[] } 
     inputs.package = pkg;
     sections.push('package');
     parts.push(packageSection(pkg), '');
+  }
+  const pets = load('pets');
+  if (pets) {
+    inputs.pets = pets;
+    sections.push('pets');
+    parts.push(petsSection(pets), '');
   }
   const md = join(DIR, 'report.md');
   const json = join(DIR, 'report.json');
