@@ -193,6 +193,13 @@ const relu: Mapper = (c, ctx) => {
   return { kind: 'layer', layer: tfl.layers.reLU({ name: ctx.name, ...(max !== null && max !== undefined ? { maxValue: max } : {}) }), vars: [] };
 };
 
+/** Keras 3 names the slope `negative_slope`, Keras 2 `alpha` (default 0.3 in both). */
+const leakyRelu: Mapper = (c, ctx) => ({
+  kind: 'layer',
+  layer: tfl.layers.leakyReLU({ name: ctx.name, alpha: (c.negative_slope as number | undefined) ?? (c.alpha as number | undefined) ?? 0.3 }),
+  vars: [],
+});
+
 const activation: Mapper = (c, ctx) => ({
   kind: 'layer',
   layer: tfl.layers.activation({ name: ctx.name, activation: activationOf(c.activation, ctx, 'Activation') as 'linear' }),
@@ -277,6 +284,7 @@ export const KERAS_LAYERS: Readonly<Record<string, Mapper>> = {
   Conv2DTranspose: conv2dTranspose,
   BatchNormalization: batchNormalization,
   ReLU: relu,
+  LeakyReLU: leakyRelu,
   Activation: activation,
   Add: add,
   Concatenate: concatenate,

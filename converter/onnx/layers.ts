@@ -219,6 +219,12 @@ const relu: LayerEmitter = (ctx) => {
   return { ...x, name: ctx.out };
 };
 
+const leakyRelu: LayerEmitter = (ctx) => {
+  const [x] = ctx.inputs;
+  ctx.b.node('LeakyRelu', [x.name], [ctx.out], { alpha: { f: (ctx.layer.config.alpha as number | undefined) ?? 0.3 } });
+  return { ...x, name: ctx.out };
+};
+
 const activationLayer: LayerEmitter = (ctx) => {
   activation(ctx, ctx.layer.config.activation, ctx.inputs[0].name);
   return { ...ctx.inputs[0], name: ctx.out };
@@ -333,4 +339,5 @@ export const LAYER_EMITTERS: Readonly<Record<string, LayerEmitter>> = {
   SeparableConv2D: separableConv2d,
   ZeroPadding2D: zeroPadding2d,
   UpSampling2D: upSampling2d,
+  LeakyReLU: leakyRelu,
 };

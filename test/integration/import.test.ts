@@ -113,6 +113,27 @@ describe('edgeseg import: Keras-family formats match Keras logits', () => {
     await assert.rejects(importModel({ path, name: `m${++runs}`, root, normalize: 'symmetric' }), /rescales raw pixels itself \(layer down_stack\/to_symmetric\)/);
   });
 
+  it('maps LeakyReLU (Keras 3 negative_slope) and exports it to ONNX with the logits tfjs computes', async () => {
+    const path = writeTemp('leaky.keras', editedKeras((c) => {
+      const l = findLayer(c, 'b1_dw_relu');
+      l.class_name = 'LeakyReLU';
+      l.config = { name: 'b1_dw_relu', negative_slope: 0.1 };
+    }));
+    const { dir, card } = await importAs(path);
+    await convert({ model: dir, precision: 'fp32', format: 'onnx', out: root, backend: 'wasm', log: quiet, onProgress: () => {} });
+    const { runner } = await loadRunner(join(root, card.name, `${card.version}-fp32`), 'ort', { ortThreads: 1, ortProvider: 'cpu' });
+    try {
+      const input = tf.tensor4d(fixedInput(), [1, 128, 128, 3]);
+      const onnx = (await runner.predict(input)) as Float32Array;
+      input.dispose();
+      const tfjs = await tfjsLogits(dir);
+      assert.ok(relativeError(onnx, tfjs) <= PARITY);
+      assert.ok(relativeError(tfjs, referenceLogits('unet_k3.keras')) > PARITY, 'the slope changed the model');
+    } finally {
+      await runner.dispose();
+    }
+  });
+
   it('pins a free height and width to 128 and records it', async () => {
     const path = writeTemp('free.keras', editedKeras((c) => (findLayer(c, 'image').config.batch_shape = [null, null, null, 3])));
     const { dir, card } = await importAs(path);
