@@ -1,3 +1,4 @@
+/** `edgeseg import`: a Keras, tfjs or ONNX model trained elsewhere → a registry version (converter/import/). */
 import type { Command } from 'commander';
 import { ConfigError, INPUT_NORMALIZATIONS, isInputNormalization, type InputNormalization } from '../../core/index.js';
 import { importModel } from '../../converter/import/import_model.js';

@@ -39,6 +39,7 @@ export class Hdf5File {
     }
   }
 
+  /** Whether a group or dataset exists at `path`. */
   has(path: string): boolean {
     return this.node(path) !== null;
   }

@@ -19,6 +19,7 @@ export interface ImportedLayers {
   layerClasses: Record<string, number>;
 }
 
+/** Builds the flat model, saves it as artifacts with the output layer named by the contract, and disposes it. */
 export async function importKerasLayers(source: KerasSource): Promise<ImportedLayers> {
   const flat = buildFlatModel(source.config, source.weights);
   try {

@@ -98,6 +98,7 @@ export interface OnnxImportOptions {
   output?: string;
 }
 
+/** Checks an ONNX model against what edgeseg serves and describes its contract (class names left to the caller). */
 export async function importOnnx(bytes: Uint8Array, file: string, o: OnnxImportOptions): Promise<ImportedOnnx> {
   let model: ModelProto;
   try {

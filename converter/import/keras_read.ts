@@ -31,6 +31,7 @@ function parseJson(bytes: Uint8Array, where: string): unknown {
   }
 }
 
+/** A Keras 3 `.keras` archive: its config.json, its metadata's Keras version and model.weights.h5. */
 export function readKerasArchive(bytes: Uint8Array, file: string): KerasSource {
   let entries: Record<string, Uint8Array>;
   try {
@@ -47,6 +48,7 @@ export function readKerasArchive(bytes: Uint8Array, file: string): KerasSource {
   return { format: 'keras', config, weights, producer: meta.keras_version ? `keras ${meta.keras_version}` : null };
 }
 
+/** A full-model HDF5 file (Keras 3 or tf.keras 2); a weights-only file is refused by name. */
 export function readModelH5(bytes: Uint8Array, file: string): KerasSource {
   const h5 = new Hdf5File(bytes, file);
   const text = h5.attr('/', 'model_config');
@@ -58,7 +60,7 @@ export function readModelH5(bytes: Uint8Array, file: string): KerasSource {
   return { format: 'keras-h5', config, weights: weightsFromModelH5(h5), producer: typeof version === 'string' ? `keras ${version}` : null };
 }
 
-/** A tfjs model directory's model.json, and whether it is a graph model (refused: it holds TF ops, not layers). */
+/** A tensorflowjs_converter layers directory; a graph model is refused (it holds TF ops, not layers). */
 export function readTfjsDir(dir: string): KerasSource {
   const path = join(dir, 'model.json');
   if (!existsSync(path)) throw new ImportError('IMPORT_UNSUPPORTED_FORMAT', `${dir} has no model.json; it is not a tensorflowjs_converter directory`);

@@ -21,6 +21,7 @@ export interface QdqTarget {
   bias: TensorProto | null;
 }
 
+/** Parses an ONNX file the quantizer can rewrite: weights inside the file, opset 13 or later (per-channel DequantizeLinear). */
 export function parseForeignOnnx(bytes: Uint8Array): ModelProto {
   const model = decodeModel(bytes);
   for (const t of model.graph.initializer) {
@@ -38,6 +39,7 @@ export function floatsOf(t: TensorProto): Float32Array {
   return Float32Array.from(t.floatData ?? []);
 }
 
+/** The standard-domain Conv and ConvTranspose nodes whose 4-D weight is a float initializer, in graph order. */
 export function qdqTargets(model: ModelProto): QdqTarget[] {
   const inits = new Map(model.graph.initializer.map((t) => [t.name, t]));
   const targets: QdqTarget[] = [];
