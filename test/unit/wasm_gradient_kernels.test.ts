@@ -76,7 +76,7 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
-  it('Conv2DBackpropFilter of 1×1 stride-1 convolutions (the matrix-product path), either operand the smaller', async () => {
+  it('Conv2DBackpropFilter of 1×1 stride-1 convolutions (MobileNetV2 expand and project)', async () => {
     for (const [x, co, pad] of [[[3, 9, 7, 5], 11, 'same'], [[2, 6, 6, 13], 4, 'valid'], [[1, 4, 5, 1], 1, 'same'], [[4, 3, 3, 8], 8, 'valid']] as [Shape4, number, Pad][]) {
       const f: Shape4 = [1, 1, x[3], co];
       const dyShape = [x[0], x[1], x[2], co];
@@ -89,10 +89,10 @@ describe('wasm gradient kernels match the cpu backend', () => {
 
   it('strided Conv2DBackpropInput per phase (kernel 1–4, stride 2–3, odd sizes) agrees', async () => {
     const cases: [Shape4, Shape4, [number, number], Pad][] = [
-      [[2, 7, 9, 5], [3, 3, 5, 6], [2, 2], 'same'],
-      [[1, 8, 8, 4], [1, 1, 4, 3], [2, 2], 'valid'],
-      [[2, 10, 11, 3], [4, 2, 3, 5], [3, 2], 'same'],
-      [[1, 9, 9, 2], [3, 3, 2, 2], [2, 3], [[0, 0], [1, 2], [0, 1], [0, 0]]],
+      [[2, 7, 9, 9], [3, 3, 9, 6], [2, 2], 'same'],
+      [[1, 8, 8, 8], [1, 1, 8, 3], [2, 2], 'valid'],
+      [[2, 10, 11, 12], [4, 2, 12, 5], [3, 2], 'same'],
+      [[1, 9, 9, 8], [3, 3, 8, 2], [2, 3], [[0, 0], [1, 2], [0, 1], [0, 0]]],
     ];
     for (const [x, f, strides, pad] of cases) {
       await tf.setBackend('cpu');

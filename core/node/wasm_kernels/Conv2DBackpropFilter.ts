@@ -3,10 +3,8 @@
  * Σ_{b,p,q} x_pad[b, p·s + i, q·s + j, c] · dy[b, p, q, o] is itself a convolution: with batch
  * and channels of x swapped ([c, H, W, b]) and dy as the filter ([p, q, b, o]), the stride
  * becomes a dilation and the output [c, fh, fw, o] is dW up to a transpose. One XNNPACK call.
- * 1×1 stride-1 convolutions take the matrix-product form of conv_filter_1x1.ts instead.
  */
 import { backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { filter1x1, filter1x1Applies } from './conv_filter_1x1.js';
 import { KernelScope } from './kernel_scope.js';
 
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -33,7 +31,6 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   // Enough bottom/right padding that the dilated dy fits fh × fw times; extra rows are cut below.
   const bottom = Math.max(0, fh + sh * (outH - 1) - inH - top);
   const right = Math.max(0, fw + sw * (outW - 1) - inW - left);
-  if (filter1x1Applies(x.shape, dy.shape, fh, fw, [sh, sw], top, left)) return KernelScope.use(backend, 'wasm', (s) => filter1x1(s, x, dy));
   return KernelScope.use(backend, 'wasm', (s) => {
     const xT = s.transpose(x, [3, 1, 2, 0]);
     const dyT = s.transpose(dy, [1, 2, 0, 3]);
