@@ -125,6 +125,23 @@ function runCase(page: import('playwright-core').Page, o: { model: string; backe
   );
 }
 
+/**
+ * runCase with a limit (load, warm-up and the frames may stall on an emulated GPU): past it the
+ * case is reported as timed out and the page reloaded, so one stuck backend does not stop the run.
+ */
+async function guarded(page: import('playwright-core').Page, o: Parameters<typeof runCase>[1]): Promise<RunResult> {
+  const limitMs = 4 * o.maxMs + 120_000;
+  let timer: NodeJS.Timeout | undefined;
+  // The abandoned evaluation rejects when the page reloads: caught, so it cannot end the process.
+  const run = runCase(page, o).catch((e: Error): RunResult => ({ error: e.message }));
+  const r = await Promise.race([run, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), limitMs)))]);
+  clearTimeout(timer);
+  if (r) return r;
+  await page.reload();
+  await page.waitForFunction(() => document.body.dataset.ready === 'true');
+  return { error: `no result within ${(limitMs / 1000).toFixed(0)} s` };
+}
+
 const rows: Row[] = [];
 const notes: string[] = [];
 const autoRows = new Map<string, { row: Row; why: string }>();
@@ -138,9 +155,12 @@ try {
       const runs: Exclude<RunResult, { error: string }>[] = [];
       let error: string | null = null;
       for (let k = 0; k < RUNS && !error; k++) {
-        const r = await runCase(page, { model: `/models/bench/1-${variant}/`, backend: c.backend, engine: c.engine, frames: FRAMES, maxMs: MAX_SECONDS * 1000 });
+        const r = await guarded(page, { model: `/models/bench/1-${variant}/`, backend: c.backend, engine: c.engine, frames: FRAMES, maxMs: MAX_SECONDS * 1000 });
         if ('error' in r) error = r.error;
-        else runs.push(r);
+        else {
+          runs.push(r);
+          console.log(`    ${c.name} ${variant} run ${k + 1}: first mask ${r.firstMaskMs.toFixed(0)} ms, ${r.latencies.length} frames${c.name === 'auto' ? `, chose ${r.chosen}` : ''}`);
+        }
       }
       if (error) {
         notes.push(`${c.name} ${variant}: ${error}`);
@@ -149,7 +169,7 @@ try {
       }
       const med = (f: (r: (typeof runs)[number]) => number) => percentile(runs.map(f), 0.5);
       const all = runs.flatMap((r) => r.latencies);
-      const k = Math.min(50, Math.floor(runs[0].latencies.length / 2));
+      const k = Math.max(1, Math.min(50, Math.floor(runs[0].latencies.length / 2)));
       const chosen = [...new Set(runs.map((r) => r.chosen))].join('/');
       const row: Row = {
         backend: c.name === 'auto' ? `auto → ${chosen}` : c.name,

@@ -66,17 +66,27 @@ export class Engine implements EngineApi {
     return run;
   }
 
+  /**
+   * Loads a candidate's runner and warms it up. ONNX Runtime's session (its wasm compile, seconds
+   * for the 27 MB binary) is created outside the lock, so frames keep flowing meanwhile; a tfjs
+   * model is built on its backend, which needs the lock (tfjs has one active backend).
+   */
   private async createRunner(candidate: WebCandidate): Promise<ModelRunner> {
     const { engine, backend } = partsOf(candidate);
-    await activateBackend(backend, this.options!.wasmPaths);
-    const runner = engine === 'ort' ? await webOrtRunner(this.loaded!.onnx!.bytes, backend, this.options!.wasmPaths, this.loaded!.card.contract) : await webTfjsRunner(this.loaded!.artifacts!);
-    try {
-      await timeRuns(runner, Math.max(1, this.options!.warmupRuns));
-    } catch (err) {
-      await runner.dispose().catch(() => {});
-      throw err;
-    }
-    return runner;
+    const o = this.options!;
+    const runner = engine === 'ort' ? await webOrtRunner(this.loaded!.onnx!.bytes, backend, o.wasmPaths, this.loaded!.card.contract) : null;
+    return this.exclusive(async () => {
+      let r = runner;
+      try {
+        await activateBackend(backend, o.wasmPaths);
+        r ??= await webTfjsRunner(this.loaded!.artifacts!);
+        await timeRuns(r, Math.max(1, o.warmupRuns));
+        return r;
+      } catch (err) {
+        await r?.dispose().catch(() => {});
+        throw err;
+      }
+    });
   }
 
   private serve(candidate: WebCandidate, runner: ModelRunner): void {
@@ -92,9 +102,9 @@ export class Engine implements EngineApi {
     const backends = options.backend === 'auto' ? WEB_BACKENDS : [options.backend];
     // Fetch + verify overlap the probes and the first backend's start-up (wasm compile).
     const loading = loadVerifiedModel(options.model, options.cache);
+    // wasm is the cheapest candidate's backend whenever it is asked for: its start-up overlaps the probes too.
+    const starting = backends.includes('wasm') ? activateBackend('wasm', options.wasmPaths).catch(() => {}) : null;
     const probes = new Map<WebBackend, BackendProbe>(await Promise.all(backends.map(async (b) => [b, await probeBackend(b)] as const)));
-    const firstBackend = backends.includes('wasm') ? 'wasm' : backends.find((b) => !probes.get(b)!.unsupported);
-    const starting = firstBackend ? activateBackend(firstBackend, options.wasmPaths).catch(() => {}) : null;
     const loaded = await loading;
     await starting;
     this.loaded = loaded;
@@ -121,7 +131,7 @@ export class Engine implements EngineApi {
     const remembered = candidates.length > 1 && options.cache && !options.recalibrate ? await readChoice(key) : null;
     const order = remembered && candidates.includes(remembered.chosen) ? [remembered.chosen] : candidates;
 
-    const table: BackendCandidate<WebCandidate, ModelRunner>[] = order.map((c) => ({ name: c, probe: async () => null, activate: () => this.exclusive(() => this.createRunner(c)) }));
+    const table: BackendCandidate<WebCandidate, ModelRunner>[] = order.map((c) => ({ name: c, probe: async () => null, activate: () => this.createRunner(c) }));
     if (order.length === 0) throw new BackendUnavailableError(Object.fromEntries(passedOver.map((r) => [r.candidate, r.reason!])));
     const first = await resolveBackend(table).catch((err: Error & { reasons?: Record<string, string> }) => {
       // Name every candidate passed over as well as those that failed.
@@ -153,7 +163,7 @@ export class Engine implements EngineApi {
     const steps: CalibrationStep[] = order.map((c) => ({
       candidate: c,
       serving: c === this.serving!.candidate ? this.serving!.runner : null,
-      load: () => (this.closed ? Promise.reject(new Error('the segmenter closed')) : this.exclusive(() => this.createRunner(c))),
+      load: () => (this.closed ? Promise.reject(new Error('the segmenter closed')) : this.createRunner(c)),
       time: (runner) =>
         this.exclusive(async () => {
           await activateBackend(partsOf(c).backend, this.options!.wasmPaths);
