@@ -2,7 +2,7 @@
  * The trainer's configuration: one typed object, from CLI flags or a JSON config file, filled with
  * documented defaults and checked by `resolveTrainConfig` with errors that name the field.
  */
-import { ConfigError, parseDatasetSpecs } from '../core/index.js';
+import { ConfigError, parseDatasetSpecs, z } from '../core/index.js';
 import { TRAINING_BACKENDS, type TrainingBackend } from '../core/node/backends/select.js';
 import { isModelName, MODEL_NAMES } from './models/index.js';
 import { checkEncoderFreeze } from './pretrained/encoder_freeze.js';
@@ -100,6 +100,38 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'data' | 'name'> = {
 
 const isInt = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
 
+/** A field that must pass `ok`; `message` names the field and the value, as the CLI shows it. */
+const field = (ok: (v: unknown) => boolean, message: (v: unknown) => string) => z.unknown().refine(ok, { error: (i) => message(i.input) });
+const int = (name: string, min: number) => field((v) => isInt(v, min), (v) => `${name} must be ${min === 0 ? 'a non-negative integer' : `an integer ≥ ${min}`}, got ${String(v)}`);
+
+/**
+ * The training config (CLI flags, a `--config` JSON file, the API) parsed at its boundary; the
+ * cross-field rules (schedule, encoder freeze) are checked after it.
+ */
+export const trainConfigSchema = z.object({
+  model: field((v) => typeof v === 'string' && isModelName(v), (v) => `model '${String(v)}' is not one of ${MODEL_NAMES.join(', ')}`),
+  data: field((v) => typeof v === 'string' && v !== '', () => 'data is required: a dataset spec such as synthetic:count=500,size=128,seed=1'),
+  name: z.string({ error: 'name must be a string' }),
+  epochs: int('epochs', 1),
+  batchSize: field((v) => isInt(v, 1) && (v as number) <= 512, (v) => `batchSize must be an integer 1–512, got ${String(v)}`),
+  maxSteps: field((v) => v === null || isInt(v, 1), (v) => `maxSteps must be an integer ≥ 1, got ${String(v)}`),
+  backend: field((v) => (TRAINING_BACKENDS as readonly unknown[]).includes(v), (v) => `backend '${String(v)}' is not one of ${TRAINING_BACKENDS.join('|')}`),
+  seed: int('seed', 0),
+  shuffleBuffer: field((v) => isInt(v, 0), (v) => `shuffleBuffer must be an integer ≥ 0, got ${String(v)}`),
+  checkpointEvery: int('checkpointEvery', 1),
+  patience: field((v) => isInt(v, 0), (v) => `patience must be an integer ≥ 0, got ${String(v)}`),
+  minDelta: field((v) => typeof v === 'number' && v >= 0, (v) => `minDelta must be ≥ 0, got ${String(v)}`),
+  cache: field((v) => v === 'memory' || v === 'none', (v) => `cache must be 'memory' or 'none', got ${String(v)}`),
+  workers: field((v) => v === null || isInt(v, 0), (v) => `workers must be an integer ≥ 0, got ${String(v)}`),
+  reportSamples: field((v) => isInt(v, 0), (v) => `reportSamples must be an integer ≥ 0, got ${String(v)}`),
+  modelConfig: field((v) => typeof v === 'object' && v !== null && !Array.isArray(v), () => 'modelConfig must be an object'),
+  init: field((v) => v === null || (typeof v === 'string' && v !== ''), (v) => `init must be the path of a pretrained .tflite file, got ${JSON.stringify(v)}`),
+  initFrom: field((v) => v === null || (typeof v === 'string' && v !== ''), (v) => `initFrom must be a model directory or registry ref, got ${JSON.stringify(v)}`),
+  out: field((v) => typeof v === 'string' && v !== '', (v) => `out must be a directory, got ${JSON.stringify(v)}`),
+  flip: field((v) => typeof v === 'boolean', (v) => `flip must be true or false, got ${JSON.stringify(v)}`),
+  restoreBest: field((v) => typeof v === 'boolean', (v) => `restoreBest must be true or false, got ${JSON.stringify(v)}`),
+});
+
 /** Fills defaults and checks every field and cross-field rule. */
 export function resolveTrainConfig(input: Partial<TrainConfig> & Record<string, unknown>): TrainConfig {
   const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'data', 'name']);
@@ -108,25 +140,12 @@ export function resolveTrainConfig(input: Partial<TrainConfig> & Record<string, 
   }
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   const c = { ...TRAIN_DEFAULTS, name: '', ...defined } as TrainConfig;
-  if (!isModelName(c.model)) throw new ConfigError(`model '${c.model}' is not one of ${MODEL_NAMES.join(', ')}`);
+  const parsed = trainConfigSchema.safeParse(c);
+  // One error, worded as before: the first field that fails, named in its message.
+  if (!parsed.success) throw new ConfigError(parsed.error.issues[0].message);
   c.name ||= c.model;
-  if (typeof c.data !== 'string' || !c.data) throw new ConfigError('data is required: a dataset spec such as synthetic:count=500,size=128,seed=1');
   parseDatasetSpecs(c.data);
-  if (!isInt(c.epochs, 1)) throw new ConfigError(`epochs must be an integer ≥ 1, got ${c.epochs}`);
-  if (!isInt(c.batchSize, 1) || c.batchSize > 512) throw new ConfigError(`batchSize must be an integer 1–512, got ${c.batchSize}`);
-  if (c.maxSteps !== null && !isInt(c.maxSteps, 1)) throw new ConfigError(`maxSteps must be an integer ≥ 1, got ${c.maxSteps}`);
-  if (!TRAINING_BACKENDS.includes(c.backend)) throw new ConfigError(`backend '${c.backend}' is not one of ${TRAINING_BACKENDS.join('|')}`);
-  if (!isInt(c.seed, 0)) throw new ConfigError(`seed must be a non-negative integer, got ${c.seed}`);
-  if (!isInt(c.shuffleBuffer, 0)) throw new ConfigError(`shuffleBuffer must be an integer ≥ 0, got ${c.shuffleBuffer}`);
-  if (!isInt(c.checkpointEvery, 1)) throw new ConfigError(`checkpointEvery must be an integer ≥ 1, got ${c.checkpointEvery}`);
-  if (!isInt(c.patience, 0)) throw new ConfigError(`patience must be an integer ≥ 0, got ${c.patience}`);
-  if (!(c.minDelta >= 0)) throw new ConfigError(`minDelta must be ≥ 0, got ${c.minDelta}`);
-  if (c.cache !== 'memory' && c.cache !== 'none') throw new ConfigError(`cache must be 'memory' or 'none', got ${c.cache}`);
-  if (c.workers !== null && !isInt(c.workers, 0)) throw new ConfigError(`workers must be an integer ≥ 0, got ${c.workers}`);
-  if (!isInt(c.reportSamples, 0)) throw new ConfigError(`reportSamples must be an integer ≥ 0, got ${c.reportSamples}`);
-  if (typeof c.modelConfig !== 'object' || c.modelConfig === null) throw new ConfigError('modelConfig must be an object');
   checkSchedule({ ...SCHEDULE_DEFAULTS, learningRate: c.learningRate, schedule: c.schedule, warmupSteps: c.warmupSteps });
-  if (c.init !== null && (typeof c.init !== 'string' || !c.init)) throw new ConfigError(`init must be the path of a pretrained .tflite file, got ${JSON.stringify(c.init)}`);
   checkEncoderFreeze(c);
   return c;
 }
