@@ -16,7 +16,7 @@
  *    three times as many label requests with all-background masks; the challenger fitted to them
  *    regresses on the held-out set and is refused; the champion stays.
  *
- * With canary rules (the default), step 4's challenger first serves 5 % of 100 sensors as a
+ * With canary rules (the default), step 4's challenger first serves 5 % of 97 sensors as a
  * canary and is promoted once live labels show it is not worse than the champion; and step 6
  * becomes the case the offline gate cannot see: the careless labeller answers requests on the
  * shifted scenes the cameras still send, so the challenger's failure lies outside the held-out set
@@ -61,15 +61,18 @@ export interface LoopDemoOptions {
   retrainSteps?: number;
   /** Labels that trigger a retrain. @default 48 */
   labels?: number;
-  /** Labels of the careless round. @default 3 × labels */
+  /** Labels of the careless round. @default 3 × labels; with canary rules, at least half the labels the first canary gathered */
   carelessLabels?: number;
   /** Also run a careless-labeller round (refused by the gate; with canary rules, rolled back on live labels). @default true */
   careless?: boolean;
   /** Canary rollout of accepted challengers; null promotes them straight away (the loop's behaviour without canaries). @default DEMO_CANARY */
   canary?: CanaryRules | null;
-  /** Sensors the cameras are, with canary rules (a 5 % canary needs enough of them). @default 100 */
+  /**
+   * Sensors the cameras are, with canary rules (a 5 % canary needs enough of them). Prime to the
+   * source's size, so each sensor walks through every scene rather than a few. @default 97
+   */
   sensors?: number;
-  /** Give up after this long. @default 900 (s) */
+  /** Give up after this long. @default 900 (s), 1800 with canary rules */
   timeoutSec?: number;
   print?(line: string): void;
   onTrainEvent?(event: TrainEvent): void;
@@ -92,8 +95,8 @@ export interface LoopDemoResult {
 
 const NAME = 'loop-demo';
 
-/** The demo's canary rules: 5 % of sensors, judged after 8 labels and 24 frames per arm. */
-export const DEMO_CANARY: CanaryRules = { weight: 5, minLabels: 8, minFrames: 24 };
+/** The demo's canary rules: 5 % of sensors, judged after 16 labels and 32 frames per arm. */
+export const DEMO_CANARY: CanaryRules = { weight: 5, minLabels: 16, minFrames: 32 };
 const pts = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 async function miouOn(dir: string, spec: string, split: 'val' | 'all', log: Logger): Promise<number> {
@@ -111,7 +114,8 @@ async function miouOn(dir: string, spec: string, split: 'val' | 'all', log: Logg
 export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
   const print = o.print ?? console.log;
   const log = o.log ?? createLogger('loop-demo');
-  const deadline = Date.now() + (o.timeoutSec ?? 900) * 1000;
+  const timeoutSec = o.timeoutSec ?? (o.canary === null ? 900 : 1800);
+  const deadline = Date.now() + timeoutSec * 1000;
   const workdir = resolve(o.workdir);
   const models = join(workdir, 'models');
   const feedback = join(workdir, 'feedback');
@@ -124,7 +128,7 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
   const carelessFrames = o.carelessFrames ?? 'synthetic:count=200,size=128,seed=5';
   const topics = topicNames(o.topicPrefix ?? `edgeseg.loopdemo.${Date.now()}.`);
   const canary = o.canary === undefined ? DEMO_CANARY : o.canary;
-  const sensors = canary ? (o.sensors ?? 100) : 2;
+  const sensors = canary ? (o.sensors ?? 97) : 2;
 
   print(`1/5 training the champion on ${base} (${o.championSteps ?? 150} steps)`);
   await selectBackend('auto', log);
@@ -200,7 +204,7 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
       while (!until(loop.decisions.slice(decided)) && Date.now() < deadline) {
         // Frames flow while no retrain runs (a retrain has the CPU to itself); with many sensors, one frame each per second.
         if (sent < 8000 && !loop.busy) sent += await produceFrames(transport, { topic: topics.frames, source, sensors, fps: 0, count: Math.max(16, sensors), idPrefix: `${idPrefix}-${sent}`, startTick: tick++ });
-        // One frame per sensor every few seconds keeps 100 sensors within what one worker segments.
+        // One frame per sensor every few seconds keeps ~100 sensors within what one worker segments.
         await sleep(canary ? 3000 : 1000);
       }
       return sent;
@@ -208,7 +212,7 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
     print(`3/5 producing shifted frames (${frames}); the simulated labeller answers label requests from ground truth`);
     await round(frames, 'shifted', settled);
     const first = loop.decisions[0];
-    if (!first) throw new Error(`no retrain decision within ${o.timeoutSec ?? 900} s`);
+    if (!first) throw new Error(`no retrain decision within ${timeoutSec} s`);
     let promoted: LoopDemoResult['promoted'] = null;
     if (first.accepted && (!first.canary || judge!.outcomes.some((e) => e.version === first.version && e.outcome === 'promoted'))) {
       for (let i = 0; i < 300 && !swaps.includes(`${NAME}@${first.version}`); i++) await sleep(100);
@@ -217,9 +221,11 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
       print(`4/5 mIoU on the shifted distribution: ${pts(before.shiftedMiou)} (${before.version}) → ${pts(promoted.shiftedMiou)} (${promoted.version})`);
     }
     if ((o.careless ?? true) && canary) {
-      const carelessLabels = o.carelessLabels ?? 3 * (o.labels ?? 48);
-      // The labels the first canary's audit gathered count already: the retrain waits for the careless ones on top.
-      loop.setTriggers({ labels: loop.labelsSinceChampion() + carelessLabels, drift: false });
+      // The labels the first canary's live traffic gathered are in the store too: the careless ones
+      // come on top, half as many again (at least three rounds' worth), so they weigh in the retrain.
+      const since = loop.labelsSinceChampion();
+      const carelessLabels = o.carelessLabels ?? Math.max(3 * (o.labels ?? 48), Math.ceil(since / 2));
+      loop.setTriggers({ labels: since + carelessLabels, drift: false });
       print(`5/5 the cameras still see the shifted scenes (${frames}); a careless labeller answers ${carelessLabels} label requests with all-background masks`);
       await labeler.stop();
       labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.careless`, mode: 'background', fromBeginning: false, log });
