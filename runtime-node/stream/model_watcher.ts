@@ -71,10 +71,22 @@ export class ModelWatcher {
     return run;
   }
 
+  /** Whether `o.model` is a registry ref (it resolved to `dir`), whose alias and rollout are followed. */
+  private follows(dir: string): boolean {
+    return resolveModelRef(this.o.model, this.o.models) === dir && !existsSync(join(this.o.model, 'card.json'));
+  }
+
+  /** Loads the canary of a rollout in progress before the first frame, so a restarted service keeps every sensor on its arm. */
+  async prepare(dir: string): Promise<void> {
+    if (!this.follows(dir)) return;
+    this.pollRollout();
+    await this.chain;
+  }
+
   /** Follows the alias (when `o.model` is a registry ref that resolved to `dir`) and the models topic. */
   async start(transport: Transport, dir: string): Promise<void> {
     const o = this.o;
-    if (resolveModelRef(o.model, o.models) === dir && !existsSync(join(o.model, 'card.json'))) {
+    if (this.follows(dir)) {
       this.aliasDir = dir;
       this.timer = setInterval(() => this.pollAlias(), ALIAS_POLL_MS);
     }

@@ -163,6 +163,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
       this.url = this.http.url;
       this.log.info('http', { url: this.url });
     }
+    if (o.watchModels) await this.watcher.prepare(dir);
     await this.pipeline.start(this.transport);
     // Without frames the service has nothing to do: it fails. The others leave it degraded (not live, not ready).
     this.consumers.watch('frames', this.pipeline.handle!, (err) => this.emit('fatal', err));

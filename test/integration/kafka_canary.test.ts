@@ -35,10 +35,14 @@ describe('canary rollout on the stream service (real broker)', () => {
     await producer.disconnect();
   });
 
-  it('routes sensors stickily to the canary, measures each arm (metrics, reports, labels), and promotes then rolls back on the judge without losing or repeating a frame', async () => {
+  it('routes sensors stickily to the canary from the first frame, measures each arm (metrics, reports, labels), and promotes then rolls back on the judge without losing or repeating a frame', async () => {
     const { prefix, group, topics } = isolate('canary');
     const models = join(root, 'models');
     const store = join(root, 'feedback');
+    const publisher = { transport: producer, topics };
+    // A canary at 30 % before the service starts: it is loaded before the first frame, so no sensor starts on the wrong arm.
+    // (No announcement: the service creates the topics.)
+    await beginCanary(models, 'tiny', '2', 30);
     const service = await StreamService.start({
       model: 'tiny@champion',
       models,
@@ -54,7 +58,6 @@ describe('canary rollout on the stream service (real broker)', () => {
       armReportMs: 300,
       log: quiet,
     });
-    const publisher = { transport: producer, topics };
     let sent = 0;
     const send = async (phase: string) => {
       const records = Array.from({ length: SENSORS }, (_, s) => frameRecord(topics.frames, `${phase}-${s}`, `sensor-${s}`, images[s % images.length]));
@@ -66,10 +69,7 @@ describe('canary rollout on the stream service (real broker)', () => {
       return new Map(read.map((r) => [r.headers[HEADER.frameId], parseSegmentation(r.value.toString())]));
     };
     try {
-      // A canary at 30 %: the service loads it beside the champion.
-      let changed = once(service, 'canary', { signal: AbortSignal.timeout(30_000) });
-      await beginCanary(models, 'tiny', '2', 30, { publisher });
-      await changed;
+      assert.deepEqual(service.canary, { version: 'tiny@2', weight: 30 });
       await send('a');
       await send('b');
       const first = await results(sent);
@@ -119,7 +119,7 @@ describe('canary rollout on the stream service (real broker)', () => {
       // Automatic promotion while frames flow: the judge finds the canary not worse (a wide budget).
       await send('c');
       const promoteJudge = new CanaryJudge({ models, name: 'tiny', evidence: () => service.rolloutEvidence(), rules: { minLabels: 1, minFrames: 1, maxRegression: 1, latencyFactor: 1e6 }, publisher, log: quiet });
-      changed = once(service, 'canary', { signal: AbortSignal.timeout(30_000) });
+      let changed = once(service, 'canary', { signal: AbortSignal.timeout(30_000) });
       const promoted = await promoteJudge.check();
       assert.equal(promoted?.outcome, 'promoted');
       await changed;
