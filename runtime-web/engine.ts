@@ -104,13 +104,20 @@ export class Engine implements EngineApi {
     const loading = loadVerifiedModel(options.model, options.cache);
     // wasm is the cheapest candidate's backend whenever it is asked for: its start-up overlaps the probes too.
     const starting = backends.includes('wasm') ? activateBackend('wasm', options.wasmPaths).catch(() => {}) : null;
-    const probes = new Map<WebBackend, BackendProbe>(await Promise.all(backends.map(async (b) => [b, await probeBackend(b)] as const)));
+    const probing = Promise.all(backends.map(async (b) => [b, await probeBackend(b)] as const));
     const loaded = await loading;
     await starting;
     this.loaded = loaded;
     const has = { tfjs: loaded.artifacts !== null, ort: loaded.onnx !== null };
     if (options.engine === 'ort' && !has.ort) throw new ConfigError(`engine 'ort' needs an ONNX model and ${options.model} has none; convert it with --format both, or use engine 'auto' or 'tfjs'`);
     if (options.engine === 'tfjs' && !has.tfjs) throw new ModelFormatError('MODEL_MALFORMED', `${options.model} is ONNX only (${loaded.onnx!.file}); use engine 'auto' or 'ort'`);
+    // The cheapest candidate runs on wasm, which no probe can pass over: it loads while the GPU probes run.
+    const cheapest = WEB_CANDIDATES.find((c) => {
+      const { engine, backend } = partsOf(c);
+      return backend === 'wasm' && backends.includes('wasm') && (options.engine === 'auto' || options.engine === engine) && has[engine];
+    });
+    const early = cheapest ? this.createRunner(cheapest).then((runner) => ({ runner }), (error: unknown) => ({ error })) : null;
+    const probes = new Map<WebBackend, BackendProbe>(await probing);
 
     // The candidates asked for, cheapest to load first; those that cannot or should not run are listed with why.
     const passedOver: CandidateRow[] = [];
@@ -131,12 +138,20 @@ export class Engine implements EngineApi {
     const remembered = candidates.length > 1 && options.cache && !options.recalibrate ? await readChoice(key) : null;
     const order = remembered && candidates.includes(remembered.chosen) ? [remembered.chosen] : candidates;
 
-    const table: BackendCandidate<WebCandidate, ModelRunner>[] = order.map((c) => ({ name: c, probe: async () => null, activate: () => this.createRunner(c) }));
+    const activate = async (c: WebCandidate): Promise<ModelRunner> => {
+      if (c !== cheapest || !early) return this.createRunner(c);
+      const r = await early;
+      if ('error' in r) throw r.error;
+      return r.runner;
+    };
+    const table: BackendCandidate<WebCandidate, ModelRunner>[] = order.map((c) => ({ name: c, probe: async () => null, activate: () => activate(c) }));
     if (order.length === 0) throw new BackendUnavailableError(Object.fromEntries(passedOver.map((r) => [r.candidate, r.reason!])));
     const first = await resolveBackend(table).catch((err: Error & { reasons?: Record<string, string> }) => {
       // Name every candidate passed over as well as those that failed.
       throw new BackendUnavailableError({ ...Object.fromEntries(passedOver.map((r) => [r.candidate, r.reason!])), ...err.reasons });
     });
+    // A cached choice of another candidate: the early runner is not needed.
+    if (early && first.name !== cheapest) void early.then((r) => ('runner' in r ? r.runner.dispose() : undefined));
     this.serve(first.name, first.activated);
     const failedBefore: CandidateRow[] = Object.entries(first.skipped).map(([c, why]) => ({ candidate: c as WebCandidate, ...partsOf(c as WebCandidate), status: 'failed', medianMs: null, warmupMs: null, runs: 0, reason: why }));
     const rest = order.slice(order.indexOf(first.name));

@@ -79,7 +79,7 @@ describe('the auto calibration', () => {
   it('keeps the fastest, cuts a clearly slower candidate short, reports failures, and disposes every runner it does not keep', async () => {
     const disposed: string[] = [];
     const failing: CalibrationStep = { ...step('tfjs-webgl', [1], disposed), load: () => Promise.reject(new Error('no WebGL2 context')) };
-    const { rows, best } = await calibrate([step('tfjs-wasm', [60], disposed, true), step('ort-wasm', [40], disposed), failing, step('tfjs-webgpu', [70, 200, 20], disposed)], 60_000);
+    const { rows, best } = await calibrate([step('tfjs-wasm', [60], disposed, true), step('ort-wasm', [40], disposed), failing, step('tfjs-webgpu', [999, 70, 200, 20], disposed)], 60_000);
     assert.equal(best?.candidate, 'ort-wasm');
     assert.deepEqual(
       rows.map((r) => [r.candidate, r.status, r.runs]),
