@@ -40,7 +40,7 @@ function trainSection(j: Json): string {
   const models = j.models as Json[];
   const rows = models.flatMap((m) => [
     ...(m.rows as Json[]).map((r) => [m.name, 'edgeseg wasm', r.workers, num(r.msPerStep, 0), num(r.imagesPerSecond, 2), num(r.gflops, 2), num(r.cpuMsPerStep, 0)]),
-    ...(m.keras as Json[]).map((k) => [m.name, `Keras ${k.keras} / TF ${k.tensorflow}`, k.threads, num(k.msPerStep, 0), num(k.imagesPerSecond, 2), num((3 * m.forwardGflopPerFrame * j.batch * 1000) / k.msPerStep, 2), '-']),
+    ...(m.keras as Json[]).map((k) => [m.name, `Keras ${k.keras} / TF ${k.tensorflow}`, k.threads, num(k.msPerStep, 0), num(k.imagesPerSecond, 2), num((3 * m.forwardGflopPerFrame * j.batch * 1000) / k.msPerStep, 2), k.cpuMsPerStep === undefined ? '-' : num(k.cpuMsPerStep, 0)]),
   ]);
   const profiles = models.filter((m) => m.profile).map((m) => {
     const p = m.profile;

@@ -151,7 +151,7 @@ const notes: string[] = [];
 for (const name of MODELS) {
   const gflop = gflopOf(name, CONFIGS[name]);
   const m = await measureWorkers(name, gflop);
-  models.push({ name, config: CONFIGS[name], forwardGflopPerFrame: gflop, ...m, keras: [] as { threads: number; msPerStep: number; imagesPerSecond: number; tensorflow: string; keras: string }[] });
+  models.push({ name, config: CONFIGS[name], forwardGflopPerFrame: gflop, ...m, keras: [] as { threads: number; msPerStep: number; cpuMsPerStep: number; imagesPerSecond: number; tensorflow: string; keras: string }[] });
 }
 const data = await measureData();
 
@@ -165,7 +165,7 @@ if ('skipped' in anchor) {
       try {
         const base = m.name === 'unet-small' ? (BENCH_MODEL as { baseFilters: number; depth: number }) : { baseFilters: 16, depth: 4 };
         const k = runKeras(anchor.python, { model: m.name, threads: t, batch: BATCH, steps: Number(args['keras-steps']), warmup: 2, ...base });
-        m.keras.push({ threads: t, msPerStep: k.msPerStep, imagesPerSecond: (BATCH * 1000) / k.msPerStep, tensorflow: k.tensorflow, keras: k.keras });
+        m.keras.push({ threads: t, msPerStep: k.msPerStep, cpuMsPerStep: k.cpuMsPerStep, imagesPerSecond: (BATCH * 1000) / k.msPerStep, tensorflow: k.tensorflow, keras: k.keras });
         process.stderr.write(`  keras ${m.name} ${t} thread(s): ${k.msPerStep.toFixed(0)} ms\n`);
       } catch (err) {
         notes.push(`keras ${m.name} × ${t}: ${(err as Error).message}`);
@@ -219,7 +219,7 @@ const table = [
   '|---|---|---|---|---|---|---|',
   ...models.flatMap((m) => [
     ...m.rows.map((r) => `| ${m.name} | edgeseg wasm | ${r.workers} | ${r.msPerStep.toFixed(0)} | ${r.imagesPerSecond.toFixed(2)} | ${r.gflops.toFixed(2)} | ${r.cpuMsPerStep.toFixed(0)} |`),
-    ...m.keras.map((k) => `| ${m.name} | Keras ${k.keras} / TF ${k.tensorflow} | ${k.threads} | ${k.msPerStep.toFixed(0)} | ${k.imagesPerSecond.toFixed(2)} | ${((3 * m.forwardGflopPerFrame * BATCH * 1000) / k.msPerStep).toFixed(2)} | - |`),
+    ...m.keras.map((k) => `| ${m.name} | Keras ${k.keras} / TF ${k.tensorflow} | ${k.threads} | ${k.msPerStep.toFixed(0)} | ${k.imagesPerSecond.toFixed(2)} | ${((3 * m.forwardGflopPerFrame * BATCH * 1000) / k.msPerStep).toFixed(2)} | ${k.cpuMsPerStep.toFixed(0)} |`),
   ]),
   ...webgpu.map((w) => `| unet-small | edgeseg webgpu (${w.adapter}) | - | ${w.msPerStep.toFixed(0)} | ${w.imagesPerSecond.toFixed(2)} | - | - |`),
 ].join('\n');
@@ -239,6 +239,15 @@ const profiles = models
 const syncLines = models.filter((m) => m.sync).map((m) => `${m.name}: each of the ${WORKERS} replicas passes ${m.sync!.barriersPerStep} barriers per step and waits in them ${m.sync!.medianBlockedMsPerReplica.toFixed(0)} ms (median) of its step for the others.`);
 const dataLine = `Data pipeline on the loop's thread (overlapped with the replicas' step): batch assembly (shuffle, flip, copy) ${data.batchAssemblyMs.toFixed(1)} ms per batch of ${BATCH}; decoding ${data.decodeMsPerImage?.toFixed(1) ?? 'n/a'} ms per Oxford image (done once, in the decode pool, before training).`;
 const loadLine = `Load average (1/5/15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' / ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' / ')} on ${machine.cores} cores (other processes share this machine).`;
+// On a machine shared with other work the wall-clock ratios depend on who else runs; CPU time per
+// step does not, so it is reported beside them (same work per step on both sides).
+for (const m of models) {
+  const one = m.rows.find((r) => r.workers === 1)!;
+  const k1 = m.keras.find((k) => k.threads === 1);
+  if (k1) notes.push(`${m.name}: CPU time per step, edgeseg 1 thread ${one.cpuMsPerStep.toFixed(0)} ms vs Keras 1 thread ${k1.cpuMsPerStep.toFixed(0)} ms (edgeseg/keras per CPU-second ${(k1.cpuMsPerStep / one.cpuMsPerStep).toFixed(2)}x)`);
+  const many = m.rows.find((r) => r.workers === WORKERS);
+  if (many && WORKERS > 1) notes.push(`${m.name}: ${WORKERS} workers spend ${many.cpuMsPerStep.toFixed(0)} CPU-ms per step against ${one.cpuMsPerStep.toFixed(0)} for one thread (parallel overhead ${((100 * (many.cpuMsPerStep - one.cpuMsPerStep)) / one.cpuMsPerStep).toFixed(0)}%)`);
+}
 const ratioLines = Object.entries(ratios).map(([k, v]) => `${k}: ${v.toFixed(2)}x`);
 
 console.log(`\n${table}\n`);

@@ -3,7 +3,8 @@ built the same way in Keras (same layers, shapes, loss and optimizer), on this C
 
     python keras_train.py --model unet-small|unet-mobilenetv2 --threads N [--batch 8 --steps 5 --warmup 2]
 
-Prints one JSON line: {"model", "threads", "batch", "msPerStep" (median), "steps", "tensorflow", "keras"}.
+Prints one JSON line: {"model", "threads", "batch", "msPerStep" and "cpuMsPerStep" (medians; CPU of every
+thread of the process), "steps", "tensorflow", "keras"}.
 A reference only: edgeseg does not depend on it. Weights are random (speed does not depend on them).
 """
 import argparse
@@ -94,9 +95,10 @@ def train_step(x, y):
 
 for _ in range(args.warmup):
     train_step(images, masks).numpy()
-times = []
+times, cpu = [], []
 for _ in range(args.steps):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     train_step(images, masks).numpy()
     times.append((time.perf_counter() - t0) * 1000)
-print(json.dumps({"model": args.model, "threads": args.threads, "batch": args.batch, "msPerStep": statistics.median(times), "steps": args.steps, "tensorflow": tf.__version__, "keras": keras.__version__}))
+    cpu.append((time.process_time() - c0) * 1000)
+print(json.dumps({"model": args.model, "threads": args.threads, "batch": args.batch, "msPerStep": statistics.median(times), "cpuMsPerStep": statistics.median(cpu), "steps": args.steps, "tensorflow": tf.__version__, "keras": keras.__version__}))

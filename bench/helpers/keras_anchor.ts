@@ -17,6 +17,8 @@ export interface KerasRun {
   threads: number;
   batch: number;
   msPerStep: number;
+  /** CPU time of the whole process per step (every TensorFlow thread). */
+  cpuMsPerStep: number;
   steps: number;
   tensorflow: string;
   keras: string;

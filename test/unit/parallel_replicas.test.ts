@@ -24,7 +24,7 @@ async function trace(start: (model: ReturnType<typeof buildModel>['model'], opti
     const losses: number[] = [];
     for (let i = 0; i < STEPS; i++) losses.push(await runner.step({ images, masks, size: N, ids: [] }, 1e-3));
     await runner.sync();
-    const weights = new Map(model.weights.map((w) => [w.originalName, w.read().dataSync().slice()]));
+    const weights = new Map(model.weights.map((w) => [w.originalName, w.read().dataSync().slice() as Float32Array]));
     const iterations = (await optimizer.getWeights())[0];
     const iter = (await iterations.tensor.data())[0];
     iterations.tensor.dispose();
@@ -76,7 +76,7 @@ describe('data-parallel replicas', () => {
     const frozen = (model: ReturnType<typeof buildModel>['model']) => {
       for (const layer of model.layers) if (layer.name.startsWith('enc0_')) layer.trainable = false;
     };
-    const snapshot = (model: ReturnType<typeof buildModel>['model']) => new Map(model.weights.filter((w) => w.originalName.startsWith('enc0_')).map((w) => [w.originalName, w.read().dataSync().slice()]));
+    const snapshot = (model: ReturnType<typeof buildModel>['model']) => new Map(model.weights.filter((w) => w.originalName.startsWith('enc0_')).map((w) => [w.originalName, w.read().dataSync().slice() as Float32Array]));
     let initial = new Map<string, Float32Array>();
     const one = await trace(async (model, optimizer) => {
       frozen(model);
@@ -115,9 +115,11 @@ describe('data-parallel replicas', () => {
 
 describe('all-reduce over shared memory', () => {
   it('with one replica returns its own vector bit for bit', () => {
-    const group = new AllReduce(createAllReduceBuffers(1, 8));
+    const group = new AllReduce(createAllReduceBuffers(1, 8, 4));
     const v = Float32Array.from([0.1, -2.5, 3e-8, 1e8, 7, 0, -0, 1 / 3]);
-    assert.deepEqual(group.sumOf(v), v);
+    assert.deepEqual(group.sumOf(v), v, 'long path');
+    assert.deepEqual(group.sumOf(v.subarray(0, 4)), v.subarray(0, 4), 'short path');
+    assert.deepEqual(group.sumOf(v.subarray(4, 8)), v.subarray(4, 8), 'short path, other bank');
     assert.throws(() => group.sumOf(new Float32Array(9)), RangeError);
   });
 

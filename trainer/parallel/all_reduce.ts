@@ -1,9 +1,14 @@
 /**
  * Sum-all-reduce between the replicas of a data-parallel run, through SharedArrayBuffers: no
- * message, no copy through the event loop. Each replica writes its vector into its own row, a
- * barrier, each replica sums one chunk of the columns over the rows in rank order into the shared
- * result, a barrier, every replica reads the result. Summing in rank order makes the result the
- * same bits in every replica (and, with one replica, its own vector unchanged).
+ * message, no copy through the event loop. Summing in rank order makes the result the same bits in
+ * every replica (and, with one replica, its own vector unchanged).
+ *
+ * Short vectors (BatchNorm statistics and their gradients, four per layer and step) take one
+ * barrier: each replica writes its row, a barrier, each sums every row itself. Their rows
+ * alternate between two banks, so a replica already writing call t + 1 never overwrites rows
+ * another is still summing for call t (to reach bank t again, everyone must have passed t + 1's
+ * barrier). Long vectors (the gradients) share the summing: rows, a barrier, each replica sums one
+ * chunk of the columns into the shared result, a barrier, everyone copies the result.
  *
  * The barrier blocks the calling thread (Atomics.wait), which replicas may do: their kernels are
  * synchronous and nothing else runs on their thread. A replica that fails sets the abort flag so
@@ -34,8 +39,12 @@ export interface AllReduceBuffers {
   rows: SharedArrayBuffer;
   /** capacity float32: the reduced vector. */
   result: SharedArrayBuffer;
+  /** 2 banks × world × shortCapacity float32: rows of short vectors. */
+  shortRows: SharedArrayBuffer;
   world: number;
   capacity: number;
+  /** Longest vector reduced with one barrier. */
+  shortCapacity: number;
 }
 
 /** Raised in a replica when another one failed (or vanished) during a collective step. */
@@ -45,13 +54,15 @@ export class ReplicaAbortedError extends EdgesegError {
   }
 }
 
-export function createAllReduceBuffers(world: number, capacity: number): AllReduceBuffers {
+export function createAllReduceBuffers(world: number, capacity: number, shortCapacity = 0): AllReduceBuffers {
   return {
     control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
     rows: new SharedArrayBuffer(world * capacity * 4),
     result: new SharedArrayBuffer(capacity * 4),
+    shortRows: new SharedArrayBuffer(2 * world * shortCapacity * 4),
     world,
     capacity,
+    shortCapacity,
   };
 }
 
@@ -76,6 +87,10 @@ export class AllReduce {
   private readonly rows: Float32Array;
   private readonly result: Float32Array;
   private readonly capacity: number;
+  private readonly shortRows: Float32Array;
+  private readonly shortCapacity: number;
+  /** Short reductions so far: which bank the next one writes. */
+  private shortCalls = 0;
   /** This replica gave up waiting on a barrier (its error, not another's, is the cause). */
   timedOut = false;
   /** Time spent blocked in barriers and barriers passed, since the counters were last read. */
@@ -88,6 +103,8 @@ export class AllReduce {
     this.rows = new Float32Array(buffers.rows);
     this.result = new Float32Array(buffers.result);
     this.capacity = buffers.capacity;
+    this.shortRows = new Float32Array(buffers.shortRows);
+    this.shortCapacity = buffers.shortCapacity;
     this.world = buffers.world;
     this.rank = Atomics.add(this.control, NEXT_RANK, 1);
     if (this.rank >= this.world) throw new ReplicaAbortedError(`replica rank ${this.rank} is outside a group of ${this.world} (a replica was restarted)`);
@@ -143,6 +160,7 @@ export class AllReduce {
    * fills this replica's row instead of `local` when the vector is gathered from several tensors.
    */
   sum(length: number, write: (row: Float32Array) => void): Float32Array {
+    if (length <= this.shortCapacity) return this.sumShort(length, write);
     if (length > this.capacity) throw new RangeError(`all-reduce of ${length} values exceeds the group's capacity ${this.capacity}`);
     write(this.rows.subarray(this.rank * this.capacity, this.rank * this.capacity + length));
     this.barrier();
@@ -158,6 +176,19 @@ export class AllReduce {
     this.barrier();
     // Copied out before the next call's first barrier lets anyone overwrite the result.
     return this.result.slice(0, length);
+  }
+
+  private sumShort(length: number, write: (row: Float32Array) => void): Float32Array {
+    const bank = (this.shortCalls++ % 2) * this.world * this.shortCapacity;
+    write(this.shortRows.subarray(bank + this.rank * this.shortCapacity, bank + this.rank * this.shortCapacity + length));
+    this.barrier();
+    const out = new Float32Array(length);
+    for (let j = 0; j < length; j++) {
+      let s = -0;
+      for (let r = 0; r < this.world; r++) s += this.shortRows[bank + r * this.shortCapacity + j];
+      out[j] = s;
+    }
+    return out;
   }
 
   /** `sum` of one vector. */
