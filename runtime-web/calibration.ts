@@ -10,8 +10,11 @@ import type { CandidateRow, WebCandidate } from './segmenter.js';
 
 /** Timed runs per candidate after its warm-up runs. */
 export const CALIBRATION_RUNS = 5;
+/** Untimed runs before the timed ones, at most: until two in a row agree within SETTLED. */
+export const MAX_SETTLE_RUNS = 12;
+export const SETTLED = 0.15;
 /**
- * A candidate whose fastest of two or more timed runs is slower than this many times the best
+ * A candidate whose fastest of three or more timed runs is slower than this many times the best
  * median so far is cut short (one slow run alone may be a GC pause).
  */
 export const CUT_FACTOR = 1.5;
@@ -52,11 +55,19 @@ export async function calibrate(steps: CalibrationStep[], budgetMs: number): Pro
     let runner = step.serving;
     try {
       if (!runner) {
-        // Load, the warm-up run, and one more untimed run: ONNX Runtime's second run still
-        // allocates, and the serving candidate has run frames already; timings then compare alike.
+        // Load (with its warm-up run), then untimed runs until two in a row agree within
+        // SETTLED: a fresh wasm module runs on V8's baseline tier for seconds before its optimised
+        // code arrives (ONNX Runtime's 27 MB module ran 150–370 ms per frame, then 70), and the
+        // serving candidate has run frames already; timings then compare alike.
         const t0 = performance.now();
         runner = await step.load();
-        await step.time(runner);
+        let last = await step.time(runner);
+        for (let i = 1; i < MAX_SETTLE_RUNS && !over(); i++) {
+          const t = await step.time(runner);
+          const settled = Math.abs(t - last) <= SETTLED * last;
+          last = t;
+          if (settled) break;
+        }
         row.warmupMs = performance.now() - t0;
       }
       const ms: number[] = [];
@@ -64,7 +75,7 @@ export async function calibrate(steps: CalibrationStep[], budgetMs: number): Pro
         const t = await step.time(runner);
         ms.push(t);
         const fastest = Math.min(...ms);
-        if (best && ms.length >= 2 && fastest > CUT_FACTOR * best.medianMs) {
+        if (best && ms.length >= 3 && fastest > CUT_FACTOR * best.medianMs) {
           Object.assign(row, { status: 'cut', reason: `fastest run ${fastest.toFixed(1)} ms, over ${CUT_FACTOR}× the best so far (${best.candidate}, ${best.medianMs.toFixed(1)} ms)` });
           break;
         }

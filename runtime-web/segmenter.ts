@@ -49,7 +49,7 @@ export interface SegmenterOptions {
    * backend, wasm otherwise), or `auto`: measured with the backends. @default 'auto'
    */
   engine?: WebEngine | 'auto';
-  /** Longest the `auto` calibration may take, ms; candidates it does not reach are listed as not measured. @default 4000 */
+  /** Longest the `auto` calibration may take, ms; candidates it does not reach are listed as not measured. @default 8000 */
   calibrationBudgetMs?: number;
   /** Measure again, ignoring (and then replacing) a cached `auto` choice. @default false */
   recalibrate?: boolean;
@@ -81,7 +81,7 @@ export const DEFAULT_CACHE = true;
 /** SegmenterOptions.warmupRuns when not given. */
 export const DEFAULT_WARMUP_RUNS = 1;
 /** Longest the `auto` choice spends measuring candidates at first load. */
-export const DEFAULT_CALIBRATION_BUDGET_MS = 4000;
+export const DEFAULT_CALIBRATION_BUDGET_MS = 8000;
 
 /** Fills defaults and checks every option, naming the one at fault and the fix. */
 export function resolveOptions(options: SegmenterOptions): ResolvedSegmenterOptions {
