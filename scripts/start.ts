@@ -43,7 +43,7 @@ if (!aliases(MODELS, NAME).champion) await setAlias(MODELS, NAME, 'champion', sh
 const champion = (await readModelDir(join(MODELS, NAME, shipped))).card;
 console.log(`edgeseg: shipped model ${NAME}@${shipped} (${(champion.bytes / 1e6).toFixed(1)} MB, held-out fg IoU ${pct(champion.metrics?.foregroundIou)}, mIoU ${pct(champion.metrics?.miou)}) installed in ${MODELS}/`);
 
-console.log(`fine-tuning ${NAME}@1-fp16 on the real Oxford-IIIT Pet sample in data/oxford-pets-sample (24 steps, a few minutes on 2 cores)`);
+console.log(`fine-tuning ${NAME}@1-fp16 on the real Oxford-IIIT Pet sample in data/oxford-pets-sample (3 short epochs, a few minutes on 2 cores)`);
 const result = await train(
   {
     model: 'unet-mobilenetv2',
