@@ -32,14 +32,14 @@ export interface CanaryRules {
   maxRegression?: number;
   /** Roll back at once when the canary's model-time p95 exceeds the champion's by this factor. @default 3 */
   latencyFactor?: number;
-  /** Frames each arm needs before the latency rule applies. @default 20 */
+  /** Frames each arm needs before the latency rule applies. @default 30 */
   minLatencyFrames?: number;
   /** Roll back at once when the canary failed on more frames than this. @default 0 */
   maxErrors?: number;
 }
 
 /** The defaults of CanaryRules. */
-export const CANARY_DEFAULTS: Required<CanaryRules> = { weight: 5, minLabels: 8, minFrames: 40, maxRegression: GATE_DEFAULTS.maxFeedbackRegression, latencyFactor: 3, minLatencyFrames: 20, maxErrors: 0 };
+export const CANARY_DEFAULTS: Required<CanaryRules> = { weight: 5, minLabels: 8, minFrames: 40, maxRegression: GATE_DEFAULTS.maxFeedbackRegression, latencyFactor: 3, minLatencyFrames: 30, maxErrors: 0 };
 
 /** What the judge makes of the evidence now. */
 export type CanaryVerdict =

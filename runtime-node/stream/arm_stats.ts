@@ -38,6 +38,12 @@ import type { StreamDriftOptions } from './options.js';
 const KEPT_MASKS = 4096;
 /** Model times the p95 is taken over. */
 const LATENCY_WINDOW = 500;
+/**
+ * Frames of each arm left out of its model times: a freshly loaded model's first runs are cold
+ * (allocations, kernel set-up) and would decide a p95 of a few canary frames on their own (the
+ * loop demo rolled back a sound canary at 297 vs 77 ms on them).
+ */
+const LATENCY_WARMUP = 5;
 
 function armMetrics(registry: Registry) {
   const labelNames = ['arm', 'version'];
@@ -142,7 +148,7 @@ export class ArmStats {
     const a = this.arm(o.arm, o.modelVersion);
     const labels = { arm: o.arm, version: o.modelVersion };
     a.frames++;
-    a.latencies.push(o.inferenceMs);
+    if (a.frames > LATENCY_WARMUP) a.latencies.push(o.inferenceMs);
     if (a.latencies.length > LATENCY_WINDOW) a.latencies.shift();
     a.confidence += o.meanConfidence;
     o.classCoverage.forEach((c, i) => (a.coverage[i] += c));
