@@ -211,7 +211,7 @@ function petsSection(j: Json): string {
         rows.map((r) => [r.variant, r.file, r.engine, r.bytes.toLocaleString('en-US'), pct(r.pixelAccuracy), pct(r.miou), pct(r.foregroundIou), r.source === 'card' ? `card: ${r.note}` : 'measured']),
       ),
       '',
-      `Node ${s.node.ort ? `(ONNX Runtime ${s.node.ort}) ` : ''}on one core: one intra-op thread, sequential, batch 1, a held-out photo as input; model run only, ${s.node.runs} interleaved runs each${s.node.cpuPerWall === undefined ? '' : `; the process's CPU time over the runs' wall time: ${num(s.node.cpuPerWall, 2)}`}.`,
+      `Node ${s.node.ort ? `(ONNX Runtime ${s.node.ort}) ` : ''}on one core: one intra-op thread, sequential, batch 1, a held-out photo as input; model run only, ${s.node.runs} interleaved runs each${s.node.cpuPerWall === undefined ? '' : `; the process's CPU time over the runs' wall time: ${num(s.node.cpuPerWall, 2)}`}${s.load ? `; load average ${(s.load as number[]).map((l) => num(l, 2)).join(' / ')} (1/5/15 min) at the end` : ''}.`,
       '',
       table(['model file', 'p50 ms / image', 'p90 ms', 'min ms', 'images / s (1000 / p50)'], [
         ...node.map((r) => [r.file, num(r.p50Ms, 1), num(r.p90Ms, 1), num(r.minMs, 1), num(1000 / r.p50Ms, 1)]),
