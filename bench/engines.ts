@@ -33,6 +33,7 @@ import { buildWeb, launchBrowser } from './helpers/browser.js';
 import { jpeg } from './helpers/fixtures.js';
 import { BENCH_MODEL, gflopOf } from './helpers/models.js';
 import { BENCH_DATA, trainedBenchModel } from './trained.js';
+import { interleaved } from './helpers/interleaved.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,22 +49,6 @@ const DATA = BENCH_DATA;
 const log = createLogger('bench', { level: 'warn' });
 const root = join(tmpdir(), `edgeseg-bench-engines-${process.pid}`);
 const machine = { cpu: cpus()[0]?.model, cores: availableParallelism() };
-
-/**
- * Per-run milliseconds of each function over `n` rounds after `warm` untimed ones. Rounds
- * interleave the functions, so load from other processes on the machine falls on all of them alike.
- */
-async function interleaved(n: number, warm: number, fns: Record<string, () => Promise<unknown>>): Promise<Record<string, number[]>> {
-  const ms: Record<string, number[]> = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
-  for (let i = 0; i < warm + n; i++) {
-    for (const [k, fn] of Object.entries(fns)) {
-      const t0 = performance.now();
-      await fn();
-      if (i >= warm) ms[k].push(performance.now() - t0);
-    }
-  }
-  return ms;
-}
 
 interface LatencyRow {
   model: string;

@@ -46,6 +46,7 @@ import { buildWeb, launchBrowser } from './helpers/browser.js';
 import { EpochSnapshots, type EpochScore } from './helpers/epoch_snapshots.js';
 import { segmentPhotos } from './helpers/photo_frames.js';
 import { writeReport } from './report.js';
+import { interleaved } from './helpers/interleaved.js';
 
 const PARTS = ['compare', 'shipped'] as const;
 type Part = (typeof PARTS)[number];
@@ -215,19 +216,6 @@ function folderBytes(dir: string): number {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())
     .reduce((n, d) => n + statSync(join(d.parentPath, d.name)).size, 0);
-}
-
-/** ms per run of each function over `runs` interleaved rounds after `warm` untimed ones (load from other processes falls on all alike). */
-async function interleaved(runs: number, warm: number, fns: Record<string, () => Promise<unknown>>): Promise<Record<string, number[]>> {
-  const ms: Record<string, number[]> = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
-  for (let i = 0; i < warm + runs; i++) {
-    for (const [k, fn] of Object.entries(fns)) {
-      const t0 = performance.now();
-      await fn();
-      if (i >= warm) ms[k].push(performance.now() - t0);
-    }
-  }
-  return ms;
 }
 
 interface MetricRow extends HeldOut {

@@ -6,7 +6,7 @@
  * activations pass through a uint8 QuantizeLinear → DequantizeLinear pair whose range was
  * calibrated on data (the model's logits output stays float). Everything else is left as it is.
  */
-import { activationQuant, type ActivationQuant } from '../onnx/weights.js';
+import { activationQuant, quantizePerChannelInt8, type ActivationQuant } from '../onnx/weights.js';
 import { ATTRIBUTE_TYPE, decodeModel, encodeModel, ONNX_DTYPE, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
 import { ImportError } from './import_error.js';
 
@@ -68,20 +68,6 @@ export function exposeTensors(model: ModelProto, tensors: string[]): Uint8Array 
   return encodeModel(m);
 }
 
-/** Symmetric int8 per output channel: values, scales. */
-function quantizeWeight(values: Float32Array, dims: number[], axis: number): { q: Int8Array; scales: Float32Array } {
-  const channels = dims[axis];
-  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const maxAbs = new Float32Array(channels);
-  for (let i = 0; i < values.length; i++) {
-    const c = Math.floor(i / inner) % channels;
-    maxAbs[c] = Math.max(maxAbs[c], Math.abs(values[i]));
-  }
-  const scales = Float32Array.from(maxAbs, (m) => (m > 0 ? m / 127 : 1));
-  const q = Int8Array.from(values, (v, i) => Math.max(-127, Math.min(127, Math.round(v / scales[Math.floor(i / inner) % channels]))));
-  return { q, scales };
-}
-
 const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** The QDQ model: `ranges` holds [min, max] of every tensor `activationTensors` names. */
@@ -127,7 +113,7 @@ export function quantizeQdq(model: ModelProto, ranges: Map<string, [number, numb
   const removed = new Set<string>();
   for (const t of targets) {
     const axis = t.node.opType === 'ConvTranspose' ? 1 : 0;
-    const { q, scales } = quantizeWeight(floatsOf(t.weight), t.weight.dims.map(Number), axis);
+    const { q, scales } = quantizePerChannelInt8(floatsOf(t.weight), t.weight.dims.map(Number), axis);
     const wq = init(`${t.weight.name}/q`, ONNX_DTYPE.int8, t.weight.dims.map(Number), q);
     const ws = init(`${t.weight.name}/scale`, ONNX_DTYPE.float, [scales.length], scales);
     const wz = init(`${t.weight.name}/zero_point`, ONNX_DTYPE.int8, [scales.length], new Int8Array(scales.length));

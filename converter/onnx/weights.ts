@@ -42,14 +42,7 @@ export class WeightWriter {
     if (this.encoding === 'float32') return this.b.floats(name, dims, values);
     if (this.encoding === 'float16') return this.half(name, dims, values);
     const channels = dims[channelAxis];
-    const inner = dims.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
-    const maxAbs = new Float32Array(channels);
-    for (let i = 0; i < values.length; i++) {
-      const c = Math.floor(i / inner) % channels;
-      maxAbs[c] = Math.max(maxAbs[c], Math.abs(values[i]));
-    }
-    const scales = Float32Array.from(maxAbs, (m) => (m > 0 ? m / 127 : 1));
-    const q = Int8Array.from(values, (v, i) => Math.max(-127, Math.min(127, Math.round(v / scales[Math.floor(i / inner) % channels]))));
+    const { q, scales } = quantizePerChannelInt8(values, dims, channelAxis);
     this.weightScales.set(name, scales);
     this.b.initializer(`${name}/q`, 'int8', dims, q);
     this.b.floats(`${name}/scale`, [channels], scales);
@@ -82,4 +75,18 @@ export class WeightWriter {
     this.b.initializer(`${name}/f16`, 'float16', dims, Uint16Array.from(values, toFloat16Bits));
     return this.b.node('Cast', [`${name}/f16`], [name], { to: { i: ONNX_DTYPE.float } });
   }
+}
+
+/** Symmetric int8 per output channel (scale = max|w| / 127, zero point 0): the weights of every int8 QDQ model. */
+export function quantizePerChannelInt8(values: Float32Array, dims: number[], axis: number): { q: Int8Array; scales: Float32Array } {
+  const channels = dims[axis];
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const maxAbs = new Float32Array(channels);
+  for (let i = 0; i < values.length; i++) {
+    const c = Math.floor(i / inner) % channels;
+    maxAbs[c] = Math.max(maxAbs[c], Math.abs(values[i]));
+  }
+  const scales = Float32Array.from(maxAbs, (m) => (m > 0 ? m / 127 : 1));
+  const q = Int8Array.from(values, (v, i) => Math.max(-127, Math.min(127, Math.round(v / scales[Math.floor(i / inner) % channels]))));
+  return { q, scales };
 }

@@ -165,13 +165,7 @@ export class FeedbackStore {
   }
 
   versions(): number[] {
-    const dir = join(this.dir, 'versions');
-    if (!existsSync(dir)) return [];
-    return readdirSync(dir)
-      .map((f) => /^(\d+)\.json$/.exec(f)?.[1])
-      .filter((v): v is string => v !== undefined)
-      .map(Number)
-      .sort((a, b) => a - b);
+    return this.numbered('versions');
   }
 
   latest(): number | null {
@@ -197,7 +191,12 @@ export class FeedbackStore {
 
   /** Snapshot versions, oldest first. */
   private snapshots(): number[] {
-    const dir = join(this.dir, 'snapshots');
+    return this.numbered('snapshots');
+  }
+
+  /** The version numbers of the `<n>.json` files in `versions/` or `snapshots/`, ascending. */
+  private numbered(kind: 'versions' | 'snapshots'): number[] {
+    const dir = join(this.dir, kind);
     if (!existsSync(dir)) return [];
     return readdirSync(dir)
       .map((f) => /^(\d+)\.json$/.exec(f)?.[1])
