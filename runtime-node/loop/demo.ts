@@ -266,8 +266,9 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
       feedback,
       champion: before,
       promoted,
-      decisions: loop.decisions,
-      canaries: judge?.outcomes ?? [],
+      // Copies: a retrain the careless labeller's later labels started ends during stop(), after the story.
+      decisions: [...loop.decisions],
+      canaries: [...(judge?.outcomes ?? [])],
       swaps,
       labelRequests: await service.metrics.labelRequests.get().then((m) => m.values[0]?.value ?? 0),
       drift,
