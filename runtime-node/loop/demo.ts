@@ -204,8 +204,9 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
       let sent = 0;
       const decided = loop.decisions.length;
       while (!until(loop.decisions.slice(decided)) && Date.now() < deadline) {
-        // Frames flow while no retrain runs (a retrain has the CPU to itself); with many sensors, one frame each per second.
-        if (sent < 8000 && !loop.busy) sent += await produceFrames(transport, { topic: topics.frames, source, sensors, fps: 0, count: Math.max(16, sensors), idPrefix: `${idPrefix}-${sent}`, startTick: tick++ });
+        // Frames flow while no retrain runs (a retrain has the CPU to itself). With canaries, ~100
+        // sensors walk through the source; without, the offline-gate story's frames stay as measured.
+        if (sent < 8000 && !loop.busy) sent += await produceFrames(transport, { topic: topics.frames, source, sensors, fps: 0, count: Math.max(16, sensors), idPrefix: `${idPrefix}-${sent}`, startTick: canary ? tick++ : 0 });
         // One frame per sensor every few seconds keeps ~100 sensors within what one worker segments.
         await sleep(canary ? 3000 : 1000);
       }
