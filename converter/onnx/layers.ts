@@ -106,16 +106,20 @@ function windowOf(layer: EmitContext['layer']) {
   return { kh, kw, sh, sw, dh, dw };
 }
 
+/** The window of a 'same' or 'valid' convolution over input `x`, with its ONNX pads per axis. */
+function convWindow(layer: EmitContext['layer'], x: OnnxTensor) {
+  const w = windowOf(layer);
+  const padding = String(layer.config.padding ?? 'valid');
+  if (padding !== 'same' && padding !== 'valid') unsupported(layer, `padding '${padding}'`);
+  return { ...w, ph: windowPadding(x.h, w.kh, w.sh, w.dh, padding), pw: windowPadding(x.w, w.kw, w.sw, w.dw, padding) };
+}
+
 function convLike(ctx: EmitContext, kind: 'Conv2D' | 'DepthwiseConv2D'): OnnxTensor {
   const { layer, inputs, weights } = ctx;
   checkChannelsLast(layer);
   const [x] = inputs;
   const cfg = layer.config;
-  const { kh, kw, sh, sw, dh, dw } = windowOf(layer);
-  const padding = String(cfg.padding ?? 'valid');
-  if (padding !== 'same' && padding !== 'valid') unsupported(layer, `padding '${padding}'`);
-  const ph = windowPadding(x.h, kh, sh, dh, padding);
-  const pw = windowPadding(x.w, kw, sw, dw, padding);
+  const { kh, kw, sh, sw, dh, dw, ph, pw } = convWindow(layer, x);
   let w: Float32Array;
   let dims: number[];
   let group = 1;
@@ -269,11 +273,7 @@ const separableConv2d: LayerEmitter = (ctx) => {
   checkChannelsLast(layer);
   const [x] = inputs;
   const cfg = layer.config;
-  const { kh, kw, sh, sw, dh, dw } = windowOf(layer);
-  const padding = String(cfg.padding ?? 'valid');
-  if (padding !== 'same' && padding !== 'valid') unsupported(layer, `padding '${padding}'`);
-  const ph = windowPadding(x.h, kh, sh, dh, padding);
-  const pw = windowPadding(x.w, kw, sw, dw, padding);
+  const { kh, kw, sh, sw, dh, dw, ph, pw } = convWindow(layer, x);
   const dk = ctx.param('depthwise_kernel');
   const [, , inC, mult] = dk.shape;
   const dwName = weights.weight(`${layer.name}/DW`, [inC * mult, 1, kh, kw], permute(dk.values, dk.shape, [2, 3, 0, 1]), 0);
