@@ -29,7 +29,7 @@ import type { FrameInput } from '../runtime-node/engine/protocol.js';
 import { activateWasm } from '../core/node/backends/wasm.js';
 import { decodeImage } from '../core/node/decode_image.js';
 import { tf } from '../core/node/tfjs.js';
-import { buildWeb, launchBrowser } from './helpers/browser.js';
+import { buildWeb, launchBrowser, openHarness } from './helpers/browser.js';
 import { jpeg } from './helpers/fixtures.js';
 import { BENCH_MODEL, gflopOf } from './helpers/models.js';
 import { BENCH_DATA, trainedBenchModel } from './trained.js';
@@ -208,9 +208,7 @@ const browser = await launchBrowser({ webgpu: false });
 let chromium = '';
 try {
   chromium = browser.version();
-  const page = await browser.newPage();
-  await page.goto(`${server.url}/bench/pages/harness.html`);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true');
+  const page = await openHarness(browser, server.url);
   for (const [model, fp32] of fp32Dirs) {
     // fp32 on both engines (the ratio), then ORT on the int8 QDQ model for reference.
     for (const [engine, r, file] of [

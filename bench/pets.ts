@@ -42,7 +42,7 @@ import { openRunner } from '../cli/commands/open_model.js';
 import { ProgressBar } from '../cli/progress.js';
 import { trainProgress } from '../cli/train_progress.js';
 import { startWebServer } from '../scripts/web_server.js';
-import { buildWeb, launchBrowser } from './helpers/browser.js';
+import { buildWeb, launchBrowser, openHarness } from './helpers/browser.js';
 import { EpochSnapshots, type EpochScore } from './helpers/epoch_snapshots.js';
 import { segmentPhotos } from './helpers/photo_frames.js';
 import { writeReport } from './report.js';
@@ -304,9 +304,7 @@ async function shipped() {
     let chromium = '';
     try {
       chromium = browser.version();
-      const page = await browser.newPage();
-      await page.goto(`${server.url}/bench/pages/harness.html`);
-      await page.waitForFunction(() => document.body.dataset.ready === 'true');
+      const page = await openHarness(browser, server.url);
       for (const [v, engine, file] of [
         [uint8, 'tfjs', 'model.json (uint8)'],
         [uint8, 'ort', `${int8File}`],

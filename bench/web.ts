@@ -20,7 +20,7 @@ import { createLogger, percentile } from '../core/index.js';
 import { convert } from '../converter/convert.js';
 import { startWebServer } from '../scripts/web_server.js';
 import { BENCH_MODEL, gflopOf, seededModel } from './helpers/models.js';
-import { buildWeb, launchBrowser } from './helpers/browser.js';
+import { buildWeb, launchBrowser, openHarness } from './helpers/browser.js';
 
 const { values: args } = parseArgs({
   options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' }, runs: { type: 'string', default: '3' }, variants: { type: 'string', default: 'fp32,fp16,uint8' } },
@@ -146,9 +146,7 @@ const rows: Row[] = [];
 const notes: string[] = [];
 const autoRows = new Map<string, { row: Row; why: string }>();
 try {
-  const page = await browser.newPage();
-  await page.goto(`${server.url}/bench/pages/harness.html`);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true');
+  const page = await openHarness(browser, server.url);
   console.log(`unet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame), Chromium ${browser.version()}, ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}`);
   for (const variant of variants) {
     for (const c of CASES) {

@@ -1,6 +1,6 @@
 /** Real Chromium for the browser tests: the built web app, the browser with its flags, a fake camera clip. */
 import { writeFileSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { syntheticSample, type PixelImage } from '../../core/index.js';
 
@@ -69,4 +69,17 @@ export function writeSyntheticClip(path: string, o: { frames: number; size: numb
   const parts: Uint8Array[] = [Buffer.from(`YUV4MPEG2 W${o.size} H${o.size} F${o.fps}:1 Ip A1:1 C420jpeg\n`)];
   for (let i = 0; i < o.frames; i++) parts.push(Buffer.from('FRAME\n'), toI420(syntheticSample(i, { size: o.size, seed: o.seed }).image));
   writeFileSync(path, Buffer.concat(parts));
+}
+
+/**
+ * A new page on the harness (bench/pages/harness.html: runtime-web's public API on
+ * `window.edgeseg`), loaded and ready; the page's errors and console errors go to stderr.
+ */
+export async function openHarness(browser: Browser, baseUrl: string): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
+  page.on('console', (m) => m.type() === 'error' && console.error('page console:', m.text()));
+  await page.goto(`${baseUrl}/bench/pages/harness.html`);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true');
+  return page;
 }

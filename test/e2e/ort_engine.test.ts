@@ -12,7 +12,7 @@ import { startWebServer } from '../../scripts/web_server.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';
-import { buildWeb, launchBrowser } from '../../bench/helpers/browser.js';
+import { buildWeb, launchBrowser, openHarness } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { IMPORT_FIXTURES } from '../helpers/import_fixtures.js';
 import { quiet } from '../helpers/log.js';
@@ -101,10 +101,7 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
   it('gives the masks of the tfjs engine with onnxruntime-web (wasm) for the same version (≥ 99% of pixels per image)', async () => {
     const browser = await launchBrowser({ webgpu: false });
     try {
-      const page = await browser.newPage();
-      page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
-      await page.goto(`${server.url}/bench/pages/harness.html`);
-      await page.waitForFunction(() => document.body.dataset.ready === 'true');
+      const page = await openHarness(browser, server.url);
       const tfjs = await pageMasks(page, { model, backend: 'wasm', engine: 'tfjs', cache: false, images });
       const ort = await pageMasks(page, { model, backend: 'wasm', engine: 'ort', cache: false, images });
       assert.deepEqual([tfjs.choice.chosen, tfjs.choice.provider], ['tfjs', null]);
@@ -132,10 +129,7 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
   it('serves an imported NCHW ONNX model with its own tensor names and normalization: the masks of the same network imported from Keras on tfjs', async () => {
     const browser = await launchBrowser({ webgpu: false });
     try {
-      const page = await browser.newPage();
-      page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
-      await page.goto(`${server.url}/bench/pages/harness.html`);
-      await page.waitForFunction(() => document.body.dataset.ready === 'true');
+      const page = await openHarness(browser, server.url);
       const keras = await pageMasks(page, { model: '/models/byo-keras/1/', backend: 'wasm', engine: 'tfjs', cache: false, images });
       const onnx = await pageMasks(page, { model: '/models/byo-onnx/1/', backend: 'wasm', engine: 'auto', cache: false, images });
       assert.deepEqual([onnx.choice.chosen, onnx.choice.provider], ['ort', 'wasm']);
@@ -151,10 +145,7 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
   it("gives the tfjs engine's masks with ONNX Runtime's WebGPU execution provider (≥ 99% of pixels per image)", async () => {
     const browser = await launchBrowser();
     try {
-      const page = await browser.newPage();
-      page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
-      await page.goto(`${server.url}/bench/pages/harness.html`);
-      await page.waitForFunction(() => document.body.dataset.ready === 'true');
+      const page = await openHarness(browser, server.url);
       const tfjs = await pageMasks(page, { model, backend: 'wasm', engine: 'tfjs', cache: false, images });
       const ort = await pageMasks(page, { model, backend: 'webgpu', engine: 'ort', cache: false, images });
       assert.deepEqual([ort.backend, ort.choice.chosen, ort.choice.provider], ['webgpu', 'ort', 'webgpu']);

@@ -13,7 +13,7 @@ import { aliases } from '../../core/node/registry.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
 import { openDataset } from '../../trainer/data/dataset.js';
 import { startWebServer } from '../../scripts/web_server.js';
-import { buildWeb, launchBrowser } from '../../bench/helpers/browser.js';
+import { buildWeb, launchBrowser, openHarness } from '../../bench/helpers/browser.js';
 import { quiet } from '../helpers/log.js';
 
 const SHIPPED = join(PACKAGE_ROOT, 'data', 'models');
@@ -50,10 +50,7 @@ describe('the shipped pets model in Chromium', () => {
     assert.ok(version, 'data/models/registry.json names a pets champion');
     const browser = await launchBrowser({ webgpu: false });
     try {
-      const page = await browser.newPage();
-      page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
-      await page.goto(`${server.url}/bench/pages/harness.html`);
-      await page.waitForFunction(() => document.body.dataset.ready === 'true');
+      const page = await openHarness(browser, server.url);
       const masks = await page.evaluate(
         async ({ model, images }) => {
           const seg = await (globalThis as Window).edgeseg.createSegmenter({ model, backend: 'wasm' });

@@ -12,7 +12,7 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import { train } from '../../trainer/train.js';
-import { buildWeb, launchBrowser, writeSyntheticClip } from '../../bench/helpers/browser.js';
+import { buildWeb, launchBrowser, openHarness, writeSyntheticClip } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { quiet } from '../helpers/log.js';
 
@@ -36,15 +36,6 @@ const FIXTURES: [index: number, width: number, height: number][] = [
 
 function agreement(a: number[], b: number[]): number {
   return a.filter((c, i) => c === b[i]).length / a.length;
-}
-
-async function openHarness(browser: Browser, url: string): Promise<Page> {
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
-  page.on('console', (m) => m.type() === 'error' && console.error('page console:', m.text()));
-  await page.goto(`${url}/bench/pages/harness.html`);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true');
-  return page;
 }
 
 /** Masks of the fixtures from runtime-web in the page, on one backend. */
