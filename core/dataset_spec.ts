@@ -3,7 +3,7 @@
  *
  * | spec | source |
  * |---|---|
- * | `synthetic:count=N,size=S,seed=K[,shift=0\|1]` | procedural pets-like scenes (core/synthetic.ts) |
+ * | `synthetic:count=N,size=S,seed=K[,shift=0\|1][,smooth=0\|1]` | procedural pets-like scenes (core/synthetic.ts) |
  * | `oxford:<dir>` | Oxford-IIIT Pet layout: `images/*.jpg`, `annotations/trimaps/*.png`, optional `annotations/trainval.txt` / `test.txt` |
  * | `folder:<images dir>:<masks dir>` | image files paired by base name with class-id PNG masks |
  * | `feedback:<dir>[@<version>]` | a feedback store (latest version unless one is named) |
@@ -16,7 +16,7 @@ import { SYNTHETIC_DEFAULTS } from './synthetic.js';
 
 /** A parsed dataset spec: synthetic, oxford, folder or feedback. */
 export type DatasetSpec =
-  | { kind: 'synthetic'; count: number; size: number; seed: number; shift: number }
+  | { kind: 'synthetic'; count: number; size: number; seed: number; shift: number; smooth: number }
   | { kind: 'oxford'; dir: string }
   | { kind: 'folder'; imagesDir: string; masksDir: string }
   | { kind: 'feedback'; dir: string; version?: number };
@@ -37,10 +37,10 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
   const rest = spec.slice(colon + 1);
   switch (kind) {
     case 'synthetic': {
-      const params: Record<string, number> = { count: NaN, size: SYNTHETIC_DEFAULTS.size, seed: SYNTHETIC_DEFAULTS.seed, shift: SYNTHETIC_DEFAULTS.shift };
+      const params: Record<string, number> = { count: NaN, size: SYNTHETIC_DEFAULTS.size, seed: SYNTHETIC_DEFAULTS.seed, shift: SYNTHETIC_DEFAULTS.shift, smooth: SYNTHETIC_DEFAULTS.smooth };
       for (const part of rest.split(',').filter(Boolean)) {
         const [key, value, extra] = part.split('=');
-        if (!(key in params) || value === undefined || extra !== undefined) fail(spec, `unknown or malformed parameter '${part}' (count, size, seed, shift)`);
+        if (!(key in params) || value === undefined || extra !== undefined) fail(spec, `unknown or malformed parameter '${part}' (count, size, seed, shift, smooth)`);
         const n = Number(value);
         if (!Number.isInteger(n) || n < 0) fail(spec, `${key} must be a non-negative integer, got '${value}'`);
         params[key] = n;
@@ -48,7 +48,8 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
       if (!(params.count >= 1)) fail(spec, 'count=N (N ≥ 1) is required');
       if (params.size < 16 || params.size > 2048) fail(spec, `size must be 16–2048, got ${params.size}`);
       if (params.shift > 1) fail(spec, `shift must be 0 or 1, got ${params.shift}`);
-      return { kind, count: params.count, size: params.size, seed: params.seed, shift: params.shift };
+      if (params.smooth > 1) fail(spec, `smooth must be 0 or 1, got ${params.smooth}`);
+      return { kind, count: params.count, size: params.size, seed: params.seed, shift: params.shift, smooth: params.smooth };
     }
     case 'oxford':
       if (!rest) fail(spec, 'missing the directory');
@@ -77,7 +78,7 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
 export function formatDatasetSpec(spec: DatasetSpec): string {
   switch (spec.kind) {
     case 'synthetic':
-      return `synthetic:count=${spec.count},size=${spec.size},seed=${spec.seed}${spec.shift ? `,shift=${spec.shift}` : ''}`;
+      return `synthetic:count=${spec.count},size=${spec.size},seed=${spec.seed}${spec.shift ? `,shift=${spec.shift}` : ''}${spec.smooth ? `,smooth=${spec.smooth}` : ''}`;
     case 'oxford':
       return `oxford:${spec.dir}`;
     case 'folder':

@@ -11,6 +11,9 @@
  *
  * `shift` selects a second, shifted distribution (darker, bluer scenes, larger pets, finer
  * fur) used to demonstrate drift and retraining; 0 is the default distribution.
+ *
+ * `smooth` gives every pet a smooth coat (its fur's mean colour, shaded from above, no pattern):
+ * a breed the other scenes never show. A scene with it is the same scene as without it, recoated.
  */
 import { CLASS_BACKGROUND, CLASS_BORDER, CLASS_PET } from './contract.js';
 import { ConfigError } from './errors.js';
@@ -25,6 +28,8 @@ export interface SyntheticOptions {
   seed?: number;
   /** Distribution: 0 = default, 1 = shifted. @default 0 */
   shift?: number;
+  /** 1: the pets have a smooth coat instead of fur. @default 0 */
+  smooth?: number;
 }
 
 /** A synthetic image with its exact class-id mask. */
@@ -38,7 +43,7 @@ export interface SyntheticSample {
 export const SYNTHETIC_BORDER_PX = 2;
 
 /** Defaults of SyntheticOptions. */
-export const SYNTHETIC_DEFAULTS = { size: 128, seed: 1, shift: 0 } as const;
+export const SYNTHETIC_DEFAULTS = { size: 128, seed: 1, shift: 0, smooth: 0 } as const;
 
 /** The id of sample `index`: stable, used for splits and manifests. */
 export function syntheticId(index: number): string {
@@ -52,6 +57,8 @@ export function syntheticSample(index: number, options: SyntheticOptions = {}): 
   const shift = options.shift ?? SYNTHETIC_DEFAULTS.shift;
   if (!Number.isInteger(size) || size < 16 || size > 2048) throw new ConfigError(`synthetic size must be an integer 16–2048, got ${size}`);
   if (shift !== 0 && shift !== 1) throw new ConfigError(`synthetic shift must be 0 or 1, got ${shift}`);
+  const smooth = options.smooth ?? SYNTHETIC_DEFAULTS.smooth;
+  if (smooth !== 0 && smooth !== 1) throw new ConfigError(`synthetic smooth must be 0 or 1, got ${smooth}`);
   const rand = createRandom(hashSeed(seed, index, shift));
   const n = size * size;
   const rgb = new Float32Array(n * 3);
@@ -81,6 +88,7 @@ export function syntheticSample(index: number, options: SyntheticOptions = {}): 
       shift,
     });
     const band = dilate(inside, size, SYNTHETIC_BORDER_PX);
+    if (smooth) recoat(fur, inside, size);
     for (let i = 0; i < n; i++) {
       if (inside[i]) {
         label[i] = CLASS_PET;
@@ -100,6 +108,29 @@ export function syntheticSample(index: number, options: SyntheticOptions = {}): 
     data[i] = Math.max(0, Math.min(255, Math.round((rgb[i] + noise) * 255)));
   }
   return { id: syntheticId(index), image: { data, width: size, height: size, channels: 3 }, mask: { data: label, width: size, height: size } };
+}
+
+/** Replaces a pet's fur with a smooth coat: the fur's mean colour, lit from above. */
+function recoat(fur: Float32Array, inside: Uint8Array, size: number): void {
+  const mean = [0, 0, 0];
+  let count = 0;
+  let top = size;
+  let bottom = 0;
+  for (let i = 0; i < inside.length; i++) {
+    if (!inside[i]) continue;
+    for (let c = 0; c < 3; c++) mean[c] += fur[3 * i + c];
+    count++;
+    const y = Math.floor(i / size);
+    top = Math.min(top, y);
+    bottom = Math.max(bottom, y);
+  }
+  if (count === 0) return;
+  for (let c = 0; c < 3; c++) mean[c] /= count;
+  const span = Math.max(1, bottom - top);
+  for (let i = 0; i < inside.length; i++) {
+    const shade = 1.15 - 0.35 * ((Math.floor(i / size) - top) / span);
+    for (let c = 0; c < 3; c++) fur[3 * i + c] = Math.min(1, mean[c] * shade);
+  }
 }
 
 interface TextureSpec {

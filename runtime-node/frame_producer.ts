@@ -45,7 +45,7 @@ const MAGIC: [FrameContentType, number[]][] = [
 async function encodeFrame(ref: SampleRef, format: 'jpeg' | 'raw', size?: [number, number]): Promise<{ bytes: Buffer; contentType: FrameContentType; width?: number; height?: number }> {
   let img: ReturnType<typeof sharp>;
   if (ref.kind === 'synthetic') {
-    const s = syntheticSample(ref.index, { size: ref.size, seed: ref.seed, shift: ref.shift });
+    const s = syntheticSample(ref.index, ref);
     img = sharp(s.image.data, { raw: { width: s.image.width, height: s.image.height, channels: 3 } });
   } else {
     const bytes = readFileSync(ref.image);

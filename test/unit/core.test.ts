@@ -140,14 +140,38 @@ describe('synthetic data (core/synthetic.ts)', () => {
       }
     }
   });
+
+  it('recoats the same scene\'s pets smoothly with smooth=1: same mask and background, far less texture on the pets', () => {
+    /** Mean absolute difference between pet pixels 3 px apart in a row, per channel (fur stripes and spots change within that; the pixel noise is the same in both). */
+    const roughness = (s: ReturnType<typeof syntheticSample>) => {
+      let sum = 0;
+      let count = 0;
+      const { width: w, data: mask } = s.mask;
+      for (let i = 0; i < mask.length; i++) {
+        if (i % w >= w - 3 || mask[i] !== CLASS_PET || mask[i + 3] !== CLASS_PET) continue;
+        for (let c = 0; c < 3; c++) sum += Math.abs(s.image.data[3 * i + c] - s.image.data[3 * (i + 3) + c]);
+        count += 3;
+      }
+      return sum / count;
+    };
+    for (let i = 0; i < 6; i++) {
+      const fur = syntheticSample(i, { size: 96, seed: 4, shift: 1 });
+      const coat = syntheticSample(i, { size: 96, seed: 4, shift: 1, smooth: 1 });
+      assert.deepEqual(coat.mask.data, fur.mask.data);
+      const bg = fur.mask.data.findIndex((v) => v === 1);
+      assert.equal(coat.image.data[3 * bg], fur.image.data[3 * bg]);
+      assert.ok(roughness(coat) < 0.6 * roughness(fur), `sample ${i}: pet roughness ${roughness(coat).toFixed(2)} smooth vs ${roughness(fur).toFixed(2)} fur`);
+    }
+    assert.throws(() => syntheticSample(0, { smooth: 2 }), /smooth must be 0 or 1/);
+  });
 });
 
 describe('dataset specs (core/dataset_spec.ts)', () => {
   it('parses every source kind and round-trips the canonical text', () => {
-    for (const text of ['synthetic:count=500,size=128,seed=1', 'oxford:/data/pets', 'folder:/a/images:/a/masks', 'feedback:/fb', 'feedback:/fb@3', 'synthetic:count=5,size=64,seed=2,shift=1']) {
+    for (const text of ['synthetic:count=500,size=128,seed=1', 'oxford:/data/pets', 'folder:/a/images:/a/masks', 'feedback:/fb', 'feedback:/fb@3', 'synthetic:count=5,size=64,seed=2,shift=1', 'synthetic:count=5,size=64,seed=2,shift=1,smooth=1']) {
       assert.equal(formatDatasetSpec(parseDatasetSpec(text)), text);
     }
-    assert.deepEqual(parseDatasetSpec('synthetic:count=9'), { kind: 'synthetic', count: 9, size: 128, seed: 1, shift: 0 });
+    assert.deepEqual(parseDatasetSpec('synthetic:count=9'), { kind: 'synthetic', count: 9, size: 128, seed: 1, shift: 0, smooth: 0 });
   });
 
   it('names the problem in a malformed spec', () => {

@@ -38,7 +38,7 @@ function decodeMask(bytes: Uint8Array, format: 'trimap' | 'classIds'): ClassMask
 
 export async function loadSample(ref: SampleRef): Promise<LoadedSample> {
   if (ref.kind === 'synthetic') {
-    const s = syntheticSample(ref.index, { size: ref.size, seed: ref.seed, shift: ref.shift });
+    const s = syntheticSample(ref.index, ref);
     const hash = createHash('sha256').update(s.image.data).update(s.mask.data).digest('hex');
     return { id: ref.id, split: ref.split, image: imageToInputData(s.image), mask: maskToTarget(s.mask), files: [{ path: ref.id, sha256: hash }] };
   }

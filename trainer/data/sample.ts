@@ -22,7 +22,7 @@ export type SampleRef =
       /** How mask pixel values map to class ids. */
       maskFormat: 'trimap' | 'classIds';
     }
-  | { kind: 'synthetic'; id: string; split: Split; index: number; size: number; seed: number; shift: number };
+  | { kind: 'synthetic'; id: string; split: Split; index: number; size: number; seed: number; shift: number; smooth: number };
 
 /** A sample after the contract's preprocessing: ready to batch. */
 export interface LoadedSample {

@@ -2,10 +2,10 @@ import { syntheticId } from '../../../core/index.js';
 import type { SourceListing } from '../sample.js';
 import { splitByName } from '../split.js';
 
-export function listSynthetic(spec: { count: number; size: number; seed: number; shift: number }): SourceListing {
+export function listSynthetic(spec: { count: number; size: number; seed: number; shift: number; smooth: number }): SourceListing {
   const refs = Array.from({ length: spec.count }, (_, index) => {
     const id = syntheticId(index);
-    return { kind: 'synthetic' as const, id, split: splitByName(id), index, size: spec.size, seed: spec.seed, shift: spec.shift };
+    return { kind: 'synthetic' as const, id, split: splitByName(id), index, size: spec.size, seed: spec.seed, shift: spec.shift, smooth: spec.smooth };
   });
   return { refs, skipped: [] };
 }
