@@ -3,6 +3,8 @@
  * with the ground-truth mask of the dataset sample a frame was made from (the frame's
  * `sample-id`), so the closed loop runs without people. `mode: 'background'` answers every request
  * with an all-background mask: a careless labeller whose labels make a worse challenger.
+ * `perVersion` makes an auditor who labels a sample of each arm's traffic (a request names the
+ * version that served its frame) rather than every request.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -36,20 +38,25 @@ export interface SimulatedLabelerOptions {
   fromBeginning?: boolean;
   /** Answer at most this many requests. @default Infinity */
   limit?: number;
+  /** Answer at most this many requests per model version (an auditor sampling each arm). @default Infinity */
+  perVersion?: number;
   log?: Logger;
 }
 
 function groundTruth(ref: SampleRef): ClassMask {
-  if (ref.kind === 'synthetic') return syntheticSample(ref.index, { size: ref.size, seed: ref.seed, shift: ref.shift }).mask;
+  if (ref.kind === 'synthetic') return syntheticSample(ref.index, ref).mask;
   if (ref.maskFormat === 'classIds') return decodeMaskPng(readFileSync(ref.mask));
   throw new ConfigError(`the simulated labeler answers synthetic and class-id sources only, not ${ref.id}`);
 }
 
 export class SimulatedLabeler {
-  answered = 0;
   skipped = 0;
+  /** Frames answered (in committed batches). */
+  private readonly answeredFrames = new Set<string>();
   private consumer: ConsumerHandle | null = null;
   private readonly refs: Map<string, SampleRef>;
+  /** Requests answered per model version (for `perVersion`). */
+  private readonly answeredPerVersion = new Map<string, number>();
 
   constructor(
     private readonly transport: Transport,
@@ -67,12 +74,34 @@ export class SimulatedLabeler {
     return { schema: FEEDBACK_SCHEMA_MESSAGE, frameId: request.frameId, mask: toBase64(encodeMaskPng(mask)), source: 'simulated', labeler: this.o.mode === 'background' ? 'careless' : 'ground-truth', at: new Date().toISOString() };
   }
 
+  /**
+   * The answer to a request within the `perVersion` cap, or null. It counts in `uncommitted` when
+   * given (answers of a batch not yet committed), else at once.
+   */
+  respond(request: LabelRequestMessage, uncommitted?: Map<string, number>): FeedbackMessage | null {
+    const version = request.modelVersion;
+    const counts = uncommitted ?? this.answeredPerVersion;
+    if ((this.answeredPerVersion.get(version) ?? 0) + (uncommitted?.get(version) ?? 0) >= (this.o.perVersion ?? Infinity)) return null;
+    const message = this.answer(request);
+    if (message) counts.set(version, (counts.get(version) ?? 0) + 1);
+    return message;
+  }
+
+  /** Frames answered so far. */
+  get answered(): number {
+    return this.answeredFrames.size;
+  }
+
   async start(): Promise<void> {
     const limit = this.o.limit ?? Infinity;
     this.consumer = await this.transport.consume({ groupId: this.o.groupId, topics: [this.o.topics.labelRequests], fromBeginning: this.o.fromBeginning ?? true }, async (batch) => {
+      // Answers count once their batch is committed, and a frame once: a batch that fails (a
+      // rebalance while the group forms) comes again, and its answers with it.
       const out = [];
+      const frames = new Set<string>();
+      const perVersion = new Map<string, number>();
       for (const r of batch.records) {
-        if (this.answered >= limit) break;
+        if (this.answeredFrames.size + frames.size >= limit) break;
         let request: LabelRequestMessage;
         try {
           request = parseLabelRequest(r.value?.toString() ?? '');
@@ -81,15 +110,21 @@ export class SimulatedLabeler {
           this.o.log?.warn('ignored a malformed label request', { offset: r.offset, error: (err as Error).message });
           continue;
         }
-        const message = this.answer(request);
+        if (this.answeredFrames.has(request.frameId) || frames.has(request.frameId)) {
+          this.skipped++;
+          continue;
+        }
+        const message = this.respond(request, perVersion);
         if (!message) {
           this.skipped++;
           continue;
         }
         out.push({ topic: this.o.topics.feedback, key: request.frameId, value: JSON.stringify(message) });
-        this.answered++;
+        frames.add(request.frameId);
       }
       await batch.commit(batch.records[batch.records.length - 1], out);
+      for (const id of frames) this.answeredFrames.add(id);
+      for (const [version, n] of perVersion) this.answeredPerVersion.set(version, (this.answeredPerVersion.get(version) ?? 0) + n);
     });
   }
 
