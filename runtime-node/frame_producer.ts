@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { ConfigError, FRAME_SCHEMA, HEADER, parseDatasetSpecs, RAW_RGB8, syntheticSample, type FrameContentType } from '../core/index.js';
-import type { SampleRef } from '../trainer/data/sample.js';
+import { sampleKey, type SampleRef } from '../trainer/data/sample.js';
 import { listSources } from '../trainer/data/sources/index.js';
 import type { OutRecord, Transport } from './transport.js';
 
@@ -94,7 +94,7 @@ export async function produceFrames(transport: Transport, o: ProduceOptions): Pr
           [HEADER.frameId]: `${o.idPrefix ?? 'f'}-${sensorId}-${first + tick}`,
           [HEADER.contentType]: f.contentType,
           [HEADER.capturedAt]: new Date().toISOString(),
-          [HEADER.sampleId]: refs[k].id,
+          [HEADER.sampleId]: sampleKey(refs[k]),
           ...(f.width ? { [HEADER.width]: String(f.width), [HEADER.height]: String(f.height) } : {}),
         },
       });

@@ -1,8 +1,9 @@
 /**
  * A simulated labeller for demos and tests: answers `edgeseg.label-requests` on `edgeseg.feedback`
  * with the ground-truth mask of the dataset sample a frame was made from (the frame's
- * `sample-id`), so the closed loop runs without people. `mode: 'background'` answers every request
- * with an all-background mask: a careless labeller whose labels make a worse challenger.
+ * `sample-id`, which names the source too: frames of another source are not answered), so the
+ * closed loop runs without people. `mode: 'background'` answers every request with an
+ * all-background mask: a careless labeller whose labels make a worse challenger.
  * `perVersion` makes an auditor who labels a sample of each arm's traffic (a request names the
  * version that served its frame) rather than every request.
  */
@@ -23,7 +24,7 @@ import {
   type Logger,
   type Topics,
 } from '../../core/index.js';
-import type { SampleRef } from '../../trainer/data/sample.js';
+import { sampleKey, type SampleRef } from '../../trainer/data/sample.js';
 import { listSources } from '../../trainer/data/sources/index.js';
 import type { ConsumerHandle, Transport } from '../transport.js';
 
@@ -62,7 +63,7 @@ export class SimulatedLabeler {
     private readonly transport: Transport,
     private readonly o: SimulatedLabelerOptions,
   ) {
-    this.refs = new Map(listSources(parseDatasetSpecs(o.source)).refs.map((r) => [r.id, r]));
+    this.refs = new Map(listSources(parseDatasetSpecs(o.source)).refs.map((r) => [sampleKey(r), r]));
   }
 
   /** The feedback message for a request, or null when the frame has no known sample. */

@@ -1,23 +1,29 @@
 /** The simulated labeller the loop demo's rounds are built from: ground truth, careless, and an auditor sampling each arm. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CLASS_BACKGROUND, decodeMaskPng, fromBase64, LABEL_REQUEST_SCHEMA, syntheticSample, syntheticId, topicNames, type LabelRequestMessage } from '../../core/index.js';
+import { CLASS_BACKGROUND, decodeMaskPng, fromBase64, LABEL_REQUEST_SCHEMA, parseDatasetSpecs, syntheticSample, topicNames, type LabelRequestMessage } from '../../core/index.js';
+import { sampleKey } from '../../trainer/data/sample.js';
+import { listSources } from '../../trainer/data/sources/index.js';
 import type { Transport } from '../../runtime-node/transport.js';
 import { SimulatedLabeler, type SimulatedLabelerOptions } from '../../runtime-node/loop/simulated_labeler.js';
 
-const request = (index: number, modelVersion = 'm@1'): LabelRequestMessage => ({
+const SOURCE = 'synthetic:count=20,size=64,seed=11,shift=1,smooth=1';
+const request = (index: number, modelVersion = 'm@1', source = SOURCE): LabelRequestMessage => ({
   schema: LABEL_REQUEST_SCHEMA,
   frameId: `f-${index}-${modelVersion}`,
   sensorId: 's1',
   score: 0.5,
   reason: 'entropy',
   modelVersion,
-  frame: { store: 'x', sha256: '0'.repeat(64), contentType: 'image/png', sampleId: syntheticId(index) },
+  frame: { store: 'x', sha256: '0'.repeat(64), contentType: 'image/png', sampleId: keyOf(source, index) },
   at: new Date(0).toISOString(),
 });
 
+/** The `sample-id` the frame producer gives sample `index` of `source`. */
+const keyOf = (source: string, index: number) => sampleKey(listSources(parseDatasetSpecs(source)).refs[index]);
+
 // answer() and respond() read only the source; the transport is used by start(), which these tests do not call.
-const labeler = (o: Partial<SimulatedLabelerOptions>) => new SimulatedLabeler(null as unknown as Transport, { source: 'synthetic:count=20,size=64,seed=11,shift=1,smooth=1', topics: topicNames('t.'), groupId: 'g', ...o });
+const labeler = (o: Partial<SimulatedLabelerOptions>) => new SimulatedLabeler(null as unknown as Transport, { source: SOURCE, topics: topicNames('t.'), groupId: 'g', ...o });
 const maskOf = (answer: { mask: string } | null) => decodeMaskPng(fromBase64(answer!.mask)).data;
 
 describe('simulated labeller (runtime-node/loop/simulated_labeler.ts)', () => {
@@ -26,6 +32,13 @@ describe('simulated labeller (runtime-node/loop/simulated_labeler.ts)', () => {
     assert.equal(answer?.labeler, 'ground-truth');
     assert.deepEqual(maskOf(answer), syntheticSample(3, { size: 64, seed: 11, shift: 1, smooth: 1 }).mask.data);
     assert.equal(labeler({}).answer({ ...request(3), frame: { ...request(3).frame, sampleId: 'no-such-sample' } }), null);
+  });
+
+  it('does not answer a frame of another source whose sample has the same id', () => {
+    const other = 'synthetic:count=20,size=64,seed=3,shift=1';
+    assert.equal(listSources(parseDatasetSpecs(other)).refs[3].id, listSources(parseDatasetSpecs(SOURCE)).refs[3].id);
+    assert.equal(labeler({}).answer(request(3, 'm@1', other)), null);
+    assert.notEqual(labeler({ source: other }).answer(request(3, 'm@1', other)), null);
   });
 
   it('answers every request with an all-background mask when careless', () => {

@@ -24,6 +24,17 @@ export type SampleRef =
     }
   | { kind: 'synthetic'; id: string; split: Split; index: number; size: number; seed: number; shift: number; smooth: number };
 
+/**
+ * What names a sample across sources (a frame's `sample-id`): ids repeat from one source to the
+ * next (sample 3 of every synthetic seed is `synthetic-000003`), so a synthetic sample is named by
+ * its generator options and index, a file by its image path (its id when the path is too long for
+ * the header).
+ */
+export function sampleKey(ref: SampleRef): string {
+  if (ref.kind === 'synthetic') return `synthetic:size=${ref.size},seed=${ref.seed}${ref.shift ? `,shift=${ref.shift}` : ''}${ref.smooth ? `,smooth=${ref.smooth}` : ''}#${ref.index}`;
+  return ref.image.length <= 256 ? ref.image : ref.id;
+}
+
 /** A sample after the contract's preprocessing: ready to batch. */
 export interface LoadedSample {
   id: string;
