@@ -17,26 +17,30 @@
  *    regresses on the held-out set and is refused; the champion stays.
  *
  * With canary rules (the default), step 4's challenger first serves 5 % of 97 sensors as a
- * canary and is promoted once live labels show it is not worse than the champion; and in step 6
- * the careless labeller answers requests on the shifted scenes the cameras still send (its labels
- * poison the gate's feedback slice too), and a challenger that passes the gate goes to canary,
- * where a trusted labeller audits its live traffic and the judge promotes or rolls it back. With
- * the default shares the careless challenger has so far either failed the gate (a third of the
- * labels careless: held-out −1.8 to −3.2 points) or passed it and not been worse live (a fifth:
- * promoted); a challenger worse on live labels is rolled back by the same judge (unit-tested).
+ * canary and is promoted once live labels show it is not worse than the champion. Step 6 is then
+ * built to pass the offline gate and fail live: the cameras now see a smooth-coated breed (the
+ * shifted scenes, each pet recoated in one shaded colour), and a careless labeller who does not
+ * take it for a pet answers with all-background masks, CARELESS_SHARE of the data the retrain
+ * fits. The gate cannot see the harm: its held-out set (base scenes) has no such pets, and its
+ * feedback slice holds the careless labels themselves. The challenger goes to canary, a trusted
+ * labeller audits both arms' live traffic, the canary misses the new breed, and the judge rolls
+ * it back, reporting the seconds from "canary worse on live labels" to the rollback (bounded by
+ * the evidence rule: the labels still missing when it first looked worse).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, normalizationOf, topicNames, type Logger } from '../../core/index.js';
+import { createLogger, normalizationOf, parseDatasetSpecs, topicNames, type Logger } from '../../core/index.js';
+import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { setAlias } from '../../core/node/registry.js';
 import { loadLayersModel } from '../../core/node/artifact_fs.js';
 import { selectBackend } from '../../core/node/backends/select.js';
 import { openDataset } from '../../trainer/data/dataset.js';
+import { listSources } from '../../trainer/data/sources/index.js';
 import { evaluate } from '../../trainer/evaluate.js';
 import { train, type TrainEvent } from '../../trainer/train.js';
 import { produceFrames } from '../frame_producer.js';
-import type { CanaryOutcome, CanaryRules } from './canary.js';
+import { CANARY_DEFAULTS, type CanaryOutcome, type CanaryRules } from './canary.js';
 import { startClosedLoop } from './closed_loop.js';
 import type { LoopDecision } from './controller.js';
 import { SimulatedLabeler } from './simulated_labeler.js';
@@ -47,7 +51,7 @@ export interface LoopDemoOptions {
   workdir: string;
   /** @default 'edgeseg.loopdemo.<time>.' */
   topicPrefix?: string;
-  /** @default 'synthetic:count=240,size=128,seed=1' */
+  /** Base data; its held-out split (49 scenes) is the gate's held-out set. @default 'synthetic:count=480,size=128,seed=1' */
   baseData?: string;
   /** Frames the sensors send: the shifted distribution. @default 'synthetic:count=400,size=128,seed=3,shift=1' */
   frames?: string;
@@ -63,7 +67,9 @@ export interface LoopDemoOptions {
   retrainSteps?: number;
   /** Labels that trigger a retrain. @default 48 */
   labels?: number;
-  /** Labels of the careless round. @default 3 × labels; with canary rules, at least a quarter of the labels the first canary gathered */
+  /** Frames of the careless round with canary rules: a smooth-coated breed. @default 'synthetic:count=400,size=128,seed=11,shift=1,smooth=1' */
+  newBreedFrames?: string;
+  /** Labels of the careless round. @default 3 × labels; with canary rules, what makes CARELESS_SHARE of the fine-tuning data */
   carelessLabels?: number;
   /** Also run a careless-labeller round (refused by the gate; with canary rules, rolled back on live labels). @default true */
   careless?: boolean;
@@ -101,6 +107,22 @@ const NAME = 'loop-demo';
 export const DEMO_CANARY: CanaryRules = { weight: 5, minLabels: 24, minFrames: 32 };
 const pts = (x: number) => `${(100 * x).toFixed(2)}%`;
 
+/**
+ * With canary rules, the careless labels' share of the fine-tuning data (base training samples +
+ * labels in the store + careless labels). Measured offline on these scenes (the demo's champion,
+ * 60 fine-tuning steps): shares of 0.14 to 0.18 made challengers that lost 9 to 16 points of mIoU
+ * on the new breed while the base held-out set moved +0.1 to +0.7; at 0.21 it lost a point, and at
+ * 0.24 three (the gate refuses those).
+ */
+export const CARELESS_SHARE = 0.14;
+
+/** The careless labels that make CARELESS_SHARE of the data the next retrain fits. */
+function carelessShare(base: string, feedback: string): number {
+  const baseTrain = listSources(parseDatasetSpecs(base)).refs.filter((r) => r.split === 'train').length;
+  const stored = new FeedbackStore(feedback).read().samples.length;
+  return Math.ceil((CARELESS_SHARE / (1 - CARELESS_SHARE)) * (baseTrain + stored));
+}
+
 async function miouOn(dir: string, spec: string, split: 'val' | 'all', log: Logger): Promise<number> {
   const { model, card } = await loadLayersModel(dir);
   const ds = await openDataset(spec, { workers: 0, log: log.child('data'), print: () => {}, splits: split === 'all' ? ['train', 'val'] : ['val'], normalization: normalizationOf(card) });
@@ -124,10 +146,11 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
   rmSync(models, { recursive: true, force: true });
   rmSync(feedback, { recursive: true, force: true });
   mkdirSync(feedback, { recursive: true });
-  const base = o.baseData ?? 'synthetic:count=240,size=128,seed=1';
+  const base = o.baseData ?? 'synthetic:count=480,size=128,seed=1';
   const frames = o.frames ?? 'synthetic:count=400,size=128,seed=3,shift=1';
   const shifted = o.shiftedEval ?? 'synthetic:count=200,size=128,seed=7,shift=1';
   const carelessFrames = o.carelessFrames ?? 'synthetic:count=200,size=128,seed=5';
+  const newBreed = o.newBreedFrames ?? 'synthetic:count=400,size=128,seed=11,shift=1,smooth=1';
   const topics = topicNames(o.topicPrefix ?? `edgeseg.loopdemo.${Date.now()}.`);
   const canary = o.canary === undefined ? DEMO_CANARY : o.canary;
   const sensors = canary ? (o.sensors ?? 97) : 2;
@@ -196,6 +219,20 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
   const settled = (d: LoopDecision[]) => d.length > 0 && (!d[0].canary || judge!.outcomes.some((e) => e.version === d[0].version));
   loop.on('error', (err) => print(`retrain failed: ${err.message}`));
   let labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.truth`, log });
+  // While a challenger is on trial, a trusted labeller audits a sample of each arm's live traffic
+  // (twice the labels the judge needs) instead of the round's labeller: the store then holds the
+  // labels the rounds asked for, not hundreds more from the champion's 95 %.
+  let auditSource = frames;
+  const auditCap = 2 * (canary?.minLabels ?? CANARY_DEFAULTS.minLabels);
+  loop.on('decision', (d) => {
+    if (!d.canary) return;
+    void (async () => {
+      await labeler.stop();
+      labeler = new SimulatedLabeler(transport, { source: auditSource, topics, groupId: `${topics.labelRequests}.audit.${d.version}`, fromBeginning: false, perVersion: auditCap, log });
+      await labeler.start();
+      print(`  a trusted labeller audits both arms' live traffic (${auditCap} labels per arm at most)`);
+    })();
+  });
   let result: LoopDemoResult | null = null;
   try {
     await labeler.start();
@@ -224,31 +261,20 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
       print(`4/5 mIoU on the shifted distribution: ${pts(before.shiftedMiou)} (${before.version}) → ${pts(promoted.shiftedMiou)} (${promoted.version})`);
     }
     if ((o.careless ?? true) && canary) {
-      // The labels the first canary's live traffic gathered are in the store too: the careless ones
-      // come on top, a quarter as many again (at least three rounds' worth) — a fifth of the labels:
-      // enough to hurt on these scenes, too few to move the held-out set past the gate's budget.
+      // A breed the models have never seen arrives, and the labeller does not take it for a pet.
+      // The careless labels make CARELESS_SHARE of the fine-tuning data: a challenger fitted to them
+      // misses the new breed, and the gate cannot see it (its held-out set has no such pets, its
+      // feedback slice holds these very labels).
       const since = loop.labelsSinceChampion();
-      const carelessLabels = o.carelessLabels ?? Math.max(3 * (o.labels ?? 48), Math.ceil(since / 4));
+      const carelessLabels = o.carelessLabels ?? carelessShare(base, feedback);
       loop.setTriggers({ labels: since + carelessLabels, drift: false });
-      print(`5/5 the cameras still see the shifted scenes (${frames}); a careless labeller answers ${carelessLabels} label requests with all-background masks`);
+      print(`5/5 the cameras now see a smooth-coated breed (${newBreed}); a careless labeller who does not take it for a pet answers ${carelessLabels} label requests with all-background masks`);
       await labeler.stop();
-      labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.careless`, mode: 'background', fromBeginning: false, log });
+      labeler = new SimulatedLabeler(transport, { source: newBreed, topics, groupId: `${topics.labelRequests}.careless`, mode: 'background', fromBeginning: false, limit: carelessLabels, log });
       await labeler.start();
-      // Once the challenger is on trial, a trusted labeller audits live traffic instead.
-      const audit = (d: LoopDecision) => {
-        if (!d.canary) return;
-        void (async () => {
-          await labeler.stop();
-          labeler = new SimulatedLabeler(transport, { source: frames, topics, groupId: `${topics.labelRequests}.audit`, fromBeginning: false, log });
-          await labeler.start();
-          print(`  a trusted labeller audits the canary's live traffic`);
-        })();
-      };
-      loop.on('decision', audit);
-      // The gate may refuse a first careless challenger; the loop retries as labels come, until one
-      // passes and its canary is judged (three decisions at most).
-      await round(frames, 'careless', (d) => d.length >= 3 || (d.some((x) => x.canary) && d.filter((x) => x.canary).every((x) => judge!.outcomes.some((e) => e.version === x.version))));
-      loop.off('decision', audit);
+      auditSource = newBreed;
+      // The round ends when the gate refuses the challenger or the judge ends its canary.
+      await round(newBreed, 'new-breed', settled);
     } else if (o.careless ?? true) {
       // A third of the fine-tuning data saying "no pet here" on ordinary scenes: enough to regress.
       const carelessLabels = o.carelessLabels ?? 3 * (o.labels ?? 48);
