@@ -1,7 +1,7 @@
 /**
  * Two builds:
  *   vite build --mode lib   → dist/runtime-web/: the embeddable runtime (its worker and wasm binaries beside it)
- *   vite build [--mode e2e] → dist/web/: the demo app (plus the browser-test harness page in e2e mode)
+ *   vite build [--mode e2e] → dist/web/: the demo app (in e2e mode dist/web-e2e/, with the browser-test harness page)
  * The web server (scripts/web_server.ts) serves dist/web and the model registry with COOP/COEP,
  * so threaded wasm can be used where the browser allows it.
  */
@@ -175,7 +175,8 @@ export default defineConfig(({ mode }): UserConfig => {
     ...common,
     base: '/',
     build: {
-      outDir: 'dist/web',
+      // The browser tests' build has a folder of its own: `npm start` may build the demo meanwhile.
+      outDir: mode === 'e2e' ? 'dist/web-e2e' : 'dist/web',
       emptyOutDir: true,
       assetsInlineLimit: 0,
       rollupOptions: { input: { demo: 'demo/index.html', ...(mode === 'e2e' ? { harness: 'bench/pages/harness.html' } : {}) } },

@@ -29,7 +29,7 @@ import type { FrameInput } from '../runtime-node/engine/protocol.js';
 import { activateWasm } from '../core/node/backends/wasm.js';
 import { decodeImage } from '../core/node/decode_image.js';
 import { tf } from '../core/node/tfjs.js';
-import { buildWeb, launchBrowser, openHarness } from './helpers/browser.js';
+import { buildWeb, HARNESS_DIST, launchBrowser, openHarness } from './helpers/browser.js';
 import { jpeg } from './helpers/fixtures.js';
 import { BENCH_MODEL, gflopOf } from './helpers/models.js';
 import { BENCH_DATA, trainedBenchModel } from './trained.js';
@@ -203,7 +203,7 @@ interface BrowserRow {
 }
 const browserRows: BrowserRow[] = [];
 await buildWeb();
-const server = await startWebServer({ models: root });
+const server = await startWebServer({ dist: HARNESS_DIST, models: root });
 const browser = await launchBrowser({ webgpu: false });
 let chromium = '';
 try {

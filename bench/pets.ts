@@ -42,7 +42,7 @@ import { openRunner } from '../cli/commands/open_model.js';
 import { ProgressBar } from '../cli/progress.js';
 import { trainProgress } from '../cli/train_progress.js';
 import { startWebServer } from '../scripts/web_server.js';
-import { buildWeb, launchBrowser, openHarness } from './helpers/browser.js';
+import { buildWeb, HARNESS_DIST, launchBrowser, openHarness } from './helpers/browser.js';
 import { EpochSnapshots, type EpochScore } from './helpers/epoch_snapshots.js';
 import { segmentPhotos } from './helpers/photo_frames.js';
 import { writeReport } from './report.js';
@@ -298,7 +298,7 @@ async function shipped() {
     const picks = await Promise.all(Array.from({ length: Math.min(PHOTOS, set.size) }, (_, i) => set.get(Math.floor((i * set.size) / Math.min(PHOTOS, set.size)))));
     const photos = picks.map((s) => readFileSync(s.files[0].path).toString('base64'));
     await buildWeb();
-    const server = await startWebServer({ models: root });
+    const server = await startWebServer({ dist: HARNESS_DIST, models: root });
     const browser = await launchBrowser({ webgpu: false });
     const web: { engine: string; file: string; frames: number; p50Ms: number; modelP50Ms: number; fps: number; foregroundIou: number; miou: number }[] = [];
     let chromium = '';

@@ -20,7 +20,7 @@ import { createLogger, percentile } from '../core/index.js';
 import { convert } from '../converter/convert.js';
 import { startWebServer } from '../scripts/web_server.js';
 import { BENCH_MODEL, gflopOf, seededModel } from './helpers/models.js';
-import { buildWeb, launchBrowser, openHarness } from './helpers/browser.js';
+import { buildWeb, HARNESS_DIST, launchBrowser, openHarness } from './helpers/browser.js';
 
 const { values: args } = parseArgs({
   options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' }, runs: { type: 'string', default: '3' }, variants: { type: 'string', default: 'fp32,fp16,uint8' } },
@@ -42,7 +42,7 @@ await seededModel(parentDir, { name: 'bench', version: '1', seed: 1, config: BEN
 for (const precision of variants) await convert({ model: parentDir, precision, format: 'both', out: root, log, onProgress: () => {} });
 
 await buildWeb();
-const server = await startWebServer({ models: root });
+const server = await startWebServer({ dist: HARNESS_DIST, models: root });
 const browser = await launchBrowser();
 
 /** Hand-picked backend × engine cases, then auto. */

@@ -1,9 +1,10 @@
 /**
- * The web server of the demo and the browser tests: the built app (dist/web), the model registry
- * under /models/ (with /models/index.json listing every version), on localhost (a secure context,
- * as WebGPU requires) with COOP/COEP so threaded wasm can be used. Nothing outside the two roots
- * is served. With `feedback`, it also receives the demo's corrections: `POST /feedback` (bearer
- * token) into a feedback store, the same endpoint runtime-node serves.
+ * The web server of the demo and the browser tests: the built app (dist/web; the browser tests'
+ * build is dist/web-e2e), the model registry under /models/ (with /models/index.json listing
+ * every version), on localhost (a secure context, as WebGPU requires) with COOP/COEP so threaded
+ * wasm can be used. Nothing outside the two roots is served. With `feedback`, it also receives
+ * the demo's corrections: `POST /feedback` (bearer token) into a feedback store, the same
+ * endpoint runtime-node serves.
  *
  *   tsx scripts/web_server.ts [--port 5173] [--models models]
  */

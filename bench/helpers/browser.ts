@@ -11,7 +11,10 @@ const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--u
 
 let built: Promise<void> | null = null;
 
-/** Builds dist/web with the test harness page, once per test process. */
+/** Where buildWeb puts the app with the harness page (vite.config.ts, e2e mode): serve it with `startWebServer({ dist: HARNESS_DIST })`. */
+export const HARNESS_DIST = 'dist/web-e2e';
+
+/** Builds HARNESS_DIST (the demo app and the test harness page), once per test process. */
 export function buildWeb(): Promise<void> {
   built ??= build({ mode: 'e2e', logLevel: 'error' }).then(() => undefined);
   return built;

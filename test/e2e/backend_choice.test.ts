@@ -9,7 +9,7 @@ import { convert } from '../../converter/convert.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';
-import { buildWeb, launchBrowser } from '../../bench/helpers/browser.js';
+import { buildWeb, launchBrowser, HARNESS_DIST } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { randomizeBatchNorm, untrainedCard } from '../../bench/helpers/models.js';
 import { quiet } from '../helpers/log.js';
@@ -83,7 +83,7 @@ describe('runtime-web backend auto: chosen by measurement, never a software GPU'
     await saveLayersModel(layers, parent, untrainedCard('unet-small', '1', 'unet-small', CONFIG));
     layers.dispose();
     await Promise.all([buildWeb(), convert({ model: parent, precision: 'fp32', format: 'both', out: root, backend: 'wasm', log: quiet, onProgress: () => {} })]);
-    server = await startWebServer({ models: root });
+    server = await startWebServer({ dist: HARNESS_DIST, models: root });
   });
   after(async () => {
     await server?.close();

@@ -7,7 +7,7 @@ import { armOf } from '../../core/index.js';
 import { setAlias } from '../../core/node/registry.js';
 import { startCanary } from '../../core/node/rollout.js';
 import { startWebServer } from '../../scripts/web_server.js';
-import { buildWeb, launchBrowser } from '../../bench/helpers/browser.js';
+import { buildWeb, launchBrowser, HARNESS_DIST } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { seededModel } from '../../bench/helpers/models.js';
 
@@ -21,7 +21,7 @@ describe('canary rollout in the browser (Chromium, wasm backend)', () => {
     await Promise.all([buildWeb(), ...['1', '2'].map((v) => seededModel(join(models, 'tiny', v), { name: 'tiny', version: v, seed: Number(v), config: { baseFilters: 4, depth: 2 } }))]);
     await setAlias(models, 'tiny', 'champion', '1');
     await startCanary(models, 'tiny', '2', 50);
-    server = await startWebServer({ models });
+    server = await startWebServer({ dist: HARNESS_DIST, models });
   });
   after(async () => {
     await server?.close();

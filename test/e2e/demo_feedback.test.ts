@@ -9,7 +9,7 @@ import { CLASS_PET, decodeMaskPng, syntheticSample } from '../../core/index.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { train } from '../../trainer/train.js';
-import { buildWeb, launchBrowser } from '../../bench/helpers/browser.js';
+import { buildWeb, launchBrowser, HARNESS_DIST } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { quiet } from '../helpers/log.js';
 
@@ -27,7 +27,7 @@ describe('demo feedback panel (Chromium, wasm backend)', () => {
       train({ data: 'synthetic:count=32,size=128,seed=4', modelConfig: { baseFilters: 4, depth: 2 }, epochs: 1, batchSize: 8, backend: 'wasm', out: join(root, 'models'), reportSamples: 0 }, { log: quiet, print: () => {} }),
     ]);
     modelUrl = `/models/unet-small/${trained.version}/`;
-    server = await startWebServer({ models: join(root, 'models'), feedback: { store, token: 'demo-token' } });
+    server = await startWebServer({ dist: HARNESS_DIST, models: join(root, 'models'), feedback: { store, token: 'demo-token' } });
   });
   after(async () => {
     await server?.close();

@@ -12,7 +12,7 @@ import { startWebServer } from '../../scripts/web_server.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/init.js';
-import { buildWeb, launchBrowser, openHarness } from '../../bench/helpers/browser.js';
+import { buildWeb, launchBrowser, openHarness, HARNESS_DIST } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { IMPORT_FIXTURES } from '../helpers/import_fixtures.js';
 import { quiet } from '../helpers/log.js';
@@ -82,7 +82,7 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
     // One network, imported twice: as tf2onnx's NCHW ONNX file and as the Keras file it came from.
     await importModel({ path: join(IMPORT_FIXTURES, 'unet_nchw.onnx'), name: 'byo-onnx', root, normalize: 'imagenet' });
     await importModel({ path: join(IMPORT_FIXTURES, 'unet_k3.keras'), name: 'byo-keras', root, normalize: 'imagenet' });
-    server = await startWebServer({ models: root });
+    server = await startWebServer({ dist: HARNESS_DIST, models: root });
     images = await Promise.all(
       [
         [0, 128, 128],

@@ -13,7 +13,7 @@ import { aliases } from '../../core/node/registry.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
 import { openDataset } from '../../trainer/data/dataset.js';
 import { startWebServer } from '../../scripts/web_server.js';
-import { buildWeb, launchBrowser, openHarness } from '../../bench/helpers/browser.js';
+import { buildWeb, launchBrowser, openHarness, HARNESS_DIST } from '../../bench/helpers/browser.js';
 import { quiet } from '../helpers/log.js';
 
 const SHIPPED = join(PACKAGE_ROOT, 'data', 'models');
@@ -39,7 +39,7 @@ describe('the shipped pets model in Chromium', () => {
       photos.push({ id: s.id, bytes: readFileSync(join(SAMPLE, file.slice(file.indexOf('images/')))).toString('base64'), truth: s.mask });
     }
     await buildWeb();
-    server = await startWebServer({ models: SHIPPED });
+    server = await startWebServer({ dist: HARNESS_DIST, models: SHIPPED });
   });
   after(async () => {
     await server?.close();

@@ -12,7 +12,7 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import { train } from '../../trainer/train.js';
-import { buildWeb, launchBrowser, openHarness, writeSyntheticClip } from '../../bench/helpers/browser.js';
+import { buildWeb, launchBrowser, openHarness, writeSyntheticClip, HARNESS_DIST } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { quiet } from '../helpers/log.js';
 
@@ -77,7 +77,7 @@ describe('runtime-web in Chromium (real WebGPU on SwiftShader)', () => {
       train({ data: 'synthetic:count=64,size=128,seed=3', modelConfig: { baseFilters: 4, depth: 3 }, epochs: 2, batchSize: 8, learningRate: 3e-3, backend: 'wasm', out: root, reportSamples: 0 }, { log: quiet, print: () => {} }),
     ]);
     modelUrl = `/models/unet-small/${trained.version}/`;
-    server = await startWebServer({ models: root });
+    server = await startWebServer({ dist: HARNESS_DIST, models: root });
     pngs = await Promise.all(
       FIXTURES.map(([i, w, h]) => {
         const s = syntheticSample(i, { size: 128, seed: 9 });
