@@ -49,7 +49,8 @@ function canaryRules(flags: LoopFlags): CanaryRules | null {
 
 const pts = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-async function demo(flags: LoopFlags, log: ReturnType<typeof cliLogger>): Promise<void> {
+/** `loop --demo`; `steps` is --steps when given (else the demo's own default). */
+async function demo(flags: LoopFlags, log: ReturnType<typeof cliLogger>, steps: number | undefined): Promise<void> {
   let own: Awaited<ReturnType<typeof startBroker>> | null = null;
   let brokers: string[];
   try {
@@ -61,7 +62,7 @@ async function demo(flags: LoopFlags, log: ReturnType<typeof cliLogger>): Promis
   }
   try {
     const started = Date.now();
-    const r = await runLoopDemo({ brokers, workdir: flags.workdir, labels: flags.labels, retrainSteps: flags.steps, canary: flags.canary ? DEMO_CANARY : null, log, onTrainEvent: trainProgress() });
+    const r = await runLoopDemo({ brokers, workdir: flags.workdir, labels: flags.labels, retrainSteps: steps, canary: flags.canary ? DEMO_CANARY : null, log, onTrainEvent: trainProgress() });
     console.log('');
     console.log(`champion before: ${r.name}@${r.champion.version}  shifted mIoU ${pts(r.champion.shiftedMiou)}  held-out ${pts(r.champion.heldOutMiou)}`);
     if (r.promoted) console.log(`champion after:  ${r.name}@${r.promoted.version}  shifted mIoU ${pts(r.promoted.shiftedMiou)}  held-out ${pts(r.promoted.heldOutMiou)}  (${r.promoted.shiftedMiou >= r.champion.shiftedMiou ? '+' : ''}${(100 * (r.promoted.shiftedMiou - r.champion.shiftedMiou)).toFixed(2)} points on the shifted distribution)`);
@@ -103,7 +104,7 @@ export function registerLoop(program: Command): void {
   ).action(async (flags: LoopFlags, cmd: Command) => {
     const log = cliLogger('loop', cmd.optsWithGlobals());
     // The demo prints its own story; components log errors only unless --log-level says otherwise.
-    if (flags.demo) return demo(flags, cliLogger('loop', { ...cmd.optsWithGlobals(), logLevel: (cmd.optsWithGlobals() as GlobalOptions).logLevel ?? 'error' }));
+    if (flags.demo) return demo(flags, cliLogger('loop', { ...cmd.optsWithGlobals(), logLevel: (cmd.optsWithGlobals() as GlobalOptions).logLevel ?? 'error' }), cmd.getOptionValueSource('steps') === 'default' ? undefined : flags.steps);
     if (!flags.name) throw new ConfigError('--name is required (or --demo)');
     const closed = await startClosedLoop({
       name: flags.name,

@@ -101,8 +101,9 @@ describe('closed loop on Kafka', () => {
       // The offline gate's story; canaries are a separate demo mode.
       canary: null,
       labels: 32,
-      // Margin over the 1-point gate, measured with base 6: 192 careless labels over 30 retrain steps
-      // cost 0.56 points (promoted); 256 over 40 steps cost 1.18 (refused).
+      // Margin over the 1-point gate, measured with base 6: 256 careless labels over 40 steps cost
+      // 6.07 points (refused). Before frames named their source, a third of them fell on the first
+      // round's shifted frames instead, and they cost 1.18 to 2.21.
       carelessLabels: 256,
       timeoutSec: 600,
       print: (l) => lines.push(l),
