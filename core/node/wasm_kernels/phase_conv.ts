@@ -16,8 +16,8 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelScope } from './kernel_scope.js';
 
-/** What phase_conv needs of transposed_conv.ts's geometry (declared here: that module imports this one). */
-export interface PhaseConvGeometry {
+/** The geometry of a transposed convolution (declared here and used by transposed_conv.ts, which imports this module). */
+export interface TransposedConvGeometry {
   /** Shape of the forward input (dx), NHWC. */
   inputShape: [number, number, number, number];
   strides: [number, number];
@@ -53,7 +53,7 @@ function axisOf(phase: number, stride: number, f: number, pad: number, inSize: n
 }
 
 /** Whether every phase fits this form (else the caller keeps the single padded convolution). */
-export function phaseConvApplies(filter: number[], dy: number[], geo: PhaseConvGeometry): boolean {
+export function phaseConvApplies(filter: number[], dy: number[], geo: TransposedConvGeometry): boolean {
   const [sh, sw] = geo.strides;
   if (sh * sw === 1 || geo.dilations[0] !== 1 || geo.dilations[1] !== 1) return false;
   for (let r = 0; r < sh; r++) if (!axisOf(r, sh, filter[0], geo.padTop, geo.inputShape[1], dy[1])) return false;
@@ -62,7 +62,7 @@ export function phaseConvApplies(filter: number[], dy: number[], geo: PhaseConvG
 }
 
 /** dx of Conv2D (filter [fh, fw, ci, co], dy [b, outH, outW, co]) → [b, inH, inW, ci]. */
-export function phaseConv(s: KernelScope, dy: TensorInfo, filter: TensorInfo, geo: PhaseConvGeometry): TensorInfo {
+export function phaseConv(s: KernelScope, dy: TensorInfo, filter: TensorInfo, geo: TransposedConvGeometry): TensorInfo {
   const [batch, inH, inW, inC] = geo.inputShape;
   const [sh, sw] = geo.strides;
   const [fh, fw, ci, co] = filter.shape;

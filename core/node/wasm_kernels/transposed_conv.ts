@@ -13,20 +13,11 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelScope } from './kernel_scope.js';
-import { phaseConv, phaseConvApplies } from './phase_conv.js';
+import { phaseConv, phaseConvApplies, type TransposedConvGeometry } from './phase_conv.js';
 import { subPixelFilter } from './sub_pixel_filter.js';
 
 /** Fewest output channels for which per-phase convolutions beat one padded convolution (measured: 3 loses, 64 wins). */
 const PHASE_CONV_MIN_CHANNELS = 8;
-
-export interface TransposedConvGeometry {
-  /** Shape of the forward input, NHWC. */
-  inputShape: [number, number, number, number];
-  strides: [number, number];
-  dilations: [number, number];
-  padTop: number;
-  padLeft: number;
-}
 
 /**
  * dx for `Conv2D` (filter [fh, fw, ci, co], dy [..., co]) or `DepthwiseConv2dNative`
