@@ -12,6 +12,7 @@ import type { CandidateRow, WebCandidate } from './segmenter.js';
 export const CALIBRATION_RUNS = 5;
 /** Untimed runs before the timed ones, at most: until two in a row agree within SETTLED. */
 export const MAX_SETTLE_RUNS = 12;
+/** Two untimed runs agree when they differ by at most this share of the earlier one. */
 export const SETTLED = 0.15;
 /**
  * A candidate whose fastest of three or more timed runs is slower than this many times the best

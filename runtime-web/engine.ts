@@ -145,13 +145,18 @@ export class Engine implements EngineApi {
       return r.runner;
     };
     const table: BackendCandidate<WebCandidate, ModelRunner>[] = order.map((c) => ({ name: c, probe: async () => null, activate: () => activate(c) }));
-    if (order.length === 0) throw new BackendUnavailableError(Object.fromEntries(passedOver.map((r) => [r.candidate, r.reason!])));
+    // When another candidate serves (a cached choice) or none does, the early runner is not needed.
+    const dropEarly = () => void early?.then((r) => ('runner' in r ? r.runner.dispose() : undefined));
+    if (order.length === 0) {
+      dropEarly();
+      throw new BackendUnavailableError(Object.fromEntries(passedOver.map((r) => [r.candidate, r.reason!])));
+    }
     const first = await resolveBackend(table).catch((err: Error & { reasons?: Record<string, string> }) => {
+      dropEarly();
       // Name every candidate passed over as well as those that failed.
       throw new BackendUnavailableError({ ...Object.fromEntries(passedOver.map((r) => [r.candidate, r.reason!])), ...err.reasons });
     });
-    // A cached choice of another candidate: the early runner is not needed.
-    if (early && first.name !== cheapest) void early.then((r) => ('runner' in r ? r.runner.dispose() : undefined));
+    if (first.name !== cheapest) dropEarly();
     this.serve(first.name, first.activated);
     const failedBefore: CandidateRow[] = Object.entries(first.skipped).map(([c, why]) => ({ candidate: c as WebCandidate, ...partsOf(c as WebCandidate), status: 'failed', medianMs: null, warmupMs: null, runs: 0, reason: why }));
     const rest = order.slice(order.indexOf(first.name));
