@@ -120,7 +120,7 @@ const pts = (x: number) => `${(100 * x).toFixed(2)}%`;
 export const CARELESS_SHARE = 0.14;
 
 /** The careless labels that make CARELESS_SHARE of the data the next retrain fits. */
-function carelessShare(base: string, feedback: string): number {
+function carelessLabelsFor(base: string, feedback: string): number {
   const baseTrain = listSources(parseDatasetSpecs(base)).refs.filter((r) => r.split === 'train').length;
   const stored = new FeedbackStore(feedback).read().samples.length;
   return Math.ceil((CARELESS_SHARE / (1 - CARELESS_SHARE)) * (baseTrain + stored));
@@ -269,7 +269,7 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
       // misses the new breed, and the gate cannot see it (its held-out set has no such pets, its
       // feedback slice holds these very labels).
       const since = loop.labelsSinceChampion();
-      const carelessLabels = o.carelessLabels ?? carelessShare(base, feedback);
+      const carelessLabels = o.carelessLabels ?? carelessLabelsFor(base, feedback);
       loop.setTriggers({ labels: since + carelessLabels, drift: false });
       print(`5/5 the cameras now see a smooth-coated breed (${newBreed}); a careless labeller who does not take it for a pet answers ${carelessLabels} label requests with all-background masks`);
       await labeler.stop();
