@@ -102,7 +102,7 @@ describe('closed loop on Kafka', () => {
       canary: null,
       labels: 32,
       // Margin over the 1-point gate, measured with base 6: 256 careless labels over 40 steps cost
-      // 2.67 and 6.07 points (refused). Before frames named their source, some of them fell on the
+      // 1.76, 2.67 and 6.07 points (refused). Before frames named their source, some fell on the
       // first round's shifted frames instead, and they cost 1.18 to 2.21.
       carelessLabels: 256,
       timeoutSec: 600,
