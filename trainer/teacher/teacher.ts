@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import {
   ConfigError,
   imageToInput,
+  inputSizeOf,
   normalizationOf,
   onnxFileOf,
   ortRunner,
@@ -51,20 +52,12 @@ export interface OpenTeacherOptions {
   threads?: number;
 }
 
-/** The teacher's input height and width, from its card's contract (NHWC or NCHW). */
-export function teacherInputSize(card: ModelCard): { width: number; height: number } {
-  const { shape, layout } = card.contract.input;
-  const [h, w] = layout === 'NCHW' ? [shape[2], shape[3]] : [shape[1], shape[2]];
-  if (typeof h !== 'number' || typeof w !== 'number') throw new ConfigError(`teacher ${card.name}@${card.version} leaves its input size free (${JSON.stringify(shape)})`);
-  return { width: w, height: h };
-}
-
 export async function openTeacher(ref: string, o: OpenTeacherOptions): Promise<Teacher> {
   const dir = resolveModelRef(ref, o.root);
   const { card } = await readModelDir(dir);
   const classes = card.contract.classes;
   const map = parseClassMap(o.classes, classes);
-  const size = teacherInputSize(card);
+  const size = inputSizeOf(card);
   const onnx = onnxFileOf(card);
   let runner: ModelRunner;
   let digest: string;
