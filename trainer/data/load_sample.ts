@@ -36,26 +36,44 @@ function decodeMask(bytes: Uint8Array, format: 'trimap' | 'classIds'): ClassMask
   }
 }
 
+/** A soft-target map, resized like the mask (nearest) by maskToTarget. */
+function decodeSoft(bytes: Uint8Array, image: { width: number; height: number }): ClassMask {
+  let soft: ClassMask;
+  try {
+    soft = decodePngChannel(bytes);
+  } catch (err) {
+    if (err instanceof MaskCodecError) throw new SampleError('MASK_VALUES', `soft targets: ${err.message}`, { cause: err });
+    throw err;
+  }
+  if (soft.width !== image.width || soft.height !== image.height) {
+    throw new SampleError('MASK_MISMATCH', `soft targets are ${soft.width}x${soft.height} but image is ${image.width}x${image.height}`);
+  }
+  return soft;
+}
+
 export async function loadSample(ref: SampleRef): Promise<LoadedSample> {
   if (ref.kind === 'synthetic') {
     const s = syntheticSample(ref.index, ref);
     const hash = createHash('sha256').update(s.image.data).update(s.mask.data).digest('hex');
     return { id: ref.id, split: ref.split, image: imageToInputData(s.image), mask: maskToTarget(s.mask), files: [{ path: ref.id, sha256: hash }] };
   }
-  const [imageBytes, maskBytes] = await Promise.all([read(ref.image), read(ref.mask)]);
+  const [imageBytes, maskBytes, softBytes] = await Promise.all([read(ref.image), read(ref.mask), ref.soft ? read(ref.soft) : null]);
   const { image, converted } = await decodeImageDescribed(imageBytes);
   const mask = decodeMask(maskBytes, ref.maskFormat);
   if (mask.width !== image.width || mask.height !== image.height) {
     throw new SampleError('MASK_MISMATCH', `mask is ${mask.width}x${mask.height} but image is ${image.width}x${image.height}`);
   }
+  const soft = softBytes ? decodeSoft(softBytes, image) : null;
   return {
     id: ref.id,
     split: ref.split,
     image: imageToInputData(image),
     mask: maskToTarget(mask),
+    ...(soft ? { soft: maskToTarget(soft) } : {}),
     files: [
       { path: ref.image, sha256: sha256(imageBytes) },
       { path: ref.mask, sha256: sha256(maskBytes) },
+      ...(softBytes && ref.soft ? [{ path: ref.soft, sha256: sha256(softBytes) }] : []),
     ],
     ...(converted ? { converted } : {}),
   };

@@ -6,6 +6,7 @@
  */
 import { createRandom, flipHorizontal, hashSeed, INPUT_CHANNELS, INPUT_SIZE } from '../../core/index.js';
 import type { SampleSet } from './dataset.js';
+import { packSoftTargets } from './soft_targets.js';
 
 /** How samples become batches: size, shuffle buffer, flips, resume point. */
 export interface BatchOptions {
@@ -20,13 +21,15 @@ export interface BatchOptions {
   dropRemainder?: boolean;
   /** Skip this many batches (resume inside an epoch). @default 0 */
   startBatch?: number;
+  /** Pack samples' soft targets into the labels (data/soft_targets.ts); training only. @default false */
+  softTargets?: boolean;
 }
 
 /** One batch of preprocessed images and their masks. */
 export interface Batch {
   /** [n, 128, 128, 3] float32, NHWC. */
   images: Float32Array;
-  /** [n, 128, 128] class ids. */
+  /** [n, 128, 128] class ids (packed with soft targets when asked: data/soft_targets.ts). */
   masks: Int32Array;
   ids: string[];
   size: number;
@@ -58,7 +61,7 @@ export function batchCount(size: number, batchSize: number, dropRemainder: boole
 
 /** The batches of one epoch of `set`, decoded ahead and shuffled as configured. */
 export async function* batches(set: SampleSet, options: BatchOptions): AsyncGenerator<Batch> {
-  const { batchSize, shuffleBuffer = 0, flip = false, seed = 1, epoch = 0, dropRemainder = false, startBatch = 0 } = options;
+  const { batchSize, shuffleBuffer = 0, flip = false, seed = 1, epoch = 0, dropRemainder = false, startBatch = 0, softTargets = false } = options;
   const order = shuffleOrder(set.size, shuffleBuffer, hashSeed(seed, epoch));
   const total = batchCount(set.size, batchSize, dropRemainder);
   const build = async (b: number): Promise<Batch> => {
@@ -69,7 +72,8 @@ export async function* batches(set: SampleSet, options: BatchOptions): AsyncGene
     samples.forEach((s, k) => {
       const flipped = flip && createRandom(hashSeed(seed, epoch, idx[k], 0x46))() < 0.5;
       images.set(flipped ? flipHorizontal(s.image, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS) : s.image, k * PIXELS * INPUT_CHANNELS);
-      masks.set(flipped ? flipHorizontal(s.mask, INPUT_SIZE, INPUT_SIZE, 1) : s.mask, k * PIXELS);
+      const flip1 = (m: Uint8Array) => (flipped ? flipHorizontal(m, INPUT_SIZE, INPUT_SIZE, 1) : m);
+      masks.set(softTargets && s.soft ? packSoftTargets(flip1(s.mask), flip1(s.soft)) : flip1(s.mask), k * PIXELS);
     });
     return { images, masks, ids: samples.map((s) => s.id), size: samples.length };
   };
