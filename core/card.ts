@@ -70,7 +70,7 @@ export interface ModelCard {
 }
 
 /** Formats a model was imported from by `edgeseg import`. */
-export const SOURCE_FORMATS = ['keras', 'keras-h5', 'tfjs-layers', 'onnx'] as const;
+export const SOURCE_FORMATS = ['keras', 'keras-h5', 'tfjs-layers', 'onnx', 'tflite'] as const;
 /** One of SOURCE_FORMATS. */
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 
