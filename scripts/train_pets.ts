@@ -32,6 +32,7 @@ import { ProgressBar } from '../cli/progress.js';
 import { convert } from '../converter/convert.js';
 import { importModel } from '../converter/import/import_model.js';
 import { sha256Hex } from '../core/index.js';
+import { selectBackend } from '../core/node/backends/select.js';
 import { readCard, REGISTRY_FILE, setAlias } from '../core/node/registry.js';
 import { PACKAGE_ROOT } from '../core/node/package_root.js';
 import { train } from '../trainer/train.js';
@@ -57,6 +58,7 @@ const { values } = parseArgs({
   },
 });
 const log = cliLogger('train-pets');
+await selectBackend('auto', log);
 const stages: [string, number][] = [];
 async function stage<T>(name: string, body: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
