@@ -30,6 +30,7 @@ import { printTrainResult, trainProgress } from '../cli/train_progress.js';
 import { cliLogger } from '../cli/context.js';
 import { ProgressBar } from '../cli/progress.js';
 import { convert } from '../converter/convert.js';
+import { parseLabelsOption } from '../converter/import/labels.js';
 import { importModel } from '../converter/import/import_model.js';
 import { sha256Hex } from '../core/index.js';
 import { selectBackend } from '../core/node/backends/select.js';
@@ -113,7 +114,7 @@ if (values.base) {
     const existing = join(out, recipe.teacher.name);
     if (existsSync(join(existing, '1', 'card.json')) && readCard(join(existing, '1')).source?.sha256 === teacherSha) return `${recipe.teacher.name}@1`;
     rmSync(existing, { recursive: true, force: true });
-    const labels = readFileSync(join(PACKAGE_ROOT, recipe.teacher.labels), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const labels = parseLabelsOption(join(PACKAGE_ROOT, recipe.teacher.labels));
     const r = await importModel({ path: teacherFile, name: recipe.teacher.name, root: out, labels, log });
     return `${recipe.teacher.name}@${r.version}`;
   });

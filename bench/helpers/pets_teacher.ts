@@ -13,6 +13,7 @@ import { CLASS_BACKGROUND, CLASS_PET, ConfusionMatrix, onnxFileOf, ortSessionOpt
 import { decodeImage } from '../../core/node/decode_image.js';
 import { readCard } from '../../core/node/registry.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
+import { parseLabelsOption } from '../../converter/import/labels.js';
 import { importModel } from '../../converter/import/import_model.js';
 import { openRunner } from '../../cli/commands/open_model.js';
 import { ProgressBar } from '../../cli/progress.js';
@@ -35,7 +36,7 @@ export interface TeacherVsStudent {
 
 /** Imports the teacher into `root` and scores both on `set` (the held-out split, unit-normalised samples with their files). */
 export async function teacherVsStudent(o: { root: string; student: string; set: SampleSet; runs: number }): Promise<TeacherVsStudent> {
-  const labels = readFileSync(join(PACKAGE_ROOT, TEACHER_LABELS), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+  const labels = parseLabelsOption(join(PACKAGE_ROOT, TEACHER_LABELS));
   const imported = await importModel({ path: join(PACKAGE_ROOT, TEACHER_FILE), name: 'deeplab', root: o.root, labels });
   const teacher = await openTeacher(imported.dir, { classes: TEACHER_CLASSES, threads: 1 });
   const confusion = new ConfusionMatrix();
