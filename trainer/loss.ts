@@ -1,4 +1,3 @@
-import { NUM_CLASSES } from '../core/index.js';
 import { tf } from '../core/node/tfjs.js';
 
 /**
@@ -8,7 +7,7 @@ import { tf } from '../core/node/tfjs.js';
 export function sparseCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D): tf.Scalar {
   return tf.tidy(() => {
     const logProbs = tf.logSoftmax(logits);
-    const oneHot = tf.oneHot(labels, NUM_CLASSES);
+    const oneHot = tf.oneHot(labels, logits.shape[3]);
     return tf.neg(tf.mean(tf.sum(tf.mul(logProbs, oneHot), -1)));
   });
 }

@@ -41,7 +41,10 @@ export interface ImportOptions {
    * Required: no format edgeseg imports records it. @default none (refused with IMPORT_NORMALIZATION_UNKNOWN)
    */
   normalize?: InputNormalization;
-  /** Class names in output-channel order; their number must be the contract's. @default core's CLASS_NAMES */
+  /**
+   * Class names in output-channel order; as many as the model's output channels (an ONNX model's
+   * own count; a Keras model's is edgeseg's 3). @default core's CLASS_NAMES, for a model of 3 classes
+   */
   labels?: readonly string[];
   /** The logits output of an ONNX model with several outputs. @default its first output */
   output?: string;
@@ -69,10 +72,14 @@ export function detectFormat(path: string): SourceFormat {
   throw new ImportError('IMPORT_UNSUPPORTED_FORMAT', `${path} is neither a .keras archive, an HDF5 model, a tfjs directory nor an .onnx file`);
 }
 
-function checkLabels(labels: readonly string[] | undefined): readonly string[] {
-  if (!labels) return CLASS_NAMES;
-  if (labels.length !== NUM_CLASSES || labels.some((l) => !l)) {
-    throw new ImportError('IMPORT_CLASSES_MISMATCH', `--labels names ${labels.length} classes (${labels.join(', ')}); edgeseg's models have ${NUM_CLASSES}`);
+/** The class names of a model whose output has `classes` channels. */
+function checkLabels(labels: readonly string[] | undefined, classes: number, file: string): readonly string[] {
+  if (!labels) {
+    if (classes === CLASS_NAMES.length) return CLASS_NAMES;
+    throw new ImportError('IMPORT_CLASSES_MISMATCH', `${file} has ${classes} classes; name them in output-channel order with --labels (${classes} comma-separated names)`);
+  }
+  if (labels.length !== classes || labels.some((l) => !l)) {
+    throw new ImportError('IMPORT_CLASSES_MISMATCH', `--labels names ${labels.length} classes (${labels.join(', ')}); ${file} has ${classes}`);
   }
   return labels;
 }
@@ -87,7 +94,8 @@ function readKeras(path: string, format: SourceFormat): KerasSource {
 export async function importModel(o: ImportOptions): Promise<ImportResult> {
   const path = resolve(o.path);
   const format = detectFormat(path);
-  const labels = checkLabels(o.labels);
+  // Keras-family imports are rebuilt on edgeseg's own contract (128×128, 3 classes): their labels are checked now.
+  const labels = format === 'onnx' ? null : checkLabels(o.labels, NUM_CLASSES, basename(path));
   if (o.normalize !== undefined && !isInputNormalization(o.normalize)) {
     throw new ConfigError(`--normalize must be one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}, got '${o.normalize}'`);
   }
@@ -142,7 +150,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
         keras.artifacts,
         { ...common, architecture: { name: `imported-${format}`, config: { layers: keras.layerClasses } }, precision: 'fp32', source },
         [],
-        { contract: { ...contractFor(normalization), classes: labels } },
+        { contract: { ...contractFor(normalization), classes: labels! } },
       );
     } else {
       const onnx = await importOnnx(sourceBytes, basename(path), { normalization, output: o.output });
@@ -163,7 +171,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
         { modelTopology: {}, weightSpecs: onnx.initializers.map((t) => ({ name: t.name, shape: t.shape, dtype: 'float32' as const })) },
         { ...common, architecture: { name: 'imported-onnx', config: { opset: onnx.opset } }, precision: 'fp32', source },
         [{ path: 'model.onnx', data: sourceBytes }],
-        { tfjs: false, weightDtypes: {}, contract: { ...onnx.contract, classes: labels } },
+        { tfjs: false, weightDtypes: {}, contract: { ...onnx.contract, classes: checkLabels(o.labels, onnx.classes, basename(path)) } },
       );
     }
     const dir = await publishRun(root, o.name, version);
