@@ -106,7 +106,7 @@ class Loader {
     return this.pool ? this.pool.size * 2 : 1;
   }
   load(ref: SampleRef): Promise<LoadedSample> {
-    return this.pool ? this.pool.run({ ref, target: this.target }) : loadSample(ref, this.target);
+    return this.pool ? this.pool.run({ ...ref, target: this.target }) : loadSample(ref, this.target);
   }
   async close(): Promise<void> {
     await this.pool?.close();

@@ -36,11 +36,8 @@ export function sampleKey(ref: SampleRef): string {
   return ref.image.length <= 256 ? ref.image : ref.id;
 }
 
-/** What a decode worker is asked: a sample, for a model of this size and class count. */
-export interface LoadRequest {
-  ref: SampleRef;
-  target: ModelGeometry;
-}
+/** What a decode worker is asked: a sample, for a model of `target` size and class count (absent: edgeseg's own). */
+export type LoadRequest = SampleRef & { target?: ModelGeometry };
 
 /** A sample after the contract's preprocessing: ready to batch. */
 export interface LoadedSample {
