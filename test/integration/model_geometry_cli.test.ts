@@ -105,6 +105,13 @@ describe('a model of its own size and class count from the command line', () => 
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^e +\d+\.\d+%/m, 'a row per class of the card');
 
+    // int8 behind the gate, measured at the model's own size: the variant keeps its contract.
+    const converted = await runCli(['convert', 'five', '--out', root, '--precision', 'uint8', '--eval', 'synthetic:count=20,size=80,seed=3', '--calibration-samples', '8', '--max-miou-drop', '1']);
+    assert.equal(converted.code, 0, converted.stderr);
+    const variant = parseCard(readFileSync(join(root, 'five', '1-uint8', 'card.json'), 'utf8'));
+    assert.deepEqual(geometryOf(variant), { height: HEIGHT, width: WIDTH, classes: CLASSES });
+    assert.equal(variant.metrics!.perClassIou.length, CLASSES);
+
     // A label of a class the model does not have is refused by name.
     writeFileSync(join(truth, 's1.png'), encodeMaskPng({ data: new Uint8Array(HEIGHT * WIDTH).fill(5), width: WIDTH, height: HEIGHT }));
     const bad = await runCli(['eval', '--model', 'five', '--models', root, '--data', `folder:${images}:${truth}`, '--split', 'all', '--json']);
