@@ -56,7 +56,7 @@ export interface ModelCard {
   /** For converted variants: variant − parent, signed, on the 0–1 scale. */
   deltaVsParent?: { miou: number; pixelAccuracy: number; maskAgreement: number };
   /** The data the weights were fitted on. */
-  dataset: { spec: string; manifestHash: string; train: number; validation: number; /** Samples in the source's own test split (absent in cards written before splits had one). */ test?: number; skipped: number } | null;
+  dataset: { spec: string; manifestHash: string; train: number; validation: number; /** Samples in the source's own test split (absent in cards written before splits had one). */ test?: number; skipped: number; /** Teachers whose labels some sources hold (`edgeseg label`): name, version, model digest. */ teachers?: { spec: string; name: string; version: string; digest: string; classes: string[]; border: { inner: number; outer: number } }[] } | null;
   /** The held-out set `metrics` were measured on. */
   evaluation: { spec: string; manifestHash: string; samples: number } | null;
   /** Training (or conversion) configuration, as given. */
@@ -70,7 +70,7 @@ export interface ModelCard {
 }
 
 /** Formats a model was imported from by `edgeseg import`. */
-export const SOURCE_FORMATS = ['keras', 'keras-h5', 'tfjs-layers', 'onnx'] as const;
+export const SOURCE_FORMATS = ['keras', 'keras-h5', 'tfjs-layers', 'onnx', 'tflite'] as const;
 /** One of SOURCE_FORMATS. */
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 

@@ -1,20 +1,19 @@
 /**
  * An ONNX segmentation model as it is (the file is kept byte for byte): its one image input and
  * its logits output found, checked and described as a contract the ONNX Runtime runner serves —
- * tensor names, NCHW or NHWC, a batch fixed at 1 or free, its own height and width (pinned to
- * edgeseg's 128 when free), its own class count.
+ * tensor names, NCHW or NHWC, a batch fixed at 1 or free, its own height, width and classes
+ * (height and width pinned to 128 when free; masks have the input's size).
  * The output's real shape is measured by running the model once on a blank frame (tf2onnx and
  * PyTorch exports often leave it symbolic), which also proves ONNX Runtime loads it.
  */
 import * as ort from 'onnxruntime-node';
-import { INPUT_CHANNELS, INPUT_NORMALIZATIONS, INPUT_SIZE, MAX_CLASSES, MAX_SIDE, type InputNormalization, type InputSize, type ModelContract, type TensorLayout } from '../../core/index.js';
+import { INPUT_CHANNELS, INPUT_NORMALIZATIONS, INPUT_SIZE, type InputNormalization, type ModelContract, type TensorLayout } from '../../core/index.js';
 import { decodeModel, ONNX_DTYPE, type ModelProto, type ValueInfoProto } from '../onnx/proto.js';
 import { ImportError } from './import_error.js';
 
 export interface ImportedOnnx {
-  /** The model's contract, `classes` left empty for the caller to name. */
   contract: ModelContract;
-  /** Output channels: how many class names the contract needs. */
+  /** Channels of the logits output; the caller names them (`contract.classes` is left empty). */
   classes: number;
   producer: string | null;
   pinned: string[];
@@ -33,8 +32,8 @@ function dimsOf(v: ValueInfoProto): Dim[] | null {
 
 const show = (dims: Dim[]) => `[${dims.map((d) => (typeof d === 'number' ? d : (d ?? '?'))).join(', ')}]`;
 
-/** Reads the input's layout and size; a free height or width is pinned to edgeseg's own size. */
-function inputContract(v: ValueInfoProto, pinned: string[]): { layout: TensorLayout; batch: 1 | null; size: InputSize } {
+/** Reads the input's layout and size, pinning a free height or width to INPUT_SIZE. */
+function inputContract(v: ValueInfoProto, pinned: string[]): { layout: TensorLayout; batch: 1 | null; height: number; width: number } {
   const dims = dimsOf(v);
   if (!dims || dims.length !== 4) {
     throw new ImportError('IMPORT_BAD_RANK', `input ${v.name} has shape ${dims ? show(dims) : 'unknown'}; edgeseg feeds a 4-D image batch (NCHW or NHWC)`, { subject: v.name });
@@ -52,22 +51,18 @@ function inputContract(v: ValueInfoProto, pinned: string[]): { layout: TensorLay
     );
   }
   const [h, w] = layout === 'NCHW' ? [dims[2], dims[3]] : [dims[1], dims[2]];
-  const side = (axis: 'H' | 'W', d: Dim): number => {
-    if (typeof d !== 'number') {
-      pinned.push(`${v.name}:${axis}=${INPUT_SIZE}`);
-      return INPUT_SIZE;
-    }
-    if (d < 1 || d > MAX_SIDE) throw new ImportError('IMPORT_BAD_SHAPE', `input ${v.name} ${show(dims)} is ${h}×${w}; edgeseg serves 1–${MAX_SIDE} pixels per side`, { subject: v.name });
-    return d;
-  };
-  const size = { height: side('H', h), width: side('W', w) };
+  const [height, width] = [h, w].map((d, i) => {
+    if (typeof d === 'number') return d;
+    pinned.push(`${v.name}:${i === 0 ? 'H' : 'W'}=${INPUT_SIZE}`);
+    return INPUT_SIZE;
+  });
   const batch = dims[0];
   if (typeof batch === 'number' && batch !== 1) throw new ImportError('IMPORT_BAD_SHAPE', `input ${v.name} ${show(dims)} fixes its batch at ${batch}; edgeseg runs 1 frame or a free batch`, { subject: v.name });
-  return { layout, batch: batch === 1 ? 1 : null, size };
+  return { layout, batch: batch === 1 ? 1 : null, height, width };
 }
 
 /** Runs the model once on a blank frame and returns the output's real shape. */
-async function probeOutput(bytes: Uint8Array, input: string, layout: TensorLayout, { height, width }: InputSize, output: string): Promise<number[]> {
+async function probeOutput(bytes: Uint8Array, input: string, layout: TensorLayout, output: string, height: number, width: number): Promise<number[]> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
@@ -91,12 +86,12 @@ async function probeOutput(bytes: Uint8Array, input: string, layout: TensorLayou
   }
 }
 
-/** Output layout from its measured shape, which must be logits at the input's size (the input's layout breaks a tie). */
-function outputLayout(name: string, shape: number[], inputLayout: TensorLayout, { height, width }: InputSize): { layout: TensorLayout; classes: number } {
+/** Output layout from its measured shape (the input's layout breaks a tie). */
+function outputLayout(name: string, shape: number[], inputLayout: TensorLayout, height: number, width: number): { layout: TensorLayout; classes: number } {
   if (shape.length !== 4) throw new ImportError('IMPORT_BAD_RANK', `output ${name} has shape [${shape}]; edgeseg serves per-pixel logits (NCHW or NHWC)`, { subject: name });
   const nhwc = shape[1] === height && shape[2] === width;
   const nchw = shape[2] === height && shape[3] === width;
-  if (!nhwc && !nchw) throw new ImportError('IMPORT_BAD_SHAPE', `output ${name} is [${shape}] for one ${height}×${width} frame; edgeseg's masks have the input's size, ${height}×${width}`, { subject: name });
+  if (!nhwc && !nchw) throw new ImportError('IMPORT_BAD_SHAPE', `output ${name} is [${shape}] for one ${height}×${width} frame; edgeseg's masks have the input's size`, { subject: name });
   const layout: TensorLayout = nhwc && nchw ? inputLayout : nhwc ? 'NHWC' : 'NCHW';
   return { layout, classes: layout === 'NHWC' ? shape[3] : shape[1] };
 }
@@ -107,7 +102,7 @@ export interface OnnxImportOptions {
   output?: string;
 }
 
-/** Checks an ONNX model against what edgeseg serves and describes its contract (class names left to the caller: as many as `classCountOf` the output). */
+/** Checks an ONNX model against what edgeseg serves and describes its contract (class names left to the caller). */
 export async function importOnnx(bytes: Uint8Array, file: string, o: OnnxImportOptions): Promise<ImportedOnnx> {
   let model: ModelProto;
   try {
@@ -125,13 +120,12 @@ export async function importOnnx(bytes: Uint8Array, file: string, o: OnnxImportO
   }
   const pinned: string[] = [];
   const input = inputs[0];
-  const { layout, batch, size } = inputContract(input, pinned);
+  const { layout, batch, height, width } = inputContract(input, pinned);
   const out = o.output ? graph.output.find((v) => v.name === o.output) : graph.output[0];
   if (!out) throw new ImportError('IMPORT_MALFORMED', `${file} has no output '${o.output}' (it has ${graph.output.map((v) => v.name).join(', ')})`, { subject: o.output });
-  const measured = await probeOutput(bytes, input.name, layout, size, out.name);
-  const { layout: outLayout, classes } = outputLayout(out.name, measured, layout, size);
-  if (classes < 2 || classes > MAX_CLASSES) throw new ImportError('IMPORT_CLASSES_MISMATCH', `output ${out.name} has ${classes} classes; edgeseg serves 2–${MAX_CLASSES} (class ids fit a byte)`, { subject: out.name });
-  const shape = (l: TensorLayout, c: number) => (l === 'NCHW' ? [batch, c, size.height, size.width] : [batch, size.height, size.width, c]);
+  const measured = await probeOutput(bytes, input.name, layout, out.name, height, width);
+  const { layout: outLayout, classes } = outputLayout(out.name, measured, layout, height, width);
+  const shape = (l: TensorLayout, c: number) => (l === 'NCHW' ? [batch, c, height, width] : [batch, height, width, c]);
   const contract: ModelContract = {
     input: { name: input.name, shape: shape(layout, INPUT_CHANNELS), dtype: 'float32', range: INPUT_NORMALIZATIONS[o.normalization].range, layout, normalization: o.normalization },
     output: { name: out.name, shape: shape(outLayout, classes), dtype: 'float32', kind: 'logits', layout: outLayout },

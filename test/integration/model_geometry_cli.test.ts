@@ -39,9 +39,9 @@ describe('a model of its own size and class count from the command line', () => 
 
     const unnamed = await runCli(['import', file, '--name', 'five', '--models', root, '--normalize', 'unit']);
     assert.equal(unnamed.code, 1);
-    assert.match(unnamed.stderr, /IMPORT_CLASSES_MISMATCH: five\.onnx has 5 classes; name them .*--labels/);
+    assert.match(unnamed.stderr, /IMPORT_LABELS_MISSING: output scores has 5 classes; name them with --labels/);
     const three = await runCli(['import', file, '--name', 'five', '--models', root, '--normalize', 'unit', '--labels', 'a,b,c']);
-    assert.match(three.stderr, /IMPORT_CLASSES_MISMATCH: --labels names 3 classes \(a, b, c\); five\.onnx has 5/);
+    assert.match(three.stderr, /IMPORT_CLASSES_MISMATCH: --labels names 3 classes \(a, b, c\); output scores has 5/);
     const imported = await runCli(['import', file, '--name', 'five', '--models', root, '--normalize', 'unit', '--labels', 'a,b,c,d,e']);
     assert.equal(imported.code, 0, imported.stderr);
     const card = parseCard(readFileSync(join(root, 'five', '1', 'card.json'), 'utf8'));

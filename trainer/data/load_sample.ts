@@ -38,6 +38,21 @@ function decodeMask(bytes: Uint8Array, format: 'trimap' | 'classIds', classes: n
   }
 }
 
+/** A soft-target map, resized like the mask (nearest) by maskToTarget. */
+function decodeSoft(bytes: Uint8Array, image: { width: number; height: number }): ClassMask {
+  let soft: ClassMask;
+  try {
+    soft = decodePngChannel(bytes);
+  } catch (err) {
+    if (err instanceof MaskCodecError) throw new SampleError('MASK_VALUES', `soft targets: ${err.message}`, { cause: err });
+    throw err;
+  }
+  if (soft.width !== image.width || soft.height !== image.height) {
+    throw new SampleError('MASK_MISMATCH', `soft targets are ${soft.width}x${soft.height} but image is ${image.width}x${image.height}`);
+  }
+  return soft;
+}
+
 /**
  * One sample preprocessed for a model of `target` size and classes (its card's `geometryOf`):
  * unit input and class ids at its height × width, mask values below its class count.
@@ -48,20 +63,23 @@ export async function loadSample(ref: SampleRef, target: ModelGeometry = DEFAULT
     const hash = createHash('sha256').update(s.image.data).update(s.mask.data).digest('hex');
     return { id: ref.id, split: ref.split, image: imageToInputData(s.image, 'unit', target), mask: maskToTarget(s.mask, target), files: [{ path: ref.id, sha256: hash }] };
   }
-  const [imageBytes, maskBytes] = await Promise.all([read(ref.image), read(ref.mask)]);
+  const [imageBytes, maskBytes, softBytes] = await Promise.all([read(ref.image), read(ref.mask), ref.soft ? read(ref.soft) : null]);
   const { image, converted } = await decodeImageDescribed(imageBytes);
   const mask = decodeMask(maskBytes, ref.maskFormat, target.classes);
   if (mask.width !== image.width || mask.height !== image.height) {
     throw new SampleError('MASK_MISMATCH', `mask is ${mask.width}x${mask.height} but image is ${image.width}x${image.height}`);
   }
+  const soft = softBytes ? decodeSoft(softBytes, image) : null;
   return {
     id: ref.id,
     split: ref.split,
     image: imageToInputData(image, 'unit', target),
     mask: maskToTarget(mask, target),
+    ...(soft ? { soft: maskToTarget(soft, target) } : {}),
     files: [
       { path: ref.image, sha256: sha256(imageBytes) },
       { path: ref.mask, sha256: sha256(maskBytes) },
+      ...(softBytes && ref.soft ? [{ path: ref.soft, sha256: sha256(softBytes) }] : []),
     ],
     ...(converted ? { converted } : {}),
   };

@@ -6,6 +6,7 @@
  */
 import { ContractError, createRandom, DEFAULT_GEOMETRY, flipHorizontal, hashSeed, INPUT_CHANNELS, type InputSize } from '../../core/index.js';
 import type { SampleSet } from './dataset.js';
+import { packSoftTargets } from './soft_targets.js';
 
 /** How samples become batches: size, shuffle buffer, flips, resume point. */
 export interface BatchOptions {
@@ -20,6 +21,8 @@ export interface BatchOptions {
   dropRemainder?: boolean;
   /** Skip this many batches (resume inside an epoch). @default 0 */
   startBatch?: number;
+  /** Pack samples' soft targets into the labels (data/soft_targets.ts); training only. @default false */
+  softTargets?: boolean;
   /** Height and width of the samples (the model's, as the dataset was opened with). @default 128×128, edgeseg's own */
   size?: InputSize;
 }
@@ -28,7 +31,7 @@ export interface BatchOptions {
 export interface Batch {
   /** [n, H, W, 3] float32, NHWC. */
   images: Float32Array;
-  /** [n, H, W] class ids. */
+  /** [n, H, W] class ids (packed with soft targets when asked: data/soft_targets.ts). */
   masks: Int32Array;
   ids: string[];
   size: number;
@@ -58,7 +61,7 @@ export function batchCount(size: number, batchSize: number, dropRemainder: boole
 
 /** The batches of one epoch of `set`, decoded ahead and shuffled as configured. */
 export async function* batches(set: SampleSet, options: BatchOptions): AsyncGenerator<Batch> {
-  const { batchSize, shuffleBuffer = 0, flip = false, seed = 1, epoch = 0, dropRemainder = false, startBatch = 0, size = DEFAULT_GEOMETRY } = options;
+  const { batchSize, shuffleBuffer = 0, flip = false, seed = 1, epoch = 0, dropRemainder = false, startBatch = 0, softTargets = false, size = DEFAULT_GEOMETRY } = options;
   const { height, width } = size;
   const PIXELS = height * width;
   const order = shuffleOrder(set.size, shuffleBuffer, hashSeed(seed, epoch));
@@ -74,7 +77,8 @@ export async function* batches(set: SampleSet, options: BatchOptions): AsyncGene
       }
       const flipped = flip && createRandom(hashSeed(seed, epoch, idx[k], 0x46))() < 0.5;
       images.set(flipped ? flipHorizontal(s.image, width, height, INPUT_CHANNELS) : s.image, k * PIXELS * INPUT_CHANNELS);
-      masks.set(flipped ? flipHorizontal(s.mask, width, height, 1) : s.mask, k * PIXELS);
+      const flip1 = (m: Uint8Array) => (flipped ? flipHorizontal(m, width, height, 1) : m);
+      masks.set(softTargets && s.soft ? packSoftTargets(flip1(s.mask), flip1(s.soft)) : flip1(s.mask), k * PIXELS);
     });
     return { images, masks, ids: samples.map((s) => s.id), size: samples.length };
   };
