@@ -34,6 +34,8 @@ export interface TfliteToOnnxOptions {
   image?: { name: string; normalization: InputNormalization };
   /** ONNX name of the first output. @default 'output_0' */
   logitsName?: string;
+  /** With `image` on an 8-bit model, also output the 8-bit code the model is fed (NHWC), under this name: what to feed LiteRT for a reference run. */
+  exposeQuantizedInput?: string;
 }
 
 export interface TfliteOnnxTensor {
@@ -140,6 +142,11 @@ export function tfliteToOnnx(model: TfliteModel, o: TfliteToOnnxOptions = {}): T
     ctx.node('Identity', [nhwc.name], name);
     return { name, source: t.name, shape: t.shape, dtype: 'float' as const };
   });
+  const extra: ValueInfoProto[] = [];
+  if (o.exposeQuantizedInput && quantizedInput) {
+    ctx.node('Identity', [quantizedInput], o.exposeQuantizedInput);
+    extra.push(valueInfo(o.exposeQuantizedInput, ctx.quant8(ctx.tensor(model.inputs[0]), { index: -1, op: -1, inputs: [], outputs: [], conv: null, options: null })!.dtype, ctx.tensor(model.inputs[0]).shape));
+  }
   const bytes = encodeModel({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: TFLITE_ONNX_OPSET }],
@@ -151,7 +158,7 @@ export function tfliteToOnnx(model: TfliteModel, o: TfliteToOnnxOptions = {}): T
       node: ctx.b.nodes,
       initializer: ctx.b.initializers,
       input: inputs.map((i) => valueInfo(i.name, i.dtype, i.shape)),
-      output: outputs.map((out) => valueInfo(out.name, 'float', out.shape)),
+      output: [...outputs.map((out) => valueInfo(out.name, 'float', out.shape)), ...extra],
     },
     metadataProps: [{ key: 'source_format', value: 'tflite' }],
   });

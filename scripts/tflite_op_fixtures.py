@@ -1,0 +1,156 @@
+"""Tiny .tflite models, one per op family edgeseg's TFLite import translates, with LiteRT's outputs.
+
+Made once and committed (test/fixtures/tflite/ops/); test/integration/tflite_import.test.ts
+translates each model and compares ONNX Runtime's output with LiteRT's. Each model is written
+float32 and full-integer int8 (per-channel weights; float input and output, so QUANTIZE and
+DEQUANTIZE are at its boundary). Needs TensorFlow's converter (`python3 -m pip install
+tensorflow-cpu`, for this script only: never a runtime or test dependency), ai-edge-litert, numpy.
+
+  python3 scripts/tflite_op_fixtures.py --out test/fixtures/tflite/ops
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+
+K = tf.keras.layers
+
+
+def conv_model():
+    x = tf.keras.Input((9, 9, 3), batch_size=1)
+    y = K.Conv2D(4, 3, strides=2, padding='same', activation='relu6')(x)
+    z = K.Conv2D(4, 3, padding='valid', dilation_rate=2, activation='relu')(x)
+    return tf.keras.Model(x, [y, z])
+
+
+def depthwise_model():
+    x = tf.keras.Input((9, 9, 3), batch_size=1)
+    return tf.keras.Model(x, K.DepthwiseConv2D(3, depth_multiplier=2, padding='same', activation='relu')(x))
+
+
+def transpose_conv_model():
+    x = tf.keras.Input((5, 5, 3), batch_size=1)
+    return tf.keras.Model(x, K.Conv2DTranspose(4, 3, strides=2, padding='same')(x))
+
+
+def elementwise_model():
+    a = tf.keras.Input((6, 6, 4), batch_size=1)
+    b = tf.keras.Input((6, 6, 4), batch_size=1)
+    s = K.ReLU()(K.Add()([a, b]))
+    m = K.Multiply()([a, b])
+    c = K.Lambda(lambda t: t * tf.constant([0.5, -1.0, 2.0, 0.25]))(a)
+    return tf.keras.Model([a, b], [s, m, c])
+
+
+def concat_model():
+    a = tf.keras.Input((6, 6, 2), batch_size=1)
+    b = tf.keras.Input((6, 6, 3), batch_size=1)
+    return tf.keras.Model([a, b], K.Concatenate(axis=-1)([a, b]))
+
+
+def pool_model():
+    x = tf.keras.Input((9, 9, 3), batch_size=1)
+    return tf.keras.Model(x, [K.AveragePooling2D(2, strides=2, padding='same')(x), K.MaxPooling2D(3, strides=2, padding='valid')(x)])
+
+
+def mean_model():
+    x = tf.keras.Input((7, 7, 4), batch_size=1)
+    return tf.keras.Model(x, [K.Lambda(lambda t: tf.reduce_mean(t, axis=[1, 2], keepdims=True))(x), K.Lambda(lambda t: tf.reduce_mean(t, axis=[1, 2]))(x)])
+
+
+def resize_model():
+    x = tf.keras.Input((5, 5, 3), batch_size=1)
+    half = K.Lambda(lambda t: tf.image.resize(t, [12, 12], method='bilinear'))(x)
+    corners = K.Lambda(lambda t: tf.compat.v1.image.resize_bilinear(t, [12, 12], align_corners=True))(x)
+    plain = K.Lambda(lambda t: tf.compat.v1.image.resize_bilinear(t, [12, 12], align_corners=False))(x)
+    return tf.keras.Model(x, [half, corners, plain])
+
+
+def activations_model():
+    x = tf.keras.Input((6, 6, 4), batch_size=1)
+    hs = K.Lambda(lambda t: t * tf.nn.relu6(t + 3.0) / 6.0)(x)
+    return tf.keras.Model(x, [hs, K.Activation('sigmoid')(x)])
+
+
+def reshape_model():
+    x = tf.keras.Input((4, 6, 2), batch_size=1)
+    y = K.Lambda(lambda t: tf.reshape(t, [1, 6, 4, 2]))(x)
+    z = K.Lambda(lambda t: tf.reshape(t, [1, 48]))(x)
+    return tf.keras.Model(x, [K.Conv2D(2, 1)(y), z])
+
+
+def unsupported_model():
+    x = tf.keras.Input((4, 4, 3), batch_size=1)
+    return tf.keras.Model(x, K.Lambda(lambda t: tf.floor(t))(x))
+
+
+MODELS = {
+    'conv_2d': conv_model,
+    'depthwise_conv_2d': depthwise_model,
+    'transpose_conv': transpose_conv_model,
+    'elementwise': elementwise_model,
+    'concatenation': concat_model,
+    'pool_2d': pool_model,
+    'mean': mean_model,
+    'resize_bilinear': resize_model,
+    'activations': activations_model,
+    'reshape': reshape_model,
+}
+
+
+def convert(model, quantized, rng):
+    c = tf.lite.TFLiteConverter.from_keras_model(model)
+    if quantized:
+        shapes = [tuple(i.shape) for i in model.inputs]
+        c.optimizations = [tf.lite.Optimize.DEFAULT]
+        c.representative_dataset = lambda: ([rng.uniform(-2, 2, s).astype(np.float32) for s in shapes] for _ in range(64))
+        c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return c.convert()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--out', required=True)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    manifest = {'interpreter': 'ai-edge-litert default CPU path (XNNPACK delegate), 1 thread', 'tensorflow': tf.__version__, 'models': []}
+    for name, build in [*MODELS.items(), ('unsupported_floor', unsupported_model)]:
+        for quantized in ([False, True] if name in MODELS else [False]):
+            tf.keras.utils.set_random_seed(7)
+            rng = np.random.default_rng(11)
+            model = build()
+            tag = f'{name}_{"int8" if quantized else "float"}'
+            data = convert(model, quantized, rng)
+            open(os.path.join(a.out, tag + '.tflite'), 'wb').write(data)
+            entry = {'name': tag, 'model': tag + '.tflite', 'quantized': quantized}
+            if name in MODELS:
+                it = Interpreter(model_content=data, num_threads=1)
+                it.allocate_tensors()
+                inputs = []
+                for k, d in enumerate(it.get_input_details()):
+                    v = rng.uniform(-2, 2, d['shape']).astype(d['dtype'])
+                    it.set_tensor(d['index'], v)
+                    f = f'{tag}.in{k}.bin'
+                    v.tofile(os.path.join(a.out, f))
+                    inputs.append({'file': f, 'shape': [int(s) for s in d['shape']], 'dtype': np.dtype(d['dtype']).name})
+                it.invoke()
+                outputs = []
+                for k, d in enumerate(it.get_output_details()):
+                    v = it.get_tensor(d['index']).astype(np.float32)
+                    f = f'{tag}.out{k}.bin'
+                    v.tofile(os.path.join(a.out, f))
+                    outputs.append({'file': f, 'shape': [int(s) for s in d['shape']], 'tensor': d['name']})
+                entry['ops'] = sorted({op['op_name'] for op in it._get_ops_details()})
+                entry.update(inputs=inputs, outputs=outputs)
+            manifest['models'].append(entry)
+            print(tag, entry.get('ops'))
+    with open(os.path.join(a.out, 'fixtures.json'), 'w') as f:
+        json.dump(manifest, f, indent=1)
+        f.write('\n')
+
+
+if __name__ == '__main__':
+    main()
