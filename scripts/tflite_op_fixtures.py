@@ -11,6 +11,7 @@ tensorflow-cpu`, for this script only: never a runtime or test dependency), ai-e
 import argparse
 import json
 import os
+import zipfile
 
 import numpy as np
 import tensorflow as tf
@@ -42,7 +43,8 @@ def elementwise_model():
     s = K.ReLU()(K.Add()([a, b]))
     m = K.Multiply()([a, b])
     c = K.Lambda(lambda t: t * tf.constant([0.5, -1.0, 2.0, 0.25]))(a)
-    return tf.keras.Model([a, b], [s, m, c])
+    d = K.Subtract()([a, b])
+    return tf.keras.Model([a, b], [s, m, c, d])
 
 
 def concat_model():
@@ -72,7 +74,7 @@ def resize_model():
 def activations_model():
     x = tf.keras.Input((6, 6, 4), batch_size=1)
     hs = K.Lambda(lambda t: t * tf.nn.relu6(t + 3.0) / 6.0)(x)
-    return tf.keras.Model(x, [hs, K.Activation('sigmoid')(x)])
+    return tf.keras.Model(x, [hs, K.Activation('sigmoid')(x), K.ReLU(max_value=6.0)(x), K.Activation('tanh')(x), K.ReLU()(x)])
 
 
 def reshape_model():
@@ -80,6 +82,39 @@ def reshape_model():
     y = K.Lambda(lambda t: tf.reshape(t, [1, 6, 4, 2]))(x)
     z = K.Lambda(lambda t: tf.reshape(t, [1, 48]))(x)
     return tf.keras.Model(x, [K.Conv2D(2, 1)(y), z])
+
+
+def segmenter_model():
+    x = tf.keras.Input((16, 16, 3), batch_size=1)
+    y = K.Conv2D(8, 3, padding='same', activation='relu')(x)
+    return tf.keras.Model(x, K.Conv2D(3, 1)(y))
+
+
+def segmenter(out):
+    """A tiny 3-class segmenter with a uint8 image input quantized for [-1, 1] pixels and its labels
+    in a zip appended to the file, as the TFLite Metadata Writer packs associated files."""
+    tf.keras.utils.set_random_seed(7)
+    rng = np.random.default_rng(5)
+    c = tf.lite.TFLiteConverter.from_keras_model(segmenter_model())
+    c.optimizations = [tf.lite.Optimize.DEFAULT]
+    # The extremes pin the input's calibrated range to exactly [-1, 1]: scale 2/255, zero point 128.
+    c.representative_dataset = lambda: ([v] for v in [np.full((1, 16, 16, 3), -1, np.float32), np.full((1, 16, 16, 3), 1, np.float32)] + [rng.uniform(-1, 1, (1, 16, 16, 3)).astype(np.float32) for _ in range(32)])
+    c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    c.inference_input_type = tf.uint8
+    path = os.path.join(out, 'segmenter_uint8.tflite')
+    open(path, 'wb').write(c.convert())
+    with zipfile.ZipFile(path, 'a') as z:
+        z.writestr('labels.txt', 'pet\nbackground\nborder\n')
+    it = Interpreter(model_path=path, num_threads=1)
+    it.allocate_tensors()
+    d = it.get_input_details()[0]
+    pixels = rng.integers(0, 256, d['shape']).astype(np.uint8)
+    pixels.tofile(os.path.join(out, 'segmenter_uint8.pixels.bin'))
+    it.set_tensor(d['index'], pixels)
+    it.invoke()
+    it.get_tensor(it.get_output_details()[0]['index']).astype(np.float32).tofile(os.path.join(out, 'segmenter_uint8.out0.bin'))
+    return {'name': 'segmenter_uint8', 'model': 'segmenter_uint8.tflite', 'quantized': True, 'input': {'quantization': [float(q) for q in d['quantization']]},
+            'pixels': 'segmenter_uint8.pixels.bin', 'logits': 'segmenter_uint8.out0.bin', 'labels': 'labels.txt in an appended zip'}
 
 
 def unsupported_model():
@@ -147,6 +182,7 @@ def main():
                 entry.update(inputs=inputs, outputs=outputs)
             manifest['models'].append(entry)
             print(tag, entry.get('ops'))
+    manifest['segmenter'] = segmenter(a.out)
     with open(os.path.join(a.out, 'fixtures.json'), 'w') as f:
         json.dump(manifest, f, indent=1)
         f.write('\n')

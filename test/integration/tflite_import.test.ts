@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { decodeMaskPng, imageToInput, inputSizeOf, normalizationOf, ortRunner, parseCard, type ModelCard } from '../../core/index.js';
+import { decodeMaskPng, imageToInput, inputSizeOf, normalizationOf, normalizeInputData, ortRunner, parseCard, PIXEL_SCALE, type ModelCard } from '../../core/index.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import { importModel } from '../../converter/import/import_model.js';
@@ -115,6 +115,29 @@ describe('edgeseg import of a .tflite model', () => {
       assert.match(e.subject ?? '', /^FLOOR:/);
       return true;
     });
+  });
+
+  it('imports a uint8-input segmenter with its labels from the metadata zip, and its logits match LiteRT fed the same pixels', async () => {
+    const seg = (JSON.parse(readFileSync(join(OPS, 'fixtures.json'), 'utf8')) as { segmenter: { model: string; pixels: string; logits: string } }).segmenter;
+    const { dir, card: c } = await importModel({ path: join(OPS, seg.model), name: 'tiny', root });
+    assert.deepEqual(c.contract.classes, ['pet', 'background', 'border']);
+    assert.equal(c.contract.input.normalization, 'symmetric');
+    assert.equal(c.source?.normalizationFrom, 'file');
+    assert.deepEqual(c.contract.input.shape, [1, 16, 16, 3]);
+    const pixels = new Uint8Array(readFileSync(join(OPS, seg.pixels)));
+    // What core's preprocessing gives for these pixels at the model's own size (no resize): × 1/255, then symmetric.
+    const input = normalizeInputData(Float32Array.from(pixels, (p) => Math.fround(p * PIXEL_SCALE)), 'symmetric');
+    const runner = await ortRunner(ort, new Uint8Array(readFileSync(join(dir, 'model.onnx'))), { contract: c.contract });
+    const batch = tf.tensor4d(input, [1, 16, 16, 3]);
+    const got = (await runner.predict(batch)) as Float32Array;
+    batch.dispose();
+    await runner.dispose();
+    const want = floats(join(OPS, seg.logits));
+    const model = parseTflite(new Uint8Array(readFileSync(join(OPS, seg.model))), seg.model);
+    const dequantize = model.operators.find((op) => op.outputs.includes(model.outputs[0]))!;
+    const step = model.tensors[dequantize.inputs[0]].quantization!.scale[0];
+    const worst = want.reduce((m, w, i) => Math.max(m, Math.abs(got[i] - w)), 0);
+    assert.ok(worst <= step * 1.001, `worst logit error ${worst} > one step ${step}`);
   });
 
   /*

@@ -217,8 +217,10 @@ export class TranslationContext {
    * Applies a fused activation to `x` in float, as LiteRT clamps before requantizing:
    * relu max(x, 0); relu6 min(max(x, 0), 6); relu_n1_to_1 min(max(x, −1), 1); tanh. For an 8-bit
    * output LiteRT clamps the code to [max(qmin, zp + round(lo / scale)), min(qmax, zp + round(hi / scale))];
-   * a bound that lands on qmin or qmax is QuantizeLinear's own saturation and is left out (so
-   * onnxruntime fuses the convolution with no Clip between it and its QuantizeLinear).
+   * a bound that lands on qmin or qmax is QuantizeLinear's own saturation and is left out, so
+   * onnxruntime fuses the convolution with no Clip between it and its QuantizeLinear (with such a
+   * redundant Clip, onnxruntime 1.2x refused DeepLab's first convolution: "two nodes with same
+   * node name" after its Clip/QDQ fusions).
    */
   activate(x: string, activation: FusedActivation, base: string, op: TfliteOperator, q: Quant8 | null = null): string {
     if (activation === 'none') return x;
