@@ -3,7 +3,7 @@
 Made once and committed (test/fixtures/tflite/ops/); test/integration/tflite_import.test.ts
 translates each model and compares ONNX Runtime's output with LiteRT's. Each model is written
 float32 and full-integer int8 (per-channel weights; float input and output, so QUANTIZE and
-DEQUANTIZE are at its boundary). Needs TensorFlow's converter (`python3 -m pip install
+DEQUANTIZE are at its boundary); the convolutions also with float16 weights (DEQUANTIZE to float32). Needs TensorFlow's converter (`python3 -m pip install
 tensorflow-cpu`, for this script only: never a runtime or test dependency), ai-edge-litert, numpy.
 
   python3 scripts/tflite_op_fixtures.py --out test/fixtures/tflite/ops
@@ -138,7 +138,10 @@ MODELS = {
 
 def convert(model, quantized, rng):
     c = tf.lite.TFLiteConverter.from_keras_model(model)
-    if quantized:
+    if quantized == 'fp16':
+        c.optimizations = [tf.lite.Optimize.DEFAULT]
+        c.target_spec.supported_types = [tf.float16]
+    elif quantized:
         shapes = [tuple(i.shape) for i in model.inputs]
         c.optimizations = [tf.lite.Optimize.DEFAULT]
         c.representative_dataset = lambda: ([rng.uniform(-2, 2, s).astype(np.float32) for s in shapes] for _ in range(64))
@@ -153,14 +156,15 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     manifest = {'interpreter': 'ai-edge-litert default CPU path (XNNPACK delegate), 1 thread', 'tensorflow': tf.__version__, 'models': []}
     for name, build in [*MODELS.items(), ('unsupported_floor', unsupported_model)]:
-        for quantized in ([False, True] if name in MODELS else [False]):
+        variants = [False, True, 'fp16'] if name == 'conv_2d' else [False, True] if name in MODELS else [False]
+        for quantized in variants:
             tf.keras.utils.set_random_seed(7)
             rng = np.random.default_rng(11)
             model = build()
-            tag = f'{name}_{"int8" if quantized else "float"}'
+            tag = f'{name}_{"fp16" if quantized == "fp16" else "int8" if quantized else "float"}'
             data = convert(model, quantized, rng)
             open(os.path.join(a.out, tag + '.tflite'), 'wb').write(data)
-            entry = {'name': tag, 'model': tag + '.tflite', 'quantized': quantized}
+            entry = {'name': tag, 'model': tag + '.tflite', 'quantized': quantized is True}
             if name in MODELS:
                 it = Interpreter(model_content=data, num_threads=1)
                 it.allocate_tensors()

@@ -22,7 +22,7 @@ import { TENSOR_TYPE } from '../../../trainer/pretrained/tflite_schema.js';
 import type { TfliteModel } from '../../../trainer/pretrained/tflite.js';
 import { encodeModel, IR_VERSION, ONNX_DTYPE, type OnnxDtype, type ValueInfoProto } from '../../onnx/proto.js';
 import { ImportError } from '../import_error.js';
-import { TranslationContext, TO_NCHW, type OnnxValue } from './context.js';
+import { boundaryOp, TranslationContext, TO_NCHW, type OnnxValue } from './context.js';
 import { builtinOpName } from './op_names.js';
 import { OP_RULE_BY_NAME } from './ops/index.js';
 
@@ -75,9 +75,8 @@ function translateInputs(ctx: TranslationContext, o: TfliteToOnnxOptions): { inp
   const inputs = model.inputs.map((index, k) => {
     const t = ctx.tensor(index);
     const dtype = DTYPE_OF[t.type];
-    const pseudo = { index: -1, op: -1, inputs: [], outputs: [index], conv: null, options: null };
     if (!dtype) throw new ImportError('IMPORT_UNSUPPORTED_OP', `${model.source}: input ${t.name} has TFLite type ${t.type}; inputs must be float32, uint8 or int8`, { subject: t.name });
-    const q = ctx.quant8(t, pseudo);
+    const q = ctx.quant8(t, boundaryOp(index));
     const four = t.shape.length === 4;
     if (k === 0 && o.image) {
       if (!four || t.shape[3] !== INPUT_CHANNELS) throw new ImportError('IMPORT_BAD_SHAPE', `${model.source}: input ${t.name} [${t.shape}] is not an NHWC image with ${INPUT_CHANNELS} channels`, { subject: t.name });
@@ -136,7 +135,7 @@ export function tfliteToOnnx(model: TfliteModel, o: TfliteToOnnxOptions = {}): T
   const outputs = model.outputs.map((index, k) => {
     const source = logitsOf.get(index) ?? index;
     const t = ctx.tensor(source);
-    const v = ctx.values.get(source) ?? ctx.value(source, { index: -1, op: -1, inputs: [], outputs: [index], conv: null, options: null });
+    const v = ctx.values.get(source) ?? ctx.value(source, boundaryOp(index));
     const name = k === 0 && o.logitsName ? o.logitsName : `output_${k}`;
     const nhwc = ctx.relayout(v, false, `t${source}`);
     ctx.node('Identity', [nhwc.name], name);
@@ -145,7 +144,7 @@ export function tfliteToOnnx(model: TfliteModel, o: TfliteToOnnxOptions = {}): T
   const extra: ValueInfoProto[] = [];
   if (o.exposeQuantizedInput && quantizedInput) {
     ctx.node('Identity', [quantizedInput], o.exposeQuantizedInput);
-    extra.push(valueInfo(o.exposeQuantizedInput, ctx.quant8(ctx.tensor(model.inputs[0]), { index: -1, op: -1, inputs: [], outputs: [], conv: null, options: null })!.dtype, ctx.tensor(model.inputs[0]).shape));
+    extra.push(valueInfo(o.exposeQuantizedInput, ctx.quant8(ctx.tensor(model.inputs[0]), boundaryOp(model.inputs[0]))!.dtype, ctx.tensor(model.inputs[0]).shape));
   }
   const bytes = encodeModel({
     irVersion: IR_VERSION,
