@@ -72,6 +72,11 @@ export function permuteBytes(data: Uint8Array, shape: number[], perm: number[], 
   return { data: out, shape: outShape };
 }
 
+/** A TFLite tensor type by name (`INT32`), for messages. */
+export function typeName(type: number): string {
+  return Object.entries(TENSOR_TYPE).find(([, v]) => v === type)?.[0] ?? `type ${type}`;
+}
+
 /** A tensor's 8-bit quantization (one scale and zero point), or null for a float tensor. */
 export interface Quant8 {
   scale: number;
@@ -115,7 +120,7 @@ export class TranslationContext {
   quant8(t: TfliteTensor, op: TfliteOperator): Quant8 | null {
     if (t.type === TENSOR_TYPE.FLOAT32) return null;
     if ((t.type !== TENSOR_TYPE.UINT8 && t.type !== TENSOR_TYPE.INT8) || !t.quantization) {
-      throw this.refuse(op, `tensor ${t.name} has TFLite type ${t.type}${t.quantization ? '' : ' without quantization'}; activations must be float32, or uint8/int8 with a scale`);
+      throw this.refuse(op, `tensor ${t.name} is ${typeName(t.type)}${t.quantization ? '' : ' without quantization'}; activations must be FLOAT32, or UINT8/INT8 with a scale`);
     }
     if (t.quantization.scale.length !== 1) throw this.refuse(op, `activation ${t.name} is quantized per channel, which TFLite activations are not`);
     return { scale: t.quantization.scale[0], zeroPoint: t.quantization.zeroPoint[0] ?? 0, dtype: t.type === TENSOR_TYPE.UINT8 ? 'uint8' : 'int8' };
@@ -173,7 +178,7 @@ export class TranslationContext {
     const t = this.tensor(index);
     const bytes = ELEMENT_BYTES[t.type];
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (!bytes) throw this.refuse(op, `constant ${t.name} has TFLite type ${t.type}`);
+    if (!bytes) throw this.refuse(op, `constant ${t.name} is ${typeName(t.type)}`);
     if (t.data.byteLength !== count * bytes) throw new ImportError('IMPORT_MALFORMED', `${this.model.source}: constant ${t.name} [${t.shape}] has ${t.data.byteLength} bytes, expected ${count * bytes}`, { subject: t.name });
     // Copy: the buffer is a view into the file, and typed arrays need aligned offsets.
     const permuted = o.perm ? permuteBytes(t.data, t.shape, o.perm, bytes) : { data: t.data.slice(), shape: [...t.shape] };
@@ -185,7 +190,7 @@ export class TranslationContext {
       return this.b.floats(this.fresh(base), permuted.shape, Float32Array.from(halves, fromFloat16Bits));
     }
     const dtype: OnnxDtype | null = t.type === TENSOR_TYPE.UINT8 ? 'uint8' : t.type === TENSOR_TYPE.INT8 ? 'int8' : t.type === TENSOR_TYPE.INT32 ? 'int32' : null;
-    if (!dtype) throw this.refuse(op, `constant ${t.name} has TFLite type ${t.type}; constants must be float32, float16, uint8, int8 or int32`);
+    if (!dtype) throw this.refuse(op, `constant ${t.name} is ${typeName(t.type)}; constants must be FLOAT32, FLOAT16, UINT8, INT8 or INT32`);
     const view = dtype === 'uint8' ? raw : dtype === 'int8' ? new Int8Array(raw.buffer) : new Int32Array(raw.buffer);
     const q = this.tensor(index).quantization;
     if (!q) {

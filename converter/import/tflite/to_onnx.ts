@@ -22,7 +22,7 @@ import { TENSOR_TYPE } from '../../../trainer/pretrained/tflite_schema.js';
 import type { TfliteModel } from '../../../trainer/pretrained/tflite.js';
 import { encodeModel, IR_VERSION, ONNX_DTYPE, type OnnxDtype, type ValueInfoProto } from '../../onnx/proto.js';
 import { ImportError } from '../import_error.js';
-import { boundaryOp, TranslationContext, TO_NCHW, type OnnxValue } from './context.js';
+import { boundaryOp, TranslationContext, TO_NCHW, typeName, type OnnxValue } from './context.js';
 import { builtinOpName } from './op_names.js';
 import { OP_RULE_BY_NAME } from './ops/index.js';
 
@@ -75,7 +75,7 @@ function translateInputs(ctx: TranslationContext, o: TfliteToOnnxOptions): { inp
   const inputs = model.inputs.map((index, k) => {
     const t = ctx.tensor(index);
     const dtype = DTYPE_OF[t.type];
-    if (!dtype) throw new ImportError('IMPORT_UNSUPPORTED_OP', `${model.source}: input ${t.name} has TFLite type ${t.type}; inputs must be float32, uint8 or int8`, { subject: t.name });
+    if (!dtype) throw new ImportError('IMPORT_UNSUPPORTED_OP', `${model.source}: input ${t.name} is ${typeName(t.type)}; inputs must be FLOAT32, UINT8 or INT8`, { subject: t.name });
     const q = ctx.quant8(t, boundaryOp(index));
     const four = t.shape.length === 4;
     if (k === 0 && o.image) {
@@ -124,6 +124,9 @@ export function tfliteToOnnx(model: TfliteModel, o: TfliteToOnnxOptions = {}): T
     if (name === 'ARG_MAX') {
       const out = op.outputs[0];
       if (!graphOutputs.has(out) || readers.has(out)) throw ctx.refuse(op, 'ARG_MAX is translated only at a graph output, where its logits input becomes the output');
+      const rank = ctx.tensor(op.inputs[0]).shape.length;
+      const [axis] = ctx.isConstant(op.inputs[1]) ? ctx.ints(op.inputs[1], op) : [NaN];
+      if (axis !== rank - 1 && axis !== -1) throw ctx.refuse(op, `ARG_MAX over axis ${axis} of a rank-${rank} tensor is not over its classes (the last axis)`);
       logitsOf.set(out, op.inputs[0]);
       droppedArgMax.push(ctx.tensor(out).name);
       continue;
