@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/index.js';
+import { selectBackend } from '../../core/node/backends/select.js';
 import { DEFAULT_BORDER_RULE, DEFAULT_SKIP_RULE, type BorderRule } from '../../trainer/teacher/border.js';
 import { fitBorderOn } from '../../trainer/teacher/border_check.js';
 import { labelPhotos } from '../../trainer/teacher/label.js';
@@ -35,7 +36,7 @@ export function registerLabel(program: Command): void {
     .requiredOption('--out <dir>', 'output folder in the Oxford layout; train on it with --data oxford:<dir>')
     .requiredOption('--classes <map>', "teacher classes that are a pet, e.g. 'cat,dog=pet'")
     .option('--models <dir>', 'registry root the teacher ref is resolved in', 'models')
-    .option('--limit <n>', 'label at most n photos in this run (in name order)', numberOption('limit', 1, true))
+    .option('--limit <n>', 'label only the first n photos of a fixed shuffled order: a subset spread over every breed (a rerun with a larger n adds to it)', numberOption('limit', 1, true))
     .option('--threads <n>', 'ONNX Runtime threads for the teacher', numberOption('threads', 1, true), 1)
     .option('--border-inner <fraction>', 'border band inside the teacher outline, fraction of √(width×height)', numberOption('border-inner', 0), DEFAULT_BORDER_RULE.inner)
     .option('--border-outer <fraction>', 'border band outside the teacher outline, fraction of √(width×height)', numberOption('border-outer', 0), DEFAULT_BORDER_RULE.outer)
@@ -45,6 +46,8 @@ export function registerLabel(program: Command): void {
     .option('--sheet-size <n>', 'thumbnails in the contact sheet', numberOption('sheet-size', 0, true), 120)
     .action(async (flags: LabelFlags, cmd: Command) => {
       const log = cliLogger('label', cmd.optsWithGlobals());
+      // The teacher's pre- and post-processing runs on tfjs: the fastest backend here, not tfjs' pure-JS default.
+      await selectBackend('auto', log);
       if (flags.borderInner > 0.25 || flags.borderOuter > 0.25) throw new ConfigError('--border-inner and --border-outer are fractions of √(width×height): at most 0.25');
       let border: BorderRule = { inner: flags.borderInner, outer: flags.borderOuter };
       if (flags.fitBorder) {

@@ -15,7 +15,7 @@
  */
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { ConfigError, describeError, encodeMaskPng, EdgesegError, TRIMAP_OFFSET, type Logger } from '../../core/index.js';
+import { ConfigError, describeError, encodeMaskPng, EdgesegError, hashString, TRIMAP_OFFSET, type Logger } from '../../core/index.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { writeFileAtomic } from '../../core/node/fs_atomic.js';
 import { DEFAULT_BORDER_RULE, DEFAULT_SKIP_RULE, encodeSoftTarget, teacherTrimap, verdictOf, type BorderRule, type SkipRule, type TeacherVerdict } from './border.js';
@@ -49,7 +49,10 @@ export interface LabelOptions {
   border?: BorderRule;
   /** @default DEFAULT_SKIP_RULE */
   skip?: Partial<SkipRule>;
-  /** Label at most this many photos (in name order) in this run. @default all */
+  /**
+   * Label only the first `limit` photos of a fixed shuffled order (by a hash of each name), so any
+   * limit is a subset spread over every breed and a later run with a larger limit adds to it. @default all
+   */
   limit?: number;
   /** ONNX Runtime threads. @default 1 */
   threads?: number;
@@ -82,15 +85,19 @@ export interface LabelResult {
   seconds: number;
 }
 
-/** The photos of `dir` (or of `dir/images` for an Oxford-layout folder), by name. */
+/**
+ * The photos of `dir` (or of `dir/images` for an Oxford-layout folder) in labelling order: a fixed
+ * shuffle by a hash of each file name, so a prefix of it samples every breed alike.
+ */
 export function listPhotos(dir: string): string[] {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new ConfigError(`--images ${root} is not a folder`);
   const folder = existsSync(join(root, 'images')) && statSync(join(root, 'images')).isDirectory() ? join(root, 'images') : root;
   return readdirSync(folder)
     .filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase()) && !f.startsWith('.'))
-    .sort()
-    .map((f) => join(folder, f));
+    .map((f) => ({ f, key: hashString(f) }))
+    .sort((a, b) => a.key - b.key || (a.f < b.f ? -1 : 1))
+    .map(({ f }) => join(folder, f));
 }
 
 export function readLabelRecords(out: string): LabelRecord[] {
@@ -158,7 +165,7 @@ export async function labelPhotos(o: LabelOptions): Promise<LabelResult> {
     for (const d of ['images', 'annotations/trimaps', 'annotations/teacher']) mkdirSync(join(out, d), { recursive: true });
     const done = new Map(readLabelRecords(out).map((r) => [r.name, r]));
     const resumed = photos.filter((p) => done.has(basename(p, extname(p)))).length;
-    const todo = photos.filter((p) => !done.has(basename(p, extname(p)))).slice(0, o.limit ?? Infinity);
+    const todo = photos.slice(0, o.limit ?? Infinity).filter((p) => !done.has(basename(p, extname(p))));
     const records: LabelRecord[] = [];
     let labelled = 0;
     let skipped = 0;
