@@ -111,8 +111,7 @@ export async function importTflite(bytes: Uint8Array, file: string, o: TfliteImp
   if (measured.join() !== [1, height, width, classes].join()) {
     throw new ImportError('IMPORT_MALFORMED', `${file}: ONNX Runtime gives logits [${measured}], the file declares [1, ${height}, ${width}, ${classes}]`, { subject: logits.source });
   }
-  const hasMetadata = model.metadata.some((m) => m.name === 'TFLITE_METADATA');
-  const labels = o.labels ?? (hasMetadata ? tfliteMetadataLabels(bytes) : null);
+  const labels = o.labels ?? tfliteMetadataLabels(bytes);
   if (!labels) {
     throw new ImportError('IMPORT_LABELS_MISSING', `${file} has ${classes} classes and no labels in its metadata; pass --labels a,b,c or --labels <labels file> (one name per line)`, { subject: logits.source });
   }

@@ -30,8 +30,8 @@ export function parseLabelsOption(value: string): string[] {
 const EOCD_SIGNATURE = [0x50, 0x4b, 0x05, 0x06];
 
 /**
- * Labels packed in a TFLite model's metadata zip (a `*label*.txt` entry), or null when the file
- * carries none. Only called for a model whose metadata names `TFLITE_METADATA`.
+ * Labels packed in the zip a TFLite model's metadata appends to it (a `*label*.txt` entry), or
+ * null when the file carries none (no zip at its end, or one that does not unpack).
  */
 export function tfliteMetadataLabels(bytes: Uint8Array): string[] | null {
   // The zip's end-of-central-directory record sits in the last 64 KiB + 22 bytes.
@@ -39,9 +39,14 @@ export function tfliteMetadataLabels(bytes: Uint8Array): string[] | null {
   let eocd = -1;
   for (let i = bytes.length - 22; i >= from && eocd < 0; i--) if (EOCD_SIGNATURE.every((b, k) => bytes[i + k] === b)) eocd = i;
   if (eocd < 0) return null;
+  // Offsets in the zip count from the file's start (Python's zipfile appending, as the Metadata
+  // Writer does) or from the zip's own start (a zip concatenated as it is): the central directory
+  // ends where the record begins, which tells the two apart.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const base = eocd - view.getUint32(eocd + 12, true) - view.getUint32(eocd + 16, true);
   let files: Record<string, Uint8Array>;
   try {
-    files = unzipSync(bytes, { filter: (f) => /label[^/]*\.txt$/i.test(f.name) && f.originalSize <= MAX_LABELS_FILE_BYTES });
+    files = unzipSync(base > 0 ? bytes.subarray(base) : bytes, { filter: (f) => /label[^/]*\.txt$/i.test(f.name) && f.originalSize <= MAX_LABELS_FILE_BYTES });
   } catch {
     return null;
   }

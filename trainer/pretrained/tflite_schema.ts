@@ -163,6 +163,8 @@ export interface TfliteOperator {
   index: number;
   /** A BUILTIN_OP value (or another builtin code). */
   op: number;
+  /** The name of a CUSTOM op (OperatorCode.custom_code), else null. */
+  customCode: string | null;
   /** Tensor indices; −1 marks an omitted optional input. */
   inputs: number[];
   outputs: number[];
@@ -210,7 +212,8 @@ function convOptions(op: number, o: Table | null): TfliteConvOptions | null {
 export function readTfliteGraph(bytes: Uint8Array): TfliteGraph {
   const bb = new ByteBuffer(bytes);
   const model = new Table(bb, bb.readInt32(0));
-  const codes = model.tables(1).map((c) => Math.max(c.int8(0), c.int32(3)));
+  const operatorCodes = model.tables(1);
+  const codes = operatorCodes.map((c) => Math.max(c.int8(0), c.int32(3)));
   const buffers = model.tables(4).map((b) => b.bytes(0));
   const subgraph = model.tables(2)[0];
   if (!subgraph) throw new RangeError('the model has no subgraph');
@@ -225,7 +228,7 @@ export function readTfliteGraph(bytes: Uint8Array): TfliteGraph {
   const operators = subgraph.tables(3).map((o, index) => {
     const op = codes[o.uint32(0)];
     if (op === undefined) throw new RangeError(`operator ${index} names operator code ${o.uint32(0)}, the model has ${codes.length}`);
-    return { index, op, inputs: o.int32s(1), outputs: o.int32s(2), conv: convOptions(op, o.table(4)), options: o.table(4) };
+    return { index, op, customCode: operatorCodes[o.uint32(0)].string(1), inputs: o.int32s(1), outputs: o.int32s(2), conv: convOptions(op, o.table(4)), options: o.table(4) };
   });
   // Model.metadata is slot 6: [Metadata { name:string; buffer:uint }].
   const metadata = model.tables(6).map((m) => ({ name: m.string(0) ?? '', data: buffers[m.uint32(1)] ?? new Uint8Array(0) }));

@@ -22,7 +22,7 @@ import { TENSOR_TYPE } from '../../../trainer/pretrained/tflite_schema.js';
 import type { TfliteModel } from '../../../trainer/pretrained/tflite.js';
 import { encodeModel, IR_VERSION, ONNX_DTYPE, type OnnxDtype, type ValueInfoProto } from '../../onnx/proto.js';
 import { ImportError } from '../import_error.js';
-import { TranslationContext, TO_NCHW, type OnnxValue } from './context.js';
+import { boundaryOp, TranslationContext, TO_NCHW, typeName, type OnnxValue } from './context.js';
 import { builtinOpName } from './op_names.js';
 import { OP_RULE_BY_NAME } from './ops/index.js';
 
@@ -34,6 +34,8 @@ export interface TfliteToOnnxOptions {
   image?: { name: string; normalization: InputNormalization };
   /** ONNX name of the first output. @default 'output_0' */
   logitsName?: string;
+  /** With `image` on an 8-bit model, also output the 8-bit code the model is fed (NHWC), under this name: what to feed LiteRT for a reference run. */
+  exposeQuantizedInput?: string;
 }
 
 export interface TfliteOnnxTensor {
@@ -73,9 +75,8 @@ function translateInputs(ctx: TranslationContext, o: TfliteToOnnxOptions): { inp
   const inputs = model.inputs.map((index, k) => {
     const t = ctx.tensor(index);
     const dtype = DTYPE_OF[t.type];
-    const pseudo = { index: -1, op: -1, inputs: [], outputs: [index], conv: null, options: null };
-    if (!dtype) throw new ImportError('IMPORT_UNSUPPORTED_OP', `${model.source}: input ${t.name} has TFLite type ${t.type}; inputs must be float32, uint8 or int8`, { subject: t.name });
-    const q = ctx.quant8(t, pseudo);
+    if (!dtype) throw new ImportError('IMPORT_UNSUPPORTED_OP', `${model.source}: input ${t.name} is ${typeName(t.type)}; inputs must be FLOAT32, UINT8 or INT8`, { subject: t.name });
+    const q = ctx.quant8(t, boundaryOp(index));
     const four = t.shape.length === 4;
     if (k === 0 && o.image) {
       if (!four || t.shape[3] !== INPUT_CHANNELS) throw new ImportError('IMPORT_BAD_SHAPE', `${model.source}: input ${t.name} [${t.shape}] is not an NHWC image with ${INPUT_CHANNELS} channels`, { subject: t.name });
@@ -123,6 +124,9 @@ export function tfliteToOnnx(model: TfliteModel, o: TfliteToOnnxOptions = {}): T
     if (name === 'ARG_MAX') {
       const out = op.outputs[0];
       if (!graphOutputs.has(out) || readers.has(out)) throw ctx.refuse(op, 'ARG_MAX is translated only at a graph output, where its logits input becomes the output');
+      const rank = ctx.tensor(op.inputs[0]).shape.length;
+      const [axis] = ctx.isConstant(op.inputs[1]) ? ctx.ints(op.inputs[1], op) : [NaN];
+      if (axis !== rank - 1 && axis !== -1) throw ctx.refuse(op, `ARG_MAX over axis ${axis} of a rank-${rank} tensor is not over its classes (the last axis)`);
       logitsOf.set(out, op.inputs[0]);
       droppedArgMax.push(ctx.tensor(out).name);
       continue;
@@ -134,12 +138,17 @@ export function tfliteToOnnx(model: TfliteModel, o: TfliteToOnnxOptions = {}): T
   const outputs = model.outputs.map((index, k) => {
     const source = logitsOf.get(index) ?? index;
     const t = ctx.tensor(source);
-    const v = ctx.values.get(source) ?? ctx.value(source, { index: -1, op: -1, inputs: [], outputs: [index], conv: null, options: null });
+    const v = ctx.values.get(source) ?? ctx.value(source, boundaryOp(index));
     const name = k === 0 && o.logitsName ? o.logitsName : `output_${k}`;
     const nhwc = ctx.relayout(v, false, `t${source}`);
     ctx.node('Identity', [nhwc.name], name);
     return { name, source: t.name, shape: t.shape, dtype: 'float' as const };
   });
+  const extra: ValueInfoProto[] = [];
+  if (o.exposeQuantizedInput && quantizedInput) {
+    ctx.node('Identity', [quantizedInput], o.exposeQuantizedInput);
+    extra.push(valueInfo(o.exposeQuantizedInput, ctx.quant8(ctx.tensor(model.inputs[0]), boundaryOp(model.inputs[0]))!.dtype, ctx.tensor(model.inputs[0]).shape));
+  }
   const bytes = encodeModel({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: TFLITE_ONNX_OPSET }],
@@ -151,7 +160,7 @@ export function tfliteToOnnx(model: TfliteModel, o: TfliteToOnnxOptions = {}): T
       node: ctx.b.nodes,
       initializer: ctx.b.initializers,
       input: inputs.map((i) => valueInfo(i.name, i.dtype, i.shape)),
-      output: outputs.map((out) => valueInfo(out.name, 'float', out.shape)),
+      output: [...outputs.map((out) => valueInfo(out.name, 'float', out.shape)), ...extra],
     },
     metadataProps: [{ key: 'source_format', value: 'tflite' }],
   });

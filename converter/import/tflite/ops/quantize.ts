@@ -12,7 +12,8 @@
  * division by 256 exact), then dequantized.
  *
  * DEQUANTIZE (8-bit or float16 → float32) changes no real value, so its output is its input's
- * value (a float16 constant is widened to float32 when it becomes a value).
+ * value; of a constant (float16 or int8 weights), it stands for that constant, which the reading
+ * op lays out as its weights and widens to float32 (or keeps 8-bit behind a DequantizeLinear).
  */
 import { ONNX_DTYPE } from '../../../onnx/proto.js';
 import type { OpRule } from './rule.js';
@@ -50,6 +51,7 @@ export const quantize: OpRule = {
 export const dequantize: OpRule = {
   ops: ['DEQUANTIZE'],
   translate(ctx, op) {
-    ctx.values.set(op.outputs[0], ctx.value(op.inputs[0], op));
+    if (ctx.isConstant(op.inputs[0])) ctx.alias(op.outputs[0], op.inputs[0]);
+    else ctx.values.set(op.outputs[0], ctx.value(op.inputs[0], op));
   },
 };
