@@ -121,6 +121,7 @@ export function describeError(err: unknown): string {
 export type FrameErrorCode =
   | 'SCHEMA_MISMATCH'
   | 'MISSING_HEADER'
+  | 'MISSING_KEY'
   | 'INVALID_HEADER'
   | 'UNKNOWN_CONTENT_TYPE'
   | 'FRAME_TOO_LARGE'
