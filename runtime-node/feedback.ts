@@ -196,7 +196,7 @@ export function feedbackRoutes(ingest: FeedbackIngest, o: FeedbackRouteOptions):
   const limit = o.maxBodyBytes ?? 8 << 20;
   const post: RouteHandler = async (req: IncomingMessage, res: ServerResponse) => {
     const refuse = (status: number, error: string, code: string, extra: Record<string, string> = {}) =>
-      sendError(req, res, status, error, code, limit, { 'access-control-allow-origin': '*', ...extra });
+      sendError(req, res, status, error, code, { 'access-control-allow-origin': '*', ...extra });
     const auth = req.headers.authorization ?? '';
     const match = /^Bearer (.+)$/.exec(auth);
     if (!match || !sameToken(match[1], o.token)) return refuse(401, 'a valid bearer token is required', 'UNAUTHORIZED', { 'www-authenticate': 'Bearer' });
