@@ -13,9 +13,10 @@
  *
  * ## PNG format
  * Written as 8-bit greyscale, non-interlaced, one byte per pixel holding the class id (0, 1, 2).
- * Read in any colour type and bit depth (1/2/4/8/16; palette index = class id, otherwise the
- * first channel), so label maps saved by image editors and datasets (e.g. 2-bit palette trimaps)
- * load as they are. Sizes are bounded before anything is inflated (`PngMaskLimits`).
+ * Read in any colour type and bit depth (1/2/4/8/16) by colour value: the first channel, and for
+ * a palette PNG the first channel of the pixel's palette colour (its grey level for the grey
+ * palettes label tools write), never the palette index, which an image library picks freely.
+ * So label maps saved by image editors and datasets (e.g. 2-bit palette trimaps) load as they are. Sizes are bounded before anything is inflated (`PngMaskLimits`).
  */
 import { decode as decodePng, encode as encodePng } from 'fast-png';
 import { Unzlib } from 'fflate';
@@ -111,7 +112,7 @@ export function encodeMaskPng(mask: ClassMask): Uint8Array {
   return encodePng({ width: mask.width, height: mask.height, data: mask.data, depth: 8, channels: 1 });
 }
 
-/** PNG bytes → class-id mask. Throws `MASK_INVALID` for anything that is not a PNG of class ids (any colour type and bit depth; palette index or first channel). */
+/** PNG bytes → class-id mask. Throws `MASK_INVALID` for anything that is not a PNG of class ids (any colour type and bit depth; by colour value, palettes included). */
 export function decodeMaskPng(bytes: Uint8Array, limits: PngMaskLimits = {}): ClassMask {
   const mask = decodePngChannel(bytes, limits);
   for (let i = 0; i < mask.data.length; i++) {
@@ -196,7 +197,7 @@ function checkInflatesTo(idat: Uint8Array[], expected: number): void {
 }
 
 /**
- * PNG bytes → the raw values of its first channel (palette index for palette PNGs), unchecked.
+ * PNG bytes → the raw values of its first channel (of the palette colour for palette PNGs), unchecked.
  * Used for label maps in other conventions, like Oxford trimaps {1, 2, 3}. Declared size and
  * inflated size are checked against `limits` before the image data is inflated.
  */
@@ -240,7 +241,18 @@ export function decodePngChannel(bytes: Uint8Array, limits: PngMaskLimits = {}):
       data[i] = v;
     }
   }
+  if (h.colorType === 3) paletteValues(data, png.palette);
   return { data, width, height };
+}
+
+/** Palette indices → the first channel of their palette colour, in place. */
+function paletteValues(data: Uint8Array, palette: ArrayLike<ArrayLike<number>> | undefined): void {
+  if (!palette || palette.length === 0) throw new MaskCodecError('palette PNG has no palette (PLTE chunk)');
+  const values = Uint8Array.from({ length: palette.length }, (_, k) => palette[k][0]);
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] >= values.length) throw new MaskCodecError(`PNG palette index ${data[i]} at pixel ${i} is past its ${values.length}-entry palette`);
+    data[i] = values[data[i]];
+  }
 }
 
 /** Base64 of bytes, platform-free (Kafka JSON messages and HTTP bodies carry PNG masks this way). */
