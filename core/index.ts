@@ -22,3 +22,4 @@ export * from './backend_resolver.js';
 export * from './adapters.js';
 export * from './tensor_layout.js';
 export * from './frame_headers.js';
+export * from './bounded_json.js';

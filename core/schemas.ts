@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { NUM_CLASSES } from './contract.js';
 import { ContractError, type EdgesegError } from './errors.js';
+import { parseJsonBounded } from './bounded_json.js';
 import { recordIdSchema } from './frame_headers.js';
 import type { RleMask } from './mask_codec.js';
 
@@ -27,13 +28,9 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where:
   return r.data;
 }
 
-/** JSON text → value; a syntax error throws `fail`. */
+/** JSON text → value, nested at most MAX_JSON_DEPTH deep; a syntax error or deeper nesting throws `fail`. */
 export function parseJsonText(text: string, where: string, fail: (message: string) => EdgesegError): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw fail(`${where} is not valid JSON`);
-  }
+  return parseJsonBounded(text, where, fail);
 }
 
 // ---------------------------------------------------------------------------------------------

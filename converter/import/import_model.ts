@@ -5,7 +5,7 @@
  * it as their own); an ONNX file is kept as it is and its card carries its own contract (tensor
  * names, layout, batch) for the ONNX Runtime engine.
  */
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import {
   CLASS_NAMES,
@@ -24,7 +24,9 @@ import {
 import { writeModelDir } from '../../core/node/artifact_fs.js';
 import { DEFAULT_MODELS_ROOT, publishRun, reserveVersion } from '../../core/node/registry.js';
 import { codeRevision } from '../../core/node/revision.js';
+import { readFileCapped, readFileHead, withOsErrors } from '../../core/node/safe_read.js';
 import { ImportError } from './import_error.js';
+import { IMPORT_LIMITS } from './import_limits.js';
 import { importKerasLayers } from './import_keras.js';
 import { importOnnx } from './import_onnx.js';
 import { readKerasArchive, readModelH5, readTfjsDir, type KerasSource } from './keras_read.js';
@@ -60,8 +62,8 @@ const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46];
 /** The format of `path`, by what it is (a directory, a zip, HDF5) before its extension. */
 export function detectFormat(path: string): SourceFormat {
   if (!existsSync(path)) throw new ConfigError(`${path} does not exist`);
-  if (statSync(path).isDirectory()) return 'tfjs-layers';
-  const head = new Uint8Array(readFileSync(path).subarray(0, 4));
+  if (withOsErrors(path, 'model', () => statSync(path)).isDirectory()) return 'tfjs-layers';
+  const head = new Uint8Array(readFileHead(path, 4, 'model file'));
   const starts = (magic: number[]) => magic.every((b, i) => head[i] === b);
   if (starts(ZIP_MAGIC)) return 'keras';
   if (starts(HDF5_MAGIC)) return 'keras-h5';
@@ -79,7 +81,7 @@ function checkLabels(labels: readonly string[] | undefined): readonly string[] {
 
 function readKeras(path: string, format: SourceFormat): KerasSource {
   if (format === 'tfjs-layers') return readTfjsDir(path);
-  const bytes = new Uint8Array(readFileSync(path));
+  const bytes = new Uint8Array(readFileCapped(path, { maxBytes: IMPORT_LIMITS.maxFileBytes, what: 'model file' }));
   return format === 'keras' ? readKerasArchive(bytes, basename(path)) : readModelH5(bytes, basename(path));
 }
 
@@ -91,7 +93,11 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
   if (o.normalize !== undefined && !isInputNormalization(o.normalize)) {
     throw new ConfigError(`--normalize must be one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}, got '${o.normalize}'`);
   }
-  const sourceBytes = new Uint8Array(readFileSync(format === 'tfjs-layers' ? join(path, 'model.json') : path));
+  const sourceBytes = new Uint8Array(
+    format === 'tfjs-layers'
+      ? readFileCapped(join(path, 'model.json'), { maxBytes: IMPORT_LIMITS.maxJsonBytes, what: 'model.json' })
+      : readFileCapped(path, { maxBytes: IMPORT_LIMITS.maxFileBytes, what: 'model file' }),
+  );
   const sha256 = await sha256Hex(sourceBytes);
   // Read and check the whole file before asking for what it cannot tell.
   const kerasSource = format === 'onnx' ? null : readKeras(path, format);
