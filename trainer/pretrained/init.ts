@@ -58,7 +58,8 @@ export function prepareInit(config: Pick<TrainConfig, 'init' | 'initFrom' | 'mod
   try {
     bytes = new Uint8Array(readFileCapped(path, { maxBytes: MAX_INIT_FILE_BYTES, what: '--init file' }));
   } catch (err) {
-    throw new ConfigError(`--init ${path} cannot be read: ${(err as Error).message}`, { cause: err });
+    // The message names the path and the reason ("--init file /dev/zero is not a regular file").
+    throw new ConfigError((err as Error).message, { cause: err });
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const weights: MobilenetV2Weights = readMobilenetV2Tflite(bytes, basename(path));
