@@ -4,11 +4,15 @@
  * epoch digits, and the refusals with their own codes. Dead letters carry the ids they know.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { epochDigitsToMs, FrameError, HEADER, parseCapturedAt, parseFeedback, recordIdSchema, sniffImageType } from '../../core/index.js';
 import { deadLetterRecord } from '../../runtime-node/dead_letter.js';
 import { validateFrame } from '../../runtime-node/frame.js';
 import type { InRecord } from '../../runtime-node/transport.js';
+import { FaultTally } from '../helpers/fault_tally.js';
+
+const tally = new FaultTally('frame headers');
+after(() => tally.report());
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46]);
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]);
@@ -110,5 +114,36 @@ describe('frame contract', () => {
     assert.equal(deadLetterRecord(rec({ 'Frame-ID': 'mine' }), 'dlq', 'X', 'm').headers![HEADER.frameId], 'mine');
     assert.equal(deadLetterRecord(rec({}), 'dlq', 'X', 'm', {}, { frameId: 'label-7' }).headers![HEADER.frameId], 'label-7');
     assert.equal(deadLetterRecord(rec({}), 'dlq', 'X', 'm', {}, { frameId: null }).headers![HEADER.frameId], undefined);
+  });
+
+  it('dead-letters every frame that cannot be right with its own code and reason', async () => {
+    const raw = Buffer.alloc(4 * 2 * 3);
+    const cases: [string, InRecord, string][] = [
+      ['no key', rec({}, JPEG, null), 'MISSING_KEY'],
+      ['zone-less ISO time', rec({ 'captured-at': '2024-01-01T00:00:00' }), 'INVALID_HEADER'],
+      ['zone-less time with a space', rec({ 'captured-at': '2024-01-01 00:00:00.5' }), 'INVALID_HEADER'],
+      ['time in words', rec({ 'captured-at': 'now' }), 'INVALID_HEADER'],
+      ['epoch digits past 20 digits', rec({ 'captured-at': '1'.repeat(21) }), 'INVALID_HEADER'],
+      ['negative epoch', rec({ 'captured-at': '-1733550000000' }), 'INVALID_HEADER'],
+      ['time before 1970 with a zone', rec({ 'captured-at': '1969-12-31T23:59:59Z' }), 'INVALID_HEADER'],
+      ['unknown media type', rec({ 'content-type': 'image/gif' }), 'UNKNOWN_CONTENT_TYPE'],
+      ['no content type, bytes not an image', rec({}, Buffer.from('hello world, not an image')), 'UNKNOWN_CONTENT_TYPE'],
+      ['frame id with a control character', rec({ 'frame-id': 'a\u0007b' }), 'INVALID_HEADER'],
+      ['frame id of 257 characters', rec({ 'frame-id': 'f'.repeat(257) }), 'INVALID_HEADER'],
+      ['blank frame id', rec({ 'frame-id': '   ' }), 'INVALID_HEADER'],
+      ['another schema', rec({ Schema: 'edgeseg.frame.v2' }), 'SCHEMA_MISMATCH'],
+      ['empty value', rec({}, Buffer.alloc(0)), 'UNDECODABLE'],
+      ['raw frame without width', rec({ 'content-type': 'application/x-rgb8', height: '2' }, raw), 'MISSING_HEADER'],
+      ['raw frame of the wrong size', rec({ 'content-type': 'application/x-rgb8', width: '4', height: '3' }, raw), 'RAW_SIZE_MISMATCH'],
+    ];
+    for (const [name, record, code] of cases) {
+      await tally.case(name, () => {
+        const got = refusal(() => validateFrame(record));
+        assert.ok(got.startsWith(`${code}: `), `${name}: ${got}`);
+        const letter = deadLetterRecord(record, 'dlq', code, got);
+        assert.equal(letter.headers![HEADER.sourceOffset], '17');
+        assert.ok(letter.headers![HEADER.frameId], 'the dead letter carries a frame id');
+      });
+    }
   });
 });
