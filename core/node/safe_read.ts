@@ -38,6 +38,9 @@ export class FileAccessError extends EdgesegError {
   }
 }
 
+/** Largest single model file edgeseg reads (a version's weights, an imported model, an archive entry): far above a U-Net's few MiB. */
+export const MAX_MODEL_FILE_BYTES = 1 << 30;
+
 /** Plain words for the OS errors users meet on paths they typed. */
 const OS_REASONS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or folder',
