@@ -24,7 +24,7 @@ import { buildWeb, HARNESS_DIST, launchBrowser, openHarness } from './helpers/br
 import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 
 const { values: args } = parseArgs({
-  options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' }, runs: { type: 'string', default: '3' }, variants: { type: 'string', default: 'fp32,fp16,uint8' } },
+  options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' }, runs: { type: 'string', default: '3' }, variants: { type: 'string', default: 'fp32,fp16,uint8' }, cases: { type: 'string' } },
 });
 const FRAMES = Number(args.frames);
 const MAX_SECONDS = Number(args['max-seconds']);
@@ -58,6 +58,9 @@ const CASES = [
   { name: 'ort-webgpu', backend: 'webgpu', engine: 'ort' },
   { name: 'auto', backend: 'auto', engine: 'auto' },
 ] as const;
+/** The cases run: `--cases tfjs-wasm,auto` picks some (a smoke run skips the minute-long software-GPU ones). @default every case */
+const cases = args.cases ? CASES.filter((c) => args.cases!.split(',').includes(c.name)) : CASES;
+if (args.cases && cases.length !== args.cases.split(',').length) throw new Error(`--cases must list ${CASES.map((c) => c.name).join('|')}`);
 
 interface Row {
   /** The case (`tfjs-wasm`, …, or `auto → <chosen>`); named `backend` for bench/report.ts. */
@@ -153,7 +156,7 @@ try {
   const page = await openHarness(browser, server.url);
   console.log(`unet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame), Chromium ${browser.version()}, ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}`);
   for (const variant of variants) {
-    for (const c of CASES) {
+    for (const c of cases) {
       const runs: Exclude<RunResult, { error: string }>[] = [];
       let error: string | null = null;
       for (let k = 0; k < RUNS && !error; k++) {

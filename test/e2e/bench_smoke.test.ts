@@ -24,7 +24,8 @@ const SMOKE_ARGS: Record<string, { args: string[]; writes: string }> = {
   'bench:train': { args: ['--steps', '1', '--rounds', '1', '--batch', '2', '--workers', '2', '--models', 'unet-small', '--skip-keras'], writes: 'train.json' },
   'bench:convert': { args: [], writes: 'convert.json' },
   'bench:stream': { args: ['--frames', '6', '--latency-seconds', '1'], writes: 'stream.json' },
-  'bench:web': { args: ['--frames', '2', '--runs', '1', '--max-seconds', '5'], writes: 'web.json' },
+  // uint8 is the variant that needs calibration; the software-GPU cases take a minute each.
+  'bench:web': { args: ['--frames', '2', '--runs', '1', '--max-seconds', '5', '--variants', 'uint8', '--cases', 'tfjs-wasm,ort-wasm,auto'], writes: 'web.json' },
   'bench:engines': { args: ['--frames', '2', '--stream-frames', '6'], writes: 'engines.json' },
   'bench:package': { args: ['--runs', '1'], writes: 'package.json' },
   'bench:pets': { args: ['--steps', '1', '--batch', '2', '--workers', '1', '--runs', '1', '--frames', '1', '--photos', '1', '--data', 'oxford:data/oxford-pets-sample'], writes: 'pets.json' },
