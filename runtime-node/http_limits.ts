@@ -91,8 +91,8 @@ export function discardBody(req: IncomingMessage, res: ServerResponse, limit: nu
 export function readBody(req: IncomingMessage, limit: number, code: 'BODY_TOO_LARGE' | 'FEEDBACK_TOO_LARGE' = 'BODY_TOO_LARGE'): Promise<Buffer> {
   const tooLarge = () => new RequestRefused(code, `body is larger than ${limit} bytes`, 413);
   const declared = req.headers['content-length'];
-  if (declared !== undefined && !/^\d+$/.test(declared)) throw new RequestRefused('BAD_REQUEST', 'content-length is not a number', 400);
-  if (Number(declared ?? 0) > limit) throw tooLarge();
+  if (declared !== undefined && !/^\d+$/.test(declared)) return Promise.reject(new RequestRefused('BAD_REQUEST', 'content-length is not a number', 400));
+  if (Number(declared ?? 0) > limit) return Promise.reject(tooLarge());
   // Listeners, not `for await`: leaving an async iterator early destroys the request and with it
   // the socket, and the reset would swallow the 413 this throws.
   return new Promise<Buffer>((resolve, reject) => {
