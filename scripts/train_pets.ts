@@ -62,6 +62,7 @@ const { values } = parseArgs({
     'max-steps': { type: 'string' },
     limit: { type: 'string' },
     'soft-targets': { type: 'string' },
+    'teacher-border': { type: 'string' },
     'stop-after': { type: 'string' },
   },
 });
@@ -171,6 +172,7 @@ if (values.base) {
     workers: values.workers ? Number(values.workers) : undefined,
     maxSteps: values['max-steps'] ? Number(values['max-steps']) : undefined,
     softTargets: values['soft-targets'] !== undefined ? Number(values['soft-targets']) : recipe.train.softTargets,
+    ...(values['teacher-border'] ? { teacherBorder: values['teacher-border'] as 'learn' | 'ignore' } : {}),
   };
   if (values.from) trained = { dir: resolve(values.from), version: readCard(resolve(values.from)).version };
   else {
