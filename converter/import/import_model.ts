@@ -68,11 +68,11 @@ const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46];
 export function detectFormat(path: string): SourceFormat {
   if (!existsSync(path)) throw new ConfigError(`${path} does not exist`);
   if (statSync(path).isDirectory()) return 'tfjs-layers';
-  const head = new Uint8Array(readFileSync(path).subarray(0, 4));
+  const head = new Uint8Array(readFileSync(path).subarray(0, 8));
   const starts = (magic: number[]) => magic.every((b, i) => head[i] === b);
   if (starts(ZIP_MAGIC)) return 'keras';
   if (starts(HDF5_MAGIC)) return 'keras-h5';
-  if (hasTfliteIdentifier(new Uint8Array(readFileSync(path).subarray(0, 8)))) return 'tflite';
+  if (hasTfliteIdentifier(head)) return 'tflite';
   if (extname(path).toLowerCase() === '.onnx') return 'onnx';
   throw new ImportError('IMPORT_UNSUPPORTED_FORMAT', `${path} is neither a .keras archive, an HDF5 model, a tfjs directory, an .onnx nor a .tflite file`);
 }
