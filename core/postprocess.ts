@@ -97,7 +97,6 @@ export function summarizeLogitsData(logits: Float32Array, n: number, geometry: M
   checkClasses(classes);
   const pixels = height * width;
   if (logits.length !== n * pixels * classes) throw new ContractError(`logits hold ${logits.length} values, not ${n}×${height}×${width}×${classes}`);
-  const probs = new Float64Array(classes);
   const out: Segmentation[] = [];
   for (let f = 0; f < n; f++) {
     const mask = new Uint8Array(pixels);
@@ -110,26 +109,25 @@ export function summarizeLogitsData(logits: Float32Array, n: number, geometry: M
       let best = 0;
       for (let k = 1; k < classes; k++) if (logits[base + k] > logits[base + best]) best = k;
       const max = logits[base + best];
+      // With d = logit − max and e = exp(d): p = e / Σe, top-1 = 1 / Σe, and the entropy
+      // −Σ p ln p = ln Σe − Σ e·d / Σe: one exp per class and one log per pixel; a log per class
+      // made a 513×513, 21-class frame 1.5–1.8× slower to summarise (same masks and statistics).
       let sum = 0;
-      for (let k = 0; k < classes; k++) sum += probs[k] = Math.exp(logits[base + k] - max);
-      let top = 0;
+      let weighted = 0;
       let second = 0;
-      let h = 0;
       for (let k = 0; k < classes; k++) {
-        const p = probs[k] / sum;
-        if (p > top) {
-          second = top;
-          top = p;
-        } else if (p > second) {
-          second = p;
-        }
-        h -= p * Math.log(Math.max(p, 1e-12));
+        const d = logits[base + k] - max;
+        const e = Math.exp(d);
+        sum += e;
+        weighted += e * d;
+        if (k !== best && e > second) second = e;
       }
+      const top = 1 / sum;
       mask[i] = best;
       counts[best]++;
       conf += top;
-      margin += top - second;
-      ent += h;
+      margin += top - second / sum;
+      ent += Math.log(sum) - weighted / sum;
     }
     out.push({ mask, classCoverage: counts.map((k) => k / pixels), meanConfidence: conf / pixels, margin: margin / pixels, entropy: ent / pixels });
   }

@@ -9,7 +9,7 @@ import { SOFT_LOG_ODDS_STEP, SOFT_TARGET_SHIFT, SOFT_ZERO } from './data/soft_ta
 export function sparseCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D): tf.Scalar {
   return tf.tidy(() => {
     const logProbs = tf.logSoftmax(logits);
-    const oneHot = tf.oneHot(labels, NUM_CLASSES);
+    const oneHot = tf.oneHot(labels, logits.shape[3]);
     return tf.neg(tf.mean(tf.sum(tf.mul(logProbs, oneHot), -1)));
   });
 }

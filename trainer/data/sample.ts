@@ -1,4 +1,5 @@
 /** What a dataset source lists and what the decoder makes of it. */
+import type { ModelGeometry } from '../../core/index.js';
 
 /**
  * Which part of a dataset a sample belongs to: `train` is fitted on; `val` is held out from
@@ -37,13 +38,16 @@ export function sampleKey(ref: SampleRef): string {
   return ref.image.length <= 256 ? ref.image : ref.id;
 }
 
+/** What a decode worker is asked: a sample, for a model of `target` size and class count (absent: edgeseg's own). */
+export type LoadRequest = SampleRef & { target?: ModelGeometry };
+
 /** A sample after the contract's preprocessing: ready to batch. */
 export interface LoadedSample {
   id: string;
   split: Split;
-  /** 128×128×3 float32, HWC: unit input ([0, 1]) as decoded, normalised as the model expects when it leaves a dataset set. */
+  /** H×W×3 float32 at the model's size (edgeseg's own: 128×128), HWC: unit input ([0, 1]) as decoded, normalised as the model expects when it leaves a dataset set. */
   image: Float32Array;
-  /** 128×128 class ids. */
+  /** H×W class ids. */
   mask: Uint8Array;
   /** 128×128 soft-target values (data/soft_targets.ts), when the source has a teacher's. */
   soft?: Uint8Array;
