@@ -55,6 +55,7 @@ import { buildWeb, HARNESS_DIST, launchBrowser, openHarness } from './helpers/br
 import { EpochSnapshots, type EpochScore } from './helpers/epoch_snapshots.js';
 import { segmentPhotos } from './helpers/photo_frames.js';
 import { writeReport } from './report.js';
+import { BENCH_OUT, SMOKE } from './helpers/smoke.js';
 import { interleaved } from './helpers/interleaved.js';
 import { compareRecipes } from './helpers/pets_recipes.js';
 import { teacherVsStudent } from './helpers/pets_teacher.js';
@@ -63,7 +64,7 @@ const PARTS = ['compare', 'shipped', 'teacher', 'recipes'] as const;
 type Part = (typeof PARTS)[number];
 const SHARED_SUBSET = '../shared/data/oxford-pets-subset';
 const SAMPLE = 'data/oxford-pets-sample';
-const OUT = join(import.meta.dirname, 'out');
+const OUT = SMOKE ? BENCH_OUT : join(import.meta.dirname, 'out');
 const JSON_OUT = join(OUT, 'pets.json');
 
 /** The issue's reference (issue 12), printed beside the measured figures: not measured here. */
@@ -401,7 +402,7 @@ for (const part of parts) {
   // Each part is kept as soon as it is done: a failure in the next leaves it in place.
   writeFileSync(JSON_OUT, JSON.stringify(result, null, 2) + '\n');
 }
-console.log(`\nbench/out/pets.json${args['skip-report'] ? '' : `; report: ${writeReport().md}`}`);
+console.log(`\n${JSON_OUT}${args['skip-report'] || SMOKE ? '' : `; report: ${writeReport().md}`}`);
 const c = result.compare as Awaited<ReturnType<typeof compare>> | undefined;
 const s = result.shipped as Awaited<ReturnType<typeof shipped>> | undefined;
 if (c) console.log(`init/scratch held-out mIoU: ${c.ratios['init/scratch held-out mIoU'].toFixed(2)}x (${c.heldOut.split} split, ${c.heldOut.images} images; ${c.steps} steps each${parts.includes('compare') ? '' : `, measured ${c.measured}`})`);

@@ -125,3 +125,17 @@ describe('teacher labels', () => {
     tf.dispose([logits, hardLabels, packedLabels]);
   });
 });
+
+describe('teacher map resize', () => {
+  it("matches tfjs' resizeBilinear with half-pixel centres, down and up, several channels", async () => {
+    const { resizeFloatMap } = await import('../../trainer/teacher/teacher.js');
+    for (const [w, h, c, W, H] of [[51, 37, 5, 22, 16], [7, 9, 3, 20, 25], [33, 33, 21, 40, 30]] as const) {
+      const data = Float32Array.from({ length: w * h * c }, (_, i) => Math.sin(i * 0.37) * 5);
+      const mine = resizeFloatMap(data, { width: w, height: h }, W, H, c);
+      const ref = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(data, [h, w, c]), [H, W], false, true).dataSync());
+      let worst = 0;
+      for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(ref[i] - mine[i]));
+      assert.ok(worst < 1e-4, `${w}×${h}×${c} → ${W}×${H}: worst difference ${worst}`);
+    }
+  });
+});
