@@ -1,6 +1,6 @@
 /**
  * edgeseg/converter: `convert` (fold BatchNorm, fuse activations, quantize to fp16/uint8/uint16/mixed,
- * export ONNX, behind an mIoU gate), `importModel` (bring your own Keras, tfjs or ONNX model),
+ * export ONNX, behind an mIoU gate), `importModel` (bring your own Keras, tfjs, ONNX or TFLite model),
  * model artifacts (shards, card, SHA256SUMS, verification) and the model registry.
  */
 export {

@@ -117,6 +117,16 @@ def segmenter(out):
             'pixels': 'segmenter_uint8.pixels.bin', 'logits': 'segmenter_uint8.out0.bin', 'labels': 'labels.txt in an appended zip'}
 
 
+def more_model():
+    x = tf.keras.Input((5, 5, 4), batch_size=1)
+    padded = K.Lambda(lambda t: tf.pad(t, [[0, 0], [1, 2], [0, 1], [0, 0]]))(x)
+    soft = K.Softmax()(x)
+    half = K.Lambda(lambda t: tf.image.resize(t, [12, 12], method='nearest'))(x)
+    corners = K.Lambda(lambda t: tf.compat.v1.image.resize_nearest_neighbor(t, [12, 12], align_corners=True))(x)
+    plain = K.Lambda(lambda t: tf.compat.v1.image.resize_nearest_neighbor(t, [12, 12], align_corners=False))(x)
+    return tf.keras.Model(x, [padded, soft, half, corners, plain])
+
+
 def unsupported_model():
     x = tf.keras.Input((4, 4, 3), batch_size=1)
     return tf.keras.Model(x, K.Lambda(lambda t: tf.floor(t))(x))
@@ -133,6 +143,7 @@ MODELS = {
     'resize_bilinear': resize_model,
     'activations': activations_model,
     'reshape': reshape_model,
+    'pad_softmax_nearest': more_model,
 }
 
 

@@ -6,7 +6,7 @@
  * by running it once on ONNX Runtime.
  */
 import * as ort from 'onnxruntime-node';
-import { INPUT_CHANNELS, INPUT_NAME, INPUT_NORMALIZATIONS, OUTPUT_NAME, ortSessionOptions, type InputNormalization, type ModelContract } from '../../core/index.js';
+import { ConfigError, INPUT_CHANNELS, INPUT_NAME, INPUT_NORMALIZATIONS, OUTPUT_NAME, ortSessionOptions, type InputNormalization, type ModelContract } from '../../core/index.js';
 import { inputNormalizationOf, parseTflite, type TfliteModel } from '../../trainer/pretrained/tflite.js';
 import { TENSOR_TYPE } from '../../trainer/pretrained/tflite_schema.js';
 import type { Precision } from '../../core/index.js';
@@ -53,7 +53,7 @@ function normalizationFor(model: TfliteModel, file: string, option: InputNormali
     throw new ImportError('IMPORT_NORMALIZATION_UNKNOWN', (err as Error).message, { cause: err, subject: input.name });
   }
   if (option && option !== fromFile) {
-    throw new ImportError('IMPORT_NORMALIZATION_UNKNOWN', `${file}: input ${input.name} is quantized for ${fromFile} pixels (scale ${input.quantization!.scale[0]}, zero point ${input.quantization!.zeroPoint[0]}); drop --normalize ${option}`, { subject: input.name });
+    throw new ConfigError(`${file}: input ${input.name} is quantized for ${fromFile} pixels (scale ${input.quantization!.scale[0]}, zero point ${input.quantization!.zeroPoint[0]}); drop --normalize ${option}`);
   }
   return { normalization: fromFile, from: 'file' };
 }

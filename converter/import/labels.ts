@@ -4,9 +4,9 @@
  * line, so notes may follow it, as in PASCAL VOC's labels file), or read from a TFLite model's
  * metadata (the label file packed in the zip that the TFLite Metadata Writer appends to the model).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { unzipSync } from 'fflate';
-import { ImportError } from './import_error.js';
+import { readFileCapped } from '../../core/node/safe_read.js';
 
 /** The longest labels file read, in bytes: 256 classes of 64 characters with room to spare. */
 const MAX_LABELS_FILE_BYTES = 1 << 20;
@@ -18,12 +18,9 @@ export function parseLabelLines(text: string): string[] {
   return (end === -1 ? lines : lines.slice(0, end)).filter(Boolean);
 }
 
-/** `--labels`: an existing file's lines, else a comma-separated list. */
+/** `--labels`: an existing file's lines (read capped, as every model file is), else a comma-separated list. */
 export function parseLabelsOption(value: string): string[] {
-  if (existsSync(value) && statSync(value).isFile()) {
-    if (statSync(value).size > MAX_LABELS_FILE_BYTES) throw new ImportError('IMPORT_MALFORMED', `labels file ${value} is over ${MAX_LABELS_FILE_BYTES} bytes`, { subject: value });
-    return parseLabelLines(readFileSync(value, 'utf8'));
-  }
+  if (existsSync(value) && !value.includes(',')) return parseLabelLines(readFileCapped(value, { maxBytes: MAX_LABELS_FILE_BYTES, what: 'labels file' }).toString('utf8'));
   return value.split(',').map((l) => l.trim());
 }
 

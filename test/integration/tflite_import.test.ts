@@ -7,6 +7,7 @@ import { decodeMaskPng, imageToInput, inputSizeOf, normalizationOf, normalizeInp
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import { importModel } from '../../converter/import/import_model.js';
+import { parseLabelsOption } from '../../converter/import/labels.js';
 import { tfliteToOnnx } from '../../converter/import/tflite/to_onnx.js';
 import { parseTflite } from '../../trainer/pretrained/tflite.js';
 import { TENSOR_TYPE } from '../../trainer/pretrained/tflite_schema.js';
@@ -94,7 +95,7 @@ describe('edgeseg import of a .tflite model', () => {
     assert.ok(overall >= 0.995, `class ids agree on ${(100 * overall).toFixed(3)}% of pixels`);
   });
 
-  it('refuses labels whose number is not the model’s classes, and a model with no labels at all, leaving no version behind', async () => {
+  it('refuses labels whose number is not the model’s classes, a model with no labels at all and a --normalize the file contradicts, leaving no version behind', async () => {
     await assert.rejects(importModel({ path: DEEPLAB, name: 'deeplab-bad', root, labels: ['cat', 'dog', 'other'] }), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'IMPORT_CLASSES_MISMATCH');
       assert.match(e.message, /3 classes .*has 21/);
@@ -105,6 +106,7 @@ describe('edgeseg import of a .tflite model', () => {
       assert.match(e.message, /21 classes .*--labels/);
       return true;
     });
+    await assert.rejects(importModel({ path: DEEPLAB, name: 'deeplab-bad', root, normalize: 'unit', labels: parseLabelsOption(LABELS) }), /quantized for symmetric pixels .*drop --normalize unit/);
     assert.deepEqual(readdirSync(root).sort(), ['deeplab']);
   });
 

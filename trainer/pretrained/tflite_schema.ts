@@ -83,6 +83,11 @@ export class Table {
     return p ? this.bb.readInt32(p) : fallback;
   }
 
+  float32(index: number, fallback = 0): number {
+    const p = this.field(index);
+    return p ? this.bb.readFloat32(p) : fallback;
+  }
+
   uint32(index: number, fallback = 0): number {
     const p = this.field(index);
     return p ? this.bb.readUint32(p) : fallback;

@@ -11,6 +11,8 @@
  *   ArgMaxOptions          { output_type:TensorType }
  *   ReshapeOptions         { new_shape:[int] }
  *   TransposeConvOptions   { padding; stride_w; stride_h; fused_activation_function }
+ *   SoftmaxOptions         { beta:float }
+ *   ResizeNearestNeighborOptions { align_corners:bool; half_pixel_centers:bool }
  *
  * CONV_2D and DEPTHWISE_CONV_2D options are read by tflite_schema.ts (`TfliteOperator.conv`).
  */
@@ -61,4 +63,12 @@ export function transposeConvOptions(o: Table | null): { padding: Padding; strid
 /** ReshapeOptions.new_shape, when the op carries it there instead of as its second input. */
 export function reshapeNewShape(o: Table | null): number[] {
   return o?.int32s(0) ?? [];
+}
+
+export function softmaxBeta(o: Table | null): number {
+  return o?.float32(0, 1) ?? 1;
+}
+
+export function resizeNearestOptions(o: Table | null): { alignCorners: boolean; halfPixelCenters: boolean } {
+  return { alignCorners: (o?.uint8(0) ?? 0) !== 0, halfPixelCenters: (o?.uint8(1) ?? 0) !== 0 };
 }

@@ -162,7 +162,7 @@ export function tfliteToOnnx(model: TfliteModel, o: TfliteToOnnxOptions = {}): T
       input: inputs.map((i) => valueInfo(i.name, i.dtype, i.shape)),
       output: [...outputs.map((out) => valueInfo(out.name, 'float', out.shape)), ...extra],
     },
-    metadataProps: [{ key: 'source_format', value: 'tflite' }],
+    metadataProps: [{ key: 'source_format', value: 'tflite' }, ...(o.image ? [{ key: 'normalization', value: o.image.normalization }] : [])],
   });
   return { bytes, inputs, outputs, quantizedInput, ops: ctx.opCounts, weightBytes: ctx.b.initializerBytes, droppedArgMax };
 }

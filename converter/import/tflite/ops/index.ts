@@ -7,9 +7,12 @@ import { add, mul, sub } from './elementwise.js';
 import { mean } from './mean.js';
 import { averagePool2d, maxPool2d } from './pool_2d.js';
 import { dequantize, quantize } from './quantize.js';
+import { pad } from './pad.js';
 import { reshape } from './reshape.js';
 import { resizeBilinear } from './resize_bilinear.js';
+import { resizeNearestNeighbor } from './resize_nearest_neighbor.js';
 import type { OpRule } from './rule.js';
+import { softmax } from './softmax.js';
 import { transposeConv } from './transpose_conv.js';
 
 export const OP_RULES: readonly OpRule[] = [
@@ -24,11 +27,14 @@ export const OP_RULES: readonly OpRule[] = [
   maxPool2d,
   mean,
   resizeBilinear,
+  resizeNearestNeighbor,
+  pad,
   quantize,
   dequantize,
   hardSwish,
   logistic,
   activation,
+  softmax,
   reshape,
 ];
 

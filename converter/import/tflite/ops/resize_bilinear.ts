@@ -46,8 +46,9 @@ export const resizeBilinear: OpRule = {
     const scale = ctx.floats(`${out}/scale`, [qIn.scale]);
     const zero = ctx.zeroPoint(`${out}/zero_point`, qIn);
     const codes = ctx.node('QuantizeLinear', [x.name, scale, zero], ctx.fresh(`${out}/in_codes`));
-    const interpolated = resize(ctx.node('Cast', [codes], ctx.fresh(`${out}/in_codes_f`), { to: { i: ONNX_DTYPE.float } }));
-    const rounded = ctx.node('Floor', [ctx.node('Add', [interpolated, ctx.floats(`${out}/half`, [0.5])], ctx.fresh(`${out}/plus_half`))], ctx.fresh(`${out}/rounded`));
+    // Interpolation weights sum to 1, so the ½ is added to the (small) input rather than the (large) output.
+    const shifted = ctx.node('Add', [ctx.node('Cast', [codes], ctx.fresh(`${out}/in_codes_f`), { to: { i: ONNX_DTYPE.float } }), ctx.floats(`${out}/half`, [0.5])], ctx.fresh(`${out}/plus_half`));
+    const rounded = ctx.node('Floor', [resize(shifted)], ctx.fresh(`${out}/rounded`));
     const stored = ctx.node('Cast', [rounded], ctx.fresh(`${out}/codes`), { to: { i: ONNX_DTYPE[qIn.dtype] } });
     ctx.values.set(op.outputs[0], { name: ctx.node('DequantizeLinear', [stored, scale, zero], ctx.fresh(out)), nchw: true });
   },
