@@ -32,7 +32,7 @@ import { tf } from '../core/node/tfjs.js';
 import { buildWeb, HARNESS_DIST, launchBrowser, openHarness } from './helpers/browser.js';
 import { jpeg } from './helpers/fixtures.js';
 import { BENCH_MODEL, gflopOf } from './helpers/models.js';
-import { BENCH_OUT, benchOut } from './helpers/smoke.js';
+import { BENCH_OUT, benchOut, SMOKE } from './helpers/smoke.js';
 import { BENCH_DATA, trainedBenchModel } from './trained.js';
 import { interleaved } from './helpers/interleaved.js';
 
@@ -60,10 +60,9 @@ interface LatencyRow {
 }
 
 await activateWasm();
-const parents: [string, string, Record<string, unknown>][] = [
-  ['unet-small', args.small ?? (await trainedBenchModel('unet-small', 240, 8, log)), BENCH_MODEL],
-  ['unet-mobilenetv2', args.mobilenet ?? (await trainedBenchModel('unet-mobilenetv2', 160, 8, log)), {}],
-];
+// A smoke run takes the smallest model only.
+const parents: [string, string, Record<string, unknown>][] = [['unet-small', args.small ?? (await trainedBenchModel('unet-small', 240, 8, log)), BENCH_MODEL]];
+if (!SMOKE) parents.push(['unet-mobilenetv2', args.mobilenet ?? (await trainedBenchModel('unet-mobilenetv2', 160, 8, log)), {}]);
 
 const latency: LatencyRow[] = [];
 /** The session options runtime-node serves with (core's one set), at one intra-op thread. */

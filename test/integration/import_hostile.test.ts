@@ -1,6 +1,6 @@
 /**
  * Hostile and careless model files, archives and refs against the entry points that take them:
- * `edgeseg import` (tfjs folders, .keras zips, .h5, devices), `train --init` (TFLite), and the
+ * `edgeseg import` (tfjs folders, .keras zips, .h5, .tflite, devices), `train --init` (TFLite), and the
  * registry commands (`models canary|promote|rollback`). Every case must end in a named error,
  * with nothing written outside the target, no partial version left in the registry, no hang and
  * no unbounded allocation. The tally prints one row per class.
@@ -146,6 +146,16 @@ describe('hostile model files, archives and refs', () => {
         writeFileSync(p, bytes);
         return p;
       }, ['IMPORT_MALFORMED', 'IMPORT_UNSUPPORTED_FORMAT', 'IMPORT_UNSUPPORTED_LAYER', 'IMPORT_BAD_SHAPE']],
+      ['.tflite declaring a vector of 2^31 − 1 entries', () => {
+        const p = join(tempDir('hostile-tflite-import'), 'huge-vector.tflite');
+        writeFileSync(p, hugeVectorTflite());
+        return p;
+      }, ['IMPORT_MALFORMED']],
+      ['.tflite cut after its identifier', () => {
+        const p = join(tempDir('hostile-tflite-import'), 'cut.tflite');
+        writeFileSync(p, readFileSync(TFLITE).subarray(0, 4096));
+        return p;
+      }, ['IMPORT_MALFORMED']],
     ];
     for (const [name, make, codes] of cases) await imports.case(name, () => refusedNamed(imp(make()), codes, root));
     await imports.case('--name of 300 characters', () => refusedNamed(() => importModel({ path: join(IMPORT_FIXTURES, 'tfjs_k3'), name: 'n'.repeat(300), root, normalize: 'unit' }), ['CONFIG_INVALID']));
