@@ -3,6 +3,8 @@ import { before, describe, it } from 'node:test';
 import { createRandom, randInt } from '../../core/index.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { tf } from '../../core/node/tfjs.js';
+import { filterGradGemm, filterGemmRoute, type FilterGemmRoute } from '../../core/node/wasm_kernels/filter_gemm.js';
+import { KernelScope } from '../../core/node/wasm_kernels/kernel_scope.js';
 import { relativeError } from '../helpers/compare.js';
 
 type Shape4 = [number, number, number, number];
@@ -85,6 +87,43 @@ describe('wasm gradient kernels match the cpu backend', () => {
       const run = () => kernel('Conv2DBackpropFilter', { x: tf.tensor(xa, x), dy: tf.tensor(dya, dyShape) }, { strides: [1, 1], pad, dataFormat: 'NHWC', filterShape: f });
       assert.ok(relativeError(await on('wasm', run), await on('cpu', run)) <= TOLERANCE, `x=${x} co=${co} ${pad}`);
     }
+  });
+
+  it('Conv2DBackpropFilter on both GEMM routes, whole and in chunks, on 24 random shapes', async () => {
+    const rand = createRandom(4242);
+    const seen = new Set<string>();
+    for (let k = 0; k < 24; k++) {
+      const fh = randInt(rand, 1, 4);
+      const fw = randInt(rand, 1, 4);
+      const strides: [number, number] = [randInt(rand, 1, 3), randInt(rand, 1, 3)];
+      const pad = randomPad(rand, [fh, fw]);
+      const x: Shape4 = [randInt(rand, 1, 3), randInt(rand, Math.max(fh, 4), 13), randInt(rand, Math.max(fw, 4), 13), randInt(rand, 1, 20)];
+      const f: Shape4 = [fh, fw, x[3], randInt(rand, 1, 20)];
+      const xa = randomData(x, 11 * k);
+      await tf.setBackend('cpu');
+      const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(f) as tf.Tensor4D, strides, pad).shape);
+      const dya = randomData(dyShape, 11 * k + 1);
+      const expected = await on('cpu', () => kernel('Conv2DBackpropFilter', { x: tf.tensor(xa, x), dy: tf.tensor(dya, dyShape) }, { strides, pad, dataFormat: 'NHWC', filterShape: f }));
+      const info = tf.backend_util.computeConv2DInfo(x, f, strides, 1, pad as never);
+      const geo = { filterShape: f, strides, padTop: info.padInfo.top, padLeft: info.padInfo.left };
+      await tf.setBackend('wasm');
+      const backend = tf.backend();
+      // A chunk of 7 rows of the largest operand cuts every case into several chunks with a ragged last one.
+      for (const [route, chunkFloats] of [['shifted', undefined], ['shifted', 7 * Math.max(x[3], f[3])], ['im2col', undefined], ['im2col', 7 * fh * fw * x[3]]] as [FilterGemmRoute, number | undefined][]) {
+        const before = tf.memory().numBytes;
+        const xt = tf.tensor(xa, x);
+        const dyt = tf.tensor(dya, dyShape);
+        const out = KernelScope.use(backend, 'wasm', (s) => filterGradGemm(s, xt, dyt, geo, { route, chunkFloats }));
+        const got = (backend.readSync(out.dataId) as Float32Array).slice();
+        backend.disposeData(out.dataId);
+        tf.dispose([xt, dyt]);
+        assert.deepEqual(out.shape, f);
+        assert.equal(tf.memory().numBytes, before, `no buffer left behind, ${route}`);
+        assert.ok(relativeError(got, expected) <= TOLERANCE, `case ${k}: ${route} chunk=${chunkFloats ?? 'default'} x=${x} f=${f} strides=${strides} pad=${JSON.stringify(pad)}`);
+      }
+      seen.add(filterGemmRoute(f));
+    }
+    assert.deepEqual([...seen].sort(), ['im2col', 'shifted'], 'the random shapes reach both default routes');
   });
 
   it('strided Conv2DBackpropInput per phase (kernel 1–4, stride 2–3, odd sizes) agrees', async () => {

@@ -81,6 +81,16 @@ export class KernelScope {
     return (this.backend as unknown as WasmHeap).typedArrayFromHeap(t) as Float32Array;
   }
 
+  /** Frees intermediates before the kernel ends, so that a loop over chunks keeps one chunk's memory at a time. */
+  release(...ts: TensorInfo[]): void {
+    for (const t of ts) {
+      const k = this.intermediates.indexOf(t);
+      if (k < 0) continue;
+      this.intermediates.splice(k, 1);
+      this.backend.disposeData(t.dataId);
+    }
+  }
+
   /** Disposes every intermediate except `result`, which the caller hands to the engine. */
   finish(result: TensorInfo): TensorInfo {
     for (const t of this.intermediates) {
