@@ -8,6 +8,7 @@ import { getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } fro
 interface WasmHeap {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
 }
 
 export class KernelScope {
@@ -89,6 +90,13 @@ export class KernelScope {
       this.intermediates.splice(k, 1);
       this.backend.disposeData(t.dataId);
     }
+  }
+
+  /** Byte address of a tensor's data in the wasm heap (for the loops of simd.ts). */
+  ptr(t: TensorInfo): number {
+    const entry = (this.backend as unknown as WasmHeap).dataIdMap.get(t.dataId);
+    if (!entry) throw new Error('tensor is not in the wasm heap (disposed, or on another backend)');
+    return entry.memoryOffset;
   }
 
   /** Disposes every intermediate except `result`, which the caller hands to the engine. */

@@ -1,0 +1,132 @@
+/**
+ * A few 128-bit SIMD loops the tfjs wasm backend has no kernel for, hand-assembled into a tiny
+ * WebAssembly module that imports the backend's own memory: they read and write tensors in place
+ * in the wasm heap, with no copy in or out. (No wasm toolchain is a dependency, so the module is
+ * written here opcode by opcode; each function's loop is spelled out in its comment.)
+ *
+ * All pointers and lengths are in bytes; every channel count passed must be a multiple of 4
+ * (callers fall back to plain JavaScript otherwise).
+ */
+
+/** The part of the tfjs wasm backend this module needs. */
+interface WasmBackendModule {
+  wasm: { asm: { memory: WebAssembly.Memory } };
+}
+
+/** The module's functions (byte addresses into the backend's heap). */
+export interface SimdLoops {
+  /**
+   * acc[0..cb) += Σ_{k<rows} x[k·xStep .. +cb) ⊙ dy[k·cb .. +cb), as f32x4: the depthwise filter
+   * gradient's multiply-accumulate over one run of pixels (x may be strided, dy is dense).
+   */
+  mulAcc(x: number, xStep: number, dy: number, acc: number, cb: number, rows: number): void;
+  /** acc[0..cb) += Σ_{k<rows} x[k·cb .. +cb), as f32x4: a column sum (Sum over leading axes). */
+  colSum(x: number, acc: number, cb: number, rows: number): void;
+  /** out[k] = lo ≤ x[k] ≤ hi ? dy[k] : 0 for nb/4 floats (nb a multiple of 16): ClipByValue's gradient. */
+  clipGrad(x: number, dy: number, out: number, nb: number, lo: number, hi: number): void;
+  /** out[k] = x[k] > 0 ? dy[k] : 0 for nb/4 floats (nb a multiple of 16): Relu's gradient. */
+  reluGrad(x: number, dy: number, out: number, nb: number): void;
+}
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const op = {
+  block: 0x02, loop: 0x03, br: 0x0c, brIf: 0x0d, end: 0x0b, void: 0x40,
+  get: 0x20, set: 0x21, i32const: 0x41, eqz: 0x45, geU: 0x4f, add: 0x6a, sub: 0x6b,
+};
+/** SIMD opcodes (after the 0xfd prefix; LEB128-encoded). */
+const simd = { load: 0x00, store: 0x0b, splat: 0x13, gt: 0x44, le: 0x45, ge: 0x46, and: 0x4e, f32x4Add: 0xe4, f32x4Mul: 0xe6 };
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n) byte |= 0x80;
+    out.push(byte);
+  } while (n);
+  return out;
+}
+
+const v = (code: number, memarg = false) => [0xfd, ...uleb(code), ...(memarg ? [0, 0] : [])];
+const get = (i: number) => [op.get, i];
+const set = (i: number) => [op.set, i];
+const addTo = (i: number, by: number[]) => [...get(i), ...by, op.add, ...set(i)];
+const i32 = (n: number) => [op.i32const, ...uleb(n)];
+/** while (local[j] < local[limit]) { body; local[j] += 16 } with j starting at 0. */
+const overBytes = (j: number, limit: number, body: number[]) => [...i32(0), ...set(j), op.block, op.void, op.loop, op.void, ...get(j), ...get(limit), op.geU, op.brIf, 1, ...body, ...addTo(j, i32(16)), op.br, 0, op.end, op.end];
+/** while (local[n] != 0) { body; local[n] -= 1 } */
+const countDown = (n: number, body: number[]) => [op.block, op.void, op.loop, op.void, ...get(n), op.eqz, op.brIf, 1, ...body, ...get(n), ...i32(1), op.sub, ...set(n), op.br, 0, op.end, op.end];
+
+// mulAcc(x 0, xStep 1, dy 2, acc 3, cb 4, rows 5; j 6)
+const mulAcc = countDown(5, [
+  ...overBytes(6, 4, [...get(3), ...get(6), op.add, ...get(3), ...get(6), op.add, ...v(simd.load, true), ...get(0), ...get(6), op.add, ...v(simd.load, true), ...get(2), ...get(6), op.add, ...v(simd.load, true), ...v(simd.f32x4Mul), ...v(simd.f32x4Add), ...v(simd.store, true)]),
+  ...addTo(0, get(1)),
+  ...addTo(2, get(4)),
+]);
+// colSum(x 0, acc 1, cb 2, rows 3; j 4)
+const colSum = countDown(3, [
+  ...overBytes(4, 2, [...get(1), ...get(4), op.add, ...get(1), ...get(4), op.add, ...v(simd.load, true), ...get(0), ...get(4), op.add, ...v(simd.load, true), ...v(simd.f32x4Add), ...v(simd.store, true)]),
+  ...addTo(0, get(2)),
+]);
+// clipGrad(x 0, dy 1, out 2, nb 3, lo 4, hi 5; j 6, xv 7 (v128))
+const clipGrad = overBytes(6, 3, [
+  ...get(2), ...get(6), op.add,
+  ...get(0), ...get(6), op.add, ...v(simd.load, true), ...set(7),
+  ...get(7), ...get(4), ...v(simd.splat), ...v(simd.ge),
+  ...get(7), ...get(5), ...v(simd.splat), ...v(simd.le), ...v(simd.and),
+  ...get(1), ...get(6), op.add, ...v(simd.load, true), ...v(simd.and),
+  ...v(simd.store, true),
+]);
+// reluGrad(x 0, dy 1, out 2, nb 3; j 4)
+const reluGrad = overBytes(4, 3, [
+  ...get(2), ...get(4), op.add,
+  ...get(0), ...get(4), op.add, ...v(simd.load, true), ...[0x43, 0, 0, 0, 0], ...v(simd.splat), ...v(simd.gt),
+  ...get(1), ...get(4), op.add, ...v(simd.load, true), ...v(simd.and),
+  ...v(simd.store, true),
+]);
+
+const V128 = 0x7b;
+const FUNCTIONS: { name: keyof SimdLoops; params: number[]; locals: number[]; body: number[] }[] = [
+  { name: 'mulAcc', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: mulAcc },
+  { name: 'colSum', params: [I32, I32, I32, I32], locals: [I32], body: colSum },
+  { name: 'clipGrad', params: [I32, I32, I32, I32, F32, F32], locals: [I32, V128], body: clipGrad },
+  { name: 'reluGrad', params: [I32, I32, I32, I32], locals: [I32], body: reluGrad },
+];
+
+function section(id: number, bytes: number[]): number[] {
+  return [id, ...uleb(bytes.length), ...bytes];
+}
+const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
+
+function moduleBytes(): Uint8Array {
+  const types = FUNCTIONS.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0]);
+  const bodies = FUNCTIONS.map((f) => {
+    const body = [...vec(f.locals.map((l) => [1, l])), ...f.body, op.end];
+    return [...uleb(body.length), ...body];
+  });
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec(types)),
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
+    ...section(3, vec(FUNCTIONS.map((_, i) => uleb(i)))),
+    ...section(7, vec(FUNCTIONS.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(bodies)),
+  ]);
+}
+
+let compiled: WebAssembly.Module | null = null;
+const instances = new WeakMap<WebAssembly.Memory, SimdLoops>();
+
+/** The loops bound to `backend`'s heap (compiled once, instantiated once per heap). */
+export function simdLoops(backend: unknown): SimdLoops {
+  const memory = (backend as WasmBackendModule).wasm.asm.memory;
+  let loops = instances.get(memory);
+  if (!loops) {
+    compiled ??= new WebAssembly.Module(moduleBytes());
+    loops = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdLoops;
+    instances.set(memory, loops);
+  }
+  return loops;
+}
