@@ -100,7 +100,7 @@ function section(id: number, bytes: number[]): number[] {
 const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
 
-function moduleBytes(): Uint8Array {
+function moduleBytes(): Uint8Array<ArrayBuffer> {
   const types = FUNCTIONS.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0]);
   const bodies = FUNCTIONS.map((f) => {
     const body = [...vec(f.locals.map((l) => [1, l])), ...f.body, op.end];
