@@ -220,6 +220,18 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
+  it('ReLU6 (relu then clipByValue) gradient runs the fused kernels on wasm and equals the cpu one, boundaries included', async () => {
+    for (const n of [4 * 37, 4 * 37 + 3]) {
+      const data = randomData([n], n).map((v, k) => (k % 7 === 0 ? [0, 6, -0, 6.0000005, -1e-7][k % 5] : v * 8));
+      const dyData = randomData([n], n + 1);
+      const run = () => tf.grad((x: tf.Tensor) => tf.mul(tf.clipByValue(tf.relu(x), 0, 6), tf.tensor(dyData)))(tf.tensor(data));
+      await tf.setBackend('wasm');
+      const kernels = (await tf.profile(() => run())).kernelNames;
+      assert.ok(kernels.includes('EdgesegReluGrad') && kernels.includes('EdgesegClipByValueGrad'), `fused kernels ran: ${kernels.join(', ')}`);
+      assert.deepEqual(await on('wasm', run), await on('cpu', run), `n=${n}`);
+    }
+  });
+
   it('SplitV (the Concatenate gradient) on every axis', async () => {
     const shape = [2, 5, 6, 7];
     const data = randomData(shape, 9);

@@ -1,10 +1,11 @@
 /**
  * Registers edgeseg's wasm gradient kernels: the three the wasm backend lacks
  * (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput),
- * a replacement for its scalar-loop Conv2DBackpropInput, and a faster SplitV (the gradient of
- * Concatenate). Idempotent.
+ * a replacement for its scalar-loop Conv2DBackpropInput, a faster SplitV (the gradient of
+ * Concatenate), and the fused ReLU and ClipByValue gradients (ActivationGrads.ts). Idempotent.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { clipByValueGradConfig, reluGradConfig } from './ActivationGrads.js';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter.js';
@@ -18,6 +19,8 @@ export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
   splitVConfig,
+  reluGradConfig,
+  clipByValueGradConfig,
 ];
 
 /** Registers WASM_GRADIENT_KERNELS with tfjs, replacing any other registration of the same kernels (calling it again changes nothing). */

@@ -24,7 +24,7 @@ export interface SimdLoops {
   colSum(x: number, acc: number, cb: number, rows: number): void;
   /** out[k] = lo ≤ x[k] ≤ hi ? dy[k] : 0 for nb/4 floats (nb a multiple of 16): ClipByValue's gradient. */
   clipGrad(x: number, dy: number, out: number, nb: number, lo: number, hi: number): void;
-  /** out[k] = x[k] > 0 ? dy[k] : 0 for nb/4 floats (nb a multiple of 16): Relu's gradient. */
+  /** out[k] = dy[k] · (x[k] > 0 ? 1 : 0) for nb/4 floats (nb a multiple of 16): Relu's gradient. */
   reluGrad(x: number, dy: number, out: number, nb: number): void;
 }
 
@@ -78,11 +78,14 @@ const clipGrad = overBytes(6, 3, [
   ...get(1), ...get(6), op.add, ...v(simd.load, true), ...v(simd.and),
   ...v(simd.store, true),
 ]);
-// reluGrad(x 0, dy 1, out 2, nb 3; j 4)
+// reluGrad(x 0, dy 1, out 2, nb 3; j 4): dy · (x > 0 ? 1 : 0), a product rather than a mask so
+// that a negative dy gives −0 as tfjs' dy · step(x) does.
+const f32 = (bytes: number[]) => [0x43, ...bytes];
 const reluGrad = overBytes(4, 3, [
   ...get(2), ...get(4), op.add,
-  ...get(0), ...get(4), op.add, ...v(simd.load, true), ...[0x43, 0, 0, 0, 0], ...v(simd.splat), ...v(simd.gt),
-  ...get(1), ...get(4), op.add, ...v(simd.load, true), ...v(simd.and),
+  ...get(0), ...get(4), op.add, ...v(simd.load, true), ...f32([0, 0, 0, 0]), ...v(simd.splat), ...v(simd.gt),
+  ...f32([0, 0, 0x80, 0x3f]), ...v(simd.splat), ...v(simd.and),
+  ...get(1), ...get(4), op.add, ...v(simd.load, true), ...v(simd.f32x4Mul),
   ...v(simd.store, true),
 ]);
 
