@@ -232,6 +232,28 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
+  it('Sum over leading axes (SIMD) and every other reduction (the backend own) agree with cpu', async () => {
+    const cases: [number[], number[], boolean][] = [
+      [[8, 5, 7, 12], [0, 1, 2], false],
+      [[3, 2500, 8], [0, 1], true],
+      [[2, 3, 4, 4], [0], false],
+      [[4, 6, 5], [0, 1], false],
+      [[4, 6, 8], [1], false],
+      [[4, 6, 8], [2, 0], true],
+      [[16], [0], false],
+    ];
+    for (const [shape, axis, keepDims] of cases) {
+      const data = randomData(shape, shape.length);
+      const run = () => tf.sum(tf.tensor(data, shape), axis, keepDims);
+      const [got, expected] = [await on('wasm', run), await on('cpu', run)];
+      assert.ok(relativeError(got, expected) <= TOLERANCE, `sum of ${shape} over ${axis}`);
+      await tf.setBackend('wasm');
+      assert.deepEqual(tf.tidy(run).shape, tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims)).shape);
+    }
+    const ints = () => tf.sum(tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 4], 'int32'), 0);
+    assert.deepEqual(Array.from(await on('wasm', ints)), [6, 8, 10, 12]);
+  });
+
   it('SplitV (the Concatenate gradient) on every axis', async () => {
     const shape = [2, 5, 6, 7];
     const data = randomData(shape, 9);

@@ -2,7 +2,8 @@
  * Registers edgeseg's wasm gradient kernels: the three the wasm backend lacks
  * (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput),
  * a replacement for its scalar-loop Conv2DBackpropInput, a faster SplitV (the gradient of
- * Concatenate), and the fused ReLU and ClipByValue gradients (ActivationGrads.ts). Idempotent.
+ * Concatenate), the fused ReLU and ClipByValue gradients (ActivationGrads.ts) and a Sum over
+ * leading axes (every bias and BatchNorm gradient). Idempotent.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { clipByValueGradConfig, reluGradConfig } from './ActivationGrads.js';
@@ -11,6 +12,7 @@ import { conv2DBackpropInputConfig } from './Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput.js';
 import { splitVConfig } from './SplitV.js';
+import { keepBackendSum, sumConfig } from './Sum.js';
 
 /** Gradient kernels edgeseg adds to tfjs' wasm backend (it has none for these ops). */
 export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
@@ -21,10 +23,12 @@ export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
   splitVConfig,
   reluGradConfig,
   clipByValueGradConfig,
+  sumConfig,
 ];
 
 /** Registers WASM_GRADIENT_KERNELS with tfjs, replacing any other registration of the same kernels (calling it again changes nothing). */
 export function registerWasmGradientKernels(): void {
+  keepBackendSum();
   for (const config of WASM_GRADIENT_KERNELS) {
     const existing = getKernel(config.kernelName, config.backendName);
     if (existing?.kernelFunc === config.kernelFunc) continue;
