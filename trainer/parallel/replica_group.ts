@@ -40,7 +40,8 @@ export async function startReplicas(o: ReplicaGroupOptions): Promise<StepRunner 
   const trainable = o.model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b as number), 1), 0);
   // The same buffers carry the gradients and every BatchNorm's per-channel sums.
   const channels = Math.max(0, ...o.model.weights.filter((w) => w.originalName.endsWith('moving_mean')).map((w) => w.shape[0] as number));
-  const allReduce = createAllReduceBuffers(o.workers, Math.max(trainable, channels, 1), channels);
+  // BatchNorm exchanges [Σx, Σ(x − x̄)², n] per channel, 2C + 1 values (sync_batch_norm.ts).
+  const allReduce = createAllReduceBuffers(o.workers, Math.max(trainable, 2 * channels + 1, 1), 2 * channels + 1);
   const batch = createSharedBatch(o.batchSize);
   const pool = new WorkerPool<ReplicaRequest, ReplicaResponse>(new URL('./replica_worker.js', import.meta.url), o.workers);
   const group = new ReplicaGroup(pool, allReduce, batch, o);
