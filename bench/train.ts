@@ -28,6 +28,7 @@ import { startReplicas } from '../trainer/parallel/replica_group.js';
 import { inProcessSteps, type StepRunner } from '../trainer/step_runner.js';
 import { kerasAnchor, runKeras } from './helpers/keras_anchor.js';
 import { BENCH_MODEL, gflopOf } from './helpers/models.js';
+import { gradientKernelsBeforeAfter, type BeforeAfter } from './helpers/kernel_ab.js';
 import { profileStep, type KernelTime } from './helpers/step_profile.js';
 import { tinyBatch } from './helpers/train_steps.js';
 
@@ -74,7 +75,7 @@ function fresh(name: string) {
 }
 
 /** 1 vs N workers on the same batch, alternating which goes first each round. */
-async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[] } }> {
+async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[]; forwardConvGflops: number; beforeAfter: BeforeAfter[] } }> {
   const data = tinyBatch(BATCH);
   const batch = { images: data.images, masks: data.masks, size: BATCH, ids: [] };
   const one = fresh(name);
@@ -109,8 +110,12 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
       const xs = tf.tensor4d(data.images, [BATCH, INPUT_SIZE, INPUT_SIZE, 3]);
       const ys = tf.tensor3d(data.masks, [BATCH, INPUT_SIZE, INPUT_SIZE], 'int32');
       const p = await profileStep(one.model, one.optimizer, xs, ys);
+      const beforeAfter = gradientKernelsBeforeAfter(one.model, xs, ys);
       tf.dispose([xs, ys]);
-      profile = { phaseMs: p.phaseMs, top: p.kernels.slice(0, PROFILE_TOP) };
+      // The forward convolutions' rate: what the gradient kernels are measured against.
+      const forwardConv = p.kernels.filter((k) => k.phase === 'forward' && /^(Fused)?(Conv2D|DepthwiseConv2D|DepthwiseConv2dNative)$/.test(k.kernel));
+      const forwardConvGflops = (1000 * forwardConv.reduce((a, k) => a + k.gflop, 0)) / Math.max(1e-9, forwardConv.reduce((a, k) => a + k.ms, 0));
+      profile = { phaseMs: p.phaseMs, top: p.kernels.slice(0, PROFILE_TOP), forwardConvGflops, beforeAfter };
     }
     return { rows: runners.map(([w]) => ({ ...row(w, times.get(w)!, gflop), cpuMsPerStep: median(cpu.get(w)!) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits) } : null, profile };
   } finally {
@@ -223,6 +228,15 @@ const table = [
   ]),
   ...webgpu.map((w) => `| unet-small | edgeseg webgpu (${w.adapter}) | - | ${w.msPerStep.toFixed(0)} | ${w.imagesPerSecond.toFixed(2)} | - | - |`),
 ].join('\n');
+/** The Keras anchor's whole-step rate in this run, beside which the kernel rates are read. */
+function kerasGflops(m: { forwardGflopPerFrame: number; keras: { threads: number; msPerStep: number; cpuMsPerStep: number; keras: string }[] }): string {
+  const k = m.keras.find((r) => r.threads === 1);
+  if (!k) return '';
+  const gflops = (3 * m.forwardGflopPerFrame * BATCH * 1000) / k.msPerStep;
+  const perCpu = (3 * m.forwardGflopPerFrame * BATCH * 1000) / k.cpuMsPerStep;
+  return `; Keras ${k.keras} on 1 thread ran the whole step at ${gflops.toFixed(1)} GFLOP/s wall, ${perCpu.toFixed(1)} per CPU-second (same run, ≈ 3× forward FLOPs)`;
+}
+
 const profiles = models
   .filter((m) => m.profile)
   .map((m) => {
@@ -231,9 +245,19 @@ const profiles = models
     return [
       `Profile of one ${m.name} step on wasm, one thread (${total.toFixed(0)} ms in kernels: forward ${p.phaseMs.forward.toFixed(0)}, backward ${p.phaseMs.backward.toFixed(0)}, optimizer ${p.phaseMs.optimizer.toFixed(0)}), top ${PROFILE_TOP}:`,
       '',
-      '| phase | kernel | calls | ms | share |',
-      '|---|---|---|---|---|',
-      ...p.top.map((k) => `| ${k.phase} | ${k.kernel} | ${k.calls} | ${k.ms.toFixed(0)} | ${((100 * k.ms) / total).toFixed(1)}% |`),
+      '| phase | kernel | calls | ms | share | GFLOP/s |',
+      '|---|---|---|---|---|---|',
+      ...p.top.map((k) => `| ${k.phase} | ${k.kernel} | ${k.calls} | ${k.ms.toFixed(0)} | ${((100 * k.ms) / total).toFixed(1)}% | ${k.gflop ? ((1000 * k.gflop) / k.ms).toFixed(1) : '-'} |`),
+      '',
+      `Gradient kernels of the same step, previous round's kernel vs this one, each call replayed with fresh inputs and the two alternating (CPU ms, median of 3); forward convolutions of the step ran at ${p.forwardConvGflops.toFixed(1)} GFLOP/s${kerasGflops(m)}:`,
+      '',
+      '| kernel | calls | before ms | before GFLOP/s | after ms | after GFLOP/s | after / forward conv | speed-up |',
+      '|---|---|---|---|---|---|---|---|',
+      ...p.beforeAfter.map((r) => {
+        const rate = (ms: number) => (r.gflop ? ((1000 * r.gflop) / ms).toFixed(1) : '-');
+        return `| ${r.kernel} | ${r.calls} | ${r.beforeMs.toFixed(1)} | ${rate(r.beforeMs)} | ${r.afterMs.toFixed(1)} | ${rate(r.afterMs)} | ${r.gflop ? `${((1000 * r.gflop) / r.afterMs / p.forwardConvGflops).toFixed(2)}x` : '-'} | ${(r.beforeMs / r.afterMs).toFixed(2)}x |`;
+      }),
+      `Sum of these: ${p.beforeAfter.reduce((a, r) => a + r.beforeMs, 0).toFixed(0)} ms before, ${p.beforeAfter.reduce((a, r) => a + r.afterMs, 0).toFixed(0)} ms after.`,
     ].join('\n');
   });
 const syncLines = models.filter((m) => m.sync).map((m) => `${m.name}: each of the ${WORKERS} replicas passes ${m.sync!.barriersPerStep} barriers per step and waits in them ${m.sync!.medianBlockedMsPerReplica.toFixed(0)} ms (median) of its step for the others.`);

@@ -46,6 +46,11 @@ const sum: KernelFunc = (args) => {
   });
 };
 
+/** The backend's own Sum, as remembered at registration (for benchmarks comparing the two). */
+export function backendSum(): KernelFunc | null {
+  return fallback?.kernelFunc ?? null;
+}
+
 /** Remembers the backend's own Sum (for the reductions this kernel passes on); call before registering sumConfig. */
 export function keepBackendSum(): void {
   const existing = getKernel(Sum, 'wasm');
