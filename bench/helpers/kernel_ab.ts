@@ -6,7 +6,7 @@
  * - Conv2DBackpropFilter: one XNNPACK convolution with dy as the filter (conv2DBackpropFilterAsConv);
  * - DepthwiseConv2dNativeBackpropFilter: the float64 JavaScript loop;
  * - ReLU and ClipByValue gradients: tfjs-core's formulas (3 and 5 kernels);
- * - Sum: the wasm backend's own (transpose, then sum).
+ * - Sum and Mean: the wasm backend's own (transpose, then reduce).
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -14,7 +14,8 @@ import { tf } from '../../core/node/tfjs.js';
 import { CLIP_BY_VALUE_GRAD, RELU_GRAD } from '../../core/node/wasm_kernels/ActivationGrads.js';
 import { conv2DBackpropFilterAsConv } from '../../core/node/wasm_kernels/Conv2DBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropFilterAsLoop } from '../../core/node/wasm_kernels/DepthwiseConv2dNativeBackpropFilter.js';
-import { backendSum } from '../../core/node/wasm_kernels/Sum.js';
+import { meanKernel } from '../../core/node/wasm_kernels/Mean.js';
+import { sumKernel } from '../../core/node/wasm_kernels/Sum.js';
 import { sparseCrossEntropy } from '../../trainer/loss.js';
 import { kernelFlops } from './step_profile.js';
 
@@ -34,7 +35,7 @@ export interface BeforeAfter {
   afterMs: number;
 }
 
-const RECORDED = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'Relu', 'ClipByValue', 'Sum'];
+const RECORDED = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'Relu', 'ClipByValue', 'Sum', 'Mean'];
 
 /** The calls of RECORDED kernels one forward + backward pass of `model` makes (wrappers are removed again). */
 function recordCalls(model: LayersModel, xs: tf.Tensor4D, ys: tf.Tensor3D): Call[] {
@@ -89,7 +90,9 @@ function pair(c: Call, t: tf.Tensor[]): { before: () => void; after: () => void;
     case 'DepthwiseConv2dNativeBackpropFilter':
       return { label: c.kernel, before: direct(depthwiseConv2dNativeBackpropFilterAsLoop, { x: t[0], dy: t[1] }, c.attrs), after: direct(now(c.kernel), { x: t[0], dy: t[1] }, c.attrs) };
     case 'Sum':
-      return { label: 'Sum', before: direct(backendSum()!, { x: t[0] }, c.attrs), after: direct(now('Sum'), { x: t[0] }, c.attrs) };
+      return { label: 'Sum', before: direct(sumKernel.backendKernel()!, { x: t[0] }, c.attrs), after: direct(now('Sum'), { x: t[0] }, c.attrs) };
+    case 'Mean':
+      return { label: 'Mean', before: direct(meanKernel.backendKernel()!, { x: t[0] }, c.attrs), after: direct(now('Mean'), { x: t[0] }, c.attrs) };
     case 'Relu':
       return {
         label: 'Relu gradient',

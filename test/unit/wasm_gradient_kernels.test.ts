@@ -232,7 +232,7 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
-  it('Sum over leading axes (SIMD) and every other reduction (the backend own) agree with cpu', async () => {
+  it('Sum and Mean over leading axes (SIMD) and every other reduction (the backend own) agree with cpu', async () => {
     const cases: [number[], number[], boolean][] = [
       [[8, 5, 7, 12], [0, 1, 2], false],
       [[3, 2500, 8], [0, 1], true],
@@ -244,11 +244,18 @@ describe('wasm gradient kernels match the cpu backend', () => {
     ];
     for (const [shape, axis, keepDims] of cases) {
       const data = randomData(shape, shape.length);
-      const run = () => tf.sum(tf.tensor(data, shape), axis, keepDims);
-      const [got, expected] = [await on('wasm', run), await on('cpu', run)];
-      assert.ok(relativeError(got, expected) <= TOLERANCE, `sum of ${shape} over ${axis}`);
-      await tf.setBackend('wasm');
-      assert.deepEqual(tf.tidy(run).shape, tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims)).shape);
+      for (const [name, reduce] of [['sum', tf.sum], ['mean', tf.mean]] as const) {
+        const run = () => reduce(tf.tensor(data, shape), axis, keepDims);
+        const [got, expected] = [await on('wasm', run), await on('cpu', run)];
+        assert.ok(relativeError(got, expected) <= TOLERANCE, `${name} of ${shape} over ${axis}`);
+        const shapeOn = async (backend: string) => {
+          await tf.setBackend(backend);
+          const t = run();
+          t.dispose();
+          return t.shape;
+        };
+        assert.deepEqual(await shapeOn('wasm'), await shapeOn('cpu'), `${name} shape`);
+      }
     }
     const ints = () => tf.sum(tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 4], 'int32'), 0);
     assert.deepEqual(Array.from(await on('wasm', ints)), [6, 8, 10, 12]);

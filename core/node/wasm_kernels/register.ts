@@ -2,8 +2,8 @@
  * Registers edgeseg's wasm gradient kernels: the three the wasm backend lacks
  * (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput),
  * a replacement for its scalar-loop Conv2DBackpropInput, a faster SplitV (the gradient of
- * Concatenate), the fused ReLU and ClipByValue gradients (ActivationGrads.ts) and a Sum over
- * leading axes (every bias and BatchNorm gradient). Idempotent.
+ * Concatenate), the fused ReLU and ClipByValue gradients (ActivationGrads.ts) and Sum and Mean
+ * over leading axes (every bias and BatchNorm gradient, BatchNorm's moments). Idempotent.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { clipByValueGradConfig, reluGradConfig } from './ActivationGrads.js';
@@ -12,7 +12,8 @@ import { conv2DBackpropInputConfig } from './Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput.js';
 import { splitVConfig } from './SplitV.js';
-import { keepBackendSum, sumConfig } from './Sum.js';
+import { meanKernel } from './Mean.js';
+import { sumKernel } from './Sum.js';
 
 /** Gradient kernels edgeseg adds to tfjs' wasm backend (it has none for these ops). */
 export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
@@ -23,12 +24,15 @@ export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
   splitVConfig,
   reluGradConfig,
   clipByValueGradConfig,
-  sumConfig,
+  sumKernel.config,
+  meanKernel.config,
 ];
 
 /** Registers WASM_GRADIENT_KERNELS with tfjs, replacing any other registration of the same kernels (calling it again changes nothing). */
 export function registerWasmGradientKernels(): void {
-  keepBackendSum();
+  // Sum and Mean pass the reductions they do not take on to the backend's own kernels.
+  sumKernel.keepBackendKernel();
+  meanKernel.keepBackendKernel();
   for (const config of WASM_GRADIENT_KERNELS) {
     const existing = getKernel(config.kernelName, config.backendName);
     if (existing?.kernelFunc === config.kernelFunc) continue;
