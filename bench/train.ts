@@ -75,7 +75,7 @@ function fresh(name: string) {
 }
 
 /** 1 vs N workers on the same batch, alternating which goes first each round. */
-async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[]; forwardConvGflops: number; beforeAfter: BeforeAfter[] } }> {
+async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number; medianStepMsPerReplica: number; medianThreadCpuMsPerReplica: number | null } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[]; forwardConvGflops: number; beforeAfter: BeforeAfter[] } }> {
   const data = tinyBatch(BATCH);
   const batch = { images: data.images, masks: data.masks, size: BATCH, ids: [] };
   const one = fresh(name);
@@ -86,6 +86,8 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
   const times = new Map<number, number[]>(runners.map(([w]) => [w, []]));
   const cpu = new Map<number, number[]>(runners.map(([w]) => [w, []]));
   const waits: number[] = [];
+  const replicaMs: number[] = [];
+  const replicaCpu: number[] = [];
   let barriers = 0;
   try {
     for (const [, r] of runners) await r.step(batch, 1e-3); // warm-up: kernels, XNNPACK operator caches
@@ -99,7 +101,11 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
           const c = process.cpuUsage(c0);
           cpu.get(workers)!.push((c.user + c.system) / 1000);
           const sync = workers > 1 && replicas ? replicas.lastStep : [];
-          for (const r of sync) waits.push(r.waitedMs);
+          for (const r of sync) {
+            waits.push(r.waitedMs);
+            replicaMs.push(r.ms);
+            if (r.cpuMs !== null) replicaCpu.push(r.cpuMs);
+          }
           barriers = sync[0]?.barriers ?? barriers;
           process.stderr.write(`  ${name} ${workers} worker(s) round ${round + 1} step ${s + 1}: ${times.get(workers)!.at(-1)!.toFixed(0)} ms${sync.length ? ` (blocked in ${barriers} barriers: ${sync.map((r) => r.waitedMs.toFixed(0)).join(' / ')} ms)` : ''}\n`);
         }
@@ -117,7 +123,7 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
       const forwardConvGflops = (1000 * forwardConv.reduce((a, k) => a + k.gflop, 0)) / Math.max(1e-9, forwardConv.reduce((a, k) => a + k.ms, 0));
       profile = { phaseMs: p.phaseMs, top: p.kernels.slice(0, PROFILE_TOP), forwardConvGflops, beforeAfter };
     }
-    return { rows: runners.map(([w]) => ({ ...row(w, times.get(w)!, gflop), cpuMsPerStep: median(cpu.get(w)!) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits) } : null, profile };
+    return { rows: runners.map(([w]) => ({ ...row(w, times.get(w)!, gflop), cpuMsPerStep: median(cpu.get(w)!) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits), medianStepMsPerReplica: median(replicaMs), medianThreadCpuMsPerReplica: replicaCpu.length ? median(replicaCpu) : null } : null, profile };
   } finally {
     for (const [, r] of runners) await r.close();
     for (const m of [one, many]) {
@@ -260,7 +266,17 @@ const profiles = models
       `Sum of these: ${p.beforeAfter.reduce((a, r) => a + r.beforeMs, 0).toFixed(0)} ms before, ${p.beforeAfter.reduce((a, r) => a + r.afterMs, 0).toFixed(0)} ms after.`,
     ].join('\n');
   });
-const syncLines = models.filter((m) => m.sync).map((m) => `${m.name}: each of the ${WORKERS} replicas passes ${m.sync!.barriersPerStep} barriers per step and waits in them ${m.sync!.medianBlockedMsPerReplica.toFixed(0)} ms (median) of its step for the others.`);
+// Where a replica's step goes: computing (its thread's CPU time), blocked in barriers, and the
+// rest, when the thread was runnable but the core ran someone else (other processes, or the
+// other replica on a machine with fewer free cores than replicas).
+const syncLines = models
+  .filter((m) => m.sync)
+  .map((m) => {
+    const s = m.sync!;
+    const cpu = s.medianThreadCpuMsPerReplica;
+    const split = cpu === null ? '' : `; of its ${s.medianStepMsPerReplica.toFixed(0)} ms step (median) its thread ran ${cpu.toFixed(0)} ms of CPU, so ${Math.max(0, s.medianStepMsPerReplica - cpu - s.medianBlockedMsPerReplica).toFixed(0)} ms it was runnable without a core`;
+    return `${m.name}: each of the ${WORKERS} replicas passes ${s.barriersPerStep} barriers per step and waits in them ${s.medianBlockedMsPerReplica.toFixed(0)} ms (median) of its step for the others${split}.`;
+  });
 const dataLine = `Data pipeline on the loop's thread (overlapped with the replicas' step): batch assembly (shuffle, flip, copy) ${data.batchAssemblyMs.toFixed(1)} ms per batch of ${BATCH}; decoding ${data.decodeMsPerImage?.toFixed(1) ?? 'n/a'} ms per Oxford image (done once, in the decode pool, before training).`;
 const loadLine = `Load average (1/5/15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' / ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' / ')} on ${machine.cores} cores (other processes share this machine).`;
 // On a machine shared with other work the wall-clock ratios depend on who else runs; CPU time per

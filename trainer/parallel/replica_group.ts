@@ -31,6 +31,8 @@ export interface ReplicaGroupOptions {
 export interface ReplicaStepStats {
   rank: number;
   ms: number;
+  /** CPU time of the replica's thread in the step (null off Linux): wall − CPU − waited = time it was runnable but another process had the core. */
+  cpuMs: number | null;
   waitedMs: number;
   barriers: number;
 }
@@ -106,7 +108,7 @@ class ReplicaGroup implements StepRunner {
     writeSharedBatch(this.batch, batch.images, batch.masks, batch.size);
     this.synced = false;
     const responses = await this.all({ type: 'step', size: batch.size, learningRate });
-    this.lastStep = responses.map((r) => (r.type === 'stepped' ? { rank: r.rank, ms: r.ms, waitedMs: r.waitedMs, barriers: r.barriers } : { rank: r.rank, ms: NaN, waitedMs: NaN, barriers: 0 }));
+    this.lastStep = responses.map((r) => (r.type === 'stepped' ? { rank: r.rank, ms: r.ms, cpuMs: r.cpuMs, waitedMs: r.waitedMs, barriers: r.barriers } : { rank: r.rank, ms: NaN, cpuMs: null, waitedMs: NaN, barriers: 0 }));
     // Summed in rank order: the same loss for the same batch however the replicas finished.
     return responses.reduce((sum, r) => sum + (r.type === 'stepped' ? r.loss : NaN), 0);
   }

@@ -6,6 +6,7 @@
  * identical bits everywhere, so the weights stay identical without ever being sent.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { INPUT_CHANNELS, INPUT_SIZE } from '../../core/index.js';
 import { selectBackend } from '../../core/node/backends/select.js';
@@ -30,6 +31,24 @@ interface Replica {
 }
 
 let replica: Replica | null = null;
+
+/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on every Linux build). */
+const USER_HZ = 100;
+
+/**
+ * CPU time of this thread alone (user + system), from /proc/thread-self/stat, at USER_HZ
+ * resolution; null where there is no such file. process.cpuUsage() counts every thread.
+ */
+function threadCpuMs(): number | null {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    // Fields after the command name (which may hold spaces) start at state, field 3; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+  } catch {
+    return null;
+  }
+}
 
 async function init(m: ReplicaInit): Promise<Replica> {
   await selectBackend(m.backend);
@@ -94,8 +113,10 @@ serveWorker<ReplicaRequest, ReplicaResponse>(parentPort!, async (m) => {
   if (m.type === 'step') {
     try {
       const start = performance.now();
+      const cpu0 = threadCpuMs();
       const loss = step(r, m.size, m.learningRate);
-      return { result: { type: 'stepped', rank: r.group.rank, loss, ms: performance.now() - start, ...r.group.takeWaitStats() } };
+      const cpu1 = threadCpuMs();
+      return { result: { type: 'stepped', rank: r.group.rank, loss, ms: performance.now() - start, cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, ...r.group.takeWaitStats() } };
     } catch (err) {
       // Woken by another replica's failure: that replica (or the coordinator) reports the cause.
       if (err instanceof ReplicaAbortedError && !r.group.timedOut) return { result: { type: 'aborted', rank: r.group.rank } };
