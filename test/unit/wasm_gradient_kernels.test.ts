@@ -90,7 +90,7 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
-  it('Conv2DBackpropFilter on both GEMM routes, whole and in chunks, on 24 random shapes', async () => {
+  it('Conv2DBackpropFilter on every route (outer products, shifted GEMMs, im2col), whole and in chunks, on 24 random shapes', async () => {
     const rand = createRandom(4242);
     const seen = new Set<string>();
     for (let k = 0; k < 24; k++) {
@@ -98,8 +98,10 @@ describe('wasm gradient kernels match the cpu backend', () => {
       const fw = randInt(rand, 1, 4);
       const strides: [number, number] = [randInt(rand, 1, 3), randInt(rand, 1, 3)];
       const pad = randomPad(rand, [fh, fw]);
-      const x: Shape4 = [randInt(rand, 1, 3), randInt(rand, Math.max(fh, 4), 13), randInt(rand, Math.max(fw, 4), 13), randInt(rand, 1, 20)];
-      const f: Shape4 = [fh, fw, x[3], randInt(rand, 1, 20)];
+      // Every other case has channels the 'outer' route takes (C a multiple of 4, O of 8).
+      const aligned = k % 2 === 0;
+      const x: Shape4 = [randInt(rand, 1, 3), randInt(rand, Math.max(fh, 4), 13), randInt(rand, Math.max(fw, 4), 13), aligned ? 4 * randInt(rand, 1, 5) : randInt(rand, 1, 20)];
+      const f: Shape4 = [fh, fw, x[3], aligned ? 8 * randInt(rand, 1, 3) : randInt(rand, 1, 20)];
       const xa = randomData(x, 11 * k);
       await tf.setBackend('cpu');
       const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(f) as tf.Tensor4D, strides, pad).shape);
@@ -110,7 +112,9 @@ describe('wasm gradient kernels match the cpu backend', () => {
       await tf.setBackend('wasm');
       const backend = tf.backend();
       // A chunk of 7 rows of the largest operand cuts every case into several chunks with a ragged last one.
-      for (const [route, chunkFloats] of [['shifted', undefined], ['shifted', 7 * Math.max(x[3], f[3])], ['im2col', undefined], ['im2col', 7 * fh * fw * x[3]]] as [FilterGemmRoute, number | undefined][]) {
+      const routes: [FilterGemmRoute, number | undefined][] = [['shifted', undefined], ['shifted', 7 * Math.max(x[3], f[3])], ['im2col', undefined], ['im2col', 7 * fh * fw * x[3]]];
+      if (x[3] % 4 === 0 && f[3] % 8 === 0) routes.push(['outer', undefined], ['outer', 7 * Math.max(x[3], f[3])]);
+      for (const [route, chunkFloats] of routes) {
         const before = tf.memory().numBytes;
         const xt = tf.tensor(xa, x);
         const dyt = tf.tensor(dya, dyShape);
@@ -124,7 +128,7 @@ describe('wasm gradient kernels match the cpu backend', () => {
       }
       seen.add(filterGemmRoute(f));
     }
-    assert.deepEqual([...seen].sort(), ['im2col', 'shifted'], 'the random shapes reach both default routes');
+    assert.deepEqual([...seen].sort(), ['im2col', 'outer', 'shifted'], 'the random shapes reach every default route');
   });
 
   it('strided Conv2DBackpropInput per phase (kernel 1–4, stride 2–3, odd sizes) agrees', async () => {

@@ -2,14 +2,11 @@
  * Conv2DBackpropFilter for wasm, missing from the wasm backend.
  * dW[i, j, c, o] = Σ_{b,p,q} x_pad[b, p·s + i, q·s + j, c] · dy[b, p, q, o].
  *
- * Two routes:
- * - GEMM (the default, filter_gemm.ts): im2col of x against dy on XNNPACK's GEMM, at the
- *   forward convolution's rate.
- * - convolution (`conv2DBackpropFilterAsConv`, the previous kernel, kept for the before/after
- *   benchmark): with batch and channels of x swapped ([c, H, W, b]) and dy as the filter
- *   ([p, q, b, o]), the stride becomes a dilation and the output [c, fh, fw, o] is dW up to a
- *   transpose. XNNPACK then runs a convolution with outH·outW taps of `batch` channels each,
- *   which measured 1.5–20 GFLOP/s against the GEMM's 20–40.
+ * Runs filter_gemm.ts: SIMD outer products in place for aligned channel counts, XNNPACK GEMMs
+ * otherwise. `conv2DBackpropFilterAsConv` is the previous kernel, kept for the before/after
+ * benchmark: with batch and channels of x swapped ([c, H, W, b]) and dy as the filter
+ * ([p, q, b, o]), the stride becomes a dilation and the output [c, fh, fw, o] is dW up to a
+ * transpose, one XNNPACK convolution with outH·outW taps of `batch` channels each.
  */
 import { backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { filterGradGemm } from './filter_gemm.js';

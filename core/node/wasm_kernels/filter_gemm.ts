@@ -1,34 +1,39 @@
 /**
- * The filter gradient of a Conv2D as matrix products on XNNPACK's GEMM (the wasm backend's
- * BatchMatMul with both operands untransposed), at the forward convolution's rate:
+ * The filter gradient of a Conv2D as a matrix product over the output pixels:
  *
  *   dW[i, j, c, o] = Σ_n x_pad[b, p·sh + i, q·sw + j, c] · dy[n, o],   n = (b, p, q).
  *
- * What the wasm backend allows decides the layout. BatchMatMul reaches XNNPACK only with
- * transposeA = transposeB = false (either transpose runs a scalar loop at ~3 GFLOP/s against
- * 30–40). XNNPACK packs B [K, N] on every call with a new B, at ~3 ns a float (more than the GEMM
- * itself when N is wide), and keeps the packing while the same B is reused. So the reduction
- * axis (pixels) is K: the A operand is transposed here, in the wasm heap (~1.5 ns a float), and B
- * is the operand with fewer floats per pixel, reused across as many GEMMs as possible.
+ * Three routes, chosen by filterGemmRoute:
  *
- * - 'shifted' (the default): one GEMM per tap, PT_t [C, G] × dy_g [G, O] → dW[i, j] [C, O].
- *   The sh·sw phase images P[ry, rx][b, Y, X, c] = x_pad[b, Y·sh + ry, X·sw + rx, c] and dy are
- *   laid on one grid of Gh × Gw = (outH + U) × (outW + V) pixels per image (U = ⌈fh/sh⌉ − 1,
- *   V = ⌈fw/sw⌉ − 1; dy_g is 0 outside outH × outW), so that tap (i, j) reads phase
- *   (i mod sh, j mod sw) at the flat offset ⌊i/sh⌋·Gw + ⌊j/sw⌋. The phases are transposed once
- *   ([C, G], x's size in all); each tap's A is then C row copies (memcpy) out of them, and dy_g is
- *   packed once for all taps. No fh·fw-times im2col matrix is transposed.
- * - 'im2col': colT [KC, N] × dy [N, O] → [KC, O] = dW, KC = fh·fw·C, the im2col matrix built
- *   transposed. One GEMM of KC rows instead of fh·fw GEMMs of C rows: it wins for the RGB stem
- *   (C = 3), whose per-tap GEMMs have 3 rows against a tile of 4–6.
+ * - 'outer' (C a multiple of 4, O of 8: every layer of both U-Nets but the RGB stem): simd.ts's
+ *   outerAcc, a hand-written 4 × 8 f32x4 micro-kernel that sums outer products x[n, c]·dy[n, o]
+ *   straight out of the NHWC tensors — per output row and tap, one run of pixels, x at a stride
+ *   of sw·C — with no im2col, transpose or packing. 40–60 GFLOP/s on the U-Nets' layers, above
+ *   the forward convolution's XNNPACK rate.
+ * - 'shifted' and 'im2col' (the other channel counts) run XNNPACK's GEMM (the wasm backend's
+ *   BatchMatMul). It reaches XNNPACK only with transposeA = transposeB = false (either
+ *   transpose is a scalar loop at ~3 GFLOP/s), and packs B [K, N] on every call with a new B at
+ *   ~3 ns a float, keeping the packing while the same B is reused. So the pixels are K: the A
+ *   operand is transposed here in the wasm heap (~1.5 ns a float) and B is the operand with
+ *   fewer floats per pixel, reused across as many GEMMs as possible.
+ *   - 'shifted': one GEMM per tap, PT_t [C, G] × dy_g [G, O] → dW[i, j] [C, O]. The sh·sw phase
+ *     images P[ry, rx][b, Y, X, c] = x_pad[b, Y·sh + ry, X·sw + rx, c] and dy are laid on one
+ *     grid of Gh × Gw = (outH + U) × (outW + V) pixels per image (U = ⌈fh/sh⌉ − 1,
+ *     V = ⌈fw/sw⌉ − 1; dy_g is 0 outside outH × outW), so that tap (i, j) reads phase
+ *     (i mod sh, j mod sw) at the flat offset ⌊i/sh⌋·Gw + ⌊j/sw⌋. The phases are transposed once
+ *     ([C, G], x's size in all); each tap's A is then C row copies (memcpy) out of them, and dy_g
+ *     is packed once for all taps.
+ *   - 'im2col': colT [KC, N] × dy [N, O] → [KC, O] = dW, KC = fh·fw·C, the im2col matrix built
+ *     transposed. One GEMM of KC rows instead of fh·fw GEMMs of C rows: it wins for the RGB stem
+ *     (C = 3), whose per-tap GEMMs would have 3 rows against a tile of 4–6.
+ *   The grid (or N) is cut into chunks of a few MB; the chunks' products are summed in float32.
  *
- * The grid (or N) is cut into chunks of a few MB; the chunks' products are summed in float32, as
- * the GEMM sums within a chunk. Measured against the previous kernel (one XNNPACK convolution
- * with dy as a filter of outH·outW taps): 1.5–20 GFLOP/s before, 13–34 after, on the layers of
- * unet-small and unet-mobilenetv2 (see bench/report.md).
+ * The previous kernel (one XNNPACK convolution with dy as a filter of outH·outW taps of `batch`
+ * channels) ran at 1.5–28 GFLOP/s on the same layers (bench/report.md has the before/after table).
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelScope } from './kernel_scope.js';
+import { simdLoops } from './simd.js';
 
 /** The geometry of a Conv2D whose filter gradient is wanted (dilation 1, as Conv2DBackpropFilter has). */
 export interface FilterGradGeometry {
@@ -39,7 +44,7 @@ export interface FilterGradGeometry {
 }
 
 /** How the product is laid out (see the header). */
-export type FilterGemmRoute = 'im2col' | 'shifted';
+export type FilterGemmRoute = 'outer' | 'im2col' | 'shifted';
 
 /** Floats of the largest operand built per chunk (16 MB). */
 const CHUNK_FLOATS = 1 << 22;
@@ -50,7 +55,8 @@ const SHIFTED_MIN_CHANNELS = 8;
 
 /** The route for a filter [fh, fw, C, O] (see the header). */
 export function filterGemmRoute(filterShape: readonly number[]): FilterGemmRoute {
-  const [fh, fw, c] = filterShape;
+  const [fh, fw, c, o] = filterShape;
+  if (c % 4 === 0 && o % 8 === 0) return 'outer';
   return c < SHIFTED_MIN_CHANNELS && fh * fw > 1 ? 'im2col' : 'shifted';
 }
 
@@ -58,7 +64,7 @@ export function filterGemmRoute(filterShape: readonly number[]): FilterGemmRoute
 export interface FilterGemmOptions {
   /** @default filterGemmRoute(filterShape) */
   route?: FilterGemmRoute;
-  /** Floats of the largest operand built per chunk. @default CHUNK_FLOATS (16 MB) */
+  /** Floats of the largest operand built per chunk ('outer': output pixels per float32 partial sum, this / max(C, O)). @default CHUNK_FLOATS (16 MB); 'outer': FLUSH_PIXELS */
   chunkFloats?: number;
 }
 
@@ -66,7 +72,77 @@ export interface FilterGemmOptions {
 export function filterGradGemm(s: KernelScope, x: TensorInfo, dy: TensorInfo, geo: FilterGradGeometry, options: FilterGemmOptions = {}): TensorInfo {
   const route = options.route ?? filterGemmRoute(geo.filterShape);
   const chunkFloats = options.chunkFloats ?? CHUNK_FLOATS;
+  if (route === 'outer') return viaOuterProducts(s, x, dy, geo, options.chunkFloats === undefined ? FLUSH_PIXELS : Math.max(1, Math.floor(options.chunkFloats / Math.max(geo.filterShape[2], geo.filterShape[3]))));
   return route === 'im2col' ? viaIm2col(s, x, dy, geo, chunkFloats) : viaShiftedTaps(s, x, dy, geo, chunkFloats);
+}
+
+/** Pixels per outerAcc call: a block of x and dy rows that stays in L1 while every 4 × 8 tile passes over it. */
+const OUTER_BLOCK = 128;
+/**
+ * Output pixels summed in float32 before the partial dW joins the float64 total. Each flush adds
+ * the whole dW once in JavaScript, so at 4096 pixels it costs well under 1% of the products.
+ */
+const FLUSH_PIXELS = 4096;
+
+/**
+ * 'outer': simd.ts's outerAcc over runs of output pixels, in place. For each output row (b, p)
+ * and tap (i, j), the run of columns q whose input column is inside x is x read with a stride of
+ * sw·C floats against dy read densely, accumulated into the tap's [C, O] block of dW. Sums run in
+ * float32 over about `flushRows` output pixels (whole rows), then in float64.
+ */
+function viaOuterProducts(s: KernelScope, x: TensorInfo, dy: TensorInfo, geo: FilterGradGeometry, flushRows: number): TensorInfo {
+  const [fh, fw, inC, outC] = geo.filterShape;
+  const [batch, inH, inW] = x.shape;
+  const [, outH, outW] = dy.shape;
+  const [sh, sw] = geo.strides;
+  const taps = fh * fw;
+  const tap = inC * outC;
+  const out = s.output([fh, fw, inC, outC]);
+  const partial = s.output([taps * tap]);
+  const loops = simdLoops(s.backend);
+  const xp = s.ptr(x);
+  const dyp = s.ptr(dy);
+  const pp = s.ptr(partial);
+  const cb = inC * 4;
+  const ob = outC * 4;
+  const q0 = new Int32Array(fw);
+  const q1 = new Int32Array(fw);
+  for (let j = 0; j < fw; j++) {
+    q0[j] = Math.max(0, Math.ceil((geo.padLeft - j) / sw));
+    q1[j] = Math.min(outW, Math.floor((inW - 1 + geo.padLeft - j) / sw) + 1);
+  }
+  const acc = new Float64Array(taps * tap);
+  let pending = 0;
+  const flush = () => {
+    const view = s.heap(partial);
+    for (let k = 0; k < acc.length; k++) acc[k] += view[k];
+    view.fill(0);
+    pending = 0;
+  };
+  s.heap(partial).fill(0);
+  for (let b = 0; b < batch; b++) {
+    for (let p = 0; p < outH; p++) {
+      const dyRow = dyp + (b * outH + p) * outW * ob;
+      for (let i = 0; i < fh; i++) {
+        const r = p * sh + i - geo.padTop;
+        if (r < 0 || r >= inH) continue;
+        const xRow = xp + (b * inH + r) * inW * cb;
+        for (let j = 0; j < fw; j++) {
+          const accAt = pp + (i * fw + j) * tap * 4;
+          for (let qa = q0[j]; qa < q1[j]; qa += OUTER_BLOCK) {
+            const n = Math.min(OUTER_BLOCK, q1[j] - qa);
+            loops.outerAcc(xRow + (qa * sw + j - geo.padLeft) * cb, sw * cb, dyRow + qa * ob, ob, accAt, inC, outC, n);
+          }
+        }
+      }
+      pending += outW;
+      if (pending >= flushRows) flush();
+    }
+  }
+  if (pending > 0) flush();
+  s.heap(out).set(acc);
+  s.release(partial);
+  return out;
 }
 
 function viaIm2col(s: KernelScope, x: TensorInfo, dy: TensorInfo, geo: FilterGradGeometry, chunkFloats: number): TensorInfo {

@@ -20,6 +20,13 @@ export interface SimdLoops {
    * gradient's multiply-accumulate over one run of pixels (x may be strided, dy is dense).
    */
   mulAcc(x: number, xStep: number, dy: number, acc: number, cb: number, rows: number): void;
+  /**
+   * acc[c, o] += Σ_{k<rows} x[k·xStep + c] · dy[k·dyStep + o] for c < C, o < O (C a multiple of
+   * 4, O of 8; acc dense [C, O]): a sum of outer products, i.e. the GEMM xᵀ·dy with the pixels as
+   * the reduction axis, read in place with no transpose or packing. Tiles of 4 × 8 accumulators
+   * stay in registers over all rows; x is read as broadcast scalars, dy as two f32x4 per row.
+   */
+  outerAcc(x: number, xStep: number, dy: number, dyStep: number, acc: number, c: number, o: number, rows: number): void;
   /** acc[0..cb) += Σ_{k<rows} x[k·cb .. +cb), as f32x4: a column sum (Sum over leading axes). */
   colSum(x: number, acc: number, cb: number, rows: number): void;
   /** out[k] = lo ≤ x[k] ≤ hi ? dy[k] : 0 for nb/4 floats (nb a multiple of 16): ClipByValue's gradient. */
@@ -89,9 +96,42 @@ const reluGrad = overBytes(4, 3, [
   ...v(simd.store, true),
 ]);
 
+// outerAcc(x 0, xStep 1, dy 2, dyStep 3, acc 4, C 5, O 6, rows 7;
+//          c0 8, o0 9, k 10, xp 11, dp 12, ap 13, acc vectors 14..21, d0 22, d1 23, s 24)
+const load = (offset: number) => [0xfd, ...uleb(simd.load), 0, ...uleb(offset)];
+const store = (offset: number) => [0xfd, ...uleb(simd.store), 0, ...uleb(offset)];
+const loadSplat = (offset: number) => [0xfd, 0x09, 0, ...uleb(offset)];
+const tee = (i: number) => [0x22, i];
+/** for (local[i] = 0; local[i] < local[limit]; local[i] += step) body */
+const forUp = (i: number, limit: number, step: number, body: number[]) => [...i32(0), ...set(i), op.block, op.void, op.loop, op.void, ...get(i), ...get(limit), op.geU, op.brIf, 1, ...body, ...addTo(i, i32(step)), op.br, 0, op.end, op.end];
+const accVec = (r: number, half: number) => 14 + 2 * r + half;
+const shl = 0x74;
+const mul = 0x6c;
+const outerAcc = forUp(8, 5, 4, forUp(9, 6, 8, [
+  // ap = acc + (c0·O + o0)·4; load the 4 × 8 tile
+  ...get(8), ...get(6), mul, ...get(9), op.add, ...i32(2), shl, ...get(4), op.add, ...set(13),
+  ...[0, 1, 2, 3].flatMap((r) => [0, 1].flatMap((h) => [...get(13), ...get(6), ...i32(4 * r), mul, op.add, ...load(16 * h), ...set(accVec(r, h))])),
+  // xp = x + c0·4, dp = dy + o0·4
+  ...get(0), ...get(8), ...i32(2), shl, op.add, ...set(11),
+  ...get(2), ...get(9), ...i32(2), shl, op.add, ...set(12),
+  ...forUp(10, 7, 1, [
+    ...get(12), ...load(0), ...set(22),
+    ...get(12), ...load(16), ...set(23),
+    ...[0, 1, 2, 3].flatMap((r) => [
+      ...get(11), ...loadSplat(4 * r), ...tee(24),
+      ...get(22), ...v(simd.f32x4Mul), ...get(accVec(r, 0)), ...v(simd.f32x4Add), ...set(accVec(r, 0)),
+      ...get(24), ...get(23), ...v(simd.f32x4Mul), ...get(accVec(r, 1)), ...v(simd.f32x4Add), ...set(accVec(r, 1)),
+    ]),
+    ...addTo(11, get(1)),
+    ...addTo(12, get(3)),
+  ]),
+  ...[0, 1, 2, 3].flatMap((r) => [0, 1].flatMap((h) => [...get(13), ...get(6), ...i32(4 * r), mul, op.add, ...get(accVec(r, h)), ...store(16 * h)])),
+]));
+
 const V128 = 0x7b;
 const FUNCTIONS: { name: keyof SimdLoops; params: number[]; locals: number[]; body: number[] }[] = [
   { name: 'mulAcc', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: mulAcc },
+  { name: 'outerAcc', params: [I32, I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128], body: outerAcc },
   { name: 'colSum', params: [I32, I32, I32, I32], locals: [I32], body: colSum },
   { name: 'clipGrad', params: [I32, I32, I32, I32, F32, F32], locals: [I32, V128], body: clipGrad },
   { name: 'reluGrad', params: [I32, I32, I32, I32], locals: [I32], body: reluGrad },
