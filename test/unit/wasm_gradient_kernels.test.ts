@@ -265,6 +265,26 @@ describe('wasm gradient kernels match the cpu backend', () => {
     assert.deepEqual(Array.from(await on('wasm', ints)), [6, 8, 10, 12]);
   });
 
+  it('BatchNorm gradient takes its two sums from one fused pass on wasm and agrees with cpu', async () => {
+    for (const channels of [12, 6]) {
+      const shape = [3, 5, 7, channels];
+      const data = randomData(shape, channels).map((v) => 3 * v + 1);
+      const weights = randomData(shape, channels + 1);
+      const stats = [randomData([channels], 2), randomData([channels], 3).map((v) => 1 + Math.abs(v)), randomData([channels], 4), randomData([channels], 5)];
+      const run = () => {
+        const [mean, variance, offset, scale] = stats.map((s) => tf.tensor1d(s));
+        const grads = tf.grads((x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, sc: tf.Tensor) =>
+          tf.sum(tf.mul(tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, sc as tf.Tensor1D, 1e-3), tf.tensor(weights, shape))),
+        )([tf.tensor(data, shape), mean, variance, offset, scale]);
+        return tf.concat(grads.map((g) => tf.reshape(g, [-1])));
+      };
+      await tf.setBackend('wasm');
+      const kernels = (await tf.profile(() => run())).kernelNames;
+      assert.equal(kernels.includes('EdgesegBatchNormGradSums'), channels % 4 === 0, `fused sums for ${channels} channels: ${kernels.join(', ')}`);
+      assert.ok(relativeError(await on('wasm', run), await on('cpu', run)) <= TOLERANCE, `${channels} channels`);
+    }
+  });
+
   it('SplitV (the Concatenate gradient) on every axis', async () => {
     const shape = [2, 5, 6, 7];
     const data = randomData(shape, 9);

@@ -3,10 +3,12 @@
  * (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput),
  * a replacement for its scalar-loop Conv2DBackpropInput, a faster SplitV (the gradient of
  * Concatenate), the fused ReLU and ClipByValue gradients (ActivationGrads.ts) and Sum and Mean
- * over leading axes (every bias and BatchNorm gradient, BatchNorm's moments). Idempotent.
+ * over leading axes (every bias and BatchNorm gradient, BatchNorm's moments), and BatchNorm's
+ * gradient sums in one pass (BatchNormGradSums.ts). Idempotent.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { clipByValueGradConfig, reluGradConfig } from './ActivationGrads.js';
+import { batchNormGradSumsConfig } from './BatchNormGradSums.js';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter.js';
@@ -26,6 +28,7 @@ export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
   clipByValueGradConfig,
   sumKernel.config,
   meanKernel.config,
+  batchNormGradSumsConfig,
 ];
 
 /** Registers WASM_GRADIENT_KERNELS with tfjs, replacing any other registration of the same kernels (calling it again changes nothing). */

@@ -27,6 +27,11 @@ export interface SimdLoops {
    * stay in registers over all rows; x is read as broadcast scalars, dy as two f32x4 per row.
    */
   outerAcc(x: number, xStep: number, dy: number, dyStep: number, acc: number, c: number, o: number, rows: number): void;
+  /**
+   * sumDy[c] += Σ_k dy[k, c] and sumXdy[c] += Σ_k (x[k, c] − mean[c]) · dy[k, c] over `rows` rows
+   * of cb bytes, as f32x4: the two per-channel reductions of BatchNorm's gradient, in one pass.
+   */
+  bnGradSums(x: number, dy: number, mean: number, sumDy: number, sumXdy: number, cb: number, rows: number): void;
   /** acc[0..cb) += Σ_{k<rows} x[k·cb .. +cb), as f32x4: a column sum (Sum over leading axes). */
   colSum(x: number, acc: number, cb: number, rows: number): void;
   /** out[k] = lo ≤ x[k] ≤ hi ? dy[k] : 0 for nb/4 floats (nb a multiple of 16): ClipByValue's gradient. */
@@ -128,11 +133,27 @@ const outerAcc = forUp(8, 5, 4, forUp(9, 6, 8, [
   ...[0, 1, 2, 3].flatMap((r) => [0, 1].flatMap((h) => [...get(13), ...get(6), ...i32(4 * r), mul, op.add, ...get(accVec(r, h)), ...store(16 * h)])),
 ]));
 
+// bnGradSums(x 0, dy 1, mean 2, sumDy 3, sumXdy 4, cb 5, rows 6; j 7, d 8 (v128))
+const f32x4Sub = 0xe5;
+const bnGradSums = countDown(6, [
+  ...overBytes(7, 5, [
+    ...get(1), ...get(7), op.add, ...v(simd.load, true), ...set(8),
+    ...get(3), ...get(7), op.add, ...get(3), ...get(7), op.add, ...v(simd.load, true), ...get(8), ...v(simd.f32x4Add), ...v(simd.store, true),
+    ...get(4), ...get(7), op.add,
+    ...get(4), ...get(7), op.add, ...v(simd.load, true),
+    ...get(0), ...get(7), op.add, ...v(simd.load, true), ...get(2), ...get(7), op.add, ...v(simd.load, true), ...v(f32x4Sub), ...get(8), ...v(simd.f32x4Mul),
+    ...v(simd.f32x4Add), ...v(simd.store, true),
+  ]),
+  ...addTo(0, get(5)),
+  ...addTo(1, get(5)),
+]);
+
 const V128 = 0x7b;
 const FUNCTIONS: { name: keyof SimdLoops; params: number[]; locals: number[]; body: number[] }[] = [
   { name: 'mulAcc', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: mulAcc },
   { name: 'outerAcc', params: [I32, I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128], body: outerAcc },
   { name: 'colSum', params: [I32, I32, I32, I32], locals: [I32], body: colSum },
+  { name: 'bnGradSums', params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, V128], body: bnGradSums },
   { name: 'clipGrad', params: [I32, I32, I32, I32, F32, F32], locals: [I32, V128], body: clipGrad },
   { name: 'reluGrad', params: [I32, I32, I32, I32], locals: [I32], body: reluGrad },
 ];
