@@ -300,19 +300,28 @@ describe('wasm gradient kernels match the cpu backend', () => {
     const x = tf.randomNormal([2, 16, 16, 8]) as tf.Tensor4D;
     const w = tf.randomNormal([3, 3, 8, 4]) as tf.Tensor4D;
     const dw = tf.randomNormal([3, 3, 4, 1]) as tf.Tensor4D;
+    const w8 = tf.randomNormal([3, 3, 4, 8]) as tf.Tensor4D;
+    // Every edgeseg wasm kernel: both filter-gradient routes (4 → 8 channels takes 'outer', 8 → 4
+    // 'shifted'), depthwise, transposed convolution, ReLU6, BatchNorm, Sum and Mean.
     const step = () =>
       tf.tidy(() => {
-        const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-          tf.sum(tf.conv2dTranspose(tf.depthwiseConv2d(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), c as tf.Tensor4D, 1, 'same'), b as tf.Tensor4D, [2, 16, 16, 8], 2, 'same')),
-        )([x, w, dw]);
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => {
+          const y = tf.depthwiseConv2d(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), c as tf.Tensor4D, 1, 'same');
+          const { mean, variance } = tf.moments(y, [0, 1, 2]);
+          const z = tf.clipByValue(tf.relu(tf.batchNorm4d(y, mean as tf.Tensor1D, variance as tf.Tensor1D, tf.fill([4], 0.5) as tf.Tensor1D, tf.fill([4], 2) as tf.Tensor1D, 1e-3)), 0, 6);
+          return tf.add(tf.sum(tf.conv2dTranspose(z, b as tf.Tensor4D, [2, 16, 16, 8], 2, 'same')), tf.mean(tf.conv2d(z, d as tf.Tensor4D, 1, 'same')));
+        })([x, w, dw, w8]);
         return tf.addN(g.map((t) => tf.sum(t)));
       }).dispose();
+    const backend = tf.backend();
     step();
     const tensors = tf.memory().numTensors;
     const bytes = tf.memory().numBytes;
+    const buffers = backend.numDataIds();
     for (let i = 0; i < 5; i++) step();
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(tf.memory().numBytes, bytes);
-    tf.dispose([x, w, dw]);
+    assert.equal(backend.numDataIds(), buffers, 'no buffer of the wasm heap left behind by a kernel');
+    tf.dispose([x, w, dw, w8]);
   });
 });
