@@ -288,6 +288,11 @@ for (const m of models) {
   const many = m.rows.find((r) => r.workers === WORKERS);
   if (many && WORKERS > 1) notes.push(`${m.name}: ${WORKERS} workers spend ${many.cpuMsPerStep.toFixed(0)} CPU-ms per step against ${one.cpuMsPerStep.toFixed(0)} for one thread (parallel overhead ${((100 * (many.cpuMsPerStep - one.cpuMsPerStep)) / one.cpuMsPerStep).toFixed(0)}%)`);
 }
+if (Math.max(loadBefore[0], loadAfter[0]) > machine.cores) {
+  notes.push(
+    `the machine was loaded (load average up to ${Math.max(loadBefore[0], loadAfter[0]).toFixed(1)} on ${machine.cores} cores): wall-clock ratios here say as much about the other processes as about the trainers; the CPU-time lines and the kernel tables (CPU time, before/after alternating) are the comparisons that hold`,
+  );
+}
 const ratioLines = Object.entries(ratios).map(([k, v]) => `${k}: ${v.toFixed(2)}x`);
 
 console.log(`\n${table}\n`);
