@@ -82,7 +82,7 @@ function trainSection(j: Json): string {
     ),
     '',
     ...profiles.flatMap((p) => [p, '']),
-    ...models.filter((m) => m.sync).map((m) => `${m.name}: each of the ${j.workers} replicas passes ${m.sync.barriersPerStep} barriers per step and waits in them ${num(m.sync.medianBlockedMsPerReplica, 0)} ms (median)${typeof m.sync.medianThreadCpuMsPerReplica === 'number' ? `; of its ${num(m.sync.medianStepMsPerReplica, 0)} ms step its thread ran ${num(m.sync.medianThreadCpuMsPerReplica, 0)} ms of CPU, and was runnable without a core for ${num(Math.max(0, m.sync.medianStepMsPerReplica - m.sync.medianThreadCpuMsPerReplica - m.sync.medianBlockedMsPerReplica), 0)} ms` : ''}.`),
+    ...models.filter((m) => m.sync).map((m) => `${m.name}: each of the ${j.workers} replicas passes ${m.sync.barriersPerStep} barriers per step and waits in them ${num(m.sync.medianBlockedMsPerReplica, 0)} ms (median)${typeof m.sync.medianThreadCpuMsPerReplica === 'number' ? `; of its ${num(m.sync.medianStepMsPerReplica, 0)} ms step its thread ran ${num(m.sync.medianThreadCpuMsPerReplica, 0)} ms of CPU, and was runnable without a core for ${num(Math.max(0, m.sync.medianStepMsPerReplica - m.sync.medianThreadCpuMsPerReplica - m.sync.medianBlockedMsPerReplica), 0)} ms` : ''}${typeof m.sync.medianOtherThreadsCpuMs === 'number' ? `; V8's helper threads (GC, compiler) used another ${num(m.sync.medianOtherThreadsCpuMs, 0)} CPU-ms per step` : ''}.`),
     '',
     `Data pipeline: ${num(j.data.batchAssemblyMs, 1)} ms per batch assembled on the loop's thread (overlapped with the step); ${j.data.decodeMsPerImage === null ? 'n/a' : num(j.data.decodeMsPerImage, 1)} ms per Oxford image decoded (once, in the decode pool).`,
     '',

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { INPUT_SIZE, parseDatasetSpecs } from '../core/index.js';
 import { activateWasm } from '../core/node/backends/wasm.js';
 import { activateWebgpu, gpuDevicePresent, probeWebgpu } from '../core/node/backends/webgpu.js';
+import { threadCpuMs } from '../core/node/thread_cpu.js';
 import { tf } from '../core/node/tfjs.js';
 import type { SampleSet } from '../trainer/data/dataset.js';
 import { loadSample } from '../trainer/data/load_sample.js';
@@ -75,7 +76,7 @@ function fresh(name: string) {
 }
 
 /** 1 vs N workers on the same batch, alternating which goes first each round. */
-async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number; medianStepMsPerReplica: number; medianThreadCpuMsPerReplica: number | null } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[]; forwardConvGflops: number; beforeAfter: BeforeAfter[] } }> {
+async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number; medianStepMsPerReplica: number; medianThreadCpuMsPerReplica: number | null; medianOtherThreadsCpuMs: number | null } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[]; forwardConvGflops: number; beforeAfter: BeforeAfter[] } }> {
   const data = tinyBatch(BATCH);
   const batch = { images: data.images, masks: data.masks, size: BATCH, ids: [] };
   const one = fresh(name);
@@ -88,6 +89,8 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
   const waits: number[] = [];
   const replicaMs: number[] = [];
   const replicaCpu: number[] = [];
+  // Process CPU of an N-worker step less its replicas' and this thread's: V8's helper threads (GC, compiler).
+  const otherCpu: number[] = [];
   let barriers = 0;
   try {
     for (const [, r] of runners) await r.step(batch, 1e-3); // warm-up: kernels, XNNPACK operator caches
@@ -96,11 +99,16 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
         for (let s = 0; s < STEPS; s++) {
           const t0 = performance.now();
           const c0 = process.cpuUsage();
+          const main0 = threadCpuMs();
           await r.step(batch, 1e-3);
           times.get(workers)!.push(performance.now() - t0);
           const c = process.cpuUsage(c0);
+          const main1 = threadCpuMs();
           cpu.get(workers)!.push((c.user + c.system) / 1000);
           const sync = workers > 1 && replicas ? replicas.lastStep : [];
+          if (sync.length && main0 !== null && main1 !== null && sync.every((x) => x.cpuMs !== null)) {
+            otherCpu.push((c.user + c.system) / 1000 - (main1 - main0) - sync.reduce((a, x) => a + x.cpuMs!, 0));
+          }
           for (const r of sync) {
             waits.push(r.waitedMs);
             replicaMs.push(r.ms);
@@ -123,7 +131,7 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
       const forwardConvGflops = (1000 * forwardConv.reduce((a, k) => a + k.gflop, 0)) / Math.max(1e-9, forwardConv.reduce((a, k) => a + k.ms, 0));
       profile = { phaseMs: p.phaseMs, top: p.kernels.slice(0, PROFILE_TOP), forwardConvGflops, beforeAfter };
     }
-    return { rows: runners.map(([w]) => ({ ...row(w, times.get(w)!, gflop), cpuMsPerStep: median(cpu.get(w)!) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits), medianStepMsPerReplica: median(replicaMs), medianThreadCpuMsPerReplica: replicaCpu.length ? median(replicaCpu) : null } : null, profile };
+    return { rows: runners.map(([w]) => ({ ...row(w, times.get(w)!, gflop), cpuMsPerStep: median(cpu.get(w)!) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits), medianStepMsPerReplica: median(replicaMs), medianThreadCpuMsPerReplica: replicaCpu.length ? median(replicaCpu) : null, medianOtherThreadsCpuMs: otherCpu.length ? Math.max(0, median(otherCpu)) : null } : null, profile };
   } finally {
     for (const [, r] of runners) await r.close();
     for (const m of [one, many]) {
@@ -275,7 +283,8 @@ const syncLines = models
     const s = m.sync!;
     const cpu = s.medianThreadCpuMsPerReplica;
     const split = cpu === null ? '' : `; of its ${s.medianStepMsPerReplica.toFixed(0)} ms step (median) its thread ran ${cpu.toFixed(0)} ms of CPU, so ${Math.max(0, s.medianStepMsPerReplica - cpu - s.medianBlockedMsPerReplica).toFixed(0)} ms it was runnable without a core`;
-    return `${m.name}: each of the ${WORKERS} replicas passes ${s.barriersPerStep} barriers per step and waits in them ${s.medianBlockedMsPerReplica.toFixed(0)} ms (median) of its step for the others${split}.`;
+    const others = s.medianOtherThreadsCpuMs === null ? '' : `; V8's helper threads (GC, compiler) used another ${s.medianOtherThreadsCpuMs.toFixed(0)} CPU-ms per step`;
+    return `${m.name}: each of the ${WORKERS} replicas passes ${s.barriersPerStep} barriers per step and waits in them ${s.medianBlockedMsPerReplica.toFixed(0)} ms (median) of its step for the others${split}${others}.`;
   });
 const dataLine = `Data pipeline on the loop's thread (overlapped with the replicas' step): batch assembly (shuffle, flip, copy) ${data.batchAssemblyMs.toFixed(1)} ms per batch of ${BATCH}; decoding ${data.decodeMsPerImage?.toFixed(1) ?? 'n/a'} ms per Oxford image (done once, in the decode pool, before training).`;
 const loadLine = `Load average (1/5/15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' / ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' / ')} on ${machine.cores} cores (other processes share this machine).`;

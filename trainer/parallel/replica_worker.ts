@@ -6,10 +6,10 @@
  * identical bits everywhere, so the weights stay identical without ever being sent.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { INPUT_CHANNELS, INPUT_SIZE } from '../../core/index.js';
 import { selectBackend } from '../../core/node/backends/select.js';
+import { threadCpuMs } from '../../core/node/thread_cpu.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { serveWorker } from '../../core/node/worker_pool.js';
 import { sparseCrossEntropy } from '../loss.js';
@@ -31,24 +31,6 @@ interface Replica {
 }
 
 let replica: Replica | null = null;
-
-/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on every Linux build). */
-const USER_HZ = 100;
-
-/**
- * CPU time of this thread alone (user + system), from /proc/thread-self/stat, at USER_HZ
- * resolution; null where there is no such file. process.cpuUsage() counts every thread.
- */
-function threadCpuMs(): number | null {
-  try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-    // Fields after the command name (which may hold spaces) start at state, field 3; utime and stime are 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
-  } catch {
-    return null;
-  }
-}
 
 async function init(m: ReplicaInit): Promise<Replica> {
   await selectBackend(m.backend);
