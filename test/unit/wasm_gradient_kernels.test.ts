@@ -285,6 +285,16 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
+  it('SplitV of float32 runs of whole vectors (the SIMD copy) on every axis', async () => {
+    const shape = [2, 3, 4, 12];
+    const data = randomData(shape, 12);
+    for (let axis = 0; axis < 4; axis++) {
+      const sizes = axis === 3 ? [4, 8] : axis === 0 ? [1, 1] : [1, shape[axis] - 1];
+      const run = () => tf.concat(tf.split(tf.tensor(data, shape), sizes, axis).map((t, k) => tf.mul(t, k + 1)), axis);
+      assert.deepEqual(await on('wasm', run), await on('cpu', run), `axis ${axis}`);
+    }
+  });
+
   it('SplitV (the Concatenate gradient) on every axis', async () => {
     const shape = [2, 5, 6, 7];
     const data = randomData(shape, 9);

@@ -32,6 +32,11 @@ export interface SimdLoops {
    * of cb bytes, as f32x4: the two per-channel reductions of BatchNorm's gradient, in one pass.
    */
   bnGradSums(x: number, dy: number, mean: number, sumDy: number, sumXdy: number, cb: number, rows: number): void;
+  /**
+   * dst[k·dstStep .. +rb) = src[k·srcStep .. +rb) for k < count (rb a multiple of 16), as v128
+   * copies: one piece of a channel-axis split, run by run, with no JavaScript call per run.
+   */
+  copyRuns(src: number, srcStep: number, dst: number, dstStep: number, rb: number, count: number): void;
   /** acc[0..cb) += Σ_{k<rows} x[k·cb .. +cb), as f32x4: a column sum (Sum over leading axes). */
   colSum(x: number, acc: number, cb: number, rows: number): void;
   /** out[k] = lo ≤ x[k] ≤ hi ? dy[k] : 0 for nb/4 floats (nb a multiple of 16): ClipByValue's gradient. */
@@ -148,11 +153,19 @@ const bnGradSums = countDown(6, [
   ...addTo(1, get(5)),
 ]);
 
+// copyRuns(src 0, srcStep 1, dst 2, dstStep 3, rb 4, count 5; j 6)
+const copyRuns = countDown(5, [
+  ...overBytes(6, 4, [...get(2), ...get(6), op.add, ...get(0), ...get(6), op.add, ...v(simd.load, true), ...v(simd.store, true)]),
+  ...addTo(0, get(1)),
+  ...addTo(2, get(3)),
+]);
+
 const V128 = 0x7b;
 const FUNCTIONS: { name: keyof SimdLoops; params: number[]; locals: number[]; body: number[] }[] = [
   { name: 'mulAcc', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: mulAcc },
   { name: 'outerAcc', params: [I32, I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128], body: outerAcc },
   { name: 'colSum', params: [I32, I32, I32, I32], locals: [I32], body: colSum },
+  { name: 'copyRuns', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: copyRuns },
   { name: 'bnGradSums', params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, V128], body: bnGradSums },
   { name: 'clipGrad', params: [I32, I32, I32, I32, F32, F32], locals: [I32, V128], body: clipGrad },
   { name: 'reluGrad', params: [I32, I32, I32, I32], locals: [I32], body: reluGrad },
