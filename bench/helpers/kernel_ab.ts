@@ -6,15 +6,19 @@
  * - Conv2DBackpropFilter: one XNNPACK convolution with dy as the filter (conv2DBackpropFilterAsConv);
  * - DepthwiseConv2dNativeBackpropFilter: the float64 JavaScript loop;
  * - ReLU and ClipByValue gradients: tfjs-core's formulas (3 and 5 kernels);
- * - Sum and Mean: the wasm backend's own (transpose, then reduce).
+ * - Sum and Mean: the wasm backend's own (transpose, then reduce);
+ * - BatchNorm's gradient sums: x − μ, its product with dy, and the backend's Sum of each;
+ * - SplitV: one TypedArray.set per contiguous run.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { tf } from '../../core/node/tfjs.js';
 import { CLIP_BY_VALUE_GRAD, RELU_GRAD } from '../../core/node/wasm_kernels/ActivationGrads.js';
+import { BATCH_NORM_GRAD_SUMS } from '../../core/node/wasm_kernels/BatchNormGradSums.js';
 import { conv2DBackpropFilterAsConv } from '../../core/node/wasm_kernels/Conv2DBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropFilterAsLoop } from '../../core/node/wasm_kernels/DepthwiseConv2dNativeBackpropFilter.js';
 import { meanKernel } from '../../core/node/wasm_kernels/Mean.js';
+import { splitVByRuns } from '../../core/node/wasm_kernels/SplitV.js';
 import { sumKernel } from '../../core/node/wasm_kernels/Sum.js';
 import { sparseCrossEntropy } from '../../trainer/loss.js';
 import { kernelFlops } from './step_profile.js';
@@ -35,7 +39,7 @@ export interface BeforeAfter {
   afterMs: number;
 }
 
-const RECORDED = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'Relu', 'ClipByValue', 'Sum', 'Mean'];
+const RECORDED = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'Relu', 'ClipByValue', 'Sum', 'Mean', 'FusedBatchNorm', 'SplitV'];
 
 /** The calls of RECORDED kernels one forward + backward pass of `model` makes (wrappers are removed again). */
 function recordCalls(model: LayersModel, xs: tf.Tensor4D, ys: tf.Tensor3D): Call[] {
@@ -49,8 +53,8 @@ function recordCalls(model: LayersModel, xs: tf.Tensor4D, ys: tf.Tensor3D): Call
         setupFunc: undefined,
         kernelFunc: (args) => {
           const ins = Object.values(args.inputs) as TensorInfo[];
-          const out = config.kernelFunc(args) as TensorInfo;
-          calls.push({ kernel: config.kernelName, shapes: ins.map((t) => [...t.shape]), out: [...out.shape], attrs: { ...args.attrs } });
+          const out = config.kernelFunc(args) as TensorInfo | TensorInfo[];
+          calls.push({ kernel: config.kernelName, shapes: ins.map((t) => [...t.shape]), out: [...(Array.isArray(out) ? out[0] : out).shape], attrs: { ...args.attrs } });
           return out;
         },
       });
@@ -76,8 +80,8 @@ const cpuMs = () => {
 function direct(f: KernelFunc, inputs: Record<string, tf.Tensor>, attrs: NamedAttrMap): () => void {
   const backend = tf.backend();
   return () => {
-    const out = f({ inputs: inputs as never, backend, attrs }) as TensorInfo;
-    backend.disposeData(out.dataId);
+    const out = f({ inputs: inputs as never, backend, attrs }) as TensorInfo | TensorInfo[];
+    for (const t of Array.isArray(out) ? out : [out]) backend.disposeData(t.dataId);
   };
 }
 
@@ -93,6 +97,22 @@ function pair(c: Call, t: tf.Tensor[]): { before: () => void; after: () => void;
       return { label: 'Sum', before: direct(sumKernel.backendKernel()!, { x: t[0] }, c.attrs), after: direct(now('Sum'), { x: t[0] }, c.attrs) };
     case 'Mean':
       return { label: 'Mean', before: direct(meanKernel.backendKernel()!, { x: t[0] }, c.attrs), after: direct(now('Mean'), { x: t[0] }, c.attrs) };
+    case 'SplitV':
+      return { label: 'SplitV', before: direct(splitVByRuns, { x: t[0] }, c.attrs), after: direct(now('SplitV'), { x: t[0] }, c.attrs) };
+    case 'FusedBatchNorm': {
+      const sum = sumKernel.backendKernel()!;
+      const axis = t[0].shape.slice(0, -1).map((_, k) => k);
+      return {
+        label: 'BatchNorm gradient sums',
+        before: () => {
+          const centred = tf.tidy(() => tf.mul(tf.sub(t[0], t[2]), t[1]));
+          direct(sum, { x: t[1] }, { axis, keepDims: false })();
+          direct(sum, { x: centred }, { axis, keepDims: false })();
+          centred.dispose();
+        },
+        after: () => (tf.engine().runKernel(BATCH_NORM_GRAD_SUMS, { x: t[0], dy: t[1], mean: t[2] }) as tf.Tensor).dispose(),
+      };
+    }
     case 'Relu':
       return {
         label: 'Relu gradient',
@@ -114,8 +134,11 @@ function pair(c: Call, t: tf.Tensor[]): { before: () => void; after: () => void;
 export function gradientKernelsBeforeAfter(model: LayersModel, xs: tf.Tensor4D, ys: tf.Tensor3D, reps = 3): BeforeAfter[] {
   const rows = new Map<string, BeforeAfter>();
   for (const c of recordCalls(model, xs, ys)) {
-    // Relu and ClipByValue were recorded forward: their gradients take x and a dy of x's shape.
-    const shapes = c.kernel === 'Relu' || c.kernel === 'ClipByValue' ? [c.shapes[0], c.shapes[0]] : c.shapes;
+    // Relu, ClipByValue and FusedBatchNorm were recorded forward: their gradients take x and a dy
+    // of x's shape (and BatchNorm's the mean).
+    const forward = c.kernel === 'Relu' || c.kernel === 'ClipByValue' || c.kernel === 'FusedBatchNorm';
+    if (c.kernel === 'FusedBatchNorm' && c.shapes[0][c.shapes[0].length - 1] % 4 !== 0) continue;
+    const shapes = forward ? [c.shapes[0], c.shapes[0], ...(c.kernel === 'FusedBatchNorm' ? [c.shapes[1]] : [])] : c.shapes;
     const inputs = shapes.map((s) => tf.randomNormal(s, 1, 2));
     try {
       const { before, after, label } = pair(c, inputs);

@@ -13,7 +13,7 @@ interface WasmHeap {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
 }
 
-const splitV: KernelFunc = ({ inputs, backend, attrs }) => {
+function split({ inputs, backend, attrs }: Parameters<KernelFunc>[0], simd: boolean): TensorInfo[] {
   const { x } = inputs as { x: TensorInfo };
   const { numOrSizeSplits, axis } = attrs as unknown as SplitVAttrs;
   const wasm = backend as unknown as WasmHeap;
@@ -30,7 +30,7 @@ const splitV: KernelFunc = ({ inputs, backend, attrs }) => {
   let offset = 0;
   // Float32 pieces whose runs are whole f32x4 vectors go through simd.ts's copyRuns (no JavaScript
   // call per run: a channel-axis split of a 128² activation is 131,072 runs per piece).
-  const vectors = x.dtype === 'float32' && sizes.every((size) => (size * inner) % 4 === 0) && row % 4 === 0;
+  const vectors = simd && x.dtype === 'float32' && sizes.every((size) => (size * inner) % 4 === 0) && row % 4 === 0;
   outs.forEach((out, k) => {
     const len = sizes[k] * inner;
     if (vectors) {
@@ -43,7 +43,12 @@ const splitV: KernelFunc = ({ inputs, backend, attrs }) => {
     offset += len;
   });
   return outs;
-};
+}
+
+const splitV: KernelFunc = (args) => split(args, true);
+
+/** The previous kernel, one TypedArray.set per run (the before/after benchmark's "before"). */
+export const splitVByRuns: KernelFunc = (args) => split(args, false);
 
 export const splitVConfig: KernelConfig = {
   kernelName: SplitV,
