@@ -21,3 +21,5 @@ export * from './error_codec.js';
 export * from './backend_resolver.js';
 export * from './adapters.js';
 export * from './tensor_layout.js';
+export * from './frame_headers.js';
+export * from './bounded_json.js';

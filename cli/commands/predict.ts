@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import sharp from 'sharp';
-import { blendOverlay, ConfigError, encodeMaskPng, ENGINE_KINDS, imageToInput, INPUT_SIZE, normalizationOf, resizeMask, segmentBatch, type EngineRequest, type SampleError } from '../../core/index.js';
+import { backgroundClassOf, blendOverlay, ConfigError, encodeMaskPng, ENGINE_KINDS, geometryOf, imageToInput, normalizationOf, resizeMask, segmentBatch, type EngineRequest, type SampleError } from '../../core/index.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
@@ -32,7 +32,7 @@ export function registerPredict(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu', 'auto')
     .option('--engine <engine>', 'auto (tfjs when the version has a tfjs model, else ONNX Runtime) | tfjs | ort', 'auto')
-    .option('--mask-size <size>', 'model (128×128) or frame (the input size)', 'frame')
+    .option('--mask-size <size>', "model (the model's input size, e.g. 128×128) or frame (the input image's size)", 'frame')
     .option('--opacity <0-1>', 'overlay opacity', numberOption('opacity', 0), 0.5)
     .option('--models <dir>', 'registry root', 'models')
     .action(async (flags: PredictFlags, cmd: Command) => {
@@ -47,6 +47,9 @@ export function registerPredict(program: Command): void {
       if (flags.engine !== 'auto' && !(ENGINE_KINDS as readonly string[]).includes(flags.engine)) throw new ConfigError(`--engine must be auto, tfjs or ort, got '${flags.engine}'`);
       const { runner, card } = await openRunner(flags.model, { engine: flags.engine, backend: flags.backend, root: flags.models, log });
       const normalization = normalizationOf(card);
+      const geometry = geometryOf(card);
+      // Every class is drawn unless the card names a background (edgeseg's own models, PASCAL's class 0).
+      const overlayOptions = { opacity: flags.opacity, classes: geometry.classes, background: backgroundClassOf(card) };
       mkdirSync(flags.out, { recursive: true });
       const bar = new ProgressBar({ label: 'predict', total: files.length });
       let written = 0;
@@ -54,13 +57,14 @@ export function registerPredict(program: Command): void {
         const stem = basename(file, extname(file));
         try {
           const image = await decodeImage(readFileSync(file));
-          const batch = tf.tidy(() => tf.expandDims(imageToInput(image, normalization)) as tf.Tensor4D);
-          const [seg] = await segmentBatch(runner, batch).finally(() => batch.dispose());
-          const mask = flags.maskSize === 'frame' ? resizeMask({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, image.width, image.height) : { data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE };
+          const batch = tf.tidy(() => tf.expandDims(imageToInput(image, normalization, geometry)) as tf.Tensor4D);
+          const [seg] = await segmentBatch(runner, batch, geometry.classes).finally(() => batch.dispose());
+          const model = { data: seg.mask, width: geometry.width, height: geometry.height };
+          const mask = flags.maskSize === 'frame' ? resizeMask(model, image.width, image.height) : model;
           writeFileSync(join(flags.out, `${stem}.mask.png`), encodeMaskPng(mask));
-          const frame = flags.maskSize === 'frame' ? image : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(INPUT_SIZE, INPUT_SIZE, { fit: 'fill' }).raw().toBuffer();
+          const frame = flags.maskSize === 'frame' ? image : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(geometry.width, geometry.height, { fit: 'fill' }).raw().toBuffer();
           const pixels = 'data' in frame ? frame.data : new Uint8Array(frame);
-          const overlay = blendOverlay(pixels, mask.data, mask.width, mask.height, 3, { opacity: flags.opacity });
+          const overlay = blendOverlay(pixels, mask.data, mask.width, mask.height, 3, overlayOptions);
           await sharp(overlay, { raw: { width: mask.width, height: mask.height, channels: 3 } }).png().toFile(join(flags.out, `${stem}.overlay.png`));
           written++;
         } catch (err) {

@@ -1,14 +1,15 @@
 /**
  * Inference worker: holds one or more verified models (so a hot swap never drops a frame), each
  * in one of core's engine runners (tfjs or ONNX Runtime); decodes frames with sharp (or takes raw RGB8), preprocesses them with
- * core's contract (the input normalization the model's card declares) on the worker's tfjs backend, runs the model and encodes masks.
+ * core's contract (the input size and normalization the model's card declares) on the worker's tfjs backend, runs the model and
+ * encodes masks of the card's size and classes.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   encodeMaskPng,
   encodeRle,
   FrameError,
-  INPUT_SIZE,
+  geometryOf,
   normalizationOf,
   RAW_RGB8,
   resizeMask,
@@ -56,17 +57,19 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
   if (good.length === 0) return outcomes;
   const t1 = performance.now();
   const normalization = normalizationOf(entry.card);
-  const batch = tf.tidy(() => tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32'), normalization))) as tf.Tensor4D);
+  const geometry = geometryOf(entry.card);
+  const batch = tf.tidy(() => tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32'), normalization, geometry))) as tf.Tensor4D);
   let segs: Segmentation[];
   try {
-    segs = await segmentBatch(entry.runner, batch);
+    segs = await segmentBatch(entry.runner, batch, geometry.classes);
   } finally {
     batch.dispose();
   }
   const inferenceMs = performance.now() - t1;
   good.forEach(([img, i], k) => {
     const seg = segs[k];
-    const mask = options.maskSize === 'frame' ? resizeMask({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, img.width, img.height) : { data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE };
+    const model = { data: seg.mask, width: geometry.width, height: geometry.height };
+    const mask = options.maskSize === 'frame' ? resizeMask(model, img.width, img.height) : model;
     outcomes[i] = {
       ok: true,
       width: mask.width,
