@@ -35,6 +35,23 @@ function table(header: string[], rows: (string | number)[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+/** The gradient kernels of one step, previous round's kernel vs this one, timed alternately in the same run. */
+function beforeAfterTable(m: Json, p: Json, j: Json): string[] {
+  const rows = p.beforeAfter as Json[];
+  const rate = (r: Json, ms: number) => (r.gflop ? num((1000 * r.gflop) / ms, 1) : '-');
+  const k1 = (m.keras as Json[]).find((k) => k.threads === 1);
+  const keras = k1 ? `; Keras on 1 thread ran the whole step at ${num((3 * m.forwardGflopPerFrame * j.batch * 1000) / k1.msPerStep, 1)} GFLOP/s (same run)` : '';
+  return [
+    '',
+    `Gradient kernels of the same step, before (previous round's kernel) and after, each call replayed with fresh inputs, the two alternating (CPU ms, median of 3). Forward convolutions of the step: ${num(p.forwardConvGflops, 1)} GFLOP/s${keras}.`,
+    '',
+    table(
+      ['kernel', 'calls', 'before ms', 'before GFLOP/s', 'after ms', 'after GFLOP/s', 'after / forward conv', 'speed-up'],
+      rows.map((r) => [r.kernel, r.calls, num(r.beforeMs, 1), rate(r, r.beforeMs), num(r.afterMs, 1), rate(r, r.afterMs), r.gflop ? `${num((1000 * r.gflop) / r.afterMs / p.forwardConvGflops, 2)}×` : '-', `${num(r.beforeMs / r.afterMs, 2)}×`]),
+    ),
+  ];
+}
+
 function trainSection(j: Json): string {
   if (!Array.isArray(j.models)) return `## bench:train\n\nbench/out/train.json is in the format of an older bench:train; run \`npm run bench:train\` again.`;
   const models = j.models as Json[];
@@ -48,7 +65,8 @@ function trainSection(j: Json): string {
     return [
       `Profile of one ${m.name} step (wasm, one thread): ${num(total, 0)} ms in kernels — forward ${num(p.phaseMs.forward, 0)}, backward ${num(p.phaseMs.backward, 0)}, optimizer ${num(p.phaseMs.optimizer, 0)}.`,
       '',
-      table(['phase', 'kernel', 'calls', 'ms', 'share'], (p.top as Json[]).slice(0, 5).map((k) => [k.phase, k.kernel, k.calls, num(k.ms, 0), pct(k.ms / total)])),
+      table(['phase', 'kernel', 'calls', 'ms', 'share', 'GFLOP/s'], (p.top as Json[]).slice(0, 8).map((k) => [k.phase, k.kernel, k.calls, num(k.ms, 0), pct(k.ms / total), k.gflop ? num((1000 * k.gflop) / k.ms, 1) : '-'])),
+      ...(Array.isArray(p.beforeAfter) ? beforeAfterTable(m, p, j) : []),
     ].join('\n');
   });
   return [
@@ -64,7 +82,7 @@ function trainSection(j: Json): string {
     ),
     '',
     ...profiles.flatMap((p) => [p, '']),
-    ...models.filter((m) => m.sync).map((m) => `${m.name}: each of the ${j.workers} replicas passes ${m.sync.barriersPerStep} barriers per step and waits in them ${num(m.sync.medianBlockedMsPerReplica, 0)} ms (median).`),
+    ...models.filter((m) => m.sync).map((m) => `${m.name}: each of the ${j.workers} replicas passes ${m.sync.barriersPerStep} barriers per step and waits in them ${num(m.sync.medianBlockedMsPerReplica, 0)} ms (median)${typeof m.sync.medianThreadCpuMsPerReplica === 'number' ? `; of its ${num(m.sync.medianStepMsPerReplica, 0)} ms step its thread ran ${num(m.sync.medianThreadCpuMsPerReplica, 0)} ms of CPU, and was runnable without a core for ${num(Math.max(0, m.sync.medianStepMsPerReplica - m.sync.medianThreadCpuMsPerReplica - m.sync.medianBlockedMsPerReplica), 0)} ms` : ''}${typeof m.sync.medianOtherThreadsCpuMs === 'number' ? `; V8's helper threads (GC, compiler) used another ${num(m.sync.medianOtherThreadsCpuMs, 0)} CPU-ms per step` : ''}.`),
     '',
     `Data pipeline: ${num(j.data.batchAssemblyMs, 1)} ms per batch assembled on the loop's thread (overlapped with the step); ${j.data.decodeMsPerImage === null ? 'n/a' : num(j.data.decodeMsPerImage, 1)} ms per Oxford image decoded (once, in the decode pool).`,
     '',

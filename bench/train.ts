@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { INPUT_SIZE, parseDatasetSpecs } from '../core/index.js';
 import { activateWasm } from '../core/node/backends/wasm.js';
 import { activateWebgpu, gpuDevicePresent, probeWebgpu } from '../core/node/backends/webgpu.js';
+import { threadCpuMs } from '../core/node/thread_cpu.js';
 import { tf } from '../core/node/tfjs.js';
 import type { SampleSet } from '../trainer/data/dataset.js';
 import { loadSample } from '../trainer/data/load_sample.js';
@@ -28,6 +29,7 @@ import { startReplicas } from '../trainer/parallel/replica_group.js';
 import { inProcessSteps, type StepRunner } from '../trainer/step_runner.js';
 import { kerasAnchor, runKeras } from './helpers/keras_anchor.js';
 import { BENCH_MODEL, gflopOf } from './helpers/models.js';
+import { gradientKernelsBeforeAfter, type BeforeAfter } from './helpers/kernel_ab.js';
 import { profileStep, type KernelTime } from './helpers/step_profile.js';
 import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 import { tinyBatch } from './helpers/train_steps.js';
@@ -75,7 +77,7 @@ function fresh(name: string) {
 }
 
 /** 1 vs N workers on the same batch, alternating which goes first each round. */
-async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[] } }> {
+async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number; medianStepMsPerReplica: number; medianThreadCpuMsPerReplica: number | null; medianOtherThreadsCpuMs: number | null } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[]; forwardConvGflops: number; beforeAfter: BeforeAfter[] } }> {
   const data = tinyBatch(BATCH);
   const batch = { images: data.images, masks: data.masks, size: BATCH, ids: [] };
   const one = fresh(name);
@@ -86,6 +88,10 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
   const times = new Map<number, number[]>(runners.map(([w]) => [w, []]));
   const cpu = new Map<number, number[]>(runners.map(([w]) => [w, []]));
   const waits: number[] = [];
+  const replicaMs: number[] = [];
+  const replicaCpu: number[] = [];
+  // Process CPU of an N-worker step less its replicas' and this thread's: V8's helper threads (GC, compiler).
+  const otherCpu: number[] = [];
   let barriers = 0;
   try {
     for (const [, r] of runners) await r.step(batch, 1e-3); // warm-up: kernels, XNNPACK operator caches
@@ -94,12 +100,21 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
         for (let s = 0; s < STEPS; s++) {
           const t0 = performance.now();
           const c0 = process.cpuUsage();
+          const main0 = threadCpuMs();
           await r.step(batch, 1e-3);
           times.get(workers)!.push(performance.now() - t0);
           const c = process.cpuUsage(c0);
+          const main1 = threadCpuMs();
           cpu.get(workers)!.push((c.user + c.system) / 1000);
           const sync = workers > 1 && replicas ? replicas.lastStep : [];
-          for (const r of sync) waits.push(r.waitedMs);
+          if (sync.length && main0 !== null && main1 !== null && sync.every((x) => x.cpuMs !== null)) {
+            otherCpu.push((c.user + c.system) / 1000 - (main1 - main0) - sync.reduce((a, x) => a + x.cpuMs!, 0));
+          }
+          for (const r of sync) {
+            waits.push(r.waitedMs);
+            replicaMs.push(r.ms);
+            if (r.cpuMs !== null) replicaCpu.push(r.cpuMs);
+          }
           barriers = sync[0]?.barriers ?? barriers;
           process.stderr.write(`  ${name} ${workers} worker(s) round ${round + 1} step ${s + 1}: ${times.get(workers)!.at(-1)!.toFixed(0)} ms${sync.length ? ` (blocked in ${barriers} barriers: ${sync.map((r) => r.waitedMs.toFixed(0)).join(' / ')} ms)` : ''}\n`);
         }
@@ -110,10 +125,14 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
       const xs = tf.tensor4d(data.images, [BATCH, INPUT_SIZE, INPUT_SIZE, 3]);
       const ys = tf.tensor3d(data.masks, [BATCH, INPUT_SIZE, INPUT_SIZE], 'int32');
       const p = await profileStep(one.model, one.optimizer, xs, ys);
+      const beforeAfter = gradientKernelsBeforeAfter(one.model, xs, ys);
       tf.dispose([xs, ys]);
-      profile = { phaseMs: p.phaseMs, top: p.kernels.slice(0, PROFILE_TOP) };
+      // The forward convolutions' rate: what the gradient kernels are measured against.
+      const forwardConv = p.kernels.filter((k) => k.phase === 'forward' && /^(Fused)?(Conv2D|DepthwiseConv2D|DepthwiseConv2dNative)$/.test(k.kernel));
+      const forwardConvGflops = (1000 * forwardConv.reduce((a, k) => a + k.gflop, 0)) / Math.max(1e-9, forwardConv.reduce((a, k) => a + k.ms, 0));
+      profile = { phaseMs: p.phaseMs, top: p.kernels.slice(0, PROFILE_TOP), forwardConvGflops, beforeAfter };
     }
-    return { rows: runners.map(([w]) => ({ ...row(w, times.get(w)!, gflop), cpuMsPerStep: median(cpu.get(w)!) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits) } : null, profile };
+    return { rows: runners.map(([w]) => ({ ...row(w, times.get(w)!, gflop), cpuMsPerStep: median(cpu.get(w)!) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits), medianStepMsPerReplica: median(replicaMs), medianThreadCpuMsPerReplica: replicaCpu.length ? median(replicaCpu) : null, medianOtherThreadsCpuMs: otherCpu.length ? Math.max(0, median(otherCpu)) : null } : null, profile };
   } finally {
     for (const [, r] of runners) await r.close();
     for (const m of [one, many]) {
@@ -224,6 +243,15 @@ const table = [
   ]),
   ...webgpu.map((w) => `| unet-small | edgeseg webgpu (${w.adapter}) | - | ${w.msPerStep.toFixed(0)} | ${w.imagesPerSecond.toFixed(2)} | - | - |`),
 ].join('\n');
+/** The Keras anchor's whole-step rate in this run, beside which the kernel rates are read. */
+function kerasGflops(m: { forwardGflopPerFrame: number; keras: { threads: number; msPerStep: number; cpuMsPerStep: number; keras: string }[] }): string {
+  const k = m.keras.find((r) => r.threads === 1);
+  if (!k) return '';
+  const gflops = (3 * m.forwardGflopPerFrame * BATCH * 1000) / k.msPerStep;
+  const perCpu = (3 * m.forwardGflopPerFrame * BATCH * 1000) / k.cpuMsPerStep;
+  return `; Keras ${k.keras} on 1 thread ran the whole step at ${gflops.toFixed(1)} GFLOP/s wall, ${perCpu.toFixed(1)} per CPU-second (same run, ≈ 3× forward FLOPs)`;
+}
+
 const profiles = models
   .filter((m) => m.profile)
   .map((m) => {
@@ -232,12 +260,33 @@ const profiles = models
     return [
       `Profile of one ${m.name} step on wasm, one thread (${total.toFixed(0)} ms in kernels: forward ${p.phaseMs.forward.toFixed(0)}, backward ${p.phaseMs.backward.toFixed(0)}, optimizer ${p.phaseMs.optimizer.toFixed(0)}), top ${PROFILE_TOP}:`,
       '',
-      '| phase | kernel | calls | ms | share |',
-      '|---|---|---|---|---|',
-      ...p.top.map((k) => `| ${k.phase} | ${k.kernel} | ${k.calls} | ${k.ms.toFixed(0)} | ${((100 * k.ms) / total).toFixed(1)}% |`),
+      '| phase | kernel | calls | ms | share | GFLOP/s |',
+      '|---|---|---|---|---|---|',
+      ...p.top.map((k) => `| ${k.phase} | ${k.kernel} | ${k.calls} | ${k.ms.toFixed(0)} | ${((100 * k.ms) / total).toFixed(1)}% | ${k.gflop ? ((1000 * k.gflop) / k.ms).toFixed(1) : '-'} |`),
+      '',
+      `Gradient kernels of the same step, previous round's kernel vs this one, each call replayed with fresh inputs and the two alternating (CPU ms, median of 3); forward convolutions of the step ran at ${p.forwardConvGflops.toFixed(1)} GFLOP/s${kerasGflops(m)}:`,
+      '',
+      '| kernel | calls | before ms | before GFLOP/s | after ms | after GFLOP/s | after / forward conv | speed-up |',
+      '|---|---|---|---|---|---|---|---|',
+      ...p.beforeAfter.map((r) => {
+        const rate = (ms: number) => (r.gflop ? ((1000 * r.gflop) / ms).toFixed(1) : '-');
+        return `| ${r.kernel} | ${r.calls} | ${r.beforeMs.toFixed(1)} | ${rate(r.beforeMs)} | ${r.afterMs.toFixed(1)} | ${rate(r.afterMs)} | ${r.gflop ? `${((1000 * r.gflop) / r.afterMs / p.forwardConvGflops).toFixed(2)}x` : '-'} | ${(r.beforeMs / r.afterMs).toFixed(2)}x |`;
+      }),
+      `Sum of these: ${p.beforeAfter.reduce((a, r) => a + r.beforeMs, 0).toFixed(0)} ms before, ${p.beforeAfter.reduce((a, r) => a + r.afterMs, 0).toFixed(0)} ms after.`,
     ].join('\n');
   });
-const syncLines = models.filter((m) => m.sync).map((m) => `${m.name}: each of the ${WORKERS} replicas passes ${m.sync!.barriersPerStep} barriers per step and waits in them ${m.sync!.medianBlockedMsPerReplica.toFixed(0)} ms (median) of its step for the others.`);
+// Where a replica's step goes: computing (its thread's CPU time), blocked in barriers, and the
+// rest, when the thread was runnable but the core ran someone else (other processes, or the
+// other replica on a machine with fewer free cores than replicas).
+const syncLines = models
+  .filter((m) => m.sync)
+  .map((m) => {
+    const s = m.sync!;
+    const cpu = s.medianThreadCpuMsPerReplica;
+    const split = cpu === null ? '' : `; of its ${s.medianStepMsPerReplica.toFixed(0)} ms step (median) its thread ran ${cpu.toFixed(0)} ms of CPU, so ${Math.max(0, s.medianStepMsPerReplica - cpu - s.medianBlockedMsPerReplica).toFixed(0)} ms it was runnable without a core`;
+    const others = s.medianOtherThreadsCpuMs === null ? '' : `; V8's helper threads (GC, compiler) used another ${s.medianOtherThreadsCpuMs.toFixed(0)} CPU-ms per step`;
+    return `${m.name}: each of the ${WORKERS} replicas passes ${s.barriersPerStep} barriers per step and waits in them ${s.medianBlockedMsPerReplica.toFixed(0)} ms (median) of its step for the others${split}${others}.`;
+  });
 const dataLine = `Data pipeline on the loop's thread (overlapped with the replicas' step): batch assembly (shuffle, flip, copy) ${data.batchAssemblyMs.toFixed(1)} ms per batch of ${BATCH}; decoding ${data.decodeMsPerImage?.toFixed(1) ?? 'n/a'} ms per Oxford image (done once, in the decode pool, before training).`;
 const loadLine = `Load average (1/5/15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' / ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' / ')} on ${machine.cores} cores (other processes share this machine).`;
 // On a machine shared with other work the wall-clock ratios depend on who else runs; CPU time per
@@ -248,6 +297,11 @@ for (const m of models) {
   if (k1) notes.push(`${m.name}: CPU time per step, edgeseg 1 thread ${one.cpuMsPerStep.toFixed(0)} ms vs Keras 1 thread ${k1.cpuMsPerStep.toFixed(0)} ms (edgeseg/keras per CPU-second ${(k1.cpuMsPerStep / one.cpuMsPerStep).toFixed(2)}x)`);
   const many = m.rows.find((r) => r.workers === WORKERS);
   if (many && WORKERS > 1) notes.push(`${m.name}: ${WORKERS} workers spend ${many.cpuMsPerStep.toFixed(0)} CPU-ms per step against ${one.cpuMsPerStep.toFixed(0)} for one thread (parallel overhead ${((100 * (many.cpuMsPerStep - one.cpuMsPerStep)) / one.cpuMsPerStep).toFixed(0)}%)`);
+}
+if (Math.max(loadBefore[0], loadAfter[0]) > machine.cores) {
+  notes.push(
+    `the machine was loaded (load average up to ${Math.max(loadBefore[0], loadAfter[0]).toFixed(1)} on ${machine.cores} cores): wall-clock ratios here say as much about the other processes as about the trainers; the CPU-time lines and the kernel tables (CPU time, before/after alternating) are the comparisons that hold`,
+  );
 }
 const ratioLines = Object.entries(ratios).map(([k, v]) => `${k}: ${v.toFixed(2)}x`);
 

@@ -1,6 +1,7 @@
 /**
- * The Keras/TensorFlow anchor of bench:train: a virtual environment under .cache/ with
- * tensorflow-cpu (installed by `python3 -m pip` on first use), running bench/anchors/keras_train.py.
+ * The Keras/TensorFlow anchor of bench:train: python3 itself when it imports TensorFlow and Keras,
+ * else a virtual environment under .cache/ with tensorflow-cpu (installed by `python3 -m pip` on
+ * first use), running bench/anchors/keras_train.py.
  * A reference point, never a dependency: when it cannot be set up, `kerasAnchor` says why.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -26,8 +27,11 @@ export interface KerasRun {
 
 /** The venv's python with tensorflow importable, installing it if needed; or the reason it is not available. */
 export function kerasAnchor(log: (line: string) => void): { python: string } | { skipped: string } {
-  const importable = () => existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import tensorflow, keras'], { stdio: 'ignore', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } }).status === 0;
+  const imports = (python: string) => spawnSync(python, ['-c', 'import tensorflow, keras'], { stdio: 'ignore', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } }).status === 0;
+  const importable = () => existsSync(PYTHON) && imports(PYTHON);
   if (importable()) return { python: PYTHON };
+  // A python3 that already has TensorFlow needs no 600 MB venv.
+  if (imports('python3')) return { python: 'python3' };
   try {
     if (spawnSync('python3', ['-m', 'pip', '--version'], { stdio: 'ignore' }).status !== 0) return { skipped: 'python3 -m pip is not available' };
     log(`keras anchor: installing tensorflow-cpu into ${VENV} (once; about 600 MB)`);

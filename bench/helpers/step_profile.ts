@@ -15,6 +15,51 @@ export interface KernelTime {
   kernel: string;
   ms: number;
   calls: number;
+  /** Multiply-adds × 2 of the convolution kernels (all calls), from their shapes; 0 for other kernels. */
+  gflop: number;
+}
+
+/**
+ * FLOPs of one call of a convolution kernel from its input and output shapes (every
+ * tap counted, padding included, as the forward FLOP count of trainer/models/flops.ts does);
+ * 0 for kernels whose cost is not multiply-adds.
+ */
+export function kernelFlops(kernel: string, inputs: number[][], outputs: number[][]): number {
+  const size = (s: number[] | undefined) => (s ?? []).reduce((a, b) => a * b, 1);
+  const out = outputs[0] ?? [];
+  switch (kernel) {
+    case 'Conv2D':
+    case 'FusedConv2D': {
+      // out [b, oh, ow, co] × filter [fh, fw, ci, co]
+      const [fh, fw, ci] = inputs[1] ?? [];
+      return 2 * size(out) * fh * fw * ci;
+    }
+    case 'Conv2DBackpropInput': {
+      // dy [b, oh, ow, co] × filter [fh, fw, ci, co]
+      const [fh, fw, ci] = inputs[1] ?? [];
+      return 2 * size(inputs[0]) * fh * fw * ci;
+    }
+    case 'Conv2DBackpropFilter': {
+      // dy [b, oh, ow, co] × out = filter [fh, fw, ci, co]
+      const [fh, fw, ci] = out;
+      return 2 * size(inputs[1]) * fh * fw * ci;
+    }
+    case 'DepthwiseConv2dNative':
+    case 'FusedDepthwiseConv2D': {
+      const [fh, fw] = inputs[1] ?? [];
+      return 2 * size(out) * fh * fw;
+    }
+    case 'DepthwiseConv2dNativeBackpropInput': {
+      const [fh, fw] = inputs[1] ?? [];
+      return 2 * size(inputs[0]) * fh * fw;
+    }
+    case 'DepthwiseConv2dNativeBackpropFilter': {
+      const [fh, fw] = out;
+      return 2 * size(inputs[1]) * fh * fw;
+    }
+    default:
+      return 0;
+  }
 }
 
 /**
@@ -22,7 +67,7 @@ export interface KernelTime {
  * machine a kernel preempted midway would otherwise be charged the other processes' time. Only
  * this thread computes while it runs (wasm kernels are synchronous), so process CPU is its own.
  */
-async function byKernel(run: () => tf.TensorContainer): Promise<Map<string, { ms: number; calls: number }>> {
+async function byKernel(run: () => tf.TensorContainer): Promise<Map<string, { ms: number; calls: number; gflop: number }>> {
   const backend = tf.backend() as unknown as { time(f: () => void): Promise<{ kernelMs: number }> };
   const wallTimer = backend.time;
   backend.time = async (f) => {
@@ -41,14 +86,15 @@ async function byKernel(run: () => tf.TensorContainer): Promise<Map<string, { ms
   } finally {
     backend.time = wallTimer;
   }
-  const out = new Map<string, { ms: number; calls: number }>();
+  const out = new Map<string, { ms: number; calls: number; gflop: number }>();
   for (const k of info.kernels) {
     // `<op>__op` records wrap an op's custom gradient around kernels that are listed themselves.
     if (k.name.endsWith('__op')) continue;
     const ms = await k.kernelTimeMs;
-    const entry = out.get(k.name) ?? { ms: 0, calls: 0 };
+    const entry = out.get(k.name) ?? { ms: 0, calls: 0, gflop: 0 };
     entry.ms += typeof ms === 'number' ? ms : 0;
     entry.calls++;
+    entry.gflop += kernelFlops(k.name, k.inputShapes as number[][], k.outputShapes as number[][]) / 1e9;
     out.set(k.name, entry);
   }
   return out;
@@ -72,8 +118,8 @@ export async function profileStep(model: LayersModel, optimizer: tf.Optimizer, x
   const kernels: KernelTime[] = [];
   for (const [kernel, t] of forward) kernels.push({ phase: 'forward', kernel, ...t });
   for (const [kernel, t] of both) {
-    const f = forward.get(kernel) ?? { ms: 0, calls: 0 };
-    if (t.calls > f.calls) kernels.push({ phase: 'backward', kernel, ms: Math.max(0, t.ms - f.ms), calls: t.calls - f.calls });
+    const f = forward.get(kernel) ?? { ms: 0, calls: 0, gflop: 0 };
+    if (t.calls > f.calls) kernels.push({ phase: 'backward', kernel, ms: Math.max(0, t.ms - f.ms), calls: t.calls - f.calls, gflop: Math.max(0, t.gflop - f.gflop) });
   }
   for (const [kernel, t] of optimizerKernels) kernels.push({ phase: 'optimizer', kernel, ...t });
   kernels.sort((a, b) => b.ms - a.ms);

@@ -8,6 +8,7 @@ import { seedWeights } from '../../trainer/models/init.js';
 import { abortAllReduce, AllReduce, createAllReduceBuffers, ReplicaAbortedError } from '../../trainer/parallel/all_reduce.js';
 import { startReplicas } from '../../trainer/parallel/replica_group.js';
 import { sliceOf } from '../../trainer/parallel/protocol.js';
+import { globalMomentsOp } from '../../trainer/parallel/sync_batch_norm.js';
 import { inProcessSteps, type StepRunner } from '../../trainer/step_runner.js';
 
 const N = 4;
@@ -121,6 +122,42 @@ describe('all-reduce over shared memory', () => {
     assert.deepEqual(group.sumOf(v.subarray(0, 4)), v.subarray(0, 4), 'short path');
     assert.deepEqual(group.sumOf(v.subarray(4, 8)), v.subarray(4, 8), 'short path, other bank');
     assert.throws(() => group.sumOf(new Float32Array(9)), RangeError);
+  });
+
+  it('gathers every row in rank order (one replica: its own row)', () => {
+    const group = new AllReduce(createAllReduceBuffers(1, 8, 5));
+    const row = Float32Array.from([1, -2, 3, 0.5, 9]);
+    assert.deepEqual(group.gather(5, (r) => r.set(row)), row);
+    assert.deepEqual(group.gather(3, (r) => r.set(row.subarray(2))), row.subarray(2), 'other bank');
+    assert.throws(() => group.gather(6, () => {}), RangeError);
+  });
+
+  it('global BatchNorm moments from one exchange equal tf.moments, values and gradients', () => {
+    const group = new AllReduce(createAllReduceBuffers(1, 64, 2 * 6 + 1));
+    const moments = globalMomentsOp(group);
+    const x = tf.randomNormal([3, 4, 5, 6], 2, 3, 'float32', 8);
+    const w = tf.randomNormal([2, 6], 0, 1, 'float32', 9);
+    const viaExchange = (t: tf.Tensor) => {
+      const sum = tf.sum(t, [0, 1, 2]);
+      const centred = tf.sum(tf.square(tf.sub(t, tf.div(sum, 60))), [0, 1, 2]);
+      return moments(sum, centred, 60, 60);
+    };
+    const viaMoments = (t: tf.Tensor) => {
+      const { mean, variance } = tf.moments(t, [0, 1, 2]);
+      return tf.stack([mean, variance]);
+    };
+    const close = (a: tf.Tensor, b: tf.Tensor, what: string) => {
+      const [p, q] = [a.dataSync(), b.dataSync()];
+      let worst = 0;
+      for (let k = 0; k < p.length; k++) worst = Math.max(worst, Math.abs(p[k] - q[k]) / Math.max(1e-3, Math.abs(q[k])));
+      assert.ok(worst <= 1e-4, `${what}: relative difference ${worst}`);
+    };
+    tf.tidy(() => {
+      close(viaExchange(x), viaMoments(x), 'mean and variance');
+      close(tf.grad((u: tf.Tensor) => tf.sum(tf.mul(viaExchange(u), w)))(x), tf.grad((u: tf.Tensor) => tf.sum(tf.mul(viaMoments(u), w)))(x), 'gradient');
+      assert.throws(() => moments(tf.zeros([6]), tf.zeros([6]), 60, 120), /global batch 120/);
+    });
+    tf.dispose([x, w]);
   });
 
   it('hands out each rank once and makes a barrier throw once the group is aborted', () => {

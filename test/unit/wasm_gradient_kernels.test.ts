@@ -3,6 +3,9 @@ import { before, describe, it } from 'node:test';
 import { createRandom, randInt } from '../../core/index.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { tf } from '../../core/node/tfjs.js';
+import { filterGradGemm, filterGemmRoute, type FilterGemmRoute } from '../../core/node/wasm_kernels/filter_gemm.js';
+import { KernelScope } from '../../core/node/wasm_kernels/kernel_scope.js';
+import { depthwiseFilterSimdApplies } from '../../core/node/wasm_kernels/DepthwiseConv2dNativeBackpropFilter.js';
 import { relativeError } from '../helpers/compare.js';
 
 type Shape4 = [number, number, number, number];
@@ -87,6 +90,47 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
+  it('Conv2DBackpropFilter on every route (outer products, shifted GEMMs, im2col), whole and in chunks, on 24 random shapes', async () => {
+    const rand = createRandom(4242);
+    const seen = new Set<string>();
+    for (let k = 0; k < 24; k++) {
+      const fh = randInt(rand, 1, 4);
+      const fw = randInt(rand, 1, 4);
+      const strides: [number, number] = [randInt(rand, 1, 3), randInt(rand, 1, 3)];
+      const pad = randomPad(rand, [fh, fw]);
+      // Every other case has channels the 'outer' route takes (C a multiple of 4, O of 8).
+      const aligned = k % 2 === 0;
+      const x: Shape4 = [randInt(rand, 1, 3), randInt(rand, Math.max(fh, 4), 13), randInt(rand, Math.max(fw, 4), 13), aligned ? 4 * randInt(rand, 1, 5) : randInt(rand, 1, 20)];
+      const f: Shape4 = [fh, fw, x[3], aligned ? 8 * randInt(rand, 1, 3) : randInt(rand, 1, 20)];
+      const xa = randomData(x, 11 * k);
+      await tf.setBackend('cpu');
+      const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(f) as tf.Tensor4D, strides, pad).shape);
+      const dya = randomData(dyShape, 11 * k + 1);
+      const expected = await on('cpu', () => kernel('Conv2DBackpropFilter', { x: tf.tensor(xa, x), dy: tf.tensor(dya, dyShape) }, { strides, pad, dataFormat: 'NHWC', filterShape: f }));
+      const info = tf.backend_util.computeConv2DInfo(x, f, strides, 1, pad as never);
+      const geo = { filterShape: f, strides, padTop: info.padInfo.top, padLeft: info.padInfo.left };
+      await tf.setBackend('wasm');
+      const backend = tf.backend();
+      // A chunk of 7 rows of the largest operand cuts every case into several chunks with a ragged last one.
+      const routes: [FilterGemmRoute, number | undefined][] = [['shifted', undefined], ['shifted', 7 * Math.max(x[3], f[3])], ['im2col', undefined], ['im2col', 7 * fh * fw * x[3]]];
+      if (x[3] % 4 === 0 && f[3] % 8 === 0) routes.push(['outer', undefined], ['outer', 7 * Math.max(x[3], f[3])]);
+      for (const [route, chunkFloats] of routes) {
+        const before = tf.memory().numBytes;
+        const xt = tf.tensor(xa, x);
+        const dyt = tf.tensor(dya, dyShape);
+        const out = KernelScope.use(backend, 'wasm', (s) => filterGradGemm(s, xt, dyt, geo, { route, chunkFloats }));
+        const got = (backend.readSync(out.dataId) as Float32Array).slice();
+        backend.disposeData(out.dataId);
+        tf.dispose([xt, dyt]);
+        assert.deepEqual(out.shape, f);
+        assert.equal(tf.memory().numBytes, before, `no buffer left behind, ${route}`);
+        assert.ok(relativeError(got, expected) <= TOLERANCE, `case ${k}: ${route} chunk=${chunkFloats ?? 'default'} x=${x} f=${f} strides=${strides} pad=${JSON.stringify(pad)}`);
+      }
+      seen.add(filterGemmRoute(f));
+    }
+    assert.deepEqual([...seen].sort(), ['im2col', 'outer', 'shifted'], 'the random shapes reach every default route');
+  });
+
   it('strided Conv2DBackpropInput per phase (kernel 1–4, stride 2–3, odd sizes) agrees', async () => {
     const cases: [Shape4, Shape4, [number, number], Pad][] = [
       [[2, 7, 9, 9], [3, 3, 9, 6], [2, 2], 'same'],
@@ -155,6 +199,102 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
+  it('DepthwiseConv2dNativeBackpropFilter on its SIMD route (mult 1, channels a multiple of 4) on 24 random shapes', async () => {
+    const rand = createRandom(505);
+    for (let k = 0; k < 24; k++) {
+      const fh = randInt(rand, 1, 4);
+      const fw = randInt(rand, 1, 4);
+      const dilated = rand() < 0.3;
+      const stride = dilated ? 1 : randInt(rand, 1, 3);
+      const dilation = dilated ? 2 : 1;
+      const pad: 'same' | 'valid' = rand() < 0.5 ? 'same' : 'valid';
+      const span = [(fh - 1) * dilation + 1, (fw - 1) * dilation + 1];
+      const x: Shape4 = [randInt(rand, 1, 3), randInt(rand, span[0] + 1, 15), randInt(rand, span[1] + 1, 15), 4 * randInt(rand, 1, 6)];
+      const f: Shape4 = [fh, fw, x[3], 1];
+      assert.ok(depthwiseFilterSimdApplies(f));
+      const xa = randomData(x, 7 * k);
+      await tf.setBackend('cpu');
+      const dyShape = tf.tidy(() => tf.depthwiseConv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(f) as tf.Tensor4D, stride, pad, 'NHWC', dilation).shape);
+      const dya = randomData(dyShape, 7 * k + 1);
+      const got = await on('wasm', () => kernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor(xa, x), dy: tf.tensor(dya, dyShape) }, { strides: stride, dilations: dilation, pad, filterShape: f }));
+      const ex = expandFilter(new Float32Array(fh * fw * x[3]), f, dilation);
+      const full = await on('cpu', () => kernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor(xa, x), dy: tf.tensor(dya, dyShape) }, { strides: stride, dilations: 1, pad, filterShape: ex.shape }));
+      const expected = await on('cpu', () => tf.stridedSlice(tf.tensor(full, ex.shape), [0, 0, 0, 0], ex.shape, [dilation, dilation, 1, 1]));
+      assert.ok(relativeError(got, expected) <= TOLERANCE, `case ${k}: x=${x} f=${f} stride=${stride} dilation=${dilation} pad=${pad}`);
+    }
+  });
+
+  it('ReLU6 (relu then clipByValue) gradient runs the fused kernels on wasm and equals the cpu one, boundaries included', async () => {
+    for (const n of [4 * 37, 4 * 37 + 3]) {
+      const data = randomData([n], n).map((v, k) => (k % 7 === 0 ? [0, 6, -0, 6.0000005, -1e-7][k % 5] : v * 8));
+      const dyData = randomData([n], n + 1);
+      const run = () => tf.grad((x: tf.Tensor) => tf.mul(tf.clipByValue(tf.relu(x), 0, 6), tf.tensor(dyData)))(tf.tensor(data));
+      await tf.setBackend('wasm');
+      const kernels = (await tf.profile(() => run())).kernelNames;
+      assert.ok(kernels.includes('EdgesegReluGrad') && kernels.includes('EdgesegClipByValueGrad'), `fused kernels ran: ${kernels.join(', ')}`);
+      assert.deepEqual(await on('wasm', run), await on('cpu', run), `n=${n}`);
+    }
+  });
+
+  it('Sum and Mean over leading axes (SIMD) and every other reduction (the backend own) agree with cpu', async () => {
+    const cases: [number[], number[], boolean][] = [
+      [[8, 5, 7, 12], [0, 1, 2], false],
+      [[3, 2500, 8], [0, 1], true],
+      [[2, 3, 4, 4], [0], false],
+      [[4, 6, 5], [0, 1], false],
+      [[4, 6, 8], [1], false],
+      [[4, 6, 8], [2, 0], true],
+      [[16], [0], false],
+    ];
+    for (const [shape, axis, keepDims] of cases) {
+      const data = randomData(shape, shape.length);
+      for (const [name, reduce] of [['sum', tf.sum], ['mean', tf.mean]] as const) {
+        const run = () => reduce(tf.tensor(data, shape), axis, keepDims);
+        const [got, expected] = [await on('wasm', run), await on('cpu', run)];
+        assert.ok(relativeError(got, expected) <= TOLERANCE, `${name} of ${shape} over ${axis}`);
+        const shapeOn = async (backend: string) => {
+          await tf.setBackend(backend);
+          const t = run();
+          t.dispose();
+          return t.shape;
+        };
+        assert.deepEqual(await shapeOn('wasm'), await shapeOn('cpu'), `${name} shape`);
+      }
+    }
+    const ints = () => tf.sum(tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 4], 'int32'), 0);
+    assert.deepEqual(Array.from(await on('wasm', ints)), [6, 8, 10, 12]);
+  });
+
+  it('BatchNorm gradient takes its two sums from one fused pass on wasm and agrees with cpu', async () => {
+    for (const channels of [12, 6]) {
+      const shape = [3, 5, 7, channels];
+      const data = randomData(shape, channels).map((v) => 3 * v + 1);
+      const weights = randomData(shape, channels + 1);
+      const stats = [randomData([channels], 2), randomData([channels], 3).map((v) => 1 + Math.abs(v)), randomData([channels], 4), randomData([channels], 5)];
+      const run = () => {
+        const [mean, variance, offset, scale] = stats.map((s) => tf.tensor1d(s));
+        const grads = tf.grads((x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, sc: tf.Tensor) =>
+          tf.sum(tf.mul(tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, sc as tf.Tensor1D, 1e-3), tf.tensor(weights, shape))),
+        )([tf.tensor(data, shape), mean, variance, offset, scale]);
+        return tf.concat(grads.map((g) => tf.reshape(g, [-1])));
+      };
+      await tf.setBackend('wasm');
+      const kernels = (await tf.profile(() => run())).kernelNames;
+      assert.equal(kernels.includes('EdgesegBatchNormGradSums'), channels % 4 === 0, `fused sums for ${channels} channels: ${kernels.join(', ')}`);
+      assert.ok(relativeError(await on('wasm', run), await on('cpu', run)) <= TOLERANCE, `${channels} channels`);
+    }
+  });
+
+  it('SplitV of float32 runs of whole vectors (the SIMD copy) on every axis', async () => {
+    const shape = [2, 3, 4, 12];
+    const data = randomData(shape, 12);
+    for (let axis = 0; axis < 4; axis++) {
+      const sizes = axis === 3 ? [4, 8] : axis === 0 ? [1, 1] : [1, shape[axis] - 1];
+      const run = () => tf.concat(tf.split(tf.tensor(data, shape), sizes, axis).map((t, k) => tf.mul(t, k + 1)), axis);
+      assert.deepEqual(await on('wasm', run), await on('cpu', run), `axis ${axis}`);
+    }
+  });
+
   it('SplitV (the Concatenate gradient) on every axis', async () => {
     const shape = [2, 5, 6, 7];
     const data = randomData(shape, 9);
@@ -170,19 +310,28 @@ describe('wasm gradient kernels match the cpu backend', () => {
     const x = tf.randomNormal([2, 16, 16, 8]) as tf.Tensor4D;
     const w = tf.randomNormal([3, 3, 8, 4]) as tf.Tensor4D;
     const dw = tf.randomNormal([3, 3, 4, 1]) as tf.Tensor4D;
+    const w8 = tf.randomNormal([3, 3, 4, 8]) as tf.Tensor4D;
+    // Every edgeseg wasm kernel: both filter-gradient routes (4 → 8 channels takes 'outer', 8 → 4
+    // 'shifted'), depthwise, transposed convolution, ReLU6, BatchNorm, Sum and Mean.
     const step = () =>
       tf.tidy(() => {
-        const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-          tf.sum(tf.conv2dTranspose(tf.depthwiseConv2d(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), c as tf.Tensor4D, 1, 'same'), b as tf.Tensor4D, [2, 16, 16, 8], 2, 'same')),
-        )([x, w, dw]);
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => {
+          const y = tf.depthwiseConv2d(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), c as tf.Tensor4D, 1, 'same');
+          const { mean, variance } = tf.moments(y, [0, 1, 2]);
+          const z = tf.clipByValue(tf.relu(tf.batchNorm4d(y, mean as tf.Tensor1D, variance as tf.Tensor1D, tf.fill([4], 0.5) as tf.Tensor1D, tf.fill([4], 2) as tf.Tensor1D, 1e-3)), 0, 6);
+          return tf.add(tf.sum(tf.conv2dTranspose(z, b as tf.Tensor4D, [2, 16, 16, 8], 2, 'same')), tf.mean(tf.conv2d(z, d as tf.Tensor4D, 1, 'same')));
+        })([x, w, dw, w8]);
         return tf.addN(g.map((t) => tf.sum(t)));
       }).dispose();
+    const backend = tf.backend();
     step();
     const tensors = tf.memory().numTensors;
     const bytes = tf.memory().numBytes;
+    const buffers = backend.numDataIds();
     for (let i = 0; i < 5; i++) step();
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(tf.memory().numBytes, bytes);
-    tf.dispose([x, w, dw]);
+    assert.equal(backend.numDataIds(), buffers, 'no buffer of the wasm heap left behind by a kernel');
+    tf.dispose([x, w, dw, w8]);
   });
 });

@@ -3,7 +3,7 @@
  * message, no copy through the event loop. Summing in rank order makes the result the same bits in
  * every replica (and, with one replica, its own vector unchanged).
  *
- * Short vectors (BatchNorm statistics and their gradients, four per layer and step) take one
+ * Short vectors (BatchNorm statistics and their gradients, two per layer and step) take one
  * barrier: each replica writes its row, a barrier, each sums every row itself. Their rows
  * alternate between two banks, so a replica already writing call t + 1 never overwrites rows
  * another is still summing for call t (to reach bank t again, everyone must have passed t + 1's
@@ -176,6 +176,20 @@ export class AllReduce {
     this.barrier();
     // Copied out before the next call's first barrier lets anyone overwrite the result.
     return this.result.slice(0, length);
+  }
+
+  /**
+   * Every replica's row of a short vector, rank by rank ([world × length], the same in every
+   * replica), in one barrier: for reductions that need more than a sum (BatchNorm's statistics).
+   */
+  gather(length: number, write: (row: Float32Array) => void): Float32Array {
+    if (length > this.shortCapacity) throw new RangeError(`all-gather of ${length} values exceeds the group's short capacity ${this.shortCapacity}`);
+    const bank = (this.shortCalls++ % 2) * this.world * this.shortCapacity;
+    write(this.shortRows.subarray(bank + this.rank * this.shortCapacity, bank + this.rank * this.shortCapacity + length));
+    this.barrier();
+    const out = new Float32Array(this.world * length);
+    for (let r = 0; r < this.world; r++) out.set(this.shortRows.subarray(bank + r * this.shortCapacity, bank + r * this.shortCapacity + length), r * length);
+    return out;
   }
 
   private sumShort(length: number, write: (row: Float32Array) => void): Float32Array {

@@ -45,7 +45,8 @@ export type ReplicaRequest = ReplicaInit | ReplicaStep | ReplicaPull;
 export type ReplicaResponse =
   | { type: 'ready'; rank: number; trainableWeights: number }
   /** This replica's share of the global batch's mean loss (the shares sum to the loss). */
-  | { type: 'stepped'; rank: number; loss: number; ms: number; waitedMs: number; barriers: number }
+  /** `cpuMs`: CPU time of the replica's thread during the step (null where the OS does not say). */
+  | { type: 'stepped'; rank: number; loss: number; ms: number; cpuMs: number | null; waitedMs: number; barriers: number }
   | { type: 'state'; rank: number; weights: TensorData[]; optimizer: TensorData[] }
   | { type: 'none'; rank: number }
   /** This replica left its step because another one failed (whose error is the one to report). */

@@ -34,6 +34,8 @@ export interface ReplicaGroupOptions {
 export interface ReplicaStepStats {
   rank: number;
   ms: number;
+  /** CPU time of the replica's thread in the step (null off Linux): wall − CPU − waited = time it was runnable but another process had the core. */
+  cpuMs: number | null;
   waitedMs: number;
   barriers: number;
 }
@@ -43,7 +45,8 @@ export async function startReplicas(o: ReplicaGroupOptions): Promise<StepRunner 
   const trainable = o.model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b as number), 1), 0);
   // The same buffers carry the gradients and every BatchNorm's per-channel sums.
   const channels = Math.max(0, ...o.model.weights.filter((w) => w.originalName.endsWith('moving_mean')).map((w) => w.shape[0] as number));
-  const allReduce = createAllReduceBuffers(o.workers, Math.max(trainable, channels, 1), channels);
+  // BatchNorm exchanges [Σx, Σ(x − x̄)², n] per channel, 2C + 1 values (sync_batch_norm.ts).
+  const allReduce = createAllReduceBuffers(o.workers, Math.max(trainable, 2 * channels + 1, 1), 2 * channels + 1);
   const batch = createSharedBatch(o.batchSize);
   const pool = new WorkerPool<ReplicaRequest, ReplicaResponse>(new URL('./replica_worker.js', import.meta.url), o.workers);
   const group = new ReplicaGroup(pool, allReduce, batch, o);
@@ -109,7 +112,7 @@ class ReplicaGroup implements StepRunner {
     writeSharedBatch(this.batch, batch.images, batch.masks, batch.size);
     this.synced = false;
     const responses = await this.all({ type: 'step', size: batch.size, learningRate });
-    this.lastStep = responses.map((r) => (r.type === 'stepped' ? { rank: r.rank, ms: r.ms, waitedMs: r.waitedMs, barriers: r.barriers } : { rank: r.rank, ms: NaN, waitedMs: NaN, barriers: 0 }));
+    this.lastStep = responses.map((r) => (r.type === 'stepped' ? { rank: r.rank, ms: r.ms, cpuMs: r.cpuMs, waitedMs: r.waitedMs, barriers: r.barriers } : { rank: r.rank, ms: NaN, cpuMs: null, waitedMs: NaN, barriers: 0 }));
     // Summed in rank order: the same loss for the same batch however the replicas finished.
     return responses.reduce((sum, r) => sum + (r.type === 'stepped' ? r.loss : NaN), 0);
   }

@@ -9,6 +9,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { parentPort } from 'node:worker_threads';
 import { INPUT_CHANNELS, INPUT_SIZE } from '../../core/index.js';
 import { selectBackend } from '../../core/node/backends/select.js';
+import { threadCpuMs } from '../../core/node/thread_cpu.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { serveWorker } from '../../core/node/worker_pool.js';
 import { trainingLoss } from '../loss.js';
@@ -95,8 +96,10 @@ serveWorker<ReplicaRequest, ReplicaResponse>(parentPort!, async (m) => {
   if (m.type === 'step') {
     try {
       const start = performance.now();
+      const cpu0 = threadCpuMs();
       const loss = step(r, m.size, m.learningRate);
-      return { result: { type: 'stepped', rank: r.group.rank, loss, ms: performance.now() - start, ...r.group.takeWaitStats() } };
+      const cpu1 = threadCpuMs();
+      return { result: { type: 'stepped', rank: r.group.rank, loss, ms: performance.now() - start, cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, ...r.group.takeWaitStats() } };
     } catch (err) {
       // Woken by another replica's failure: that replica (or the coordinator) reports the cause.
       if (err instanceof ReplicaAbortedError && !r.group.timedOut) return { result: { type: 'aborted', rank: r.group.rank } };

@@ -2,13 +2,22 @@
  * Synchronised BatchNorm for data-parallel replicas. In training mode each BatchNorm layer of a
  * replica normalises with the statistics of the whole global batch, not of its own slice:
  *
- *   μ  = Σ_replicas Σ_{n,h,w} x / count
- *   σ² = Σ_replicas Σ_{n,h,w} (x − μ)² / count          (count = global batch × H × W)
+ *   μ  = Σ_replicas Σ_{n,h,w} x / N
+ *   σ² = Σ_replicas Σ_{n,h,w} (x − μ)² / N          (N = global batch × H × W)
  *
- * exactly what one thread computes over the whole batch (tf.moments), in the same two passes. The
- * all-reduce is a differentiable op whose gradient is again an all-reduce, so the backward pass
- * also sees every replica's share of ∂L/∂μ and ∂L/∂σ². The moving statistics are then updated
- * from the global μ and σ², identically in every replica: they stay combined by construction.
+ * in ONE exchange per layer and direction. Each replica r computes its slice's sum s_r, its
+ * centred sum of squares q_r = Σ(x − s_r/n_r)² (two passes over its own slice, as tf.moments) and
+ * its count n_r, and all-gathers [s_r, q_r, n_r]; every replica then combines them the same way
+ * (Chan et al.'s parallel variance, in float64, rank order, so the same bits everywhere):
+ *
+ *   μ = Σ s_r / N,   σ² = (Σ q_r + Σ n_r (m_r − μ)²) / N,   m_r = s_r / n_r.
+ *
+ * The previous scheme all-reduced Σx, then Σ(x − μ)² (two exchanges forward, two backward); the
+ * statistics are the same up to float rounding. Backward, with Dμ and Dσ² the gradients summed
+ * over replicas (one all-reduce of 2C values), ∂σ²/∂s_r = 2(m_r − μ)/N (the Σ_k n_k (m_k − μ) = 0
+ * term vanishes) and ∂σ²/∂q_r = 1/N, so every replica's share of ∂L/∂μ and ∂L/∂σ² reaches x.
+ * The moving statistics are then updated from the global μ and σ², identically in every replica:
+ * they stay combined by construction.
  *
  * Inference mode is left to the layer's own code.
  */
@@ -36,11 +45,58 @@ export interface GlobalBatch {
   size: number;
 }
 
-/** A differentiable sum over replicas: forward all-reduces the value, backward the gradient. */
-export function allReduceOp(group: AllReduce): (x: tf.Tensor) => tf.Tensor {
-  const reduce = (t: tf.Tensor) => tf.tensor(group.sumOf(t.dataSync() as Float32Array), t.shape, 'float32');
-  const op = (x: tf.Tensor) => ({ value: reduce(x), gradFunc: (dy: tf.Tensor) => reduce(dy) });
-  return tf.customGrad(op as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+/**
+ * The global (μ, σ²) of the replicas' slices from this replica's (s_r, q_r) [C] each and its
+ * count n_r, as one [2, C] tensor; differentiable with respect to s_r and q_r (see the header).
+ * `expectedTotal` (global batch × H × W) checks that the slices cover the global batch once.
+ */
+export function globalMomentsOp(group: AllReduce): (s: tf.Tensor, q: tf.Tensor, count: number, expectedTotal: number) => tf.Tensor {
+  return (s, q, count, expectedTotal) => {
+    const channels = s.size;
+    const op = (sr: tf.Tensor, qr: tf.Tensor) => {
+      const mine = [sr.dataSync() as Float32Array, qr.dataSync() as Float32Array];
+      const width = 2 * channels + 1;
+      const rows = group.gather(width, (row) => {
+        row.set(mine[0], 0);
+        row.set(mine[1], channels);
+        row[2 * channels] = count;
+      });
+      let total = 0;
+      for (let r = 0; r < group.world; r++) total += rows[r * width + 2 * channels];
+      if (total !== expectedTotal) throw new Error(`synchronised BatchNorm: the replicas' slices hold ${total} values per channel, the global batch ${expectedTotal}`);
+      const mean = new Float64Array(channels);
+      for (let r = 0; r < group.world; r++) for (let c = 0; c < channels; c++) mean[c] += rows[r * width + c];
+      for (let c = 0; c < channels; c++) mean[c] /= total;
+      const m2 = new Float64Array(channels);
+      for (let r = 0; r < group.world; r++) {
+        const n = rows[r * width + 2 * channels];
+        for (let c = 0; c < channels; c++) {
+          m2[c] += rows[r * width + channels + c];
+          if (n > 0) m2[c] += n * (rows[r * width + c] / n - mean[c]) ** 2;
+        }
+      }
+      const value = new Float32Array(2 * channels);
+      for (let c = 0; c < channels; c++) {
+        value[c] = mean[c];
+        value[channels + c] = m2[c] / total;
+      }
+      // ∂σ²/∂s_r = 2(m_r − μ)/N: this replica's own mean against the global one.
+      const spread = new Float32Array(channels);
+      for (let c = 0; c < channels; c++) spread[c] = count > 0 ? (2 * (mine[0][c] / count - mean[c])) / total : 0;
+      const gradFunc = (dy: tf.Tensor) => {
+        const d = group.sumOf(dy.dataSync() as Float32Array);
+        const ds = new Float32Array(channels);
+        const dq = new Float32Array(channels);
+        for (let c = 0; c < channels; c++) {
+          ds[c] = d[c] / total + d[channels + c] * spread[c];
+          dq[c] = d[channels + c] / total;
+        }
+        return [tf.tensor(ds, sr.shape, 'float32'), tf.tensor(dq, qr.shape, 'float32')];
+      };
+      return { value: tf.tensor(value, [2, channels], 'float32'), gradFunc };
+    };
+    return (tf.customGrad(op as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor)(s, q);
+  };
 }
 
 /**
@@ -48,7 +104,7 @@ export function allReduceOp(group: AllReduce): (x: tf.Tensor) => tf.Tensor {
  * Returns how many layers were switched.
  */
 export function synchroniseBatchNorm(model: LayersModel, group: AllReduce, batch: GlobalBatch): number {
-  const allReduce = allReduceOp(group);
+  const globalMoments = globalMomentsOp(group);
   let switched = 0;
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
@@ -60,9 +116,11 @@ export function synchroniseBatchNorm(model: LayersModel, group: AllReduce, batch
         const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
         const axis = bn.axis < 0 ? bn.axis + x.rank : bn.axis;
         if (x.rank !== 4 || axis !== 3) throw new Error(`synchronised BatchNorm supports channels-last 4-D inputs; ${bn.name} has rank ${x.rank}, axis ${bn.axis}`);
-        const count = batch.size * x.shape[1] * x.shape[2];
-        const mean = tf.div(allReduce(tf.sum(x, [0, 1, 2])), count);
-        const variance = tf.div(allReduce(tf.sum(tf.square(tf.sub(x, mean)), [0, 1, 2])), count);
+        const count = x.shape[0] * x.shape[1] * x.shape[2];
+        const sum = tf.sum(x, [0, 1, 2]);
+        const centred = tf.sum(tf.square(tf.sub(x, tf.div(sum, Math.max(count, 1)))), [0, 1, 2]);
+        const moments = globalMoments(sum, centred, count, batch.size * x.shape[1] * x.shape[2]);
+        const [mean, variance] = tf.unstack(moments) as [tf.Tensor1D, tf.Tensor1D];
         const normed = tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, bn.center && bn.beta ? (bn.beta.read() as tf.Tensor1D) : undefined, bn.scale && bn.gamma ? (bn.gamma.read() as tf.Tensor1D) : undefined, bn.epsilon);
         // The layer's own update rule (tfjs-layers BatchNormalization), fed the global statistics.
         const decay = 1 - bn.momentum;

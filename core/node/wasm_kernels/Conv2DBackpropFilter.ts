@@ -1,27 +1,45 @@
 /**
- * Conv2DBackpropFilter for wasm, missing from the wasm backend. dW[i, j, c, o] =
- * Σ_{b,p,q} x_pad[b, p·s + i, q·s + j, c] · dy[b, p, q, o] is itself a convolution: with batch
- * and channels of x swapped ([c, H, W, b]) and dy as the filter ([p, q, b, o]), the stride
- * becomes a dilation and the output [c, fh, fw, o] is dW up to a transpose. One XNNPACK call.
+ * Conv2DBackpropFilter for wasm, missing from the wasm backend.
+ * dW[i, j, c, o] = Σ_{b,p,q} x_pad[b, p·s + i, q·s + j, c] · dy[b, p, q, o].
+ *
+ * Runs filter_gemm.ts: SIMD outer products in place for aligned channel counts, XNNPACK GEMMs
+ * otherwise. `conv2DBackpropFilterAsConv` is the previous kernel, kept for the before/after
+ * benchmark: with batch and channels of x swapped ([c, H, W, b]) and dy as the filter
+ * ([p, q, b, o]), the stride becomes a dilation and the output [c, fh, fw, o] is dW up to a
+ * transpose, one XNNPACK convolution with outH·outW taps of `batch` channels each.
  */
 import { backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { filterGradGemm } from './filter_gemm.js';
 import { KernelScope } from './kernel_scope.js';
 
-const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
+function geometry(x: TensorInfo, attrs: Conv2DBackpropFilterAttrs) {
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
   if (backend_util.convertConv2DDataFormat(dataFormat) !== 'channelsLast') {
     throw new Error(`wasm Conv2DBackpropFilter supports dataFormat NHWC only, got ${dataFormat}`);
   }
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
+  return backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+}
+
+const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const a = attrs as unknown as Conv2DBackpropFilterAttrs;
+  const info = geometry(x, a);
+  return KernelScope.use(backend, 'wasm', (s) =>
+    filterGradGemm(s, x, dy, {
+      filterShape: a.filterShape as [number, number, number, number],
+      strides: [info.strideHeight, info.strideWidth],
+      padTop: info.padInfo.top,
+      padLeft: info.padInfo.left,
+    }),
   );
-  const [fh, fw, inC, outC] = filterShape;
+};
+
+/** The previous kernel: the filter gradient as one XNNPACK convolution (see the header). */
+export const conv2DBackpropFilterAsConv: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const a = attrs as unknown as Conv2DBackpropFilterAttrs;
+  const info = geometry(x, a);
+  const [fh, fw, inC, outC] = a.filterShape;
   const [, inH, inW] = x.shape;
   const [, outH, outW] = dy.shape;
   const sh = info.strideHeight;

@@ -8,6 +8,7 @@ import { getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } fro
 interface WasmHeap {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
 }
 
 export class KernelScope {
@@ -79,6 +80,23 @@ export class KernelScope {
    */
   heap(t: TensorInfo): Float32Array {
     return (this.backend as unknown as WasmHeap).typedArrayFromHeap(t) as Float32Array;
+  }
+
+  /** Frees intermediates before the kernel ends, so that a loop over chunks keeps one chunk's memory at a time. */
+  release(...ts: TensorInfo[]): void {
+    for (const t of ts) {
+      const k = this.intermediates.indexOf(t);
+      if (k < 0) continue;
+      this.intermediates.splice(k, 1);
+      this.backend.disposeData(t.dataId);
+    }
+  }
+
+  /** Byte address of a tensor's data in the wasm heap (for the loops of simd.ts). */
+  ptr(t: TensorInfo): number {
+    const entry = (this.backend as unknown as WasmHeap).dataIdMap.get(t.dataId);
+    if (!entry) throw new Error('tensor is not in the wasm heap (disposed, or on another backend)');
+    return entry.memoryOffset;
   }
 
   /** Disposes every intermediate except `result`, which the caller hands to the engine. */
