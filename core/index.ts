@@ -21,3 +21,6 @@ export * from './error_codec.js';
 export * from './backend_resolver.js';
 export * from './adapters.js';
 export * from './tensor_layout.js';
+export * from './output_geometry.js';
+export * from './upsample.js';
+export * from './palette.js';
