@@ -167,7 +167,8 @@ export default defineConfig(({ mode }): UserConfig => {
         assetsDir: '',
         // Library mode would inline assets as data: URLs; the wasm binaries are files beside the
         // bundle instead: see wasmBesideLibrary.
-        lib: { entry: 'runtime-web/index.ts', formats: ['es'], fileName: 'index' },
+        // One entry per subpath: edgeseg/runtime-web (every engine), …/tfjs and …/ort (one each).
+        lib: { entry: { index: 'runtime-web/index.ts', tfjs: 'runtime-web/tfjs.ts', ort: 'runtime-web/ort.ts' }, formats: ['es'], fileName: (_format, name) => `${name}.js` },
       },
     };
   }
@@ -179,7 +180,7 @@ export default defineConfig(({ mode }): UserConfig => {
       outDir: mode === 'e2e' ? 'dist/web-e2e' : 'dist/web',
       emptyOutDir: true,
       assetsInlineLimit: 0,
-      rollupOptions: { input: { demo: 'demo/index.html', ...(mode === 'e2e' ? { harness: 'bench/pages/harness.html' } : {}) } },
+      rollupOptions: { input: { demo: 'demo/index.html', ...(mode === 'e2e' ? { harness: 'bench/pages/harness.html', harness_ort: 'bench/pages/harness_ort.html' } : {}) } },
     },
   };
 });

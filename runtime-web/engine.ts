@@ -31,7 +31,7 @@ import { choiceKey, readChoice, writeChoice } from './choice_cache.js';
 import { orientFrame, toBitmap } from './frame_prep.js';
 import { drawMaskBitmap } from './mask_bitmap.js';
 import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
-import { modelGeometry, type ModelGeometry } from './model_geometry.js';
+import { modelGeometry, samplingWindow, type ModelGeometry } from './model_geometry.js';
 import { resultBuffers, type EngineApi, type EngineResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
 import { FramePump } from './pump.js';
 import { WEB_BACKENDS, WEB_CANDIDATES, type BackendChoice, type CandidateRow, type LoadProgress, type ResolvedSegmenterOptions, type SegmenterInfo, type WasmPaths, type WebBackend, type WebCandidate, type WebEngine } from './segmenter.js';
@@ -384,7 +384,7 @@ export class Engine implements EngineApi {
       let confidence: RawMask | null = null;
       if (o.outputs.categoryMask || o.outputs.confidenceMasks) {
         const wanted = tf.tidy(() => {
-          const up = resampleMap(map, window, dims.width, dims.height);
+          const up = resampleMap(map, samplingWindow(o.outputSize, window, g), dims.width, dims.height);
           const out: tf.NamedTensorMap = {};
           if (o.outputs.categoryMask) out.ids = tf.argMax(up, -1);
           if (o.outputs.confidenceMasks) out.planes = tf.transpose(o.smoothing ? up : tf.softmax(up), [0, 3, 1, 2]);

@@ -18,7 +18,7 @@ import { argmaxData, fitPlan, outputDims, resampleData, resizeBilinearPixels, so
 import { orientFrame, readPixels, toBitmap } from './frame_prep.js';
 import { drawMaskBitmap } from './mask_bitmap.js';
 import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
-import { modelGeometry, type ModelGeometry } from './model_geometry.js';
+import { modelGeometry, samplingWindow, type ModelGeometry } from './model_geometry.js';
 import { resultBuffers, type EngineApi, type EngineResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
 import { FramePump } from './pump.js';
 import { webOrtSession } from './runner_ort.js';
@@ -170,7 +170,7 @@ export class OrtEngine implements EngineApi {
       let planes: RawMask | null = null;
       if (o.outputs.categoryMask || o.outputs.confidenceMasks) {
         // Smoothed probabilities, or the logits themselves, sampled over the frame before the argmax.
-        const up = resampleData(o.smoothing ? probs : logits, g.width, g.height, g.classes, prepared.window, dims.width, dims.height);
+        const up = resampleData(o.smoothing ? probs : logits, g.width, g.height, g.classes, samplingWindow(o.outputSize, prepared.window, g), dims.width, dims.height);
         if (o.outputs.categoryMask) category = { width: dims.width, height: dims.height, ids: argmaxData(up, g.classes) };
         if (o.outputs.confidenceMasks) {
           const p = o.smoothing ? up : softmaxData(up, g.classes);

@@ -92,7 +92,11 @@ export interface SegmenterOptions {
    * @default every engine the entry point bundles
    */
   engines?: WebEngine[];
-  /** Size of the masks: the model's grid (`model`), the frame's (`input`), or `{ width, height }`. @default 'model' */
+  /**
+   * Size of the masks: the frame's (`input`) or `{ width, height }`, both mapped back to the frame
+   * whatever the `fit`; or the model's own grid as it saw the fitted frame (`model`, letterbox
+   * bands included). @default 'model'
+   */
   outputSize?: OutputSize;
   /** Which masks each result carries. @default { categoryMask: true, confidenceMasks: false } */
   outputs?: OutputKinds;

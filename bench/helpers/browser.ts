@@ -77,13 +77,14 @@ export function writeSyntheticClip(path: string, o: { frames: number; size: numb
 
 /**
  * A new page on the harness (bench/pages/harness.html: runtime-web's public API on
- * `window.edgeseg`), loaded and ready; the page's errors and console errors go to stderr.
+ * `window.edgeseg`; `harness_ort`: the lean edgeseg/runtime-web/ort entry's), loaded and ready;
+ * the page's errors and console errors go to stderr.
  */
-export async function openHarness(browser: Browser, baseUrl: string): Promise<Page> {
+export async function openHarness(browser: Browser, baseUrl: string, harness = 'harness'): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
   page.on('console', (m) => m.type() === 'error' && console.error('page console:', m.text()));
-  await page.goto(`${baseUrl}/bench/pages/harness.html`);
+  await page.goto(`${baseUrl}/bench/pages/${harness}.html`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
   return page;
 }
