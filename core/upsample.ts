@@ -54,3 +54,31 @@ export function resampleMap(map: tf.Tensor4D, window: FrameWindow, outWidth: num
     return lerp(lerp(map, rows, 1), cols, 2);
   });
 }
+
+/** A model's output grid: its logits are [N, height, width, classes]. */
+export interface OutputGrid {
+  width: number;
+  height: number;
+  classes: number;
+}
+
+/**
+ * Class-id masks of each frame of a runner's logits (a tensor, or values in memory as ONNX Runtime
+ * returns them), each at its own size: the logits sampled bilinearly over the whole grid (a
+ * squashed frame), then the argmax, on the active backend. The caller keeps (and disposes) `logits`.
+ */
+export async function classMasksAt(logits: tf.Tensor4D | Float32Array, grid: OutputGrid, sizes: readonly { width: number; height: number }[]): Promise<Uint8Array[]> {
+  const all = logits instanceof Float32Array ? tf.tensor4d(logits, [sizes.length, grid.height, grid.width, grid.classes]) : logits;
+  const window = { x: 0, y: 0, width: grid.width, height: grid.height };
+  try {
+    const out: Uint8Array[] = [];
+    for (const [i, size] of sizes.entries()) {
+      const ids = tf.tidy(() => tf.argMax(resampleMap(tf.slice(all, [i, 0, 0, 0], [1, -1, -1, -1]), window, size.width, size.height), -1));
+      out.push(Uint8Array.from(await ids.data()));
+      ids.dispose();
+    }
+    return out;
+  } finally {
+    if (all !== logits) all.dispose();
+  }
+}

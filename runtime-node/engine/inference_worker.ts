@@ -5,17 +5,20 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
+  classMasksAt,
   encodeMaskPng,
   encodeRle,
   FrameError,
   INPUT_SIZE,
+  NUM_CLASSES,
   normalizationOf,
+  outputDims,
   RAW_RGB8,
   resizeMask,
+  summarizeOutput,
   toBase64,
   preprocessPixels,
   imageDriftStats,
-  segmentBatch,
   type PixelImage,
   type Segmentation,
 } from '../../core/index.js';
@@ -57,16 +60,22 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
   const t1 = performance.now();
   const normalization = normalizationOf(entry.card);
   const batch = tf.tidy(() => tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32'), normalization))) as tf.Tensor4D);
+  // `input` and sizes in pixels: the logits upsampled bilinearly, then the argmax (before the statistics dispose them).
+  const grid = { width: INPUT_SIZE, height: INPUT_SIZE, classes: NUM_CLASSES };
+  const outputSize = options.outputSize ?? null;
   let segs: Segmentation[];
+  let upsampled: Uint8Array[] | null = null;
   try {
-    segs = await segmentBatch(entry.runner, batch);
+    const logits = await entry.runner.predict(batch);
+    if (outputSize && outputSize !== 'model') upsampled = await classMasksAt(logits, grid, good.map(([img]) => outputDims(outputSize, img, grid)));
+    segs = await summarizeOutput(logits, good.length);
   } finally {
     batch.dispose();
   }
   const inferenceMs = performance.now() - t1;
   good.forEach(([img, i], k) => {
     const seg = segs[k];
-    const mask = options.maskSize === 'frame' ? resizeMask({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, img.width, img.height) : { data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE };
+    const mask = upsampled ? { data: upsampled[k], ...outputDims(outputSize!, img, grid) } : options.maskSize === 'frame' && !outputSize ? resizeMask({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, img.width, img.height) : { data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE };
     outcomes[i] = {
       ok: true,
       width: mask.width,
