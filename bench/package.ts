@@ -4,7 +4,7 @@
  *   - the package: packed (.tgz) and unpacked bytes, files, and what installing it alone puts in
  *     node_modules (dependencies and peers included);
  *   - the bytes a minimal Vite app adds to its build by importing only `createSegmenter` from
- *     edgeseg/runtime-web, next to minimal segmentation apps on @mediapipe/tasks-vision and
+ *     edgeseg/runtime-web, and from the lean edgeseg/runtime-web/ort (ONNX Runtime only), next to minimal segmentation apps on @mediapipe/tasks-vision and
  *     onnxruntime-web and an empty app (all built by the same Vite in one temporary project):
  *     JavaScript and wasm, raw and gzip. MediaPipe loads its wasm at run time from a folder the
  *     app serves (FilesetResolver), so its SIMD loader + binary are counted as served files;
@@ -35,6 +35,14 @@ const APPS: Record<string, { label: string; main: string; served?: (project: str
   edgeseg: {
     label: 'edgeseg/runtime-web createSegmenter',
     main: `import { createSegmenter } from 'edgeseg/runtime-web';
+const seg = await createSegmenter({ model: '/models/unet-small/1-uint8/' });
+const r = await seg.segment(document.querySelector('img'));
+document.body.dataset.coverage = r.classCoverage.join(',');
+`,
+  },
+  'edgeseg-ort': {
+    label: 'edgeseg/runtime-web/ort createSegmenter (ONNX Runtime only)',
+    main: `import { createSegmenter } from 'edgeseg/runtime-web/ort';
 const seg = await createSegmenter({ model: '/models/unet-small/1-uint8/' });
 const r = await seg.segment(document.querySelector('img'));
 document.body.dataset.coverage = r.classCoverage.join(',');
@@ -148,6 +156,9 @@ const apps = Object.keys(APPS).map((name) => {
 const base = apps.find((a) => a.app === 'empty')!;
 const added = (a: AppSize) => ({ jsGzip: a.js.gzip - base.js.gzip, jsRaw: a.js.raw - base.js.raw, wasmGzip: a.wasm.gzip - base.wasm.gzip, wasmRaw: a.wasm.raw - base.wasm.raw });
 const edgeseg = apps.find((a) => a.app === 'edgeseg')!;
+const lean = apps.find((a) => a.app === 'edgeseg-ort')!;
+const others = ['mediapipe', 'onnxruntime-web'].map((n) => apps.find((a) => a.app === n)!);
+console.log(`added JS gzip: edgeseg/runtime-web/ort ${(added(lean).jsGzip / 1e3).toFixed(1)} kB (goal ≤ 200 kB), edgeseg/runtime-web ${(added(edgeseg).jsGzip / 1e3).toFixed(1)} kB; ${others.map((a) => `${a.app} ${(added(a).jsGzip / 1e3).toFixed(1)} kB`).join(', ')}`);
 
 const out = {
   measured: new Date().toISOString(),
@@ -163,6 +174,8 @@ const out = {
     'tsx start / installed start (first run)': cli.tsx.firstMs / cli.installed.firstMs,
     'edgeseg / onnxruntime-web added JS gzip': added(edgeseg).jsGzip / added(apps.find((a) => a.app === 'onnxruntime-web')!).jsGzip,
     'edgeseg / mediapipe added JS gzip': added(edgeseg).jsGzip / added(apps.find((a) => a.app === 'mediapipe')!).jsGzip,
+    'edgeseg/runtime-web/ort / onnxruntime-web added JS gzip': added(lean).jsGzip / added(apps.find((a) => a.app === 'onnxruntime-web')!).jsGzip,
+    'edgeseg/runtime-web/ort / mediapipe added JS gzip': added(lean).jsGzip / added(apps.find((a) => a.app === 'mediapipe')!).jsGzip,
   },
 };
 mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });

@@ -57,7 +57,7 @@ for (let i = 0; i < Math.min(limit, dataset.test.size); i++) {
   };
   const bytes = readFileSync(file('images/'));
   const image = await decodeImage(bytes);
-  const trimap = await sharp(readFileSync(file('trimaps/'))).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  const trimap = await sharp(readFileSync(file('annotations/trimaps/'))).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   const truth = { data: trimapToClassIds(new Uint8Array(trimap.data)), width: trimap.info.width, height: trimap.info.height };
   const batch = tf.tidy(() => tf.expandDims(imageToInput(image)) as tf.Tensor4D);
   const logits = await runner.predict(batch).finally(() => batch.dispose());
