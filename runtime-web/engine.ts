@@ -277,6 +277,8 @@ export class Engine implements EngineApi {
   private async recover(): Promise<void> {
     this.lost = false;
     const s = this.serving!;
+    // Smoothing's previous frame lived on the lost device.
+    this.previous = null;
     if (s.engine === 'tfjs') {
       try {
         await s.runner.dispose();

@@ -80,7 +80,9 @@ class SegmenterImpl implements Segmenter {
 
   async segment(source: FrameSource, options: SegmentOptions = {}): Promise<SegmentationResult> {
     const t0 = performance.now();
-    return this.run(await this.toFrame(source), t0, options.timestampMs ?? null);
+    // Stamped on this thread (the worker's clock has another origin); a VideoFrame carries its own.
+    const isVideoFrame = typeof VideoFrame !== 'undefined' && source instanceof VideoFrame;
+    return this.run(await this.toFrame(source), t0, options.timestampMs ?? (isVideoFrame ? null : t0));
   }
 
   async whenCalibrated(): Promise<SegmenterInfo> {
