@@ -64,7 +64,7 @@ function wasmBesideLibrary(emit: boolean): Plugin {
 }
 
 /**
- * Library build: Vite writes the worker's URL as a root path its own bundler must not follow
+ * Library build: Vite writes each worker's URL (worker-…, worker_tfjs-…, worker_ort-…) as a root path its own bundler must not follow
  * (`new URL("/worker-….js", "" + import.meta.url)`, marked @vite-ignore). The library's worker sits
  * beside the chunk that starts it, so the reference becomes the plain `new Worker(new URL("./…",
  * import.meta.url), …)` that an app's Vite or webpack build follows, bundles and emits.
@@ -75,7 +75,7 @@ function relativeLibraryWorker(): Plugin {
     generateBundle(_options, bundle) {
       for (const chunk of Object.values(bundle)) {
         if (chunk.type !== 'chunk') continue;
-        chunk.code = chunk.code.replace(/new URL\(\s*\/\* @vite-ignore \*\/\s*"\/?(worker-[\w-]+\.js)",\s*"" \+ import\.meta\.url\s*\)/g, 'new URL("./$1", import.meta.url)');
+        chunk.code = chunk.code.replace(/new URL\(\s*\/\* @vite-ignore \*\/\s*"\/?(worker[\w-]*\.js)",\s*"" \+ import\.meta\.url\s*\)/g, 'new URL("./$1", import.meta.url)');
       }
     },
   };

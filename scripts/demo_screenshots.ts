@@ -2,8 +2,9 @@
  * Screenshots of the demo in headless Chromium, as a user sees it: a cat photo (a portrait
  * Abyssinian from the shipped pet sample) and the camera (a 640×480 clip of a still Bengal from the
  * same sample, with sensor noise and hand-held jitter, served as Chromium's fake camera), on the
- * shipped pets model. Writes `<out>/<label>-photo.png` and `<out>/<label>-camera.png` and prints
- * the status line and stats each page showed.
+ * shipped pets model. Writes `<out>/<label>-photo.png`, `<out>/<label>-camera.png` (and, where
+ * the demo has drawing modes, `<out>/<label>-camera-blur.png`) and prints the status line and
+ * stats each page showed.
  *
  *   tsx scripts/demo_screenshots.ts --label after [--out docs/screenshots]
  */
@@ -47,6 +48,14 @@ try {
   await page.waitForFunction((n) => Number(document.body.dataset.frames ?? 0) >= n, Number(values.frames), { timeout: WAIT_MS, polling: 200 });
   await page.screenshot({ path: join(out, `${values.label}-camera.png`) });
   await describe(`${values.label}-camera`);
+
+  // The demo's drawing modes, where it has them: the camera with its background blurred.
+  if (await page.$('#mode')) {
+    await page.goto(`${demo.url}?backend=wasm&mode=blur`);
+    await page.waitForFunction((n) => Number(document.body.dataset.frames ?? 0) >= n, Number(values.frames), { timeout: WAIT_MS, polling: 200 });
+    await page.screenshot({ path: join(out, `${values.label}-camera-blur.png`) });
+    await describe(`${values.label}-camera-blur`);
+  }
 } finally {
   await browser.close();
   await demo.close();
