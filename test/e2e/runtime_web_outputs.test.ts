@@ -205,7 +205,7 @@ describe('runtime-web outputs, video and loading in Chromium (pets@1-uint8 on wa
     assert.ok(agreement(squash.modelMask, letterbox.modelMask) < 0.99, 'letterbox changes what the model sees');
   });
 
-  it('carries timestamps: a VideoFrame\'s own, the one passed to segment, and each frame\'s from a ReadableStream of VideoFrames read in the worker', async () => {
+  it('carries timestamps: a VideoFrame\'s own, the one passed to segment, and each frame\'s from a ReadableStream of VideoFrames and from a MediaStreamTrack, both read in the worker', async () => {
     const r = await page.evaluate(
       async ({ model, b64 }) => {
         const seg = await (globalThis as Window).edgeseg.createSegmenter({ model, backend: 'wasm', engine: 'tfjs', cache: false });
@@ -231,8 +231,27 @@ describe('runtime-web outputs, video and loading in Chromium (pets@1-uint8 on wa
             }, reject);
           });
           await done;
+          // A camera-like MediaStreamTrack (a canvas' capture stream), read through a track processor in the worker.
+          const canvas = document.createElement('canvas');
+          canvas.width = bitmap.width;
+          canvas.height = bitmap.height;
+          const ctx = canvas.getContext('2d')!;
+          const track = canvas.captureStream(30).getVideoTracks()[0];
+          const fromTrack: number[] = [];
+          let drawn = 0;
+          const timer = setInterval(() => {
+            ctx.drawImage(bitmap, (drawn++ % 3) - 1, 0);
+          }, 30);
+          await new Promise<void>((resolve, reject) => {
+            const handle = seg.segmentStream(track, (res) => {
+              fromTrack.push(res.timestampMs);
+              if (fromTrack.length === 3) void handle.stop().then(resolve);
+            }, reject);
+          });
+          clearInterval(timer);
+          track.stop();
           bitmap.close();
-          return { fromFrame, given, seen, stamps };
+          return { fromFrame, given, seen, stamps, fromTrack };
         } finally {
           await seg.close();
         }
@@ -246,6 +265,8 @@ describe('runtime-web outputs, video and loading in Chromium (pets@1-uint8 on wa
     assert.deepEqual(r.seen, [...r.seen].sort((a, b) => a - b));
     for (const t of r.seen) assert.ok(r.stamps.map((s) => s / 1000).includes(t), `timestamp ${t} is one of the frames'`);
     assert.equal(r.seen.at(-1), r.stamps.at(-1)! / 1000);
+    assert.equal(r.fromTrack.length, 3, 'a MediaStreamTrack is segmented too');
+    assert.ok(r.fromTrack.every((t, i) => i === 0 || t > r.fromTrack[i - 1]), `track timestamps rise: ${r.fromTrack.join(', ')}`);
   });
 
   it('smooths: each frame\'s probabilities are combineWithPreviousRatio × the previous frame\'s + the rest × its own, until reset()', async () => {
