@@ -20,7 +20,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { createLogger, encodeMaskPng, INPUT_SIZE, ortSessionOptions, percentile, preprocessPixels, summarizeLogits, summarizeLogitsData } from '../core/index.js';
+import { createLogger, DEFAULT_GEOMETRY, encodeMaskPng, INPUT_SIZE, ortSessionOptions, percentile, preprocessPixels, summarizeLogits, summarizeLogitsData } from '../core/index.js';
 import { loadLayersModel } from '../core/node/artifact_fs.js';
 import { convert, type ConvertResult } from '../converter/convert.js';
 import { InferenceEngine } from '../runtime-node/engine/engine.js';
@@ -137,7 +137,7 @@ for (let i = 0; i < FRAMES + 3; i++) {
   const t2 = performance.now();
   const out = await profileSession.run({ image: new ort.Tensor('float32', data, [1, INPUT_SIZE, INPUT_SIZE, 3]) }, ['logits']);
   const t3 = performance.now();
-  const [seg] = summarizeLogitsData(out.logits.data as Float32Array, 1);
+  const [seg] = summarizeLogitsData(out.logits.data as Float32Array, 1, DEFAULT_GEOMETRY);
   const t4 = performance.now();
   encodeMaskPng({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE });
   const t5 = performance.now();

@@ -4,6 +4,7 @@ import { registerConvert } from './commands/convert.js';
 import { registerData } from './commands/data.js';
 import { registerEval } from './commands/eval.js';
 import { registerImport } from './commands/import.js';
+import { registerLabel } from './commands/label.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLoop } from './commands/loop.js';
 import { registerModels } from './commands/models.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerConvert(program);
   registerImport(program);
+  registerLabel(program);
   registerVerify(program);
   registerInspect(program);
   registerStream(program);

@@ -2,7 +2,7 @@
  * The model card (`card.json`), written beside every model version and read by the converter
  * and both runtimes before they trust a model.
  */
-import { INPUT_NORMALIZATIONS, isInputNormalization, MODEL_CONTRACT, NUM_CLASSES, type ModelContract, type TensorLayout } from './contract.js';
+import { INPUT_CHANNELS, INPUT_NAME, INPUT_NORMALIZATIONS, isInputNormalization, MAX_CLASSES, MAX_SIDE, nhwcDims, OUTPUT_NAME, type ModelContract } from './contract.js';
 import { ContractError, ModelFormatError } from './errors.js';
 import { artifactPath, parseJsonText, parseWith, z } from './schemas.js';
 
@@ -56,7 +56,7 @@ export interface ModelCard {
   /** For converted variants: variant − parent, signed, on the 0–1 scale. */
   deltaVsParent?: { miou: number; pixelAccuracy: number; maskAgreement: number };
   /** The data the weights were fitted on. */
-  dataset: { spec: string; manifestHash: string; train: number; validation: number; /** Samples in the source's own test split (absent in cards written before splits had one). */ test?: number; skipped: number } | null;
+  dataset: { spec: string; manifestHash: string; train: number; validation: number; /** Samples in the source's own test split (absent in cards written before splits had one). */ test?: number; skipped: number; /** Teachers whose labels some sources hold (`edgeseg label`): name, version, model digest. */ teachers?: { spec: string; name: string; version: string; digest: string; classes: string[]; border: { inner: number; outer: number } }[] } | null;
   /** The held-out set `metrics` were measured on. */
   evaluation: { spec: string; manifestHash: string; samples: number } | null;
   /** Training (or conversion) configuration, as given. */
@@ -70,7 +70,7 @@ export interface ModelCard {
 }
 
 /** Formats a model was imported from by `edgeseg import`. */
-export const SOURCE_FORMATS = ['keras', 'keras-h5', 'tfjs-layers', 'onnx'] as const;
+export const SOURCE_FORMATS = ['keras', 'keras-h5', 'tfjs-layers', 'onnx', 'tflite'] as const;
 /** One of SOURCE_FORMATS. */
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 
@@ -96,40 +96,42 @@ export interface ModelSource {
   renamed: Record<string, string>;
 }
 
-/** A contract's shape as NHWC, whatever its layout. */
-function nhwc(shape: readonly (number | null)[], layout: TensorLayout | undefined): readonly (number | null)[] {
-  return layout === 'NCHW' ? [shape[0], shape[2], shape[3], shape[1]] : shape;
-}
-
 /**
- * Throws `CONTRACT_MISMATCH` if a model's declared contract differs from core's. An imported model
- * may name its classes (their number is core's); an imported ONNX model (`foreign`) keeps its own
- * tensor names and may be NCHW: its sizes must still be core's.
+ * Throws `CONTRACT_MISMATCH` if a model's declared contract is not one edgeseg can serve: a 4-D
+ * image input of 3 channels with a fixed height and width, logits of the same height and width
+ * with one channel per class name (2–256 classes, so class ids fit a byte), a known
+ * normalization. The size and the classes are the model's own (edgeseg's U-Nets: 128×128 and 3;
+ * an imported DeepLab: 513×513 and 21). Only an imported ONNX model (`foreign`) may keep its own
+ * tensor names and be NCHW.
  */
-export function assertContract(contract: ModelContract | undefined, where = 'model', o: { foreign?: boolean; imported?: boolean } = {}): void {
+export function assertContract(contract: ModelContract | undefined, where = 'model', o: { foreign?: boolean } = {}): void {
   if (!contract) throw new ContractError(`${where} declares no input/output contract`);
-  const want = MODEL_CONTRACT;
-  const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((v, i) => v === b[i]);
   if (!o.foreign && (contract.input.layout !== 'NHWC' || (contract.output.layout ?? 'NHWC') !== 'NHWC')) {
     throw new ContractError(`${where} declares an ${contract.input.layout} layout, which only an imported ONNX model may have`);
   }
-  if (!same(nhwc(contract.input.shape, contract.input.layout).slice(1), want.input.shape.slice(1))) {
-    throw new ContractError(`${where} input shape [${contract.input.shape}] differs from the contract's [${want.input.shape}]`);
+  const input = nhwcDims(contract.input.shape, contract.input.layout);
+  const output = nhwcDims(contract.output.shape, contract.output.layout);
+  if (input.length !== 4 || input[3] !== INPUT_CHANNELS) {
+    throw new ContractError(`${where} input shape [${contract.input.shape}] is not a ${contract.input.layout ?? 'NHWC'} batch of ${INPUT_CHANNELS}-channel images`);
   }
-  if (!same(nhwc(contract.output.shape, contract.output.layout).slice(1), want.output.shape.slice(1))) {
-    throw new ContractError(`${where} output shape [${contract.output.shape}] differs from the contract's [${want.output.shape}]`);
+  const [, height, width] = input;
+  if (![height, width].every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 1 && d <= MAX_SIDE)) {
+    throw new ContractError(`${where} input shape [${contract.input.shape}] fixes no height and width (1–${MAX_SIDE} pixels)`);
   }
-  if (o.imported ? contract.classes.length !== want.classes.length : !same(contract.classes, want.classes)) {
-    throw new ContractError(`${where} classes [${contract.classes}] differ from the contract's [${want.classes}] (${NUM_CLASSES} classes)`);
+  if (output.length !== 4 || output[1] !== height || output[2] !== width) {
+    throw new ContractError(`${where} output shape [${contract.output.shape}] is not ${height}×${width} logits like its input [${contract.input.shape}] (masks have the input's size)`);
+  }
+  const classes = contract.classes.length;
+  if (classes < 2 || classes > MAX_CLASSES) throw new ContractError(`${where} declares ${classes} classes; a segmentation model has 2–${MAX_CLASSES}`);
+  if (output[3] !== classes) {
+    throw new ContractError(`${where} classes [${contract.classes}] (${classes}) disagree with its output shape [${contract.output.shape}] (${output[3]} channels)`);
   }
   const normalization = contract.input.normalization;
   if (normalization !== undefined && !isInputNormalization(normalization)) {
     throw new ContractError(`${where} input normalization '${normalization}' is not one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}`);
   }
-  if (!o.foreign && (contract.input.name !== want.input.name || contract.output.name !== want.output.name)) {
-    throw new ContractError(
-      `${where} tensor names ${contract.input.name} → ${contract.output.name} differ from the contract's ${want.input.name} → ${want.output.name}`,
-    );
+  if (!o.foreign && (contract.input.name !== INPUT_NAME || contract.output.name !== OUTPUT_NAME)) {
+    throw new ContractError(`${where} tensor names ${contract.input.name} → ${contract.output.name} differ from the contract's ${INPUT_NAME} → ${OUTPUT_NAME}`);
   }
 }
 
@@ -137,7 +139,7 @@ const dims = z.array(z.number().int().min(1).nullable()).min(1).max(8);
 
 /**
  * The structure card.json must have before any field is trusted (unknown extra fields pass: newer
- * writers may add some). The contract's values are then checked against core's by `assertContract`.
+ * writers may add some). The contract's values are then checked by `assertContract`.
  */
 export const cardSchema = z.looseObject({
   schema: z.literal(CARD_SCHEMA, { error: `is not an edgeseg card (schema must be '${CARD_SCHEMA}')` }),
@@ -155,7 +157,7 @@ export const cardSchema = z.looseObject({
   files: z.array(z.looseObject({ path: artifactPath, bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) })).optional(),
 });
 
-/** Parses and checks a card.json text: its structure (`cardSchema`), then its contract against core's. */
+/** Parses and checks a card.json text: its structure (`cardSchema`), then its contract (`assertContract`). */
 export function parseCard(text: string, where = 'card.json'): ModelCard {
   const fail = (m: string) => new ModelFormatError('MODEL_MALFORMED', m);
   const json = parseJsonText(text, where, fail);
@@ -163,6 +165,6 @@ export function parseCard(text: string, where = 'card.json'): ModelCard {
     throw fail(`${where} is not an edgeseg card (schema must be '${CARD_SCHEMA}')`);
   }
   const card = parseWith(cardSchema, json, where, fail) as unknown as ModelCard;
-  assertContract(card.contract, where, { foreign: card.source?.format === 'onnx', imported: card.source !== undefined });
+  assertContract(card.contract, where, { foreign: card.source?.format === 'onnx' });
   return card;
 }

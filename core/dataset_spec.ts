@@ -10,16 +10,30 @@
  *
  * Specs join with `+` into one dataset (`synthetic:count=400,seed=1+feedback:feedback`): the
  * retraining loop's base data plus its labels. Each sample keeps its own source's split.
+ *
+ * A spec may end in `*W`, its sampling weight in the training split (`oxford:pets*3+oxford:teacher`):
+ * each epoch sees its training samples W times (the whole part of W as repeats, the fraction as a
+ * seeded subset), so a small set of real labels is not drowned by a large set of teacher labels.
+ * Validation and test samples are never repeated. @default 1
  */
 import { DatasetError } from './errors.js';
 import { SYNTHETIC_DEFAULTS } from './synthetic.js';
 
 /** A parsed dataset spec: synthetic, oxford, folder or feedback. */
-export type DatasetSpec =
+export type DatasetSpec = (
   | { kind: 'synthetic'; count: number; size: number; seed: number; shift: number; smooth: number }
   | { kind: 'oxford'; dir: string }
   | { kind: 'folder'; imagesDir: string; masksDir: string }
-  | { kind: 'feedback'; dir: string; version?: number };
+  | { kind: 'feedback'; dir: string; version?: number }
+) & {
+  /** Sampling weight of the source's training split (`*W` in the text). @default 1 */
+  weight?: number;
+};
+
+/** Largest sampling weight a spec may carry (a typo such as `*100` would repeat a set a hundredfold). */
+export const MAX_SPEC_WEIGHT = 20;
+
+const WEIGHT_SUFFIX = /\*(\d+(?:\.\d+)?)$/;
 
 const USAGE =
   'expected one of synthetic:count=N,size=S,seed=K | oxford:<dir> | folder:<images dir>:<masks dir> | feedback:<dir>[@<version>]';
@@ -31,6 +45,13 @@ function fail(spec: string, why: string): never {
 /** Parses one dataset spec (`synthetic:count=N,size=S,seed=K`, `oxford:<dir>`, `folder:<images>:<masks>`, `feedback:<dir>[@version]`); throws ConfigError naming the problem. */
 export function parseDatasetSpec(spec: string): DatasetSpec {
   if (typeof spec !== 'string' || spec.length === 0) fail(String(spec), 'empty');
+  const weighted = WEIGHT_SUFFIX.exec(spec);
+  if (weighted) {
+    const weight = Number(weighted[1]);
+    if (!(weight > 0) || weight > MAX_SPEC_WEIGHT) fail(spec, `weight *${weighted[1]} must be above 0 and at most ${MAX_SPEC_WEIGHT}`);
+    const parsed = parseDatasetSpec(spec.slice(0, weighted.index));
+    return weight === 1 ? parsed : { ...parsed, weight };
+  }
   const colon = spec.indexOf(':');
   if (colon < 0) fail(spec, 'missing the source kind');
   const kind = spec.slice(0, colon);
@@ -76,6 +97,11 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
 
 /** The canonical text of a spec (stable, used in cards and cache keys). */
 export function formatDatasetSpec(spec: DatasetSpec): string {
+  const text = formatUnweighted(spec);
+  return spec.weight !== undefined && spec.weight !== 1 ? `${text}*${spec.weight}` : text;
+}
+
+function formatUnweighted(spec: DatasetSpec): string {
   switch (spec.kind) {
     case 'synthetic':
       return `synthetic:count=${spec.count},size=${spec.size},seed=${spec.seed}${spec.shift ? `,shift=${spec.shift}` : ''}${spec.smooth ? `,smooth=${spec.smooth}` : ''}`;

@@ -4,14 +4,15 @@
  *
  * Each frame contributes one value per feature: the mean of each RGB channel and the mean
  * brightness (Rec. 601 luma) of the decoded input, the fraction of pixels of each class and the
- * mean confidence of the output. The reference holds, per feature, ten bins cut at the deciles
+ * mean confidence of the output (one coverage feature per class of the model, so a reference is
+ * tied to the class count it was measured with). The reference holds, per feature, ten bins cut at the deciles
  * of the training frames' values and the share of training frames in each. Over a sliding window
  * of live frames, PSI = Σ (live − ref) · ln(live / ref) per feature (shares floored at 1e-4). The
  * rule of thumb the test follows: PSI < 0.1 stable, 0.1–0.25 moderate, > 0.25 a significant
  * shift; drift is raised when any feature's PSI exceeds the threshold (default 0.25).
  */
-import { NUM_CLASSES } from './contract.js';
-import { ConfigError } from './errors.js';
+import { MAX_CLASSES } from './contract.js';
+import { ConfigError, ContractError } from './errors.js';
 
 /** Schema id of a drift reference file (a model's training-data feature histograms). */
 export const DRIFT_SCHEMA = 'edgeseg.drift-reference.v1';
@@ -28,10 +29,24 @@ export interface FrameDriftStats {
   meanConfidence: number;
 }
 
-/** The per-frame features drift is tested on: channel means, brightness, class coverage, confidence. */
-export const DRIFT_FEATURES = ['mean_r', 'mean_g', 'mean_b', 'brightness', ...Array.from({ length: NUM_CLASSES }, (_, c) => `coverage_${c}`), 'confidence'] as const;
+/**
+ * The per-frame features drift is tested on for a model of `classes` classes (`classCountOf(card)`):
+ * channel means, brightness, the coverage of each class, confidence.
+ */
+export function driftFeatureNames(classes: number): string[] {
+  if (!Number.isInteger(classes) || classes < 1 || classes > MAX_CLASSES) throw new ConfigError(`a drift reference covers 1–${MAX_CLASSES} classes, not ${classes}`);
+  return ['mean_r', 'mean_g', 'mean_b', 'brightness', ...Array.from({ length: classes }, (_, c) => `coverage_${c}`), 'confidence'];
+}
 
-/** The DRIFT_FEATURES values of one frame's statistics, in that order. */
+/** Features of a reference that are not class coverages (channel means, brightness, confidence). */
+const NON_COVERAGE_FEATURES = 5;
+
+/** Number of classes a drift reference was measured with (its coverage features). */
+export function driftClassCount(reference: DriftReference): number {
+  return reference.features.length - NON_COVERAGE_FEATURES;
+}
+
+/** The `driftFeatureNames` values of one frame's statistics, in that order. */
 export function driftFeatures(s: FrameDriftStats): number[] {
   return [...s.channelMeans, s.brightness, ...s.classCoverage, s.meanConfidence];
 }
@@ -80,15 +95,18 @@ function shares(edges: number[], values: number[]): number[] {
   return counts.map((c) => c / Math.max(1, values.length));
 }
 
-/** The reference from the training frames' statistics: decile bins per feature. */
+/** The reference from the training frames' statistics (all of one model: one class count): decile bins per feature. */
 export function buildDriftReference(frames: FrameDriftStats[], source: string): DriftReference {
   if (frames.length < BINS) throw new ConfigError(`a drift reference needs at least ${BINS} frames, got ${frames.length}`);
+  const classes = frames[0].classCoverage.length;
+  const odd = frames.findIndex((f) => f.classCoverage.length !== classes);
+  if (odd >= 0) throw new ConfigError(`drift frame ${odd} has ${frames[odd].classCoverage.length} class coverages, frame 0 has ${classes}`);
   const rows = frames.map(driftFeatures);
   return {
     schema: DRIFT_SCHEMA,
     source,
     frames: frames.length,
-    features: DRIFT_FEATURES.map((name, f) => {
+    features: driftFeatureNames(classes).map((name, f) => {
       const values = rows.map((r) => r[f]).sort((a, b) => a - b);
       const edges = [...new Set(Array.from({ length: BINS - 1 }, (_, k) => values[Math.floor(((k + 1) * values.length) / BINS)]))];
       return { name, edges, shares: shares(edges, values) };
@@ -96,11 +114,23 @@ export function buildDriftReference(frames: FrameDriftStats[], source: string): 
   };
 }
 
-/** Parses and validates a drift reference file; throws a named error naming `where`. */
-export function parseDriftReference(text: string, where = 'drift reference'): DriftReference {
-  const ref = JSON.parse(text) as DriftReference;
-  if (ref?.schema !== DRIFT_SCHEMA || !Array.isArray(ref.features) || ref.features.length !== DRIFT_FEATURES.length) {
-    throw new ConfigError(`${where} is not an ${DRIFT_SCHEMA} file with ${DRIFT_FEATURES.length} features`);
+/**
+ * Parses and validates a drift reference file; throws a named error naming `where`. With
+ * `classes` (the serving model's, `classCountOf(card)`), the reference must cover that many.
+ */
+export function parseDriftReference(text: string, where = 'drift reference', classes?: number): DriftReference {
+  let ref: DriftReference;
+  try {
+    ref = JSON.parse(text) as DriftReference;
+  } catch {
+    throw new ConfigError(`${where} is not valid JSON`);
+  }
+  const names = Array.isArray(ref?.features) && ref.features.length > NON_COVERAGE_FEATURES ? driftFeatureNames(ref.features.length - NON_COVERAGE_FEATURES) : null;
+  if (ref?.schema !== DRIFT_SCHEMA || !names || ref.features.some((f, i) => f?.name !== names[i])) {
+    throw new ConfigError(`${where} is not an ${DRIFT_SCHEMA} file (features mean_r, mean_g, mean_b, brightness, coverage_0 … coverage_<classes − 1>, confidence)`);
+  }
+  if (classes !== undefined && driftClassCount(ref) !== classes) {
+    throw new ConfigError(`${where} covers ${driftClassCount(ref)} classes, the model has ${classes}; measure a reference for this model`);
   }
   return ref;
 }
@@ -165,9 +195,16 @@ export class DriftMonitor {
     if (!(this.threshold > 0)) throw new ConfigError(`drift threshold must be > 0, got ${this.threshold}`);
   }
 
-  /** Adds a frame; returns a report when one is due (window full and `every` frames since the last). */
+  /**
+   * Adds a frame; returns a report when one is due (window full and `every` frames since the
+   * last). Throws `CONTRACT_MISMATCH` when the frame's class count is not the reference's.
+   */
   add(stats: FrameDriftStats, modelVersion?: string): DriftReport | null {
-    this.rows.push(driftFeatures(stats));
+    const row = driftFeatures(stats);
+    if (row.length !== this.reference.features.length) {
+      throw new ContractError(`frame has ${stats.classCoverage.length} class coverages, the drift reference (${this.reference.source}) ${driftClassCount(this.reference)}`);
+    }
+    this.rows.push(row);
     if (this.rows.length > this.window) this.rows.shift();
     this.sinceCheck++;
     if (this.rows.length < this.window || this.sinceCheck < this.every) return null;

@@ -23,4 +23,3 @@ export * from './adapters.js';
 export * from './tensor_layout.js';
 export * from './output_geometry.js';
 export * from './upsample.js';
-export * from './palette.js';

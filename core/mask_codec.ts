@@ -12,15 +12,16 @@
  * hold the same class; the run lengths sum to width × height.
  *
  * ## PNG format
- * Written as 8-bit greyscale, non-interlaced, one byte per pixel holding the class id (0, 1, 2).
+ * Written as 8-bit greyscale, non-interlaced, one byte per pixel holding the class id (0 … the
+ * model's class count − 1, at most 255).
  * Read in any colour type and bit depth (1/2/4/8/16; palette index = class id, otherwise the
  * first channel), so label maps saved by image editors and datasets (e.g. 2-bit palette trimaps)
  * load as they are. Sizes are bounded before anything is inflated (`PngMaskLimits`).
  */
 import { decode as decodePng, encode as encodePng } from 'fast-png';
 import { Unzlib } from 'fflate';
-import { NUM_CLASSES } from './contract.js';
-import { MaskCodecError } from './errors.js';
+import { MAX_CLASSES, MAX_SIDE, NUM_CLASSES } from './contract.js';
+import { ContractError, MaskCodecError } from './errors.js';
 import type { ClassMask } from './preprocess.js';
 
 /** A class-id mask run-length encoded (`rle1`): `counts` holds (class id, run length) pairs, row-major. */
@@ -47,8 +48,13 @@ export function encodeRle(mask: ClassMask): RleMask {
   return { encoding: 'rle1', width: mask.width, height: mask.height, counts };
 }
 
-/** Decodes an `rle1` mask; throws MaskCodecError when it is malformed or its runs do not fill width × height. */
-export function decodeRle(rle: RleMask): ClassMask {
+/**
+ * Decodes an `rle1` mask; throws MaskCodecError when it is malformed, its runs do not fill
+ * width × height or a run's class is not below `classes` (the model's, `classCountOf(card)`;
+ * default edgeseg's own 3).
+ */
+export function decodeRle(rle: RleMask, classes: number = NUM_CLASSES): ClassMask {
+  checkClassCount(classes);
   if (rle === null || typeof rle !== 'object' || rle.encoding !== 'rle1') {
     throw new MaskCodecError(`RLE mask must be an object with encoding 'rle1'`);
   }
@@ -63,8 +69,8 @@ export function decodeRle(rle: RleMask): ClassMask {
   for (let k = 0; k < counts.length; k += 2) {
     const value = counts[k];
     const run = counts[k + 1];
-    if (!Number.isInteger(value) || value < 0 || value >= NUM_CLASSES) {
-      throw new MaskCodecError(`RLE run ${k / 2} has class ${value}; class ids are 0–${NUM_CLASSES - 1}`);
+    if (!Number.isInteger(value) || value < 0 || value >= classes) {
+      throw new MaskCodecError(`RLE run ${k / 2} has class ${value}; class ids are 0–${classes - 1}`);
     }
     if (!Number.isInteger(run) || run < 1) throw new MaskCodecError(`RLE run ${k / 2} has length ${run}; lengths are ≥ 1`);
     if (pos + run > total) throw new MaskCodecError(`RLE runs cover more than ${width}x${height} = ${total} pixels`);
@@ -75,10 +81,14 @@ export function decodeRle(rle: RleMask): ClassMask {
   return { data, width, height };
 }
 
+function checkClassCount(classes: number): void {
+  if (!Number.isInteger(classes) || classes < 1 || classes > MAX_CLASSES) throw new ContractError(`class count must be 1–${MAX_CLASSES} (ids fit a byte), got ${classes}`);
+}
+
 function checkSize(mask: ClassMask, checkData = true): void {
   const { width, height } = mask;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 16384 || height > 16384) {
-    throw new MaskCodecError(`mask size must be 1–16384 pixels per side, got ${width}x${height}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE) {
+    throw new MaskCodecError(`mask size must be 1–${MAX_SIDE} pixels per side, got ${width}x${height}`);
   }
   if (checkData && mask.data.length !== width * height) {
     throw new MaskCodecError(`mask has ${mask.data.length} bytes, expected ${width * height} for ${width}x${height}`);
@@ -111,11 +121,16 @@ export function encodeMaskPng(mask: ClassMask): Uint8Array {
   return encodePng({ width: mask.width, height: mask.height, data: mask.data, depth: 8, channels: 1 });
 }
 
-/** PNG bytes → class-id mask. Throws `MASK_INVALID` for anything that is not a PNG of class ids (any colour type and bit depth; palette index or first channel). */
-export function decodeMaskPng(bytes: Uint8Array, limits: PngMaskLimits = {}): ClassMask {
+/**
+ * PNG bytes → class-id mask. Throws `MASK_INVALID` for anything that is not a PNG of class ids
+ * below `classes` (the model's, `classCountOf(card)`; default edgeseg's own 3), in any colour type
+ * and bit depth (palette index or first channel).
+ */
+export function decodeMaskPng(bytes: Uint8Array, limits: PngMaskLimits = {}, classes: number = NUM_CLASSES): ClassMask {
+  checkClassCount(classes);
   const mask = decodePngChannel(bytes, limits);
   for (let i = 0; i < mask.data.length; i++) {
-    if (mask.data[i] >= NUM_CLASSES) throw new MaskCodecError(`PNG mask value ${mask.data[i]} at pixel ${i} is not a class id (0–${NUM_CLASSES - 1})`);
+    if (mask.data[i] >= classes) throw new MaskCodecError(`PNG mask value ${mask.data[i]} at pixel ${i} is not a class id (0–${classes - 1})`);
   }
   return mask;
 }

@@ -3,7 +3,7 @@
  * per-class IoU, mean IoU, Dice, and the foreground IoU that pet-segmentation results are usually
  * compared by. Rows are true classes, columns predicted classes.
  */
-import { CLASS_BORDER, CLASS_PET, NUM_CLASSES } from './contract.js';
+import { CLASS_BORDER, CLASS_PET, MAX_CLASSES, NUM_CLASSES } from './contract.js';
 import { ContractError } from './errors.js';
 
 /** Pixel accuracy, IoU per class, mIoU and Dice of predicted against true masks (0–1). */
@@ -34,7 +34,9 @@ export class ConfusionMatrix {
   /** counts[truth * numClasses + predicted] */
   readonly counts: Float64Array;
 
+  /** @param numClasses the model's class count (`classCountOf(card)`) @default 3, edgeseg's own U-Nets' */
   constructor(numClasses: number = NUM_CLASSES) {
+    if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > MAX_CLASSES) throw new ContractError(`a confusion matrix has 1–${MAX_CLASSES} classes, not ${numClasses}`);
     this.numClasses = numClasses;
     this.counts = new Float64Array(numClasses * numClasses);
   }
@@ -94,7 +96,7 @@ export class ConfusionMatrix {
     };
   }
 
-  /** Pet vs the rest, border truth ignored (see SegmentationMetrics.foregroundIou); NaN for matrices of another class layout. */
+  /** Pet vs the rest, border truth ignored (see SegmentationMetrics.foregroundIou); NaN for matrices of another class layout than edgeseg's pet/background/border. */
   foregroundIou(): number {
     const k = this.numClasses;
     if (k !== NUM_CLASSES) return NaN;

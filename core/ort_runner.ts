@@ -7,7 +7,8 @@
  * `Tensor` must be the ones that run the model.
  */
 import type { InferenceSession, Tensor, TensorConstructor } from 'onnxruntime-common';
-import { INPUT_CHANNELS, INPUT_SIZE, MODEL_CONTRACT, type ModelContract } from './contract.js';
+import { INPUT_CHANNELS, inputSizeOf, MODEL_CONTRACT, type ModelContract } from './contract.js';
+import { ContractError } from './errors.js';
 import type { ModelRunner } from './engine.js';
 import { nchwToNhwc, nhwcToNchw } from './tensor_layout.js';
 
@@ -27,8 +28,9 @@ export interface OrtSessionSettings {
    */
   threads?: number;
   /**
-   * The card's contract: input and output tensor names, NCHW or NHWC layout and a batch fixed at 1
-   * of an imported ONNX model. The session takes and gives NHWC either way. @default core's contract
+   * The card's contract: input and output tensor names, input size (`inputSizeOf`), NCHW or NHWC
+   * layout and a batch fixed at 1 of an imported ONNX model. The session takes and gives NHWC
+   * either way. @default the contract of edgeseg's own U-Nets (MODEL_CONTRACT)
    */
   contract?: ModelContract;
 }
@@ -69,11 +71,16 @@ export class OrtSession {
   }
 
   /**
-   * The values of `outputs` for `n` preprocessed images (NHWC float32), read back to memory; the
-   * logits output comes back NHWC whatever the model's layout.
+   * The values of `outputs` for `n` preprocessed images (NHWC float32 at the contract's size),
+   * read back to memory; the logits output comes back NHWC whatever the model's layout. Throws
+   * `CONTRACT_MISMATCH` when `images` does not hold n frames of that size.
    */
   async run(images: Float32Array, n: number, outputs: readonly string[] = [this.outputName]): Promise<Record<string, Tensor['data']>> {
-    const frame = INPUT_SIZE * INPUT_SIZE * INPUT_CHANNELS;
+    const { height, width } = inputSizeOf(this.contract);
+    const frame = height * width * INPUT_CHANNELS;
+    if (!(Number.isInteger(n) && n >= 1) || images.length !== n * frame) {
+      throw new ContractError(`ONNX Runtime input holds ${images.length} values, not ${n} frame(s) of ${height}×${width}×${INPUT_CHANNELS}`);
+    }
     // A model exported with its batch fixed at 1 (common for PyTorch exports) runs frame by frame.
     if (this.contract.input.shape[0] === 1 && n > 1) {
       const parts: Record<string, Tensor['data']>[] = [];
@@ -81,8 +88,8 @@ export class OrtSession {
       return Object.fromEntries(outputs.map((name) => [name, concat(parts.map((p) => p[name]))]));
     }
     const nchw = this.contract.input.layout === 'NCHW';
-    const data = nchw ? nhwcToNchw(images, n, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS) : images;
-    const input = new this.ort.Tensor('float32', data, nchw ? [n, INPUT_CHANNELS, INPUT_SIZE, INPUT_SIZE] : [n, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS]);
+    const data = nchw ? nhwcToNchw(images, n, height, width, INPUT_CHANNELS) : images;
+    const input = new this.ort.Tensor('float32', data, nchw ? [n, INPUT_CHANNELS, height, width] : [n, height, width, INPUT_CHANNELS]);
     const out = await this.session.run({ [this.contract.input.name]: input }, outputs as string[]);
     const values: Record<string, Tensor['data']> = {};
     for (const name of outputs) {

@@ -6,6 +6,7 @@
  * for a squashed frame), and the argmax is taken after that, so masks at display resolution have
  * smooth edges instead of a nearest-neighbour staircase of model pixels.
  */
+import { MAX_SIDE } from './contract.js';
 import { ConfigError } from './errors.js';
 
 /** The size of the masks returned: the model's own grid, the frame's size, or a size in pixels. */
@@ -61,16 +62,13 @@ export function outputDims(size: OutputSize, frame: { width: number; height: num
   return { width: size.width, height: size.height };
 }
 
-/** Largest output side accepted, px (a 4K frame is 3840). */
-export const MAX_OUTPUT_SIDE = 8192;
-
 /** Checks an `outputSize` option, naming it (`name`) and the fix. */
 export function checkOutputSize(size: unknown, name = 'outputSize'): OutputSize {
   if (size === 'model' || size === 'input') return size;
   const s = size as { width?: unknown; height?: unknown } | null;
-  const side = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_OUTPUT_SIDE;
+  const side = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_SIDE;
   if (s && typeof s === 'object' && side(s.width) && side(s.height)) return { width: s.width as number, height: s.height as number };
-  throw new ConfigError(`'${name}' must be 'model', 'input' or { width, height } in whole pixels 1–${MAX_OUTPUT_SIDE}, got ${JSON.stringify(size)}`);
+  throw new ConfigError(`'${name}' must be 'model', 'input' or { width, height } in whole pixels 1–${MAX_SIDE}, got ${JSON.stringify(size)}`);
 }
 
 /** Parses the CLI's `--output-size`: model, input, or <width>x<height>. */

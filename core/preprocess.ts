@@ -5,14 +5,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  DEFAULT_GEOMETRY,
   DEFAULT_NORMALIZATION,
   INPUT_CHANNELS,
   INPUT_NORMALIZATIONS,
-  INPUT_SIZE,
+  MAX_CLASSES,
+  MAX_SIDE,
   NUM_CLASSES,
   PIXEL_SCALE,
   TRIMAP_OFFSET,
   type InputNormalization,
+  type InputSize,
 } from './contract.js';
 import { ContractError, SampleError } from './errors.js';
 import { checkNormalization } from './normalize_data.js';
@@ -72,33 +75,42 @@ export function unitInputData(input: Float32Array, normalization: InputNormaliza
   return Float32Array.from(input, (x, i) => (x - at(offset, i)) / at(scale, i));
 }
 
+function checkSize(size: InputSize): void {
+  const ok = (d: number) => Number.isInteger(d) && d >= 1 && d <= MAX_SIDE;
+  if (!size || !ok(size.height) || !ok(size.width)) {
+    throw new ContractError(`model input size must be 1–${MAX_SIDE} pixels per side, got ${size?.width}x${size?.height}`);
+  }
+}
+
 /**
- * Pixels tensor [H, W, 3|4] (int32 or float32, values 0–255) → model input [128, 128, 3] float32:
- * bilinear stretch with half-pixel centres, × 1/255, then the model's normalization (default
- * `unit`: [0, 1]; read it from the card with `normalizationOf`). Runs on the active backend, so
- * the browser runtime does it on the GPU.
+ * Pixels tensor [H, W, 3|4] (int32 or float32, values 0–255) → model input [height, width, 3]
+ * float32: bilinear stretch with half-pixel centres to the model's size, × 1/255, then the
+ * model's normalization. Read both from the card: `normalizationOf(card)` and `inputSizeOf(card)`
+ * (the defaults are edgeseg's own U-Nets': `unit` [0, 1] and 128×128). Runs on the active
+ * backend, so the browser runtime does it on the GPU.
  */
-export function preprocessPixels(pixels: tf.Tensor3D, normalization: InputNormalization = DEFAULT_NORMALIZATION): tf.Tensor3D {
+export function preprocessPixels(pixels: tf.Tensor3D, normalization: InputNormalization = DEFAULT_NORMALIZATION, size: InputSize = DEFAULT_GEOMETRY): tf.Tensor3D {
   checkNormalization(normalization);
+  checkSize(size);
   return tf.tidy(() => {
     const rgb = pixels.shape[2] === INPUT_CHANNELS ? pixels : tf.slice(pixels, [0, 0, 0], [-1, -1, INPUT_CHANNELS]);
-    const resized = tf.image.resizeBilinear(tf.cast(rgb, 'float32'), [INPUT_SIZE, INPUT_SIZE], false, true);
+    const resized = tf.image.resizeBilinear(tf.cast(rgb, 'float32'), [size.height, size.width], false, true);
     return normalizeInput(tf.mul(resized, tf.scalar(PIXEL_SCALE)), normalization);
   });
 }
 
-/** Decoded image → model input tensor [128, 128, 3]. The caller owns the returned tensor. */
-export function imageToInput(img: PixelImage, normalization: InputNormalization = DEFAULT_NORMALIZATION): tf.Tensor3D {
+/** Decoded image → model input tensor [height, width, 3] (`preprocessPixels`). The caller owns the returned tensor. */
+export function imageToInput(img: PixelImage, normalization: InputNormalization = DEFAULT_NORMALIZATION, size: InputSize = DEFAULT_GEOMETRY): tf.Tensor3D {
   checkImage(img);
   return tf.tidy(() => {
     const pixels = tf.tensor3d(Int32Array.from(img.data), [img.height, img.width, img.channels], 'int32');
-    return preprocessPixels(pixels, normalization);
+    return preprocessPixels(pixels, normalization, size);
   });
 }
 
-/** Decoded image → model input as a plain Float32Array of 128·128·3 values. */
-export function imageToInputData(img: PixelImage, normalization: InputNormalization = DEFAULT_NORMALIZATION): Float32Array {
-  const t = imageToInput(img, normalization);
+/** Decoded image → model input as a plain Float32Array of height·width·3 values. */
+export function imageToInputData(img: PixelImage, normalization: InputNormalization = DEFAULT_NORMALIZATION, size: InputSize = DEFAULT_GEOMETRY): Float32Array {
+  const t = imageToInput(img, normalization, size);
   try {
     return t.dataSync() as Float32Array;
   } finally {
@@ -142,9 +154,10 @@ export async function resizeMaskAsync(mask: ClassMask, width: number, height: nu
   }
 }
 
-/** Class-id mask at any size → the contract's 128×128 target. */
-export function maskToTarget(mask: ClassMask): Uint8Array {
-  return resizeMask(mask, INPUT_SIZE, INPUT_SIZE).data;
+/** Class-id mask at any size → the model's training target (`inputSizeOf(card)`; default edgeseg's 128×128). */
+export function maskToTarget(mask: ClassMask, size: InputSize = DEFAULT_GEOMETRY): Uint8Array {
+  checkSize(size);
+  return resizeMask(mask, size.width, size.height).data;
 }
 
 /**
@@ -163,11 +176,12 @@ export function trimapToClassIds(trimap: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Throws `MASK_VALUES` if any pixel is not a valid class id. */
-export function checkClassIds(mask: Uint8Array): void {
+/** Throws `MASK_VALUES` if any pixel is not a class id of a model of `classes` classes (`classCountOf(card)`; default edgeseg's 3). */
+export function checkClassIds(mask: Uint8Array, classes: number = NUM_CLASSES): void {
+  if (!Number.isInteger(classes) || classes < 1 || classes > MAX_CLASSES) throw new ContractError(`class count must be 1–${MAX_CLASSES}, got ${classes}`);
   for (let i = 0; i < mask.length; i++) {
-    if (mask[i] >= NUM_CLASSES) {
-      throw new SampleError('MASK_VALUES', `mask value ${mask[i]} at pixel ${i} is not a class id (0–${NUM_CLASSES - 1})`);
+    if (mask[i] >= classes) {
+      throw new SampleError('MASK_VALUES', `mask value ${mask[i]} at pixel ${i} is not a class id (0–${classes - 1})`);
     }
   }
 }

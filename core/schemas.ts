@@ -5,7 +5,7 @@
  * lines). `parseWith` turns a failure into the caller's named error, naming the bad field.
  */
 import { z } from 'zod';
-import { NUM_CLASSES } from './contract.js';
+import { MAX_CLASSES } from './contract.js';
 import { ContractError, type EdgesegError } from './errors.js';
 import type { RleMask } from './mask_codec.js';
 
@@ -149,12 +149,13 @@ export interface SegmentationMessage {
   sensorId: string;
   /** `<name>@<version>` of the model that produced the mask. */
   modelVersion: string;
-  /** Size of `mask`: the model's 128×128, or the frame's size with `--mask-size frame`. */
+  /** Size of `mask`: the model's input size (its card's), or the frame's size with `--mask-size frame`. */
   width: number;
   height: number;
   maskFormat: 'png' | 'rle';
   /** PNG of class ids, base64 (`png`), or the RLE object of core/mask_codec.ts (`rle`). */
   mask: string | RleMask;
+  /** Fraction of pixels of each of the model's classes (one entry per class of its card), sums to 1. */
   classCoverage: number[];
   meanConfidence: number;
   /** Mean per-pixel softmax entropy, nats. */
@@ -228,7 +229,7 @@ export const segmentationSchema = z.looseObject({
   height: z.number().int().min(1).max(16384),
   maskFormat: z.enum(['png', 'rle']),
   mask: z.union([z.string(), z.looseObject({ encoding: z.literal('rle1') })]),
-  classCoverage: z.array(z.number()).length(NUM_CLASSES),
+  classCoverage: z.array(z.number().min(0).max(1)).min(1).max(MAX_CLASSES),
   capturedAt: z.string(),
   processedAt: z.string(),
 });
@@ -287,9 +288,16 @@ function parseRecord<S extends z.ZodType>(schema: S, text: string, where: string
   return parseWith(schema, value, where, contractError);
 }
 
-/** Parses and validates a segmentation record; throws a named error saying what is wrong. */
-export function parseSegmentation(text: string): SegmentationMessage {
-  return parseRecord(segmentationSchema, text, 'segmentation') as unknown as SegmentationMessage;
+/**
+ * Parses and validates a segmentation record; throws a named error saying what is wrong. With
+ * `classes` (the model's, `classCountOf(card)`), `classCoverage` must have that many entries.
+ */
+export function parseSegmentation(text: string, classes?: number): SegmentationMessage {
+  const message = parseRecord(segmentationSchema, text, 'segmentation') as unknown as SegmentationMessage;
+  if (classes !== undefined && message.classCoverage.length !== classes) {
+    throw new ContractError(`segmentation: classCoverage: has ${message.classCoverage.length} entries, the model has ${classes} classes`);
+  }
+  return message;
 }
 
 /** Parses and validates a feedback record (the HTTP form may carry the frame as `image`). */

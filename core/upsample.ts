@@ -6,7 +6,7 @@
  * output_geometry.ts, for callers without tfjs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DEFAULT_NORMALIZATION, INPUT_CHANNELS, PIXEL_SCALE, type InputNormalization } from './contract.js';
+import { DEFAULT_NORMALIZATION, INPUT_CHANNELS, PIXEL_SCALE, type InputNormalization, type ModelGeometry } from './contract.js';
 import { bilinearTaps, fitPlan, type FitMode, type FrameWindow } from './output_geometry.js';
 import { normalizeInput } from './preprocess.js';
 
@@ -55,19 +55,12 @@ export function resampleMap(map: tf.Tensor4D, window: FrameWindow, outWidth: num
   });
 }
 
-/** A model's output grid: its logits are [N, height, width, classes]. */
-export interface OutputGrid {
-  width: number;
-  height: number;
-  classes: number;
-}
-
 /**
  * Class-id masks of each frame of a runner's logits (a tensor, or values in memory as ONNX Runtime
- * returns them), each at its own size: the logits sampled bilinearly over the whole grid (a
+ * returns them; `grid` is the model's geometry, `geometryOf(card)`), each at its own size: the logits sampled bilinearly over the whole grid (a
  * squashed frame), then the argmax, on the active backend. The caller keeps (and disposes) `logits`.
  */
-export async function classMasksAt(logits: tf.Tensor4D | Float32Array, grid: OutputGrid, sizes: readonly { width: number; height: number }[]): Promise<Uint8Array[]> {
+export async function classMasksAt(logits: tf.Tensor4D | Float32Array, grid: ModelGeometry, sizes: readonly { width: number; height: number }[]): Promise<Uint8Array[]> {
   const all = logits instanceof Float32Array ? tf.tensor4d(logits, [sizes.length, grid.height, grid.width, grid.classes]) : logits;
   const window = { x: 0, y: 0, width: grid.width, height: grid.height };
   try {

@@ -4,7 +4,7 @@
  * preprocessed image, class coverage and mean confidence of each output).
  */
 import { writeFileSync } from 'node:fs';
-import { buildDriftReference, imageDriftStats, INPUT_SIZE, normalizationOf, normalizeInput, summarizeLogits, type DriftReference, type FrameDriftStats, type Logger } from '../core/index.js';
+import { buildDriftReference, geometryOf, imageDriftStats, normalizationOf, normalizeInput, summarizeLogits, type DriftReference, type FrameDriftStats, type Logger } from '../core/index.js';
 import { loadLayersModel } from '../core/node/artifact_fs.js';
 import { selectBackend, type TrainingBackend } from '../core/node/backends/select.js';
 import { openDataset } from '../trainer/data/dataset.js';
@@ -16,20 +16,22 @@ export async function measureDriftReference(modelDir: string, data: string, o: {
   const split = o.split ?? 'train';
   const { model, card } = await loadLayersModel(modelDir);
   const normalization = normalizationOf(card);
-  const ds = await openDataset(data, { splits: [split], workers: 0, log: o.log, print: () => {} });
+  const geometry = geometryOf(card);
+  const { height, width } = geometry;
+  const ds = await openDataset(data, { splits: [split], workers: 0, log: o.log, print: () => {}, geometry });
   const frames: FrameDriftStats[] = [];
   try {
     const set = split === 'train' ? ds.train : ds.val;
-    for await (const batch of batches(set, { batchSize: 16 })) {
+    for await (const batch of batches(set, { batchSize: 16, size: geometry })) {
       if (o.limit !== undefined && frames.length >= o.limit) break;
       // The images stay unit input (the input statistics are of pixels); the model gets its own normalization.
-      const logits = tf.tidy(() => model.predict(normalizeInput(tf.tensor4d(batch.images, [batch.size, INPUT_SIZE, INPUT_SIZE, 3]), normalization)) as tf.Tensor4D);
+      const logits = tf.tidy(() => model.predict(normalizeInput(tf.tensor4d(batch.images, [batch.size, height, width, 3]), normalization)) as tf.Tensor4D);
       const segs = await summarizeLogits(logits);
       logits.dispose();
       segs.forEach((seg, k) => {
-        const px = batch.images.subarray(k * INPUT_SIZE * INPUT_SIZE * 3, (k + 1) * INPUT_SIZE * INPUT_SIZE * 3);
+        const px = batch.images.subarray(k * height * width * 3, (k + 1) * height * width * 3);
         const bytes = Uint8Array.from(px, (v) => Math.round(v * 255));
-        frames.push({ ...imageDriftStats(bytes, INPUT_SIZE, INPUT_SIZE), classCoverage: seg.classCoverage, meanConfidence: seg.meanConfidence });
+        frames.push({ ...imageDriftStats(bytes, width, height), classCoverage: seg.classCoverage, meanConfidence: seg.meanConfidence });
       });
     }
   } finally {

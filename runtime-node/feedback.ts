@@ -4,7 +4,8 @@
  *
  * A label's frame is the one the service kept when it asked for the label (the store's pending
  * frame, kept by label_requests.ts) or, from the browser, the image posted
- * with it. The mask must be a class-id PNG of the frame's size with ids below the class count.
+ * with it. The mask must be a class-id PNG of the frame's size with ids below the serving model's
+ * class count.
  * A refused label changes nothing: over HTTP it gets a 4xx with the reason, from Kafka it goes to
  * the dead-letter topic with the reason.
  */
@@ -20,6 +21,7 @@ import {
   describeError,
   EdgesegError,
   fromBase64,
+  NUM_CLASSES,
   parseFeedback,
   RAW_RGB8,
   type FeedbackMessage,
@@ -51,6 +53,11 @@ export interface FeedbackIngestOptions {
   maxImageBytes?: number;
   /** Largest image side. @default 4096 */
   maxSide?: number;
+  /**
+   * The serving model's class count (`classCountOf(card)`), asked for each label: mask values
+   * must be below it. A function, as a hot swap may change it. @default 3, edgeseg's own U-Nets'
+   */
+  classCount?: () => number;
 }
 
 /** A label as posted over HTTP: the Kafka message plus, optionally, the frame itself. */
@@ -73,6 +80,7 @@ export class FeedbackIngest {
   private readonly maxMask: number;
   private readonly maxImage: number;
   private readonly maxSide: number;
+  private readonly classCount: () => number;
   /** Objects of prepared samples, written only when they are committed. */
   private readonly unwritten = new WeakMap<FeedbackSample, Uint8Array[]>();
 
@@ -81,6 +89,7 @@ export class FeedbackIngest {
     this.maxMask = o.maxMaskBytes ?? 1 << 20;
     this.maxImage = o.maxImageBytes ?? 4 << 20;
     this.maxSide = o.maxSide ?? 4096;
+    this.classCount = o.classCount ?? (() => NUM_CLASSES);
   }
 
   private base64(text: string, limit: number, what: string): Uint8Array {
@@ -145,7 +154,7 @@ export class FeedbackIngest {
     }
     try {
       // 16-bit RGBA is the most a PNG of this size can inflate to; the codec's cap bounds it further.
-      decodeMaskPng(maskBytes, { maxSide: this.maxSide, maxInflatedBytes: Math.min(frame.height * (1 + frame.width * 8), DEFAULT_PNG_MASK_LIMITS.maxInflatedBytes) });
+      decodeMaskPng(maskBytes, { maxSide: this.maxSide, maxInflatedBytes: Math.min(frame.height * (1 + frame.width * 8), DEFAULT_PNG_MASK_LIMITS.maxInflatedBytes) }, this.classCount());
     } catch (err) {
       throw new FeedbackRejected('MASK_INVALID', `mask is not a class-id PNG: ${describeError(err)}`, 422);
     }

@@ -3,7 +3,7 @@
  * top-1/top-2 margin is low are kept in the feedback store and announced on the label-requests
  * topic, at most `maxPerMinute` of them (a token bucket), so labellers see the most useful frames first.
  */
-import { LABEL_REQUEST_SCHEMA, MAX_ENTROPY, type LabelRequestMessage } from '../core/index.js';
+import { LABEL_REQUEST_SCHEMA, maxEntropy, type LabelRequestMessage } from '../core/index.js';
 import { FeedbackStore, type PendingFrame } from '../core/node/feedback_store.js';
 import type { ValidFrame } from './frame.js';
 
@@ -11,7 +11,7 @@ import type { ValidFrame } from './frame.js';
 export interface LabelRequestOptions {
   /** Feedback store directory where frames are kept. */
   store: string;
-  /** Request a label when mean entropy ≥ this fraction of ln 3. @default 0.35 */
+  /** Request a label when mean entropy ≥ this fraction of its largest value, ln(the model's class count). @default 0.35 */
   entropyFraction?: number;
   /** …or when the mean top-1/top-2 margin ≤ this. @default 0.5 */
   marginBelow?: number;
@@ -24,21 +24,27 @@ export class LabelRequester {
   readonly store: FeedbackStore;
   private tokens: number;
   private last = Date.now();
-  private readonly entropyAt: number;
+  private readonly entropyFraction: number;
   private readonly marginBelow: number;
   private readonly perMinute: number;
 
   constructor(options: LabelRequestOptions) {
     this.store = new FeedbackStore(options.store);
-    this.entropyAt = (options.entropyFraction ?? 0.35) * MAX_ENTROPY;
+    this.entropyFraction = options.entropyFraction ?? 0.35;
     this.marginBelow = options.marginBelow ?? 0.5;
     this.perMinute = options.maxPerMinute ?? 60;
     this.tokens = this.perMinute;
   }
 
-  /** The label request for a frame, or null when the model is confident enough or the budget is spent. */
-  consider(frame: ValidFrame, outcome: { entropy: number; margin: number }, modelVersion: string): LabelRequestMessage | null {
-    const byEntropy = outcome.entropy >= this.entropyAt;
+  /**
+   * The label request for a frame, or null when the model is confident enough or the budget is
+   * spent. Entropy is judged against the model's own ceiling: ln of its class count, one per
+   * `classCoverage` entry (ln 3 for edgeseg's U-Nets, ln 21 for a PASCAL DeepLab).
+   */
+  consider(frame: ValidFrame, outcome: { entropy: number; margin: number; classCoverage: readonly number[] }, modelVersion: string): LabelRequestMessage | null {
+    const ceiling = maxEntropy(outcome.classCoverage.length);
+    const entropyAt = this.entropyFraction * ceiling;
+    const byEntropy = outcome.entropy >= entropyAt;
     const byMargin = outcome.margin <= this.marginBelow;
     if (!byEntropy && !byMargin) return null;
     const now = Date.now();
@@ -56,7 +62,7 @@ export class LabelRequester {
       height: frame.height,
       sampleId: frame.sampleId,
       modelVersion,
-      score: outcome.entropy / MAX_ENTROPY,
+      score: outcome.entropy / ceiling,
       at: new Date(now).toISOString(),
     };
     this.store.putPending(pending);
@@ -65,7 +71,7 @@ export class LabelRequester {
       frameId: frame.frameId,
       sensorId: frame.sensorId,
       score: pending.score,
-      reason: byEntropy ? `mean entropy ${outcome.entropy.toFixed(3)} nats ≥ ${this.entropyAt.toFixed(3)}` : `mean margin ${outcome.margin.toFixed(3)} ≤ ${this.marginBelow}`,
+      reason: byEntropy ? `mean entropy ${outcome.entropy.toFixed(3)} nats ≥ ${entropyAt.toFixed(3)}` : `mean margin ${outcome.margin.toFixed(3)} ≤ ${this.marginBelow}`,
       modelVersion,
       frame: { store: this.store.dir, sha256: sha, contentType: frame.contentType, width: frame.width, height: frame.height, sampleId: frame.sampleId },
       at: pending.at,

@@ -1,5 +1,5 @@
 /** What every runtime-web entry point exports besides its createSegmenter: drawing, options, defaults and types. */
-export { drawMask, type DrawMaskOptions } from './draw_mask.js';
+export { drawMask, type DrawMaskOptions, type Rgb } from './draw_mask.js';
 export { drawOverlay } from './overlay.js';
 export {
   resolveOptions,
@@ -42,4 +42,3 @@ export {
 export { CLASS_COLORS, CLASS_NAMES, MODEL_CONTRACT } from '../core/contract.js';
 export type { EngineChoice } from '../core/engine.js';
 export { FIT_MODES, type FitMode, type OutputSize } from '../core/output_geometry.js';
-export type { Rgb } from '../core/palette.js';

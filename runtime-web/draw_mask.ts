@@ -1,12 +1,15 @@
 /**
- * drawMask: a result's mask on a canvas, in one of three ways, coloured by the card's labels (the
- * class labelled `background` is the background, wherever it sits). The mask is drawn with
+ * drawMask: a result's mask on a canvas, in one of three ways, in the card's classes' colours (the
+ * class labelled `background` is the background, wherever it sits; a card without one has none). The mask is drawn with
  * smoothing on, so a mask at model resolution stretched over a larger canvas keeps soft edges;
  * at `outputSize: 'input'` it lands pixel for pixel.
  */
 import { ConfigError } from '../core/errors.js';
-import { classPalette, paletteRgba, type Rgb } from '../core/palette.js';
+import { maskToRgba } from '../core/overlay.js';
 import type { SegmentationResult } from './segmenter.js';
+
+/** An RGB colour, 0–255. */
+export type Rgb = readonly [number, number, number];
 
 /** How drawMask paints. */
 export interface DrawMaskOptions {
@@ -15,7 +18,7 @@ export interface DrawMaskOptions {
    * transparent elsewhere; `blur`: `frame` with its background blurred. @default 'overlay'
    */
   mode?: 'overlay' | 'cutout' | 'blur';
-  /** Colours by label or by class id, over the card's defaults. @default edgeseg's colours; VOC's for other label sets */
+  /** Colours by label or by class id, over core's palette (`classColor`: edgeseg's three, then distinct hues). @default core's */
   colors?: Record<string, Rgb> | readonly Rgb[];
   /** Opacity of the overlay's colours, 0–1. @default 0.5 */
   opacity?: number;
@@ -66,7 +69,8 @@ export function drawMask(ctx: Ctx, result: SegmentationResult, options: DrawMask
   if (!(opacity >= 0 && opacity <= 1)) throw new ConfigError(`drawMask 'opacity' must be in [0, 1], got ${opacity}`);
   if (mode !== 'overlay' && mode !== 'cutout' && mode !== 'blur') throw new ConfigError(`drawMask 'mode' must be overlay, cutout or blur, got '${mode}'`);
   if (mode !== 'overlay' && !options.frame) throw new ConfigError(`drawMask mode '${mode}' draws the frame: pass it as 'frame'`);
-  const palette = classPalette(result.labels, options.colors);
+  const given = options.colors;
+  const colors = result.labels.map((label, id) => (Array.isArray(given) ? (given as readonly Rgb[])[id] : (given as Record<string, Rgb> | undefined)?.[label]));
   const { width: W, height: H } = ctx.canvas;
   ctx.save();
   ctx.imageSmoothingEnabled = true;
@@ -76,11 +80,12 @@ export function drawMask(ctx: Ctx, result: SegmentationResult, options: DrawMask
     const ids = m ? m.toUint8Array() : result.mask;
     const [w, h] = m ? [m.width, m.height] : [result.width, result.height];
     const layer = canvasFor(ctx, 0, w, h);
-    layer.getContext('2d')!.putImageData(new ImageData(paletteRgba(ids, palette, Math.round(opacity * 255)), w, h), 0, 0);
+    const rgba = maskToRgba(ids, { opacity, classes: result.labels.length, background: result.backgroundClass, colors });
+    layer.getContext('2d')!.putImageData(new ImageData(rgba, w, h), 0, 0);
     if (options.clear) ctx.clearRect(0, 0, W, H);
     ctx.drawImage(layer, 0, 0, W, H);
   } else {
-    const alpha = subjectAlpha(result, palette.background);
+    const alpha = subjectAlpha(result, result.backgroundClass);
     const matte = canvasFor(ctx, 0, alpha.width, alpha.height);
     matte.getContext('2d')!.putImageData(new ImageData(alpha.rgba, alpha.width, alpha.height), 0, 0);
     // The subject alone: the frame, kept where the matte is opaque.

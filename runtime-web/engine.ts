@@ -31,7 +31,7 @@ import { choiceKey, readChoice, writeChoice } from './choice_cache.js';
 import { orientFrame, toBitmap } from './frame_prep.js';
 import { drawMaskBitmap } from './mask_bitmap.js';
 import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
-import { modelGeometry, samplingWindow, type ModelGeometry } from './model_geometry.js';
+import { samplingWindow, servedGeometry, type ServedGeometry } from './model_geometry.js';
 import { resultBuffers, type EngineApi, type EngineResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
 import { FramePump } from './pump.js';
 import { WEB_BACKENDS, WEB_CANDIDATES, type BackendChoice, type CandidateRow, type LoadProgress, type ResolvedSegmenterOptions, type SegmenterInfo, type WasmPaths, type WebBackend, type WebCandidate, type WebEngine } from './segmenter.js';
@@ -64,7 +64,7 @@ export class Engine implements EngineApi {
   constructor(private readonly runners: EngineRunners) {}
 
   private options: ResolvedSegmenterOptions | null = null;
-  private geometry: ModelGeometry | null = null;
+  private geometry: ServedGeometry | null = null;
   /** Smoothing's state: the last frame's class probabilities [1, h, w, C] at model resolution. */
   private previous: tf.Tensor4D | null = null;
   private readonly pumps = new FramePump();
@@ -102,7 +102,7 @@ export class Engine implements EngineApi {
       try {
         await activateBackend(backend, o.wasmPaths);
         r ??= await this.runners.tfjs!(this.loaded!.artifacts!);
-        await timeRuns(r, Math.max(1, o.warmupRuns));
+        await timeRuns(r, Math.max(1, o.warmupRuns), this.geometry!);
         return r;
       } catch (err) {
         await r?.dispose().catch(() => {});
@@ -130,7 +130,7 @@ export class Engine implements EngineApi {
     const loaded = await loading;
     await starting;
     this.loaded = loaded;
-    this.geometry = modelGeometry(loaded.card);
+    this.geometry = servedGeometry(loaded.card);
     const where = typeof options.model === 'string' ? options.model : 'the model';
     // An engine competes when this page allows it, this entry point bundles it and the version has its file.
     const allowed = (e: WebEngine) => options.engines.includes(e) && this.runners[e] !== undefined;
@@ -215,7 +215,7 @@ export class Engine implements EngineApi {
       time: (runner) =>
         this.exclusive(async () => {
           await activateBackend(partsOf(c).backend, this.options!.wasmPaths);
-          return (await timeRuns(runner, 1))[0];
+          return (await timeRuns(runner, 1, this.geometry!))[0];
         }),
     }));
     const { rows, best } = await calibrate(steps, this.options!.calibrationBudgetMs);
@@ -253,6 +253,7 @@ export class Engine implements EngineApi {
       modelVersion: `${loaded.card.name}@${loaded.card.version}`,
       card: loaded.card,
       labels: this.geometry!.labels,
+      backgroundClass: this.geometry!.background,
       inputSize: { width: this.geometry!.width, height: this.geometry!.height },
       bytes: s.engine === 'ort' ? loaded.onnx!.bytes.byteLength : loaded.bytes,
       loadMs,
@@ -288,7 +289,7 @@ export class Engine implements EngineApi {
     }
     await activateBackend('webgpu', this.options!.wasmPaths, true);
     const runner = s.engine === 'tfjs' ? await this.runners.tfjs!(this.loaded!.artifacts!) : s.runner;
-    if (s.engine === 'tfjs') await timeRuns(runner, this.options!.warmupRuns);
+    if (s.engine === 'tfjs') await timeRuns(runner, this.options!.warmupRuns, this.geometry!);
     this.serve(s.candidate, runner);
     this.deviceLosses++;
   }
@@ -339,6 +340,7 @@ export class Engine implements EngineApi {
         category: out.category,
         confidence: out.confidence,
         labels: g.labels,
+        backgroundClass: g.background,
         timestampMs,
         frameMask,
         classCoverage: out.classCoverage,
@@ -420,7 +422,7 @@ export class Engine implements EngineApi {
   }
 
   async maskBitmap(mask: RawMask, classIndex: number | null): Promise<ImageBitmap> {
-    const bitmap = drawMaskBitmap(mask, classIndex, this.geometry!.labels);
+    const bitmap = drawMaskBitmap(mask, classIndex, this.geometry!);
     return transfer(bitmap, [bitmap]);
   }
 

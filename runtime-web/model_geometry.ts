@@ -1,19 +1,17 @@
-/** The model's input size and classes as its card's contract declares them (an imported model declares its own). */
+/** What the engines serve by: core's geometry of the card (input size, class count), its labels and background class. */
 import type { ModelCard } from '../core/card.js';
+import { backgroundClassOf, geometryOf, type ModelGeometry } from '../core/contract.js';
 import type { FrameWindow, OutputSize } from '../core/output_geometry.js';
 
-export interface ModelGeometry {
-  width: number;
-  height: number;
-  classes: number;
+export interface ServedGeometry extends ModelGeometry {
+  /** The card's class labels, index = class id. */
   labels: readonly string[];
+  /** The class labelled `background` (drawn transparent), or null. */
+  background: number | null;
 }
 
-export function modelGeometry(card: ModelCard): ModelGeometry {
-  const { input, classes } = card.contract;
-  const [, a, b, c] = input.shape;
-  const [height, width] = input.layout === 'NCHW' ? [b, c] : [a, b];
-  return { width: Number(width), height: Number(height), classes: classes.length, labels: classes };
+export function servedGeometry(card: ModelCard): ServedGeometry {
+  return { ...geometryOf(card), labels: card.contract.classes, background: backgroundClassOf(card) };
 }
 
 /**

@@ -18,7 +18,7 @@ import { argmaxData, fitPlan, outputDims, resampleData, resizeBilinearPixels, so
 import { orientFrame, readPixels, toBitmap } from './frame_prep.js';
 import { drawMaskBitmap } from './mask_bitmap.js';
 import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
-import { modelGeometry, samplingWindow, type ModelGeometry } from './model_geometry.js';
+import { samplingWindow, servedGeometry, type ServedGeometry } from './model_geometry.js';
 import { resultBuffers, type EngineApi, type EngineResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
 import { FramePump } from './pump.js';
 import { webOrtSession } from './runner_ort.js';
@@ -36,7 +36,7 @@ async function webgpuAdapter(): Promise<{ name: string | null; software: string 
 export class OrtEngine implements EngineApi {
   private options: ResolvedSegmenterOptions | null = null;
   private loaded: LoadedModel | null = null;
-  private geometry: ModelGeometry | null = null;
+  private geometry: ServedGeometry | null = null;
   private session: OrtSession | null = null;
   private backend: WebBackend = 'wasm';
   private info: SegmenterInfo | null = null;
@@ -60,7 +60,7 @@ export class OrtEngine implements EngineApi {
     const [loaded, adapter] = await Promise.all([loadVerifiedModel(options.model, options.cache, onProgress), webgpuAdapter()]);
     if (!loaded.onnx) throw new ConfigError(`${typeof options.model === 'string' ? options.model : 'the model'} has no ONNX file; edgeseg/runtime-web/ort needs one (convert with --format both), or import edgeseg/runtime-web for tfjs`);
     this.loaded = loaded;
-    this.geometry = modelGeometry(loaded.card);
+    this.geometry = servedGeometry(loaded.card);
     const skipped: Record<string, string> = {};
     const order: WebBackend[] = options.backend === 'auto' ? (adapter.software ? ['wasm'] : ['webgpu', 'wasm']) : [options.backend];
     if (options.backend === 'auto' && adapter.software) skipped.webgpu = adapter.software;
@@ -90,6 +90,7 @@ export class OrtEngine implements EngineApi {
       modelVersion: `${loaded.card.name}@${loaded.card.version}`,
       card: loaded.card,
       labels: g.labels,
+      backgroundClass: g.background,
       inputSize: { width: g.width, height: g.height },
       bytes: loaded.onnx.bytes.byteLength,
       loadMs: performance.now() - t0,
@@ -188,6 +189,7 @@ export class OrtEngine implements EngineApi {
         category,
         confidence: planes,
         labels: g.labels,
+        backgroundClass: g.background,
         timestampMs,
         frameMask: null,
         classCoverage: counts.map((k) => k / mask.length),
@@ -219,7 +221,7 @@ export class OrtEngine implements EngineApi {
   }
 
   async maskBitmap(mask: RawMask, classIndex: number | null): Promise<ImageBitmap> {
-    const bitmap = drawMaskBitmap(mask, classIndex, this.geometry!.labels);
+    const bitmap = drawMaskBitmap(mask, classIndex, this.geometry!);
     return transfer(bitmap, [bitmap]);
   }
 

@@ -8,7 +8,6 @@ import type { EngineChoice, EngineKind } from '../core/engine.js';
 import type { ModelCard } from '../core/card.js';
 import { ConfigError } from '../core/errors.js';
 import { checkOutputSize, FIT_MODES, type FitMode, type OutputSize } from '../core/output_geometry.js';
-import type { Rgb } from '../core/palette.js';
 import { unzipModel } from './model_zip.js';
 
 /** Compute backends, fastest first. */
@@ -290,6 +289,8 @@ export interface SegmentationResult {
   confidenceMasks: SegmentationMask[] | null;
   /** The card's class labels, index = class id. */
   labels: readonly string[];
+  /** The class labelled `background` (drawn transparent), or null when the card names none. */
+  backgroundClass: number | null;
   /**
    * The frame's timestamp, ms: a VideoFrame's own (its µs ÷ 1000), a video element's media time,
    * or what the caller passed to `segment(frame, { timestampMs })`; else when it was taken.
@@ -397,6 +398,8 @@ export interface SegmenterInfo {
   card: ModelCard;
   /** The card's class labels, index = class id. */
   labels: readonly string[];
+  /** The class labelled `background` (drawn transparent), or null when the card names none. */
+  backgroundClass: number | null;
   /** The model's input size, px (from the card's contract). */
   inputSize: { width: number; height: number };
   /** Weight bytes of the model. */

@@ -31,7 +31,8 @@ const log = cliLogger('start');
 const pct = (x: number | undefined) => `${(100 * (x ?? NaN)).toFixed(1)}%`;
 
 const shipped = aliases(SHIPPED, NAME).champion;
-for (const version of ['1-fp16', shipped]) {
+{
+  const version = shipped;
   const into = join(MODELS, NAME, version);
   if (!existsSync(into)) {
     // Verified before it is copied: a corrupt checkout is refused here, not in the demo.
@@ -43,12 +44,12 @@ if (!aliases(MODELS, NAME).champion) await setAlias(MODELS, NAME, 'champion', sh
 const champion = (await readModelDir(join(MODELS, NAME, shipped))).card;
 console.log(`edgeseg: shipped model ${NAME}@${shipped} (${(champion.bytes / 1e6).toFixed(1)} MB, held-out fg IoU ${pct(champion.metrics?.foregroundIou)}, mIoU ${pct(champion.metrics?.miou)}) installed in ${MODELS}/`);
 
-console.log(`fine-tuning ${NAME}@1-fp16 on the real Oxford-IIIT Pet sample in data/oxford-pets-sample (3 short epochs, a few minutes on 2 cores)`);
+console.log(`fine-tuning ${NAME}@${shipped} on the real Oxford-IIIT Pet sample in data/oxford-pets-sample (3 short epochs, a few minutes on 2 cores)`);
 const result = await train(
   {
     model: 'unet-mobilenetv2',
     name: NAME,
-    initFrom: join(MODELS, NAME, '1-fp16'),
+    initFrom: join(MODELS, NAME, shipped),
     data: DATA,
     epochs: 3,
     batchSize: 8,

@@ -1,74 +1,190 @@
 /**
- * `npm run train:pets`: trains the pets model the repository ships in `data/models/pets/`, with one
- * command, on this machine's CPUs, from the developers' Oxford-IIIT Pet subset (`../shared/data`,
- * which a user's clone does not have; `--data` names another copy, e.g. the full dataset that
- * `edgeseg data fetch oxford-pets` downloads).
+ * `npm run train:pets`: makes the pets model the repository ships in `data/models/pets/`, with one
+ * command, on this machine's CPUs. Two recipes:
  *
- *   1. train `data/models/pets.train.json` (unet-mobilenetv2, slim decoder, encoder from the
- *      ImageNet MobileNetV2 in data/mobilenet-v2-imagenet, frozen for its first epochs)
- *   2. fp16 variant (the shipped root: half the bytes of fp32, same masks) behind the mIoU gate
- *   3. uint8 variant with the int8 QDQ ONNX model, calibrated on the training split, gated
- *   4. copies both variants into data/models/pets/ with the registry file, and the trained root's
- *      report (markdown, curves, held-out prediction grid, per-step metrics) into training/.
- *      Champion: the fp16 variant. The uint8 one is half its size, but in tfjs it gives up 0.7 mIoU
- *      and 1.3 foreground-IoU points on the held-out test (within the gate); its int8 ONNX model,
- *      which ONNX Runtime engines run, keeps the fp32 masks (−0.01 points).
+ * Distilled (`pets@2`, the default): a teacher that knows cats and dogs teaches the edge U-Net
+ * every breed.
+ *   1. import the DeepLabv3-MobileNetV2 teacher (`data/deeplabv3-mnv2-pascal/`, int8 TFLite,
+ *      513×513, PASCAL VOC's 21 classes) into the work registry (`edgeseg import`)
+ *   2. the teacher labels the unlabelled photos of the other 34 breeds (`edgeseg label`, cat|dog =
+ *      pet, the border band fitted to real trimaps; resumes after a kill) and its agreement with
+ *      the real trimaps of the labelled test split is measured
+ *   3. the student (`pets@1-fp16`'s architecture and weights) is fine-tuned on the real labels
+ *      (weighted ×realWeight) and the teacher's labels with soft targets (`data/models/pets.distill.json`)
+ *   4. fp16 (+ fp16 ONNX) and uint8 (+ int8 QDQ ONNX) variants behind the mIoU gate on the labelled
+ *      test split, shipped with `pets@1-fp16` kept as their parent
  *
- *   tsx scripts/train_pets.ts [--data <spec>] [--from <trained model dir>] [--workers N]
+ * Base (`--base`, how `pets@1` was made): `data/models/pets.train.json`, the ImageNet MobileNetV2
+ * encoder, real labels only.
  *
- * `--from` skips step 1 and ships an already trained version (its card must come from the config).
+ *   tsx scripts/train_pets.ts [--base] [--from <trained model dir>] [--workers N] [--max-steps N] [--limit N]
+ *
+ * The developers' data (`../shared/data`) is what a user's clone does not have: `--labelled` and
+ * `--unlabeled` name other copies (e.g. the full dataset `edgeseg data fetch oxford-pets` gets).
+ * `--from` skips training and ships an already trained version. Each stage prints its wall time.
  */
-import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { printTrainResult, trainProgress } from '../cli/train_progress.js';
 import { cliLogger } from '../cli/context.js';
+import { ProgressBar } from '../cli/progress.js';
 import { convert } from '../converter/convert.js';
+import { parseLabelsOption } from '../converter/import/labels.js';
+import { importModel } from '../converter/import/import_model.js';
+import { sha256Hex } from '../core/index.js';
+import { selectBackend } from '../core/node/backends/select.js';
 import { readCard, REGISTRY_FILE, setAlias } from '../core/node/registry.js';
 import { PACKAGE_ROOT } from '../core/node/package_root.js';
 import { train } from '../trainer/train.js';
+import { DEFAULT_BORDER_RULE } from '../trainer/teacher/border.js';
+import { borderAgreement } from '../trainer/teacher/border_check.js';
+import { labelPhotos } from '../trainer/teacher/label.js';
 
-const CONFIG = join(PACKAGE_ROOT, 'data', 'models', 'pets.train.json');
 const SHIPPED = join(PACKAGE_ROOT, 'data', 'models');
 const NAME = 'pets';
 /** What of the trained root's run ships beside the variants (its fp32 weights do not). */
 const TRAINING_REPORT = ['report.md', 'loss.svg', 'miou.svg', 'samples.png', 'metrics.jsonl', 'card.json'];
 
-const { values } = parseArgs({ options: { data: { type: 'string' }, from: { type: 'string' }, workers: { type: 'string' } } });
-const config = JSON.parse(readFileSync(CONFIG, 'utf8')) as Record<string, unknown>;
-if (values.data) config.data = values.data;
-if (values.workers) config.workers = Number(values.workers);
-const data = String(config.data);
-const out = resolve(String(config.out));
+const { values } = parseArgs({
+  options: {
+    base: { type: 'boolean' },
+    data: { type: 'string' },
+    labelled: { type: 'string' },
+    unlabeled: { type: 'string' },
+    from: { type: 'string' },
+    workers: { type: 'string' },
+    'max-steps': { type: 'string' },
+    limit: { type: 'string' },
+  },
+});
 const log = cliLogger('train-pets');
+await selectBackend('auto', log);
+const stages: [string, number][] = [];
+async function stage<T>(name: string, body: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  const out = await body();
+  const s = (Date.now() - t0) / 1000;
+  stages.push([name, s]);
+  console.log(`train-pets: ${name} took ${s.toFixed(0)} s`);
+  return out;
+}
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 let trained: { dir: string; version: string };
-if (values.from) {
-  trained = { dir: resolve(values.from), version: readCard(resolve(values.from)).version };
+let gateData: string;
+let out: string;
+let parent: string | null = null;
+
+if (values.base) {
+  const config = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'data', 'models', 'pets.train.json'), 'utf8')) as Record<string, unknown>;
+  if (values.data) config.data = values.data;
+  if (values.workers) config.workers = Number(values.workers);
+  gateData = String(config.data);
+  out = resolve(String(config.out));
+  if (values.from) trained = { dir: resolve(values.from), version: readCard(resolve(values.from)).version };
+  else {
+    console.log(`train-pets (base): ${config.model} ${JSON.stringify(config.modelConfig)} on ${gateData}, encoder from ${config.init}`);
+    trained = await stage('train', async () => {
+      const r = await train(config, { log, onEvent: trainProgress() });
+      printTrainResult(r);
+      return r;
+    });
+  }
 } else {
-  console.log(`train-pets: ${config.model} ${JSON.stringify(config.modelConfig)} on ${data}, encoder from ${config.init}`);
-  const result = await train(config, { log, onEvent: trainProgress() });
-  printTrainResult(result);
-  trained = result;
+  const recipe = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'data', 'models', 'pets.distill.json'), 'utf8')) as {
+    teacher: { file: string; labels: string; name: string; classes: string };
+    unlabeled: string;
+    labelled: string;
+    realWeight: number;
+    work: string;
+    train: { initFrom: string; softTargets: number; temperature: number } & Record<string, unknown>;
+  };
+  const work = resolve(recipe.work);
+  out = join(work, 'models');
+  const labelled = resolve(values.labelled ?? recipe.labelled);
+  const unlabeled = resolve(values.unlabeled ?? recipe.unlabeled);
+  // The student's parent: the shipped pets@1-fp16, copied into the work registry (so this run's version is 2).
+  const parentDir = join(out, NAME, '1-fp16');
+  if (!existsSync(parentDir)) cpSync(join(SHIPPED, NAME, '1-fp16'), parentDir, { recursive: true });
+  parent = '1-fp16';
+  const teacherFile = join(PACKAGE_ROOT, recipe.teacher.file);
+  const teacherSha = await sha256Hex(new Uint8Array(readFileSync(teacherFile)));
+  const teacherRef = await stage('import teacher', async () => {
+    const existing = join(out, recipe.teacher.name);
+    if (existsSync(join(existing, '1', 'card.json')) && readCard(join(existing, '1')).source?.sha256 === teacherSha) return `${recipe.teacher.name}@1`;
+    rmSync(existing, { recursive: true, force: true });
+    const labels = parseLabelsOption(join(PACKAGE_ROOT, recipe.teacher.labels));
+    const r = await importModel({ path: teacherFile, name: recipe.teacher.name, root: out, labels, log });
+    return `${recipe.teacher.name}@${r.version}`;
+  });
+  const agreement = await stage('teacher vs real trimaps (labelled test split)', async () => {
+    const a = await borderAgreement({ teacher: teacherRef, root: out, classes: recipe.teacher.classes, dir: labelled, splits: ['test'], threads: 2 }, DEFAULT_BORDER_RULE);
+    console.log(`  teacher trimaps vs real on ${a.photos} test photos: mIoU ${pct(a.metrics.miou)} (pet ${pct(a.metrics.perClassIou[0])}, background ${pct(a.metrics.perClassIou[1])}, border ${pct(a.metrics.perClassIou[2])}), fg IoU ${pct(a.metrics.foregroundIou)}`);
+    return a;
+  });
+  const labelsDir = join(work, 'teacher-labels');
+  const labelled2 = await stage('label the unlabelled photos', async () => {
+    let bar: ProgressBar | null = null;
+    const r = await labelPhotos({
+      teacher: teacherRef,
+      root: out,
+      images: unlabeled,
+      out: labelsDir,
+      classes: recipe.teacher.classes,
+      limit: values.limit ? Number(values.limit) : undefined,
+      threads: 2,
+      log,
+      onProgress: (done, total, info) => {
+        bar ??= new ProgressBar({ label: 'label', total });
+        bar.update(done, info);
+      },
+    });
+    (bar as ProgressBar | null)?.done();
+    console.log(`  labelled ${r.labelled}, skipped ${r.skipped}, ${r.resumed} already done; contact sheet ${join(labelsDir, 'contact-sheet.html')}`);
+    return r;
+  });
+  void labelled2;
+  gateData = `oxford:${labelled}`;
+  const config = { ...recipe.train, data: `oxford:${labelled}*${recipe.realWeight}+oxford:${labelsDir}`, out, workers: values.workers ? Number(values.workers) : undefined, maxSteps: values['max-steps'] ? Number(values['max-steps']) : undefined };
+  if (values.from) trained = { dir: resolve(values.from), version: readCard(resolve(values.from)).version };
+  else {
+    console.log(`train-pets (distilled): fine-tune ${config.initFrom} on ${config.data}, soft targets ${config.softTargets} at T=${config.temperature}`);
+    trained = await stage('train the student', async () => {
+      const r = await train(config, { log, onEvent: trainProgress() });
+      printTrainResult(r);
+      return r;
+    });
+  }
+  console.log(`  teacher agreement with the real test trimaps: fg IoU ${pct(agreement.metrics.foregroundIou)}`);
 }
 
-const gate = { eval: data, maxMiouDrop: 0.01, out, force: true, log, onProgress: (m: string) => console.log(`  ${m}`) };
-console.log('fp16 variant (gate: at most 1 mIoU point below fp32)…');
-const fp16 = await convert({ ...gate, model: trained.dir, precision: 'fp16' });
-console.log('uint8 variant + int8 QDQ ONNX (same gate, calibrated on the training split)…');
-const uint8 = await convert({ ...gate, model: trained.dir, precision: 'uint8', format: 'both' });
+const gate = { eval: gateData, maxMiouDrop: 0.01, out, force: true, log, onProgress: (m: string) => console.log(`  ${m}`) };
+const [fp16, uint8] = await stage('convert (fp16 + ONNX, uint8 + int8 ONNX, gated)', async () => {
+  console.log('fp16 variant + fp16 ONNX (gate: at most 1 mIoU point below fp32)…');
+  const a = await convert({ ...gate, model: trained.dir, precision: 'fp16', format: 'both' });
+  console.log('uint8 variant + int8 QDQ ONNX (same gate, calibrated on the training split)…');
+  const b = await convert({ ...gate, model: trained.dir, precision: 'uint8', format: 'both' });
+  return [a, b];
+});
 
 const target = join(SHIPPED, NAME);
+const keep = parent ? join(out, NAME, parent) : null;
+// The folder's README (model card in words, licences, attributions) is kept as it is.
+const readme = existsSync(join(target, 'README.md')) ? readFileSync(join(target, 'README.md')) : null;
 rmSync(target, { recursive: true, force: true });
 mkdirSync(target, { recursive: true });
+if (readme) writeFileSync(join(target, 'README.md'), readme);
+if (keep) cpSync(keep, join(target, parent!), { recursive: true });
 for (const variant of [fp16, uint8]) cpSync(variant.dir, join(target, variant.card.version), { recursive: true });
 mkdirSync(join(target, 'training'));
-for (const file of TRAINING_REPORT) cpSync(join(trained.dir, file), join(target, 'training', file));
+for (const file of TRAINING_REPORT) if (existsSync(join(trained.dir, file))) cpSync(join(trained.dir, file), join(target, 'training', file));
 // The shipped registry holds this model only: a fresh file, champion = the fp16 variant.
 rmSync(join(SHIPPED, REGISTRY_FILE), { force: true });
 await setAlias(SHIPPED, NAME, 'champion', fp16.card.version, 'shipped by npm run train:pets');
 for (const v of [fp16, uint8]) {
   const m = v.card.metrics!;
-  console.log(`${NAME}/${v.card.version}: ${(v.card.bytes / 1e6).toFixed(2)} MB, held-out mIoU ${(100 * m.miou).toFixed(2)}%, fg IoU ${(100 * (m.foregroundIou ?? NaN)).toFixed(2)}%`);
+  console.log(`${NAME}/${v.card.version}: ${(v.card.bytes / 1e6).toFixed(2)} MB, held-out mIoU ${pct(m.miou)}, fg IoU ${pct(m.foregroundIou ?? NaN)}`);
 }
-console.log(`shipped: ${target} (champion ${fp16.card.version})`);
+console.log(`shipped: ${target} (champion ${fp16.card.version}${parent ? `, parent ${parent} kept` : ''})`);
+console.log(`stages: ${stages.map(([n, s]) => `${n} ${s.toFixed(0)} s`).join('; ')}`);

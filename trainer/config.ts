@@ -6,6 +6,7 @@ import { ConfigError, parseDatasetSpecs, z } from '../core/index.js';
 import { TRAINING_BACKENDS, type TrainingBackend } from '../core/node/backends/select.js';
 import { isModelName, MODEL_NAMES } from './models/index.js';
 import { checkEncoderFreeze } from './pretrained/encoder_freeze.js';
+import { LOSS_DEFAULTS } from './loss.js';
 import { checkSchedule, SCHEDULE_DEFAULTS, type ScheduleName } from './schedule.js';
 
 /** Everything a training run is made from (the CLI flags and `--config` JSON keys). */
@@ -69,6 +70,13 @@ export interface TrainConfig {
   freezeEncoderEpochs: number;
   /** Samples shown in the report's prediction grid. @default 6 */
   reportSamples: number;
+  /**
+   * Weight of a teacher's soft targets (`edgeseg label` writes them beside its trimaps) against the
+   * hard labels, 0–1, on the pixels that have one; 0 trains on hard labels only (trainer/loss.ts). @default 0
+   */
+  softTargets: number;
+  /** Distillation temperature for the soft targets. @default 2 */
+  temperature: number;
 }
 
 /** Defaults of TrainConfig. */
@@ -96,6 +104,8 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'data' | 'name'> = {
   init: null,
   freezeEncoderEpochs: 0,
   reportSamples: 6,
+  softTargets: LOSS_DEFAULTS.softTargets,
+  temperature: LOSS_DEFAULTS.temperature,
 };
 
 const isInt = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
@@ -130,6 +140,8 @@ export const trainConfigSchema = z.object({
   out: field((v) => typeof v === 'string' && v !== '', (v) => `out must be a directory, got ${JSON.stringify(v)}`),
   flip: field((v) => typeof v === 'boolean', (v) => `flip must be true or false, got ${JSON.stringify(v)}`),
   restoreBest: field((v) => typeof v === 'boolean', (v) => `restoreBest must be true or false, got ${JSON.stringify(v)}`),
+  softTargets: field((v) => typeof v === 'number' && v >= 0 && v <= 1, (v) => `softTargets must be a weight from 0 to 1, got ${JSON.stringify(v)}`),
+  temperature: field((v) => typeof v === 'number' && v >= 1 && v <= 20, (v) => `temperature must be from 1 to 20, got ${JSON.stringify(v)}`),
 });
 
 /** Fills defaults and checks every field and cross-field rule. */

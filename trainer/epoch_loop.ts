@@ -94,6 +94,7 @@ async function trainEpoch(ctx: LoopContext): Promise<{ lossSum: number; lossCoun
     epoch: state.epoch,
     dropRemainder: ctx.dropRemainder,
     startBatch: state.batchInEpoch,
+    softTargets: config.softTargets > 0,
   })) {
     if (state.step >= ctx.totalSteps) break;
     const t0 = performance.now();

@@ -1,6 +1,6 @@
 /** Evaluation without gradients: loss and segmentation metrics over a sample set, in batches. */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfusionMatrix, INPUT_CHANNELS, INPUT_SIZE, NUM_CLASSES, type ModelRunner, type SegmentationMetrics } from '../core/index.js';
+import { ConfusionMatrix, DEFAULT_GEOMETRY, INPUT_CHANNELS, type InputSize, type ModelGeometry, type ModelRunner, type SegmentationMetrics } from '../core/index.js';
 import type { SampleSet } from './data/dataset.js';
 import { batches } from './data/pipeline.js';
 import { sparseCrossEntropy } from './loss.js';
@@ -17,21 +17,26 @@ export interface Evaluation {
 export interface EvaluateOptions {
   batchSize?: number;
   onProgress?(done: number, total: number): void;
-  /** Called with each batch's ids and predicted masks (class ids, n×128×128). */
+  /** Called with each batch's ids and predicted masks (class ids, n×H×W). */
   onMasks?(ids: string[], masks: Uint8Array): void;
+  /**
+   * The model's input size and class count (`geometryOf(card)`); the set must have been opened
+   * with it. @default edgeseg's own U-Nets' (128×128, 3 classes)
+   */
+  geometry?: ModelGeometry;
 }
 
-/** Runs the model on a batch in inference mode and returns [n, 128, 128, 3] logits. */
-export function predictLogits(model: LayersModel, images: Float32Array, n: number): tf.Tensor4D {
-  return tf.tidy(() => model.predict(tf.tensor4d(images, [n, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS])) as tf.Tensor4D);
+/** Runs the model on a batch [n, H, W, 3] in inference mode and returns its logits [n, H, W, classes]. */
+export function predictLogits(model: LayersModel, images: Float32Array, n: number, size: InputSize = DEFAULT_GEOMETRY): tf.Tensor4D {
+  return tf.tidy(() => model.predict(tf.tensor4d(images, [n, size.height, size.width, INPUT_CHANNELS])) as tf.Tensor4D);
 }
 
-/** `predictLogits` through an engine runner (ONNX Runtime reads its logits back to memory). */
-async function runnerLogits(runner: ModelRunner, images: Float32Array, n: number): Promise<tf.Tensor4D> {
-  const input = tf.tensor4d(images, [n, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS]);
+/** `predictLogits` through an engine runner at the model's geometry (ONNX Runtime reads its logits back to memory). */
+async function runnerLogits(runner: ModelRunner, images: Float32Array, n: number, g: ModelGeometry): Promise<tf.Tensor4D> {
+  const input = tf.tensor4d(images, [n, g.height, g.width, INPUT_CHANNELS]);
   try {
     const out = await runner.predict(input);
-    return out instanceof Float32Array ? tf.tensor4d(out, [n, INPUT_SIZE, INPUT_SIZE, NUM_CLASSES]) : out;
+    return out instanceof Float32Array ? tf.tensor4d(out, [n, g.height, g.width, g.classes]) : out;
   } finally {
     input.dispose();
   }
@@ -39,15 +44,15 @@ async function runnerLogits(runner: ModelRunner, images: Float32Array, n: number
 
 /** Loss and metrics of a tfjs model, or of any engine's runner (an imported ONNX model on ONNX Runtime). */
 export async function evaluate(model: LayersModel | ModelRunner, set: SampleSet, options: EvaluateOptions = {}): Promise<Evaluation> {
-  const { batchSize = 8, onProgress, onMasks } = options;
-  const confusion = new ConfusionMatrix();
+  const { batchSize = 8, onProgress, onMasks, geometry = DEFAULT_GEOMETRY } = options;
+  const confusion = new ConfusionMatrix(geometry.classes);
   let lossSum = 0;
   let pixels = 0;
   let done = 0;
-  for await (const batch of batches(set, { batchSize })) {
-    const logits = 'engine' in model ? await runnerLogits(model, batch.images, batch.size) : predictLogits(model, batch.images, batch.size);
+  for await (const batch of batches(set, { batchSize, size: geometry })) {
+    const logits = 'engine' in model ? await runnerLogits(model, batch.images, batch.size, geometry) : predictLogits(model, batch.images, batch.size, geometry);
     const [loss, ids] = tf.tidy(() => {
-      const labels = tf.tensor3d(batch.masks, [batch.size, INPUT_SIZE, INPUT_SIZE], 'int32');
+      const labels = tf.tensor3d(batch.masks, [batch.size, geometry.height, geometry.width], 'int32');
       return [sparseCrossEntropy(logits, labels), tf.argMax(logits, -1)];
     });
     logits.dispose();

@@ -9,7 +9,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { INPUT_CHANNELS, INPUT_SIZE } from '../core/index.js';
 import { tf } from '../core/node/tfjs.js';
 import type { Batch } from './data/pipeline.js';
-import { sparseCrossEntropy } from './loss.js';
+import { trainingLoss, type LossOptions } from './loss.js';
 
 export interface StepRunner {
   /** Threads training (1: the loop's own). */
@@ -23,15 +23,16 @@ export interface StepRunner {
 }
 
 /** Steps on the calling thread with the model and optimizer themselves. */
-export function inProcessSteps(model: LayersModel, optimizer: tf.Optimizer): StepRunner {
+export function inProcessSteps(model: LayersModel, optimizer: tf.Optimizer, loss?: LossOptions): StepRunner {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const lossOf = trainingLoss(loss);
   return {
     workers: 1,
     async step(batch, learningRate) {
       (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
       const xs = tf.tensor4d(batch.images, [batch.size, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS]);
       const ys = tf.tensor3d(batch.masks, [batch.size, INPUT_SIZE, INPUT_SIZE], 'int32');
-      const lossTensor = optimizer.minimize(() => sparseCrossEntropy(model.apply(xs, { training: true }) as tf.Tensor4D, ys), true, vars)!;
+      const lossTensor = optimizer.minimize(() => lossOf(model.apply(xs, { training: true }) as tf.Tensor4D, ys), true, vars)!;
       const loss = (await lossTensor.data())[0];
       tf.dispose([xs, ys, lossTensor]);
       return loss;

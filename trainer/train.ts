@@ -26,6 +26,7 @@ import { rowForegroundIou, sampleGridPng } from './report/sample_grid.js';
 import { trainingReport, type EpochRecord, type StepRecord } from './report/training_report.js';
 import { codeRevision } from '../core/node/revision.js';
 import type { StepRunner } from './step_runner.js';
+import { teachersOf, type TeacherProvenance } from './teacher/provenance.js';
 import type { TrainEvent } from './train_events.js';
 import { startTrainingThreads, trainingWorkers } from './training_threads.js';
 import { tf } from '../core/node/tfjs.js';
@@ -249,7 +250,15 @@ async function finish(f: FinishInput): Promise<TrainResult> {
       architecture: { name: config.model, config: { ...f.modelConfig, flops: countFlops(model) } },
       precision: 'fp32',
       metrics,
-      dataset: { spec: dataset.spec, manifestHash: dataset.manifest.hash, train: dataset.train.size, validation: dataset.val.size, test: dataset.test.size, skipped: dataset.skipped.length },
+      dataset: {
+        spec: dataset.spec,
+        manifestHash: dataset.manifest.hash,
+        train: dataset.train.size,
+        validation: dataset.val.size,
+        test: dataset.test.size,
+        skipped: dataset.skipped.length,
+        ...teachersField(dataset.spec),
+      },
       evaluation: { spec: `${dataset.spec}#${dataset.heldOutSplit}`, manifestHash: dataset.manifest.splitHashes[dataset.heldOutSplit], samples: dataset.heldOut.size },
       normalization: f.init.normalization,
       training: { ...config, init: f.init.record(), steps: f.state.step, epochsCompleted: epochs.length, bestEpoch: f.state.bestEpoch, stoppedEarly: f.stopReason, seconds },
@@ -268,4 +277,10 @@ async function finish(f: FinishInput): Promise<TrainResult> {
   const dir = await publishRun(resolve(config.out), config.name, f.run.version);
   f.emit({ type: 'done', dir, card });
   return { dir, version: f.run.version, card };
+}
+
+/** The card's `teachers` field when a source of the dataset was labelled by a teacher. */
+function teachersField(spec: string): { teachers?: TeacherProvenance[] } {
+  const teachers = teachersOf(spec);
+  return teachers.length ? { teachers } : {};
 }

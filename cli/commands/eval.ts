@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CLASS_NAMES, ConfigError, normalizationOf } from '../../core/index.js';
+import { ConfigError, geometryOf, normalizationOf } from '../../core/index.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { openDataset, type SampleSet, type SplitChoice } from '../../trainer/data/dataset.js';
 import { SPLITS } from '../../trainer/data/sample.js';
@@ -37,12 +37,15 @@ export function registerEval(program: Command): void {
       if (flags.split !== 'all' && !choices.includes(flags.split)) throw new ConfigError(`--split must be held-out, test, val, train or all, got '${flags.split}'`);
       const splits: SplitChoice[] = flags.split === 'all' ? [...SPLITS] : [flags.split];
       const { runner: model, card } = await openRunner(flags.model, { backend: flags.backend, root: flags.models, log });
+      // The samples are prepared for this model: its input size, its class count (mask values must be below it).
+      const geometry = geometryOf(card);
       let bar: ProgressBar | null = null;
       const dataset = await openDataset(flags.data, {
         splits,
         log: log.child('data'),
         onProgress: (d, total) => (bar ??= new ProgressBar({ label: 'decode', total })).update(d),
         normalization: normalizationOf(card),
+        geometry,
       });
       (bar as ProgressBar | null)?.done();
       try {
@@ -50,17 +53,17 @@ export function registerEval(program: Command): void {
         const splitName = flags.split === 'held-out' ? dataset.heldOutSplit : flags.split;
         if (set.size === 0) throw new ConfigError(`dataset ${dataset.spec} has no ${splitName} samples`);
         const evalBar = new ProgressBar({ label: 'eval', total: set.size });
-        const result = await evaluate(model, set, { batchSize: flags.batch, onProgress: (d) => evalBar.update(d) });
+        const result = await evaluate(model, set, { batchSize: flags.batch, onProgress: (d) => evalBar.update(d), geometry });
         evalBar.done();
         const m = result.metrics;
         if (flags.json) {
-          console.log(JSON.stringify({ model: `${card.name}@${card.version}`, data: dataset.spec, split: splitName, samples: set.size, loss: result.loss, ...m }));
+          console.log(JSON.stringify({ model: `${card.name}@${card.version}`, data: dataset.spec, split: splitName, samples: set.size, classes: card.contract.classes, loss: result.loss, ...m }));
           return;
         }
         console.log(`model ${card.name} ${card.version} (${card.precision}) on ${dataset.spec} [${splitName}, ${set.size} images]`);
         console.log(`pixel accuracy ${pct(m.pixelAccuracy)}   mIoU ${pct(m.miou)}   foreground IoU ${pct(m.foregroundIou)}   Dice ${pct(m.dice)}   loss ${result.loss.toFixed(4)}`);
         console.log(`${'class'.padEnd(12)}${'IoU'.padStart(9)}${'Dice'.padStart(9)}`);
-        CLASS_NAMES.forEach((n, i) => console.log(`${n.padEnd(12)}${pct(m.perClassIou[i]).padStart(9)}${pct(m.perClassDice[i]).padStart(9)}`));
+        card.contract.classes.forEach((n, i) => console.log(`${n.padEnd(12)}${pct(m.perClassIou[i]).padStart(9)}${pct(m.perClassDice[i]).padStart(9)}`));
       } finally {
         await dataset.close();
         await model.dispose();

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readModelDir } from '../../core/node/artifact_fs.js';
 import { graphFromArtifacts } from '../../converter/fold.js';
 import { resolveModelRef } from '../../core/node/registry.js';
-import { DTYPE_BYTES } from '../../core/index.js';
+import { DTYPE_BYTES, geometryOf } from '../../core/index.js';
 
 export function registerInspect(program: Command): void {
   program
@@ -16,6 +16,8 @@ export function registerInspect(program: Command): void {
       const c = v.card;
       console.log(`${c.name} ${c.version} (${c.architecture.name}, ${c.precision}${c.parentVersion ? `, from ${c.parentVersion}` : ''})`);
       console.log(`dir       ${v.dir}`);
+      const g = geometryOf(c);
+      console.log(`input     ${g.height}×${g.width} RGB; ${g.classes} classes: ${c.contract.classes.join(', ')}`);
       if (c.source) {
         const s = c.source;
         console.log(`source    ${s.format} ${s.file}${s.producer ? ` (${s.producer})` : ''} sha256 ${s.sha256.slice(0, 12)}${s.flattened.length ? `; flattened ${s.flattened.join(', ')}` : ''}`);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_TEACHER_CLASSES, teacherRefOf } from '../../runtime-node/loop/teacher_labeler.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
@@ -14,6 +15,8 @@ import { trainProgress } from '../train_progress.js';
 
 interface LoopFlags extends GlobalOptions {
   demo?: boolean;
+  labeller: string;
+  teacherClasses: string;
   workdir: string;
   name?: string;
   models: string;
@@ -92,6 +95,8 @@ export function registerLoop(program: Command): void {
       .option('--brokers <list>', 'host:port[,…] (default: KAFKA_BROKERS, then the dev broker state file)')
       .option('--topics-prefix <p>', 'topic name prefix', 'edgeseg.')
       .option('--labels <n>', 'retrain after this many new labels (0 = off)', numberOption('labels', 0, true), 48)
+      .option('--labeller <who>', "who answers label requests: people (the feedback endpoint and topic) or teacher:<model> (a teacher model's masks, e.g. teacher:deeplab)", 'people')
+      .option('--teacher-classes <map>', "with --labeller teacher:…, the teacher classes that are a pet", DEFAULT_TEACHER_CLASSES)
       .option('--every <minutes>', 'also retrain on this schedule', numberOption('every', 0))
       .option('--no-drift', 'do not retrain on drift')
       .option('--drift-reference <file>', "drift reference (default: measured from the champion on its training data)")
@@ -106,6 +111,8 @@ export function registerLoop(program: Command): void {
     // The demo prints its own story; components log errors only unless --log-level says otherwise.
     if (flags.demo) return demo(flags, cliLogger('loop', { ...cmd.optsWithGlobals(), logLevel: (cmd.optsWithGlobals() as GlobalOptions).logLevel ?? 'error' }), cmd.getOptionValueSource('steps') === 'default' ? undefined : flags.steps);
     if (!flags.name) throw new ConfigError('--name is required (or --demo)');
+    const teacher = flags.labeller === 'people' ? null : teacherRefOf(flags.labeller);
+    if (flags.labeller !== 'people' && !teacher) throw new ConfigError(`--labeller must be people or teacher:<model>, got '${flags.labeller}'`);
     const closed = await startClosedLoop({
       name: flags.name,
       models: flags.models,
@@ -117,6 +124,7 @@ export function registerLoop(program: Command): void {
       triggers: { labels: flags.labels, everyMs: flags.every ? flags.every * 60_000 : null, drift: flags.drift },
       retrain: { ...retrainSettings(flags), onProgress: (m) => console.log(m) },
       canary: canaryRules(flags),
+      teacher: teacher ? { model: teacher, classes: flags.teacherClasses } : null,
       log,
     });
     const { service, loop, judge } = closed;
@@ -124,7 +132,7 @@ export function registerLoop(program: Command): void {
     loop.on('trigger', (t) => console.log(`retrain triggered by ${t}`));
     loop.on('decision', (d) => console.log(d.canary ? `canary ${d.version} ${flags.canaryWeight}%` : d.accepted ? `promoted ${d.version}` : `refused ${d.version}: ${d.reasons.join('; ')}`));
     loop.on('error', (err) => console.error(`retrain failed (the champion keeps serving): ${describeError(err)}`));
-    console.log(`loop: serving ${service.modelVersion}; feedback → ${flags.feedback}${process.env.EDGESEG_FEEDBACK_TOKEN && service.url ? ` (POST ${service.url}/feedback)` : ''}; retrain after ${flags.labels} labels${flags.every ? `, every ${flags.every} min` : ''}${flags.drift ? ', on drift' : ''}`);
+    console.log(`loop: serving ${service.modelVersion}; feedback → ${flags.feedback}${process.env.EDGESEG_FEEDBACK_TOKEN && service.url ? ` (POST ${service.url}/feedback)` : ''}; retrain after ${flags.labels} labels${flags.every ? `, every ${flags.every} min` : ''}${flags.drift ? ', on drift' : ''}${closed.labeler ? `; label requests answered by ${closed.labeler.labeler}` : ''}`);
     await new Promise<void>((resolve) => {
       const shutdown = () => void closed.stop().then(resolve);
       process.once('SIGTERM', shutdown);

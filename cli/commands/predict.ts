@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import sharp from 'sharp';
-import { blendOverlay, classMasksAt, ConfigError, encodeMaskPng, ENGINE_KINDS, imageToInput, INPUT_SIZE, normalizationOf, NUM_CLASSES, outputDims, parseOutputSize, type EngineRequest, type SampleError } from '../../core/index.js';
+import { backgroundClassOf, blendOverlay, classMasksAt, ConfigError, encodeMaskPng, ENGINE_KINDS, geometryOf, imageToInput, normalizationOf, outputDims, parseOutputSize, type EngineRequest, type SampleError } from '../../core/index.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
@@ -50,7 +50,9 @@ export function registerPredict(program: Command): void {
       if (flags.engine !== 'auto' && !(ENGINE_KINDS as readonly string[]).includes(flags.engine)) throw new ConfigError(`--engine must be auto, tfjs or ort, got '${flags.engine}'`);
       const { runner, card } = await openRunner(flags.model, { engine: flags.engine, backend: flags.backend, root: flags.models, log });
       const normalization = normalizationOf(card);
-      const grid = { width: INPUT_SIZE, height: INPUT_SIZE, classes: NUM_CLASSES };
+      const geometry = geometryOf(card);
+      // Every class is drawn unless the card names a background (edgeseg's own models, PASCAL's class 0).
+      const overlayOptions = { opacity: flags.opacity, classes: geometry.classes, background: backgroundClassOf(card) };
       mkdirSync(flags.out, { recursive: true });
       const bar = new ProgressBar({ label: 'predict', total: files.length });
       let written = 0;
@@ -58,15 +60,15 @@ export function registerPredict(program: Command): void {
         const stem = basename(file, extname(file));
         try {
           const image = await decodeImage(readFileSync(file));
-          const batch = tf.tidy(() => tf.expandDims(imageToInput(image, normalization)) as tf.Tensor4D);
+          const batch = tf.tidy(() => tf.expandDims(imageToInput(image, normalization, geometry)) as tf.Tensor4D);
           const logits = await runner.predict(batch).finally(() => batch.dispose());
-          const size = outputDims(outputSize, image, grid);
-          const [data] = await classMasksAt(logits, grid, [size]).finally(() => logits instanceof Float32Array || logits.dispose());
+          const size = outputDims(outputSize, image, geometry);
+          const [data] = await classMasksAt(logits, geometry, [size]).finally(() => logits instanceof Float32Array || logits.dispose());
           const mask = { data, ...size };
           writeFileSync(join(flags.out, `${stem}.mask.png`), encodeMaskPng(mask));
           const frame = size.width === image.width && size.height === image.height ? image : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer();
           const pixels = 'data' in frame ? frame.data : new Uint8Array(frame);
-          const overlay = blendOverlay(pixels, mask.data, mask.width, mask.height, 3, { opacity: flags.opacity });
+          const overlay = blendOverlay(pixels, mask.data, mask.width, mask.height, 3, overlayOptions);
           await sharp(overlay, { raw: { width: mask.width, height: mask.height, channels: 3 } }).png().toFile(join(flags.out, `${stem}.overlay.png`));
           written++;
         } catch (err) {

@@ -10,7 +10,7 @@ interface TrainFlags extends GlobalOptions {
   config?: string;
   model?: string;
   name?: string;
-  data?: string;
+  data?: string[];
   epochs?: number;
   batch?: number;
   lr?: number;
@@ -31,6 +31,8 @@ interface TrainFlags extends GlobalOptions {
   freezeEncoder?: number;
   modelConfig?: Record<string, unknown>;
   resume?: string | boolean;
+  softTargets?: number;
+  temperature?: number;
 }
 
 function readConfigFile(path: string): Partial<TrainConfig> {
@@ -56,7 +58,11 @@ export function registerTrain(program: Command): void {
     .option('--config <file>', 'JSON training config (same keys as trainer/config.ts); flags override it')
     .option('--model <arch>', 'unet-small | unet-mobilenetv2 (default unet-small)')
     .option('--name <name>', 'registry name (default: the architecture)')
-    .option('--data <spec>', 'synthetic:count=N,size=S,seed=K | oxford:<dir> | folder:<images>:<masks> | feedback:<dir>')
+    .option(
+      '--data <spec>',
+      'synthetic:count=N,size=S,seed=K | oxford:<dir> | folder:<images>:<masks> | feedback:<dir>; repeat it (or join with +) to train on several, each with an optional sampling weight *W, e.g. --data oxford:pets*3 --data oxford:teacher-labels',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--epochs <n>', 'epochs (default 5)', numberOption('epochs', 1, true))
     .option('--batch <n>', 'batch size (default 8)', numberOption('batch', 1, true))
     .option('--lr <rate>', 'peak learning rate (default 3e-4)', numberOption('lr', 0))
@@ -76,6 +82,8 @@ export function registerTrain(program: Command): void {
     .option('--init <file.tflite>', 'start the unet-mobilenetv2 encoder from pretrained MobileNetV2 weights, e.g. data/mobilenet-v2-imagenet/mobilenet_v2_1.0_224_quant.tflite (ImageNet)')
     .option('--freeze-encoder <epochs>', 'train only the decoder for the first <epochs> epochs, then the whole model (default 0)', numberOption('freeze-encoder', 0, true))
     .option('--model-config <json>', 'architecture options, e.g. \'{"baseFilters":8,"depth":3}\'', jsonOption('model-config'))
+    .option('--soft-targets <weight>', "weight 0–1 of a teacher's soft targets (edgeseg label writes them) against the hard labels; 0 = hard labels only (default 0)", numberOption('soft-targets', 0))
+    .option('--temperature <T>', 'distillation temperature of the soft targets (default 2)', numberOption('temperature', 1))
     .option('--resume [run]', 'continue the newest unfinished run (or the given run directory) from its checkpoint')
     .action(async (flags: TrainFlags, cmd: Command) => {
       const log = cliLogger('trainer', cmd.optsWithGlobals());
@@ -91,7 +99,7 @@ export function registerTrain(program: Command): void {
         const fromFlags: Partial<TrainConfig> = {
           model: flags.model,
           name: flags.name,
-          data: flags.data,
+          data: flags.data?.join('+'),
           epochs: flags.epochs,
           batchSize: flags.batch,
           learningRate: flags.lr,
@@ -111,6 +119,8 @@ export function registerTrain(program: Command): void {
           init: flags.init,
           freezeEncoderEpochs: flags.freezeEncoder,
           modelConfig: flags.modelConfig,
+          softTargets: flags.softTargets,
+          temperature: flags.temperature,
         };
         const merged = { ...file, ...Object.fromEntries(Object.entries(fromFlags).filter(([, v]) => v !== undefined)) };
         result = await train(merged, { log, onEvent });

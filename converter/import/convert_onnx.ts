@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ConfigError, ConfusionMatrix, INPUT_SIZE, isOnnxOnly, normalizationOf, NUM_CLASSES, onnxFileOf, OrtSession, type Logger, type ModelCard, type ModelContract, type SegmentationMetrics } from '../../core/index.js';
+import { ConfigError, ConfusionMatrix, geometryOf, isOnnxOnly, normalizationOf, onnxFileOf, OrtSession, type Logger, type ModelCard, type ModelContract, type ModelGeometry, type SegmentationMetrics } from '../../core/index.js';
 import { readModelDir, writeModelDir } from '../../core/node/artifact_fs.js';
 import { DEFAULT_MODELS_ROOT, publishRun, resolveModelRef, stageVersion } from '../../core/node/registry.js';
 import { codeRevision } from '../../core/node/revision.js';
@@ -54,12 +54,12 @@ export function isImportedOnnx(card: ModelCard): boolean {
   return card.source?.format === 'onnx' && isOnnxOnly(card);
 }
 
-function argmaxNhwc(logits: Float32Array, n: number): Uint8Array {
-  const pixels = n * INPUT_SIZE * INPUT_SIZE;
+function argmaxNhwc(logits: Float32Array, n: number, { height, width, classes }: ModelGeometry): Uint8Array {
+  const pixels = n * height * width;
   const ids = new Uint8Array(pixels);
   for (let p = 0; p < pixels; p++) {
     let best = 0;
-    for (let c = 1; c < NUM_CLASSES; c++) if (logits[p * NUM_CLASSES + c] > logits[p * NUM_CLASSES + best]) best = c;
+    for (let c = 1; c < classes; c++) if (logits[p * classes + c] > logits[p * classes + best]) best = c;
     ids[p] = best;
   }
   return ids;
@@ -67,12 +67,13 @@ function argmaxNhwc(logits: Float32Array, n: number): Uint8Array {
 
 async function masksOf(bytes: Uint8Array, contract: ModelContract, set: SampleSet): Promise<{ metrics: SegmentationMetrics; masks: Uint8Array[] }> {
   const session = await OrtSession.create(ort, bytes, { contract });
-  const confusion = new ConfusionMatrix();
+  const geometry = geometryOf(contract);
+  const confusion = new ConfusionMatrix(geometry.classes);
   const masks: Uint8Array[] = [];
   try {
-    for await (const batch of batches(set, { batchSize: 8 })) {
+    for await (const batch of batches(set, { batchSize: 8, size: geometry })) {
       const out = await session.run(batch.images, batch.size);
-      const ids = argmaxNhwc(out[contract.output.name] as Float32Array, batch.size);
+      const ids = argmaxNhwc(out[contract.output.name] as Float32Array, batch.size, geometry);
       confusion.accumulate(batch.masks, ids);
       masks.push(ids);
     }
@@ -98,8 +99,10 @@ export async function convertImportedOnnx(o: ConvertImportedOnnxOptions): Promis
   const tensors = activationTensors(targets, outputName);
   const normalization = normalizationOf(card);
   const print = (line: string) => o.log?.debug(line);
-  const heldOut = await openDataset(o.eval, { normalization, print });
-  const calibration = o.calibrate ? await openDataset(o.calibrate, { normalization, print }) : heldOut;
+  // Samples at the model's own size, with labels of its classes.
+  const geometry = geometryOf(card);
+  const heldOut = await openDataset(o.eval, { normalization, print, geometry });
+  const calibration = o.calibrate ? await openDataset(o.calibrate, { normalization, print, geometry }) : heldOut;
   try {
     if (heldOut.heldOut.size === 0) throw new ConfigError(`--eval ${o.eval} has no held-out samples`);
     const calibrationSet = calibration.train.size > 0 ? calibration.train : calibration.heldOut;
@@ -108,7 +111,7 @@ export async function convertImportedOnnx(o: ConvertImportedOnnxOptions): Promis
     const probe = await OrtSession.create(ort, exposeTensors(model, tensors), { contract: card.contract });
     let samples = 0;
     try {
-      for await (const batch of batches(calibrationSet, { batchSize: 8 })) {
+      for await (const batch of batches(calibrationSet, { batchSize: 8, size: geometry })) {
         if (samples >= maxSamples) break;
         const values = await probe.run(batch.images, batch.size, tensors);
         for (const t of tensors) {

@@ -8,7 +8,7 @@ export type ImportErrorCode =
   | 'IMPORT_UNSUPPORTED_LAYER'
   /** The input or output is not a 4-D image tensor; names the tensor. */
   | 'IMPORT_BAD_RANK'
-  /** A fixed size that differs from the contract's (128×128×3 in, 128×128×classes out); names the tensor. */
+  /** A fixed size edgeseg cannot serve (not 3 RGB channels in, output not the input's H×W); names the tensor. */
   | 'IMPORT_BAD_SHAPE'
   /** A free dimension the import cannot pin (channels, classes); names the tensor. */
   | 'IMPORT_DYNAMIC_SHAPE'
@@ -16,6 +16,10 @@ export type ImportErrorCode =
   | 'IMPORT_NORMALIZATION_UNKNOWN'
   /** The number of classes differs from the contract's, or `--labels` does not match it. */
   | 'IMPORT_CLASSES_MISMATCH'
+  /** A TFLite operator (or a setting of one: a tensor type, an option) the TFLite→ONNX translation does not cover; names the op and its output tensor. */
+  | 'IMPORT_UNSUPPORTED_OP'
+  /** An imported model's class names are neither given (`--labels`) nor in the file's metadata. */
+  | 'IMPORT_LABELS_MISSING'
   /** The file is damaged or inconsistent (a config without layers, a weight of the wrong shape or missing). */
   | 'IMPORT_MALFORMED';
 

@@ -3,7 +3,8 @@
  * (`card.json` + `SHA256SUMS`), or a named refusal. Keras-family files become a flat tfjs layers
  * model named by the contract (so fold, quantize, the gate, the ONNX export and every runtime take
  * it as their own); an ONNX file is kept as it is and its card carries its own contract (tensor
- * names, layout, batch) for the ONNX Runtime engine.
+ * names, layout, batch, H×W, classes) for the ONNX Runtime engine; a TFLite file is translated to
+ * ONNX (import_tflite.ts) at its own H×W, classes and normalization.
  */
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
@@ -27,10 +28,12 @@ import { codeRevision } from '../../core/node/revision.js';
 import { ImportError } from './import_error.js';
 import { importKerasLayers } from './import_keras.js';
 import { importOnnx } from './import_onnx.js';
+import { importTflite } from './import_tflite.js';
+import { hasTfliteIdentifier } from '../../trainer/pretrained/tflite_schema.js';
 import { readKerasArchive, readModelH5, readTfjsDir, type KerasSource } from './keras_read.js';
 
 export interface ImportOptions {
-  /** A `.keras` or `.h5` file, a tensorflowjs_converter directory, or an `.onnx` file. */
+  /** A `.keras` or `.h5` file, a tensorflowjs_converter directory, an `.onnx` or a `.tflite` file. */
   path: string;
   /** Registry model name the version is written under. */
   name: string;
@@ -38,10 +41,14 @@ export interface ImportOptions {
   root?: string;
   /**
    * How the model wants its pixels (`unit` [0, 1], `symmetric` [−1, 1], `imagenet` mean/std).
-   * Required: no format edgeseg imports records it. @default none (refused with IMPORT_NORMALIZATION_UNKNOWN)
+   * Required unless the file records it (a Keras Rescaling of raw pixels, a quantized TFLite
+   * input). @default none (refused with IMPORT_NORMALIZATION_UNKNOWN)
    */
   normalize?: InputNormalization;
-  /** Class names in output-channel order; their number must be the contract's. @default core's CLASS_NAMES */
+  /**
+   * Class names in output-channel order; their number must be the model's classes (edgeseg's 3
+   * for Keras-family files). @default core's CLASS_NAMES for a 3-class model, a TFLite file's metadata labels
+   */
   labels?: readonly string[];
   /** The logits output of an ONNX model with several outputs. @default its first output */
   output?: string;
@@ -65,14 +72,17 @@ export function detectFormat(path: string): SourceFormat {
   const starts = (magic: number[]) => magic.every((b, i) => head[i] === b);
   if (starts(ZIP_MAGIC)) return 'keras';
   if (starts(HDF5_MAGIC)) return 'keras-h5';
+  if (hasTfliteIdentifier(new Uint8Array(readFileSync(path).subarray(0, 8)))) return 'tflite';
   if (extname(path).toLowerCase() === '.onnx') return 'onnx';
-  throw new ImportError('IMPORT_UNSUPPORTED_FORMAT', `${path} is neither a .keras archive, an HDF5 model, a tfjs directory nor an .onnx file`);
+  throw new ImportError('IMPORT_UNSUPPORTED_FORMAT', `${path} is neither a .keras archive, an HDF5 model, a tfjs directory, an .onnx nor a .tflite file`);
 }
 
-function checkLabels(labels: readonly string[] | undefined): readonly string[] {
-  if (!labels) return CLASS_NAMES;
-  if (labels.length !== NUM_CLASSES || labels.some((l) => !l)) {
-    throw new ImportError('IMPORT_CLASSES_MISMATCH', `--labels names ${labels.length} classes (${labels.join(', ')}); edgeseg's models have ${NUM_CLASSES}`);
+/** Class names for a model with `classes` outputs: the given ones (as many), else core's for a 3-class model. */
+function checkLabels(labels: readonly string[] | undefined, classes: number, what: string): readonly string[] {
+  if (!labels && classes === NUM_CLASSES) return CLASS_NAMES;
+  if (!labels) throw new ImportError('IMPORT_LABELS_MISSING', `${what} has ${classes} classes; name them with --labels a,b,c or --labels <labels file> (one name per line)`);
+  if (labels.length !== classes || labels.some((l) => !l)) {
+    throw new ImportError('IMPORT_CLASSES_MISMATCH', `--labels names ${labels.length} classes (${labels.join(', ')}); ${what} has ${classes}`);
   }
   return labels;
 }
@@ -87,20 +97,22 @@ function readKeras(path: string, format: SourceFormat): KerasSource {
 export async function importModel(o: ImportOptions): Promise<ImportResult> {
   const path = resolve(o.path);
   const format = detectFormat(path);
-  const labels = checkLabels(o.labels);
+  if (format !== 'onnx' && format !== 'tflite') checkLabels(o.labels, NUM_CLASSES, "edgeseg's contract");
   if (o.normalize !== undefined && !isInputNormalization(o.normalize)) {
     throw new ConfigError(`--normalize must be one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}, got '${o.normalize}'`);
   }
   const sourceBytes = new Uint8Array(readFileSync(format === 'tfjs-layers' ? join(path, 'model.json') : path));
   const sha256 = await sha256Hex(sourceBytes);
   // Read and check the whole file before asking for what it cannot tell.
-  const kerasSource = format === 'onnx' ? null : readKeras(path, format);
+  const foreign = format === 'onnx' || format === 'tflite';
+  const tflite = format === 'tflite' ? await importTflite(sourceBytes, basename(path), { normalize: o.normalize, labels: o.labels }) : null;
+  const kerasSource = foreign ? null : readKeras(path, format);
   const keras = kerasSource ? await importKerasLayers(kerasSource) : null;
   // A model that rescales raw pixels itself says how it is normalised: it takes core's unit input once rescaled.
   if (keras?.pixelRescaling && o.normalize !== undefined && o.normalize !== 'unit') {
     throw new ConfigError(`${basename(path)} rescales raw pixels itself (layer ${keras.pixelRescaling}), so it takes edgeseg's unit input; drop --normalize ${o.normalize}`);
   }
-  const normalization = keras?.pixelRescaling ? 'unit' : o.normalize;
+  const normalization = keras?.pixelRescaling ? 'unit' : (tflite?.contract.input.normalization ?? o.normalize);
   if (!normalization) {
     throw new ImportError(
       'IMPORT_NORMALIZATION_UNKNOWN',
@@ -142,7 +154,27 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
         keras.artifacts,
         { ...common, architecture: { name: `imported-${format}`, config: { layers: keras.layerClasses } }, precision: 'fp32', source },
         [],
-        { contract: { ...contractFor(normalization), classes: labels } },
+        { contract: { ...contractFor(normalization), classes: checkLabels(o.labels, NUM_CLASSES, "edgeseg's contract") } },
+      );
+    } else if (tflite) {
+      const source: ModelSource = {
+        format,
+        file: basename(path),
+        sha256,
+        producer: tflite.producer,
+        inputName: tflite.inputName,
+        outputName: tflite.outputName,
+        normalizationFrom: tflite.normalizationFrom,
+        pinned: [],
+        flattened: [],
+        renamed: {},
+      };
+      card = await writeModelDir(
+        runDir,
+        { modelTopology: {}, weightSpecs: tflite.weights.map((t) => ({ name: t.name, shape: t.shape, dtype: 'float32' as const })) },
+        { ...common, architecture: { name: 'imported-tflite', config: tflite.architecture }, precision: tflite.precision, source },
+        [{ path: 'model.onnx', data: tflite.onnx }],
+        { tfjs: false, weightDtypes: {}, contract: tflite.contract },
       );
     } else {
       const onnx = await importOnnx(sourceBytes, basename(path), { normalization, output: o.output });
@@ -163,7 +195,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
         { modelTopology: {}, weightSpecs: onnx.initializers.map((t) => ({ name: t.name, shape: t.shape, dtype: 'float32' as const })) },
         { ...common, architecture: { name: 'imported-onnx', config: { opset: onnx.opset } }, precision: 'fp32', source },
         [{ path: 'model.onnx', data: sourceBytes }],
-        { tfjs: false, weightDtypes: {}, contract: { ...onnx.contract, classes: labels } },
+        { tfjs: false, weightDtypes: {}, contract: { ...onnx.contract, classes: checkLabels(o.labels, onnx.classes, `output ${onnx.contract.output.name}`) } },
       );
     }
     const dir = await publishRun(root, o.name, version);

@@ -1,17 +1,20 @@
 /**
  * An ONNX segmentation model as it is (the file is kept byte for byte): its one image input and
  * its logits output found, checked and described as a contract the ONNX Runtime runner serves —
- * tensor names, NCHW or NHWC, a batch fixed at 1 or free, height and width pinned to 128 when free.
+ * tensor names, NCHW or NHWC, a batch fixed at 1 or free, its own height, width and classes
+ * (height and width pinned to 128 when free; masks have the input's size).
  * The output's real shape is measured by running the model once on a blank frame (tf2onnx and
  * PyTorch exports often leave it symbolic), which also proves ONNX Runtime loads it.
  */
 import * as ort from 'onnxruntime-node';
-import { INPUT_CHANNELS, INPUT_NORMALIZATIONS, INPUT_SIZE, NUM_CLASSES, type InputNormalization, type ModelContract, type TensorLayout } from '../../core/index.js';
+import { INPUT_CHANNELS, INPUT_NORMALIZATIONS, INPUT_SIZE, type InputNormalization, type ModelContract, type TensorLayout } from '../../core/index.js';
 import { decodeModel, ONNX_DTYPE, type ModelProto, type ValueInfoProto } from '../onnx/proto.js';
 import { ImportError } from './import_error.js';
 
 export interface ImportedOnnx {
   contract: ModelContract;
+  /** Channels of the logits output; the caller names them (`contract.classes` is left empty). */
+  classes: number;
   producer: string | null;
   pinned: string[];
   /** Initializers by name → shape (for the card's params count). */
@@ -29,8 +32,8 @@ function dimsOf(v: ValueInfoProto): Dim[] | null {
 
 const show = (dims: Dim[]) => `[${dims.map((d) => (typeof d === 'number' ? d : (d ?? '?'))).join(', ')}]`;
 
-/** Reads the input's layout and pins it to the contract's size. */
-function inputContract(v: ValueInfoProto, pinned: string[]): { layout: TensorLayout; batch: 1 | null } {
+/** Reads the input's layout and size, pinning a free height or width to INPUT_SIZE. */
+function inputContract(v: ValueInfoProto, pinned: string[]): { layout: TensorLayout; batch: 1 | null; height: number; width: number } {
   const dims = dimsOf(v);
   if (!dims || dims.length !== 4) {
     throw new ImportError('IMPORT_BAD_RANK', `input ${v.name} has shape ${dims ? show(dims) : 'unknown'}; edgeseg feeds a 4-D image batch (NCHW or NHWC)`, { subject: v.name });
@@ -48,17 +51,18 @@ function inputContract(v: ValueInfoProto, pinned: string[]): { layout: TensorLay
     );
   }
   const [h, w] = layout === 'NCHW' ? [dims[2], dims[3]] : [dims[1], dims[2]];
-  for (const [axis, d] of [['H', h], ['W', w]] as const) {
-    if (typeof d !== 'number') pinned.push(`${v.name}:${axis}=${INPUT_SIZE}`);
-    else if (d !== INPUT_SIZE) throw new ImportError('IMPORT_BAD_SHAPE', `input ${v.name} ${show(dims)} is ${h}×${w}; edgeseg's contract is ${INPUT_SIZE}×${INPUT_SIZE}`, { subject: v.name });
-  }
+  const [height, width] = [h, w].map((d, i) => {
+    if (typeof d === 'number') return d;
+    pinned.push(`${v.name}:${i === 0 ? 'H' : 'W'}=${INPUT_SIZE}`);
+    return INPUT_SIZE;
+  });
   const batch = dims[0];
   if (typeof batch === 'number' && batch !== 1) throw new ImportError('IMPORT_BAD_SHAPE', `input ${v.name} ${show(dims)} fixes its batch at ${batch}; edgeseg runs 1 frame or a free batch`, { subject: v.name });
-  return { layout, batch: batch === 1 ? 1 : null };
+  return { layout, batch: batch === 1 ? 1 : null, height, width };
 }
 
 /** Runs the model once on a blank frame and returns the output's real shape. */
-async function probeOutput(bytes: Uint8Array, input: string, layout: TensorLayout, output: string): Promise<number[]> {
+async function probeOutput(bytes: Uint8Array, input: string, layout: TensorLayout, output: string, height: number, width: number): Promise<number[]> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
@@ -66,8 +70,8 @@ async function probeOutput(bytes: Uint8Array, input: string, layout: TensorLayou
     throw new ImportError('IMPORT_MALFORMED', `ONNX Runtime cannot load the model: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const dims = layout === 'NCHW' ? [1, INPUT_CHANNELS, INPUT_SIZE, INPUT_SIZE] : [1, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS];
-    const feed = new ort.Tensor('float32', new Float32Array(INPUT_SIZE * INPUT_SIZE * INPUT_CHANNELS), dims);
+    const dims = layout === 'NCHW' ? [1, INPUT_CHANNELS, height, width] : [1, height, width, INPUT_CHANNELS];
+    const feed = new ort.Tensor('float32', new Float32Array(height * width * INPUT_CHANNELS), dims);
     let out: ort.InferenceSession.ReturnType;
     try {
       out = await session.run({ [input]: feed }, [output]);
@@ -83,11 +87,11 @@ async function probeOutput(bytes: Uint8Array, input: string, layout: TensorLayou
 }
 
 /** Output layout from its measured shape (the input's layout breaks a tie). */
-function outputLayout(name: string, shape: number[], inputLayout: TensorLayout): { layout: TensorLayout; classes: number } {
+function outputLayout(name: string, shape: number[], inputLayout: TensorLayout, height: number, width: number): { layout: TensorLayout; classes: number } {
   if (shape.length !== 4) throw new ImportError('IMPORT_BAD_RANK', `output ${name} has shape [${shape}]; edgeseg serves per-pixel logits (NCHW or NHWC)`, { subject: name });
-  const nhwc = shape[1] === INPUT_SIZE && shape[2] === INPUT_SIZE;
-  const nchw = shape[2] === INPUT_SIZE && shape[3] === INPUT_SIZE;
-  if (!nhwc && !nchw) throw new ImportError('IMPORT_BAD_SHAPE', `output ${name} is [${shape}] for one ${INPUT_SIZE}×${INPUT_SIZE} frame; edgeseg's masks are ${INPUT_SIZE}×${INPUT_SIZE}`, { subject: name });
+  const nhwc = shape[1] === height && shape[2] === width;
+  const nchw = shape[2] === height && shape[3] === width;
+  if (!nhwc && !nchw) throw new ImportError('IMPORT_BAD_SHAPE', `output ${name} is [${shape}] for one ${height}×${width} frame; edgeseg's masks have the input's size`, { subject: name });
   const layout: TensorLayout = nhwc && nchw ? inputLayout : nhwc ? 'NHWC' : 'NCHW';
   return { layout, classes: layout === 'NHWC' ? shape[3] : shape[1] };
 }
@@ -116,13 +120,12 @@ export async function importOnnx(bytes: Uint8Array, file: string, o: OnnxImportO
   }
   const pinned: string[] = [];
   const input = inputs[0];
-  const { layout, batch } = inputContract(input, pinned);
+  const { layout, batch, height, width } = inputContract(input, pinned);
   const out = o.output ? graph.output.find((v) => v.name === o.output) : graph.output[0];
   if (!out) throw new ImportError('IMPORT_MALFORMED', `${file} has no output '${o.output}' (it has ${graph.output.map((v) => v.name).join(', ')})`, { subject: o.output });
-  const measured = await probeOutput(bytes, input.name, layout, out.name);
-  const { layout: outLayout, classes } = outputLayout(out.name, measured, layout);
-  if (classes !== NUM_CLASSES) throw new ImportError('IMPORT_CLASSES_MISMATCH', `output ${out.name} has ${classes} classes; edgeseg serves ${NUM_CLASSES}`, { subject: out.name });
-  const shape = (l: TensorLayout, c: number) => (l === 'NCHW' ? [batch, c, INPUT_SIZE, INPUT_SIZE] : [batch, INPUT_SIZE, INPUT_SIZE, c]);
+  const measured = await probeOutput(bytes, input.name, layout, out.name, height, width);
+  const { layout: outLayout, classes } = outputLayout(out.name, measured, layout, height, width);
+  const shape = (l: TensorLayout, c: number) => (l === 'NCHW' ? [batch, c, height, width] : [batch, height, width, c]);
   const contract: ModelContract = {
     input: { name: input.name, shape: shape(layout, INPUT_CHANNELS), dtype: 'float32', range: INPUT_NORMALIZATIONS[o.normalization].range, layout, normalization: o.normalization },
     output: { name: out.name, shape: shape(outLayout, classes), dtype: 'float32', kind: 'logits', layout: outLayout },
@@ -130,5 +133,5 @@ export async function importOnnx(bytes: Uint8Array, file: string, o: OnnxImportO
   };
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ') || null;
   const opset = model.opsetImport.find((s) => !s.domain || s.domain === 'ai.onnx')?.version ?? null;
-  return { contract, producer, pinned, initializers: graph.initializer.map((t) => ({ name: t.name, shape: t.dims.map(Number) })), opset };
+  return { contract, classes, producer, pinned, initializers: graph.initializer.map((t) => ({ name: t.name, shape: t.dims.map(Number) })), opset };
 }

@@ -1,8 +1,8 @@
 /** Accumulates ONNX nodes and initializers with unique names; the exporter's only way to write a graph. */
 import { ATTRIBUTE_TYPE, ONNX_DTYPE, type AttributeProto, type NodeProto, type OnnxDtype, type TensorProto } from './proto.js';
 
-/** An attribute value: integers (`i`/`ints`) and floats (`f`/`floats`) are told apart explicitly. */
-export type Attr = { i: number } | { f: number } | { ints: number[] } | { floats: number[] };
+/** An attribute value: integers (`i`/`ints`) and floats (`f`/`floats`) are told apart explicitly; `s` is a string. */
+export type Attr = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string };
 
 const ELEMENT_BYTES: Record<OnnxDtype, number> = { float: 4, uint8: 1, int8: 1, int32: 4, int64: 8, float16: 2 };
 
@@ -10,6 +10,7 @@ function attribute(name: string, value: Attr): AttributeProto {
   if ('i' in value) return { name, type: ATTRIBUTE_TYPE.INT, i: value.i };
   if ('f' in value) return { name, type: ATTRIBUTE_TYPE.FLOAT, f: value.f };
   if ('ints' in value) return { name, type: ATTRIBUTE_TYPE.INTS, ints: value.ints };
+  if ('s' in value) return { name, type: ATTRIBUTE_TYPE.STRING, s: new TextEncoder().encode(value.s) };
   return { name, type: ATTRIBUTE_TYPE.FLOATS, floats: value.floats };
 }
 
@@ -17,6 +18,7 @@ export class OnnxGraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
   private readonly names = new Set<string>();
+  private readonly reserved = new Set<string>();
 
   /** Adds a node; `outputs` must be new tensor names. Returns the first output's name. */
   node(opType: string, inputs: string[], outputs: string[], attrs: Record<string, Attr> = {}): string {
@@ -48,6 +50,14 @@ export class OnnxGraphBuilder {
   /** Bytes of every initializer (the model's weight payload). */
   get initializerBytes(): number {
     return this.initializers.reduce((n, t) => n + t.rawData.byteLength, 0);
+  }
+
+  /** `base`, else `base_1`, `base_2`…: a name no tensor has and no earlier `fresh` gave out (for graphs translated from another format). */
+  fresh(base: string): string {
+    let name = base;
+    for (let i = 1; this.names.has(name) || this.reserved.has(name); i++) name = `${base}_${i}`;
+    this.reserved.add(name);
+    return name;
   }
 
   private claim(name: string): void {

@@ -83,7 +83,8 @@ export interface CanaryModel extends ActiveModel {
 }
 
 /** A frame's outcome with the version that made it and the arm that version served. */
-export type ServedOutcome = FrameOutcome & { modelVersion: string; arm: Arm };
+/** A frame's outcome with the version and arm that served it, and that version's class names (its card's, one per `classCoverage` entry). */
+export type ServedOutcome = FrameOutcome & { modelVersion: string; arm: Arm; classes: readonly string[] };
 
 interface Waiting {
   frame: FrameInput;
@@ -260,7 +261,7 @@ export class InferenceEngine {
       .then(
         (res) => {
           const outcomes = (res as Extract<InferenceResponse, { type: 'infer' }>).outcomes;
-          batch.forEach((w, i) => w.resolve({ ...outcomes[i], modelVersion: model.version, arm }));
+          batch.forEach((w, i) => w.resolve({ ...outcomes[i], modelVersion: model.version, arm, classes: model.card.contract.classes }));
         },
         (err: Error) => batch.forEach((w) => w.reject(err)),
       )

@@ -1,7 +1,8 @@
 /**
  * Inference worker: holds one or more verified models (so a hot swap never drops a frame), each
  * in one of core's engine runners (tfjs or ONNX Runtime); decodes frames with sharp (or takes raw RGB8), preprocesses them with
- * core's contract (the input normalization the model's card declares) on the worker's tfjs backend, runs the model and encodes masks.
+ * core's contract (the input size and normalization the model's card declares) on the worker's tfjs backend, runs the model and
+ * encodes masks of the card's size and classes.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
@@ -9,8 +10,7 @@ import {
   encodeMaskPng,
   encodeRle,
   FrameError,
-  INPUT_SIZE,
-  NUM_CLASSES,
+  geometryOf,
   normalizationOf,
   outputDims,
   RAW_RGB8,
@@ -59,23 +59,24 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
   if (good.length === 0) return outcomes;
   const t1 = performance.now();
   const normalization = normalizationOf(entry.card);
-  const batch = tf.tidy(() => tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32'), normalization))) as tf.Tensor4D);
+  const geometry = geometryOf(entry.card);
+  const batch = tf.tidy(() => tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32'), normalization, geometry))) as tf.Tensor4D);
   // `input` and sizes in pixels: the logits upsampled bilinearly, then the argmax (before the statistics dispose them).
-  const grid = { width: INPUT_SIZE, height: INPUT_SIZE, classes: NUM_CLASSES };
   const outputSize = options.outputSize ?? null;
   let segs: Segmentation[];
   let upsampled: Uint8Array[] | null = null;
   try {
     const logits = await entry.runner.predict(batch);
-    if (outputSize && outputSize !== 'model') upsampled = await classMasksAt(logits, grid, good.map(([img]) => outputDims(outputSize, img, grid)));
-    segs = await summarizeOutput(logits, good.length);
+    if (outputSize && outputSize !== 'model') upsampled = await classMasksAt(logits, geometry, good.map(([img]) => outputDims(outputSize, img, geometry)));
+    segs = await summarizeOutput(logits, good.length, geometry);
   } finally {
     batch.dispose();
   }
   const inferenceMs = performance.now() - t1;
   good.forEach(([img, i], k) => {
     const seg = segs[k];
-    const mask = upsampled ? { data: upsampled[k], ...outputDims(outputSize!, img, grid) } : options.maskSize === 'frame' && !outputSize ? resizeMask({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, img.width, img.height) : { data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE };
+    const model = { data: seg.mask, width: geometry.width, height: geometry.height };
+    const mask = upsampled ? { data: upsampled[k], ...outputDims(outputSize!, img, geometry) } : options.maskSize === 'frame' && !outputSize ? resizeMask(model, img.width, img.height) : model;
     outcomes[i] = {
       ok: true,
       width: mask.width,

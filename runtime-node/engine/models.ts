@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ChecksumError, ModelFormatError, onnxFileOf, ortRunner, sha256Hex, tfjsRunner, timeRuns, type EngineKind, type ModelCard, type ModelRunner, type OrtSessionSettings } from '../../core/index.js';
+import { ChecksumError, inputSizeOf, ModelFormatError, onnxFileOf, ortRunner, sha256Hex, tfjsRunner, timeRuns, type EngineKind, type ModelCard, type ModelRunner, type OrtSessionSettings } from '../../core/index.js';
 import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
 
 /** A verified model in one engine, with its card. */
@@ -33,13 +33,13 @@ async function loadOrt(dir: string, settings: OrtSessionSettings): Promise<Loade
 }
 
 /**
- * Loads (verifies) the model in `dir` into `engine` and warms it up: the first run compiles
- * kernels and allocates.
+ * Loads (verifies) the model in `dir` into `engine` and warms it up on a frame of its own size:
+ * the first run compiles kernels and allocates.
  */
 export async function loadRunner(dir: string, engine: EngineKind, settings: { ortThreads: number; ortProvider: 'cpu' | 'cuda' }): Promise<LoadedRunner> {
   const loaded = engine === 'ort' ? await loadOrt(dir, { provider: settings.ortProvider, threads: settings.ortThreads }) : await loadTfjs(dir);
   try {
-    await timeRuns(loaded.runner, 1);
+    await timeRuns(loaded.runner, 1, inputSizeOf(loaded.card));
   } catch (err) {
     await loaded.runner.dispose();
     throw err;

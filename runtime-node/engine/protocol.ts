@@ -10,7 +10,7 @@ export interface FrameInput {
 }
 
 export interface InferOptions {
-  /** Mask at the model's 128×128 or at the frame's size. */
+  /** Mask at the model's input size (its card's) or at the frame's size. */
   maskSize: 'model' | 'frame';
   /** Mask size, overriding maskSize: `input` and sizes in pixels upsample the logits bilinearly before the argmax. */
   outputSize?: OutputSize;

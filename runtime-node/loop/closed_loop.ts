@@ -9,6 +9,7 @@
  * a slice of sensors as a canary beside the champion and the canary judge promotes or rolls it
  * back on the service's live per-arm evidence.
  */
+import { TeacherLabeler } from './teacher_labeler.js';
 import type { DriftMonitorOptions, DriftReference, Logger, Topics } from '../../core/index.js';
 import { createLogger, topicNames } from '../../core/index.js';
 import { championDir, trainedRoot } from '../../core/node/registry.js';
@@ -57,6 +58,11 @@ export interface ClosedLoopOptions {
   canary?: CanaryRules | null;
   /** Client id of the loop's own Kafka producer (announcements). @default 'edgeseg-loop' */
   clientId?: string;
+  /**
+   * A teacher model that answers label requests instead of people (`--labeller teacher:<ref>`):
+   * its masks land in the feedback store named as `teacher:<name>@<version>`. @default null (people label)
+   */
+  teacher?: { model: string; classes?: string } | null;
   log?: Logger;
 }
 
@@ -71,6 +77,8 @@ export interface ClosedLoop {
   topics: Topics;
   /** The drift reference the service started with. */
   reference: DriftReference;
+  /** The teacher labeller, when one answers label requests. */
+  labeler: TeacherLabeler | null;
   /** Stops the controller (waiting for a retrain in progress), the service, then the transport. */
   stop(): Promise<void>;
 }
@@ -139,6 +147,18 @@ export async function startClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoop>
       if (end.outcome === 'promoted' && trial) refresh(trial.dir, trial.data);
     });
   }
+  let labeler: TeacherLabeler | null = null;
+  if (o.teacher) {
+    try {
+      labeler = await TeacherLabeler.create(transport, { teacher: o.teacher.model, classes: o.teacher.classes, root: models, topics, groupId: `${topics.labelRequests}.teacher`, log: log.child('teacher') });
+      await labeler.start();
+    } catch (err) {
+      await labeler?.stop().catch(() => {});
+      await service.stop();
+      await transport.disconnect().catch(() => {});
+      throw err;
+    }
+  }
   loop.start();
   judge?.start();
   return {
@@ -148,7 +168,9 @@ export async function startClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoop>
     transport,
     topics,
     reference,
+    labeler,
     stop: async () => {
+      await labeler?.stop();
       await judge?.stop();
       await loop.stop();
       await service.stop();

@@ -11,14 +11,13 @@ import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   ARM_REPORT_SCHEMA,
-  CLASS_NAMES,
   ConfusionMatrix,
   decodeMaskPng,
   decodeRle,
+  driftClassCount,
   DriftMonitor,
   fromBase64,
   HEADER,
-  NUM_CLASSES,
   percentile,
   resizeMask,
   type Arm,
@@ -65,18 +64,33 @@ class ArmAccumulator {
   errors = 0;
   latencies: number[] = [];
   confidence = 0;
-  coverage = new Array<number>(NUM_CLASSES).fill(0);
+  /** The version's class names (its card's), known from its first segmented frame; null before. */
+  classes: readonly string[] | null = null;
+  /** Summed coverage of each class. */
+  coverage: number[] = [];
   psi: Record<string, number> | null = null;
-  readonly labels = new ConfusionMatrix();
+  labels: ConfusionMatrix | null = null;
   labelled = 0;
-  readonly drift: DriftMonitor | null;
+  drift: DriftMonitor | null = null;
 
-  constructor(readonly version: string, drift: StreamDriftOptions | null) {
-    this.drift = drift ? new DriftMonitor(drift.reference, drift) : null;
+  constructor(
+    readonly version: string,
+    private readonly driftOptions: StreamDriftOptions | null,
+  ) {}
+
+  /** Sizes the accumulators by the version's class count when its first frame is seen. */
+  sizeFor(classes: readonly string[]): void {
+    if (this.classes) return;
+    this.classes = classes;
+    this.coverage = new Array<number>(classes.length).fill(0);
+    this.labels = new ConfusionMatrix(classes.length);
+    // A reference measured on a model of another class count says nothing about this one's outputs.
+    const d = this.driftOptions;
+    this.drift = d && driftClassCount(d.reference) === classes.length ? new DriftMonitor(d.reference, d) : null;
   }
 
   evidence(): ArmEvidence {
-    const m = this.labelled ? this.labels.metrics() : null;
+    const m = this.labelled && this.labels ? this.labels.metrics() : null;
     return {
       version: this.version,
       frames: this.frames,
@@ -96,6 +110,7 @@ class ArmAccumulator {
 interface KeptMask {
   arm: Arm;
   version: string;
+  classes: readonly string[];
   mask: string | RleMask;
   width: number;
   height: number;
@@ -106,6 +121,8 @@ export interface ArmObservation {
   frameId: string;
   arm: Arm;
   modelVersion: string;
+  /** The class names of the version's card, one per `classCoverage` entry. */
+  classes: readonly string[];
   inferenceMs: number;
   meanConfidence: number;
   classCoverage: number[];
@@ -146,6 +163,7 @@ export class ArmStats {
   /** Counts one segmented frame for its arm and keeps its mask for a label that may come. */
   observe(o: ArmObservation): void {
     const a = this.arm(o.arm, o.modelVersion);
+    a.sizeFor(o.classes);
     const labels = { arm: o.arm, version: o.modelVersion };
     a.frames++;
     if (a.frames > LATENCY_WARMUP) a.latencies.push(o.inferenceMs);
@@ -160,9 +178,9 @@ export class ArmStats {
     this.metrics.frames.inc(labels);
     this.metrics.inference.observe(labels, o.inferenceMs / 1000);
     this.metrics.confidence.set(labels, a.confidence / a.frames);
-    a.coverage.forEach((c, i) => this.metrics.coverage.set({ ...labels, class: CLASS_NAMES[i] ?? String(i) }, c / a.frames));
+    a.coverage.forEach((c, i) => this.metrics.coverage.set({ ...labels, class: o.classes[i] ?? String(i) }, c / a.frames));
     this.kept.delete(o.frameId);
-    this.kept.set(o.frameId, { arm: o.arm, version: o.modelVersion, mask: o.mask, width: o.width, height: o.height });
+    this.kept.set(o.frameId, { arm: o.arm, version: o.modelVersion, classes: o.classes, mask: o.mask, width: o.width, height: o.height });
     if (this.kept.size > KEPT_MASKS) this.kept.delete(this.kept.keys().next().value!);
   }
 
@@ -180,8 +198,9 @@ export class ArmStats {
       if (!k) continue;
       this.kept.delete(s.id);
       try {
-        const served = typeof k.mask === 'string' ? decodeMaskPng(fromBase64(k.mask)) : decodeRle(k.mask);
-        const truth = resizeMask(decodeMaskPng(readFileSync(store.objectPath(s.mask))), served.width, served.height);
+        const classes = k.classes.length;
+        const served = typeof k.mask === 'string' ? decodeMaskPng(fromBase64(k.mask), {}, classes) : decodeRle(k.mask, classes);
+        const truth = resizeMask(decodeMaskPng(readFileSync(store.objectPath(s.mask)), {}, classes), served.width, served.height);
         this.score(k, truth, served);
       } catch (err) {
         this.log.warn('label not scored for its arm', { frameId: s.id, error: (err as Error).message });
@@ -191,9 +210,10 @@ export class ArmStats {
 
   private score(k: KeptMask, truth: ClassMask, served: ClassMask): void {
     const a = this.arm(k.arm, k.version);
-    a.labels.accumulate(truth.data, served.data);
+    a.sizeFor(k.classes);
+    a.labels!.accumulate(truth.data, served.data);
     a.labelled++;
-    const m = a.labels.metrics();
+    const m = a.labels!.metrics();
     const labels = { arm: k.arm, version: k.version };
     this.metrics.labels.inc(labels);
     this.metrics.agreement.set(labels, m.pixelAccuracy);

@@ -3,9 +3,12 @@
  * a DriftMonitor against the serving champion's training reference; a drift report sets the
  * drift gauges and, while drifting, is published on `edgeseg.events`. The window starts empty
  * after a hot swap (the new model's outputs are not the old one's) and after a new reference.
+ * Frames of a model whose class count is not the reference's are not compared (the service
+ * checks the first model against its reference; a hot swap may bring another class count).
  */
 import {
   DRIFT_EVENT_SCHEMA,
+  driftClassCount,
   DriftMonitor,
   HEADER,
   type DriftReference,
@@ -20,6 +23,8 @@ import type { StreamDriftOptions } from './options.js';
 export class DriftWatch {
   private monitor: DriftMonitor;
   private active = false;
+  /** Whether frames of another class count than the reference's were seen (logged once). */
+  private mismatchLogged = false;
 
   constructor(
     private readonly o: StreamDriftOptions,
@@ -33,6 +38,12 @@ export class DriftWatch {
 
   /** Adds one frame; returns the drift event to publish with its result (none unless drifting). */
   observe(stats: FrameDriftStats, modelVersion: string, modelName: string): OutRecord[] {
+    const classes = driftClassCount(this.monitor.reference);
+    if (stats.classCoverage.length !== classes) {
+      if (!this.mismatchLogged) this.log.warn('drift not measured: the model and its drift reference differ in class count', { modelVersion, classes: stats.classCoverage.length, reference: this.monitor.reference.source, referenceClasses: classes });
+      this.mismatchLogged = true;
+      return [];
+    }
     const report = this.monitor.add(stats, modelVersion);
     if (!report) return [];
     for (const [feature, value] of Object.entries(report.psi)) this.metrics.driftPsi.set({ feature }, value);
@@ -54,6 +65,7 @@ export class DriftWatch {
   setReference(reference: DriftReference): void {
     this.monitor = new DriftMonitor(reference, this.o);
     this.active = false;
+    this.mismatchLogged = false;
     this.metrics.drift.set(0);
   }
 }

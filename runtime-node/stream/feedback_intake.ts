@@ -18,6 +18,8 @@ export interface FeedbackIntakeParts {
   log: Logger;
   /** After every new store version. */
   onLabel(stored: { version: number; samples: number; added: number }): void;
+  /** The serving model's class count: label values must be below it. */
+  classCount(): number;
 }
 
 export class FeedbackIntake {
@@ -28,7 +30,7 @@ export class FeedbackIntake {
     private readonly o: ResolvedStreamOptions & { feedback: StreamFeedbackOptions },
     private readonly parts: FeedbackIntakeParts,
   ) {
-    this.ingest = new FeedbackIngest(o.feedback);
+    this.ingest = new FeedbackIngest({ ...o.feedback, classCount: parts.classCount });
   }
 
   private stored(channel: 'http' | 'kafka', v: FeedbackVersion): void {

@@ -177,7 +177,7 @@ export class FramePipeline {
       processedAt: processedAt.toISOString(),
     };
     metrics.framesOut.inc();
-    arms.observe({ frameId: frame.frameId, arm: outcome.arm, modelVersion: outcome.modelVersion, inferenceMs: outcome.inferenceMs, meanConfidence: outcome.meanConfidence, classCoverage: outcome.classCoverage, drift: outcome.input, mask: outcome.mask, width: outcome.width, height: outcome.height });
+    arms.observe({ frameId: frame.frameId, arm: outcome.arm, modelVersion: outcome.modelVersion, classes: outcome.classes, inferenceMs: outcome.inferenceMs, meanConfidence: outcome.meanConfidence, classCoverage: outcome.classCoverage, drift: outcome.input, mask: outcome.mask, width: outcome.width, height: outcome.height });
     metrics.inferenceSeconds.observe(outcome.inferenceMs / 1000);
     if (Number.isFinite(latencyMs)) metrics.endToEndSeconds.observe(latencyMs / 1000);
     const out: OutRecord[] = [

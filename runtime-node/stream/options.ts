@@ -27,7 +27,7 @@ import type { LabelRequestOptions } from '../label_requests.js';
 import { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS, type SaslOptions, type Transport } from '../transport.js';
 
 /** Feedback in: the store labels join, and the HTTP endpoint's token and body limit. */
-export type StreamFeedbackOptions = FeedbackIngestOptions & {
+export type StreamFeedbackOptions = Omit<FeedbackIngestOptions, 'classCount'> & {
   /** Bearer token of `POST /feedback`; without one only `edgeseg.feedback` records are taken. */
   token?: string;
   /** Largest `POST /feedback` body. @default 8 MiB */

@@ -7,7 +7,7 @@
  * report back through the service's events.
  */
 import { EventEmitter } from 'node:events';
-import { ConfigError, describeError, type DriftReference, type DriftReport, type Logger, type RolloutEvidence, type Topics } from '../../core/index.js';
+import { classCountOf, ConfigError, describeError, driftClassCount, type DriftReference, type DriftReport, type Logger, type RolloutEvidence, type Topics } from '../../core/index.js';
 import { resolveModelRef } from '../../core/node/registry.js';
 import { InferenceEngine } from '../engine/engine.js';
 import { startHttp } from '../http.js';
@@ -73,6 +73,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
               this.arms.labelled(this.feedback!.ingest.store, stored.version);
               this.emit('feedback', stored);
             },
+            classCount: () => classCountOf(engine.model.card),
           },
         )
       : null;
@@ -128,6 +129,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
     });
     const service = new StreamService(o, engine, transport);
     try {
+      if (o.drift) service.checkDriftReference(o.drift.reference);
       await service.run(dir);
     } catch (err) {
       await service.stop();
@@ -202,7 +204,16 @@ export class StreamService extends EventEmitter<StreamEvents> {
    */
   setDriftReference(reference: DriftReference): void {
     if (!this.drift) throw new ConfigError('drift detection is not enabled on this service; start it with the drift option');
+    this.checkDriftReference(reference);
     this.drift.setReference(reference);
+  }
+
+  /** Throws CONFIG_INVALID when a drift reference was measured on a model of another class count than the one serving. */
+  private checkDriftReference(reference: DriftReference): void {
+    const classes = classCountOf(this.engine.model.card);
+    if (driftClassCount(reference) !== classes) {
+      throw new ConfigError(`drift reference ${reference.source} covers ${driftClassCount(reference)} classes, ${this.engine.model.version} has ${classes}; measure a reference for this model`);
+    }
   }
 
   /** Hot-swaps to the model in `dir`; a model that fails verification is refused and the current one keeps serving. */

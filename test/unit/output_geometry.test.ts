@@ -5,11 +5,10 @@ import {
   bilinearTaps,
   CLASS_COLORS,
   classMasksAt,
-  classPalette,
   ConfigError,
   fitPixels,
   fitPlan,
-  paletteRgba,
+  maskToRgba,
   parseOutputSize,
   checkOutputSize,
   preprocessPixels,
@@ -19,7 +18,6 @@ import {
   resizeMask,
   softmaxData,
   staircaseExcess,
-  vocColor,
 } from '../../core/index.js';
 import { tf } from '../../core/node/tfjs.js';
 
@@ -134,24 +132,12 @@ describe('output geometry and resampling (core/output_geometry.ts, core/upsample
   });
 });
 
-describe('class palettes by label (core/palette.ts)', () => {
-  it('keeps edgeseg\'s colours for its own labels and finds the background by its label', () => {
-    const p = classPalette(['pet', 'background', 'border']);
-    assert.deepEqual(p.colors, CLASS_COLORS);
-    assert.equal(p.background, 1);
-    const rgba = paletteRgba(Uint8Array.from([0, 1, 2]), p, 200);
-    assert.deepEqual(Array.from(rgba.slice(4, 8)), [0, 0, 0, 0], 'background transparent');
-    assert.deepEqual(Array.from(rgba.slice(0, 4)), [...CLASS_COLORS[0], 200]);
-  });
-
-  it('gives an imported model (PASCAL VOC\'s 21 classes, background first) VOC\'s colours, its class 0 transparent; colours override by label', () => {
-    const voc = ['background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor'];
-    const p = classPalette(voc, { cat: [1, 2, 3] });
-    assert.equal(p.background, 0);
-    assert.deepEqual(p.colors[1], [128, 0, 0]);
-    assert.deepEqual(p.colors[15], [192, 128, 128]);
-    assert.deepEqual(p.colors[8], [1, 2, 3]);
-    assert.deepEqual(vocColor(0), [0, 0, 0]);
-    assert.equal(classPalette(['road', 'car']).background, null, 'no background label: every class is painted');
+describe('overlay colours given by the caller (core/overlay.ts maskToRgba colors)', () => {
+  it('paints a class in the colour given for its id, the others in core\'s palette, the background transparent', () => {
+    const rgba = maskToRgba(Uint8Array.from([0, 1, 2]), { opacity: 1, colors: [undefined, undefined, [1, 2, 3]] });
+    assert.deepEqual(Array.from(rgba), [...CLASS_COLORS[0], 255, 0, 0, 0, 0, 1, 2, 3, 255]);
+    const voc = maskToRgba(Uint8Array.from([0, 20]), { opacity: 1, classes: 21, background: 0 });
+    assert.deepEqual(Array.from(voc.slice(0, 4)), [0, 0, 0, 0], 'class 0 is the background of a 21-class model that names it so');
+    assert.equal(voc[7], 255);
   });
 });

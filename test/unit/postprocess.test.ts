@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { INPUT_SIZE, NUM_CLASSES, summarizeLogits, summarizeLogitsData } from '../../core/index.js';
+import { ContractError, DEFAULT_GEOMETRY, INPUT_SIZE, NUM_CLASSES, summarizeLogits, summarizeLogitsData } from '../../core/index.js';
 import { tf } from '../../core/node/tfjs.js';
 
 describe('logits summaries (core/postprocess.ts)', () => {
@@ -12,13 +12,13 @@ describe('logits summaries (core/postprocess.ts)', () => {
     // Exact ties on a few pixels: both take the first of the tied classes.
     for (const p of [0, 5, 999]) data[p * NUM_CLASSES + 2] = data[p * NUM_CLASSES + 1] = Math.max(data[p * NUM_CLASSES], data[p * NUM_CLASSES + 1], data[p * NUM_CLASSES + 2]);
     const tied = tf.tensor4d(data, [n, INPUT_SIZE, INPUT_SIZE, NUM_CLASSES]);
-    const [want, got] = [await summarizeLogits(tied), summarizeLogitsData(data, n)];
+    const [want, got] = [await summarizeLogits(tied), summarizeLogitsData(data, n, DEFAULT_GEOMETRY)];
     tf.dispose([logits, tied]);
     for (let f = 0; f < n; f++) {
       assert.deepEqual(got[f].mask, want[f].mask);
       assert.deepEqual(got[f].classCoverage, want[f].classCoverage);
       for (const key of ['meanConfidence', 'margin', 'entropy'] as const) assert.ok(Math.abs(got[f][key] - want[f][key]) < 1e-5, `${key}: ${got[f][key]} vs ${want[f][key]}`);
     }
-    assert.throws(() => summarizeLogitsData(data.subarray(1), n), RangeError);
+    assert.throws(() => summarizeLogitsData(data.subarray(1), n, DEFAULT_GEOMETRY), ContractError);
   });
 });

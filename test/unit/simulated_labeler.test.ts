@@ -48,15 +48,19 @@ describe('simulated labeller (runtime-node/loop/simulated_labeler.ts)', () => {
     assert.ok(syntheticSample(4, { size: 64, seed: 11, shift: 1, smooth: 1 }).mask.data.some((c) => c !== CLASS_BACKGROUND));
   });
 
-  it('as an auditor, answers at most perVersion requests for each model version', () => {
+  it('as an auditor, answers at most perVersion requests for each model version', async () => {
     const auditor = labeler({ perVersion: 3 });
-    const answered = (version: string) => Array.from({ length: 8 }, (_, i) => auditor.respond(request(i, version))).filter((a) => a !== null).length;
-    assert.equal(answered('m@1'), 3);
-    assert.equal(answered('m@2'), 3);
-    assert.equal(answered('m@1'), 0);
+    const answered = async (version: string) => {
+      let n = 0;
+      for (let i = 0; i < 8; i++) if ((await auditor.respond(request(i, version))) !== null) n++;
+      return n;
+    };
+    assert.equal(await answered('m@1'), 3);
+    assert.equal(await answered('m@2'), 3);
+    assert.equal(await answered('m@1'), 0);
     // An unknown sample does not use up the version's share.
     const other = labeler({ perVersion: 1 });
-    assert.equal(other.respond({ ...request(0, 'm@3'), frame: { ...request(0).frame, sampleId: 'no-such-sample' } }), null);
-    assert.notEqual(other.respond(request(1, 'm@3')), null);
+    assert.equal(await other.respond({ ...request(0, 'm@3'), frame: { ...request(0).frame, sampleId: 'no-such-sample' } }), null);
+    assert.notEqual(await other.respond(request(1, 'm@3')), null);
   });
 });

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import {
   ConfigError,
   DatasetError,
+  DEFAULT_GEOMETRY,
   DEFAULT_NORMALIZATION,
   describeError,
   formatDatasetSpecs,
@@ -18,10 +19,11 @@ import {
   parseDatasetSpecs,
   type InputNormalization,
   type Logger,
+  type ModelGeometry,
 } from '../../core/index.js';
 import { defaultPoolSize, WorkerPool } from '../../core/node/worker_pool.js';
 import { loadSample } from './load_sample.js';
-import { SPLITS, type LoadedSample, type SampleRef, type Skip, type Split } from './sample.js';
+import { SPLITS, type LoadedSample, type LoadRequest, type SampleRef, type Skip, type Split } from './sample.js';
 import { listSources } from './sources/index.js';
 
 /** What a dataset holds: its specs, sample ids per split and a hash of it all (written into the card). */
@@ -81,21 +83,30 @@ export interface OpenDatasetOptions {
    * normalised. @default 'unit'
    */
   normalization?: InputNormalization;
+  /**
+   * The input size and class count of the model the samples feed (`geometryOf(card)`): images
+   * and masks are resized to its height × width, mask values must be below its class count.
+   * @default edgeseg's own U-Nets' (128×128, 3 classes)
+   */
+  geometry?: ModelGeometry;
 }
 
 /** Codes of SampleError: the sample is skipped. Any other error (a crashed pool) stops the scan. */
 const SAMPLE_ERROR_CODES = new Set(['SAMPLE_UNREADABLE', 'SAMPLE_CORRUPT', 'MASK_MISMATCH', 'MASK_VALUES', 'PAIR_MISSING', 'PATH_OUTSIDE_ROOT']);
 
 class Loader {
-  private pool: WorkerPool<SampleRef, LoadedSample> | null;
-  constructor(workers: number) {
-    this.pool = workers > 0 ? new WorkerPool<SampleRef, LoadedSample>(new URL('./decode_worker.js', import.meta.url), workers) : null;
+  private pool: WorkerPool<LoadRequest, LoadedSample> | null;
+  constructor(
+    workers: number,
+    private readonly target: ModelGeometry,
+  ) {
+    this.pool = workers > 0 ? new WorkerPool<LoadRequest, LoadedSample>(new URL('./decode_worker.js', import.meta.url), workers) : null;
   }
   get parallelism(): number {
     return this.pool ? this.pool.size * 2 : 1;
   }
   load(ref: SampleRef): Promise<LoadedSample> {
-    return this.pool ? this.pool.run(ref) : loadSample(ref);
+    return this.pool ? this.pool.run({ ...ref, target: this.target }) : loadSample(ref, this.target);
   }
   async close(): Promise<void> {
     await this.pool?.close();
@@ -120,14 +131,14 @@ function makeSet(refs: SampleRef[], cached: Map<string, LoadedSample> | null, lo
 export async function openDataset(specText: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
   const specs = parseDatasetSpecs(specText);
   const canonical = formatDatasetSpecs(specs);
-  const { cache = 'memory', log, onProgress, print = console.log, normalization = DEFAULT_NORMALIZATION } = options;
+  const { cache = 'memory', log, onProgress, print = console.log, normalization = DEFAULT_NORMALIZATION, geometry = DEFAULT_GEOMETRY } = options;
   if (!isInputNormalization(normalization)) throw new ConfigError(`normalization '${normalization}' is not one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}`);
   const listing = listSources(specs);
   const heldOutSplit = heldOutSplitOf(listing.refs);
   const splits = (options.splits ?? SPLITS).map((s) => (s === 'held-out' ? heldOutSplit : s));
   const skipped = [...listing.skipped];
   const wanted = listing.refs.filter((r) => splits.includes(r.split));
-  const loader = new Loader(options.workers ?? Math.min(wanted.length, defaultPoolSize()));
+  const loader = new Loader(options.workers ?? Math.min(wanted.length, defaultPoolSize()), geometry);
   const loaded = new Map<string, LoadedSample>();
   const validRefs: SampleRef[] = [];
   const manifestSamples: DatasetManifest['samples'] = [];

@@ -4,8 +4,9 @@
  * and prefetch of the next batch while the current one trains. Everything random is derived from
  * (seed, epoch, position), so an epoch can be replayed from any batch after a restart.
  */
-import { createRandom, flipHorizontal, hashSeed, INPUT_CHANNELS, INPUT_SIZE } from '../../core/index.js';
+import { ContractError, createRandom, DEFAULT_GEOMETRY, flipHorizontal, hashSeed, INPUT_CHANNELS, type InputSize } from '../../core/index.js';
 import type { SampleSet } from './dataset.js';
+import { packSoftTargets } from './soft_targets.js';
 
 /** How samples become batches: size, shuffle buffer, flips, resume point. */
 export interface BatchOptions {
@@ -20,19 +21,21 @@ export interface BatchOptions {
   dropRemainder?: boolean;
   /** Skip this many batches (resume inside an epoch). @default 0 */
   startBatch?: number;
+  /** Pack samples' soft targets into the labels (data/soft_targets.ts); training only. @default false */
+  softTargets?: boolean;
+  /** Height and width of the samples (the model's, as the dataset was opened with). @default 128×128, edgeseg's own */
+  size?: InputSize;
 }
 
 /** One batch of preprocessed images and their masks. */
 export interface Batch {
-  /** [n, 128, 128, 3] float32, NHWC. */
+  /** [n, H, W, 3] float32, NHWC. */
   images: Float32Array;
-  /** [n, 128, 128] class ids. */
+  /** [n, H, W] class ids (packed with soft targets when asked: data/soft_targets.ts). */
   masks: Int32Array;
   ids: string[];
   size: number;
 }
-
-const PIXELS = INPUT_SIZE * INPUT_SIZE;
 
 /** The order a shuffle buffer of size `buffer` emits indices 0..n-1 in (like tf.data's shuffle). */
 export function shuffleOrder(n: number, buffer: number, seed: number): number[] {
@@ -58,7 +61,9 @@ export function batchCount(size: number, batchSize: number, dropRemainder: boole
 
 /** The batches of one epoch of `set`, decoded ahead and shuffled as configured. */
 export async function* batches(set: SampleSet, options: BatchOptions): AsyncGenerator<Batch> {
-  const { batchSize, shuffleBuffer = 0, flip = false, seed = 1, epoch = 0, dropRemainder = false, startBatch = 0 } = options;
+  const { batchSize, shuffleBuffer = 0, flip = false, seed = 1, epoch = 0, dropRemainder = false, startBatch = 0, softTargets = false, size = DEFAULT_GEOMETRY } = options;
+  const { height, width } = size;
+  const PIXELS = height * width;
   const order = shuffleOrder(set.size, shuffleBuffer, hashSeed(seed, epoch));
   const total = batchCount(set.size, batchSize, dropRemainder);
   const build = async (b: number): Promise<Batch> => {
@@ -67,9 +72,13 @@ export async function* batches(set: SampleSet, options: BatchOptions): AsyncGene
     const images = new Float32Array(samples.length * PIXELS * INPUT_CHANNELS);
     const masks = new Int32Array(samples.length * PIXELS);
     samples.forEach((s, k) => {
+      if (s.image.length !== PIXELS * INPUT_CHANNELS || s.mask.length !== PIXELS) {
+        throw new ContractError(`sample ${s.id} holds ${s.mask.length} pixels, batches of this model are ${height}×${width}; open the dataset with the model's geometry`);
+      }
       const flipped = flip && createRandom(hashSeed(seed, epoch, idx[k], 0x46))() < 0.5;
-      images.set(flipped ? flipHorizontal(s.image, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS) : s.image, k * PIXELS * INPUT_CHANNELS);
-      masks.set(flipped ? flipHorizontal(s.mask, INPUT_SIZE, INPUT_SIZE, 1) : s.mask, k * PIXELS);
+      images.set(flipped ? flipHorizontal(s.image, width, height, INPUT_CHANNELS) : s.image, k * PIXELS * INPUT_CHANNELS);
+      const flip1 = (m: Uint8Array) => (flipped ? flipHorizontal(m, width, height, 1) : m);
+      masks.set(softTargets && s.soft ? packSoftTargets(flip1(s.mask), flip1(s.soft)) : flip1(s.mask), k * PIXELS);
     });
     return { images, masks, ids: samples.map((s) => s.id), size: samples.length };
   };

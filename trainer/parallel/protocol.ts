@@ -4,6 +4,7 @@
  * move through the shared buffers named in `init`; only weights cross, at start and on a
  * checkpoint, as typed arrays.
  */
+import type { LossOptions } from '../loss.js';
 import type { AllReduceBuffers } from './all_reduce.js';
 import type { SharedBatchBuffers } from './shared_batch.js';
 import type { TensorData } from './tensor_data.js';
@@ -19,6 +20,8 @@ export interface ReplicaInit {
   /** Layers that do not train (a frozen encoder). */
   frozenLayers: string[];
   learningRate: number;
+  /** The loss each replica differentiates (hard labels, or with a teacher's soft targets). */
+  loss: LossOptions;
   /** Adam state to continue from (a resumed run), or null for a fresh optimizer. */
   optimizer: TensorData[] | null;
   allReduce: AllReduceBuffers;

@@ -4,6 +4,7 @@
  * batch into shared memory and waits for every replica's share of the loss. Weights come back
  * only on `sync()` (validation, checkpoints, the end), from replica 0, since all are identical.
  */
+import { LOSS_DEFAULTS, type LossOptions } from '../loss.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { EdgesegError, type Logger } from '../../core/index.js';
 import { tf } from '../../core/node/tfjs.js';
@@ -25,6 +26,8 @@ export interface ReplicaGroupOptions {
   learningRate: number;
   /** Largest global batch of the run. */
   batchSize: number;
+  /** The loss to differentiate. @default LOSS_DEFAULTS (hard labels) */
+  loss?: LossOptions;
   log?: Logger;
 }
 
@@ -53,6 +56,7 @@ export async function startReplicas(o: ReplicaGroupOptions): Promise<StepRunner 
       weights: toTensorData(o.model.weights.map((w) => ({ name: w.originalName, tensor: w.read() }))),
       frozenLayers: o.model.layers.filter((l) => !l.trainable).map((l) => l.name),
       learningRate: o.learningRate,
+      loss: o.loss ?? LOSS_DEFAULTS,
       optimizer: toTensorData(optimizerState),
       allReduce,
       batch,

@@ -11,7 +11,7 @@ import { INPUT_CHANNELS, INPUT_SIZE } from '../../core/index.js';
 import { selectBackend } from '../../core/node/backends/select.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { serveWorker } from '../../core/node/worker_pool.js';
-import { sparseCrossEntropy } from '../loss.js';
+import { trainingLoss } from '../loss.js';
 import { AllReduce, ReplicaAbortedError } from './all_reduce.js';
 import { sliceOf, type ReplicaInit, type ReplicaRequest, type ReplicaResponse } from './protocol.js';
 import { readSharedBatch, type SharedBatchBuffers } from './shared_batch.js';
@@ -27,6 +27,7 @@ interface Replica {
   group: AllReduce;
   batch: SharedBatchBuffers;
   globalBatch: GlobalBatch;
+  loss: (logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar;
 }
 
 let replica: Replica | null = null;
@@ -47,7 +48,7 @@ async function init(m: ReplicaInit): Promise<Replica> {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const sizes = vars.map((v) => v.size);
   const total = sizes.reduce((a, b) => a + b, 0);
-  return { model, optimizer, vars, sizes, total, group, batch: m.batch, globalBatch };
+  return { model, optimizer, vars, sizes, total, group, batch: m.batch, globalBatch, loss: trainingLoss(m.loss) };
 }
 
 function step(r: Replica, size: number, learningRate: number): number {
@@ -60,7 +61,7 @@ function step(r: Replica, size: number, learningRate: number): number {
   // This slice's mean loss weighted by its share of the batch: the shares' sum is the global
   // mean loss, and the sum of their gradients is its gradient.
   const share = (hi - lo) / size;
-  const { value, grads } = tf.variableGrads(() => tf.mul(sparseCrossEntropy(r.model.apply(xs, { training: true }) as tf.Tensor4D, ys), share) as tf.Scalar, r.vars);
+  const { value, grads } = tf.variableGrads(() => tf.mul(r.loss(r.model.apply(xs, { training: true }) as tf.Tensor4D, ys), share) as tf.Scalar, r.vars);
   const loss = value.dataSync()[0];
   const missing = r.vars.map((v) => !grads[v.name]);
   const summed = r.group.sum(r.total, (row) => {

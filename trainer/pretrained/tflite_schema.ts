@@ -8,7 +8,8 @@
  * offset is 4 + 2 × its index in the table declaration:
  *
  *   Model           { version:uint; operator_codes:[OperatorCode]; subgraphs:[SubGraph];
- *                     description:string; buffers:[Buffer]; … }
+ *                     description:string; buffers:[Buffer]; metadata_buffer:[int];
+ *                     metadata:[Metadata { name:string; buffer:uint }]; … }
  *   OperatorCode    { deprecated_builtin_code:byte; custom_code:string; version:int = 1;
  *                     builtin_code:BuiltinOperator (int32) }   the op is max(the two codes)
  *   SubGraph        { tensors:[Tensor]; inputs:[int]; outputs:[int]; operators:[Operator]; name:string }
@@ -54,8 +55,8 @@ export const PADDING = ['same', 'valid'] as const;
 /** ActivationFunctionType enum values (schema.fbs). */
 export const ACTIVATION = ['none', 'relu', 'relu_n1_to_1', 'relu6', 'tanh', 'sign_bit'] as const;
 
-/** A table: the buffer and the table's position in it, with typed slot readers. */
-class Table {
+/** A table: the buffer and the table's position in it, with typed slot readers (exported for op options readers). */
+export class Table {
   constructor(
     readonly bb: ByteBuffer,
     readonly pos: number,
@@ -162,11 +163,15 @@ export interface TfliteOperator {
   index: number;
   /** A BUILTIN_OP value (or another builtin code). */
   op: number;
+  /** The name of a CUSTOM op (OperatorCode.custom_code), else null. */
+  customCode: string | null;
   /** Tensor indices; −1 marks an omitted optional input. */
   inputs: number[];
   outputs: number[];
   /** Convolution options, for CONV_2D and DEPTHWISE_CONV_2D. */
   conv: TfliteConvOptions | null;
+  /** The builtin options table as it is, for readers of other ops' options (converter/import/tflite_options.ts). */
+  options: Table | null;
 }
 
 export interface TfliteGraph {
@@ -176,6 +181,8 @@ export interface TfliteGraph {
   inputs: number[];
   outputs: number[];
   operators: TfliteOperator[];
+  /** The model's metadata entries (`Model.metadata`: name → buffer bytes), e.g. `TFLITE_METADATA`. */
+  metadata: { name: string; data: Uint8Array }[];
 }
 
 function quantizationOf(q: Table | null): TfliteQuantization | null {
@@ -205,7 +212,8 @@ function convOptions(op: number, o: Table | null): TfliteConvOptions | null {
 export function readTfliteGraph(bytes: Uint8Array): TfliteGraph {
   const bb = new ByteBuffer(bytes);
   const model = new Table(bb, bb.readInt32(0));
-  const codes = model.tables(1).map((c) => Math.max(c.int8(0), c.int32(3)));
+  const operatorCodes = model.tables(1);
+  const codes = operatorCodes.map((c) => Math.max(c.int8(0), c.int32(3)));
   const buffers = model.tables(4).map((b) => b.bytes(0));
   const subgraph = model.tables(2)[0];
   if (!subgraph) throw new RangeError('the model has no subgraph');
@@ -220,9 +228,11 @@ export function readTfliteGraph(bytes: Uint8Array): TfliteGraph {
   const operators = subgraph.tables(3).map((o, index) => {
     const op = codes[o.uint32(0)];
     if (op === undefined) throw new RangeError(`operator ${index} names operator code ${o.uint32(0)}, the model has ${codes.length}`);
-    return { index, op, inputs: o.int32s(1), outputs: o.int32s(2), conv: convOptions(op, o.table(4)) };
+    return { index, op, customCode: operatorCodes[o.uint32(0)].string(1), inputs: o.int32s(1), outputs: o.int32s(2), conv: convOptions(op, o.table(4)), options: o.table(4) };
   });
-  return { schemaVersion: model.uint32(0), description: model.string(3) ?? '', tensors, inputs: subgraph.int32s(1), outputs: subgraph.int32s(2), operators };
+  // Model.metadata is slot 6: [Metadata { name:string; buffer:uint }].
+  const metadata = model.tables(6).map((m) => ({ name: m.string(0) ?? '', data: buffers[m.uint32(1)] ?? new Uint8Array(0) }));
+  return { schemaVersion: model.uint32(0), description: model.string(3) ?? '', tensors, inputs: subgraph.int32s(1), outputs: subgraph.int32s(2), operators, metadata };
 }
 
 /** Whether bytes carry the TFLite file identifier (`TFL3` at offset 4). */

@@ -19,6 +19,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { DatasetError } from '../../../core/index.js';
 import type { SampleRef, Skip, SourceListing, Split } from '../sample.js';
+import { SOFT_TARGETS_DIR } from '../soft_targets.js';
 import { splitByName } from '../split.js';
 import { insideRoot } from './paths.js';
 
@@ -83,7 +84,9 @@ export function listOxford(dir: string): SourceListing {
     } else if (!existsSync(mask)) {
       skipped.push({ id: name, path: maskFile, code: 'PAIR_MISSING', reason: 'trimap is missing' });
     } else {
-      refs.push({ kind: 'file', id: name, split, image, mask, maskFormat: 'trimap' });
+      // A teacher-labelled folder (`edgeseg label`) keeps the teacher's soft targets beside the trimaps.
+      const soft = insideRoot(root, `${SOFT_TARGETS_DIR}/${name}.png`);
+      refs.push({ kind: 'file', id: name, split, image, mask, maskFormat: 'trimap', ...(soft && existsSync(soft) ? { soft } : {}) });
     }
   }
   if (!existsSync(trimapsDir) && refs.length === 0) {

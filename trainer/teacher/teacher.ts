@@ -1,0 +1,162 @@
+/**
+ * A teacher: any registry version (an imported .tflite/ONNX/Keras model or one edgeseg trained)
+ * opened for labelling. It runs at the teacher's own input size and normalization, read from its
+ * card, on ONNX Runtime when the version has an ONNX model (every imported TFLite and ONNX model
+ * does) and on tfjs otherwise, and gives per-pixel pet log-odds for a photo.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import {
+  ConfigError,
+  imageToInput,
+  inputSizeOf,
+  normalizationOf,
+  onnxFileOf,
+  ortRunner,
+  sha256Hex,
+  tfjsRunner,
+  type ModelCard,
+  type ModelRunner,
+  type PixelImage,
+} from '../../core/index.js';
+import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
+import { resolveModelRef } from '../../core/node/registry.js';
+import { tf } from '../../core/node/tfjs.js';
+import { parseClassMap, petLogOdds, type ClassMap } from './class_map.js';
+
+/** An opened teacher. */
+export interface Teacher {
+  card: ModelCard;
+  dir: string;
+  /** sha256 of the file that runs (model.onnx, or model.json for a tfjs version). */
+  digest: string;
+  engine: 'ort' | 'tfjs';
+  classes: readonly string[];
+  map: ClassMap;
+  /** Index of the teacher's class named 'background', if it has one (PASCAL's 0). */
+  background: number;
+  /** Teacher logits for one photo, NHWC at the teacher's input size. */
+  logits(image: PixelImage): Promise<{ data: Float32Array; width: number; height: number; classes: number }>;
+  /** Pet log-odds for one photo (see petLogOdds), at the photo's size when it is smaller than the teacher's input, else at the teacher's; `logits` at the same size. */
+  logOdds(image: PixelImage): Promise<{ data: Float32Array; width: number; height: number; logits: Float32Array }>;
+  dispose(): Promise<void>;
+}
+
+export interface OpenTeacherOptions {
+  /** Registry root a ref is resolved in. @default 'models' */
+  root?: string;
+  /** `cat,dog=pet`: which teacher classes are a pet. */
+  classes: string;
+  /** ONNX Runtime intra-op threads. @default 1 */
+  threads?: number;
+}
+
+export async function openTeacher(ref: string, o: OpenTeacherOptions): Promise<Teacher> {
+  const dir = resolveModelRef(ref, o.root);
+  const { card } = await readModelDir(dir);
+  const classes = card.contract.classes;
+  const map = parseClassMap(o.classes, classes);
+  const size = inputSizeOf(card);
+  const onnx = onnxFileOf(card);
+  let runner: ModelRunner;
+  let digest: string;
+  if (onnx) {
+    const bytes = new Uint8Array(readFileSync(join(dir, onnx)));
+    digest = await sha256Hex(bytes);
+    runner = await ortRunner(ort, bytes, { contract: card.contract, threads: o.threads ?? 1 });
+  } else {
+    const loaded = await loadLayersModel(dir);
+    digest = card.files.find((f) => f.path === 'model.json')?.sha256 ?? '';
+    runner = tfjsRunner(loaded.model);
+  }
+  const normalization = normalizationOf(card);
+  const logits: Teacher['logits'] = async (image) => {
+    const batch = tf.tidy(() => tf.expandDims(imageToInput(image, normalization, size)) as tf.Tensor4D);
+    let out: tf.Tensor4D | Float32Array;
+    try {
+      out = await runner.predict(batch);
+    } finally {
+      batch.dispose();
+    }
+    const data = out instanceof Float32Array ? out : ((await out.data()) as Float32Array);
+    if (!(out instanceof Float32Array)) out.dispose();
+    const k = data.length / (size.width * size.height);
+    if (k !== classes.length) throw new ConfigError(`teacher ${card.name}@${card.version} gave ${k} values per pixel; its card names ${classes.length} classes`);
+    return { data, width: size.width, height: size.height, classes: k };
+  };
+  return {
+    card,
+    dir,
+    digest,
+    engine: onnx ? 'ort' : 'tfjs',
+    classes,
+    map,
+    background: classes.findIndex((c) => c.toLowerCase() === 'background'),
+    logits,
+    async logOdds(image) {
+      const l = await logits(image);
+      // Logits are resized before the softmax, as the teacher's own last resize does; at the smaller
+      // of the two sizes, so a 224² photo costs 224² softmaxes rather than 513².
+      const small = image.width * image.height < l.width * l.height;
+      const at = small ? { width: image.width, height: image.height } : l;
+      const data = small ? resizeFloatMap(l.data, l, image.width, image.height, l.classes) : l.data;
+      return { data: petLogOdds(data, at.width * at.height, l.classes, map), width: at.width, height: at.height, logits: data };
+    },
+    dispose: () => runner.dispose(),
+  };
+}
+
+/**
+ * Resizes an HWC float map of `channels` bilinearly to `width` × `height`, with half-pixel centres
+ * exactly as tfjs' `resizeBilinear(…, alignCorners false, halfPixelCenters true)` (core's one
+ * resize) computes them:
+ *
+ *   src = (dst + 0.5) × in / out − 0.5,  lo = max(0, ⌊src⌋),  hi = min(in − 1, ⌈src⌉),  f = src − ⌊src⌋
+ *
+ * In plain loops: tfjs' wasm and cpu kernels took 0.5–0.9 s for a 513²×21 teacher output, over
+ * the teacher's own run; this takes a few milliseconds.
+ */
+export function resizeFloatMap(data: Float32Array, from: { width: number; height: number }, width: number, height: number, channels = 1): Float32Array {
+  if (from.width === width && from.height === height) return data;
+  if (data.length !== from.width * from.height * channels) throw new RangeError(`map holds ${data.length} values, not ${from.width}×${from.height}×${channels}`);
+  const axis = (n: number, inSize: number) => {
+    const lo = new Int32Array(n);
+    const hi = new Int32Array(n);
+    const f = new Float32Array(n);
+    const scale = inSize / n;
+    for (let i = 0; i < n; i++) {
+      const src = (i + 0.5) * scale - 0.5;
+      const fl = Math.floor(src);
+      lo[i] = Math.max(0, fl);
+      hi[i] = Math.min(inSize - 1, Math.ceil(src));
+      f[i] = src - fl;
+    }
+    return { lo, hi, f };
+  };
+  const ys = axis(height, from.height);
+  const xs = axis(width, from.width);
+  const out = new Float32Array(width * height * channels);
+  const rowIn = from.width * channels;
+  for (let y = 0; y < height; y++) {
+    const top = ys.lo[y] * rowIn;
+    const bottom = ys.hi[y] * rowIn;
+    const fy = ys.f[y];
+    for (let x = 0; x < width; x++) {
+      const l = xs.lo[x] * channels;
+      const r = xs.hi[x] * channels;
+      const fx = xs.f[x];
+      const o = (y * width + x) * channels;
+      for (let c = 0; c < channels; c++) {
+        const tl = data[top + l + c];
+        const tr = data[top + r + c];
+        const bl = data[bottom + l + c];
+        const br = data[bottom + r + c];
+        const t = tl + (tr - tl) * fx;
+        const b = bl + (br - bl) * fx;
+        out[o + c] = t + (b - t) * fy;
+      }
+    }
+  }
+  return out;
+}
