@@ -7,13 +7,14 @@
  * edgeseg/runtime-web/ort entry. Masks are checked against the Node runtime's for the same pixels.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipSync } from 'fflate';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { argmaxData, fitPixels, fitPlan, resampleData, type FitMode } from '../../core/index.js';
+import * as ort from 'onnxruntime-node';
+import { argmaxData, fitPixels, fitPlan, imageToInputData, resampleData, type FitMode } from '../../core/index.js';
 import { loadLayersModel } from '../../core/node/artifact_fs.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
@@ -21,6 +22,9 @@ import { PACKAGE_ROOT } from '../../core/node/package_root.js';
 import { tf } from '../../core/node/tfjs.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { buildWeb, launchBrowser, openHarness, HARNESS_DIST } from '../../bench/helpers/browser.js';
+import { tempDir } from '../../bench/helpers/fixtures.js';
+import { runCli } from '../helpers/cli.js';
+import { sizedOnnx } from '../helpers/sized_onnx.js';
 
 const MODELS = join(PACKAGE_ROOT, 'data', 'models');
 const VERSION_DIR = join(MODELS, 'pets', '1-uint8');
@@ -433,5 +437,55 @@ describe('runtime-web outputs, video and loading in Chromium (pets@1-uint8 on wa
     assert.ok(worker, `a worker_ort chunk in ${assets}`);
     const code = readFileSync(join(assets, worker), 'utf8');
     for (const marker of ['WEBGL_VERSION', 'WASM_HAS_MULTITHREAD_SUPPORT', 'tfjs-backend-wasm']) assert.ok(!code.includes(marker), `the lean worker contains ${marker}`);
+  });
+
+  it('honours an imported model\'s own input size and classes (96×64, 5 classes, "background" first) on ONNX Runtime, in the full and the lean entry', async () => {
+    const [HEIGHT, WIDTH, CLASSES] = [64, 96, 5];
+    const root = tempDir('web-geometry');
+    const file = join(root, 'five.onnx');
+    const model = sizedOnnx({ height: HEIGHT, width: WIDTH, classes: CLASSES });
+    writeFileSync(file, model);
+    const imported = await runCli(['import', file, '--name', 'five', '--models', root, '--normalize', 'unit', '--labels', 'background,b,c,d,e']);
+    assert.equal(imported.code, 0, imported.stderr);
+    // Node's ONNX Runtime by hand on the same pixels, at the model's own size.
+    const x = imageToInputData(await decodeImage(png), 'unit', { height: HEIGHT, width: WIDTH });
+    const session = await ort.InferenceSession.create(model, { logSeverityLevel: 3 });
+    const logits = (await session.run({ pixels: new ort.Tensor('float32', x, [1, HEIGHT, WIDTH, 3]) })).scores.data as Float32Array;
+    await session.release();
+    const byHand = argmaxData(logits, CLASSES);
+    const own = await startWebServer({ dist: HARNESS_DIST, models: root });
+    try {
+      for (const harness of ['harness', 'harness_ort']) {
+        const p = await openHarness(browser, own.url, harness);
+        try {
+          const r = await p.evaluate(
+            async ({ b64 }) => {
+              const seg = await (globalThis as Window).edgeseg.createSegmenter({ model: '/models/five/1/', backend: 'wasm', engine: 'ort', outputSize: 'input', cache: false });
+              try {
+                const blob = new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' });
+                const res = await seg.segment(blob);
+                const info = seg.info as unknown as { labels: string[]; inputSize: { width: number; height: number } };
+                return { labels: info.labels, inputSize: info.inputSize, background: (res as unknown as { backgroundClass: number | null }).backgroundClass, mask: Array.from(res.mask), size: [res.categoryMask!.width, res.categoryMask!.height], ids: Array.from(res.categoryMask!.toUint8Array()) };
+              } finally {
+                await seg.close();
+              }
+            },
+            { b64 },
+          );
+          assert.deepEqual(r.labels, ['background', 'b', 'c', 'd', 'e'], harness);
+          assert.deepEqual(r.inputSize, { width: WIDTH, height: HEIGHT }, harness);
+          assert.equal(r.background, 0, harness);
+          assert.deepEqual(r.size, [FRAME.width, FRAME.height], harness);
+          assert.equal(r.mask.length, WIDTH * HEIGHT, harness);
+          assert.deepEqual(new Set(r.ids), new Set([0, 1, 2, 3, 4]), `${harness}: every class of the 5 appears (one vertical band each)`);
+          const agree = agreement(r.mask, byHand);
+          assert.ok(agree >= 0.99, `${harness}: ${(100 * agree).toFixed(2)}% of the model-size mask is ONNX Runtime's by hand in Node`);
+        } finally {
+          await p.close();
+        }
+      }
+    } finally {
+      await own.close();
+    }
   });
 });
