@@ -209,6 +209,48 @@ describe('runtime-web outputs, video and loading in Chromium (pets@1-uint8 on wa
     assert.ok(agreement(squash.modelMask, letterbox.modelMask) < 0.99, 'letterbox changes what the model sees');
   });
 
+  it('mirrors and rotates frames before segmenting: the same masks as for a frame flipped or turned by the caller', async () => {
+    const r = await page.evaluate(
+      async ({ model, b64 }) => {
+        const api = (globalThis as Window).edgeseg;
+        const blob = new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' });
+        const photo = await createImageBitmap(blob);
+        const turned = (mirror: boolean, rotation: number) => {
+          const quarter = rotation % 180 !== 0;
+          const c = new OffscreenCanvas(quarter ? photo.height : photo.width, quarter ? photo.width : photo.height);
+          const g = c.getContext('2d')!;
+          if (mirror) {
+            g.translate(c.width, 0);
+            g.scale(-1, 1);
+          }
+          g.translate(c.width / 2, c.height / 2);
+          g.rotate((rotation * Math.PI) / 180);
+          g.drawImage(photo, -photo.width / 2, -photo.height / 2);
+          return c.transferToImageBitmap();
+        };
+        const out: Record<string, { same: boolean; size: number[] }> = {};
+        const plain = await api.createSegmenter({ model, backend: 'wasm', engine: 'tfjs', outputSize: 'input', cache: false });
+        for (const [mirror, rotation] of [[true, 0], [false, 90], [true, 270]] as const) {
+          const seg = await api.createSegmenter({ model, backend: 'wasm', engine: 'tfjs', outputSize: 'input', mirror, rotation, cache: false });
+          const a = (await seg.segment(photo)).categoryMask!;
+          const b = (await plain.segment(turned(mirror, rotation))).categoryMask!;
+          const [x, y] = [a.toUint8Array(), b.toUint8Array()];
+          out[`${mirror ? 'mirror ' : ''}${rotation}`] = { same: x.length === y.length && x.every((v, i) => v === y[i]), size: [a.width, a.height] };
+          await seg.close();
+        }
+        await plain.close();
+        photo.close();
+        return out;
+      },
+      { model: MODEL, b64 },
+    );
+    assert.deepEqual(r, {
+      'mirror 0': { same: true, size: [FRAME.width, FRAME.height] },
+      '90': { same: true, size: [FRAME.height, FRAME.width] },
+      'mirror 270': { same: true, size: [FRAME.height, FRAME.width] },
+    });
+  });
+
   it('carries timestamps: a VideoFrame\'s own, the one passed to segment, and each frame\'s from a ReadableStream of VideoFrames and from a MediaStreamTrack, both read in the worker', async () => {
     const r = await page.evaluate(
       async ({ model, b64 }) => {
