@@ -10,7 +10,7 @@
  * frames it measured. Ends with `auto/best first mask: <x>x` and `auto/best p50: <x>x` (auto over
  * the best hand-picked case of the first variant, per figure). Writes bench/out/web.json and web.md.
  *
- *   npm run bench:web [-- --frames 300 --max-seconds 90 --runs 3 --variants fp32,fp16,uint8]
+ *   npm run bench:web [-- --frames 300 --max-seconds 90 --runs 3 --variants fp32,fp16,uint8 --cases tfjs-wasm,ort-wasm,auto]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ import { BENCH_MODEL, gflopOf, seededModel } from './helpers/models.js';
 import { buildWeb, HARNESS_DIST, launchBrowser, openHarness } from './helpers/browser.js';
 
 const { values: args } = parseArgs({
-  options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' }, runs: { type: 'string', default: '3' }, variants: { type: 'string', default: 'fp32,fp16,uint8' } },
+  options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' }, runs: { type: 'string', default: '3' }, variants: { type: 'string', default: 'fp32,fp16,uint8' }, cases: { type: 'string', default: '' } },
 });
 const FRAMES = Number(args.frames);
 const MAX_SECONDS = Number(args['max-seconds']);
@@ -153,7 +153,7 @@ try {
   const page = await openHarness(browser, server.url);
   console.log(`unet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame), Chromium ${browser.version()}, ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}`);
   for (const variant of variants) {
-    for (const c of CASES) {
+    for (const c of CASES.filter((k) => !args.cases || args.cases.split(',').includes(k.name))) {
       const runs: Exclude<RunResult, { error: string }>[] = [];
       let error: string | null = null;
       for (let k = 0; k < RUNS && !error; k++) {

@@ -139,7 +139,11 @@ export interface SegmenterOptions {
   worker?: boolean;
   /** Keep verified weights (and the `auto` engine choice) in the Cache API, keyed by sha256. @default true */
   cache?: boolean;
-  /** Return the mask at the frame's size as well as at model resolution. @default false */
+  /**
+   * Also return the model-resolution mask resized nearest-neighbour to the frame's size
+   * (`result.frameMask`; not in edgeseg/runtime-web/ort). `outputSize: 'input'` gives smooth
+   * edges instead. @default false
+   */
   frameSizeMask?: boolean;
   /** tfjs wasm binaries; the default is the copies bundled beside the worker. @default bundled */
   wasmPaths?: WasmPaths;
