@@ -135,7 +135,7 @@ export interface SegmenterOptions {
   calibrationBudgetMs?: number;
   /** Measure again, ignoring (and then replacing) a cached `auto` choice. @default false */
   recalibrate?: boolean;
-  /** Run the model in a module web worker (frames are transferred, never copied). @default true */
+  /** Run the model in a module web worker (frames cross by transfer; a caller's own frame is copied first unless `transfer`). @default true */
   worker?: boolean;
   /** Keep verified weights (and the `auto` engine choice) in the Cache API, keyed by sha256. @default true */
   cache?: boolean;
