@@ -18,7 +18,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { argmaxData, classMasksAt, ConfusionMatrix, decodeMaskPng, imageToInput, INPUT_SIZE, NUM_CLASSES, resizeMask, staircaseExcess, trimapToClassIds } from '../core/index.js';
+import { argmaxData, classMasksAt, ConfusionMatrix, decodeMaskPng, geometryOf, imageToInput, normalizationOf, resizeMask, staircaseExcess, trimapToClassIds } from '../core/index.js';
 import { decodeImage } from '../core/node/decode_image.js';
 import { PACKAGE_ROOT } from '../core/node/package_root.js';
 import { tf } from '../core/node/tfjs.js';
@@ -34,7 +34,6 @@ const { values: args } = parseArgs({
   },
 });
 const FRAME = { width: 640, height: 480 };
-const grid = { width: INPUT_SIZE, height: INPUT_SIZE, classes: NUM_CLASSES };
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet } as never;
 
 const spec = args.data!;
@@ -42,7 +41,9 @@ const root = spec.replace(/^oxford:/, '');
 const dataset = await openDataset(spec, { splits: ['test'], log: quiet, print: () => {} });
 const limit = Number(args.limit) || dataset.test.size;
 const { runner, card } = await openRunner(args.model!, { engine: 'tfjs', backend: 'wasm', log: quiet });
-console.log(`model ${card.name}@${card.version} on ${runner.engine}; ${Math.min(limit, dataset.test.size)} test photos of ${spec}`);
+const grid = geometryOf(card);
+const normalization = normalizationOf(card);
+console.log(`model ${card.name}@${card.version} on ${runner.engine} (${grid.width}×${grid.height}, ${grid.classes} classes, ${normalization} input); ${Math.min(limit, dataset.test.size)} test photos of ${spec}`);
 
 const at128 = new ConfusionMatrix();
 const fullNearest = new ConfusionMatrix();
@@ -59,14 +60,14 @@ for (let i = 0; i < Math.min(limit, dataset.test.size); i++) {
   const image = await decodeImage(bytes);
   const trimap = await sharp(readFileSync(file('annotations/trimaps/'))).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   const truth = { data: trimapToClassIds(new Uint8Array(trimap.data)), width: trimap.info.width, height: trimap.info.height };
-  const batch = tf.tidy(() => tf.expandDims(imageToInput(image)) as tf.Tensor4D);
+  const batch = tf.tidy(() => tf.expandDims(imageToInput(image, normalization, grid)) as tf.Tensor4D);
   const logits = await runner.predict(batch).finally(() => batch.dispose());
   const values = logits instanceof Float32Array ? logits : ((await logits.data()) as Float32Array);
-  const mask = argmaxData(values, NUM_CLASSES);
+  const mask = argmaxData(values, grid.classes);
   const [bilinear] = await classMasksAt(logits, grid, [truth]);
   if (!(logits instanceof Float32Array)) logits.dispose();
   at128.accumulate(s.mask, mask);
-  fullNearest.accumulate(truth.data, resizeMask({ data: mask, width: INPUT_SIZE, height: INPUT_SIZE }, truth.width, truth.height).data);
+  fullNearest.accumulate(truth.data, resizeMask({ data: mask, width: grid.width, height: grid.height }, truth.width, truth.height).data);
   fullBilinear.accumulate(truth.data, bilinear);
   // The same photo as a 640×480 camera frame, for `edgeseg predict`.
   writeFileSync(join(frames, 'in', `${s.id}.png`), await sharp(bytes).removeAlpha().resize(FRAME.width, FRAME.height, { fit: 'fill' }).png().toBuffer());
@@ -89,7 +90,7 @@ function pooledStaircase(dir: string, nearestFrom128: boolean): number {
     if (nearestFrom128) m = resizeMask(m, FRAME.width, FRAME.height);
     let changes = 0;
     for (let y = 0; y < m.height; y++) for (let x = 1; x < m.width; x++) changes += Number(m.data[y * m.width + x] !== m.data[y * m.width + x - 1]);
-    const e = staircaseExcess(m.data, m.width, m.height, INPUT_SIZE);
+    const e = staircaseExcess(m.data, m.width, m.height, grid.width);
     if (!Number.isFinite(e)) continue;
     weighted += e * changes;
     weights += changes;
