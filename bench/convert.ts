@@ -10,6 +10,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../core/index.js';
 import { convert, type ConvertResult } from '../converter/convert.js';
+import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 import { BENCH_DATA, BENCH_ROOT, trainedBenchModel } from './trained.js';
 
 const { values: args } = parseArgs({
@@ -80,7 +81,7 @@ const table = [
 ].join('\n');
 const kept = rows.filter((r) => r.kept).map((r) => `- ${r.model} mixed kept wide: ${r.kept}`).join('\n');
 console.log(`\n${table}\n\n${kept}`);
-mkdirSync('bench/out', { recursive: true });
+mkdirSync(BENCH_OUT, { recursive: true });
 const machine = { cpu: cpus()[0]?.model, cores: availableParallelism() };
-writeFileSync('bench/out/convert.json', JSON.stringify({ bench: 'convert', machine, data: DATA, budget: BUDGET, parents, rows, measured: new Date().toISOString() }, null, 2));
-writeFileSync('bench/out/convert.md', `# Model size and accuracy per precision\n\nHeld-out split of \`${DATA}\`; parents trained in this run (see convert.json); ${machine.cpu} × ${machine.cores}.\n\n${table}\n\n${kept}\n`);
+writeFileSync(benchOut('convert.json'), JSON.stringify({ bench: 'convert', machine, data: DATA, budget: BUDGET, parents, rows, measured: new Date().toISOString() }, null, 2));
+writeFileSync(benchOut('convert.md'), `# Model size and accuracy per precision\n\nHeld-out split of \`${DATA}\`; parents trained in this run (see convert.json); ${machine.cpu} × ${machine.cores}.\n\n${table}\n\n${kept}\n`);

@@ -32,6 +32,7 @@ import { tf } from '../core/node/tfjs.js';
 import { buildWeb, HARNESS_DIST, launchBrowser, openHarness } from './helpers/browser.js';
 import { jpeg } from './helpers/fixtures.js';
 import { BENCH_MODEL, gflopOf } from './helpers/models.js';
+import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 import { BENCH_DATA, trainedBenchModel } from './trained.js';
 import { interleaved } from './helpers/interleaved.js';
 
@@ -293,12 +294,12 @@ console.log(`threading on ${cores} cores: ${bestThreading.config} wins (${bestTh
 console.log(`node ort/tfjs-wasm: ${nodeRatio.toFixed(2)}x`);
 console.log(`browser ort/tfjs-wasm: ${browserRatio('unet-small').toFixed(2)}x`);
 
-mkdirSync('bench/out', { recursive: true });
+mkdirSync(BENCH_OUT, { recursive: true });
 writeFileSync(
-  'bench/out/engines.json',
+  benchOut('engines.json'),
   JSON.stringify({ bench: 'engines', machine, gflopPerFrame: gflop, parents, node: { latency, quantized, profile, threading, bestThreading: bestThreading.config }, browser: { chromium, rows: browserRows }, ratios: { nodeOrtOverTfjsWasm: nodeRatio, browserOrtOverTfjsWasm: browserRatio('unet-small') }, measured: new Date().toISOString() }, null, 2),
 );
 writeFileSync(
-  'bench/out/engines.md',
+  benchOut('engines.md'),
   `# tfjs-wasm vs ONNX Runtime\n\nSame weights per model (trained parents in engines.json), batch 1, one thread per engine; ${machine.cpu} × ${machine.cores}.\n\n## Node\n\n${nodeTable}\n\n## int8 QDQ ONNX\n\nHeld-out split of \`${DATA}\`.\n\n${quantTable}\n\n## Streaming engine on ${cores} cores (unet-small fp32, 640×480 JPEG → PNG mask)\n\n${threadTable}\n\nChosen: ${bestThreading.config}.\n\n## Frame path, one thread (ORT)\n\n${profileTable}\n\n## Browser (headless Chromium ${chromium}, wasm backend, one thread each)\n\n${browserTable}\n\n- node ort/tfjs-wasm: ${nodeRatio.toFixed(2)}x\n- browser ort/tfjs-wasm: ${browserRatio('unet-small').toFixed(2)}x\n`,
 );

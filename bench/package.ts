@@ -25,6 +25,7 @@ import { PACKAGE_ROOT } from '../core/node/package_root.js';
 import { tempDir } from './helpers/fixtures.js';
 import { checkoutVersion, installProject, packPackage } from './helpers/package_consumer.js';
 import { writeReport } from './report.js';
+import { BENCH_OUT, SMOKE } from './helpers/smoke.js';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, mediapipe: { type: 'string', default: '1.1.0' } } });
 const RUNS = Math.max(1, Math.min(20, Number(args.runs)));
@@ -129,7 +130,9 @@ const aloneInstall = { ms: performance.now() - aloneStart, bytes: walk(join(alon
 console.log(`edgeseg alone: ${(aloneInstall.bytes / 1e6).toFixed(0)} MB of node_modules, installed in ${(aloneInstall.ms / 1000).toFixed(1)} s`);
 
 const project = join(work, 'project');
-const versions = { vite: checkoutVersion('vite'), 'onnxruntime-web': checkoutVersion('onnxruntime-web'), '@mediapipe/tasks-vision': args.mediapipe };
+// A smoke run builds the baseline and edgeseg's apps only: the others need packages from the registry.
+const appNames = SMOKE ? ['empty', 'edgeseg', 'edgeseg-ort'] : Object.keys(APPS);
+const versions: Record<string, string> = SMOKE ? { vite: checkoutVersion('vite') } : { vite: checkoutVersion('vite'), 'onnxruntime-web': checkoutVersion('onnxruntime-web'), '@mediapipe/tasks-vision': args.mediapipe };
 console.log(`installing edgeseg + ${Object.entries(versions).map(([k, v]) => `${k}@${v}`).join(', ')} into ${project}`);
 installProject(project, { edgeseg: `file:${packed.tarball}`, ...versions });
 
@@ -148,7 +151,7 @@ const cli = {
 };
 console.log(`edgeseg --help: installed ${cli.installed.firstMs.toFixed(0)} ms first, ${cli.installed.medianMs.toFixed(0)} ms median; checkout (tsx) ${cli.tsx.firstMs.toFixed(0)} ms first, ${cli.tsx.medianMs.toFixed(0)} ms median`);
 
-const apps = Object.keys(APPS).map((name) => {
+const apps = appNames.map((name) => {
   const a = buildApp(project, name);
   console.log(`${name}: JS ${(a.js.gzip / 1e3).toFixed(1)} kB gzip (${(a.js.raw / 1e3).toFixed(1)} kB), wasm ${(a.wasm.gzip / 1e6).toFixed(2)} MB gzip (${(a.wasm.raw / 1e6).toFixed(2)} MB)`);
   return a;
@@ -157,7 +160,7 @@ const base = apps.find((a) => a.app === 'empty')!;
 const added = (a: AppSize) => ({ jsGzip: a.js.gzip - base.js.gzip, jsRaw: a.js.raw - base.js.raw, wasmGzip: a.wasm.gzip - base.wasm.gzip, wasmRaw: a.wasm.raw - base.wasm.raw });
 const edgeseg = apps.find((a) => a.app === 'edgeseg')!;
 const lean = apps.find((a) => a.app === 'edgeseg-ort')!;
-const others = ['mediapipe', 'onnxruntime-web'].map((n) => apps.find((a) => a.app === n)!);
+const others = apps.filter((a) => a.app === 'mediapipe' || a.app === 'onnxruntime-web');
 console.log(`added JS gzip: edgeseg/runtime-web/ort ${(added(lean).jsGzip / 1e3).toFixed(1)} kB (goal ≤ 200 kB), edgeseg/runtime-web ${(added(edgeseg).jsGzip / 1e3).toFixed(1)} kB; ${others.map((a) => `${a.app} ${(added(a).jsGzip / 1e3).toFixed(1)} kB`).join(', ')}`);
 
 const out = {
@@ -172,13 +175,18 @@ const out = {
   ratios: {
     'tsx start / installed start (median)': cli.tsx.medianMs / cli.installed.medianMs,
     'tsx start / installed start (first run)': cli.tsx.firstMs / cli.installed.firstMs,
-    'edgeseg / onnxruntime-web added JS gzip': added(edgeseg).jsGzip / added(apps.find((a) => a.app === 'onnxruntime-web')!).jsGzip,
-    'edgeseg / mediapipe added JS gzip': added(edgeseg).jsGzip / added(apps.find((a) => a.app === 'mediapipe')!).jsGzip,
-    'edgeseg/runtime-web/ort / onnxruntime-web added JS gzip': added(lean).jsGzip / added(apps.find((a) => a.app === 'onnxruntime-web')!).jsGzip,
-    'edgeseg/runtime-web/ort / mediapipe added JS gzip': added(lean).jsGzip / added(apps.find((a) => a.app === 'mediapipe')!).jsGzip,
+    ...Object.fromEntries(
+      (['onnxruntime-web', 'mediapipe'] as const)
+        .map((other) => [other, apps.find((a) => a.app === other)] as const)
+        .filter(([, a]) => a !== undefined)
+        .flatMap(([other, a]) => [
+          [`edgeseg / ${other} added JS gzip`, added(edgeseg).jsGzip / added(a!).jsGzip],
+          [`edgeseg/runtime-web/ort / ${other} added JS gzip`, added(lean).jsGzip / added(a!).jsGzip],
+        ]),
+    ),
   },
 };
-mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
-writeFileSync(join(import.meta.dirname, 'out', 'package.json'), JSON.stringify(out, null, 2) + '\n');
-const r = writeReport();
-console.log(`bench/out/package.json; report: ${r.md}`);
+const outDir = SMOKE ? BENCH_OUT : join(import.meta.dirname, 'out');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'package.json'), JSON.stringify(out, null, 2) + '\n');
+console.log(`${join(outDir, 'package.json')}${SMOKE ? '' : `; report: ${writeReport().md}`}`);

@@ -21,16 +21,12 @@
  * `teacher`: the DeepLab teacher (imported from data/deeplabv3-mnv2-pascal/) against the shipped
  * student on the held-out split (helpers/pets_teacher.ts). Prints `teacher fg IoU <x>; student fg
  * IoU <y>` and `student/teacher latency <r>x` (ORT, one core, each at its own input size).
- *
- * `recipes`: which distillation recipe wins under one step budget (helpers/pets_recipes.ts): real
- * labels only, + teacher labels, + teacher soft targets, each fine-tuning pets@1-fp16 for --steps.
- * Needs the teacher's labels (`npm run train:pets` writes them to .cache/pets-train/teacher-labels).
+
  *
  * Writes bench/out/pets.json (a part left out with --only keeps its last results) and rebuilds
  * bench/report.md (not with --skip-report). Run from the package root (npm run does).
  *
- *   npm run bench:pets [-- --data oxford:<dir> --steps 120 --batch 8 --workers 2 --only compare,shipped,teacher,recipes
- *                         --teacher-labels .cache/pets-train/teacher-labels
+ *   npm run bench:pets [-- --data oxford:<dir> --steps 120 --batch 8 --workers 2 --only compare,shipped,teacher
  *                         --models data/models --name pets --runs 60 --frames 40 --photos 12 --skip-report]
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -55,15 +51,15 @@ import { buildWeb, HARNESS_DIST, launchBrowser, openHarness } from './helpers/br
 import { EpochSnapshots, type EpochScore } from './helpers/epoch_snapshots.js';
 import { segmentPhotos } from './helpers/photo_frames.js';
 import { writeReport } from './report.js';
+import { BENCH_OUT, SMOKE } from './helpers/smoke.js';
 import { interleaved } from './helpers/interleaved.js';
-import { compareRecipes } from './helpers/pets_recipes.js';
 import { teacherVsStudent } from './helpers/pets_teacher.js';
 
-const PARTS = ['compare', 'shipped', 'teacher', 'recipes'] as const;
+const PARTS = ['compare', 'shipped', 'teacher'] as const;
 type Part = (typeof PARTS)[number];
 const SHARED_SUBSET = '../shared/data/oxford-pets-subset';
 const SAMPLE = 'data/oxford-pets-sample';
-const OUT = join(import.meta.dirname, 'out');
+const OUT = SMOKE ? BENCH_OUT : join(import.meta.dirname, 'out');
 const JSON_OUT = join(OUT, 'pets.json');
 
 /** The issue's reference (issue 12), printed beside the measured figures: not measured here. */
@@ -82,7 +78,6 @@ const { values: args } = parseArgs({
     frames: { type: 'string', default: '40' },
     photos: { type: 'string', default: '12' },
     'skip-report': { type: 'boolean', default: false },
-    'teacher-labels': { type: 'string', default: '.cache/pets-train/teacher-labels' },
   },
 });
 
@@ -367,7 +362,7 @@ async function shipped() {
   }
 }
 
-// ─── teacher vs student, and the distillation recipes ───────────────────────────────────────
+// ─── teacher vs student ───────────────────────────────────────
 
 async function teacher() {
   const root = resolve(args.models);
@@ -383,31 +378,22 @@ async function teacher() {
   }
 }
 
-async function recipes() {
-  const labelled = DATA.replace(/^oxford:/, '');
-  const r = await compareRecipes({ labelled: resolve(labelled), teacherLabels: resolve(args['teacher-labels']), root: join(OUT, 'pets', 'recipes'), steps: STEPS, batch: BATCH, workers: WORKERS, log });
-  for (const a of r.arms) console.log(`  ${a.arm.padEnd(44)} held-out mIoU ${pct(a.heldOut.miou)}, fg IoU ${pct(a.heldOut.foregroundIou)} (${a.steps} steps, ${a.seconds.toFixed(0)} s)`);
-  return { measured: new Date().toISOString(), data: DATA, teacherLabels: args['teacher-labels'], steps: STEPS, batch: BATCH, workers: WORKERS, ...r, load: loadavg() };
-}
-
 // ─── run, write, report ─────────────────────────────────────────────────────────────────────
 
 mkdirSync(OUT, { recursive: true });
 const previous = existsSync(JSON_OUT) ? (JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Record<string, unknown>) : {};
 const result: Record<string, unknown> = { ...previous, bench: 'pets', machine, reference: REFERENCE };
 for (const part of parts) {
-  result[part] = part === 'compare' ? await compare() : part === 'shipped' ? await shipped() : part === 'teacher' ? await teacher() : await recipes();
+  result[part] = part === 'compare' ? await compare() : part === 'shipped' ? await shipped() : await teacher();
   result.measured = new Date().toISOString();
   // Each part is kept as soon as it is done: a failure in the next leaves it in place.
   writeFileSync(JSON_OUT, JSON.stringify(result, null, 2) + '\n');
 }
-console.log(`\nbench/out/pets.json${args['skip-report'] ? '' : `; report: ${writeReport().md}`}`);
+console.log(`\n${JSON_OUT}${args['skip-report'] || SMOKE ? '' : `; report: ${writeReport().md}`}`);
 const c = result.compare as Awaited<ReturnType<typeof compare>> | undefined;
 const s = result.shipped as Awaited<ReturnType<typeof shipped>> | undefined;
 if (c) console.log(`init/scratch held-out mIoU: ${c.ratios['init/scratch held-out mIoU'].toFixed(2)}x (${c.heldOut.split} split, ${c.heldOut.images} images; ${c.steps} steps each${parts.includes('compare') ? '' : `, measured ${c.measured}`})`);
 const t = result.teacher as Awaited<ReturnType<typeof teacher>> | undefined;
-const rc = result.recipes as Awaited<ReturnType<typeof recipes>> | undefined;
-if (rc) for (const [k, v] of Object.entries(rc.ratios)) console.log(`${k}: ${v.toFixed(3)}x (${rc.steps} steps each${parts.includes('recipes') ? '' : `, measured ${rc.measured}`})`);
 if (t) {
   console.log(`teacher fg IoU ${t.teacher.foregroundIou.toFixed(3)}; student fg IoU ${t.student.foregroundIou.toFixed(3)} (${t.heldOut.split} split, ${t.heldOut.images} images, 128², border ignored)`);
   console.log(`student/teacher latency ${t.ratios['student/teacher latency'].toFixed(3)}x (ORT, one core, ${t.student.inputSize}² vs ${t.teacher.inputSize}²)`);

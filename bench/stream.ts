@@ -22,6 +22,7 @@ import { StreamService } from '../runtime-node/stream/service.js';
 import type { StreamOptions } from '../runtime-node/stream/options.js';
 import { readState, startBroker, stopBroker } from '../runtime-node/dev_broker.js';
 import { BENCH_MODEL, gflopOf, seededModel } from './helpers/models.js';
+import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 import { convert } from '../converter/convert.js';
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -161,11 +162,11 @@ const notes = [
 ];
 console.log(`\n${table}\n\n${latencyTable}\n`);
 for (const n of notes) console.log(n);
-mkdirSync('bench/out', { recursive: true });
+mkdirSync(BENCH_OUT, { recursive: true });
 const result = { bench: 'stream', machine, model: { name: 'unet-small', baseFilters: 16, depth: 4, gflopPerFrame: gflop, backend: 'wasm' }, rows, latency: latencyRows, ratios: { workers2over1: scaling, batchedOverBatch1: batching, vga_jpegOverRaw128: size, ortOverTfjsWasm: engines }, measured: new Date().toISOString() };
-writeFileSync('bench/out/stream.json', JSON.stringify(result, null, 2));
+writeFileSync(benchOut('stream.json'), JSON.stringify(result, null, 2));
 writeFileSync(
-  'bench/out/stream.md',
+  benchOut('stream.md'),
   `# Streaming throughput and latency\n\nruntime-node, unet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame) on tfjs-wasm, real Kafka ${brokers.join(',')}, ${machine}, measured ${result.measured}. ${FRAMES} frames pre-produced per throughput case over ${SENSORS} sensors.\n\n${table}\n\n${latencyTable}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n**2 workers / 1 worker: ${scaling.toFixed(2)}x** (same run)\n`,
 );
 console.log(`2 workers / 1 worker: ${scaling.toFixed(2)}x`);

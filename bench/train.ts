@@ -29,6 +29,7 @@ import { inProcessSteps, type StepRunner } from '../trainer/step_runner.js';
 import { kerasAnchor, runKeras } from './helpers/keras_anchor.js';
 import { BENCH_MODEL, gflopOf } from './helpers/models.js';
 import { profileStep, type KernelTime } from './helpers/step_profile.js';
+import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 import { tinyBatch } from './helpers/train_steps.js';
 
 const { values: args } = parseArgs({
@@ -256,11 +257,11 @@ for (const l of syncLines) console.log(l);
 console.log(dataLine);
 console.log(loadLine);
 for (const n of notes) console.log(n);
-mkdirSync('bench/out', { recursive: true });
+mkdirSync(BENCH_OUT, { recursive: true });
 const result = { bench: 'train', machine, batch: BATCH, workers: WORKERS, rounds: ROUNDS, stepsPerRound: STEPS, load: { before: loadBefore, after: loadAfter }, models, data, webgpu, notes, ratios, measured: new Date().toISOString() };
-writeFileSync('bench/out/train.json', JSON.stringify(result, null, 2));
+writeFileSync(benchOut('train.json'), JSON.stringify(result, null, 2));
 writeFileSync(
-  'bench/out/train.md',
+  benchOut('train.md'),
   [`# Training throughput`, '', `Batch ${BATCH} at ${INPUT_SIZE}² on ${machine.cpu} × ${machine.cores}; 1 vs ${WORKERS} workers in ${ROUNDS} interleaved rounds of ${STEPS} steps; measured ${result.measured}.`, '', table, '', ...profiles.flatMap((p) => [p, '']), ...syncLines.flatMap((l) => [l, '']), dataLine, '', loadLine, '', ...notes.map((n) => `- ${n}`), '', ...ratioLines.map((l) => `**${l}**  `), ''].join('\n'),
 );
 for (const l of ratioLines) console.log(l);

@@ -21,9 +21,10 @@ import { convert } from '../converter/convert.js';
 import { startWebServer } from '../scripts/web_server.js';
 import { BENCH_MODEL, gflopOf, seededModel } from './helpers/models.js';
 import { buildWeb, HARNESS_DIST, launchBrowser, openHarness } from './helpers/browser.js';
+import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 
 const { values: args } = parseArgs({
-  options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' }, runs: { type: 'string', default: '3' }, variants: { type: 'string', default: 'fp32,fp16,uint8' }, cases: { type: 'string', default: '' } },
+  options: { frames: { type: 'string', default: '300' }, 'max-seconds': { type: 'string', default: '90' }, runs: { type: 'string', default: '3' }, variants: { type: 'string', default: 'fp32,fp16,uint8' }, cases: { type: 'string' } },
 });
 const FRAMES = Number(args.frames);
 const MAX_SECONDS = Number(args['max-seconds']);
@@ -32,6 +33,8 @@ const ALL_VARIANTS = ['fp32', 'fp16', 'uint8'] as const;
 const variants = args.variants.split(',') as (typeof ALL_VARIANTS)[number][];
 if (!variants.every((v) => ALL_VARIANTS.includes(v)) || !(RUNS >= 1)) throw new Error(`--variants must list ${ALL_VARIANTS.join('|')} and --runs be ≥ 1`);
 const log = createLogger('bench', { level: 'warn' });
+/** Frames the uint8 variant's int8 ONNX activations are calibrated on. */
+const CALIBRATION = 'synthetic:count=16,size=128,seed=3';
 
 // The 0.92 GFLOP unet-small of every benchmark; latency does not depend on trained weights.
 const root = join(tmpdir(), `edgeseg-bench-web-${process.pid}`);
@@ -39,7 +42,8 @@ const parentDir = join(root, 'bench', '1');
 const gflop = gflopOf('unet-small', BENCH_MODEL);
 await seededModel(parentDir, { name: 'bench', version: '1', seed: 1, config: BENCH_MODEL });
 // Both formats: the ONNX Runtime cases run the version's ONNX file (fp32, fp16 weights, int8 QDQ for uint8).
-for (const precision of variants) await convert({ model: parentDir, precision, format: 'both', out: root, log, onProgress: () => {} });
+// An int8 ONNX variant needs activation ranges: calibrated on synthetic frames (latency does not depend on them).
+for (const precision of variants) await convert({ model: parentDir, precision, format: 'both', out: root, log, onProgress: () => {}, ...(precision === 'uint8' ? { calibrate: CALIBRATION, calibrationSamples: 8 } : {}) });
 
 await buildWeb();
 const server = await startWebServer({ dist: HARNESS_DIST, models: root });
@@ -54,6 +58,9 @@ const CASES = [
   { name: 'ort-webgpu', backend: 'webgpu', engine: 'ort' },
   { name: 'auto', backend: 'auto', engine: 'auto' },
 ] as const;
+/** The cases run: `--cases tfjs-wasm,auto` picks some (a smoke run skips the minute-long software-GPU ones). @default every case */
+const cases = args.cases ? CASES.filter((c) => args.cases!.split(',').includes(c.name)) : CASES;
+if (args.cases && cases.length !== args.cases.split(',').length) throw new Error(`--cases must list ${CASES.map((c) => c.name).join('|')}`);
 
 interface Row {
   /** The case (`tfjs-wasm`, …, or `auto → <chosen>`); named `backend` for bench/report.ts. */
@@ -153,7 +160,7 @@ try {
   const page = await openHarness(browser, server.url);
   console.log(`unet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame), Chromium ${browser.version()}, ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}`);
   for (const variant of variants) {
-    for (const c of CASES.filter((k) => !args.cases || args.cases.split(',').includes(k.name))) {
+    for (const c of cases) {
       const runs: Exclude<RunResult, { error: string }>[] = [];
       let error: string | null = null;
       for (let k = 0; k < RUNS && !error; k++) {
@@ -230,7 +237,7 @@ const table = [
 const ratioLines = Object.entries(ratios).map(([k, v]) => `${k}: ${v.toFixed(2)}x`);
 console.log(`\n${table}\n`);
 for (const l of [...ratioLines, ...notes, ...final]) console.log(l);
-mkdirSync('bench/out', { recursive: true });
+mkdirSync(BENCH_OUT, { recursive: true });
 const machine = `${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, no GPU (WebGPU and WebGL on SwiftShader)`;
-writeFileSync('bench/out/web.json', JSON.stringify({ bench: 'web', machine, chromium: browser.version(), gflopPerFrame: gflop, runs: RUNS, rows, ratios, notes, measured: new Date().toISOString() }, null, 2));
-writeFileSync('bench/out/web.md', `# runtime-web in headless Chromium\n\nunet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame), 640×480 canvas frames, sequential, up to ${FRAMES} frames or ${MAX_SECONDS} s per case, each case ${RUNS} cold runs (medians); ${machine}. SwiftShader numbers are CPU emulation, not GPU figures; no GPU machine was available.\n\n${table}\n\n${[...ratioLines, ...notes, ...final].map((l) => `- ${l}`).join('\n')}\n`);
+writeFileSync(benchOut('web.json'), JSON.stringify({ bench: 'web', machine, chromium: browser.version(), gflopPerFrame: gflop, runs: RUNS, rows, ratios, notes, measured: new Date().toISOString() }, null, 2));
+writeFileSync(benchOut('web.md'), `# runtime-web in headless Chromium\n\nunet-small base 16 depth 4 (${gflop.toFixed(3)} GFLOP/frame), 640×480 canvas frames, sequential, up to ${FRAMES} frames or ${MAX_SECONDS} s per case, each case ${RUNS} cold runs (medians); ${machine}. SwiftShader numbers are CPU emulation, not GPU figures; no GPU machine was available.\n\n${table}\n\n${[...ratioLines, ...notes, ...final].map((l) => `- ${l}`).join('\n')}\n`);

@@ -22,7 +22,8 @@ export function reportError(err: unknown): void {
 /** Parses a number option with a named error. */
 export function numberOption(name: string, min = -Infinity, integer = false): (value: string) => number {
   return (value: string) => {
-    const n = Number(value);
+    // Number('') and Number('  ') are 0: a blank value is no number, not zero.
+    const n = value.trim() === '' ? Number.NaN : Number(value);
     if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
       throw new ConfigError(`--${name} must be ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}, got '${value}'`);
     }

@@ -40,7 +40,7 @@ export class DatasetError extends EdgesegError {
 }
 
 /** Codes of a dataset download that went wrong (`edgeseg data fetch`). */
-export type DatasetFetchErrorCode = 'DOWNLOAD_FAILED' | 'SIZE_MISMATCH' | 'DIGEST_MISMATCH' | 'ARCHIVE_CORRUPT' | 'ARCHIVE_UNSAFE';
+export type DatasetFetchErrorCode = 'DOWNLOAD_FAILED' | 'SIZE_MISMATCH' | 'DIGEST_MISMATCH' | 'ARCHIVE_CORRUPT' | 'ARCHIVE_UNSAFE' | 'TARGET_EXISTS';
 
 /** A dataset archive could not be downloaded, was not the file expected, or could not be extracted safely. */
 export class DatasetFetchError extends EdgesegError {
@@ -121,6 +121,7 @@ export function describeError(err: unknown): string {
 export type FrameErrorCode =
   | 'SCHEMA_MISMATCH'
   | 'MISSING_HEADER'
+  | 'MISSING_KEY'
   | 'INVALID_HEADER'
   | 'UNKNOWN_CONTENT_TYPE'
   | 'FRAME_TOO_LARGE'

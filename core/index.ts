@@ -23,3 +23,5 @@ export * from './adapters.js';
 export * from './tensor_layout.js';
 export * from './output_geometry.js';
 export * from './upsample.js';
+export * from './frame_headers.js';
+export * from './bounded_json.js';

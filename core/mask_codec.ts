@@ -14,9 +14,10 @@
  * ## PNG format
  * Written as 8-bit greyscale, non-interlaced, one byte per pixel holding the class id (0 … the
  * model's class count − 1, at most 255).
- * Read in any colour type and bit depth (1/2/4/8/16; palette index = class id, otherwise the
- * first channel), so label maps saved by image editors and datasets (e.g. 2-bit palette trimaps)
- * load as they are. Sizes are bounded before anything is inflated (`PngMaskLimits`).
+ * Read in any colour type and bit depth (1/2/4/8/16) by colour value: the first channel, and for
+ * a palette PNG the first channel of the pixel's palette colour (its grey level for the grey
+ * palettes label tools write), never the palette index, which an image library picks freely.
+ * So label maps saved by image editors and datasets (e.g. 2-bit palette trimaps) load as they are. Sizes are bounded before anything is inflated (`PngMaskLimits`).
  */
 import { decode as decodePng, encode as encodePng } from 'fast-png';
 import { Unzlib } from 'fflate';
@@ -124,7 +125,7 @@ export function encodeMaskPng(mask: ClassMask): Uint8Array {
 /**
  * PNG bytes → class-id mask. Throws `MASK_INVALID` for anything that is not a PNG of class ids
  * below `classes` (the model's, `classCountOf(card)`; default edgeseg's own 3), in any colour type
- * and bit depth (palette index or first channel).
+ * and bit depth (by colour value, palettes included).
  */
 export function decodeMaskPng(bytes: Uint8Array, limits: PngMaskLimits = {}, classes: number = NUM_CLASSES): ClassMask {
   checkClassCount(classes);
@@ -211,7 +212,7 @@ function checkInflatesTo(idat: Uint8Array[], expected: number): void {
 }
 
 /**
- * PNG bytes → the raw values of its first channel (palette index for palette PNGs), unchecked.
+ * PNG bytes → the raw values of its first channel (of the palette colour for palette PNGs), unchecked.
  * Used for label maps in other conventions, like Oxford trimaps {1, 2, 3}. Declared size and
  * inflated size are checked against `limits` before the image data is inflated.
  */
@@ -255,7 +256,18 @@ export function decodePngChannel(bytes: Uint8Array, limits: PngMaskLimits = {}):
       data[i] = v;
     }
   }
+  if (h.colorType === 3) paletteValues(data, png.palette);
   return { data, width, height };
+}
+
+/** Palette indices → the first channel of their palette colour, in place. */
+function paletteValues(data: Uint8Array, palette: ArrayLike<ArrayLike<number>> | undefined): void {
+  if (!palette || palette.length === 0) throw new MaskCodecError('palette PNG has no palette (PLTE chunk)');
+  const values = Uint8Array.from({ length: palette.length }, (_, k) => palette[k][0]);
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] >= values.length) throw new MaskCodecError(`PNG palette index ${data[i]} at pixel ${i} is past its ${values.length}-entry palette`);
+    data[i] = values[data[i]];
+  }
 }
 
 /** Base64 of bytes, platform-free (Kafka JSON messages and HTTP bodies carry PNG masks this way). */

@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import { MAX_CLASSES } from './contract.js';
 import { ContractError, type EdgesegError } from './errors.js';
+import { parseJsonBounded } from './bounded_json.js';
+import { recordIdSchema } from './frame_headers.js';
 import type { RleMask } from './mask_codec.js';
 
 export { z };
@@ -26,13 +28,9 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where:
   return r.data;
 }
 
-/** JSON text → value; a syntax error throws `fail`. */
+/** JSON text → value, nested at most MAX_JSON_DEPTH deep; a syntax error or deeper nesting throws `fail`. */
 export function parseJsonText(text: string, where: string, fail: (message: string) => EdgesegError): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw fail(`${where} is not valid JSON`);
-  }
+  return parseJsonBounded(text, where, fail);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -118,6 +116,8 @@ export const HEADER = {
   schema: 'schema',
   /** Optional: the dataset sample a frame was made from (demo producers; lets a simulated labeler answer). */
   sampleId: 'sample-id',
+  /** Dead letters: the record key (the sensor id) as text, so a letter is found by sensor whatever happened to its key. */
+  sensorId: 'sensor-id',
   errorCode: 'error-code',
   errorMessage: 'error-message',
   sourceTopic: 'source-topic',
@@ -216,8 +216,6 @@ export interface ModelEvent {
 }
 
 const isoTime = z.string().max(64).refine((t) => !Number.isNaN(Date.parse(t)), 'must be an ISO time');
-/** Ids that travel in keys, headers and file names: no path separators, spaces or control characters. */
-const recordId = z.string().regex(/^[\w.:-]{1,128}$/, 'must be 1–128 letters, digits, _ . : -');
 
 /** A segmentation result (`edgeseg.segmentations`). */
 export const segmentationSchema = z.looseObject({
@@ -240,7 +238,7 @@ export const segmentationSchema = z.looseObject({
  */
 export const feedbackSchema = z.object({
   schema: z.literal(FEEDBACK_SCHEMA_MESSAGE).optional(),
-  frameId: recordId,
+  frameId: recordIdSchema,
   mask: z.string(),
   source: z.string().min(1).max(128),
   labeler: z.string().max(128).optional(),
@@ -263,7 +261,7 @@ export const modelEventSchema = z.looseObject({
 /** Schema of a LabelRequestMessage record. */
 export const labelRequestSchema = z.looseObject({
   schema: z.literal(LABEL_REQUEST_SCHEMA),
-  frameId: recordId,
+  frameId: recordIdSchema,
   sensorId: z.string().max(256),
   score: z.number(),
   reason: z.string().max(1024),
@@ -318,13 +316,18 @@ export function parseLabelRequest(text: string): LabelRequestMessage {
 // ---------------------------------------------------------------------------------------------
 // Frame record headers
 
-/** `edgeseg.frame.v1` headers; raw frames also need `width` and `height` (checked by the frame validator). */
+/**
+ * `edgeseg.frame.v1` headers after their names are lower-cased; every one is optional (the
+ * defaults are core/frame_headers.ts's and the README's "Frame records"). Raw frames also need
+ * `width` and `height` (checked by the frame validator); the content type and capture time are
+ * read by `normalizeMediaType` and `parseCapturedAt`.
+ */
 export const frameHeadersSchema = z.looseObject({
-  [HEADER.schema]: z.literal(FRAME_SCHEMA),
-  [HEADER.frameId]: z.string().min(1).max(256).regex(/^[^\u0000-\u001f]*$/, 'must hold no control characters'),
-  [HEADER.contentType]: z.enum(CONTENT_TYPES),
+  [HEADER.schema]: z.string().trim().pipe(z.literal(FRAME_SCHEMA)).optional(),
+  [HEADER.frameId]: recordIdSchema.optional(),
+  [HEADER.contentType]: z.string().max(128).optional(),
   [HEADER.width]: z.string().regex(/^\d{1,6}$/, 'must be a decimal integer').optional(),
   [HEADER.height]: z.string().regex(/^\d{1,6}$/, 'must be a decimal integer').optional(),
-  [HEADER.capturedAt]: isoTime.optional(),
+  [HEADER.capturedAt]: z.string().max(64).optional(),
   [HEADER.sampleId]: z.string().max(256).optional(),
 });

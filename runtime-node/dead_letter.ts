@@ -9,10 +9,15 @@
  * whole in that directory under its sha256), with `original-size`, `original-sha256`,
  * `value-truncated` and `value-ref` headers saying so; the key, every header value and the
  * message are bounded too.
+ *
+ * Whatever happened to the value, a dead letter can be found by id: it carries `frame-id` (the
+ * header the producer set, the id the caller read from the value, or the frame contract's default
+ * `<topic>-<partition>-<offset>`), `sensor-id` (the record key) and the source topic, partition
+ * and offset as headers.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { HEADER } from '../core/index.js';
+import { HEADER, normalizeHeaderNames } from '../core/index.js';
 import { writeFileAtomic } from '../core/node/fs_atomic.js';
 import type { InRecord, OutRecord } from './transport.js';
 
@@ -33,8 +38,14 @@ const MAX_HEADERS = 32;
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
+/** Ids of a refused record its reader found in the value (a feedback label's `frameId`). */
+export interface DeadLetterIds {
+  /** The record's frame id; `null` when the record has none (a feedback value whose id could not be read). @default the `frame-id` header, else `<topic>-<partition>-<offset>` */
+  frameId?: string | null;
+}
+
 /** The dead-letter record of `r`, refused with error `code` and a human `message`, within `limits`. */
-export function deadLetterRecord(r: InRecord, dlqTopic: string, code: string, message: string, limits: DeadLetterLimits = {}): OutRecord {
+export function deadLetterRecord(r: InRecord, dlqTopic: string, code: string, message: string, limits: DeadLetterLimits = {}, ids: DeadLetterIds = {}): OutRecord {
   const { maxValueBytes, keepDir } = { ...DEFAULT_DEAD_LETTER_LIMITS, ...limits };
   const value = r.value ?? Buffer.alloc(0);
   const headers: Record<string, string> = {};
@@ -55,6 +66,9 @@ export function deadLetterRecord(r: InRecord, dlqTopic: string, code: string, me
     }
   }
   const key = r.key && r.key.length > MAX_HEADER_CHARS ? r.key.subarray(0, MAX_HEADER_CHARS) : r.key;
+  const frameId = ids.frameId === undefined ? (normalizeHeaderNames(r.headers)[HEADER.frameId] ?? `${r.topic}-${r.partition}-${r.offset}`) : ids.frameId;
+  if (frameId !== null) headers[HEADER.frameId] = cut(frameId, MAX_HEADER_CHARS);
+  if (key && key.length > 0) headers[HEADER.sensorId] = cut(key.toString('utf8'), MAX_HEADER_CHARS);
   return {
     topic: dlqTopic,
     key,

@@ -205,7 +205,7 @@ export function feedbackRoutes(ingest: FeedbackIngest, o: FeedbackRouteOptions):
   const limit = o.maxBodyBytes ?? 8 << 20;
   const post: RouteHandler = async (req: IncomingMessage, res: ServerResponse) => {
     const refuse = (status: number, error: string, code: string, extra: Record<string, string> = {}) =>
-      sendError(req, res, status, error, code, limit, { 'access-control-allow-origin': '*', ...extra });
+      sendError(req, res, status, error, code, { 'access-control-allow-origin': '*', ...extra });
     const auth = req.headers.authorization ?? '';
     const match = /^Bearer (.+)$/.exec(auth);
     if (!match || !sameToken(match[1], o.token)) return refuse(401, 'a valid bearer token is required', 'UNAUTHORIZED', { 'www-authenticate': 'Bearer' });
@@ -234,6 +234,31 @@ export function feedbackRoutes(ingest: FeedbackIngest, o: FeedbackRouteOptions):
       .end();
   };
   return { 'POST /feedback': post, 'OPTIONS /feedback': preflight };
+}
+
+/** How much of a refused label is searched for its `frameId` when it is not whole JSON. */
+const FRAME_ID_SCAN_BYTES = 64 * 1024;
+
+/**
+ * The `frameId` a refused label names, so its dead letter can be found by id even when the value
+ * is cut: from the parsed JSON, else from the first `"frameId": "…"` in its first bytes; null
+ * when neither holds one.
+ */
+function labelFrameId(value: Buffer | null): string | null {
+  if (!value || value.length === 0) return null;
+  try {
+    const parsed: unknown = JSON.parse(value.toString('utf8'));
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { frameId?: unknown }).frameId === 'string') return (parsed as { frameId: string }).frameId;
+  } catch {
+    // Not whole JSON (cut, or not JSON at all): look for the field in its first bytes below.
+  }
+  const m = /"frameId"\s*:\s*"((?:[^"\\\u0000-\u001f]|\\.){1,256})"/.exec(value.subarray(0, FRAME_ID_SCAN_BYTES).toString('utf8'));
+  if (!m) return null;
+  try {
+    return JSON.parse(`"${m[1]}"`) as string;
+  } catch {
+    return null;
+  }
 }
 
 /** Options of one feedback batch's ingestion. */
@@ -267,7 +292,7 @@ export async function ingestFeedbackRecords(
     } catch (err) {
       if (!(err instanceof FeedbackRejected)) throw err;
       o.log?.warn('feedback refused', { offset: r.offset, code: err.code, reason: err.message });
-      deadLetters.push(deadLetterRecord(r, dlqTopic, err.code, err.message, o.deadLetters));
+      deadLetters.push(deadLetterRecord(r, dlqTopic, err.code, err.message, o.deadLetters, { frameId: labelFrameId(r.value) }));
     }
     await new Promise<void>((resolve) => setImmediate(resolve));
     await o.between?.();

@@ -1,10 +1,24 @@
 /**
- * Frame validation at the boundary, before any inference: the headers parsed once with core's
- * `frameHeadersSchema` (schema, frame id, known content type, dimensions, capture time), key,
- * size limit, raw dimensions. Cheap checks only; whether an encoded image
- * decodes is found out by the worker (UNDECODABLE). Every failure is a FrameError with a code.
+ * Frame validation at the boundary, before any inference: the frame contract of the README
+ * ("Frame records"). Header names are lower-cased and parsed once with core's
+ * `frameHeadersSchema`; absent headers take their documented defaults (schema v1, frame id
+ * `<topic>-<partition>-<offset>`, content type from the magic bytes, capture time from the
+ * record timestamp); then key, size limit, raw dimensions. Cheap checks only; whether an encoded
+ * image decodes is found out by the worker (UNDECODABLE). Every failure is a FrameError with a code.
  */
-import { CONTENT_TYPES, FRAME_SCHEMA, frameHeadersSchema, FrameError, HEADER, RAW_RGB8, type FrameContentType } from '../core/index.js';
+import {
+  CONTENT_TYPES,
+  FRAME_SCHEMA,
+  frameHeadersSchema,
+  FrameError,
+  HEADER,
+  normalizeHeaderNames,
+  normalizeMediaType,
+  parseCapturedAt,
+  RAW_RGB8,
+  sniffImageType,
+  type FrameContentType,
+} from '../core/index.js';
 import type { InRecord } from './transport.js';
 
 /** Size bounds a frame record is checked against. */
@@ -25,6 +39,7 @@ export interface ValidFrame {
   contentType: FrameContentType;
   width?: number;
   height?: number;
+  /** RFC 3339 UTC with milliseconds. */
   capturedAt: string;
   sampleId?: string;
   bytes: Uint8Array;
@@ -38,35 +53,45 @@ function dimension(headers: Record<string, string>, name: string, maxSide: numbe
   return n;
 }
 
-/** The frame code for the first header that fails `frameHeadersSchema`, with the old messages. */
+/** The frame code for the first header that fails `frameHeadersSchema`. */
 function headerError(h: Record<string, string>, key: string, detail: string): FrameError {
   const value = h[key];
-  if (key === HEADER.schema) return new FrameError('SCHEMA_MISMATCH', `header schema is ${value === undefined ? 'missing' : `'${value}'`}; expected ${FRAME_SCHEMA}`);
-  if (value === undefined) return new FrameError('MISSING_HEADER', `header '${key}' is missing`);
-  if (key === HEADER.contentType) return new FrameError('UNKNOWN_CONTENT_TYPE', `content type '${value}' is not one of ${CONTENT_TYPES.join(', ')}`);
+  if (key === HEADER.schema) return new FrameError('SCHEMA_MISMATCH', `header schema is '${value}'; expected ${FRAME_SCHEMA} (or no schema header)`);
   if (key === HEADER.width || key === HEADER.height) return new FrameError('DIMENSIONS_OUT_OF_RANGE', `header ${key}=${value} is not an integer`);
   return new FrameError('INVALID_HEADER', `header '${key}' ${detail}`);
 }
 
-/** Checks a frame record's headers, content type and size; throws a named error (dead-lettered with its reason) otherwise. */
+/** The frame's content type: the header's media type when set, else what its magic bytes say. */
+function contentTypeOf(h: Record<string, string>, bytes: Uint8Array): FrameContentType {
+  const header = h[HEADER.contentType];
+  if (header === undefined) {
+    const sniffed = sniffImageType(bytes);
+    if (!sniffed) throw new FrameError('UNKNOWN_CONTENT_TYPE', `no '${HEADER.contentType}' header, and the bytes are not JPEG, PNG or WebP (raw frames need content-type ${RAW_RGB8})`);
+    return sniffed;
+  }
+  const type = normalizeMediaType(header);
+  if (!(CONTENT_TYPES as readonly string[]).includes(type)) throw new FrameError('UNKNOWN_CONTENT_TYPE', `content type '${header}' is not one of ${CONTENT_TYPES.join(', ')}`);
+  return type as FrameContentType;
+}
+
+/** Checks a frame record's key, headers, content type and size; throws a named error (dead-lettered with its reason) otherwise. */
 export function validateFrame(record: InRecord, limits: FrameLimits = FRAME_LIMIT_DEFAULTS): ValidFrame {
-  const h = record.headers;
+  const h = normalizeHeaderNames(record.headers);
   const parsed = frameHeadersSchema.safeParse(h);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw headerError(h, String(issue.path[0] ?? HEADER.schema), issue.message);
   }
-  const frameId = h[HEADER.frameId];
-  if (!record.key || record.key.length === 0) throw new FrameError('MISSING_HEADER', 'the record key (sensor id) is missing');
-  const contentType = h[HEADER.contentType];
+  if (!record.key || record.key.length === 0) throw new FrameError('MISSING_KEY', 'the record key (the sensor id) is missing; frames are keyed by sensor so that a sensor keeps its order and its rollout arm');
   const bytes = record.value;
   if (!bytes || bytes.length === 0) throw new FrameError('UNDECODABLE', 'the frame is empty');
   if (bytes.length > limits.maxFrameBytes) throw new FrameError('FRAME_TOO_LARGE', `frame is ${bytes.length} bytes; the limit is ${limits.maxFrameBytes}`);
+  const contentType = contentTypeOf(h, bytes);
   const frame: ValidFrame = {
-    frameId,
+    frameId: h[HEADER.frameId] ?? `${record.topic}-${record.partition}-${record.offset}`,
     sensorId: record.key.toString(),
-    contentType: contentType as FrameContentType,
-    capturedAt: h[HEADER.capturedAt] ?? new Date(Number(record.timestamp)).toISOString(),
+    contentType,
+    capturedAt: parseCapturedAt(h[HEADER.capturedAt], Number(record.timestamp)),
     sampleId: h[HEADER.sampleId],
     bytes,
   };

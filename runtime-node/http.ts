@@ -27,7 +27,7 @@ export async function startHttp(o: HttpOptions): Promise<{ server: Server; url: 
       const path = requestPath(req);
       const route = o.routes?.[`${req.method} ${path}`];
       if (route) return await route(req, res);
-      discardBody(req, IGNORED_BODY_BYTES);
+      discardBody(req, res, IGNORED_BODY_BYTES);
       if (req.method === 'GET' && path === '/metrics') {
         res.writeHead(200, { 'content-type': o.registry.contentType }).end(await o.registry.metrics());
       } else if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
@@ -38,8 +38,8 @@ export async function startHttp(o: HttpOptions): Promise<{ server: Server; url: 
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', code: 'NOT_FOUND' }));
       }
     } catch (err) {
-      if (err instanceof RequestRefused) sendError(req, res, err.status, err.message, err.code, IGNORED_BODY_BYTES);
-      else sendError(req, res, 500, 'internal error', 'INTERNAL', IGNORED_BODY_BYTES);
+      if (err instanceof RequestRefused) sendError(req, res, err.status, err.message, err.code);
+      else sendError(req, res, 500, 'internal error', 'INTERNAL');
     }
   });
   await new Promise<void>((resolve) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));

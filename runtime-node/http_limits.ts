@@ -1,12 +1,14 @@
 /**
  * Limits every edgeseg HTTP server shares (the service's /metrics + /feedback, the demo's web
  * server): how long a client may take to send its headers and its whole request, how much of a
- * body is read, and what happens to the rest. A refused request's body is read only up to the
- * limit and then the connection is cut, so a client cannot make the server read (and pay for) a
- * body it already refused; Node's own `req.resume()` would read it to the end.
+ * body is read, and what happens to the rest. A refused request's body is not read: the error
+ * is answered, then the connection is closed gently (./lingering_close.ts), discarding at most a
+ * bounded number of bytes for a bounded time, so a client cannot make the server read (and pay
+ * for) a body it already refused, and a client still sending reads the answer.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EdgesegError } from '../core/index.js';
+import { closeAfterResponse } from './lingering_close.js';
 
 /** Timeouts of one HTTP server, milliseconds. */
 export interface HttpTimeouts {
@@ -62,16 +64,22 @@ export function requestPath(req: IncomingMessage): string {
 }
 
 /**
- * Reads and discards what is left of a request body up to `limit` bytes, then cuts the
- * connection. Called after a response that does not need the body (401, 415, 413, 4xx/5xx).
+ * Reads and discards what is left of a request body up to `limit` bytes (a route that takes no
+ * body answers it anyway). Past the limit the body is no longer read, and the connection ends
+ * after the response with a lingering close (./lingering_close.ts), so the client still reads
+ * the answer.
  */
-export function discardBody(req: IncomingMessage, limit: number): void {
+export function discardBody(req: IncomingMessage, res: ServerResponse, limit: number): void {
   if (req.complete || req.destroyed) return;
   let seen = 0;
-  req.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     seen += chunk.length;
-    if (seen > limit) req.socket.destroy();
-  });
+    if (seen <= limit) return;
+    req.off('data', onData);
+    req.pause();
+    closeAfterResponse(req, res);
+  };
+  req.on('data', onData);
   req.on('error', () => {});
   req.resume();
 }
@@ -80,31 +88,42 @@ export function discardBody(req: IncomingMessage, limit: number): void {
  * The request body, at most `limit` bytes. A larger body (declared or sent) throws
  * `RequestRefused` with `code` (413) after at most `limit` bytes were read.
  */
-export async function readBody(req: IncomingMessage, limit: number, code: 'BODY_TOO_LARGE' | 'FEEDBACK_TOO_LARGE' = 'BODY_TOO_LARGE'): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, code: 'BODY_TOO_LARGE' | 'FEEDBACK_TOO_LARGE' = 'BODY_TOO_LARGE'): Promise<Buffer> {
   const tooLarge = () => new RequestRefused(code, `body is larger than ${limit} bytes`, 413);
   const declared = req.headers['content-length'];
-  if (declared !== undefined && !/^\d+$/.test(declared)) throw new RequestRefused('BAD_REQUEST', 'content-length is not a number', 400);
-  if (Number(declared ?? 0) > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (declared !== undefined && !/^\d+$/.test(declared)) return Promise.reject(new RequestRefused('BAD_REQUEST', 'content-length is not a number', 400));
+  if (Number(declared ?? 0) > limit) return Promise.reject(tooLarge());
+  // Listeners, not `for await`: leaving an async iterator early destroys the request and with it
+  // the socket, and the reset would swallow the 413 this throws.
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (err: Error | null) => {
+      req.off('data', onData).off('end', onEnd).off('error', stop).off('close', onClose);
+      if (err) {
+        req.pause();
+        reject(err);
+      } else resolve(Buffer.concat(chunks));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) stop(tooLarge());
+      else chunks.push(chunk);
+    };
+    const onEnd = () => stop(null);
+    const onClose = () => stop(new RequestRefused('BAD_REQUEST', 'the client closed the connection before the whole body arrived', 400));
+    req.on('data', onData).once('end', onEnd).once('error', stop).once('close', onClose);
+  });
 }
 
 /**
- * Sends an error as JSON `{error, code}`, closes the connection after it, and discards at most
- * `limit` more body bytes. Safe to call when headers were already sent (then it only ends).
+ * Sends an error as JSON `{error, code}` without reading the rest of the body, then closes the
+ * connection gently: half-close, and a bounded number of body bytes discarded for a bounded time
+ * (./lingering_close.ts), so a client still sending reads the status and code. Safe to call when
+ * headers were already sent (then it only ends).
  */
-export function sendError(req: IncomingMessage, res: ServerResponse, status: number, error: string, code: string, limit: number, extra: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    res.end();
-  } else {
-    res.shouldKeepAlive = false;
-    res.writeHead(status, { 'content-type': 'application/json', connection: 'close', ...extra }).end(JSON.stringify({ error, code }));
-  }
-  discardBody(req, limit);
+export function sendError(req: IncomingMessage, res: ServerResponse, status: number, error: string, code: string, extra: Record<string, string> = {}): void {
+  closeAfterResponse(req, res);
+  if (res.headersSent) res.end();
+  else res.writeHead(status, { 'content-type': 'application/json', connection: 'close', ...extra }).end(JSON.stringify({ error, code }));
 }

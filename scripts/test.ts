@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startBroker, stopBroker } from '../runtime-node/dev_broker.js';
+import { FAULT_TABLE_ENV, type FaultRow } from '../test/helpers/fault_tally.js';
 
 const LAYERS = ['unit', 'integration', 'e2e'] as const;
 const root = join(import.meta.dirname, '..');
@@ -39,6 +40,9 @@ const reporter = process.env.TEST_REPORTER ?? 'spec';
 const needsKafka = files.some((f) => f.includes(`test/integration/kafka_`)) && !process.env.KAFKA_BROKERS;
 const broker = needsKafka ? await startBroker({ recordState: false, dataDir: join(tmpdir(), `edgeseg-test-kafka-${process.pid}`) }) : null;
 if (broker) console.log(`test broker: Kafka at ${broker.brokers} (pid ${broker.pid})`);
+// Every fault suite appends its row here; the table is printed once the run ends.
+const faultTable = join(tmpdir(), `edgeseg-test-faults-${process.pid}.jsonl`);
+rmSync(faultTable, { force: true });
 let status = 1;
 try {
   // Asynchronous, so this process keeps reaping children (the broker) while the tests run.
@@ -49,11 +53,13 @@ try {
       ...process.env,
       EDGESEG_LOG_LEVEL: process.env.EDGESEG_LOG_LEVEL ?? 'warn',
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      [FAULT_TABLE_ENV]: faultTable,
       ...(broker ? { KAFKA_BROKERS: broker.brokers, EDGESEG_TEST_BROKER_DATA: broker.dataDir, EDGESEG_TEST_BROKER_PID: String(broker.pid) } : {}),
     },
   });
   status = await new Promise<number>((done) => child.on('close', (code) => done(code ?? 1)));
 } finally {
+  printFaultTable(faultTable);
   if (broker) {
     const pid = Number(readFileSync(join(broker.dataDir, 'pid'), 'utf8'));
     await stopBroker({ pid });
@@ -61,3 +67,14 @@ try {
   }
 }
 process.exit(status);
+
+/** The fault suites' rows as one table (class → tried / refused / lost), or nothing when no fault suite ran. */
+function printFaultTable(path: string): void {
+  if (!existsSync(path)) return;
+  const rows = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as FaultRow);
+  rmSync(path, { force: true });
+  const width = Math.max(5, ...rows.map((r) => r.cls.length));
+  const line = (c: string, a: string | number, b: string | number, d: string | number) => `  ${c.padEnd(width)}  ${String(a).padStart(5)}  ${String(b).padStart(7)}  ${String(d).padStart(4)}`;
+  const sum = (k: 'tried' | 'refused' | 'lost') => rows.reduce((n, r) => n + r[k], 0);
+  console.log(['fault table:', line('class', 'tried', 'refused', 'lost'), ...rows.map((r) => line(r.cls, r.tried, r.refused, r.lost)), line('total', sum('tried'), sum('refused'), sum('lost'))].join('\n'));
+}

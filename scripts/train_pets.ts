@@ -18,6 +18,11 @@
  * encoder, real labels only.
  *
  *   tsx scripts/train_pets.ts [--base] [--from <trained model dir>] [--workers N] [--max-steps N] [--limit N]
+ *                             [--soft-targets W] [--stop-after train]
+ *
+ * `--limit N` labels only the first N photos of the label order (a subset spread over the breeds);
+ * `--soft-targets` overrides the recipe's weight; `--stop-after train` trains and stops (compare
+ * recipes, then ship the one to keep with `--from`).
  *
  * The developers' data (`../shared/data`) is what a user's clone does not have: `--labelled` and
  * `--unlabeled` name other copies (e.g. the full dataset `edgeseg data fetch oxford-pets` gets).
@@ -56,8 +61,13 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     'max-steps': { type: 'string' },
     limit: { type: 'string' },
+    'soft-targets': { type: 'string' },
+    'teacher-border': { type: 'string' },
+    'stop-after': { type: 'string' },
   },
 });
+const stopAfterTrain = values['stop-after'] === 'train';
+if (values['stop-after'] !== undefined && !stopAfterTrain) throw new Error(`--stop-after takes 'train', got '${values['stop-after']}'`);
 const log = cliLogger('train-pets');
 await selectBackend('auto', log);
 const stages: [string, number][] = [];
@@ -118,11 +128,20 @@ if (values.base) {
     const r = await importModel({ path: teacherFile, name: recipe.teacher.name, root: out, labels, log });
     return `${recipe.teacher.name}@${r.version}`;
   });
+  // Measured once per teacher, rule and labelled set (kept in the work folder: the arms of a recipe comparison share it).
+  const agreementFile = join(work, `teacher-agreement-${teacherSha.slice(0, 12)}.json`);
+  const agreementKey = JSON.stringify({ labelled, rule: DEFAULT_BORDER_RULE, classes: recipe.teacher.classes });
   const agreement = await stage('teacher vs real trimaps (labelled test split)', async () => {
+    if (existsSync(agreementFile)) {
+      const kept = JSON.parse(readFileSync(agreementFile, 'utf8')) as { key: string; metrics: Awaited<ReturnType<typeof borderAgreement>>['metrics']; photos: number };
+      if (kept.key === agreementKey) return kept;
+    }
     const a = await borderAgreement({ teacher: teacherRef, root: out, classes: recipe.teacher.classes, dir: labelled, splits: ['test'], threads: 2 }, DEFAULT_BORDER_RULE);
-    console.log(`  teacher trimaps vs real on ${a.photos} test photos: mIoU ${pct(a.metrics.miou)} (pet ${pct(a.metrics.perClassIou[0])}, background ${pct(a.metrics.perClassIou[1])}, border ${pct(a.metrics.perClassIou[2])}), fg IoU ${pct(a.metrics.foregroundIou)}`);
+    mkdirSync(work, { recursive: true });
+    writeFileSync(agreementFile, `${JSON.stringify({ key: agreementKey, ...a }, null, 2)}\n`);
     return a;
   });
+  console.log(`  teacher trimaps vs real on ${agreement.photos} test photos: mIoU ${pct(agreement.metrics.miou)} (pet ${pct(agreement.metrics.perClassIou[0])}, background ${pct(agreement.metrics.perClassIou[1])}, border ${pct(agreement.metrics.perClassIou[2])}), fg IoU ${pct(agreement.metrics.foregroundIou)}`);
   const labelsDir = join(work, 'teacher-labels');
   const labelled2 = await stage('label the unlabelled photos', async () => {
     let bar: ProgressBar | null = null;
@@ -146,7 +165,15 @@ if (values.base) {
   });
   void labelled2;
   gateData = `oxford:${labelled}`;
-  const config = { ...recipe.train, data: `oxford:${labelled}*${recipe.realWeight}+oxford:${labelsDir}`, out, workers: values.workers ? Number(values.workers) : undefined, maxSteps: values['max-steps'] ? Number(values['max-steps']) : undefined };
+  const config = {
+    ...recipe.train,
+    data: `oxford:${labelled}*${recipe.realWeight}+oxford:${labelsDir}`,
+    out,
+    workers: values.workers ? Number(values.workers) : undefined,
+    maxSteps: values['max-steps'] ? Number(values['max-steps']) : undefined,
+    softTargets: values['soft-targets'] !== undefined ? Number(values['soft-targets']) : recipe.train.softTargets,
+    ...(values['teacher-border'] ? { teacherBorder: values['teacher-border'] as 'learn' | 'ignore' } : {}),
+  };
   if (values.from) trained = { dir: resolve(values.from), version: readCard(resolve(values.from)).version };
   else {
     console.log(`train-pets (distilled): fine-tune ${config.initFrom} on ${config.data}, soft targets ${config.softTargets} at T=${config.temperature}`);
@@ -157,6 +184,12 @@ if (values.base) {
     });
   }
   console.log(`  teacher agreement with the real test trimaps: fg IoU ${pct(agreement.metrics.foregroundIou)}`);
+}
+
+if (stopAfterTrain) {
+  console.log(`trained ${trained.dir}; ship it with: npm run train:pets -- --from ${trained.dir}`);
+  console.log(`stages: ${stages.map(([n, s]) => `${n} ${s.toFixed(0)} s`).join('; ')}`);
+  process.exit(0);
 }
 
 const gate = { eval: gateData, maxMiouDrop: 0.01, out, force: true, log, onProgress: (m: string) => console.log(`  ${m}`) };

@@ -99,7 +99,7 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<{ 
     const path = requestPath(req);
     const post = feedback[`${req.method} ${path}`];
     if (post) return post(req, res);
-    discardBody(req, IGNORED_BODY_BYTES);
+    discardBody(req, res, IGNORED_BODY_BYTES);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed', 'text/plain');
     if (path === '/') return send(res, 302, '', 'text/plain', { location: '/demo/' });
     if (path === '/models/index.json') {
@@ -121,8 +121,8 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<{ 
     Promise.resolve()
       .then(() => route(req, res))
       .catch((err: unknown) => {
-        if (err instanceof RequestRefused) sendError(req, res, err.status, err.message, err.code, IGNORED_BODY_BYTES);
-        else sendError(req, res, 500, 'internal error', 'INTERNAL', IGNORED_BODY_BYTES);
+        if (err instanceof RequestRefused) sendError(req, res, err.status, err.message, err.code);
+        else sendError(req, res, 500, 'internal error', 'INTERNAL');
       });
   };
   const server = createServer(serverOptions(options.timeouts), handle);

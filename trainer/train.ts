@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfigError, createLogger, DatasetError, INPUT_SIZE, unitInputData, type Logger, type ModelCard } from '../core/index.js';
+import { ConfigError, createLogger, DatasetError, EdgesegError, INPUT_SIZE, parseJsonText, unitInputData, type Logger, type ModelCard } from '../core/index.js';
 import { saveLayersModel } from '../core/node/artifact_fs.js';
 import { writeFileAtomic } from '../core/node/fs_atomic.js';
 import { listModelNames, listStaged, publishRun, reserveVersion } from '../core/node/registry.js';
@@ -75,7 +75,15 @@ export async function train(input: Partial<TrainConfig>, options: TrainOptions =
   const config = resolveTrainConfig(input as Partial<TrainConfig> & Record<string, unknown>);
   const { version, runDir } = reserveVersion(resolve(config.out), config.name);
   writeFileAtomic(join(runDir, RUN_FILE), JSON.stringify({ name: config.name, version, config, started: new Date().toISOString() } satisfies RunFile, null, 2));
-  return runTraining(runDir, false, options);
+  try {
+    return await runTraining(runDir, false, options);
+  } catch (err) {
+    // A run refused before its first checkpoint (a bad --init, an empty dataset) has nothing to
+    // resume: `train --resume` would only pick it up and fail the same way. A crash, a kill or a
+    // retriable error keeps it for resuming.
+    if (err instanceof EdgesegError && !err.retriable && !hasCheckpoint(join(runDir, 'checkpoints'))) rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** What a resumed run may change: where it trains, not what it trains. */
@@ -92,7 +100,8 @@ export async function resumeTraining(runDir: string, options: TrainOptions & Res
 }
 
 async function runTraining(runDir: string, resumed: boolean, options: TrainOptions & ResumeOverrides): Promise<TrainResult> {
-  const run = JSON.parse(readFileSync(join(runDir, RUN_FILE), 'utf8')) as RunFile;
+  const runFile = join(runDir, RUN_FILE);
+  const run = parseJsonText(readFileSync(runFile, 'utf8'), runFile, (m) => new ConfigError(`${m}; the run cannot be resumed, delete ${runDir}`)) as RunFile;
   const overrides = { ...(options.backend ? { backend: options.backend } : {}), ...(options.workers !== undefined ? { workers: options.workers } : {}) };
   const config = resolveTrainConfig({ ...run.config, ...overrides } as Partial<TrainConfig> & Record<string, unknown>);
   const log = options.log ?? createLogger('trainer');

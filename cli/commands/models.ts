@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CARD_JSON, ConfigError, parseCard } from '../../core/index.js';
-import { aliases, aliasHistory, gcVersions, listModelNames, listVersions } from '../../core/node/registry.js';
+import { aliases, aliasHistory, gcVersions, listModelNames, listVersions, parseModelName, parseModelRef } from '../../core/node/registry.js';
 import { readRollout, setCanaryWeight } from '../../core/node/rollout.js';
 import { topicNames } from '../../core/index.js';
 import { resolveBrokers } from '../../runtime-node/brokers.js';
@@ -25,11 +25,6 @@ async function withPublisher<T>(flags: { brokers?: string; topicsPrefix: string 
   }
 }
 
-function splitRef(ref: string): [string, string] {
-  const at = ref.indexOf('@');
-  if (at <= 0 || at === ref.length - 1) throw new ConfigError(`expected <name>@<version>, got '${ref}'`);
-  return [ref.slice(0, at), ref.slice(at + 1)];
-}
 
 export function registerModels(program: Command): void {
   const models = program.command('models').description('the model registry');
@@ -70,7 +65,7 @@ export function registerModels(program: Command): void {
       .argument('<ref>', '<name>@<version>')
       .option('--force', 'promote even when its gate report refused it'),
   ).action(async (ref: string, flags: { models: string; brokers?: string; topicsPrefix: string; force?: boolean }) => {
-    const [name, version] = splitRef(ref);
+    const { name, version } = parseModelRef(ref);
     const gate = readGateReport(flags.models, name, version);
     if (gate?.decision === 'refuse' && !flags.force) throw new ConfigError(`${ref} was refused by its gate (${gate.reasons.join('; ')}); pass --force to promote it anyway`);
     const rollout = readRollout(flags.models, name);
@@ -85,6 +80,7 @@ export function registerModels(program: Command): void {
   });
   publishFlags(models.command('rollback').description('move the champion back to the version it held before').argument('<name>', 'model name')).action(
     async (name: string, flags: { models: string; brokers?: string; topicsPrefix: string }) => {
+      parseModelName(name);
       // During a rollout, rolling back means the canary: the champion never moved.
       const rollout = readRollout(flags.models, name);
       if (rollout) {
@@ -104,7 +100,7 @@ export function registerModels(program: Command): void {
       .option('--weight <percent>', 'share of keys on the canary, 0–100', numberOption('weight', 0), 5)
       .option('--force', 'start even when its gate report refused it'),
   ).action(async (ref: string, flags: { models: string; brokers?: string; topicsPrefix: string; weight: number; force?: boolean }) => {
-    const [name, version] = splitRef(ref);
+    const { name, version } = parseModelRef(ref);
     const gate = readGateReport(flags.models, name, version);
     if (gate?.decision === 'refuse' && !flags.force) throw new ConfigError(`${ref} was refused by its gate (${gate.reasons.join('; ')}); pass --force to start a canary anyway`);
     const current = readRollout(flags.models, name);
@@ -117,6 +113,7 @@ export function registerModels(program: Command): void {
   });
   publishFlags(models.command('abort').description('end the canary in progress by hand; the champion stays').argument('<name>', 'model name')).action(
     async (name: string, flags: { models: string; brokers?: string; topicsPrefix: string }) => {
+      parseModelName(name);
       const r = await withPublisher(flags, (publisher) => finishCanary(flags.models, name, 'aborted', 'aborted by hand', { publisher }));
       console.log(`aborted canary ${name}@${r.canary}; champion stays ${r.champion}`);
     },

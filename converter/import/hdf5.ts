@@ -5,6 +5,7 @@
  */
 import * as hdf5 from 'jsfive';
 import { ImportError } from './import_error.js';
+import { IMPORT_LIMITS } from './import_limits.js';
 
 /** A group or dataset as jsfive returns it. */
 interface Hdf5Node {
@@ -46,12 +47,21 @@ export class Hdf5File {
 
   /** Child names of a group (empty for a dataset or a missing path). */
   keys(path: string): string[] {
-    return this.node(path)?.keys ?? [];
+    try {
+      return this.node(path)?.keys ?? [];
+    } catch (err) {
+      throw new ImportError('IMPORT_MALFORMED', `${this.name}: group ${path} cannot be read: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   /** A string attribute, or a list of strings (Keras' `layer_names`, `weight_names`); null when absent. */
   attr(path: string, name: string): string | string[] | null {
-    const v = this.node(path)?.attrs[name];
+    let v: unknown;
+    try {
+      v = this.node(path)?.attrs[name];
+    } catch (err) {
+      throw new ImportError('IMPORT_MALFORMED', `${this.name}: attribute ${name} of ${path} cannot be read: ${(err as Error).message}`, { cause: err });
+    }
     if (v === undefined || v === null) return null;
     const str = (x: unknown) => (x instanceof Uint8Array ? new TextDecoder().decode(x) : String(x));
     return Array.isArray(v) ? v.map(str) : str(v);
@@ -60,8 +70,27 @@ export class Hdf5File {
   /** A float dataset as float32 with its shape. */
   dataset(path: string): { shape: number[]; data: Float32Array } {
     const n = this.node(path);
-    if (!n || n.value === undefined || !n.shape) throw new ImportError('IMPORT_MALFORMED', `${this.name} has no dataset ${path}`);
-    if (!/^[<>|]?f[248]$/.test(n.dtype ?? '')) throw new ImportError('IMPORT_MALFORMED', `${this.name}: dataset ${path} is ${n.dtype}, not a float array`);
-    return { shape: [...n.shape], data: Float32Array.from(n.value) };
+    const malformed = (why: string, cause?: unknown) => new ImportError('IMPORT_MALFORMED', `${this.name}: dataset ${path} ${why}`, cause === undefined ? {} : { cause });
+    // jsfive reads lazily: a shape, dtype or value that lies throws (or allocates) only when touched.
+    let shape: number[] | undefined;
+    let dtype: string | undefined;
+    try {
+      shape = n?.shape;
+      dtype = n?.dtype;
+    } catch (err) {
+      throw malformed(`cannot be read: ${(err as Error).message}`, err);
+    }
+    if (!n || !Array.isArray(shape)) throw new ImportError('IMPORT_MALFORMED', `${this.name} has no dataset ${path}`);
+    if (!/^[<>|]?f[248]$/.test(dtype ?? '')) throw malformed(`is ${dtype}, not a float array`);
+    const count = shape.reduce((a, d) => (Number.isSafeInteger(d) && d >= 0 ? a * d : Number.NaN), 1);
+    if (!Number.isSafeInteger(count) || count * 4 > IMPORT_LIMITS.maxFileBytes) throw malformed(`declares shape [${shape.join(', ')}], more than a model file may hold`);
+    let value: ArrayLike<number> | undefined;
+    try {
+      value = n.value;
+    } catch (err) {
+      throw malformed(`cannot be read: ${(err as Error).message}`, err);
+    }
+    if (!value || value.length !== count) throw malformed(`holds ${value?.length ?? 0} values; its shape [${shape.join(', ')}] declares ${count}`);
+    return { shape: [...shape], data: Float32Array.from(value) };
   }
 }

@@ -6,7 +6,7 @@
  * names, layout, batch, H×W, classes) for the ONNX Runtime engine; a TFLite file is translated to
  * ONNX (import_tflite.ts) at its own H×W, classes and normalization.
  */
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import {
   CLASS_NAMES,
@@ -25,7 +25,9 @@ import {
 import { writeModelDir } from '../../core/node/artifact_fs.js';
 import { DEFAULT_MODELS_ROOT, publishRun, reserveVersion } from '../../core/node/registry.js';
 import { codeRevision } from '../../core/node/revision.js';
+import { readFileCapped, readFileHead, withOsErrors } from '../../core/node/safe_read.js';
 import { ImportError } from './import_error.js';
+import { IMPORT_LIMITS } from './import_limits.js';
 import { importKerasLayers } from './import_keras.js';
 import { importOnnx } from './import_onnx.js';
 import { importTflite } from './import_tflite.js';
@@ -67,12 +69,12 @@ const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46];
 /** The format of `path`, by what it is (a directory, a zip, HDF5) before its extension. */
 export function detectFormat(path: string): SourceFormat {
   if (!existsSync(path)) throw new ConfigError(`${path} does not exist`);
-  if (statSync(path).isDirectory()) return 'tfjs-layers';
-  const head = new Uint8Array(readFileSync(path).subarray(0, 4));
+  if (withOsErrors(path, 'model', () => statSync(path)).isDirectory()) return 'tfjs-layers';
+  const head = new Uint8Array(readFileHead(path, 8, 'model file'));
   const starts = (magic: number[]) => magic.every((b, i) => head[i] === b);
   if (starts(ZIP_MAGIC)) return 'keras';
   if (starts(HDF5_MAGIC)) return 'keras-h5';
-  if (hasTfliteIdentifier(new Uint8Array(readFileSync(path).subarray(0, 8)))) return 'tflite';
+  if (hasTfliteIdentifier(head)) return 'tflite';
   if (extname(path).toLowerCase() === '.onnx') return 'onnx';
   throw new ImportError('IMPORT_UNSUPPORTED_FORMAT', `${path} is neither a .keras archive, an HDF5 model, a tfjs directory, an .onnx nor a .tflite file`);
 }
@@ -89,7 +91,7 @@ function checkLabels(labels: readonly string[] | undefined, classes: number, wha
 
 function readKeras(path: string, format: SourceFormat): KerasSource {
   if (format === 'tfjs-layers') return readTfjsDir(path);
-  const bytes = new Uint8Array(readFileSync(path));
+  const bytes = new Uint8Array(readFileCapped(path, { maxBytes: IMPORT_LIMITS.maxFileBytes, what: 'model file' }));
   return format === 'keras' ? readKerasArchive(bytes, basename(path)) : readModelH5(bytes, basename(path));
 }
 
@@ -101,7 +103,11 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
   if (o.normalize !== undefined && !isInputNormalization(o.normalize)) {
     throw new ConfigError(`--normalize must be one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}, got '${o.normalize}'`);
   }
-  const sourceBytes = new Uint8Array(readFileSync(format === 'tfjs-layers' ? join(path, 'model.json') : path));
+  const sourceBytes = new Uint8Array(
+    format === 'tfjs-layers'
+      ? readFileCapped(join(path, 'model.json'), { maxBytes: IMPORT_LIMITS.maxJsonBytes, what: 'model.json' })
+      : readFileCapped(path, { maxBytes: IMPORT_LIMITS.maxFileBytes, what: 'model file' }),
+  );
   const sha256 = await sha256Hex(sourceBytes);
   // Read and check the whole file before asking for what it cannot tell.
   const foreign = format === 'onnx' || format === 'tflite';

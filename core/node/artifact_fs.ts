@@ -5,6 +5,7 @@
  * model is refused with the name of the bad file.
  */
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { MAX_MODEL_FILE_BYTES, readFileCapped } from './safe_read.js';
 import { join, resolve, sep } from 'node:path';
 import {
   CARD_JSON,
@@ -144,7 +145,7 @@ export async function readModelDir(path: string): Promise<VerifiedModelDir> {
     if (!existsSync(p)) throw new ModelFormatError('MODEL_NOT_FOUND', `${file} is missing from ${dir}`);
     if (outside(realpathSync(p), realDir)) throw new ModelFormatError('MODEL_MALFORMED', `${file} links outside the model directory ${dir}`);
     if (!statSync(p).isFile()) throw new ModelFormatError('MODEL_MALFORMED', `${file} in ${dir} is not a file`);
-    return readFileSync(p);
+    return readFileCapped(p, { maxBytes: MAX_MODEL_FILE_BYTES, what: 'model file' });
   };
   return { dir, ...(await readVerifiedModel(read, dir)) };
 }

@@ -127,8 +127,12 @@ export class FeedbackStore {
   }
 
   private pendingPath(frameId: string): string {
-    // Frame ids come from producers: encoded, they cannot name a path outside pending/.
-    return join(this.dir, 'pending', `${encodeURIComponent(frameId)}.json`);
+    // Frame ids come from producers: encoded, they cannot name a path outside pending/. An id
+    // whose encoding is too long for a file name is named by its sha256 instead ('%%' never
+    // starts an encoded id, so the two forms cannot collide).
+    const encoded = encodeURIComponent(frameId);
+    const name = encoded.length <= 200 ? encoded : `%%${createHash('sha256').update(frameId).digest('hex')}`;
+    return join(this.dir, 'pending', `${name}.json`);
   }
 
   /** Keeps a frame for labelling (its bytes must already be an object); a later request for the same id replaces it. */

@@ -10,8 +10,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, ModelFormatError, CARD_JSON, type ModelCard, type RolloutState } from '../index.js';
+import { ConfigError, ModelFormatError, CARD_JSON, parseJsonText, type ModelCard, type RolloutState } from '../index.js';
 import { withLock, writeFileAtomic } from './fs_atomic.js';
+import { osError, withOsErrors } from './safe_read.js';
 
 /** File name of a model name's registry (aliases and their history) under the registry root. */
 export const REGISTRY_FILE = 'registry.json';
@@ -40,18 +41,63 @@ interface RegistryFile {
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
+/** Longest model name: one path segment well inside every file system's name limit. */
+export const MAX_MODEL_NAME_CHARS = 100;
+/** A version: a trained one (`3`) or a variant of one (`3-uint8`, `3-fp16`). */
+const VERSION = /^[0-9]{1,9}(-[a-z0-9]{1,16}){0,2}$/;
+
+/** `<name>@<version>` as the registry commands take it. */
+export interface ModelRef {
+  name: string;
+  version: string;
+}
+
+/**
+ * A model name as the registry stores it (one folder under the root): letters, digits, '.',
+ * '_' and '-', starting with a letter or digit, at most MAX_MODEL_NAME_CHARS. Anything else —
+ * `../outside-model`, a path, an empty or absurdly long name — is a ConfigError, so no name
+ * leaves the registry or meets the OS's name limit.
+ */
+export function parseModelName(name: string, what = 'model name'): string {
+  if (typeof name !== 'string' || !NAME.test(name) || name.length > MAX_MODEL_NAME_CHARS) {
+    throw new ConfigError(`${what} '${String(name).slice(0, 120)}' must be 1–${MAX_MODEL_NAME_CHARS} letters, digits, '.', '_' and '-', starting with a letter or digit`);
+  }
+  return name;
+}
+
+/**
+ * The one parser of `<name>@<version>` for the registry commands (`models canary|promote`):
+ * a registry name and a version (`3`, `3-uint8`), nothing else — no path, no `..`, no alias.
+ */
+export function parseModelRef(ref: string): ModelRef {
+  const at = typeof ref === 'string' ? ref.lastIndexOf('@') : -1;
+  if (at <= 0) throw new ConfigError(`expected <name>@<version>, got '${String(ref).slice(0, 120)}'`);
+  const name = parseModelName(ref.slice(0, at));
+  const version = ref.slice(at + 1);
+  if (!VERSION.test(version)) throw new ConfigError(`version '${version.slice(0, 120)}' of '${name}' must be a registry version such as 3 or 3-uint8`);
+  return { name, version };
+}
 
 function readRegistry(root: string): RegistryFile {
   const p = join(root, REGISTRY_FILE);
   if (!existsSync(p)) return { schema: 'edgeseg.registry.v1', models: {} };
-  return JSON.parse(readFileSync(p, 'utf8')) as RegistryFile;
+  const broken = (why: string) => new ModelFormatError('MODEL_MALFORMED', `${p} ${why}; restore it from a backup or remove it (aliases and rollouts are lost, versions are kept)`);
+  const text = withOsErrors(p, 'registry file', () => readFileSync(p, 'utf8'));
+  const reg = parseJsonText(text, p, () => broken('is not valid JSON (cut short?)'));
+  const models = (reg as Partial<RegistryFile> | null)?.models;
+  if (reg === null || typeof reg !== 'object' || Array.isArray(reg) || models === null || typeof models !== 'object' || Array.isArray(models)) throw broken(`is not an edgeseg registry (no 'models' object)`);
+  for (const [name, entry] of Object.entries(models)) {
+    const al = (entry as Partial<RegistryEntry> | null)?.aliases;
+    if (al === null || typeof al !== 'object' || Array.isArray(al)) throw broken(`has no aliases object for model '${name}'`);
+  }
+  return reg as RegistryFile;
 }
 
 /** Complete versions of a model, oldest first (trained versions by number, variants after their parent). */
 export function listVersions(root: string, name: string): string[] {
   const dir = join(root, name);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
+  return withOsErrors(dir, 'model folder', () => readdirSync(dir))
     .filter((v) => !v.startsWith('.') && existsSync(join(dir, v, CARD_JSON)))
     .sort((a, b) => parseInt(a, 10) - parseInt(b, 10) || (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -59,7 +105,7 @@ export function listVersions(root: string, name: string): string[] {
 /** Names of the models under a registry root. */
 export function listModelNames(root: string): string[] {
   if (!existsSync(root)) return [];
-  return readdirSync(root).filter((n) => !n.startsWith('.') && statSync(join(root, n)).isDirectory());
+  return withOsErrors(root, 'registry folder (--models)', () => readdirSync(root).filter((n) => !n.startsWith('.') && statSync(join(root, n)).isDirectory()));
 }
 
 /** A model name's aliases (`champion`, `challenger`, …) and the versions they point at. */
@@ -82,6 +128,7 @@ export function registryEntry(root: string, name: string): RegistryEntry {
  * way the rollout state and its alias moves change together.
  */
 export async function updateRegistryEntry<T>(root: string, name: string, change: (entry: RegistryEntry) => T): Promise<T> {
+  parseModelName(name);
   return withLock(join(root, REGISTRY_FILE), () => {
     const reg = readRegistry(root);
     const result = change((reg.models[name] ??= { aliases: {} }));
@@ -92,6 +139,8 @@ export async function updateRegistryEntry<T>(root: string, name: string, change:
 
 /** Points `alias` at `version` (null removes it) under the registry lock, recording the move. Returns the previous version. */
 export async function setAlias(root: string, name: string, alias: string, version: string | null, reason?: string): Promise<string | null> {
+  parseModelName(name);
+  if (version !== null && !VERSION.test(version)) throw new ConfigError(`version '${version.slice(0, 120)}' of '${name}' must be a registry version such as 3 or 3-uint8`);
   if (!NAME.test(alias) || /^\d/.test(alias) || alias === 'latest') throw new ConfigError(`alias '${alias}' must be a name that does not start with a digit (and is not 'latest')`);
   return withLock(join(root, REGISTRY_FILE), () => {
     if (version !== null && !existsSync(join(root, name, version, CARD_JSON))) {
@@ -170,9 +219,9 @@ export function listStaged(root: string, name: string): string[] {
  * atomic step, so concurrent trainers get different versions).
  */
 export function reserveVersion(root: string, name: string): { version: string; runDir: string } {
-  if (!NAME.test(name)) throw new ConfigError(`model name '${name}' may hold letters, digits, '.', '_' and '-' only`);
+  parseModelName(name);
   const runs = join(root, name, STAGING);
-  mkdirSync(runs, { recursive: true });
+  withOsErrors(root, 'registry folder (--models)', () => mkdirSync(runs, { recursive: true }));
   for (let attempt = 0; attempt < 1000; attempt++) {
     const used = [...readdirSync(join(root, name)), ...readdirSync(runs)].map((v) => parseInt(v, 10)).filter((n) => Number.isInteger(n));
     const version = String(Math.max(0, ...used) + 1);
@@ -180,7 +229,7 @@ export function reserveVersion(root: string, name: string): { version: string; r
       mkdirSync(join(runs, version));
       return { version, runDir: join(runs, version) };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw osError(err, join(runs, version), 'staging folder');
     }
   }
   throw new ConfigError(`could not reserve a version of ${name} under ${root}`);
@@ -191,10 +240,10 @@ export function reserveVersion(root: string, name: string): { version: string; r
  * `<parent>-<precision>`); what a failed earlier attempt left there is cleared.
  */
 export function stageVersion(root: string, name: string, version: string): string {
-  if (!NAME.test(name)) throw new ConfigError(`model name '${name}' may hold letters, digits, '.', '_' and '-' only`);
+  parseModelName(name);
   const dir = stagingDir(root, name, version);
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  withOsErrors(root, 'registry folder (--models)', () => mkdirSync(dir, { recursive: true }));
   return dir;
 }
 

@@ -3,17 +3,43 @@
  * real layout, built here from the sample shipped in data/oxford-pets-sample/.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { before, describe, it } from 'node:test';
-import { create as tarCreate } from 'tar';
+import { after, before, describe, it } from 'node:test';
+import { createGzip } from 'node:zlib';
+import { create as tarCreate, Header } from 'tar';
 import { DatasetFetchError } from '../../core/index.js';
+import { downloadResumable } from '../../trainer/data/fetch/download.js';
 import { extractTarGz } from '../../trainer/data/fetch/extract.js';
+import { FaultTally } from '../helpers/fault_tally.js';
 import { COMPLETE_MARKER, OXFORD_PETS_URL, pinnedDigests } from '../../trainer/data/fetch/oxford_pets.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
+
+const tally = new FaultTally('data fetch');
+after(() => tally.report());
+
+/**
+ * Gzip of `mib` MiB of zeros, built chunk by chunk (a gzip bomb: about a thousandth of its size),
+ * after a tar header declaring one file of that size when `header` is given.
+ */
+async function gzipOfZeros(mib: number, header?: string): Promise<Buffer> {
+  const gz = createGzip({ level: 9 });
+  const out: Buffer[] = [];
+  gz.on('data', (c: Buffer) => out.push(c));
+  if (header) {
+    const h = new Header({ path: header, size: mib << 20, type: 'File', mode: 0o644, mtime: new Date(0) });
+    const block = Buffer.alloc(512);
+    h.encode(block, 0);
+    gz.write(block);
+  }
+  const zeros = Buffer.alloc(1 << 20);
+  for (let i = 0; i < mib; i++) if (!gz.write(zeros)) await new Promise((r) => gz.once('drain', r));
+  await new Promise<void>((resolve) => gz.end(resolve));
+  return Buffer.concat(out);
+}
 
 const SAMPLE = fileURLToPath(new URL('../../data/oxford-pets-sample', import.meta.url));
 
@@ -156,5 +182,89 @@ describe('edgeseg data fetch oxford-pets', () => {
     await tarCreate({ gzip: true, cwd: join(src, 'annotations'), file: escape, preservePaths: true }, ['../annotations/test.txt']);
     await assert.rejects(extractTarGz(escape, staging), (e: unknown) => e instanceof DatasetFetchError && e.code === 'ARCHIVE_UNSAFE' && /outside the target/.test(e.message));
     assert.ok(!existsSync(staging));
+  });
+
+  it('stops gzip bombs, endless and oversized bodies, and never replaces what the user had in --dir', async () => {
+    const dir = tempDir('fetch-hostile');
+    await tally.case('gzip bomb: one 512 MiB file of zeros in an archive of ~0.5 MiB', async () => {
+      const bomb = join(dir, 'bomb.tar.gz');
+      writeFileSync(bomb, await gzipOfZeros(512, 'images/zeros.bin'));
+      const staging = join(dir, 'bomb-staging');
+      await assert.rejects(extractTarGz(bomb, staging), (e: unknown) => e instanceof DatasetFetchError && e.code === 'ARCHIVE_UNSAFE' && /inflates past/.test(e.message));
+      assert.ok(!existsSync(staging), 'nothing left behind');
+    });
+    await tally.case('gzip bomb: 512 MiB of zeros and no entry (the end of the archive, then padding)', async () => {
+      const bomb = join(dir, 'zeros.tar.gz');
+      writeFileSync(bomb, await gzipOfZeros(512));
+      const staging = join(dir, 'zeros-staging');
+      await assert.rejects(extractTarGz(bomb, staging), (e: unknown) => e instanceof DatasetFetchError && e.code === 'ARCHIVE_CORRUPT');
+      assert.ok(!existsSync(staging), 'nothing left behind');
+    });
+    const endless = createServer((req, res) => {
+      if (req.url?.includes('liar')) {
+        res.writeHead(200, { 'content-length': String(64 * 2 ** 30) });
+        res.write(Buffer.alloc(1024));
+        return;
+      }
+      // No Content-Length: chunks until the client stops reading (bounded here for the test's own sake).
+      res.writeHead(200);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 256 << 20) {
+          sent += 64 << 10;
+          if (!res.write(Buffer.alloc(64 << 10, 7))) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => (sent = Number.POSITIVE_INFINITY));
+      pump();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(endless.address() as { port: number }).port}`;
+    try {
+      await tally.case('endless body without Content-Length stops at the cap', async () => {
+        const dest = join(dir, 'endless.bin');
+        await assert.rejects(downloadResumable(`${base}/endless`, dest, { maxBytes: 1 << 20, attempts: 1 }), (e: unknown) => e instanceof DatasetFetchError && e.code === 'SIZE_MISMATCH');
+        assert.ok(!existsSync(dest) && !existsSync(`${dest}.part`), 'no partial file is kept');
+      });
+      await tally.case('a declared 64 GiB body is refused before it is read', async () => {
+        const dest = join(dir, 'liar.bin');
+        await assert.rejects(downloadResumable(`${base}/liar`, dest, { maxBytes: 1 << 20, attempts: 1 }), (e: unknown) => e instanceof DatasetFetchError && e.code === 'SIZE_MISMATCH' && /declares/.test(e.message));
+        assert.ok(!existsSync(`${dest}.part`));
+      });
+    } finally {
+      endless.closeAllConnections();
+      await new Promise<void>((resolve) => endless.close(() => resolve()));
+    }
+    // An archive with a top-level keep/ beside annotations/, fetched into a --dir where the user keeps keep/important.txt.
+    const src = join(dir, 'src');
+    mkdirSync(join(src, 'keep'), { recursive: true });
+    cpSync(join(SAMPLE, 'annotations'), join(src, 'annotations'), { recursive: true });
+    writeFileSync(join(src, 'keep', 'important.txt'), 'from the archive');
+    await tarCreate({ gzip: true, cwd: src, file: join(dir, 'annotations.tar.gz') }, ['keep', 'annotations']);
+    const server = await archiveServer({ 'images.tar.gz': archives.images, 'annotations.tar.gz': readFileSync(join(dir, 'annotations.tar.gz')) });
+    try {
+      await tally.case("an archive's top-level keep/ leaves the user's keep/ as it was", async () => {
+        const target = join(dir, 'pets');
+        mkdirSync(join(target, 'keep'), { recursive: true });
+        writeFileSync(join(target, 'keep', 'important.txt'), 'mine');
+        const r = await runCli(['data', 'fetch', 'oxford-pets', '--dir', target, '--mirror', server.base]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(readFileSync(join(target, 'keep', 'important.txt'), 'utf8'), 'mine');
+        assert.deepEqual(readdirSync(join(target, 'keep')), ['important.txt']);
+      });
+      await tally.case('a --dir whose annotations/ the user made is refused with TARGET_EXISTS, untouched', async () => {
+        const target = join(dir, 'pets-taken');
+        mkdirSync(join(target, 'annotations'), { recursive: true });
+        writeFileSync(join(target, 'annotations', 'mine.txt'), 'mine');
+        const r = await runCli(['data', 'fetch', 'oxford-pets', '--dir', target, '--mirror', server.base]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /^error: TARGET_EXISTS: /m);
+        assert.deepEqual(readdirSync(join(target, 'annotations')), ['mine.txt']);
+        assert.ok(!existsSync(join(target, COMPLETE_MARKER)));
+      });
+    } finally {
+      await server.close();
+    }
   });
 });

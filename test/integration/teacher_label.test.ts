@@ -68,6 +68,34 @@ describe('edgeseg label', () => {
     await ds.close();
   });
 
+  it('labels real pets with the imported DeepLab teacher: its trimaps agree with the real ones', async () => {
+    const root = tempDir('deeplab-label');
+    const imported = await runCli(['import', join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/deeplabv3_mnv2_pascal_quant.tflite'), '--name', 'deeplab', '--models', join(root, 'models'), '--labels', join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/pascal_voc_segmentation_labels.txt')]);
+    assert.equal(imported.code, 0, imported.stderr);
+    const images = tempDir('deeplab-in');
+    const names = ['Abyssinian_1', 'Bengal_1', 'american_bulldog_10'];
+    for (const n of names) copyFileSync(join(SAMPLE, `${n}.jpg`), join(images, `${n}.jpg`));
+    const out = join(root, 'labels');
+    const labelled = await runCli(['label', '--teacher', 'deeplab', '--models', join(root, 'models'), '--images', images, '--out', out, '--classes', 'cat,dog=pet']);
+    assert.equal(labelled.code, 0, labelled.stderr);
+    assert.match(labelled.stdout, /labelled 3 photos, skipped 0 with deeplab@1 \(ort\)/);
+    // Pet vs the rest against the real trimaps, border pixels ignored (foreground IoU).
+    let inter = 0;
+    let union = 0;
+    for (const n of names) {
+      const mine = decodePngChannel(readFileSync(join(out, 'annotations/trimaps', `${n}.png`))).data;
+      const real = decodePngChannel(readFileSync(join(PACKAGE_ROOT, 'data/oxford-pets-sample/annotations/trimaps', `${n}.png`))).data;
+      for (let i = 0; i < real.length; i++) {
+        if (real[i] === 3) continue;
+        const a = mine[i] === 1;
+        const b = real[i] === 1;
+        if (a && b) inter++;
+        if (a || b) union++;
+      }
+    }
+    assert.ok(inter / union > 0.8, `teacher foreground IoU against the real trimaps ${(inter / union).toFixed(3)}`);
+  });
+
   it('distils: a student trains on real labels and teacher labels with weights and soft targets, and its card names the teacher', async () => {
     const images = photos(4);
     const root = tempDir('distil');

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { HEADER } from '../../core/index.js';
 import { deadLetterRecord } from '../../runtime-node/dead_letter.js';
+import { FeedbackIngest, ingestFeedbackRecords } from '../../runtime-node/feedback.js';
 import type { InRecord } from '../../runtime-node/transport.js';
 
 const record = (value: Buffer, headers: Record<string, string> = {}, key: Buffer | null = Buffer.from('cam')): InRecord => ({ topic: 'frames', partition: 3, offset: '41', key, value, headers, timestamp: '0' });
@@ -37,5 +38,27 @@ describe('dead letters', () => {
     const d = deadLetterRecord(record(big), 'dlq', 'UNDECODABLE', 'bad', { maxValueBytes: 1024, keepDir: dir });
     assert.equal((d.value as Buffer).length, 0);
     assert.ok(readFileSync(d.headers![HEADER.valueRef]).equals(big));
+  });
+
+  it('keep a truncated feedback label findable by its frame id, sensor and source', async () => {
+    const ingest = new FeedbackIngest({ store: tempDir('dlq-feedback') });
+    const label = (frameId: string, mask: string) => Buffer.from(JSON.stringify({ frameId, mask, source: 'labeler' }));
+    const records: InRecord[] = [
+      { ...record(label('cam/7 frame 12', 'A'.repeat(300_000)), {}, Buffer.from('cam-7')), topic: 'feedback', offset: '5' },
+      // Not whole JSON any more, but its id is in its first bytes.
+      { ...record(label('cut-short', 'B'.repeat(300_000)).subarray(0, 200_000), {}, null), topic: 'feedback', offset: '6' },
+      { ...record(Buffer.from('not json at all'), {}, null), topic: 'feedback', offset: '7' },
+    ];
+    const { deadLetters } = await ingestFeedbackRecords(ingest, records, 'dlq', { deadLetters: { maxValueBytes: 1024 } });
+    assert.equal(deadLetters.length, 3);
+    const [big, cut, junk] = deadLetters;
+    assert.equal(big.headers![HEADER.valueTruncated], 'true');
+    assert.equal(big.headers![HEADER.frameId], 'cam/7 frame 12');
+    assert.equal(big.headers![HEADER.sensorId], 'cam-7');
+    assert.deepEqual([big.headers![HEADER.sourceTopic], big.headers![HEADER.sourcePartition], big.headers![HEADER.sourceOffset]], ['feedback', '3', '5']);
+    assert.equal(cut.headers![HEADER.frameId], 'cut-short');
+    assert.equal(cut.headers![HEADER.sourceOffset], '6');
+    assert.equal(junk.headers![HEADER.frameId], undefined, 'no id is made up for a label that names none');
+    assert.equal(junk.headers![HEADER.sourceOffset], '7');
   });
 });

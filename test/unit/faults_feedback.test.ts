@@ -12,7 +12,8 @@ import { deflateSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { tempDir } from '../../bench/helpers/fixtures.js';
-import { encodeMaskPng, syntheticSample, toBase64 } from '../../core/index.js';
+import { decode as decodePng, encode as encodePng } from 'fast-png';
+import { decodeMaskPng, encodeMaskPng, syntheticSample, toBase64 } from '../../core/index.js';
 import { FEEDBACK_SCHEMA, FeedbackStore, SNAPSHOT_MIN_SAMPLES, type FeedbackSample } from '../../core/node/feedback_store.js';
 import { FeedbackIngest, FeedbackRejected, ingestFeedbackRecords } from '../../runtime-node/feedback.js';
 import type { InRecord } from '../../runtime-node/transport.js';
@@ -75,7 +76,10 @@ describe('faults: feedback store', () => {
       ['class id 5', { frameId: 'waiting', mask: toBase64(encodeMaskPng({ data: new Uint8Array(1600).fill(5), width: 40, height: 40 })), source: 'x' }, 'MASK_INVALID'],
       ['mask not base64', { frameId: 'waiting', mask: '!!!', source: 'x' }, 'FEEDBACK_INVALID'],
       ['mask over the size limit', { frameId: 'waiting', mask: 'A'.repeat(2 << 20), source: 'x' }, 'FEEDBACK_TOO_LARGE'],
-      ['frameId with a slash', { frameId: '../x', mask, source: 'x' }, 'FEEDBACK_INVALID'],
+      // Frame ids follow the frame contract's rule: '../x' is a valid id, and the store encodes it.
+      ['frameId with a slash, never requested', { frameId: '../x', mask, source: 'x' }, 'FRAME_UNKNOWN'],
+      ['frameId with a control character', { frameId: 'a\u0000b', mask, source: 'x' }, 'FEEDBACK_INVALID'],
+      ['frameId of 257 characters', { frameId: 'f'.repeat(257), mask, source: 'x' }, 'FEEDBACK_INVALID'],
       ['frameId a number', { frameId: 7, mask, source: 'x' }, 'FEEDBACK_INVALID'],
       ['labeler an object', { frameId: 'waiting', mask, source: 'x', labeler: { a: 1 } }, 'FEEDBACK_INVALID'],
       ['at not a time', { frameId: 'waiting', mask, source: 'x', at: 'yesterday-ish' }, 'FEEDBACK_INVALID'],
@@ -106,6 +110,21 @@ describe('faults: feedback store', () => {
       assert.deepEqual(snapshot(dir), before);
     });
     assert.ok(ingest.store.getPending('waiting'));
+  });
+
+  it('stores a palette mask whose indices differ from its values by its colour values', async () => {
+    const ingest = new FeedbackIngest({ store: tempDir('faults-fb-palette') });
+    const s = syntheticSample(9, { size: 40, seed: 5 });
+    const image = toBase64(await sharp(s.image.data, { raw: { width: 40, height: 40, channels: 3 } }).png().toBuffer());
+    // Index k holds class (k + 1) % 3: index 0 is class 1, index 2 is the background.
+    const palette: [number, number, number][] = [[1, 1, 1], [2, 2, 2], [0, 0, 0]];
+    const indices = s.mask.data.map((v) => (v + 2) % 3);
+    const palettePng = encodePng({ width: 40, height: 40, data: indices, depth: 8, channels: 1, palette });
+    assert.equal(decodePng(palettePng).palette?.length, 3, 'written as a palette PNG');
+    const sample = await ingest.prepare({ frameId: 'cam/1 palette', mask: toBase64(palettePng), image, source: 'test' });
+    await ingest.commit([sample]);
+    const stored = ingest.store.read().samples.find((x) => x.id === 'cam/1 palette')!;
+    assert.deepEqual(decodeMaskPng(readFileSync(ingest.store.objectPath(stored.mask))).data, s.mask.data);
   });
 
   it('writes manifests that hold only their additions, and reads every version whole', async () => {

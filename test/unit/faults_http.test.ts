@@ -26,8 +26,8 @@ const LIMIT = 64 * 1024;
 /** The most a client is let write before the test calls the server unbounded. */
 const CLIENT_CAP = 256 * 1024 * 1024;
 
-/** Raw request over TCP; resolves with the response head and the bytes written before the server cut or answered and closed. */
-function rawRequest(url: string, head: string, body: 'endless' | 'none' | 'stall-headers'): Promise<{ status: number | null; written: number; closed: boolean }> {
+/** Raw request over TCP; resolves with the response (status and text) and the bytes written before the server cut or answered and closed. */
+function rawRequest(url: string, head: string, body: 'endless' | 'none' | 'stall-headers'): Promise<{ status: number | null; response: string; written: number; closed: boolean }> {
   const { port } = new URL(url);
   return new Promise((resolve) => {
     const socket = connect(Number(port), '127.0.0.1');
@@ -39,7 +39,7 @@ function rawRequest(url: string, head: string, body: 'endless' | 'none' | 'stall
       done = true;
       socket.destroy();
       const m = /^HTTP\/1\.1 (\d{3})/.exec(response);
-      resolve({ status: m ? Number(m[1]) : null, written, closed });
+      resolve({ status: m ? Number(m[1]) : null, response, written, closed });
     };
     socket.on('data', (d) => (response += d.toString('latin1')));
     socket.on('error', () => finish(true));
@@ -133,35 +133,53 @@ describe('faults: HTTP', () => {
     }
   });
 
-  it('reads at most the limit of a refused body, then cuts the connection', async () => {
+  it('answers a client that keeps sending a refused body with the status and code, reading at most the limit, then closes', async () => {
     const s = await servers();
     try {
       const written: number[] = [];
-      const cases: [string, string, string][] = [
-        ['service 401 endless chunked', s.svc.url, CHUNKED('/feedback', 'authorization: Bearer nope\r\ncontent-type: application/json\r\n')],
-        ['service 401 no auth endless', s.svc.url, CHUNKED('/feedback', 'content-type: application/json\r\n')],
-        ['service 415 endless chunked', s.svc.url, CHUNKED('/feedback', 'authorization: Bearer tok\r\ncontent-type: text/plain\r\n')],
-        ['service 413 endless chunked', s.svc.url, CHUNKED('/feedback', 'authorization: Bearer tok\r\ncontent-type: application/json\r\n')],
-        ['service 404 endless body', s.svc.url, CHUNKED('/nowhere', '')],
-        ['service POST /metrics endless', s.svc.url, CHUNKED('/metrics', '')],
-        ['web 401 endless chunked', s.web.url, CHUNKED('/feedback', 'authorization: Bearer tok2\r\ncontent-type: application/json\r\n')],
-        ['web 415 endless chunked', s.web.url, CHUNKED('/feedback', 'authorization: Bearer tok\r\ncontent-type: application/x-www-form-urlencoded\r\n')],
-        ['web 405 endless body', s.web.url, CHUNKED('/demo/', '')],
-        ['web 400 bad URL endless body', s.web.url, CHUNKED('/%', '')],
+      const cases: [string, string, string, number, string][] = [
+        ['service 401 endless chunked', s.svc.url, CHUNKED('/feedback', 'authorization: Bearer nope\r\ncontent-type: application/json\r\n'), 401, 'UNAUTHORIZED'],
+        ['service 401 no auth endless', s.svc.url, CHUNKED('/feedback', 'content-type: application/json\r\n'), 401, 'UNAUTHORIZED'],
+        ['service 415 endless chunked', s.svc.url, CHUNKED('/feedback', 'authorization: Bearer tok\r\ncontent-type: text/plain\r\n'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+        ['service 413 endless chunked', s.svc.url, CHUNKED('/feedback', 'authorization: Bearer tok\r\ncontent-type: application/json\r\n'), 413, 'FEEDBACK_TOO_LARGE'],
+        ['service 413 truthful content-length of 9 MiB', s.svc.url, `POST /feedback HTTP/1.1\r\nhost: x\r\nauthorization: Bearer tok\r\ncontent-type: application/json\r\ncontent-length: ${9 << 20}\r\n`, 413, 'FEEDBACK_TOO_LARGE'],
+        ['service 415 content-length 100 GB, wrong type', s.svc.url, `POST /feedback HTTP/1.1\r\nhost: x\r\nauthorization: Bearer tok\r\ncontent-type: text/csv\r\ncontent-length: 100000000000\r\n`, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+        ['service 404 endless body', s.svc.url, CHUNKED('/nowhere', ''), 404, 'NOT_FOUND'],
+        ['web 401 endless chunked', s.web.url, CHUNKED('/feedback', 'authorization: Bearer tok2\r\ncontent-type: application/json\r\n'), 401, 'UNAUTHORIZED'],
+        ['web 415 endless chunked', s.web.url, CHUNKED('/feedback', 'authorization: Bearer tok\r\ncontent-type: application/x-www-form-urlencoded\r\n'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+        ['web 413 content-length 100 GB', s.web.url, `POST /feedback HTTP/1.1\r\nhost: x\r\nauthorization: Bearer tok\r\ncontent-type: application/json\r\ncontent-length: 100000000000\r\n`, 413, 'FEEDBACK_TOO_LARGE'],
+        ['web 400 bad URL endless body', s.web.url, CHUNKED('/%', ''), 400, 'BAD_REQUEST'],
       ];
-      for (const [name, url, head] of cases) {
+      for (const [name, url, head, status, code] of cases) {
         await tally.case(name, async () => {
           const r = await rawRequest(url, head, 'endless');
-          assert.ok(r.closed, `${name}: the server read ${r.written} bytes without cutting the connection`);
+          assert.ok(r.closed, `${name}: the server read ${r.written} bytes without closing the connection`);
           written.push(r.written);
-          assert.ok(r.status === null || (r.status >= 400 && r.status < 600), `${name}: status ${r.status}`);
+          assert.equal(r.status, status, `${name}: the client read ${JSON.stringify(r.response.slice(0, 80))}`);
+          assert.match(r.response, new RegExp(`"code":"${code}"`), `${name}: the error code reached the client`);
           assert.equal((await fetch(`${url}/healthz`)).status >= 200, true);
+        });
+      }
+      for (const [name, url, head] of [
+        ['web 405 endless body', s.web.url, CHUNKED('/demo/', '')],
+        ['service POST /metrics endless', s.svc.url, CHUNKED('/metrics', '')],
+      ] as const) {
+        await tally.case(name, async () => {
+          const r = await rawRequest(url, head, 'endless');
+          assert.ok(r.closed, `${name}: the server read ${r.written} bytes without closing the connection`);
+          written.push(r.written);
+          assert.ok(r.status !== null && r.status >= 200, `${name}: the client read ${JSON.stringify(r.response.slice(0, 80))}`);
         });
       }
       console.log(`refused endless bodies: the clients wrote at most ${Math.max(...written)} bytes (limit ${LIMIT}; the rest sat in socket buffers)`);
       await tally.case('declared content-length over the limit', async () => {
         const r = await rawRequest(s.svc.url, `POST /feedback HTTP/1.1\r\nhost: x\r\nauthorization: Bearer tok\r\ncontent-type: application/json\r\ncontent-length: ${LIMIT * 1000}\r\n`, 'none');
         assert.equal(r.status, 413);
+      });
+      await tally.case('fetch() posting 9 MiB reads the 413 and its code', async () => {
+        const r = await fetch(`${s.svc.url}/feedback`, { method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' }, body: Buffer.alloc(9 << 20, 0x20) });
+        assert.equal(r.status, 413);
+        assert.equal((await r.json()).code, 'FEEDBACK_TOO_LARGE');
       });
       await tally.case('content-length that is not a number', async () => {
         const r = await rawRequest(s.svc.url, `POST /feedback HTTP/1.1\r\nhost: x\r\nauthorization: Bearer tok\r\ncontent-type: application/json\r\ncontent-length: 12abc\r\n`, 'none');

@@ -32,7 +32,8 @@ interface RawPng {
   interlace?: number;
   /** Deflated image data; by default built from `values` (one sample per pixel, channel-replicated). */
   idat?: Uint8Array;
-  palette?: number;
+  /** PLTE entries: a count (grey levels 0, 1, 2, …: index = value) or the grey level of each index. */
+  palette?: number | number[];
   extra?: Buffer[];
 }
 
@@ -62,7 +63,10 @@ function png(p: RawPng, values: number[] = []): Buffer {
   const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[p.colorType] ?? 1;
   const idat = p.idat ?? deflateSync(scanlines(values, p.width, p.height, p.depth, channels));
   const parts = [Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr)];
-  if (p.palette) parts.push(chunk('PLTE', Buffer.alloc(p.palette * 3, 0x40)));
+  if (p.palette) {
+    const greys = typeof p.palette === 'number' ? Array.from({ length: p.palette }, (_, i) => i) : p.palette;
+    parts.push(chunk('PLTE', Buffer.from(greys.flatMap((g) => [g, g, g]))));
+  }
   parts.push(...(p.extra ?? []), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0)));
   return Buffer.concat(parts);
 }
@@ -92,12 +96,28 @@ describe('faults: PNG masks', () => {
       assert.equal(got.width, W, name);
       assert.equal(got.height, H, name);
       if (name.startsWith('1-bit')) assert.deepEqual(Array.from(got.data), labels.map((v) => v & 1), name);
-      else if (name.includes('libvips') && name.includes('palette')) assert.equal(new Set(got.data).size, 3, name);
       else assert.deepEqual(Array.from(decodeMaskPng(bytes).data), labels, name);
     }
     // An Oxford-style 2-bit palette trimap {1, 2, 3} reads as class ids through the trimap mapping.
     const trimap = png({ width: W, height: H, depth: 2, colorType: 3, palette: 4 }, labels.map((v) => v + 1));
     assert.deepEqual(Array.from(trimapToClassIds(decodePngChannel(trimap).data)), labels);
+  });
+
+  it('reads palette masks by colour value, not by index', async () => {
+    // What an image library writes when asked for a small palette: indices 0, 1, 2 hold grey levels 1, 2, 3.
+    const trimap = png({ width: W, height: H, depth: 2, colorType: 3, palette: [1, 2, 3] }, labels);
+    assert.deepEqual(Array.from(decodePngChannel(trimap).data), labels.map((v) => v + 1));
+    assert.deepEqual(Array.from(trimapToClassIds(decodePngChannel(trimap).data)), labels);
+    // Class ids in a shuffled palette: index k holds class (k + 2) % 3, in 8-bit and 4-bit.
+    for (const depth of [4, 8]) {
+      const shuffled = png({ width: W, height: H, depth, colorType: 3, palette: [2, 0, 1] }, labels.map((v) => (v + 1) % 3));
+      assert.deepEqual(Array.from(decodeMaskPng(shuffled).data), labels, `${depth}-bit shuffled palette`);
+    }
+    // libvips with a 3-colour palette picks its own index order; the values come through.
+    const vips = await sharp(Buffer.from(labels.flatMap((v) => [v + 1, v + 1, v + 1])), { raw: { width: W, height: H, channels: 3 } }).png({ palette: true, colours: 3, dither: 0 }).toBuffer();
+    assert.deepEqual(Array.from(trimapToClassIds(decodePngChannel(vips).data)), labels);
+    // Grey+alpha reads the grey level whatever the alpha.
+    assert.deepEqual(Array.from(decodeMaskPng(png({ width: W, height: H, depth: 8, colorType: 4 }, labels)).data), labels);
     assert.deepEqual(decodeMaskPng(encodeMaskPng({ data: Uint8Array.from(labels), width: W, height: H })), { data: Uint8Array.from(labels), width: W, height: H });
   });
 
@@ -135,6 +155,9 @@ describe('faults: PNG masks', () => {
       ['JPEG bytes', () => Buffer.from([0xff, 0xd8, 0xff, 0xe0, ...Buffer.alloc(60)])],
       ['empty', () => new Uint8Array(0)],
       ['palette index 3 (no such class)', () => png({ width: W, height: H, depth: 2, colorType: 3, palette: 4 }, labels.map((v) => (v === 2 ? 3 : v))), /not a class id/],
+      ['palette colour 200 (no such class)', () => png({ width: W, height: H, depth: 2, colorType: 3, palette: [0, 1, 200] }, labels), /value 200 .*not a class id/],
+      ['palette index past a 2-entry palette', () => png({ width: W, height: H, depth: 2, colorType: 3, palette: [0, 1] }, labels), /palette/],
+      ['palette PNG without a palette', () => png({ width: W, height: H, depth: 8, colorType: 3 }, labels), /palette|PLTE/],
       ['16-bit value 300', () => png({ width: W, height: H, depth: 16, colorType: 0 }, labels.map((v) => v * 150)), /300|does not fit|class id/],
       ['2-bit interlaced (named limitation)', () => png({ width: W, height: H, depth: 2, colorType: 0, interlace: 1, idat: deflateSync(Buffer.alloc(40)) }), /interlaced/],
     ];

@@ -173,7 +173,8 @@ describe('feedback endpoint (POST /feedback)', () => {
         [415, 'UNSUPPORTED_MEDIA_TYPE', post({ frameId: 'a', mask, image: img, source: 'x' }, { 'content-type': 'text/plain' })],
         [413, 'FEEDBACK_TOO_LARGE', post({ frameId: 'a', mask, image: 'A'.repeat(300_000), source: 'x' })],
         [400, 'FEEDBACK_INVALID', post('{not json')],
-        [400, 'FEEDBACK_INVALID', post({ frameId: 'a b/../c', mask, image: img, source: 'x' })],
+        // Frame ids follow the frame contract's one rule: slashes and spaces are fine, control characters are not.
+        [400, 'FEEDBACK_INVALID', post({ frameId: 'a\u0001b', mask, image: img, source: 'x' })],
         [400, 'FEEDBACK_INVALID', post({ frameId: 'a', image: img, source: 'x' })],
         [422, 'MASK_INVALID', post({ frameId: 'a', mask: toBase64(new Uint8Array([1, 2, 3])), image: img, source: 'x' })],
         [422, 'MASK_INVALID', post({ frameId: 'a', mask: toBase64(encodeMaskPng({ data: new Uint8Array(48 * 48).fill(7), width: 48, height: 48 })), image: img, source: 'x' })],

@@ -6,8 +6,8 @@
  * card then records the file (name + sha256) and the normalization.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { readFileCapped } from '../../core/node/safe_read.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ConfigError, DEFAULT_NORMALIZATION, INPUT_CHANNELS, INPUT_SIZE, normalizationOf, type InputNormalization, type Logger } from '../../core/index.js';
 import { readCard, resolveModelRef } from '../../core/node/registry.js';
@@ -43,6 +43,9 @@ export interface PreparedInit {
 }
 
 /** Reads what `--init` / `--init-from` decide before the data is opened; checks the options against each other. */
+/** Largest `--init` file (a MobileNetV2 TFLite is 4–14 MB), checked before it is read. */
+const MAX_INIT_FILE_BYTES = 256 << 20;
+
 export function prepareInit(config: Pick<TrainConfig, 'init' | 'initFrom' | 'model' | 'out' | 'modelConfig'>): PreparedInit {
   if (config.init && config.initFrom) throw new ConfigError('--init (pretrained encoder weights) and --init-from (a trained model) both set the starting weights; give one');
   if (!config.init) {
@@ -53,9 +56,10 @@ export function prepareInit(config: Pick<TrainConfig, 'init' | 'initFrom' | 'mod
   const path = resolve(config.init);
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(path));
+    bytes = new Uint8Array(readFileCapped(path, { maxBytes: MAX_INIT_FILE_BYTES, what: '--init file' }));
   } catch (err) {
-    throw new ConfigError(`--init ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    // The message names the path and the reason ("--init file /dev/zero is not a regular file").
+    throw new ConfigError((err as Error).message, { cause: err });
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const weights: MobilenetV2Weights = readMobilenetV2Tflite(bytes, basename(path));

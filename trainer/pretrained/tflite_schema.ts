@@ -98,35 +98,46 @@ export class Table {
     return p ? new Table(this.bb, this.bb.__indirect(p)) : null;
   }
 
-  /** Start and length of a vector field (length 0 when absent). */
-  private vector(index: number): { start: number; length: number } {
+  /**
+   * Start and length of a vector field of `elementBytes`-byte entries (length 0 when absent). The
+   * declared length is checked against the file before anything is allocated for it: a file
+   * declaring 2^31 − 1 entries would otherwise have an array of that length built.
+   */
+  private vector(index: number, elementBytes: number): { start: number; length: number } {
     const p = this.field(index);
-    return p ? { start: this.bb.__vector(p), length: this.bb.__vector_len(p) } : { start: 0, length: 0 };
+    if (!p) return { start: 0, length: 0 };
+    const start = this.bb.__vector(p);
+    const length = this.bb.__vector_len(p);
+    const capacity = this.bb.capacity();
+    if (start < 0 || length < 0 || start + length * elementBytes > capacity) {
+      throw new RangeError(`a vector at byte ${p} declares ${length} entries of ${elementBytes} bytes from byte ${start}, past the end of the ${capacity}-byte file`);
+    }
+    return { start, length };
   }
 
   tables(index: number): Table[] {
-    const { start, length } = this.vector(index);
+    const { start, length } = this.vector(index, 4);
     return Array.from({ length }, (_, i) => new Table(this.bb, this.bb.__indirect(start + 4 * i)));
   }
 
   int32s(index: number): number[] {
-    const { start, length } = this.vector(index);
+    const { start, length } = this.vector(index, 4);
     return Array.from({ length }, (_, i) => this.bb.readInt32(start + 4 * i));
   }
 
   float32s(index: number): number[] {
-    const { start, length } = this.vector(index);
+    const { start, length } = this.vector(index, 4);
     return Array.from({ length }, (_, i) => this.bb.readFloat32(start + 4 * i));
   }
 
   int64s(index: number): number[] {
-    const { start, length } = this.vector(index);
+    const { start, length } = this.vector(index, 8);
     return Array.from({ length }, (_, i) => Number(this.bb.readInt64(start + 8 * i)));
   }
 
   /** A `[ubyte]` vector as a view into the file (no copy). */
   bytes(index: number): Uint8Array {
-    const { start, length } = this.vector(index);
+    const { start, length } = this.vector(index, 1);
     return this.bb.bytes().subarray(start, start + length);
   }
 }
@@ -207,7 +218,8 @@ function convOptions(op: number, o: Table | null): TfliteConvOptions | null {
 
 /**
  * Reads the main subgraph of a TFLite model. The caller checks the identifier first
- * (`hasTfliteIdentifier`); a structurally broken buffer throws a RangeError from the reads.
+ * (`hasTfliteIdentifier`); a structurally broken buffer throws a RangeError from the reads,
+ * a vector longer than the file among them (checked before it is allocated).
  */
 export function readTfliteGraph(bytes: Uint8Array): TfliteGraph {
   const bb = new ByteBuffer(bytes);

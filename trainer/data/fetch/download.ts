@@ -4,6 +4,8 @@
  * when its size matches what the server declared (Content-Length of a full response, the total of
  * a 206's Content-Range). A server that ignores Range (200) starts the part over; one whose 206
  * starts elsewhere than asked starts it over too. Chunks are written as they arrive, never held.
+ * The transfer stops at the expected size: the declared total, or `maxBytes` when the server
+ * declares none (an endless body) — a byte past it is SIZE_MISMATCH, not a full disk.
  */
 import { existsSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -17,6 +19,8 @@ export interface DownloadOptions {
   retryDelayMs?: number;
   /** Abort an attempt when no byte arrives for this long, in ms. @default 60000 */
   idleTimeoutMs?: number;
+  /** Largest file accepted, bytes (a pinned size, or a bound for servers that declare none); the transfer stops past it. @default DEFAULT_MAX_DOWNLOAD_BYTES (4 GiB) */
+  maxBytes?: number;
   /** Called as bytes arrive: bytes on disk so far and the declared total (null when the server gives none). */
   onProgress?(received: number, total: number | null): void;
   /** Called before each retry, with why the previous attempt stopped. */
@@ -32,6 +36,9 @@ export interface DownloadResult {
   resumed: boolean;
 }
 
+/** Largest download when the caller pins no size: above any dataset edgeseg fetches. */
+export const DEFAULT_MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
+
 /** An attempt that stopped early for a reason worth retrying (network, 5xx, a short body). */
 class Interrupted extends Error {}
 
@@ -44,7 +51,7 @@ function parseContentRange(header: string | null): { start: number | null; total
   return { start: m[1] === undefined ? null : Number(m[1]), total: m[2] === '*' ? null : Number(m[2]) };
 }
 
-async function attempt(url: string, part: string, o: Required<Pick<DownloadOptions, 'idleTimeoutMs'>> & DownloadOptions): Promise<{ total: number | null; resumed: boolean }> {
+async function attempt(url: string, part: string, o: Required<Pick<DownloadOptions, 'idleTimeoutMs' | 'maxBytes'>> & DownloadOptions): Promise<{ total: number | null; resumed: boolean }> {
   const have = sizeOf(part);
   const abort = new AbortController();
   let idle: NodeJS.Timeout | undefined;
@@ -92,12 +99,26 @@ async function attempt(url: string, part: string, o: Required<Pick<DownloadOptio
       total = length === null ? null : Number(length);
       if (have > 0) truncateSync(part, 0);
     }
+    const tooLarge = (bytes: number, why: string) => new DatasetFetchError('SIZE_MISMATCH', `${url}: ${why} ${bytes} bytes; at most ${o.maxBytes} are expected; the partial file was removed`);
+    if (total !== null && (!Number.isSafeInteger(total) || total > o.maxBytes)) {
+      await res.body?.cancel();
+      rmSync(part, { force: true });
+      throw tooLarge(total, 'the server declares');
+    }
+    // Past the declared total (or the cap when none is declared) the body is not ours to keep.
+    const limit = total ?? o.maxBytes;
     if (!res.body) throw new Interrupted('the response has no body');
     const file = await open(part, 'a');
     let received = resumed ? have : 0;
+    let overrun = false;
     try {
       for await (const chunk of res.body) {
         arm();
+        if (received + chunk.byteLength > limit) {
+          // Leaving the loop cancels the body: nothing more is read.
+          overrun = true;
+          break;
+        }
         await file.write(chunk);
         received += chunk.byteLength;
         o.onProgress?.(received, total);
@@ -106,6 +127,10 @@ async function attempt(url: string, part: string, o: Required<Pick<DownloadOptio
       throw new Interrupted(`transfer cut after ${received} bytes: ${describeError(abort.signal.reason ?? (err as Error).cause ?? err)}`);
     } finally {
       await file.close();
+    }
+    if (overrun) {
+      rmSync(part, { force: true });
+      throw tooLarge(limit, total === null ? 'the body ran past' : 'the body ran past the declared');
     }
     return { total, resumed };
   } finally {
@@ -119,7 +144,7 @@ async function attempt(url: string, part: string, o: Required<Pick<DownloadOptio
  * resume) or SIZE_MISMATCH (more bytes than the server declared; the part is removed).
  */
 export async function downloadResumable(url: string, dest: string, options: DownloadOptions = {}): Promise<DownloadResult> {
-  const { attempts = 5, retryDelayMs = 500, idleTimeoutMs = 60_000 } = options;
+  const { attempts = 5, retryDelayMs = 500, idleTimeoutMs = 60_000, maxBytes = DEFAULT_MAX_DOWNLOAD_BYTES } = options;
   const part = `${dest}.part`;
   let resumedAny = false;
   let lastReason = '';
@@ -129,7 +154,7 @@ export async function downloadResumable(url: string, dest: string, options: Down
       await sleep(retryDelayMs * (k - 1));
     }
     try {
-      const { total, resumed } = await attempt(url, part, { ...options, idleTimeoutMs });
+      const { total, resumed } = await attempt(url, part, { ...options, idleTimeoutMs, maxBytes });
       resumedAny ||= resumed;
       const bytes = sizeOf(part);
       if (total !== null && bytes > total) {

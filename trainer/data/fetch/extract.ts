@@ -5,10 +5,15 @@
  * leaves nothing behind that looks like data. Refused outright (ARCHIVE_UNSAFE), since the
  * datasets edgeseg fetches hold neither: an entry whose path is absolute or climbs out with `..`,
  * and any entry that is not a plain file or directory (symbolic and hard links, devices, FIFOs),
- * which could make a later write land outside the target.
+ * which could make a later write land outside the target. The archive inflates under a cap
+ * (a gzip bomb — gigabytes of zeros in a few MiB — stops at the cap, it does not run for
+ * minutes), and what moves into place is only the folders the caller names, never over what the
+ * user already has.
  */
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { Unpack, type ReadEntry } from 'tar';
 import { DatasetFetchError, describeError } from '../../../core/index.js';
 
@@ -25,6 +30,27 @@ export function unsafeEntry(path: string, type: string): string | null {
 export interface ExtractOptions {
   /** Called as compressed bytes are read: bytes so far. */
   onProgress?(bytesRead: number): void;
+  /**
+   * Most bytes the archive may inflate to. @default max(64 MiB, 16 × the archive's size): a
+   * dataset of JPEGs and PNGs hardly compresses; a gzip bomb inflates a thousandfold.
+   */
+  maxInflatedBytes?: number;
+}
+
+/** The default inflated-size cap of an archive of `compressed` bytes. */
+export function defaultInflateCap(compressed: number): number {
+  return Math.max(64 << 20, 16 * compressed);
+}
+
+/** A pass-through that fails once more than `cap` bytes went through it. */
+function byteCap(cap: number, onOver: () => Error): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      done(seen > cap ? onOver() : null, chunk);
+    },
+  });
 }
 
 /** Extracts `archive` into `staging` (created; removed first if present). Throws ARCHIVE_UNSAFE or ARCHIVE_CORRUPT and removes `staging` on failure. */
@@ -35,9 +61,10 @@ export async function extractTarGz(archive: string, staging: string, options: Ex
   let refused: string | null = null;
   try {
     await new Promise<void>((resolve, reject) => {
+      const cap = options.maxInflatedBytes ?? defaultInflateCap(statSync(archive).size);
       const unpack: Unpack = new Unpack({
         cwd: staging,
-        gzip: true,
+        gzip: false,
         // Any warning (a truncated archive, a bad header) is an error: half an archive is no dataset.
         strict: true,
         preservePaths: false,
@@ -55,16 +82,37 @@ export async function extractTarGz(archive: string, staging: string, options: Ex
         },
       });
       const input = createReadStream(archive, { highWaterMark: 1 << 20 });
+      const gunzip = createGunzip();
+      const capped = byteCap(cap, () => {
+        refused ??= `it inflates past ${cap} bytes (a gzip bomb, or not the archive expected)`;
+        return new Error(refused);
+      });
       let read = 0;
       input.on('data', (chunk) => options.onProgress?.((read += chunk.length)));
       const fail = (err: unknown) => {
         input.destroy();
+        gunzip.destroy();
+        capped.destroy();
         reject(err);
       };
       input.on('error', fail);
+      gunzip.on('error', fail);
+      capped.on('error', fail);
       unpack.on('error', fail);
       unpack.on('close', () => resolve());
-      input.pipe(unpack);
+      // Two zero blocks end a tar archive; what follows is padding. node-tar keeps buffering it
+      // (concatenating every chunk onto the last), so a bomb of zeros would take minutes and its
+      // memory: the archive is done, the rest is not read.
+      unpack.once('eof', () => {
+        input.unpipe();
+        gunzip.unpipe();
+        capped.unpipe();
+        input.destroy();
+        gunzip.destroy();
+        capped.destroy();
+        unpack.end();
+      });
+      input.pipe(gunzip).pipe(capped).pipe(unpack);
     });
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
@@ -74,12 +122,17 @@ export async function extractTarGz(archive: string, staging: string, options: Ex
   return { entries };
 }
 
-/** Moves every top-level entry of `staging` into `dir` (replacing what is there by that name) and removes `staging`. */
-export function moveIntoPlace(staging: string, dir: string): void {
-  for (const name of readdirSync(staging)) {
-    const target = join(dir, name);
-    if (existsSync(target)) rmSync(target, { recursive: true, force: true });
-    renameSync(join(staging, name), target);
+/**
+ * Moves the top-level folders `names` of `staging` into `dir` and removes `staging` (with
+ * anything else the archive held). A name that already exists in `dir` is refused with
+ * TARGET_EXISTS before anything moves: the user's files are never replaced.
+ */
+export function moveIntoPlace(staging: string, dir: string, names: readonly string[]): void {
+  const taken = names.filter((name) => existsSync(join(dir, name)));
+  if (taken.length > 0) {
+    rmSync(staging, { recursive: true, force: true });
+    throw new DatasetFetchError('TARGET_EXISTS', `${taken.map((n) => join(dir, n)).join(', ')} already exist${taken.length === 1 ? 's' : ''} and ${taken.length === 1 ? 'was' : 'were'} not written by this fetch; move ${taken.length === 1 ? 'it' : 'them'} away or pick another --dir`);
   }
+  for (const name of names) renameSync(join(staging, name), join(dir, name));
   rmSync(staging, { recursive: true, force: true });
 }

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DatasetFetchError } from '../../../core/index.js';
+import { DatasetFetchError, parseJsonText } from '../../../core/index.js';
 import { downloadResumable } from './download.js';
 import { extractTarGz, moveIntoPlace } from './extract.js';
 
@@ -25,13 +25,14 @@ export const DEFAULT_OXFORD_PETS_DIR = join('.cache', 'datasets', 'oxford-iiit-p
 export const COMPLETE_MARKER = '.edgeseg-dataset.json';
 
 /**
- * The two archives and the MD5 of the official files, as pinned by torchvision
- * (pytorch/vision, torchvision/datasets/oxford_iiit_pet.py, `_RESOURCES`). They are checked only
- * for the official URL: a mirror may serve a different build of the same content.
+ * The two archives with the MD5 and size of the official files (MD5s as pinned by torchvision,
+ * pytorch/vision, torchvision/datasets/oxford_iiit_pet.py, `_RESOURCES`). They are checked only
+ * for the official URL: a mirror may serve a different build of the same content. The size also
+ * stops an official download that runs past it.
  */
 export const OXFORD_PETS_ARCHIVES = [
-  { name: 'images.tar.gz', md5: '5c4f3ee8e5d25df40f4fd59a7f44e54c', provides: 'images' },
-  { name: 'annotations.tar.gz', md5: '95a8c909bbe2e81eed6a22bccdf3f68f', provides: 'annotations' },
+  { name: 'images.tar.gz', md5: '5c4f3ee8e5d25df40f4fd59a7f44e54c', bytes: 791_918_971, provides: 'images' },
+  { name: 'annotations.tar.gz', md5: '95a8c909bbe2e81eed6a22bccdf3f68f', bytes: 19_173_078, provides: 'annotations' },
 ] as const;
 
 export type FetchEvent =
@@ -111,7 +112,7 @@ export async function fetchOxfordPets(options: FetchOxfordPetsOptions = {}): Pro
     const doneFile = join(work, `${archive.name}.done`);
     if (existsSync(doneFile) && existsSync(join(dir, archive.provides))) {
       emit({ type: 'skip', archive: archive.name, reason: 'extracted by an earlier run' });
-      done.push(JSON.parse(readFileSync(doneFile, 'utf8')));
+      done.push(parseJsonText(readFileSync(doneFile, 'utf8'), doneFile, (m) => new DatasetFetchError('ARCHIVE_CORRUPT', `${m}; delete it to extract ${archive.name} again`)) as Marker['archives'][number]);
       continue;
     }
     const file = join(work, archive.name);
@@ -123,6 +124,7 @@ export async function fetchOxfordPets(options: FetchOxfordPetsOptions = {}): Pro
         retryDelayMs: options.retryDelayMs,
         onProgress: (received, total) => emit({ type: 'download', archive: archive.name, received, total }),
         onRetry: (attempt, reason) => emit({ type: 'retry', archive: archive.name, attempt, reason }),
+        ...(pins ? { maxBytes: archive.bytes } : {}),
       });
     }
     emit({ type: 'verify', archive: archive.name });
@@ -146,7 +148,7 @@ export async function fetchOxfordPets(options: FetchOxfordPetsOptions = {}): Pro
       rmSync(file, { force: true });
       throw new DatasetFetchError('ARCHIVE_CORRUPT', `${archive.name} from ${base} has no ${archive.provides}/ folder at its top level; the file was removed`);
     }
-    moveIntoPlace(staging, dir);
+    moveIntoPlace(staging, dir, [archive.provides]);
     const record = { name: archive.name, bytes: total, md5 };
     writeFileSync(doneFile, JSON.stringify(record));
     if (!options.keepArchives) rmSync(file, { force: true });
