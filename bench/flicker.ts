@@ -10,9 +10,11 @@
  * change class between consecutive frames; the cost is the foreground IoU against the trimaps
  * (pooled over every frame of every clip).
  *
+ * Writes bench/out/flicker.json.
+ *
  *   npm run bench:flicker [-- --photos 6 --frames 24 --ratio 0.7 --model /models/pets/1-fp16/]
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -21,6 +23,7 @@ import { PACKAGE_ROOT } from '../core/node/package_root.js';
 import { openDataset } from '../trainer/data/dataset.js';
 import { startWebServer } from '../scripts/web_server.js';
 import { buildWeb, launchBrowser, openHarness, HARNESS_DIST } from './helpers/browser.js';
+import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 
 const { values: args } = parseArgs({ options: { photos: { type: 'string', default: '6' }, frames: { type: 'string', default: '24' }, ratio: { type: 'string', default: '0.7' }, model: { type: 'string', default: '/models/pets/1-fp16/' } } });
 const PHOTOS = Math.max(1, Math.min(50, Number(args.photos)));
@@ -137,6 +140,9 @@ try {
   console.log(`${out.length} clips × ${FRAMES} frames at ${SIZE.width}×${SIZE.height} (${NUM_CLASSES} classes), ${args.model}, wasm`);
   console.log(`flicker without smoothing: ${(100 * fp).toFixed(3)}% of pixels change class per frame; with combineWithPreviousRatio ${RATIO}: ${(100 * fs).toFixed(3)}% (${((100 * (fs - fp)) / fp).toFixed(1)}%; goal ≤ −50%)`);
   console.log(`fg IoU without smoothing ${(100 * ip).toFixed(2)}%, with ${(100 * is).toFixed(2)}% (${((is - ip) * 100).toFixed(2)} points; goal ≥ −1)`);
+  mkdirSync(BENCH_OUT, { recursive: true });
+  const result = { measured: new Date().toISOString(), model: args.model, clips: out.length, frames: FRAMES, size: SIZE, ratio: RATIO, flicker: { plain: fp, smooth: fs }, foregroundIou: { plain: ip, smooth: is } };
+  writeFileSync(benchOut('flicker.json'), JSON.stringify(result, null, 2) + '\n');
 } finally {
   await browser.close();
   await server.close();

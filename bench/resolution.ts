@@ -11,10 +11,13 @@
  *     columns (core's staircaseExcess). Nearest-neighbour masks give the maximum, 639/127 = 5.03
  *     at this width; a smooth edge about 1.0. Goal: ≤ 1.3.
  *
+ * Writes bench/out/resolution.json.
+ *
  *   npm run bench:resolution [-- --data oxford:../shared/data/oxford-pets-subset] [--model data/models/pets/1-fp16] [--limit 0]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -25,6 +28,7 @@ import { tf } from '../core/node/tfjs.js';
 import { openRunner } from '../cli/commands/open_model.js';
 import { openDataset } from '../trainer/data/dataset.js';
 import { tempDir } from './helpers/fixtures.js';
+import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -106,3 +110,21 @@ for (const [out, size] of [[modelDir, 'model'], [inputDir, 'input']] as const) {
 const before = pooledStaircase(modelDir, true);
 const after = pooledStaircase(inputDir, false);
 console.log(`staircase excess of edgeseg predict masks at ${FRAME.width}×${FRAME.height}: before (128² nearest) ${before.toFixed(2)} (the maximum: ${(639 / 127).toFixed(2)}); --output-size input ${after.toFixed(2)} (goal ≤ 1.3)`);
+
+mkdirSync(BENCH_OUT, { recursive: true });
+writeFileSync(
+  benchOut('resolution.json'),
+  JSON.stringify(
+    {
+      measured: new Date().toISOString(),
+      machine: { cpu: cpus()[0]?.model ?? '?', cores: cpus().length },
+      model: `${card.name}@${card.version}`,
+      data: spec,
+      photos: Math.min(limit, dataset.test.size),
+      foregroundIou: { at128: at128.foregroundIou(), fullNearest: fullNearest.foregroundIou(), fullBilinear: fullBilinear.foregroundIou() },
+      staircaseExcess: { frame: FRAME, nearest: before, bilinear: after, maximum: 639 / 127 },
+    },
+    null,
+    2,
+  ) + '\n',
+);
