@@ -180,7 +180,7 @@ export default defineConfig(({ mode }): UserConfig => {
       outDir: mode === 'e2e' ? 'dist/web-e2e' : 'dist/web',
       emptyOutDir: true,
       assetsInlineLimit: 0,
-      rollupOptions: { input: { demo: 'demo/index.html', ...(mode === 'e2e' ? { harness: 'bench/pages/harness.html', harness_ort: 'bench/pages/harness_ort.html' } : {}) } },
+      rollupOptions: { input: { demo: 'demo/index.html', ...(mode === 'e2e' ? { harness: 'bench/pages/harness.html', harness_ort: 'bench/pages/harness_ort.html', harness_tfjs: 'bench/pages/harness_tfjs.html' } : {}) } },
     },
   };
 });

@@ -481,6 +481,35 @@ describe('runtime-web outputs, video and loading in Chromium (pets@1-uint8 on wa
     for (const marker of ['WEBGL_VERSION', 'WASM_HAS_MULTITHREAD_SUPPORT', 'tfjs-backend-wasm']) assert.ok(!code.includes(marker), `the lean worker contains ${marker}`);
   });
 
+  it('runs the lean edgeseg/runtime-web/tfjs entry (no ONNX Runtime in its worker): tfjs only, although the version has an ONNX file', async () => {
+    const lean = await openHarness(browser, server.url, 'harness_tfjs');
+    try {
+      const r = await lean.evaluate(
+        async ({ model, b64 }) => {
+          const seg = await (globalThis as Window).edgeseg.createSegmenter({ model, backend: 'wasm', outputSize: 'input', cache: false });
+          try {
+            const blob = new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' });
+            const res = await seg.segment(blob);
+            return { engine: res.engine, table: seg.info.choice.table.map((t) => t.candidate), size: [res.categoryMask!.width, res.categoryMask!.height] };
+          } finally {
+            await seg.close();
+          }
+        },
+        { model: MODEL, b64 },
+      );
+      assert.equal(r.engine, 'tfjs');
+      assert.ok(!r.table.some((c) => c.startsWith('ort')), `no ONNX Runtime candidate: ${r.table.join(', ')}`);
+      assert.deepEqual(r.size, [FRAME.width, FRAME.height]);
+    } finally {
+      await lean.close();
+    }
+    const assets = join(HARNESS_DIST, 'assets');
+    const worker = readdirSync(assets).find((f) => f.startsWith('worker_tfjs') && f.endsWith('.js'));
+    assert.ok(worker, `a worker_tfjs chunk in ${assets}`);
+    const code = readFileSync(join(assets, worker), 'utf8');
+    for (const marker of ['ort-wasm-simd-threaded', 'InferenceSession']) assert.ok(!code.includes(marker), `the tfjs-only worker contains ${marker}`);
+  });
+
   it('honours an imported model\'s own input size and classes (96×64, 5 classes, "background" first) on ONNX Runtime, in the full and the lean entry', async () => {
     const [HEIGHT, WIDTH, CLASSES] = [64, 96, 5];
     const root = tempDir('web-geometry');
