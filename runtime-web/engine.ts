@@ -162,7 +162,7 @@ export class Engine implements EngineApi {
       } else candidates.push(c);
     }
     const adapters = { webgpu: probes.get('webgpu')?.adapter ?? null, webgl: probes.get('webgl')?.adapter ?? null };
-    const key = choiceKey(loaded, adapters, requested);
+    const key = choiceKey(loaded, adapters, requested, options.engines.filter((e) => this.runners[e]));
     const remembered = candidates.length > 1 && options.cache && !options.recalibrate ? await readChoice(key) : null;
     const order = remembered && candidates.includes(remembered.chosen) ? [remembered.chosen] : candidates;
 
