@@ -448,13 +448,13 @@ describe('runtime-web outputs, video and loading in Chromium (pets@1-uint8 on wa
     }
   });
 
-  it('runs the lean edgeseg/runtime-web/ort entry (no tfjs in its worker): the full entry\'s ONNX Runtime masks at the input size (≥ 99% of pixels)', async () => {
+  it('runs the lean edgeseg/runtime-web/ort entry (no tfjs in its worker): the full entry\'s ONNX Runtime masks at the input size, squashed and letterboxed (≥ 99% of pixels)', async () => {
     const lean = await openHarness(browser, server.url, 'harness_ort');
     try {
-      const run = (p: Page) =>
+      const run = (p: Page, fit: FitMode) =>
         p.evaluate(
-          async ({ model, b64 }) => {
-            const seg = await (globalThis as Window).edgeseg.createSegmenter({ model, backend: 'wasm', engine: 'ort', outputSize: 'input', cache: false });
+          async ({ model, b64, fit }) => {
+            const seg = await (globalThis as Window).edgeseg.createSegmenter({ model, backend: 'wasm', engine: 'ort', outputSize: 'input', fit, cache: false });
             try {
               const blob = new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' });
               const res = await seg.segment(blob);
@@ -463,13 +463,16 @@ describe('runtime-web outputs, video and loading in Chromium (pets@1-uint8 on wa
               await seg.close();
             }
           },
-          { model: MODEL, b64 },
+          { model: MODEL, b64, fit },
         );
-      const [leanResult, full] = [await run(lean), await run(page)];
-      assert.equal(leanResult.engine, 'ort');
-      assert.deepEqual(leanResult.size, [FRAME.width, FRAME.height]);
-      const agree = agreement(leanResult.ids, full.ids);
-      assert.ok(agree >= 0.99, `${(100 * agree).toFixed(2)}% of pixels agree with the full entry's ONNX Runtime engine`);
+      // Its preprocessing and mapping back are plain JavaScript: the full entry's tfjs ops give the same masks, letterboxed too.
+      for (const fit of ['squash', 'letterbox'] as const) {
+        const [leanResult, full] = [await run(lean, fit), await run(page, fit)];
+        assert.equal(leanResult.engine, 'ort');
+        assert.deepEqual(leanResult.size, [FRAME.width, FRAME.height]);
+        const agree = agreement(leanResult.ids, full.ids);
+        assert.ok(agree >= 0.99, `${fit}: ${(100 * agree).toFixed(2)}% of pixels agree with the full entry's ONNX Runtime engine`);
+      }
     } finally {
       await lean.close();
     }
