@@ -64,7 +64,7 @@ function wasmBesideLibrary(emit: boolean): Plugin {
 }
 
 /**
- * Library build: Vite writes the worker's URL as a root path its own bundler must not follow
+ * Library build: Vite writes each worker's URL (worker-…, worker_tfjs-…, worker_ort-…) as a root path its own bundler must not follow
  * (`new URL("/worker-….js", "" + import.meta.url)`, marked @vite-ignore). The library's worker sits
  * beside the chunk that starts it, so the reference becomes the plain `new Worker(new URL("./…",
  * import.meta.url), …)` that an app's Vite or webpack build follows, bundles and emits.
@@ -75,7 +75,7 @@ function relativeLibraryWorker(): Plugin {
     generateBundle(_options, bundle) {
       for (const chunk of Object.values(bundle)) {
         if (chunk.type !== 'chunk') continue;
-        chunk.code = chunk.code.replace(/new URL\(\s*\/\* @vite-ignore \*\/\s*"\/?(worker-[\w-]+\.js)",\s*"" \+ import\.meta\.url\s*\)/g, 'new URL("./$1", import.meta.url)');
+        chunk.code = chunk.code.replace(/new URL\(\s*\/\* @vite-ignore \*\/\s*"\/?(worker[\w-]*\.js)",\s*"" \+ import\.meta\.url\s*\)/g, 'new URL("./$1", import.meta.url)');
       }
     },
   };
@@ -167,7 +167,8 @@ export default defineConfig(({ mode }): UserConfig => {
         assetsDir: '',
         // Library mode would inline assets as data: URLs; the wasm binaries are files beside the
         // bundle instead: see wasmBesideLibrary.
-        lib: { entry: 'runtime-web/index.ts', formats: ['es'], fileName: 'index' },
+        // One entry per subpath: edgeseg/runtime-web (every engine), …/tfjs and …/ort (one each).
+        lib: { entry: { index: 'runtime-web/index.ts', tfjs: 'runtime-web/tfjs.ts', ort: 'runtime-web/ort.ts' }, formats: ['es'], fileName: (_format, name) => `${name}.js` },
       },
     };
   }
@@ -179,7 +180,7 @@ export default defineConfig(({ mode }): UserConfig => {
       outDir: mode === 'e2e' ? 'dist/web-e2e' : 'dist/web',
       emptyOutDir: true,
       assetsInlineLimit: 0,
-      rollupOptions: { input: { demo: 'demo/index.html', ...(mode === 'e2e' ? { harness: 'bench/pages/harness.html' } : {}) } },
+      rollupOptions: { input: { demo: 'demo/index.html', ...(mode === 'e2e' ? { harness: 'bench/pages/harness.html', harness_ort: 'bench/pages/harness_ort.html', harness_tfjs: 'bench/pages/harness_tfjs.html' } : {}) } },
     },
   };
 });

@@ -4,7 +4,7 @@
  *   - the package: packed (.tgz) and unpacked bytes, files, and what installing it alone puts in
  *     node_modules (dependencies and peers included);
  *   - the bytes a minimal Vite app adds to its build by importing only `createSegmenter` from
- *     edgeseg/runtime-web, next to minimal segmentation apps on @mediapipe/tasks-vision and
+ *     edgeseg/runtime-web, and from the lean edgeseg/runtime-web/ort (ONNX Runtime only), next to minimal segmentation apps on @mediapipe/tasks-vision and
  *     onnxruntime-web and an empty app (all built by the same Vite in one temporary project):
  *     JavaScript and wasm, raw and gzip. MediaPipe loads its wasm at run time from a folder the
  *     app serves (FilesetResolver), so its SIMD loader + binary are counted as served files;
@@ -36,6 +36,14 @@ const APPS: Record<string, { label: string; main: string; served?: (project: str
   edgeseg: {
     label: 'edgeseg/runtime-web createSegmenter',
     main: `import { createSegmenter } from 'edgeseg/runtime-web';
+const seg = await createSegmenter({ model: '/models/unet-small/1-uint8/' });
+const r = await seg.segment(document.querySelector('img'));
+document.body.dataset.coverage = r.classCoverage.join(',');
+`,
+  },
+  'edgeseg-ort': {
+    label: 'edgeseg/runtime-web/ort createSegmenter (ONNX Runtime only)',
+    main: `import { createSegmenter } from 'edgeseg/runtime-web/ort';
 const seg = await createSegmenter({ model: '/models/unet-small/1-uint8/' });
 const r = await seg.segment(document.querySelector('img'));
 document.body.dataset.coverage = r.classCoverage.join(',');
@@ -122,8 +130,8 @@ const aloneInstall = { ms: performance.now() - aloneStart, bytes: walk(join(alon
 console.log(`edgeseg alone: ${(aloneInstall.bytes / 1e6).toFixed(0)} MB of node_modules, installed in ${(aloneInstall.ms / 1000).toFixed(1)} s`);
 
 const project = join(work, 'project');
-// A smoke run builds the baseline and edgeseg's app only: the others need packages from the registry.
-const appNames = SMOKE ? ['empty', 'edgeseg'] : Object.keys(APPS);
+// A smoke run builds the baseline and edgeseg's apps only: the others need packages from the registry.
+const appNames = SMOKE ? ['empty', 'edgeseg', 'edgeseg-ort'] : Object.keys(APPS);
 const versions: Record<string, string> = SMOKE ? { vite: checkoutVersion('vite') } : { vite: checkoutVersion('vite'), 'onnxruntime-web': checkoutVersion('onnxruntime-web'), '@mediapipe/tasks-vision': args.mediapipe };
 console.log(`installing edgeseg + ${Object.entries(versions).map(([k, v]) => `${k}@${v}`).join(', ')} into ${project}`);
 installProject(project, { edgeseg: `file:${packed.tarball}`, ...versions });
@@ -151,6 +159,9 @@ const apps = appNames.map((name) => {
 const base = apps.find((a) => a.app === 'empty')!;
 const added = (a: AppSize) => ({ jsGzip: a.js.gzip - base.js.gzip, jsRaw: a.js.raw - base.js.raw, wasmGzip: a.wasm.gzip - base.wasm.gzip, wasmRaw: a.wasm.raw - base.wasm.raw });
 const edgeseg = apps.find((a) => a.app === 'edgeseg')!;
+const lean = apps.find((a) => a.app === 'edgeseg-ort')!;
+const others = apps.filter((a) => a.app === 'mediapipe' || a.app === 'onnxruntime-web');
+console.log(`added JS gzip: edgeseg/runtime-web/ort ${(added(lean).jsGzip / 1e3).toFixed(1)} kB (goal ≤ 200 kB), edgeseg/runtime-web ${(added(edgeseg).jsGzip / 1e3).toFixed(1)} kB; ${others.map((a) => `${a.app} ${(added(a).jsGzip / 1e3).toFixed(1)} kB`).join(', ')}`);
 
 const out = {
   measured: new Date().toISOString(),
@@ -168,7 +179,10 @@ const out = {
       (['onnxruntime-web', 'mediapipe'] as const)
         .map((other) => [other, apps.find((a) => a.app === other)] as const)
         .filter(([, a]) => a !== undefined)
-        .map(([other, a]) => [`edgeseg / ${other} added JS gzip`, added(edgeseg).jsGzip / added(a!).jsGzip]),
+        .flatMap(([other, a]) => [
+          [`edgeseg / ${other} added JS gzip`, added(edgeseg).jsGzip / added(a!).jsGzip],
+          [`edgeseg/runtime-web/ort / ${other} added JS gzip`, added(lean).jsGzip / added(a!).jsGzip],
+        ]),
     ),
   },
 };

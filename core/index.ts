@@ -21,5 +21,7 @@ export * from './error_codec.js';
 export * from './backend_resolver.js';
 export * from './adapters.js';
 export * from './tensor_layout.js';
+export * from './output_geometry.js';
+export * from './upsample.js';
 export * from './frame_headers.js';
 export * from './bounded_json.js';

@@ -18,6 +18,8 @@ export interface OverlayOptions {
    * draws every class, for a card that names no background. @default CLASS_BACKGROUND, edgeseg's own
    */
   background?: number | null;
+  /** Colours by class id, over `classPalette(classes)`'s (a caller's own, e.g. by label). @default classPalette(classes) */
+  colors?: readonly (readonly [number, number, number] | undefined)[];
 }
 
 /** Options with their defaults, checked once. */
@@ -66,7 +68,7 @@ export function blendOverlay(
 export function maskToRgba(mask: Uint8Array, options: OverlayOptions = {}): Uint8ClampedArray<ArrayBuffer> {
   const { opacity, classes, skip } = resolveOptions(options);
   const alpha = Math.round(opacity * 255);
-  const palette = classPalette(classes);
+  const palette = classPalette(classes).map((c, id) => options.colors?.[id] ?? c);
   const out = new Uint8ClampedArray(mask.length * 4);
   for (let i = 0; i < mask.length; i++) {
     const c = mask[i];

@@ -9,7 +9,6 @@ import {
   DEFAULT_NORMALIZATION,
   INPUT_CHANNELS,
   INPUT_NORMALIZATIONS,
-  isInputNormalization,
   MAX_CLASSES,
   MAX_SIDE,
   NUM_CLASSES,
@@ -19,6 +18,7 @@ import {
   type InputSize,
 } from './contract.js';
 import { ContractError, SampleError } from './errors.js';
+import { checkNormalization } from './normalize_data.js';
 
 /** A decoded image: interleaved 8-bit pixels, RGB or RGBA, row-major. */
 export interface PixelImage {
@@ -51,12 +51,6 @@ function checkImage(img: PixelImage): void {
   }
 }
 
-function checkNormalization(normalization: InputNormalization): void {
-  if (!isInputNormalization(normalization)) {
-    throw new ContractError(`input normalization '${normalization}' is not one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}`);
-  }
-}
-
 /**
  * Unit input (pixel × 1/255) → the model's normalised input, as a tensor op on the active backend.
  * `unit` returns its argument unchanged; the caller owns the result either way.
@@ -70,19 +64,7 @@ export function normalizeInput<T extends tf.Tensor>(unit: T, normalization: Inpu
   return tf.tidy(() => tf.add(tf.mul(unit, constant(scale)), constant(offset)));
 }
 
-/**
- * `normalizeInput` over unit values held in memory (the trainer's cached samples), in a new
- * array. Bit for bit the tensor op: u × scale is exact for scale 2 and the double sum, exact too,
- * rounds to float32 once, as float32 addition does.
- */
-export function normalizeInputData(unit: Float32Array, normalization: InputNormalization = DEFAULT_NORMALIZATION): Float32Array {
-  checkNormalization(normalization);
-  if (normalization === 'unit') return unit;
-  const { scale, offset } = INPUT_NORMALIZATIONS[normalization];
-  // float32 constants, as the tensor op holds them, so both paths round alike.
-  const at = (v: number | readonly number[], i: number) => Math.fround(typeof v === 'number' ? v : v[i % INPUT_CHANNELS]);
-  return Float32Array.from(unit, (u, i) => Math.fround(u * at(scale, i)) + at(offset, i));
-}
+export { normalizeInputData } from './normalize_data.js';
 
 /** The inverse of `normalizeInputData`: normalised input back to unit values, for pictures of what a model saw. */
 export function unitInputData(input: Float32Array, normalization: InputNormalization = DEFAULT_NORMALIZATION): Float32Array {

@@ -3,10 +3,13 @@
  * stats, the time to the first mask, a model/backend/engine picker, a line saying which backend
  * and engine `auto` chose and why (with the measured table), a re-measure button and a "correct
  * this frame" panel. During a rollout the model index assigns this browser an arm by its stable
- * client id (kept in localStorage), picked by default and shown in the stats. Query parameters: `model` (URL of a version directory), `backend`, `engine`,
- * `camera=0` (do not start the camera).
+ * client id (kept in localStorage), picked by default and shown in the stats. The frame keeps its
+ * own aspect ratio; masks come at the frame's size (bilinear logits, then argmax) and are drawn
+ * by `drawMask` as an overlay, a cutout or a blurred background. Query parameters: `model` (URL
+ * of a version directory), `backend`, `engine`, `mode` (overlay | cutout | blur), `camera=0` (do
+ * not start the camera).
  */
-import { browserClientId, createSegmenter, drawOverlay, fetchModelIndex, type SegmentationResult, type Segmenter, type SegmenterInfo, type StreamHandle, type WebBackend, type WebEngine } from '../runtime-web/index.js';
+import { browserClientId, createSegmenter, drawMask, fetchModelIndex, type SegmentationResult, type Segmenter, type SegmenterInfo, type StreamHandle, type WebBackend, type WebEngine } from '../runtime-web/index.js';
 import { percentile, type ModelIndexEntry } from '../core/index.js';
 import { initFeedback } from './feedback.js';
 
@@ -20,6 +23,8 @@ const modelSelect = $<HTMLSelectElement>('model');
 const backendSelect = $<HTMLSelectElement>('backend');
 const engineSelect = $<HTMLSelectElement>('engine');
 const opacity = $<HTMLInputElement>('opacity');
+const modeSelect = $<HTMLSelectElement>('mode');
+const stage = $('stage');
 
 let segmenter: Segmenter | null = null;
 let models: ModelIndexEntry[] = [];
@@ -42,6 +47,8 @@ function renderStats(): void {
     ['arm', 'arm', models.find((m) => m.url === modelSelect.value)?.arm ?? '-'],
     ['precision', 'precision', info?.card.precision ?? '-'],
     ['size', 'bytes', info ? info.bytes : 0],
+    ['input size', 'input-size', info ? `${info.inputSize.width}×${info.inputSize.height}` : '-'],
+    ['output size', 'output-size', lastOutput],
     ['load + warm-up', 'load-ms', info ? Math.round(info.loadMs) : 0],
     ['first mask ms', 'first-mask-ms', firstMaskMs === null ? '-' : Math.round(firstMaskMs)],
     ['frames', 'frames', s?.frames ?? 0],
@@ -83,10 +90,31 @@ function renderChoice(info: SegmenterInfo): void {
   }
 }
 
+/** Output size of the last mask, for the stats. */
+let lastOutput = '-';
+
+/** The stage takes the frame's aspect ratio (nothing is squashed), and the overlay canvas its pixels. */
+function fitStage(width: number, height: number): void {
+  stage.style.aspectRatio = `${width} / ${height}`;
+  if (overlay.canvas.width !== width || overlay.canvas.height !== height) {
+    overlay.canvas.width = width;
+    overlay.canvas.height = height;
+  }
+}
+
 function onResult(r: SegmentationResult): void {
   if (firstMaskMs === null) firstMaskMs = performance.now() - loadStarted;
   if (segmenter && r.candidate !== segmenter.info.choice.chosen) void segmenter.whenCalibrated().then(renderChoice);
-  drawOverlay(overlay, r, { opacity: Number(opacity.value), clear: true });
+  const m = r.categoryMask;
+  if (m) {
+    fitStage(m.width, m.height);
+    lastOutput = `${m.width}×${m.height}`;
+  }
+  const mode = modeSelect.value as 'overlay' | 'cutout' | 'blur';
+  overlay.clearRect(0, 0, overlay.canvas.width, overlay.canvas.height);
+  drawMask(overlay, r, { mode, opacity: Number(opacity.value), frame: still.hidden ? video : still });
+  document.body.dataset.mode = mode;
+  for (const x of [m, ...(r.confidenceMasks ?? [])]) x?.close();
   latencies.push(r.timings.total);
   if (latencies.length > 200) latencies.shift();
   stamps.push(performance.now());
@@ -108,7 +136,15 @@ async function start(recalibrate = false): Promise<void> {
   firstMaskMs = null;
   loadStarted = performance.now();
   try {
-    segmenter = await createSegmenter({ model: modelSelect.value, backend: backendSelect.value as WebBackend | 'auto', engine: engineSelect.value as WebEngine | 'auto', recalibrate });
+    // Masks at the frame's size; cutout and blur use the background's confidence for soft edges.
+    segmenter = await createSegmenter({
+      model: modelSelect.value,
+      backend: backendSelect.value as WebBackend | 'auto',
+      engine: engineSelect.value as WebEngine | 'auto',
+      recalibrate,
+      outputSize: 'input',
+      outputs: { categoryMask: true, confidenceMasks: modeSelect.value !== 'overlay' },
+    });
   } catch (err) {
     status.textContent = `model failed: ${(err as Error).message}`;
     document.body.dataset.error = (err as Error).message;
@@ -121,8 +157,10 @@ async function start(recalibrate = false): Promise<void> {
   const current = segmenter;
   void current.whenCalibrated().then((info) => current === segmenter && renderChoice(info));
   renderStats();
-  if (video.srcObject) startStream();
-  else if (!still.hidden && lastPhoto) void showPhoto(lastPhoto);
+  if (video.srcObject) {
+    startStream();
+    status.textContent = `camera on: ${video.videoWidth}×${video.videoHeight}, segmenting on ${segmenter.info.backend}`;
+  } else if (!still.hidden && lastPhoto) void showPhoto(lastPhoto);
 }
 
 function startStream(): void {
@@ -130,15 +168,34 @@ function startStream(): void {
   stream = segmenter.segmentStream(video, onResult, (err) => (status.textContent = `frame failed: ${err.message}`));
 }
 
+/**
+ * Starts the camera. The status says what is true: the camera's size once it plays, or why there
+ * is none. A play() cut short by a newer load (the camera restarted, a photo chosen) is no
+ * failure: whoever loaded next reports.
+ */
 async function startCamera(): Promise<void> {
+  let media: MediaStream;
   try {
-    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
-    await video.play();
-    still.hidden = true;
-    startStream();
+    media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
   } catch (err) {
     status.textContent = `no camera (${(err as Error).message}): choose a still image instead`;
+    document.body.dataset.camera = 'none';
+    return;
   }
+  video.srcObject = media;
+  try {
+    await video.play();
+  } catch (err) {
+    if ((err as DOMException).name === 'AbortError') return;
+    status.textContent = `camera found but cannot play (${(err as Error).message}): choose a still image instead`;
+    document.body.dataset.camera = 'none';
+    return;
+  }
+  still.hidden = true;
+  fitStage(video.videoWidth, video.videoHeight);
+  status.textContent = `camera on: ${video.videoWidth}×${video.videoHeight}, segmenting on ${segmenter?.info.backend ?? '-'}`;
+  document.body.dataset.camera = 'on';
+  startStream();
 }
 
 let lastPhoto: Blob | null = null;
@@ -156,14 +213,16 @@ async function showPhoto(file: Blob): Promise<void> {
   still.height = bitmap.height;
   still.getContext('2d')!.drawImage(bitmap, 0, 0);
   still.hidden = false;
-  onResult(await segmenter.segment(bitmap));
+  fitStage(bitmap.width, bitmap.height);
+  status.textContent = `photo: ${bitmap.width}×${bitmap.height}`;
+  // The demo's bitmap stays open (no transfer) and is closed here, once segmented.
+  onResult(await segmenter.segment(bitmap).finally(() => bitmap.close()));
 }
 
 $<HTMLInputElement>('file').addEventListener('change', (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
   if (file) void showPhoto(file);
 });
-const stage = $('stage');
 stage.addEventListener('dragover', (e) => {
   e.preventDefault();
   stage.classList.add('dragging');
@@ -178,6 +237,8 @@ stage.addEventListener('drop', (e) => {
 });
 $('remeasure').addEventListener('click', () => void start(true));
 engineSelect.addEventListener('change', () => void start());
+// Confidence masks are asked for only in the modes that use them.
+modeSelect.addEventListener('change', () => void start());
 $('camera').addEventListener('click', () => void startCamera());
 modelSelect.addEventListener('change', () => void start());
 backendSelect.addEventListener('change', () => void start());
@@ -198,6 +259,7 @@ if (wanted && !models.some((m) => m.url === wanted)) models.unshift({ url: wante
 for (const m of models) modelSelect.add(new Option(m.version ? `${m.name}@${m.version} ${m.precision}${m.aliases.length ? ` (${m.aliases.join(', ')})` : ''} · ${(m.bytes / 1024).toFixed(0)} KiB` : m.url, m.url));
 if (wanted) modelSelect.value = wanted;
 backendSelect.value = params.get('backend') ?? 'auto';
+modeSelect.value = params.get('mode') ?? 'overlay';
 engineSelect.value = params.get('engine') ?? 'auto';
 if (models.length) {
   await start();

@@ -15,10 +15,10 @@ export interface CachedChoice {
   at: string;
 }
 
-/** The cache key: the model version's files (by sha256), the browser, its adapters and what was asked for. */
-export function choiceKey(loaded: LoadedModel, adapters: { webgpu: string | null; webgl: string | null }, requested: BackendChoice['requested']): string {
+/** The cache key: the model version's files (by sha256), the browser, its adapters and what was asked for (the engines allowed too). */
+export function choiceKey(loaded: LoadedModel, adapters: { webgpu: string | null; webgl: string | null }, requested: BackendChoice['requested'], engines: readonly string[]): string {
   const nav = globalThis.navigator;
-  const device = [nav?.userAgent ?? 'unknown', nav?.hardwareConcurrency ?? 0, adapters.webgpu ?? '-', adapters.webgl ?? '-', `${requested.backend}/${requested.engine}`].join('|');
+  const device = [nav?.userAgent ?? 'unknown', nav?.hardwareConcurrency ?? 0, adapters.webgpu ?? '-', adapters.webgl ?? '-', `${requested.backend}/${requested.engine}/${[...engines].sort().join('+')}`].join('|');
   const model = `${loaded.card.name}@${loaded.card.version}:${loaded.card.files.map((f) => f.sha256.slice(0, 16)).join('.')}`;
   return `https://edgeseg.invalid/backend-choice/${encodeURIComponent(model)}/${encodeURIComponent(device)}`;
 }

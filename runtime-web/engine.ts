@@ -6,28 +6,44 @@
  * go through core's one preprocessing path on the serving candidate's tfjs backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { transfer } from 'comlink';
 import {
   BackendUnavailableError,
   ConfigError,
-  INPUT_SIZE,
+  fitPixels,
   ModelFormatError,
   normalizationOf,
-  preprocessPixels,
+  outputDims,
+  resampleMap,
   resizeMaskAsync,
   resolveBackend,
-  summarizeOutput,
+  summarizeLogits,
   timeRuns,
   type BackendCandidate,
   type EngineChoice,
+  type FrameWindow,
+  type ModelContract,
   type ModelRunner,
 } from '../core/index.js';
 import { activateBackend, probeBackend, watchDeviceLoss, type BackendProbe } from './backends.js';
 import { calibrate, type CalibrationStep } from './calibration.js';
 import { choiceKey, readChoice, writeChoice } from './choice_cache.js';
+import { orientFrame, toBitmap } from './frame_prep.js';
+import { drawMaskBitmap } from './mask_bitmap.js';
 import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
-import type { EngineApi, EngineResult } from './protocol.js';
-import { webOrtRunner, webTfjsRunner } from './runners.js';
-import { WEB_BACKENDS, WEB_CANDIDATES, type BackendChoice, type CandidateRow, type ResolvedSegmenterOptions, type SegmenterInfo, type WebBackend, type WebCandidate, type WebEngine } from './segmenter.js';
+import { samplingWindow, servedGeometry, type ServedGeometry } from './model_geometry.js';
+import { resultBuffers, type EngineApi, type EngineResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
+import { FramePump } from './pump.js';
+import { WEB_BACKENDS, WEB_CANDIDATES, type BackendChoice, type CandidateRow, type LoadProgress, type ResolvedSegmenterOptions, type SegmenterInfo, type WasmPaths, type WebBackend, type WebCandidate, type WebEngine } from './segmenter.js';
+
+/**
+ * The engines a worker bundles: each entry point's worker passes the runners it imports, so the
+ * tfjs-only entry never loads ONNX Runtime's code.
+ */
+export interface EngineRunners {
+  tfjs?: (artifacts: tf.io.ModelArtifacts) => Promise<ModelRunner>;
+  ort?: (onnx: Uint8Array, backend: WebBackend, wasmPaths: WasmPaths | null, contract?: ModelContract) => Promise<ModelRunner>;
+}
 
 interface Serving {
   candidate: WebCandidate;
@@ -45,7 +61,13 @@ const partsOf = (c: WebCandidate) => {
 };
 
 export class Engine implements EngineApi {
+  constructor(private readonly runners: EngineRunners) {}
+
   private options: ResolvedSegmenterOptions | null = null;
+  private geometry: ServedGeometry | null = null;
+  /** Smoothing's state: the last frame's class probabilities [1, h, w, C] at model resolution. */
+  private previous: tf.Tensor4D | null = null;
+  private readonly pumps = new FramePump();
   private loaded: LoadedModel | null = null;
   private serving: Serving | null = null;
   private info: SegmenterInfo | null = null;
@@ -74,13 +96,13 @@ export class Engine implements EngineApi {
   private async createRunner(candidate: WebCandidate): Promise<ModelRunner> {
     const { engine, backend } = partsOf(candidate);
     const o = this.options!;
-    const runner = engine === 'ort' ? await webOrtRunner(this.loaded!.onnx!.bytes, backend, o.wasmPaths, this.loaded!.card.contract) : null;
+    const runner = engine === 'ort' ? await this.runners.ort!(this.loaded!.onnx!.bytes, backend, o.wasmPaths, this.loaded!.card.contract) : null;
     return this.exclusive(async () => {
       let r = runner;
       try {
         await activateBackend(backend, o.wasmPaths);
-        r ??= await webTfjsRunner(this.loaded!.artifacts!);
-        await timeRuns(r, Math.max(1, o.warmupRuns));
+        r ??= await this.runners.tfjs!(this.loaded!.artifacts!);
+        await timeRuns(r, Math.max(1, o.warmupRuns), this.geometry!);
         return r;
       } catch (err) {
         await r?.dispose().catch(() => {});
@@ -94,23 +116,29 @@ export class Engine implements EngineApi {
     if (this.serving.backend === 'webgpu') watchDeviceLoss(() => (this.lost = true));
   }
 
-  async init(options: ResolvedSegmenterOptions): Promise<SegmenterInfo> {
+  async init(options: ResolvedSegmenterOptions, onProgress?: (p: LoadProgress) => void): Promise<SegmenterInfo> {
     const t0 = performance.now();
     this.options = options;
     this.firstFrame = new Promise((resolve) => (this.firstFrameDone = resolve));
     const requested = { backend: options.backend, engine: options.engine };
     const backends = options.backend === 'auto' ? WEB_BACKENDS : [options.backend];
     // Fetch + verify overlap the probes and the first backend's start-up (wasm compile).
-    const loading = loadVerifiedModel(options.model, options.cache);
+    const loading = loadVerifiedModel(options.model, options.cache, onProgress);
     // wasm is the cheapest candidate's backend whenever it is asked for: its start-up overlaps the probes too.
     const starting = backends.includes('wasm') ? activateBackend('wasm', options.wasmPaths).catch(() => {}) : null;
     const probing = Promise.all(backends.map(async (b) => [b, await probeBackend(b)] as const));
     const loaded = await loading;
     await starting;
     this.loaded = loaded;
-    const has = { tfjs: loaded.artifacts !== null, ort: loaded.onnx !== null };
-    if (options.engine === 'ort' && !has.ort) throw new ConfigError(`engine 'ort' needs an ONNX model and ${options.model} has none; convert it with --format both, or use engine 'auto' or 'tfjs'`);
-    if (options.engine === 'tfjs' && !has.tfjs) throw new ModelFormatError('MODEL_MALFORMED', `${options.model} is ONNX only (${loaded.onnx!.file}); use engine 'auto' or 'ort'`);
+    this.geometry = servedGeometry(loaded.card);
+    const where = typeof options.model === 'string' ? options.model : 'the model';
+    // An engine competes when this page allows it, this entry point bundles it and the version has its file.
+    const allowed = (e: WebEngine) => options.engines.includes(e) && this.runners[e] !== undefined;
+    const has = { tfjs: loaded.artifacts !== null && allowed('tfjs'), ort: loaded.onnx !== null && allowed('ort') };
+    if (options.engine !== 'auto' && !this.runners[options.engine]) throw new ConfigError(`engine '${options.engine}' is not in this entry point: import edgeseg/runtime-web (every engine) or edgeseg/runtime-web/${options.engine}`);
+    if (options.engine === 'ort' && !has.ort) throw new ConfigError(`engine 'ort' needs an ONNX model and ${where} has none; convert it with --format both, or use engine 'auto' or 'tfjs'`);
+    if (options.engine === 'tfjs' && !has.tfjs) throw new ModelFormatError('MODEL_MALFORMED', `${where} is ONNX only (${loaded.onnx!.file}); use engine 'auto' or 'ort'`);
+    if (!has.tfjs && !has.ort) throw new ConfigError(`${where} has no model file for the engines allowed here (${options.engines.filter((e) => this.runners[e]).join(', ') || 'none bundled'}): it has ${[loaded.artifacts && 'tfjs', loaded.onnx && 'ONNX'].filter(Boolean).join(' and ')}`);
     // The cheapest candidate runs on wasm, which no probe can pass over: it loads while the GPU probes run.
     const cheapest = WEB_CANDIDATES.find((c) => {
       const { engine, backend } = partsOf(c);
@@ -125,7 +153,7 @@ export class Engine implements EngineApi {
     const candidates: WebCandidate[] = [];
     for (const c of WEB_CANDIDATES) {
       const { engine, backend } = partsOf(c);
-      if (!backends.includes(backend) || (options.engine !== 'auto' && options.engine !== engine)) continue;
+      if (!backends.includes(backend) || (options.engine !== 'auto' && options.engine !== engine) || !allowed(engine)) continue;
       const probe = probes.get(backend)!;
       const why = !has[engine] ? `the version has no ${engine === 'ort' ? 'ONNX' : 'tfjs'} model` : (probe.unsupported ?? (options.backend === 'auto' ? probe.software : null));
       if (why) {
@@ -134,7 +162,7 @@ export class Engine implements EngineApi {
       } else candidates.push(c);
     }
     const adapters = { webgpu: probes.get('webgpu')?.adapter ?? null, webgl: probes.get('webgl')?.adapter ?? null };
-    const key = choiceKey(loaded, adapters, requested);
+    const key = choiceKey(loaded, adapters, requested, options.engines.filter((e) => this.runners[e]));
     const remembered = candidates.length > 1 && options.cache && !options.recalibrate ? await readChoice(key) : null;
     const order = remembered && candidates.includes(remembered.chosen) ? [remembered.chosen] : candidates;
 
@@ -187,7 +215,7 @@ export class Engine implements EngineApi {
       time: (runner) =>
         this.exclusive(async () => {
           await activateBackend(partsOf(c).backend, this.options!.wasmPaths);
-          return (await timeRuns(runner, 1))[0];
+          return (await timeRuns(runner, 1, this.geometry!))[0];
         }),
     }));
     const { rows, best } = await calibrate(steps, this.options!.calibrationBudgetMs);
@@ -224,6 +252,9 @@ export class Engine implements EngineApi {
       skipped,
       modelVersion: `${loaded.card.name}@${loaded.card.version}`,
       card: loaded.card,
+      labels: this.geometry!.labels,
+      backgroundClass: this.geometry!.background,
+      inputSize: { width: this.geometry!.width, height: this.geometry!.height },
       bytes: s.engine === 'ort' ? loaded.onnx!.bytes.byteLength : loaded.bytes,
       loadMs,
       fromCache: loaded.fromCache,
@@ -247,6 +278,8 @@ export class Engine implements EngineApi {
   private async recover(): Promise<void> {
     this.lost = false;
     const s = this.serving!;
+    // Smoothing's previous frame lived on the lost device.
+    this.previous = null;
     if (s.engine === 'tfjs') {
       try {
         await s.runner.dispose();
@@ -255,34 +288,37 @@ export class Engine implements EngineApi {
       }
     }
     await activateBackend('webgpu', this.options!.wasmPaths, true);
-    const runner = s.engine === 'tfjs' ? await webTfjsRunner(this.loaded!.artifacts!) : s.runner;
-    if (s.engine === 'tfjs') await timeRuns(runner, this.options!.warmupRuns);
+    const runner = s.engine === 'tfjs' ? await this.runners.tfjs!(this.loaded!.artifacts!) : s.runner;
+    if (s.engine === 'tfjs') await timeRuns(runner, this.options!.warmupRuns, this.geometry!);
     this.serve(s.candidate, runner);
     this.deviceLosses++;
   }
 
-  async segment(input: ImageBitmap | VideoFrame): Promise<EngineResult> {
-    let frame: ImageBitmap;
-    try {
-      // VideoFrames arrive transferred; tfjs reads pixels from ImageBitmaps, so one is made and the frame closed.
-      frame = input instanceof ImageBitmap ? input : await createImageBitmap(input, { colorSpaceConversion: 'none' });
-    } finally {
-      if (!(input instanceof ImageBitmap)) input.close();
-    }
-    return this.exclusive(async () => {
+  async segment(input: ImageBitmap | VideoFrame, meta: FrameMeta): Promise<EngineResult> {
+    const timestampMs = meta.timestampMs ?? (input instanceof ImageBitmap ? performance.now() : input.timestamp / 1000);
+    const o = this.options!;
+    const frame = orientFrame(await toBitmap(input), o.rotation, o.mirror);
+    const result = await this.exclusive(async () => {
       if (!this.serving || !this.info) {
         frame.close();
         throw new Error('the engine is not initialised');
       }
       if (this.lost) await this.recover();
       const s = this.serving;
-      await activateBackend(s.backend, this.options!.wasmPaths);
+      const g = this.geometry!;
+      await activateBackend(s.backend, o.wasmPaths);
       const width = frame.width;
       const height = frame.height;
       const t0 = performance.now();
       let batch: tf.Tensor4D;
+      let window: FrameWindow;
       try {
-        batch = tf.tidy(() => tf.expandDims(preprocessPixels(tf.browser.fromPixels(frame), normalizationOf(this.info!.card)), 0) as tf.Tensor4D);
+        const pixels = tf.browser.fromPixels(frame);
+        const fitted = fitPixels(pixels, g.width, g.height, o.fit, normalizationOf(this.info.card));
+        pixels.dispose();
+        window = fitted.window;
+        batch = tf.expandDims(fitted.input, 0);
+        fitted.input.dispose();
       } finally {
         frame.close();
       }
@@ -294,24 +330,100 @@ export class Engine implements EngineApi {
         batch.dispose();
       }
       const t2 = performance.now();
-      const [seg] = await summarizeOutput(logits, 1);
+      const out = await this.outputs(logits, window, width, height);
       const t3 = performance.now();
-      const frameMask = this.options!.frameSizeMask ? await resizeMaskAsync({ data: seg.mask, width: INPUT_SIZE, height: INPUT_SIZE }, width, height) : null;
+      const frameMask = o.frameSizeMask ? await resizeMaskAsync({ data: out.mask, width: g.width, height: g.height }, width, height) : null;
       return {
-        mask: seg.mask,
-        width: INPUT_SIZE,
-        height: INPUT_SIZE,
+        mask: out.mask,
+        width: g.width,
+        height: g.height,
+        category: out.category,
+        confidence: out.confidence,
+        labels: g.labels,
+        backgroundClass: g.background,
+        timestampMs,
         frameMask,
-        classCoverage: seg.classCoverage,
-        meanConfidence: seg.meanConfidence,
+        classCoverage: out.classCoverage,
+        meanConfidence: out.meanConfidence,
         timings: { preprocess: t1 - t0, inference: t2 - t1, readback: t3 - t2 },
         backend: s.backend,
         engine: s.engine,
         candidate: s.candidate,
         modelVersion: this.info.modelVersion,
         deviceLosses: this.deviceLosses,
+        calibrating: this.info.choice.calibrating,
       };
     }).finally(() => this.firstFrameDone());
+    return transfer(result, resultBuffers(result));
+  }
+
+  /**
+   * Logits → the model-resolution mask and statistics, and the masks asked for at the output size:
+   * smoothing blends class probabilities with the previous frame's first; the map (logits, or the
+   * blended probabilities) is sampled over the frame's window bilinearly, then the argmax is taken.
+   * Everything runs on the active tfjs backend; the logits are disposed.
+   */
+  private async outputs(logits: tf.Tensor4D | Float32Array, window: FrameWindow, frameWidth: number, frameHeight: number) {
+    const o = this.options!;
+    const g = this.geometry!;
+    const raw = logits instanceof Float32Array ? tf.tensor4d(logits, [1, g.height, g.width, g.classes]) : logits;
+    let map: tf.Tensor4D = raw;
+    let forStats: tf.Tensor4D = raw;
+    if (o.smoothing) {
+      const ratio = o.smoothing.combineWithPreviousRatio;
+      const previous = this.previous;
+      map = tf.tidy(() => {
+        const p = tf.softmax(raw);
+        return previous && previous.shape.every((d, i) => d === p.shape[i]) ? tf.add(tf.mul(previous, ratio), tf.mul(p, 1 - ratio)) : p;
+      });
+      previous?.dispose();
+      this.previous = map;
+      // The statistics of the blended probabilities: their log is a logit map with the same softmax.
+      forStats = tf.tidy(() => tf.log(tf.maximum(map, 1e-12)));
+    }
+    try {
+      const [seg] = await summarizeLogits(forStats);
+      const dims = outputDims(o.outputSize, { width: frameWidth, height: frameHeight }, g);
+      let category: RawMask | null = null;
+      let confidence: RawMask | null = null;
+      if (o.outputs.categoryMask || o.outputs.confidenceMasks) {
+        const wanted = tf.tidy(() => {
+          const up = resampleMap(map, samplingWindow(o.outputSize, window, g), dims.width, dims.height);
+          const out: tf.NamedTensorMap = {};
+          if (o.outputs.categoryMask) out.ids = tf.argMax(up, -1);
+          if (o.outputs.confidenceMasks) out.planes = tf.transpose(o.smoothing ? up : tf.softmax(up), [0, 3, 1, 2]);
+          return out;
+        });
+        const [idData, planeData] = await Promise.all([wanted.ids?.data(), wanted.planes?.data()]);
+        tf.dispose(wanted);
+        if (idData) category = { width: dims.width, height: dims.height, ids: Uint8Array.from(idData) };
+        if (planeData) confidence = { width: dims.width, height: dims.height, planes: planeData as Float32Array, classes: g.classes };
+      }
+      return { mask: seg.mask, classCoverage: seg.classCoverage, meanConfidence: seg.meanConfidence, category, confidence };
+    } finally {
+      raw.dispose();
+      if (forStats !== raw) forStats.dispose();
+    }
+  }
+
+  async reset(): Promise<void> {
+    await this.exclusive(async () => {
+      this.previous?.dispose();
+      this.previous = null;
+    });
+  }
+
+  pump(id: number, stream: ReadableStream<VideoFrame>, onReport: (r: PumpReport) => void | Promise<void>, onError: (e: Error) => void): Promise<void> {
+    return this.pumps.run(id, stream, (frame) => this.segment(frame, { timestampMs: null }), (r) => onReport(transfer(r, resultBuffers(r.result))), onError);
+  }
+
+  async stopPump(id: number): Promise<void> {
+    this.pumps.stop(id);
+  }
+
+  async maskBitmap(mask: RawMask, classIndex: number | null): Promise<ImageBitmap> {
+    const bitmap = drawMaskBitmap(mask, classIndex, this.geometry!);
+    return transfer(bitmap, [bitmap]);
   }
 
   async memory(): Promise<{ numTensors: number; numBytes: number }> {
@@ -324,6 +436,8 @@ export class Engine implements EngineApi {
     await this.calibrated?.catch(() => {});
     await this.exclusive(async () => {
       await this.serving?.runner.dispose();
+      this.previous?.dispose();
+      this.previous = null;
       this.serving = null;
       this.loaded = null;
     });

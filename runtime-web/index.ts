@@ -1,39 +1,13 @@
 /**
- * edgeseg/runtime-web: on-device segmentation of camera frames in the browser.
+ * edgeseg/runtime-web: on-device segmentation of camera frames in the browser, with every engine
+ * (tfjs on webgpu/webgl/wasm, and ONNX Runtime). `edgeseg/runtime-web/tfjs` and
+ * `edgeseg/runtime-web/ort` have the same API with one engine each, for a smaller page.
  *
- *   const seg = await createSegmenter({ model: '/models/unet-small/1/' });
+ *   const seg = await createSegmenter({ model: '/models/unet-small/1/', outputSize: 'input' });
  *   const result = await seg.segment(bitmap);
- *   const stream = seg.segmentStream(video, (r) => drawOverlay(ctx, r));
+ *   const stream = seg.segmentStream(video, (r) => drawMask(ctx, r, { mode: 'blur', frame: video }));
  *   await seg.close();
  */
 export { createSegmenter } from './segmenter_impl.js';
-export { drawOverlay } from './overlay.js';
+export * from './api.js';
 export { browserClientId, fetchModelIndex, pickModel, CLIENT_ID_KEY, DEFAULT_MODEL_INDEX, type ClientIdStorage } from './registry_view.js';
-export {
-  resolveOptions,
-  WEB_BACKENDS,
-  WEB_ENGINES,
-  DEFAULT_BACKEND,
-  DEFAULT_ENGINE,
-  DEFAULT_CACHE,
-  DEFAULT_WARMUP_RUNS,
-  DEFAULT_WORKER,
-  DEFAULT_CALIBRATION_BUDGET_MS,
-  WEB_CANDIDATES,
-  type BackendChoice,
-  type CandidateRow,
-  type WebCandidate,
-  type FrameSource,
-  type SegmentationResult,
-  type SegmentationTimings,
-  type Segmenter,
-  type SegmenterInfo,
-  type SegmenterOptions,
-  type StreamHandle,
-  type StreamStats,
-  type WasmPaths,
-  type WebBackend,
-  type WebEngine,
-} from './segmenter.js';
-export { CLASS_COLORS, CLASS_NAMES, MODEL_CONTRACT } from '../core/contract.js';
-export type { EngineChoice } from '../core/engine.js';

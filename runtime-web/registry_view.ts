@@ -4,7 +4,8 @@
  * runtime-node routes sensors by) and a reload lands on the same version. `<name>@champion` then
  * names the version serving this browser: the canary on the canary's arm.
  */
-import { ConfigError, ModelFormatError, type ModelIndexEntry } from '../core/index.js';
+import type { ModelIndexEntry } from '../core/artifacts.js';
+import { ConfigError, ModelFormatError } from '../core/errors.js';
 
 /** localStorage key of the client id. */
 export const CLIENT_ID_KEY = 'edgeseg-client-id';

@@ -3,17 +3,25 @@
  * `resolveOptions`), results, and the Segmenter interface. The implementation lives in
  * segmenter_impl.ts; the compute engine in engine.ts (run in a module worker by default).
  */
-import { ConfigError, ENGINE_KINDS, type EngineChoice, type EngineKind, type ModelCard } from '../core/index.js';
+// Single core modules, not core/index.js: the lean ONNX Runtime entry must not pull tfjs in.
+import type { EngineChoice, EngineKind } from '../core/engine.js';
+import type { ModelCard } from '../core/card.js';
+import { ConfigError } from '../core/errors.js';
+import { checkOutputSize, FIT_MODES, type FitMode, type OutputSize } from '../core/output_geometry.js';
+import { unzipModel } from './model_zip.js';
 
 /** Compute backends, fastest first. */
 export const WEB_BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
 /** One of WEB_BACKENDS. */
 export type WebBackend = (typeof WEB_BACKENDS)[number];
 
-/** What runs the model: tfjs layers, or ONNX Runtime Web on the version's ONNX file (core's engine kinds). */
-export const WEB_ENGINES = ENGINE_KINDS;
+/**
+ * What runs the model: tfjs layers, or ONNX Runtime Web on the version's ONNX file (core's engine
+ * kinds, spelled here so that this module does not load core/engine.ts and its tfjs).
+ */
+export const WEB_ENGINES = ['tfjs', 'ort'] as const satisfies readonly EngineKind[];
 /** One of WEB_ENGINES. */
-export type WebEngine = EngineKind;
+export type WebEngine = (typeof WEB_ENGINES)[number];
 
 /**
  * Every backend × engine pair `auto` can choose, cheapest to load first: the first that works
@@ -30,10 +38,84 @@ export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.asyncify.wasm';
 /** Where the wasm binaries (tfjs' and ONNX Runtime's) are served from: a folder URL, or one URL per file. */
 export type WasmPaths = string | Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm' | typeof ORT_WASM_FILE, string>>;
 
+/**
+ * A model version's files by name (`SHA256SUMS`, `card.json`, `model.json`, shards, `model.onnx`):
+ * bytes, a Blob, or a URL to fetch. Every file is still checked against SHA256SUMS.
+ */
+export interface ModelFiles {
+  files: Record<string, Uint8Array | ArrayBuffer | Blob | string>;
+}
+
+/**
+ * Where a model comes from: the URL of a version directory, its files by name, or the bytes of a
+ * ZIP archive of the directory (files at the top or in one folder; `zip -j v.zip models/x/1/*`).
+ */
+export type ModelSource = string | ModelFiles | Uint8Array | ArrayBuffer;
+
+/** One step of loading: `loaded` of `total` bytes of `file` (total 0 when the server sends no length). */
+export interface LoadProgress {
+  file: string;
+  loaded: number;
+  total: number;
+}
+
+/** Which outputs a result carries. */
+export interface OutputKinds {
+  /** One class id per pixel at `outputSize` (`result.categoryMask`). @default true */
+  categoryMask?: boolean;
+  /** One probability map per class at `outputSize` (`result.confidenceMasks`, MediaPipe's name). @default false */
+  confidenceMasks?: boolean;
+}
+
+/** Temporal smoothing of a video's masks. */
+export interface SmoothingOptions {
+  /**
+   * Share of the previous frame's class probabilities kept in each new frame's (0 = none, 0.9 =
+   * very steady, slow to follow motion): p = ratio · p_previous + (1 − ratio) · p_now, at model
+   * resolution, before the upsampling. `reset()` forgets the previous frame (a scene cut). @default 0.7
+   */
+  combineWithPreviousRatio?: number;
+}
+
+/** Clockwise rotation of frames, degrees: the camera sensor's orientation against the display. */
+export type Rotation = 0 | 90 | 180 | 270;
+
 /** Options of createSegmenter; only `model` is required. */
 export interface SegmenterOptions {
-  /** URL of a model version directory (with model.json, card.json, SHA256SUMS). Required. */
-  model: string;
+  /** A version directory's URL (with model.json or model.onnx, card.json, SHA256SUMS), its files, or a ZIP of it. Required. */
+  model: ModelSource;
+  /**
+   * Engines this page allows: `auto` only measures these, and ONNX Runtime's 27 MB binary is
+   * fetched only when `ort` is allowed and the version has an ONNX file. The entry points
+   * `edgeseg/runtime-web/tfjs` and `edgeseg/runtime-web/ort` bundle one engine each.
+   * @default every engine the entry point bundles
+   */
+  engines?: WebEngine[];
+  /**
+   * Size of the masks: the frame's (`input`) or `{ width, height }`, both mapped back to the frame
+   * whatever the `fit`; or the model's own grid as it saw the fitted frame (`model`, letterbox
+   * bands included). @default 'model'
+   */
+  outputSize?: OutputSize;
+  /** Which masks each result carries. @default { categoryMask: true, confidenceMasks: false } */
+  outputs?: OutputKinds;
+  /** How a frame of another aspect ratio goes into the model; masks are mapped back to the frame either way. @default 'squash' */
+  fit?: FitMode;
+  /** Mirror frames left to right before segmenting (a front camera shown as a mirror): masks match the mirrored view. @default false */
+  mirror?: boolean;
+  /** Rotate frames clockwise before segmenting (a sensor mounted sideways): masks are in the rotated frame's coordinates. @default 0 */
+  rotation?: Rotation;
+  /** Blend each frame's class probabilities with the previous frame's (video), or null for none. @default null */
+  smoothing?: SmoothingOptions | null;
+  /**
+   * Hand ImageBitmaps and VideoFrames passed in over to the worker (transferred, closed after use,
+   * no copy). Without it the caller's frame is copied and stays open: the caller closes it. @default false
+   */
+  transfer?: boolean;
+  /** Called as each model file arrives (and once more when it is verified). */
+  onProgress?: (progress: LoadProgress) => void;
+  /** Aborts loading: createSegmenter rejects with the signal's reason and releases the worker. */
+  signal?: AbortSignal;
   /**
    * `auto` decides by measurement: software adapters (SwiftShader, llvmpipe, lavapipe, Microsoft
    * Basic Render, fallback adapters) are passed over with the reason; the cheapest remaining
@@ -53,11 +135,15 @@ export interface SegmenterOptions {
   calibrationBudgetMs?: number;
   /** Measure again, ignoring (and then replacing) a cached `auto` choice. @default false */
   recalibrate?: boolean;
-  /** Run the model in a module web worker (frames are transferred, never copied). @default true */
+  /** Run the model in a module web worker (frames cross by transfer; a caller's own frame is copied first unless `transfer`). @default true */
   worker?: boolean;
   /** Keep verified weights (and the `auto` engine choice) in the Cache API, keyed by sha256. @default true */
   cache?: boolean;
-  /** Return the mask at the frame's size as well as at model resolution. @default false */
+  /**
+   * Also return the model-resolution mask resized nearest-neighbour to the frame's size
+   * (`result.frameMask`; not in edgeseg/runtime-web/ort). `outputSize: 'input'` gives smooth
+   * edges instead. @default false
+   */
   frameSizeMask?: boolean;
   /** tfjs wasm binaries; the default is the copies bundled beside the worker. @default bundled */
   wasmPaths?: WasmPaths;
@@ -65,8 +151,16 @@ export interface SegmenterOptions {
   warmupRuns?: number;
 }
 
-/** SegmenterOptions with every default filled in (resolveOptions). */
-export interface ResolvedSegmenterOptions extends Required<Omit<SegmenterOptions, 'wasmPaths'>> {
+/**
+ * SegmenterOptions with every default filled in (resolveOptions): what crosses to the worker, so
+ * it holds no function and no signal (the calling thread keeps those).
+ */
+export interface ResolvedSegmenterOptions extends Required<Omit<SegmenterOptions, 'wasmPaths' | 'model' | 'onProgress' | 'signal' | 'outputs' | 'smoothing' | 'engines'>> {
+  /** A directory URL (ending in `/`), or files by name (a ZIP already unpacked). */
+  model: string | ModelFiles;
+  engines: WebEngine[];
+  outputs: Required<OutputKinds>;
+  smoothing: Required<SmoothingOptions> | null;
   wasmPaths: WasmPaths | null;
 }
 
@@ -82,11 +176,24 @@ export const DEFAULT_CACHE = true;
 export const DEFAULT_WARMUP_RUNS = 1;
 /** Longest the `auto` choice spends measuring candidates at first load. */
 export const DEFAULT_CALIBRATION_BUDGET_MS = 8000;
+/** SegmenterOptions.outputSize when not given. */
+export const DEFAULT_OUTPUT_SIZE: OutputSize = 'model';
+/** SegmenterOptions.fit when not given. */
+export const DEFAULT_FIT: FitMode = 'squash';
+/** SmoothingOptions.combineWithPreviousRatio when not given. */
+export const DEFAULT_COMBINE_WITH_PREVIOUS_RATIO = 0.7;
+
+function isModelSource(m: unknown): boolean {
+  if (typeof m === 'string') return m.length > 0;
+  if (m instanceof Uint8Array || m instanceof ArrayBuffer) return m.byteLength > 0;
+  const files = (m as ModelFiles | null)?.files;
+  return Boolean(files) && typeof files === 'object' && Object.keys(files).length > 0;
+}
 
 /** Fills defaults and checks every option, naming the one at fault and the fix. */
 export function resolveOptions(options: SegmenterOptions): ResolvedSegmenterOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError("'options' must be an object, e.g. { model: '/models/unet-small/1/' }");
-  if (typeof options.model !== 'string' || !options.model) throw new ConfigError("'model' must be the URL of a model version directory, e.g. '/models/unet-small/1/'");
+  if (!isModelSource(options.model)) throw new ConfigError("'model' must be the URL of a model version directory (e.g. '/models/unet-small/1/'), { files: { name: bytes | Blob | URL } }, or the bytes of a ZIP of the directory");
   const backend = options.backend ?? DEFAULT_BACKEND;
   if (backend !== 'auto' && !WEB_BACKENDS.includes(backend)) throw new ConfigError(`'backend' must be 'auto' or one of ${WEB_BACKENDS.join(', ')}, got '${backend}'`);
   const engine = options.engine ?? DEFAULT_ENGINE;
@@ -95,13 +202,39 @@ export function resolveOptions(options: SegmenterOptions): ResolvedSegmenterOpti
   if (!Number.isInteger(warmupRuns) || warmupRuns < 0 || warmupRuns > 10) throw new ConfigError(`'warmupRuns' must be an integer 0–10, got ${warmupRuns}`);
   const calibrationBudgetMs = options.calibrationBudgetMs ?? DEFAULT_CALIBRATION_BUDGET_MS;
   if (!(Number.isFinite(calibrationBudgetMs) && calibrationBudgetMs >= 0)) throw new ConfigError(`'calibrationBudgetMs' must be a number of ms ≥ 0, got ${calibrationBudgetMs}`);
-  for (const key of ['worker', 'cache', 'frameSizeMask', 'recalibrate'] as const) {
+  const engines = options.engines ?? [...WEB_ENGINES];
+  if (!Array.isArray(engines) || engines.length === 0 || engines.some((e) => !WEB_ENGINES.includes(e))) throw new ConfigError(`'engines' must be a non-empty list of ${WEB_ENGINES.join(', ')}, got ${JSON.stringify(options.engines)}`);
+  if (engine !== 'auto' && !engines.includes(engine)) throw new ConfigError(`'engine' is '${engine}' but 'engines' allows only ${engines.join(', ')}: allow it, or ask for one of those`);
+  const fit = options.fit ?? DEFAULT_FIT;
+  if (!FIT_MODES.includes(fit)) throw new ConfigError(`'fit' must be one of ${FIT_MODES.join(', ')}, got '${fit}'`);
+  const rotation = options.rotation ?? 0;
+  if (![0, 90, 180, 270].includes(rotation)) throw new ConfigError(`'rotation' must be 0, 90, 180 or 270 (degrees clockwise), got ${rotation}`);
+  const outputs = { categoryMask: options.outputs?.categoryMask ?? true, confidenceMasks: options.outputs?.confidenceMasks ?? false };
+  for (const [k, v] of Object.entries(outputs)) if (typeof v !== 'boolean') throw new ConfigError(`'outputs.${k}' must be a boolean, got ${JSON.stringify(v)}`);
+  let smoothing: Required<SmoothingOptions> | null = null;
+  if (options.smoothing != null) {
+    const ratio = options.smoothing.combineWithPreviousRatio ?? DEFAULT_COMBINE_WITH_PREVIOUS_RATIO;
+    if (!(typeof ratio === 'number' && ratio >= 0 && ratio < 1)) throw new ConfigError(`'smoothing.combineWithPreviousRatio' must be a number in [0, 1), got ${ratio}`);
+    smoothing = { combineWithPreviousRatio: ratio };
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new ConfigError("'onProgress' must be a function ({ file, loaded, total }) => void");
+  if (options.signal !== undefined && !(typeof AbortSignal !== 'undefined' && options.signal instanceof AbortSignal)) throw new ConfigError("'signal' must be an AbortSignal (new AbortController().signal)");
+  for (const key of ['worker', 'cache', 'frameSizeMask', 'recalibrate', 'mirror', 'transfer'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new ConfigError(`'${key}' must be a boolean, got ${JSON.stringify(options[key])}`);
   }
+  const m = options.model;
   return {
-    model: options.model.endsWith('/') ? options.model : `${options.model}/`,
+    model: typeof m === 'string' ? (m.endsWith('/') ? m : `${m}/`) : m instanceof Uint8Array || m instanceof ArrayBuffer ? { files: unzipModel(m) } : m,
     backend,
     engine,
+    engines,
+    outputSize: checkOutputSize(options.outputSize ?? DEFAULT_OUTPUT_SIZE),
+    outputs,
+    fit,
+    mirror: options.mirror ?? false,
+    rotation,
+    smoothing,
+    transfer: options.transfer ?? false,
     worker: options.worker ?? DEFAULT_WORKER,
     cache: options.cache ?? DEFAULT_CACHE,
     frameSizeMask: options.frameSizeMask ?? false,
@@ -124,12 +257,49 @@ export interface SegmentationTimings {
   total: number;
 }
 
+/**
+ * One output mask of a frame (MediaPipe's MPMask): class ids (`category`) or one class's
+ * probability (`confidence`), width×height, row-major. Its pixels live on the calling thread;
+ * `close()` drops them (and any bitmap made), after which the getters throw.
+ */
+export interface SegmentationMask {
+  readonly kind: 'category' | 'confidence';
+  /** For a confidence mask, the class it gives the probability of; null for the category mask. */
+  readonly classIndex: number | null;
+  readonly width: number;
+  readonly height: number;
+  /** Class ids (category), or probabilities × 255 rounded (confidence). */
+  toUint8Array(): Uint8Array;
+  /** Probabilities 0–1 (confidence), or class ids as floats (category). */
+  toFloat32Array(): Float32Array;
+  /**
+   * The mask as a picture, drawn in the worker and transferred: classes in their label colours
+   * with the background transparent (category), or white with the probability as alpha
+   * (confidence). The caller owns the bitmap (close it when done).
+   */
+  toImageBitmap(): Promise<ImageBitmap>;
+  close(): void;
+}
+
 /** The mask of one frame with its statistics and timings. */
 export interface SegmentationResult {
   /** Class ids at model resolution, row-major. */
   mask: Uint8Array;
   width: number;
   height: number;
+  /** Class ids at `outputSize`, mapped back to the frame (`fit`, `mirror`, `rotation`); null unless `outputs.categoryMask`. */
+  categoryMask: SegmentationMask | null;
+  /** One probability mask per class (in the card's label order) at `outputSize`; null unless `outputs.confidenceMasks`. */
+  confidenceMasks: SegmentationMask[] | null;
+  /** The card's class labels, index = class id. */
+  labels: readonly string[];
+  /** The class labelled `background` (drawn transparent), or null when the card names none. */
+  backgroundClass: number | null;
+  /**
+   * The frame's timestamp, ms: a VideoFrame's own (its µs ÷ 1000), a video element's media time,
+   * or what the caller passed to `segment(frame, { timestampMs })`; else when it was taken.
+   */
+  timestampMs: number;
   /** Class ids at the frame's size (when `frameSizeMask`). */
   frameMask: { data: Uint8Array; width: number; height: number } | null;
   /** Fraction of pixels per class id; sums to 1. */
@@ -146,6 +316,8 @@ export interface SegmentationResult {
   modelVersion: string;
   /** WebGPU device losses recovered from so far (the backend and model are re-created). */
   deviceLosses: number;
+  /** The `auto` calibration was still running (its runs took turns with this frame). */
+  calibrating: boolean;
 }
 
 /** Counters of a segmentStream run. */
@@ -169,6 +341,15 @@ export interface StreamHandle {
 
 /** A frame the runtime accepts. */
 export type FrameSource = ImageBitmap | VideoFrame | ImageData | HTMLVideoElement | HTMLCanvasElement | OffscreenCanvas | HTMLImageElement | Blob;
+
+/** A live video segmentStream reads: a video element, a camera's track, or a stream of VideoFrames. */
+export type VideoSource = HTMLVideoElement | MediaStreamTrack | ReadableStream<VideoFrame>;
+
+/** Per-call options of `segment`. */
+export interface SegmentOptions {
+  /** The frame's timestamp, ms, carried into the result. @default the VideoFrame's own, else now */
+  timestampMs?: number;
+}
 
 /** One row of the `auto` calibration table. */
 export interface CandidateRow {
@@ -219,6 +400,12 @@ export interface SegmenterInfo {
   skipped: Record<string, string>;
   modelVersion: string;
   card: ModelCard;
+  /** The card's class labels, index = class id. */
+  labels: readonly string[];
+  /** The class labelled `background` (drawn transparent), or null when the card names none. */
+  backgroundClass: number | null;
+  /** The model's input size, px (from the card's contract). */
+  inputSize: { width: number; height: number };
   /** Weight bytes of the model. */
   bytes: number;
   /** Load + verify + warm-up of the first candidate to serve, ms. */
@@ -233,10 +420,19 @@ export interface Segmenter {
   readonly info: SegmenterInfo;
   /** Resolves with the final info once the `auto` calibration is over (at once when there is none). */
   whenCalibrated(): Promise<SegmenterInfo>;
-  /** Segments one frame. */
-  segment(source: FrameSource): Promise<SegmentationResult>;
-  /** Segments a live video, newest frame first: at most one frame waits behind the one in flight. */
-  segmentStream(video: HTMLVideoElement, onResult: (result: SegmentationResult) => void, onError?: (error: Error) => void): StreamHandle;
+  /**
+   * Segments one frame. An ImageBitmap or VideoFrame stays the caller's (copied, left open) unless
+   * `transfer: true`.
+   */
+  segment(source: FrameSource, options?: SegmentOptions): Promise<SegmentationResult>;
+  /**
+   * Segments a live video, newest frame first: at most one frame waits behind the one in flight.
+   * A video element is read on this thread; a MediaStreamTrack or a ReadableStream of VideoFrames
+   * is read inside the worker where the browser can move it there (else here, frame by frame).
+   */
+  segmentStream(source: VideoSource, onResult: (result: SegmentationResult) => void, onError?: (error: Error) => void): StreamHandle;
+  /** Forgets the previous frame of `smoothing` (a scene cut, a new video). */
+  reset(): Promise<void>;
   /** `tf.memory()` where the model runs. */
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   /** Releases the worker, GPU resources and tensors. */

@@ -90,7 +90,8 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<{ 
   const models = resolve(options.models ?? 'models');
   if (!existsSync(join(dist, 'demo', 'index.html'))) throw new Error(`${dist} holds no built demo: run npm run build first`);
   const send = (res: ServerResponse, status: number, body: string | Buffer, type: string, extra: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache', ...ISOLATION_HEADERS, ...extra });
+    // The length lets a client report download progress (runtime-web's onProgress).
+    res.writeHead(status, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-cache', ...ISOLATION_HEADERS, ...extra });
     res.end(body);
   };
   const feedback = options.feedback ? feedbackRoutes(new FeedbackIngest({ store: options.feedback.store }), { token: options.feedback.token }) : {};

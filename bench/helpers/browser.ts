@@ -2,7 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
-import { syntheticSample, type PixelImage } from '../../core/index.js';
+import sharp from 'sharp';
+import { createRandom, syntheticSample, type PixelImage } from '../../core/index.js';
 
 const CHROMIUM = process.env.EDGESEG_CHROMIUM ?? '/usr/bin/chromium';
 const BASE_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
@@ -76,13 +77,43 @@ export function writeSyntheticClip(path: string, o: { frames: number; size: numb
 
 /**
  * A new page on the harness (bench/pages/harness.html: runtime-web's public API on
- * `window.edgeseg`), loaded and ready; the page's errors and console errors go to stderr.
+ * `window.edgeseg`; `harness_ort`: the lean edgeseg/runtime-web/ort entry's), loaded and ready;
+ * the page's errors and console errors go to stderr.
  */
-export async function openHarness(browser: Browser, baseUrl: string): Promise<Page> {
+export async function openHarness(browser: Browser, baseUrl: string, harness = 'harness'): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.stack ?? e.message));
   page.on('console', (m) => m.type() === 'error' && console.error('page console:', m.text()));
-  await page.goto(`${baseUrl}/bench/pages/harness.html`);
+  await page.goto(`${baseUrl}/bench/pages/${harness}.html`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
   return page;
+}
+
+/**
+ * Writes a Y4M clip of a still scene made from a real photo: `photo` cropped to width×height
+ * (cover), then per frame the sensor noise of a camera (Gaussian, `noise` grey levels σ) and a
+ * hand-held jitter of at most `jitterPx` pixels, so consecutive frames differ the way a live
+ * camera's frames of a still pet do. Seeded: the same arguments give the same bytes.
+ */
+export async function writePhotoClip(path: string, o: { photo: Uint8Array; width: number; height: number; frames: number; fps: number; seed: number; noise?: number; jitterPx?: number }): Promise<void> {
+  const noise = o.noise ?? 4;
+  const jitter = o.jitterPx ?? 1;
+  const pad = jitter + 1;
+  const { data, info } = await sharp(o.photo).removeAlpha().resize(o.width + 2 * pad, o.height + 2 * pad, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
+  const rand = createRandom(o.seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const parts: Uint8Array[] = [Buffer.from(`YUV4MPEG2 W${o.width} H${o.height} F${o.fps}:1 Ip A1:1 C420jpeg\n`)];
+  for (let f = 0; f < o.frames; f++) {
+    const dx = pad + Math.round((rand() * 2 - 1) * jitter);
+    const dy = pad + Math.round((rand() * 2 - 1) * jitter);
+    const frame = new Uint8Array(o.width * o.height * 3);
+    for (let y = 0; y < o.height; y++) {
+      for (let x = 0; x < o.width; x++) {
+        const src = ((y + dy) * info.width + x + dx) * 3;
+        for (let c = 0; c < 3; c++) frame[(y * o.width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(data[src + c] + noise * gauss())));
+      }
+    }
+    parts.push(Buffer.from('FRAME\n'), toI420({ data: frame, width: o.width, height: o.height, channels: 3 }));
+  }
+  writeFileSync(path, Buffer.concat(parts));
 }

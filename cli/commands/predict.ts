@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import sharp from 'sharp';
-import { backgroundClassOf, blendOverlay, ConfigError, encodeMaskPng, ENGINE_KINDS, geometryOf, imageToInput, normalizationOf, resizeMask, segmentBatch, type EngineRequest, type SampleError } from '../../core/index.js';
+import { backgroundClassOf, blendOverlay, classMasksAt, ConfigError, encodeMaskPng, ENGINE_KINDS, geometryOf, imageToInput, normalizationOf, outputDims, parseOutputSize, type EngineRequest, type SampleError } from '../../core/index.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
@@ -18,7 +18,8 @@ interface PredictFlags extends GlobalOptions {
   out: string;
   backend?: TrainingBackend;
   engine: EngineRequest;
-  maskSize: 'model' | 'frame';
+  maskSize?: 'model' | 'frame';
+  outputSize: string;
   opacity: number;
   models: string;
 }
@@ -32,12 +33,14 @@ export function registerPredict(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu', 'auto')
     .option('--engine <engine>', 'auto (tfjs when the version has a tfjs model, else ONNX Runtime) | tfjs | ort', 'auto')
-    .option('--mask-size <size>', "model (the model's input size, e.g. 128×128) or frame (the input image's size)", 'frame')
+    .option('--output-size <size>', 'model (the model grid), input (the image size; logits upsampled bilinearly, then argmax) or <width>x<height>', 'input')
+    .option('--mask-size <size>', 'older name: model = --output-size model, frame = --output-size input')
     .option('--opacity <0-1>', 'overlay opacity', numberOption('opacity', 0), 0.5)
     .option('--models <dir>', 'registry root', 'models')
     .action(async (flags: PredictFlags, cmd: Command) => {
       const log = cliLogger('predict', cmd.optsWithGlobals());
-      if (flags.maskSize !== 'model' && flags.maskSize !== 'frame') throw new ConfigError(`--mask-size must be model or frame, got '${flags.maskSize}'`);
+      if (flags.maskSize !== undefined && flags.maskSize !== 'model' && flags.maskSize !== 'frame') throw new ConfigError(`--mask-size must be model or frame, got '${flags.maskSize}'`);
+      const outputSize = parseOutputSize(flags.maskSize ? (flags.maskSize === 'frame' ? 'input' : 'model') : flags.outputSize);
       const input = resolve(flags.input);
       if (!existsSync(input)) throw new ConfigError(`--input ${input} does not exist`);
       const files = statSync(input).isDirectory()
@@ -58,11 +61,12 @@ export function registerPredict(program: Command): void {
         try {
           const image = await decodeImage(readFileSync(file));
           const batch = tf.tidy(() => tf.expandDims(imageToInput(image, normalization, geometry)) as tf.Tensor4D);
-          const [seg] = await segmentBatch(runner, batch, geometry.classes).finally(() => batch.dispose());
-          const model = { data: seg.mask, width: geometry.width, height: geometry.height };
-          const mask = flags.maskSize === 'frame' ? resizeMask(model, image.width, image.height) : model;
+          const logits = await runner.predict(batch).finally(() => batch.dispose());
+          const size = outputDims(outputSize, image, geometry);
+          const [data] = await classMasksAt(logits, geometry, [size]).finally(() => logits instanceof Float32Array || logits.dispose());
+          const mask = { data, ...size };
           writeFileSync(join(flags.out, `${stem}.mask.png`), encodeMaskPng(mask));
-          const frame = flags.maskSize === 'frame' ? image : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(geometry.width, geometry.height, { fit: 'fill' }).raw().toBuffer();
+          const frame = size.width === image.width && size.height === image.height ? image : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer();
           const pixels = 'data' in frame ? frame.data : new Uint8Array(frame);
           const overlay = blendOverlay(pixels, mask.data, mask.width, mask.height, 3, overlayOptions);
           await sharp(overlay, { raw: { width: mask.width, height: mask.height, channels: 3 } }).png().toFile(join(flags.out, `${stem}.overlay.png`));

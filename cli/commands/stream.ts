@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { ConfigError, describeError, parseDriftReference } from '../../core/index.js';
+import { ConfigError, describeError, parseDriftReference, parseOutputSize } from '../../core/index.js';
 import { resolveBrokers } from '../../runtime-node/brokers.js';
 import type { SaslOptions } from '../../runtime-node/transport.js';
 import { ENGINES, ORT_PROVIDERS, type EngineRequest, type OrtProvider } from '../../runtime-node/engine/engine.js';
@@ -22,6 +22,7 @@ interface StreamFlags extends GlobalOptions {
   maxBatch: number;
   maxWaitMs: number;
   maskSize: 'model' | 'frame';
+  outputSize?: string;
   maskFormat: 'png' | 'rle';
   exactlyOnce?: boolean;
   instanceId?: string;
@@ -70,6 +71,7 @@ export function registerStream(program: Command): void {
     .option('--max-batch <n>', 'frames per model call (micro-batching)', numberOption('max-batch', 1, true), 1)
     .option('--max-wait-ms <ms>', 'longest wait to fill a batch', numberOption('max-wait-ms', 0), 0)
     .option('--mask-size <s>', 'model (128×128) | frame', 'model')
+    .option('--output-size <s>', 'model | input (the frame size; logits upsampled bilinearly, then argmax) | <width>x<height>; overrides --mask-size')
     .option('--mask-format <f>', 'png | rle', 'png')
     .option('--exactly-once', 'transactional results + offsets (read_committed consumers see each result once)')
     .option('--instance-id <id>', 'stable instance name (transactional id); default the hostname')
@@ -108,6 +110,7 @@ export function registerStream(program: Command): void {
         maxBatch: flags.maxBatch,
         maxWaitMs: flags.maxWaitMs,
         maskSize: flags.maskSize,
+        outputSize: flags.outputSize === undefined ? undefined : parseOutputSize(flags.outputSize),
         maskFormat: flags.maskFormat,
         exactlyOnce: flags.exactlyOnce,
         httpPort: flags.httpPort,

@@ -6,17 +6,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
+  classMasksAt,
   encodeMaskPng,
   encodeRle,
   FrameError,
   geometryOf,
   normalizationOf,
+  outputDims,
   RAW_RGB8,
   resizeMask,
+  summarizeOutput,
   toBase64,
   preprocessPixels,
   imageDriftStats,
-  segmentBatch,
   type PixelImage,
   type Segmentation,
 } from '../../core/index.js';
@@ -59,9 +61,14 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
   const normalization = normalizationOf(entry.card);
   const geometry = geometryOf(entry.card);
   const batch = tf.tidy(() => tf.stack(good.map(([img]) => preprocessPixels(tf.tensor3d(img.data as Uint8Array, [img.height, img.width, 3], 'int32'), normalization, geometry))) as tf.Tensor4D);
+  // `input` and sizes in pixels: the logits upsampled bilinearly, then the argmax (before the statistics dispose them).
+  const outputSize = options.outputSize ?? null;
   let segs: Segmentation[];
+  let upsampled: Uint8Array[] | null = null;
   try {
-    segs = await segmentBatch(entry.runner, batch, geometry.classes);
+    const logits = await entry.runner.predict(batch);
+    if (outputSize && outputSize !== 'model') upsampled = await classMasksAt(logits, geometry, good.map(([img]) => outputDims(outputSize, img, geometry)));
+    segs = await summarizeOutput(logits, good.length, geometry);
   } finally {
     batch.dispose();
   }
@@ -69,7 +76,7 @@ async function infer(key: string, frames: FrameInput[], options: InferOptions): 
   good.forEach(([img, i], k) => {
     const seg = segs[k];
     const model = { data: seg.mask, width: geometry.width, height: geometry.height };
-    const mask = options.maskSize === 'frame' ? resizeMask(model, img.width, img.height) : model;
+    const mask = upsampled ? { data: upsampled[k], ...outputDims(outputSize!, img, geometry) } : options.maskSize === 'frame' && !outputSize ? resizeMask(model, img.width, img.height) : model;
     outcomes[i] = {
       ok: true,
       width: mask.width,

@@ -1,5 +1,5 @@
 /** Messages between runtime-node's main thread and its inference workers. */
-import type { EngineKind, FrameContentType, RleMask } from '../../core/index.js';
+import type { EngineKind, FrameContentType, OutputSize, RleMask } from '../../core/index.js';
 
 export interface FrameInput {
   bytes: Uint8Array;
@@ -12,6 +12,8 @@ export interface FrameInput {
 export interface InferOptions {
   /** Mask at the model's input size (its card's) or at the frame's size. */
   maskSize: 'model' | 'frame';
+  /** Mask size, overriding maskSize: `input` and sizes in pixels upsample the logits bilinearly before the argmax. */
+  outputSize?: OutputSize;
   maskFormat: 'png' | 'rle';
   /** Largest accepted decoded width/height. */
   maxSide: number;

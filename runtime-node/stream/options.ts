@@ -6,12 +6,14 @@
  */
 import { hostname } from 'node:os';
 import {
+  checkOutputSize,
   ConfigError,
   createLogger,
   topicNames,
   type DriftMonitorOptions,
   type DriftReference,
   type Logger,
+  type OutputSize,
   type Topics,
 } from '../../core/index.js';
 import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
@@ -65,6 +67,12 @@ export interface StreamOptions {
   maxWaitMs?: number;
   /** Mask at 128×128 (`model`) or the frame's own size. @default 'model' */
   maskSize?: 'model' | 'frame';
+  /**
+   * Mask size, overriding `maskSize`: `model`, `input` (the frame's) or `{ width, height }`; the
+   * last two upsample the logits bilinearly before the argmax (smooth edges, no staircase).
+   * @default maskSize's (`frame` = `input`)
+   */
+  outputSize?: OutputSize;
   /** Encoding of published masks. @default 'png' */
   maskFormat?: 'png' | 'rle';
   /** Frame size limits; missing fields keep theirs. @default FRAME_LIMIT_DEFAULTS (8 MiB, 4096 px) */
@@ -125,11 +133,13 @@ export const BACKPRESSURE_INTERVAL_MS = 25;
 
 /** StreamOptions with every default filled in; what the service's parts read. */
 export interface ResolvedStreamOptions
-  extends Required<Omit<StreamOptions, 'topicPrefix' | 'limits' | 'deadLetters' | 'ssl' | 'sasl' | 'transport' | 'maxBatch' | 'maxWaitMs' | 'backend' | 'engine' | 'ortProvider'>>,
+  extends Required<Omit<StreamOptions, 'topicPrefix' | 'limits' | 'deadLetters' | 'ssl' | 'sasl' | 'transport' | 'maxBatch' | 'maxWaitMs' | 'backend' | 'engine' | 'ortProvider' | 'outputSize'>>,
     Pick<StreamOptions, 'ssl' | 'sasl' | 'transport' | 'maxBatch' | 'maxWaitMs' | 'backend' | 'engine' | 'ortProvider'> {
   topics: Topics;
   limits: FrameLimits;
   deadLetters: Required<DeadLetterLimits>;
+  /** Set only when asked for: maskSize decides otherwise. */
+  outputSize: OutputSize | undefined;
   /** A third of the session timeout, as kafkajs recommends. */
   heartbeatIntervalMs: number;
 }
@@ -163,6 +173,7 @@ export function resolveStreamOptions(o: StreamOptions): ResolvedStreamOptions {
     framePartitions: positiveInteger('framePartitions', o.framePartitions ?? DEFAULT_FRAME_PARTITIONS),
     workers,
     maskSize: o.maskSize ?? 'model',
+    outputSize: o.outputSize === undefined ? undefined : checkOutputSize(o.outputSize, 'outputSize'),
     maskFormat: o.maskFormat ?? 'png',
     limits,
     deadLetters: { ...DEFAULT_DEAD_LETTER_LIMITS, ...o.deadLetters },

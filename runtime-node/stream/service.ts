@@ -125,7 +125,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
       ortProvider: o.ortProvider,
       maxBatch: o.maxBatch,
       maxWaitMs: o.maxWaitMs,
-      infer: { maskSize: o.maskSize, maskFormat: o.maskFormat, maxSide: o.limits.maxSide },
+      infer: { maskSize: o.maskSize, outputSize: o.outputSize, maskFormat: o.maskFormat, maxSide: o.limits.maxSide },
     });
     const service = new StreamService(o, engine, transport);
     try {

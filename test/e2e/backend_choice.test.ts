@@ -126,13 +126,14 @@ describe('runtime-web backend auto: chosen by measurement, never a software GPU'
     }
   });
 
-  it('takes VideoFrames (WebCodecs): the same mask as the ImageBitmap of the same pixels, and the frame is closed after the transfer', async () => {
+  it('takes VideoFrames (WebCodecs): the same mask as the ImageBitmap of the same pixels; the frame stays the caller\'s unless transfer: true, then it is closed after the transfer', async () => {
     const browser = await launchBrowser({ webgpu: false });
     try {
       const page = await browser.newPage();
       await openHarness(page, server.url);
       const r = await page.evaluate(async (model) => {
-        const seg = await (globalThis as Window).edgeseg.createSegmenter({ model, backend: 'wasm', engine: 'tfjs', cache: false });
+        const seg = await (globalThis as Window).edgeseg.createSegmenter({ model, backend: 'wasm', engine: 'tfjs', cache: false, transfer: true });
+        const copying = await (globalThis as Window).edgeseg.createSegmenter({ model, backend: 'wasm', engine: 'tfjs', cache: false });
         try {
           const canvas = new OffscreenCanvas(160, 120);
           const ctx = canvas.getContext('2d')!;
@@ -141,15 +142,18 @@ describe('runtime-web backend auto: chosen by measurement, never a software GPU'
           ctx.fillStyle = '#e0c090';
           ctx.fillRect(40, 30, 70, 60);
           const frame = new VideoFrame(canvas, { timestamp: 0, alpha: 'discard' });
+          const copied = await copying.segment(frame);
+          const open = frame.codedWidth === 160;
           const fromFrame = await seg.segment(frame);
           const closed = frame.format === null && frame.codedWidth === 0;
           const fromBitmap = await seg.segment(await createImageBitmap(canvas, { colorSpaceConversion: 'none' }));
-          return { same: Array.from(fromFrame.mask).every((c, i) => c === fromBitmap.mask[i]), closed, size: fromFrame.mask.length };
+          return { same: Array.from(fromFrame.mask).every((c, i) => c === fromBitmap.mask[i] && c === copied.mask[i]), open, closed, size: fromFrame.mask.length };
         } finally {
           await seg.close();
+          await copying.close();
         }
       }, MODEL);
-      assert.deepEqual(r, { same: true, closed: true, size: 128 * 128 });
+      assert.deepEqual(r, { same: true, open: true, closed: true, size: 128 * 128 });
     } finally {
       await browser.close();
     }

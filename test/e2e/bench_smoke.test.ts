@@ -28,6 +28,8 @@ const SMOKE_ARGS: Record<string, { args: string[]; writes: string }> = {
   'bench:web': { args: ['--frames', '2', '--runs', '1', '--max-seconds', '5', '--variants', 'uint8', '--cases', 'tfjs-wasm,ort-wasm,auto'], writes: 'web.json' },
   'bench:engines': { args: ['--frames', '2', '--stream-frames', '6'], writes: 'engines.json' },
   'bench:package': { args: ['--runs', '1'], writes: 'package.json' },
+  'bench:resolution': { args: ['--limit', '1'], writes: 'resolution.json' },
+  'bench:flicker': { args: ['--photos', '1', '--frames', '2'], writes: 'flicker.json' },
   'bench:pets': { args: ['--steps', '1', '--batch', '2', '--workers', '1', '--runs', '1', '--frames', '1', '--photos', '1', '--data', 'oxford:data/oxford-pets-sample'], writes: 'pets.json' },
 };
 

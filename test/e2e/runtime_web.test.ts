@@ -144,6 +144,9 @@ describe('runtime-web in Chromium (real WebGPU on SwiftShader)', () => {
       const { page, stat, framesAtLeast } = await liveDemo(browser, 'wasm');
       await framesAtLeast(5);
       assert.equal(await page.evaluate(() => document.body.dataset.backend), 'wasm');
+      // The status tells the truth about the camera; the stage takes the frame's aspect; masks come at the frame's size.
+      const shown = await page.evaluate(() => ({ status: document.getElementById('status')!.textContent, camera: document.body.dataset.camera, aspect: document.getElementById('stage')!.style.aspectRatio, output: document.body.dataset.outputSize }));
+      assert.deepEqual(shown, { status: 'camera on: 160×160, segmenting on wasm', camera: 'on', aspect: '160 / 160', output: '160×160' });
       // The demo polls the worker's tf.memory() every second: the highest of three early readings,
       // each after a new poll, against one after 60 more frames (a per-frame leak adds ≥ 60).
       const early: number[] = [];

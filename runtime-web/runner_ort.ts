@@ -1,18 +1,16 @@
 /**
- * runtime-web's side of core's engine runners: tfjs layers loaded from the verified artifacts, and
- * ONNX Runtime Web (its webgpu or wasm execution provider) injected into core's ORT runner, so
- * the browser runs ONNX models with the same session options as runtime-node and the converter.
+ * runtime-web's ONNX Runtime engine: ONNX Runtime Web (its webgpu or wasm execution provider)
+ * injected into core's ORT session, so the browser runs ONNX models with the same session options
+ * as runtime-node and the converter. No tfjs here: the lean `edgeseg/runtime-web/ort` entry's
+ * worker imports this module alone; the full engine wraps the session in a tfjs runner (webOrtRunner).
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-web/webgpu';
 import bundledOrtWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { ConfigError, ortRunner, tfjsRunner, type ModelContract, type ModelRunner } from '../core/index.js';
+import { ConfigError } from '../core/errors.js';
+import type { ModelContract } from '../core/contract.js';
+import type { ModelRunner } from '../core/engine.js';
+import { ortRunner, OrtSession } from '../core/ort_runner.js';
 import { ORT_WASM_FILE, type WasmPaths, type WebBackend } from './segmenter.js';
-
-export async function webTfjsRunner(artifacts: tf.io.ModelArtifacts): Promise<ModelRunner> {
-  return tfjsRunner(await loadLayersModel(tf.io.fromMemory(artifacts)));
-}
 
 let ortConfigured = false;
 
@@ -35,9 +33,15 @@ function configureOrt(wasmPaths: WasmPaths | null): void {
 }
 
 /**
- * ONNX Runtime Web on `onnx`: the webgpu execution provider on the webgpu backend, wasm otherwise.
- * `contract` is the card's: an imported ONNX model's own tensor names and NCHW/NHWC layout.
+ * An ONNX Runtime Web session on `onnx`: the webgpu execution provider on the webgpu backend,
+ * wasm otherwise. `contract` is the card's: an imported ONNX model's own tensor names and layout.
  */
+export function webOrtSession(onnx: Uint8Array, backend: WebBackend, wasmPaths: WasmPaths | null, contract?: ModelContract): Promise<OrtSession> {
+  configureOrt(wasmPaths);
+  return OrtSession.create(ort, onnx, { provider: backend === 'webgpu' ? 'webgpu' : 'wasm', contract });
+}
+
+/** `webOrtSession` as core's ModelRunner (tfjs batch in, logits in memory out), for the full engine. */
 export function webOrtRunner(onnx: Uint8Array, backend: WebBackend, wasmPaths: WasmPaths | null, contract?: ModelContract): Promise<ModelRunner> {
   configureOrt(wasmPaths);
   return ortRunner(ort, onnx, { provider: backend === 'webgpu' ? 'webgpu' : 'wasm', contract });

@@ -1,0 +1,44 @@
+/** What every runtime-web entry point exports besides its createSegmenter: drawing, options, defaults and types. */
+export { drawMask, type DrawMaskOptions, type Rgb } from './draw_mask.js';
+export { drawOverlay } from './overlay.js';
+export {
+  resolveOptions,
+  WEB_BACKENDS,
+  WEB_ENGINES,
+  DEFAULT_BACKEND,
+  DEFAULT_ENGINE,
+  DEFAULT_CACHE,
+  DEFAULT_WARMUP_RUNS,
+  DEFAULT_WORKER,
+  DEFAULT_CALIBRATION_BUDGET_MS,
+  DEFAULT_OUTPUT_SIZE,
+  DEFAULT_FIT,
+  DEFAULT_COMBINE_WITH_PREVIOUS_RATIO,
+  WEB_CANDIDATES,
+  type BackendChoice,
+  type CandidateRow,
+  type WebCandidate,
+  type FrameSource,
+  type LoadProgress,
+  type ModelFiles,
+  type ModelSource,
+  type OutputKinds,
+  type Rotation,
+  type SegmentationMask,
+  type SegmentOptions,
+  type SmoothingOptions,
+  type VideoSource,
+  type SegmentationResult,
+  type SegmentationTimings,
+  type Segmenter,
+  type SegmenterInfo,
+  type SegmenterOptions,
+  type StreamHandle,
+  type StreamStats,
+  type WasmPaths,
+  type WebBackend,
+  type WebEngine,
+} from './segmenter.js';
+export { CLASS_COLORS, CLASS_NAMES, MODEL_CONTRACT } from '../core/contract.js';
+export type { EngineChoice } from '../core/engine.js';
+export { FIT_MODES, type FitMode, type OutputSize } from '../core/output_geometry.js';
