@@ -3,8 +3,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { syntheticSample } from '../../core/index.js';
+import { classCountOf, imageToInput, inputSizeOf, normalizationOf, onnxFileOf, ortRunner, segmentBatch, syntheticSample } from '../../core/index.js';
+import { decodeImage } from '../../core/node/decode_image.js';
+import { PACKAGE_ROOT } from '../../core/node/package_root.js';
+import { tf } from '../../core/node/tfjs.js';
+import { parseLabelsOption } from '../../converter/import/labels.js';
 import { saveLayersModel } from '../../core/node/artifact_fs.js';
 import { convert } from '../../converter/convert.js';
 import { importModel } from '../../converter/import/import_model.js';
@@ -67,6 +73,7 @@ function pageMasks(page: Page, o: { model: string; backend: string; engine: stri
 describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
   let server: Awaited<ReturnType<typeof startWebServer>>;
   let images: string[];
+  let deeplab: Awaited<ReturnType<typeof importModel>>;
   const model = '/models/unet-small/1-fp32/';
 
   before(async () => {
@@ -82,6 +89,8 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
     // One network, imported twice: as tf2onnx's NCHW ONNX file and as the Keras file it came from.
     await importModel({ path: join(IMPORT_FIXTURES, 'unet_nchw.onnx'), name: 'byo-onnx', root, normalize: 'imagenet' });
     await importModel({ path: join(IMPORT_FIXTURES, 'unet_k3.keras'), name: 'byo-keras', root, normalize: 'imagenet' });
+    // The DeepLab teacher as `edgeseg import` makes it: 513×513, 21 PASCAL classes, int8 QDQ ONNX.
+    deeplab = await importModel({ path: join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/deeplabv3_mnv2_pascal_quant.tflite'), name: 'deeplab', root, labels: parseLabelsOption(join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/pascal_voc_segmentation_labels.txt')) });
     server = await startWebServer({ dist: HARNESS_DIST, models: root });
     images = await Promise.all(
       [
@@ -137,6 +146,42 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
         const same = mask.filter((c, i) => c === keras.masks[k][i]).length / mask.length;
         assert.ok(same >= 0.99, `image ${k}: ${(100 * same).toFixed(2)}% of pixels agree`);
       });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('serves the imported DeepLab teacher (513×513, 21 classes) on ONNX Runtime Web: the masks Node gets from the same file, and a cat where the photo has one', async () => {
+    const photo = readFileSync(join(PACKAGE_ROOT, 'data/oxford-pets-sample/images/Bengal_1.jpg'));
+    // Node: core's preprocessing at the card's size and onnxruntime-node on the same model.onnx.
+    const card = deeplab.card;
+    const size = inputSizeOf(card);
+    const runner = await ortRunner(ort, new Uint8Array(readFileSync(join(deeplab.dir, onnxFileOf(card)!))), { contract: card.contract, threads: 1 });
+    const image = await decodeImage(new Uint8Array(photo));
+    const batch = tf.tidy(() => tf.expandDims(imageToInput(image, normalizationOf(card), size)) as tf.Tensor4D);
+    const [node] = await segmentBatch(runner, batch, classCountOf(card));
+    batch.dispose();
+    await runner.dispose();
+    const browser = await launchBrowser({ webgpu: false });
+    try {
+      const page = await openHarness(browser, server.url);
+      const web = await page.evaluate(async ({ model, jpeg }) => {
+        const seg = await (globalThis as Window).edgeseg.createSegmenter({ model, backend: 'wasm', engine: 'auto', cache: false });
+        try {
+          const r = (await seg.segment(new Blob([Uint8Array.from(atob(jpeg), (c) => c.charCodeAt(0))], { type: 'image/jpeg' }))) as unknown as { mask: Uint8Array; width: number; height: number; engine: string; labels: string[] };
+          return { mask: Array.from(r.mask), width: r.width, height: r.height, engine: r.engine, labels: r.labels };
+        } finally {
+          await seg.close();
+        }
+      }, { model: '/models/deeplab/1/', jpeg: photo.toString('base64') });
+      assert.equal(web.engine, 'ort', 'an ONNX-only version runs on ONNX Runtime Web');
+      assert.deepEqual([web.width, web.height], [size.width, size.height]);
+      assert.equal(web.labels.length, 21);
+      const same = web.mask.filter((c, i) => c === node.mask[i]).length / web.mask.length;
+      assert.ok(same >= 0.99, `${(100 * same).toFixed(2)}% of pixels agree with Node`);
+      const cat = web.labels.indexOf('cat');
+      const share = web.mask.filter((c) => c === cat).length / web.mask.length;
+      assert.ok(share > 0.05, `${(100 * share).toFixed(1)}% of the frame is cat`);
     } finally {
       await browser.close();
     }
