@@ -23,6 +23,8 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { importModel } from '../../converter/import/import_model.js';
+import { parseLabelsOption } from '../../converter/import/labels.js';
+import { PACKAGE_ROOT } from '../../core/node/package_root.js';
 import type { KafkaTransport } from '../../runtime-node/kafka_transport.js';
 import { StreamService } from '../../runtime-node/stream/service.js';
 import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
@@ -141,5 +143,29 @@ describe('a model of its own size and class count streamed through Kafka', () =>
       StreamService.start({ model: modelDir, brokers: brokers(), groupId: other.group, topicPrefix: other.prefix, workers: 1, httpPort: null, watchModels: false, log: quiet, drift: { reference: three } }),
       (e: unknown) => (e as { code?: string }).code === 'CONFIG_INVALID' && /covers 3 classes, five@1 has 5; measure a reference for this model/.test((e as Error).message),
     );
+  });
+
+  it('streams real pets through the imported DeepLab teacher (513×513, 21 PASCAL classes): cats and dogs where the photos have them', async () => {
+    const root = tempDir('kafka-deeplab');
+    const labels = parseLabelsOption(join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/pascal_voc_segmentation_labels.txt'));
+    const { dir } = await importModel({ path: join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/deeplabv3_mnv2_pascal_quant.tflite'), name: 'deeplab', root, labels });
+    const { prefix, group, topics } = isolate('deeplab');
+    const service = await StreamService.start({ model: dir, brokers: brokers(), groupId: group, topicPrefix: prefix, workers: 1, httpPort: null, watchModels: false, maskSize: 'model', log: quiet });
+    try {
+      const photos = { 'Bengal_1': 'cat', 'american_bulldog_10': 'dog' } as const;
+      await producer.send(Object.keys(photos).map((name) => frameRecord(topics.frames, name, 'cam-1', readFileSync(join(PACKAGE_ROOT, 'data/oxford-pets-sample/images', `${name}.jpg`)))));
+      const results = await readTopic(topics.segmentations, { count: 2, settleMs: 500, timeoutMs: 120_000 });
+      assert.equal(results.length, 2);
+      for (const r of results) {
+        const msg = parseSegmentation(r.value.toString(), labels.length);
+        assert.equal(msg.modelVersion, 'deeplab@1');
+        assert.deepEqual([msg.width, msg.height], [513, 513]);
+        assert.equal(msg.classCoverage.length, 21);
+        const animal = photos[msg.frameId as keyof typeof photos];
+        assert.ok(msg.classCoverage[labels.indexOf(animal)] > 0.05, `${msg.frameId}: ${animal} covers ${(100 * msg.classCoverage[labels.indexOf(animal)]).toFixed(1)}%`);
+      }
+    } finally {
+      await service.stop();
+    }
   });
 });
