@@ -367,7 +367,8 @@ async function shipped() {
 async function teacher() {
   const root = resolve(args.models);
   const { uint8 } = shippedVersions(root, args.name);
-  const data = await openDataset(DATA, { splits: ['held-out'], log: log.child('data') });
+  // The student's input normalization (the teacher decodes the photos itself).
+  const data = await openDataset(DATA, { splits: ['held-out'], normalization: normalizationOf(uint8.card), log: log.child('data') });
   try {
     const r = await teacherVsStudent({ root: join(OUT, 'pets', 'teacher'), student: uint8.dir, set: data.heldOut, runs: RUNS });
     rmSync(join(OUT, 'pets', 'teacher'), { recursive: true, force: true });
