@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { zipSync } from 'fflate';
@@ -217,6 +217,11 @@ describe('hostile model files, archives and refs', () => {
     await refs.case('models canary m@../other/1', async () => void (await cli(['canary', 'm@../other/1'])));
     await refs.case("models canary m@2 --weight ''", async () => void (await cli(['canary', 'm@2', '--weight', ''])));
     await refs.case('models rollback ../other', async () => void (await cli(['rollback', '../other'])));
+    await refs.case('models gc ../<registry>/other deletes nothing', async () => {
+      await cli(['gc', `../${basename(root)}/other`, '--keep', '1']);
+      assert.ok(existsSync(join(root, 'other', '1', 'card.json')));
+    });
+    await refs.case('models status ../other', async () => void (await cli(['status', '../other'])));
     assert.deepEqual(aliases(root, 'm'), {}, 'no alias moved');
     assert.ok(!readFileSync(join(root, 'registry.json'), { flag: 'a+' }).toString().includes('outside'), 'no model named ../outside-model');
     await refs.case('truncated registry.json', async () => {
