@@ -125,6 +125,7 @@ export function registerModels(program: Command): void {
     .option('--models <dir>', 'registry root', 'models')
     .option('--history <n>', 'alias moves to show', numberOption('history', 0, true), 5)
     .action((name: string, flags: { models: string; history: number }) => {
+      parseModelName(name);
       if (!listModelNames(flags.models).includes(name)) throw new ConfigError(`no model ${name} in ${flags.models}`);
       const al = aliases(flags.models, name);
       console.log(`${name}: ${Object.entries(al).map(([a, v]) => `${a} ${v}`).join(', ') || 'no aliases'}`);

@@ -181,6 +181,7 @@ export async function rollbackAlias(root: string, name: string, alias = 'champio
  * (a kept variant keeps its parent). Returns the deleted versions (to be deleted, with `dryRun`).
  */
 export async function gcVersions(root: string, name: string, o: { keep?: number; dryRun?: boolean } = {}): Promise<string[]> {
+  parseModelName(name);
   const keep = o.keep ?? 3;
   if (!(Number.isInteger(keep) && keep >= 1)) throw new ConfigError(`--keep must be an integer ≥ 1, got ${keep}`);
   return withLock(join(root, REGISTRY_FILE), () => {

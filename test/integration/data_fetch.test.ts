@@ -236,6 +236,13 @@ describe('edgeseg data fetch oxford-pets', () => {
       endless.closeAllConnections();
       await new Promise<void>((resolve) => endless.close(() => resolve()));
     }
+    await tally.case('a --dir that is a file', async () => {
+      const file = join(dir, 'a-file');
+      writeFileSync(file, 'not a folder');
+      const r = await runCli(['data', 'fetch', 'oxford-pets', '--dir', join(file, 'pets'), '--mirror', 'http://127.0.0.1:9/pets/']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /^error: FILE_UNREADABLE: --dir .*a-file.*: a part of the path is a file, not a folder \(ENOTDIR\)/m);
+    });
     // An archive with a top-level keep/ beside annotations/, fetched into a --dir where the user keeps keep/important.txt.
     const src = join(dir, 'src');
     mkdirSync(join(src, 'keep'), { recursive: true });

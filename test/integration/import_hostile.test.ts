@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { zipSync } from 'fflate';
@@ -54,6 +54,25 @@ function tfjsFolder(name: string, change: (json: Record<string, any>, dir: strin
   change(json, dir);
   writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
   return dir;
+}
+
+/**
+ * The unet_k3.h5 fixture with the dataspace of the first dataset shaped [3, 3, 8, 1] (a depthwise
+ * kernel) rewritten to declare `last` as its last dimension: an HDF5 file whose shape lies.
+ */
+function lyingH5(name: string, last: number): string {
+  const bytes = Buffer.from(readFileSync(join(IMPORT_FIXTURES, 'unet_k3.h5')));
+  const dims = Buffer.concat([3, 3, 8, 1].map((n) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(n));
+    return b;
+  }));
+  const at = bytes.indexOf(dims);
+  assert.ok(at > 0, 'the fixture holds a [3, 3, 8, 1] dataspace');
+  bytes.writeBigUInt64LE(BigInt(last), at + 24);
+  const p = join(tempDir('hostile-h5'), `${name}.h5`);
+  writeFileSync(p, bytes);
+  return p;
 }
 
 /** A TFLite file whose subgraph vector declares 2^31 − 1 entries. */
@@ -146,6 +165,8 @@ describe('hostile model files, archives and refs', () => {
         writeFileSync(p, bytes);
         return p;
       }, ['IMPORT_MALFORMED', 'IMPORT_UNSUPPORTED_FORMAT', 'IMPORT_UNSUPPORTED_LAYER', 'IMPORT_BAD_SHAPE']],
+      ['.h5 whose first [3, 3, 8, 1] kernel declares [3, 3, 8, 2^40]', () => lyingH5('huge', 2 ** 40), ['IMPORT_MALFORMED']],
+      ['.h5 whose first [3, 3, 8, 1] kernel declares [3, 3, 8, 2]', () => lyingH5('by-one', 2), ['IMPORT_MALFORMED']],
       ['.tflite declaring a vector of 2^31 − 1 entries', () => {
         const p = join(tempDir('hostile-tflite-import'), 'huge-vector.tflite');
         writeFileSync(p, hugeVectorTflite());
@@ -196,6 +217,11 @@ describe('hostile model files, archives and refs', () => {
     await refs.case('models canary m@../other/1', async () => void (await cli(['canary', 'm@../other/1'])));
     await refs.case("models canary m@2 --weight ''", async () => void (await cli(['canary', 'm@2', '--weight', ''])));
     await refs.case('models rollback ../other', async () => void (await cli(['rollback', '../other'])));
+    await refs.case('models gc ../<registry>/other deletes nothing', async () => {
+      await cli(['gc', `../${basename(root)}/other`, '--keep', '1']);
+      assert.ok(existsSync(join(root, 'other', '1', 'card.json')));
+    });
+    await refs.case('models status ../other', async () => void (await cli(['status', '../other'])));
     assert.deepEqual(aliases(root, 'm'), {}, 'no alias moved');
     assert.ok(!readFileSync(join(root, 'registry.json'), { flag: 'a+' }).toString().includes('outside'), 'no model named ../outside-model');
     await refs.case('truncated registry.json', async () => {

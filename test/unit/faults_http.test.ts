@@ -2,7 +2,8 @@
  * Bad HTTP input against both servers (the demo's web server and the service's HTTP face with
  * its feedback route): malformed URLs, a broken registry, bodies that never end on refused
  * requests, slow clients, throwing handlers. Every case must end in a 4xx/5xx or a cut
- * connection, with the server still serving and the feedback store untouched.
+ * connection, with the server still serving and the feedback store untouched; a refusal of a
+ * body the client is still sending must reach that client, status and code (lingering close).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { CARD_SCHEMA, MODEL_CONTRACT } from '../../core/index.js';
 import { untrainedCard } from '../../bench/helpers/models.js';
 import { FeedbackIngest, feedbackRoutes } from '../../runtime-node/feedback.js';
 import { startHttp } from '../../runtime-node/http.js';
+import { DEFAULT_LINGER } from '../../runtime-node/lingering_close.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { FaultTally } from '../helpers/fault_tally.js';
 
@@ -171,7 +173,7 @@ describe('faults: HTTP', () => {
           assert.ok(r.status !== null && r.status >= 200, `${name}: the client read ${JSON.stringify(r.response.slice(0, 80))}`);
         });
       }
-      console.log(`refused endless bodies: the clients wrote at most ${Math.max(...written)} bytes (limit ${LIMIT}; the rest sat in socket buffers)`);
+      console.log(`refused endless bodies: the clients wrote at most ${Math.max(...written)} bytes before the server closed (it discards at most ${DEFAULT_LINGER.maxBytes} after answering; the rest sat in socket buffers)`);
       await tally.case('declared content-length over the limit', async () => {
         const r = await rawRequest(s.svc.url, `POST /feedback HTTP/1.1\r\nhost: x\r\nauthorization: Bearer tok\r\ncontent-type: application/json\r\ncontent-length: ${LIMIT * 1000}\r\n`, 'none');
         assert.equal(r.status, 413);

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatasetFetchError, parseJsonText } from '../../../core/index.js';
+import { withOsErrors } from '../../../core/node/safe_read.js';
 import { downloadResumable } from './download.js';
 import { extractTarGz, moveIntoPlace } from './extract.js';
 
@@ -104,7 +105,7 @@ export async function fetchOxfordPets(options: FetchOxfordPetsOptions = {}): Pro
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new DatasetFetchError('DOWNLOAD_FAILED', `--mirror must be an http(s) URL, got '${base}'`);
   const pins = pinnedDigests(base);
   const work = join(dir, '.fetch');
-  mkdirSync(work, { recursive: true });
+  withOsErrors(dir, '--dir', () => mkdirSync(work, { recursive: true }));
   rmSync(join(dir, COMPLETE_MARKER), { force: true });
   const emit = options.onEvent ?? (() => {});
   const done: Marker['archives'] = [];
