@@ -77,6 +77,8 @@ export interface TrainConfig {
   softTargets: number;
   /** Distillation temperature for the soft targets. @default 2 */
   temperature: number;
+  /** The border band of teacher-labelled samples: trained on (`learn`) or left out of the loss (`ignore`). @default 'learn' */
+  teacherBorder: 'learn' | 'ignore';
 }
 
 /** Defaults of TrainConfig. */
@@ -106,6 +108,7 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'data' | 'name'> = {
   reportSamples: 6,
   softTargets: LOSS_DEFAULTS.softTargets,
   temperature: LOSS_DEFAULTS.temperature,
+  teacherBorder: LOSS_DEFAULTS.teacherBorder,
 };
 
 const isInt = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
@@ -142,6 +145,7 @@ export const trainConfigSchema = z.object({
   restoreBest: field((v) => typeof v === 'boolean', (v) => `restoreBest must be true or false, got ${JSON.stringify(v)}`),
   softTargets: field((v) => typeof v === 'number' && v >= 0 && v <= 1, (v) => `softTargets must be a weight from 0 to 1, got ${JSON.stringify(v)}`),
   temperature: field((v) => typeof v === 'number' && v >= 1 && v <= 20, (v) => `temperature must be from 1 to 20, got ${JSON.stringify(v)}`),
+  teacherBorder: field((v) => v === 'learn' || v === 'ignore', (v) => `teacherBorder must be 'learn' or 'ignore', got ${JSON.stringify(v)}`),
 });
 
 /** Fills defaults and checks every field and cross-field rule. */

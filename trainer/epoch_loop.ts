@@ -4,6 +4,7 @@
  * early stopping and a checkpoint. Whatever runs the steps (this thread or replicas) is behind a
  * StepRunner; the loop syncs it before it reads the model.
  */
+import { usesPackedTargets } from './loss.js';
 import { appendFileSync } from 'node:fs';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { TrainingDivergedError } from '../core/index.js';
@@ -94,7 +95,7 @@ async function trainEpoch(ctx: LoopContext): Promise<{ lossSum: number; lossCoun
     epoch: state.epoch,
     dropRemainder: ctx.dropRemainder,
     startBatch: state.batchInEpoch,
-    softTargets: config.softTargets > 0,
+    softTargets: usesPackedTargets(config),
   })) {
     if (state.step >= ctx.totalSteps) break;
     const t0 = performance.now();

@@ -24,9 +24,20 @@ export interface LossOptions {
   softTargets: number;
   /** Distillation temperature T: soft targets and student are softened by it, the term scaled by T². @default 2 */
   temperature: number;
+  /**
+   * The border band of teacher-labelled samples: `learn` trains on it as border; `ignore` leaves
+   * those pixels out of the loss, so only real trimaps teach the border (a teacher has no border
+   * class: its band is drawn by a rule, border.ts). @default 'learn'
+   */
+  teacherBorder: 'learn' | 'ignore';
 }
 
-export const LOSS_DEFAULTS: LossOptions = { softTargets: 0, temperature: 2 };
+export const LOSS_DEFAULTS: LossOptions = { softTargets: 0, temperature: 2, teacherBorder: 'learn' };
+
+/** Whether a loss reads soft targets packed in the labels (data/soft_targets.ts). */
+export function usesPackedTargets(options: Pick<LossOptions, 'softTargets' | 'teacherBorder'>): boolean {
+  return options.softTargets > 0 || options.teacherBorder === 'ignore';
+}
 
 /**
  * The training loss. With `softTargets` 0 it is sparseCrossEntropy. Otherwise `labels` carry a
@@ -40,12 +51,15 @@ export const LOSS_DEFAULTS: LossOptions = { softTargets: 0, temperature: 2 };
  *
  * m is the teacher's pet log-odds, so q_T is its pet probability at temperature T when its
  * classes split two ways (pet, the rest); the student's border class gets no soft mass, which
- * teaches it that outside the band the teacher saw no border.
+ * teaches it that outside the band the teacher saw no border. With `teacherBorder: 'ignore'` the
+ * band pixels of teacher-labelled samples (border with a soft target) weigh 0, and the mean is
+ * over the pixels that count.
  */
 export function trainingLoss(options: LossOptions = LOSS_DEFAULTS): (logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar {
   const w = options.softTargets;
-  if (!(w > 0)) return (logits, labels) => sparseCrossEntropy(logits, labels);
+  if (!usesPackedTargets(options)) return (logits, labels) => sparseCrossEntropy(logits, labels);
   const t = options.temperature;
+  const ignoreBand = options.teacherBorder === 'ignore';
   return (logits, labels) =>
     tf.tidy(() => {
       const packed = tf.cast(labels, 'float32');
@@ -56,8 +70,11 @@ export function trainingLoss(options: LossOptions = LOSS_DEFAULTS): (logits: tf.
       const logT = tf.logSoftmax(tf.div(logits, t));
       const [petLog, bgLog] = [CLASS_PET, CLASS_BACKGROUND].map((k) => tf.squeeze(tf.slice(logT, [0, 0, 0, k], [-1, -1, -1, 1]), [3]));
       const softLoss = tf.mul(tf.neg(tf.add(tf.mul(q, petLog), tf.mul(tf.sub(1, q), bgLog))), t * t);
-      const has = tf.logicalAnd(tf.greater(soft, 0), tf.notEqual(cls, CLASS_BORDER));
-      const mixed = tf.where(has, tf.add(tf.mul(hard, 1 - w), tf.mul(softLoss, w)), hard);
-      return tf.mean(mixed) as tf.Scalar;
+      const teacher = tf.greater(soft, 0);
+      const has = tf.logicalAnd(teacher, tf.notEqual(cls, CLASS_BORDER));
+      const mixed = w > 0 ? tf.where(has, tf.add(tf.mul(hard, 1 - w), tf.mul(softLoss, w)), hard) : hard;
+      if (!ignoreBand) return tf.mean(mixed) as tf.Scalar;
+      const counts = tf.cast(tf.logicalNot(tf.logicalAnd(teacher, tf.equal(cls, CLASS_BORDER))), 'float32');
+      return tf.div(tf.sum(tf.mul(mixed, counts)), tf.maximum(tf.sum(counts), 1)) as tf.Scalar;
     });
 }

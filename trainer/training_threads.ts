@@ -26,10 +26,10 @@ export async function startTrainingThreads(o: {
   backend: ActiveBackend['name'];
   model: LayersModel;
   optimizer: tf.Optimizer;
-  config: Pick<TrainConfig, 'learningRate' | 'batchSize' | 'softTargets' | 'temperature'>;
+  config: Pick<TrainConfig, 'learningRate' | 'batchSize' | 'softTargets' | 'temperature' | 'teacherBorder'>;
   log: Logger;
 }): Promise<StepRunner> {
-  const loss = { softTargets: o.config.softTargets, temperature: o.config.temperature };
+  const loss = { softTargets: o.config.softTargets, temperature: o.config.temperature, teacherBorder: o.config.teacherBorder };
   if (o.workers <= 1 || (o.backend !== 'wasm' && o.backend !== 'cpu')) return inProcessSteps(o.model, o.optimizer, loss);
   return startReplicas({ workers: o.workers, backend: o.backend, model: o.model, optimizer: o.optimizer, learningRate: o.config.learningRate, batchSize: o.config.batchSize, loss, log: o.log });
 }

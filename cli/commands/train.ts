@@ -33,6 +33,7 @@ interface TrainFlags extends GlobalOptions {
   resume?: string | boolean;
   softTargets?: number;
   temperature?: number;
+  teacherBorder?: 'learn' | 'ignore';
 }
 
 function readConfigFile(path: string): Partial<TrainConfig> {
@@ -84,6 +85,7 @@ export function registerTrain(program: Command): void {
     .option('--model-config <json>', 'architecture options, e.g. \'{"baseFilters":8,"depth":3}\'', jsonOption('model-config'))
     .option('--soft-targets <weight>', "weight 0–1 of a teacher's soft targets (edgeseg label writes them) against the hard labels; 0 = hard labels only (default 0)", numberOption('soft-targets', 0))
     .option('--temperature <T>', 'distillation temperature of the soft targets (default 2)', numberOption('temperature', 1))
+    .option('--teacher-border <mode>', "the border band of teacher labels: learn it, or ignore it so only real trimaps teach the border (default learn)")
     .option('--resume [run]', 'continue the newest unfinished run (or the given run directory) from its checkpoint')
     .action(async (flags: TrainFlags, cmd: Command) => {
       const log = cliLogger('trainer', cmd.optsWithGlobals());
@@ -121,6 +123,7 @@ export function registerTrain(program: Command): void {
           modelConfig: flags.modelConfig,
           softTargets: flags.softTargets,
           temperature: flags.temperature,
+          teacherBorder: flags.teacherBorder,
         };
         const merged = { ...file, ...Object.fromEntries(Object.entries(fromFlags).filter(([, v]) => v !== undefined)) };
         result = await train(merged, { log, onEvent });

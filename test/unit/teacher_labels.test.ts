@@ -110,18 +110,24 @@ describe('teacher labels', () => {
     const hardLabels = tf.tensor3d(Array.from(classIds), [n, h, w], 'int32');
     const packedLabels = tf.tensor3d(Array.from(packed), [n, h, w], 'int32');
     const plain = sparseCrossEntropy(logits, hardLabels).dataSync()[0];
-    assert.ok(Math.abs(trainingLoss({ softTargets: 0, temperature: 2 })(logits, hardLabels).dataSync()[0] - plain) < 1e-6);
+    assert.ok(Math.abs(trainingLoss({ softTargets: 0, temperature: 2, teacherBorder: 'learn' })(logits, hardLabels).dataSync()[0] - plain) < 1e-6);
     // Soft weight 1: pixel 0 follows the teacher (pet, p = σ(4/T)), pixels 1 (border) and 2 (no soft) keep their hard labels.
     const t = 2;
-    const distilled = trainingLoss({ softTargets: 1, temperature: t })(logits, packedLabels).dataSync()[0];
+    const distilled = trainingLoss({ softTargets: 1, temperature: t, teacherBorder: 'learn' })(logits, packedLabels).dataSync()[0];
     const q = 1 / (1 + Math.exp(-4 / t));
     const softPixel0 = -t * t * (q * Math.log(1 / 3) + (1 - q) * Math.log(1 / 3));
     const hard = (z: number[], y: number) => -(z[y] - Math.log(z.reduce((s, v) => s + Math.exp(v), 0)));
     const expect = (softPixel0 + hard([0, 0, 3], CLASS_BORDER) + hard([3, 0, 0], CLASS_PET)) / 3;
     assert.ok(Math.abs(distilled - expect) < 1e-4, `${distilled} vs ${expect}`);
     // Its gradient at pixel 0 raises the pet logit (the teacher says pet; the hard label says background).
-    const grad = tf.grad((z: tf.Tensor) => trainingLoss({ softTargets: 1, temperature: t })(z as tf.Tensor4D, packedLabels))(logits).dataSync();
+    const grad = tf.grad((z: tf.Tensor) => trainingLoss({ softTargets: 1, temperature: t, teacherBorder: 'learn' })(z as tf.Tensor4D, packedLabels))(logits).dataSync();
     assert.ok(grad[CLASS_PET] < 0 && grad[CLASS_BACKGROUND] > 0, `pixel 0 gradient ${[...grad.slice(0, 3)]}`);
+    // teacherBorder 'ignore': the teacher's band pixel (1) leaves the loss; the mean is over the other two.
+    const ignored = trainingLoss({ softTargets: 1, temperature: t, teacherBorder: 'ignore' })(logits, packedLabels).dataSync()[0];
+    const expectIgnored = (softPixel0 + hard([3, 0, 0], CLASS_PET)) / 2;
+    assert.ok(Math.abs(ignored - expectIgnored) < 1e-4, `${ignored} vs ${expectIgnored}`);
+    const bandGrad = tf.grad((z: tf.Tensor) => trainingLoss({ softTargets: 0, temperature: t, teacherBorder: 'ignore' })(z as tf.Tensor4D, packedLabels))(logits).dataSync();
+    assert.ok([...bandGrad.slice(3, 6)].every((g) => g === 0), 'no gradient from an ignored band pixel');
     tf.dispose([logits, hardLabels, packedLabels]);
   });
 });
