@@ -5,6 +5,7 @@
  * thread, median of `reps`. "Before" is the kernel of the previous round:
  * - Conv2DBackpropFilter: one XNNPACK convolution with dy as the filter (conv2DBackpropFilterAsConv);
  * - DepthwiseConv2dNativeBackpropFilter: the float64 JavaScript loop;
+ * - DepthwiseConv2dNativeBackpropInput: the sub-pixel route (an XNNPACK depthwise convolution and a pixel shuffle);
  * - ReLU and ClipByValue gradients: tfjs-core's formulas (3 and 5 kernels);
  * - Sum and Mean: the wasm backend's own (transpose, then reduce);
  * - BatchNorm's gradient sums: x − μ, its product with dy, and the backend's Sum of each;
@@ -17,6 +18,7 @@ import { CLIP_BY_VALUE_GRAD, RELU_GRAD } from '../../core/node/wasm_kernels/Acti
 import { BATCH_NORM_GRAD_SUMS } from '../../core/node/wasm_kernels/BatchNormGradSums.js';
 import { conv2DBackpropFilterAsConv } from '../../core/node/wasm_kernels/Conv2DBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropFilterAsLoop } from '../../core/node/wasm_kernels/DepthwiseConv2dNativeBackpropFilter.js';
+import { depthwiseConv2dNativeBackpropInputAsSubPixel } from '../../core/node/wasm_kernels/DepthwiseConv2dNativeBackpropInput.js';
 import { meanKernel } from '../../core/node/wasm_kernels/Mean.js';
 import { splitVByRuns } from '../../core/node/wasm_kernels/SplitV.js';
 import { sumKernel } from '../../core/node/wasm_kernels/Sum.js';
@@ -39,7 +41,7 @@ export interface BeforeAfter {
   afterMs: number;
 }
 
-const RECORDED = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'Relu', 'ClipByValue', 'Sum', 'Mean', 'FusedBatchNorm', 'SplitV'];
+const RECORDED = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Relu', 'ClipByValue', 'Sum', 'Mean', 'FusedBatchNorm', 'SplitV'];
 
 /** The calls of RECORDED kernels one forward + backward pass of `model` makes (wrappers are removed again). */
 function recordCalls(model: LayersModel, xs: tf.Tensor4D, ys: tf.Tensor3D): Call[] {
@@ -97,6 +99,8 @@ function pair(c: Call, t: tf.Tensor[]): { before: () => void; after: () => void;
       return { label: 'Sum', before: direct(sumKernel.backendKernel()!, { x: t[0] }, c.attrs), after: direct(now('Sum'), { x: t[0] }, c.attrs) };
     case 'Mean':
       return { label: 'Mean', before: direct(meanKernel.backendKernel()!, { x: t[0] }, c.attrs), after: direct(now('Mean'), { x: t[0] }, c.attrs) };
+    case 'DepthwiseConv2dNativeBackpropInput':
+      return { label: c.kernel, before: direct(depthwiseConv2dNativeBackpropInputAsSubPixel, { dy: t[0], filter: t[1] }, c.attrs), after: direct(now(c.kernel), { dy: t[0], filter: t[1] }, c.attrs) };
     case 'SplitV':
       return { label: 'SplitV', before: direct(splitVByRuns, { x: t[0] }, c.attrs), after: direct(now('SplitV'), { x: t[0] }, c.attrs) };
     case 'FusedBatchNorm': {

@@ -6,6 +6,7 @@ import { tf } from '../../core/node/tfjs.js';
 import { filterGradGemm, filterGemmRoute, type FilterGemmRoute } from '../../core/node/wasm_kernels/filter_gemm.js';
 import { KernelScope } from '../../core/node/wasm_kernels/kernel_scope.js';
 import { depthwiseFilterSimdApplies } from '../../core/node/wasm_kernels/DepthwiseConv2dNativeBackpropFilter.js';
+import { depthwiseInputSimdApplies } from '../../core/node/wasm_kernels/DepthwiseConv2dNativeBackpropInput.js';
 import { relativeError } from '../helpers/compare.js';
 
 type Shape4 = [number, number, number, number];
@@ -199,7 +200,7 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
-  it('DepthwiseConv2dNativeBackpropFilter on its SIMD route (mult 1, channels a multiple of 4) on 24 random shapes', async () => {
+  it('DepthwiseConv2dNativeBackpropFilter and -Input on their SIMD routes (mult 1, channels a multiple of 4) on 24 random shapes', async () => {
     const rand = createRandom(505);
     for (let k = 0; k < 24; k++) {
       const fh = randInt(rand, 1, 4);
@@ -211,16 +212,20 @@ describe('wasm gradient kernels match the cpu backend', () => {
       const span = [(fh - 1) * dilation + 1, (fw - 1) * dilation + 1];
       const x: Shape4 = [randInt(rand, 1, 3), randInt(rand, span[0] + 1, 15), randInt(rand, span[1] + 1, 15), 4 * randInt(rand, 1, 6)];
       const f: Shape4 = [fh, fw, x[3], 1];
-      assert.ok(depthwiseFilterSimdApplies(f));
+      assert.ok(depthwiseFilterSimdApplies(f) && depthwiseInputSimdApplies(f));
       const xa = randomData(x, 7 * k);
       await tf.setBackend('cpu');
       const dyShape = tf.tidy(() => tf.depthwiseConv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(f) as tf.Tensor4D, stride, pad, 'NHWC', dilation).shape);
       const dya = randomData(dyShape, 7 * k + 1);
       const got = await on('wasm', () => kernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor(xa, x), dy: tf.tensor(dya, dyShape) }, { strides: stride, dilations: dilation, pad, filterShape: f }));
-      const ex = expandFilter(new Float32Array(fh * fw * x[3]), f, dilation);
+      const fa = randomData(f, 7 * k + 2);
+      const ex = expandFilter(fa, f, dilation);
       const full = await on('cpu', () => kernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor(xa, x), dy: tf.tensor(dya, dyShape) }, { strides: stride, dilations: 1, pad, filterShape: ex.shape }));
       const expected = await on('cpu', () => tf.stridedSlice(tf.tensor(full, ex.shape), [0, 0, 0, 0], ex.shape, [dilation, dilation, 1, 1]));
-      assert.ok(relativeError(got, expected) <= TOLERANCE, `case ${k}: x=${x} f=${f} stride=${stride} dilation=${dilation} pad=${pad}`);
+      assert.ok(relativeError(got, expected) <= TOLERANCE, `filter gradient, case ${k}: x=${x} f=${f} stride=${stride} dilation=${dilation} pad=${pad}`);
+      const input = await on('wasm', () => kernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor(dya, dyShape), filter: tf.tensor(fa, f) }, { strides: stride, dilations: dilation, pad, inputShape: x }));
+      const inputExpected = await on('cpu', () => kernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor(dya, dyShape), filter: tf.tensor(ex.data, ex.shape) }, { strides: stride, dilations: 1, pad, inputShape: x }));
+      assert.ok(relativeError(input, inputExpected) <= TOLERANCE, `input gradient, case ${k}: x=${x} f=${f} stride=${stride} dilation=${dilation} pad=${pad}`);
     }
   });
 

@@ -1,4 +1,13 @@
-/** DepthwiseConv2dNativeBackpropInput for wasm, missing from the wasm backend: see transposed_conv.ts. */
+/**
+ * DepthwiseConv2dNativeBackpropInput for wasm, missing from the wasm backend.
+ * dx[b, p·s + i·d − top, q·s + j·d − left, c] += dy[b, p, q, c] · W[i, j, c]  (mult = 1).
+ *
+ * With mult = 1 and C a multiple of 4 (every MobileNetV2 layer) it scatters in place with
+ * simd.ts's scaleAcc: for each output row (b, p) and tap (i, j), the run of columns q whose input
+ * column lies inside dx is one call, dy read densely and dx written at a stride of s·C floats.
+ * Other filters take the sub-pixel route of transposed_conv.ts (one XNNPACK depthwise convolution
+ * and a pixel shuffle), which measured ~3–4 GFLOP/s on MobileNetV2's layers.
+ */
 import {
   backend_util,
   DepthwiseConv2dNativeBackpropInput,
@@ -8,9 +17,51 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { KernelScope } from './kernel_scope.js';
+import { simdLoops } from './simd.js';
 import { transposedConv } from './transposed_conv.js';
 
-const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
+/** Whether the SIMD route takes this filter [fh, fw, C, mult]. */
+export function depthwiseInputSimdApplies(filterShape: readonly number[]): boolean {
+  return filterShape[3] === 1 && filterShape[2] % 4 === 0;
+}
+
+function viaSimd(s: KernelScope, dy: TensorInfo, filter: TensorInfo, inputShape: number[], info: backend_util.Conv2DInfo): TensorInfo {
+  const [batch, inH, inW, c] = inputShape;
+  const [fh, fw] = filter.shape;
+  const [, outH, outW] = dy.shape;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const dx = s.output(inputShape);
+  s.heap(dx).fill(0);
+  const loops = simdLoops(s.backend);
+  const [dyp, wp, dxp] = [s.ptr(dy), s.ptr(filter), s.ptr(dx)];
+  const cb = c * 4;
+  const q0 = new Int32Array(fw);
+  const q1 = new Int32Array(fw);
+  for (let j = 0; j < fw; j++) {
+    q0[j] = Math.max(0, Math.ceil((left - j * dw) / sw));
+    q1[j] = Math.min(outW, Math.floor((inW - 1 + left - j * dw) / sw) + 1);
+  }
+  for (let b = 0; b < batch; b++) {
+    for (let p = 0; p < outH; p++) {
+      const dyRow = dyp + (b * outH + p) * outW * cb;
+      for (let i = 0; i < fh; i++) {
+        const r = p * sh + i * dh - top;
+        if (r < 0 || r >= inH) continue;
+        const dxRow = dxp + (b * inH + r) * inW * cb;
+        for (let j = 0; j < fw; j++) {
+          if (q1[j] <= q0[j]) continue;
+          const col = q0[j] * sw + j * dw - left;
+          loops.scaleAcc(dyRow + q0[j] * cb, wp + (i * fw + j) * cb, dxRow + col * cb, sw * cb, cb, q1[j] - q0[j]);
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+function kernel({ inputs, backend, attrs }: Parameters<KernelFunc>[0], simd: boolean): TensorInfo {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
   const info = backend_util.computeConv2DInfo(
@@ -23,21 +74,28 @@ const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend, attrs
     true,
   );
   return KernelScope.use(backend, 'wasm', (s) =>
-    transposedConv(
-      s,
-      dy,
-      filter,
-      {
-        inputShape: inputShape as [number, number, number, number],
-        strides: [info.strideHeight, info.strideWidth],
-        dilations: [info.dilationHeight, info.dilationWidth],
-        padTop: info.padInfo.top,
-        padLeft: info.padInfo.left,
-      },
-      'depthwise',
-    ),
+    simd && depthwiseInputSimdApplies(filter.shape)
+      ? viaSimd(s, dy, filter, inputShape as number[], info)
+      : transposedConv(
+          s,
+          dy,
+          filter,
+          {
+            inputShape: inputShape as [number, number, number, number],
+            strides: [info.strideHeight, info.strideWidth],
+            dilations: [info.dilationHeight, info.dilationWidth],
+            padTop: info.padInfo.top,
+            padLeft: info.padInfo.left,
+          },
+          'depthwise',
+        ),
   );
-};
+}
+
+const depthwiseConv2dNativeBackpropInput: KernelFunc = (args) => kernel(args, true);
+
+/** The previous kernel, the sub-pixel route for every filter (the before/after benchmark's "before"). */
+export const depthwiseConv2dNativeBackpropInputAsSubPixel: KernelFunc = (args) => kernel(args, false);
 
 export const depthwiseConv2dNativeBackpropInputConfig: KernelConfig = {
   kernelName: DepthwiseConv2dNativeBackpropInput,

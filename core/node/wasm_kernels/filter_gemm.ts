@@ -8,8 +8,9 @@
  * - 'outer' (C a multiple of 4, O of 8: every layer of both U-Nets but the RGB stem): simd.ts's
  *   outerAcc, a hand-written 4 × 8 f32x4 micro-kernel that sums outer products x[n, c]·dy[n, o]
  *   straight out of the NHWC tensors — per output row and tap, one run of pixels, x at a stride
- *   of sw·C — with no im2col, transpose or packing. 40–60 GFLOP/s on the U-Nets' layers, above
- *   the forward convolution's XNNPACK rate.
+ *   of sw·C — with no im2col, transpose or packing. 40–60 GFLOP/s per layer of the U-Nets in
+ *   isolation, ~40 over a training step's calls: at or above the forward convolutions' XNNPACK
+ *   rate in the same step.
  * - 'shifted' and 'im2col' (the other channel counts) run XNNPACK's GEMM (the wasm backend's
  *   BatchMatMul). It reaches XNNPACK only with transposeA = transposeB = false (either
  *   transpose is a scalar loop at ~3 GFLOP/s), and packs B [K, N] on every call with a new B at

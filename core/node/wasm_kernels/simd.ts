@@ -37,6 +37,11 @@ export interface SimdLoops {
    * copies: one piece of a channel-axis split, run by run, with no JavaScript call per run.
    */
   copyRuns(src: number, srcStep: number, dst: number, dstStep: number, rb: number, count: number): void;
+  /**
+   * out[k·outStep .. +cb) += dy[k·cb .. +cb) ⊙ w[0..cb) for k < rows, as f32x4: one tap of the
+   * depthwise input gradient scattered over a run of pixels (out may be strided, dy is dense).
+   */
+  scaleAcc(dy: number, w: number, out: number, outStep: number, cb: number, rows: number): void;
   /** acc[0..cb) += Σ_{k<rows} x[k·cb .. +cb), as f32x4: a column sum (Sum over leading axes). */
   colSum(x: number, acc: number, cb: number, rows: number): void;
   /** out[k] = lo ≤ x[k] ≤ hi ? dy[k] : 0 for nb/4 floats (nb a multiple of 16): ClipByValue's gradient. */
@@ -160,11 +165,24 @@ const copyRuns = countDown(5, [
   ...addTo(2, get(3)),
 ]);
 
+// scaleAcc(dy 0, w 1, out 2, outStep 3, cb 4, rows 5; j 6)
+const scaleAcc = countDown(5, [
+  ...overBytes(6, 4, [
+    ...get(2), ...get(6), op.add,
+    ...get(2), ...get(6), op.add, ...v(simd.load, true),
+    ...get(0), ...get(6), op.add, ...v(simd.load, true), ...get(1), ...get(6), op.add, ...v(simd.load, true), ...v(simd.f32x4Mul),
+    ...v(simd.f32x4Add), ...v(simd.store, true),
+  ]),
+  ...addTo(0, get(4)),
+  ...addTo(2, get(3)),
+]);
+
 const V128 = 0x7b;
 const FUNCTIONS: { name: keyof SimdLoops; params: number[]; locals: number[]; body: number[] }[] = [
   { name: 'mulAcc', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: mulAcc },
   { name: 'outerAcc', params: [I32, I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128], body: outerAcc },
   { name: 'colSum', params: [I32, I32, I32, I32], locals: [I32], body: colSum },
+  { name: 'scaleAcc', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: scaleAcc },
   { name: 'copyRuns', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: copyRuns },
   { name: 'bnGradSums', params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, V128], body: bnGradSums },
   { name: 'clipGrad', params: [I32, I32, I32, I32, F32, F32], locals: [I32, V128], body: clipGrad },
