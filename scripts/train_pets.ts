@@ -107,6 +107,8 @@ if (values.base) {
     unlabeled: string;
     labelled: string;
     realWeight: number;
+    /** Label only the first N photos of the label order (a subset spread over every breed); absent: all. */
+    labelLimit?: number;
     work: string;
     train: { initFrom: string; softTargets: number; temperature: number } & Record<string, unknown>;
   };
@@ -151,7 +153,7 @@ if (values.base) {
       images: unlabeled,
       out: labelsDir,
       classes: recipe.teacher.classes,
-      limit: values.limit ? Number(values.limit) : undefined,
+      limit: values.limit ? Number(values.limit) : recipe.labelLimit,
       threads: 2,
       log,
       onProgress: (done, total, info) => {
@@ -169,8 +171,8 @@ if (values.base) {
     ...recipe.train,
     data: `oxford:${labelled}*${recipe.realWeight}+oxford:${labelsDir}`,
     out,
-    workers: values.workers ? Number(values.workers) : undefined,
-    maxSteps: values['max-steps'] ? Number(values['max-steps']) : undefined,
+    ...(values.workers ? { workers: Number(values.workers) } : {}),
+    ...(values['max-steps'] ? { maxSteps: Number(values['max-steps']) } : {}),
     softTargets: values['soft-targets'] !== undefined ? Number(values['soft-targets']) : recipe.train.softTargets,
     ...(values['teacher-border'] ? { teacherBorder: values['teacher-border'] as 'learn' | 'ignore' } : {}),
   };

@@ -7,17 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
+import { FAULT_TABLE_ENV, type FaultRow } from '../../scripts/fault_table.js';
 
-/** Environment variable naming the file the runner collects fault rows in (one JSON object a line). */
-export const FAULT_TABLE_ENV = 'EDGESEG_FAULT_TABLE';
-
-/** One row of the fault table. */
-export interface FaultRow {
-  cls: string;
-  tried: number;
-  refused: number;
-  lost: number;
-}
+export { FAULT_TABLE_ENV, type FaultRow } from '../../scripts/fault_table.js';
 
 export class FaultTally {
   tried = 0;

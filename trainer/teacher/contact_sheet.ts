@@ -11,7 +11,7 @@ import { blendOverlay, decodePngChannel, TRIMAP_OFFSET } from '../../core/index.
 import { decodeImage } from '../../core/node/decode_image.js';
 import { writeFileAtomic } from '../../core/node/fs_atomic.js';
 import type { BorderRule } from './border.js';
-import type { LabelRecord } from './label.js';
+import type { LabelRecord } from './manifest.js';
 
 export const CONTACT_SHEET = 'contact-sheet.html';
 const THUMBS = 'contact-sheet';

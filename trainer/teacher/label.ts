@@ -21,10 +21,10 @@ import { writeFileAtomic } from '../../core/node/fs_atomic.js';
 import { DEFAULT_BORDER_RULE, DEFAULT_SKIP_RULE, encodeSoftTarget, teacherTrimap, verdictOf, type BorderRule, type SkipRule, type TeacherVerdict } from './border.js';
 import { strongestOtherClass } from './class_map.js';
 import { writeContactSheet } from './contact_sheet.js';
+import { LABELS_MANIFEST, readLabelRecords, type LabelRecord } from './manifest.js';
 import { openTeacher, resizeFloatMap, type Teacher } from './teacher.js';
 
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
-export const LABELS_MANIFEST = 'labels.jsonl';
 export const TEACHER_FILE = 'teacher.json';
 
 /** A labelling run that cannot go on (the output folder holds another teacher's labels). */
@@ -62,17 +62,6 @@ export interface LabelOptions {
   onProgress?(done: number, total: number, info: string): void;
 }
 
-/** One manifest line. */
-export interface LabelRecord extends Partial<TeacherVerdict> {
-  name: string;
-  source: string;
-  status: 'labelled' | 'skipped';
-  code?: 'NO_PET' | 'UNSURE' | 'UNREADABLE';
-  reason?: string;
-  width?: number;
-  height?: number;
-}
-
 export interface LabelResult {
   out: string;
   teacher: { name: string; version: string; digest: string; engine: string };
@@ -98,21 +87,6 @@ export function listPhotos(dir: string): string[] {
     .map((f) => ({ f, key: hashString(f) }))
     .sort((a, b) => a.key - b.key || (a.f < b.f ? -1 : 1))
     .map(({ f }) => join(folder, f));
-}
-
-export function readLabelRecords(out: string): LabelRecord[] {
-  const path = join(out, LABELS_MANIFEST);
-  if (!existsSync(path)) return [];
-  const records: LabelRecord[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      records.push(JSON.parse(line) as LabelRecord);
-    } catch {
-      // A line cut by a kill mid-append: that photo is labelled again.
-    }
-  }
-  return records;
 }
 
 /** Labels one photo: the trimap and soft target at the photo's size, and the verdict. */
