@@ -12,7 +12,7 @@
  *
  * Writes bench/out/flicker.json.
  *
- *   npm run bench:flicker [-- --photos 6 --frames 24 --ratio 0.7 --model /models/pets/1-fp16/]
+ *   npm run bench:flicker [-- --photos 6 --frames 24 --ratio 0.7 --model /models/pets/2-fp16/]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ import { startWebServer } from '../scripts/web_server.js';
 import { buildWeb, launchBrowser, openHarness, HARNESS_DIST } from './helpers/browser.js';
 import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 
-const { values: args } = parseArgs({ options: { photos: { type: 'string', default: '6' }, frames: { type: 'string', default: '24' }, ratio: { type: 'string', default: '0.7' }, model: { type: 'string', default: '/models/pets/1-fp16/' } } });
+const { values: args } = parseArgs({ options: { photos: { type: 'string', default: '6' }, frames: { type: 'string', default: '24' }, ratio: { type: 'string', default: '0.7' }, model: { type: 'string', default: '/models/pets/2-fp16/' } } });
 const PHOTOS = Math.max(1, Math.min(50, Number(args.photos)));
 const FRAMES = Math.max(2, Math.min(200, Number(args.frames)));
 const RATIO = Number(args.ratio);

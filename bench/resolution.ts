@@ -13,7 +13,7 @@
  *
  * Writes bench/out/resolution.json.
  *
- *   npm run bench:resolution [-- --data oxford:../shared/data/oxford-pets-subset] [--model data/models/pets/1-fp16] [--limit 0]
+ *   npm run bench:resolution [-- --data oxford:../shared/data/oxford-pets-subset] [--model data/models/pets/2-fp16] [--limit 0]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -33,7 +33,7 @@ import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 const { values: args } = parseArgs({
   options: {
     data: { type: 'string', default: `oxford:${join(PACKAGE_ROOT, 'data', 'oxford-pets-sample')}` },
-    model: { type: 'string', default: join(PACKAGE_ROOT, 'data', 'models', 'pets', '1-fp16') },
+    model: { type: 'string', default: join(PACKAGE_ROOT, 'data', 'models', 'pets', '2-fp16') },
     limit: { type: 'string', default: '0' },
   },
 });

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * runtime-web for web developers, in Chromium on wasm with the shipped pets model (pets@1-uint8:
+ * runtime-web for web developers, in Chromium on wasm with the shipped pets model (pets@2-uint8:
  * tfjs layers and an int8 ONNX file): masks at the frame's size, confidence masks, letterbox and
  * crop mapped back to the frame, timestamps, smoothing and reset, loading from ZIP bytes with
  * progress (and abort), a caller's ImageBitmap left open, the engines allow-list, and the lean
@@ -27,8 +27,8 @@ import { runCli } from '../helpers/cli.js';
 import { sizedOnnx } from '../helpers/sized_onnx.js';
 
 const MODELS = join(PACKAGE_ROOT, 'data', 'models');
-const VERSION_DIR = join(MODELS, 'pets', '1-uint8');
-const MODEL = '/models/pets/1-uint8/';
+const VERSION_DIR = join(MODELS, 'pets', '2-uint8');
+const MODEL = '/models/pets/2-uint8/';
 const PHOTO = join(PACKAGE_ROOT, 'data', 'oxford-pets-sample', 'images', 'Abyssinian_1.jpg');
 /** The test frame: a real pet photo at a 4:3 size that is not the model's, as PNG (the same pixels in Node and Chromium). */
 const FRAME = { width: 200, height: 150 };
@@ -117,7 +117,7 @@ interface PageResult {
 }
 type Window = typeof globalThis & { edgeseg: Api };
 
-describe('runtime-web outputs, video and loading in Chromium (pets@1-uint8 on wasm)', () => {
+describe('runtime-web outputs, video and loading in Chromium (pets@2-uint8 on wasm)', () => {
   let server: Awaited<ReturnType<typeof startWebServer>>;
   let browser: Browser;
   let page: Page;
@@ -352,7 +352,7 @@ describe('runtime-web outputs, video and loading in Chromium (pets@1-uint8 on wa
   });
 
   it('loads from the bytes of a ZIP of the version directory with progress for every file, the same masks as from its URL; an abort rejects with its reason', async () => {
-    const files = Object.fromEntries(readdirSync(VERSION_DIR).map((f) => [`1-uint8/${f}`, new Uint8Array(readFileSync(join(VERSION_DIR, f)))]));
+    const files = Object.fromEntries(readdirSync(VERSION_DIR).map((f) => [`2-uint8/${f}`, new Uint8Array(readFileSync(join(VERSION_DIR, f)))]));
     const zip = Buffer.from(zipSync(files)).toString('base64');
     const r = await page.evaluate(
       async ({ model, b64, zip }) => {

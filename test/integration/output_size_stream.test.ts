@@ -17,7 +17,7 @@ import { tf } from '../../core/node/tfjs.js';
 import { InferenceEngine } from '../../runtime-node/engine/engine.js';
 import type { FrameOutcome, InferOptions } from '../../runtime-node/engine/protocol.js';
 
-const DIR = join(PACKAGE_ROOT, 'data', 'models', 'pets', '1-uint8');
+const DIR = join(PACKAGE_ROOT, 'data', 'models', 'pets', '2-uint8');
 const PHOTO = join(PACKAGE_ROOT, 'data', 'oxford-pets-sample', 'images', 'Bengal_10.jpg');
 
 describe('runtime-node masks at an output size', () => {
