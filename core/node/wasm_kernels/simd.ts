@@ -8,9 +8,21 @@
  * (callers fall back to plain JavaScript otherwise).
  */
 
+/**
+ * The slice of the WebAssembly JS API used here, declared locally: Node has it at run time, but
+ * the Node-only build (tsconfig.build.json: no DOM lib) has no global type for it.
+ */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: { env: { memory: WasmMemory } }) => { exports: unknown };
+};
+
 /** The part of the tfjs wasm backend this module needs. */
 interface WasmBackendModule {
-  wasm: { asm: { memory: WebAssembly.Memory } };
+  wasm: { asm: { memory: WasmMemory } };
 }
 
 /** The module's functions (byte addresses into the backend's heap). */
@@ -211,8 +223,8 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-let compiled: WebAssembly.Module | null = null;
-const instances = new WeakMap<WebAssembly.Memory, SimdLoops>();
+let compiled: object | null = null;
+const instances = new WeakMap<WasmMemory, SimdLoops>();
 
 /** The loops bound to `backend`'s heap (compiled once, instantiated once per heap). */
 export function simdLoops(backend: unknown): SimdLoops {
