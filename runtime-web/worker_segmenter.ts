@@ -1,5 +1,5 @@
 /**
- * The compute side of runtime-web, run inside the module worker (or on the main thread with
+ * WorkerSegmenter, the compute side of runtime-web, run inside the module worker (or on the main thread with
  * `worker: false`): loads and verifies the model while it probes the backends, serves frames with
  * the first candidate (backend × engine) that starts, and with `auto` measures the others in the
  * background (calibration.ts) and hands over to the fastest. Frames (ImageBitmap or VideoFrame)
@@ -32,9 +32,9 @@ import { orientFrame, toBitmap } from './frame_prep.js';
 import { drawMaskBitmap } from './mask_bitmap.js';
 import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
 import { samplingWindow, servedGeometry, type ServedGeometry } from './model_geometry.js';
-import { resultBuffers, type EngineApi, type EngineResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
+import { resultBuffers, type WorkerSegmenterApi, type WorkerSegmentResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
 import { FramePump } from './pump.js';
-import { WEB_BACKENDS, WEB_CANDIDATES, type BackendChoice, type CandidateRow, type LoadProgress, type ResolvedSegmenterOptions, type SegmenterInfo, type WasmPaths, type WebBackend, type WebCandidate, type WebEngine } from './segmenter.js';
+import { WEB_BACKENDS, WEB_CANDIDATES, type BackendChoice, type CandidateRow, type LoadProgress, type ResolvedSegmenterOptions, type SegmenterInfo, type WasmPaths, type WebBackend, type WebCandidate, type WebEngine } from './segmenter_api.js';
 
 /**
  * The engines a worker bundles: each entry point's worker passes the runners it imports, so the
@@ -60,7 +60,7 @@ const partsOf = (c: WebCandidate) => {
   return { engine, backend };
 };
 
-export class Engine implements EngineApi {
+export class WorkerSegmenter implements WorkerSegmenterApi {
   constructor(private readonly runners: EngineRunners) {}
 
   private options: ResolvedSegmenterOptions | null = null;
@@ -262,12 +262,12 @@ export class Engine implements EngineApi {
   }
 
   async getInfo(): Promise<SegmenterInfo> {
-    if (!this.info) throw new Error('the engine is not initialised');
+    if (!this.info) throw new Error('the segmenter is not initialised');
     return this.info;
   }
 
   async whenCalibrated(): Promise<SegmenterInfo> {
-    if (!this.calibrated) throw new Error('the engine is not initialised');
+    if (!this.calibrated) throw new Error('the segmenter is not initialised');
     return this.calibrated;
   }
 
@@ -294,14 +294,14 @@ export class Engine implements EngineApi {
     this.deviceLosses++;
   }
 
-  async segment(input: ImageBitmap | VideoFrame, meta: FrameMeta): Promise<EngineResult> {
+  async segment(input: ImageBitmap | VideoFrame, meta: FrameMeta): Promise<WorkerSegmentResult> {
     const timestampMs = meta.timestampMs ?? (input instanceof ImageBitmap ? performance.now() : input.timestamp / 1000);
     const o = this.options!;
     const frame = orientFrame(await toBitmap(input), o.rotation, o.mirror);
     const result = await this.exclusive(async () => {
       if (!this.serving || !this.info) {
         frame.close();
-        throw new Error('the engine is not initialised');
+        throw new Error('the segmenter is not initialised');
       }
       if (this.lost) await this.recover();
       const s = this.serving;
