@@ -43,7 +43,7 @@ import { exportOnnx } from '../converter/onnx/export.js';
 import { openDataset, type SampleSet } from '../trainer/data/dataset.js';
 import { evaluate } from '../trainer/evaluate.js';
 import { train } from '../trainer/train.js';
-import { openRunner } from '../cli/commands/open_model.js';
+import { openRunner } from '../cli/open_model.js';
 import { ProgressBar } from '../cli/progress.js';
 import { trainProgress } from '../cli/train_progress.js';
 import { startWebServer } from '../scripts/web_server.js';

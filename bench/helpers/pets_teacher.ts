@@ -15,7 +15,7 @@ import { readCard } from '../../core/node/registry.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
 import { parseLabelsOption } from '../../converter/import/labels.js';
 import { importModel } from '../../converter/import/import_model.js';
-import { openRunner } from '../../cli/commands/open_model.js';
+import { openRunner } from '../../cli/open_model.js';
 import { ProgressBar } from '../../cli/progress.js';
 import type { SampleSet } from '../../trainer/data/dataset.js';
 import { evaluate } from '../../trainer/evaluate.js';

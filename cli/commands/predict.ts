@@ -8,7 +8,7 @@ import { tf } from '../../core/node/tfjs.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
-import { openRunner } from './open_model.js';
+import { openRunner } from '../open_model.js';
 
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 

@@ -8,7 +8,7 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { convert } from '../../converter/convert.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { buildWeb, launchBrowser, HARNESS_DIST } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { randomizeBatchNorm, untrainedCard } from '../../bench/helpers/models.js';

@@ -17,7 +17,7 @@ import { importModel } from '../../converter/import/import_model.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { buildWeb, launchBrowser, openHarness, HARNESS_DIST } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { IMPORT_FIXTURES } from '../helpers/import_fixtures.js';

@@ -9,7 +9,7 @@ import { AccuracyGateError, convert } from '../../converter/convert.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/fold.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { train } from '../../trainer/train.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { runCli } from '../helpers/cli.js';

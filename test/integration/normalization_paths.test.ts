@@ -21,7 +21,7 @@ import { InferenceEngine } from '../../runtime-node/engine/engine.js';
 import type { FrameOutcome } from '../../runtime-node/engine/protocol.js';
 import { openDataset } from '../../trainer/data/dataset.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { BENCH_MODEL, randomizeBatchNorm, untrainedCard } from '../../bench/helpers/models.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';

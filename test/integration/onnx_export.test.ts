@@ -9,7 +9,7 @@ import { convert } from '../../converter/convert.js';
 import { decodeModel, ONNX_DTYPE } from '../../converter/onnx/proto.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { tf } from '../../core/node/tfjs.js';
 import { runCli } from '../helpers/cli.js';
 import { argmaxAgreement, relativeError } from '../helpers/compare.js';

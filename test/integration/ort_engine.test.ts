@@ -8,7 +8,7 @@ import { InferenceEngine } from '../../runtime-node/engine/engine.js';
 import type { FrameInput, FrameOutcome, InferOptions } from '../../runtime-node/engine/protocol.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
 import { quiet } from '../helpers/log.js';
 import { BENCH_MODEL, randomizeBatchNorm, untrainedCard } from '../../bench/helpers/models.js';

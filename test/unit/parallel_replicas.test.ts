@@ -4,7 +4,7 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { tf } from '../../core/node/tfjs.js';
 import { tinyBatch } from '../../bench/helpers/train_steps.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { abortAllReduce, AllReduce, createAllReduceBuffers, ReplicaAbortedError } from '../../trainer/parallel/all_reduce.js';
 import { startReplicas } from '../../trainer/parallel/replica_group.js';
 import { sliceOf } from '../../trainer/parallel/protocol.js';

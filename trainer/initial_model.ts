@@ -8,7 +8,7 @@ import { loadLayersModel } from '../core/node/artifact_fs.js';
 import { resolveModelRef } from '../core/node/registry.js';
 import type { TrainConfig } from './config.js';
 import { buildModel } from './models/index.js';
-import { seedWeights } from './models/init.js';
+import { seedWeights } from './models/seeded_weights.js';
 import { isEncoderLayer } from './models/unet_mobilenetv2.js';
 
 export interface InitialModel {

@@ -1,9 +1,9 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfigError, isOnnxOnly, onnxFileOf, type EngineRequest, type Logger, type ModelCard, type ModelRunner } from '../../core/index.js';
-import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
-import { resolveModelRef } from '../../core/node/registry.js';
-import { selectBackend, type ActiveBackend, type TrainingBackend } from '../../core/node/backends/select.js';
-import { loadRunner } from '../../runtime-node/engine/models.js';
+import { ConfigError, isOnnxOnly, onnxFileOf, type EngineRequest, type Logger, type ModelCard, type ModelRunner } from '../core/index.js';
+import { loadLayersModel, readModelDir } from '../core/node/artifact_fs.js';
+import { resolveModelRef } from '../core/node/registry.js';
+import { selectBackend, type ActiveBackend, type TrainingBackend } from '../core/node/backends/select.js';
+import { loadRunner } from '../runtime-node/engine/models.js';
 
 export interface OpenedModel {
   model: LayersModel;
