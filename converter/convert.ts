@@ -11,8 +11,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfigError, createLogger, tfjsModelOf, DatasetError, EdgesegError, normalizationOf, type Logger, type ModelCard, type Precision } from '../core/index.js';
+import { ConfigError, createLogger, tfjsModelOf, DatasetError, normalizationOf, type Logger, type ModelCard, type Precision } from '../core/index.js';
 import { selectBackend, type TrainingBackend } from '../core/node/backends/select.js';
+import { AccuracyGateError } from '../core/errors.js';
 import { openDataset } from '../trainer/data/dataset.js';
 import { codeRevision } from '../core/node/revision.js';
 import { tf, tfl } from '../core/node/tfjs.js';
@@ -100,12 +101,8 @@ export interface ConvertResult {
   seconds: number;
 }
 
-/** The variant lost more accuracy than `--max-miou-drop` allows; nothing was written. */
-export class AccuracyGateError extends EdgesegError {
-  constructor(message: string) {
-    super('ACCURACY_GATE_FAILED', message);
-  }
-}
+// convert()'s gate error, defined with every named error in core/errors.ts.
+export { AccuracyGateError };
 
 /** Mixed needs a non-default mIoU budget: this one is used when `--max-miou-drop` is not given. */
 export const DEFAULT_MIXED_BUDGET = 0.005;

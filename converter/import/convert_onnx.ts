@@ -14,7 +14,7 @@ import { DEFAULT_MODELS_ROOT, publishRun, resolveModelRef, stageVersion } from '
 import { codeRevision } from '../../core/node/revision.js';
 import { openDataset, type SampleSet } from '../../trainer/data/dataset.js';
 import { batches } from '../../trainer/data/pipeline.js';
-import { AccuracyGateError } from '../convert.js';
+import { AccuracyGateError } from '../../core/errors.js';
 import { activationTensors, exposeTensors, parseForeignOnnx, qdqTargets, quantizeQdq } from './onnx_qdq.js';
 
 export interface ConvertImportedOnnxOptions {

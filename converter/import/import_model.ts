@@ -26,7 +26,7 @@ import { writeModelDir } from '../../core/node/artifact_fs.js';
 import { DEFAULT_MODELS_ROOT, publishRun, reserveVersion } from '../../core/node/registry.js';
 import { codeRevision } from '../../core/node/revision.js';
 import { readFileCapped, readFileHead, withOsErrors } from '../../core/node/safe_read.js';
-import { ImportError } from './import_error.js';
+import { ImportError } from '../../core/errors.js';
 import { IMPORT_LIMITS } from './import_limits.js';
 import { importKerasLayers } from './import_keras.js';
 import { importOnnx } from './import_onnx.js';

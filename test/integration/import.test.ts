@@ -6,7 +6,7 @@ import { INPUT_NAME, OUTPUT_NAME } from '../../core/index.js';
 import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/fold.js';
-import { ImportError } from '../../converter/import/import_error.js';
+import { ImportError } from '../../core/errors.js';
 import { importModel } from '../../converter/import/import_model.js';
 import { AccuracyGateError, convert } from '../../converter/convert.js';
 import { convertImportedOnnx } from '../../converter/import/convert_onnx.js';

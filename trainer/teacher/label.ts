@@ -15,8 +15,9 @@
  */
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { ConfigError, describeError, encodeMaskPng, EdgesegError, hashString, TRIMAP_OFFSET, type Logger } from '../../core/index.js';
+import { ConfigError, describeError, encodeMaskPng, hashString, TRIMAP_OFFSET, type Logger } from '../../core/index.js';
 import { decodeImage } from '../../core/node/decode_image.js';
+import { LabelError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/node/fs_atomic.js';
 import { DEFAULT_BORDER_RULE, DEFAULT_SKIP_RULE, encodeSoftTarget, teacherTrimap, verdictOf, type BorderRule, type SkipRule, type TeacherVerdict } from './border.js';
 import { strongestOtherClass } from './class_map.js';
@@ -26,13 +27,6 @@ import { openTeacher, resizeFloatMap, type Teacher } from './teacher.js';
 
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 export const TEACHER_FILE = 'teacher.json';
-
-/** A labelling run that cannot go on (the output folder holds another teacher's labels). */
-export class LabelError extends EdgesegError {
-  constructor(code: 'LABEL_TEACHER_MISMATCH' | 'LABEL_NO_IMAGES', message: string) {
-    super(code, message);
-  }
-}
 
 export interface LabelOptions {
   /** The teacher: a model directory or registry ref (`deeplab`, `deeplab@1`). */
