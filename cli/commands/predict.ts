@@ -32,7 +32,7 @@ export function registerPredict(program: Command): void {
     .requiredOption('--input <path>', 'an image file or a folder of images')
     .requiredOption('--out <dir>', 'output folder')
     .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu', 'auto')
-    .option('--engine <engine>', 'auto (tfjs when the version has a tfjs model, else ONNX Runtime) | tfjs | ort', 'auto')
+    .option('--engine <engine>', 'auto (ONNX Runtime when the version has an ONNX file, else tfjs) | tfjs | ort', 'auto')
     .option('--output-size <size>', 'model (the model grid), input (the image size; logits upsampled bilinearly, then argmax) or <width>x<height>', 'input')
     .option('--mask-size <size>', 'older name: model = --output-size model, frame = --output-size input')
     .option('--opacity <0-1>', 'overlay opacity', numberOption('opacity', 0), 0.5)

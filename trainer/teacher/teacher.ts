@@ -8,9 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
+  chooseEngine,
   ConfigError,
   imageToInput,
   inputSizeOf,
+  isOnnxOnly,
   normalizationOf,
   onnxFileOf,
   ortRunner,
@@ -61,7 +63,8 @@ export async function openTeacher(ref: string, o: OpenTeacherOptions): Promise<T
   const onnx = onnxFileOf(card);
   let runner: ModelRunner;
   let digest: string;
-  if (onnx) {
+  // The teacher runs where `auto` says (core's chooseEngine): ONNX Runtime on an ONNX file, else tfjs.
+  if (onnx && chooseEngine('auto', { tfjs: !isOnnxOnly(card), onnx, where: dir }).chosen === 'ort') {
     const bytes = new Uint8Array(readFileSync(join(dir, onnx)));
     digest = await sha256Hex(bytes);
     runner = await ortRunner(ort, bytes, { contract: card.contract, threads: o.threads ?? 1 });
