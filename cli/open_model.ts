@@ -13,9 +13,9 @@ export interface OpenedModel {
 }
 
 /** Picks the backend, resolves `--model` (directory or registry ref) and loads it verified. */
-export async function openModel(ref: string, options: { backend?: TrainingBackend; root?: string; log?: Logger }): Promise<OpenedModel> {
+export async function openModel(ref: string, options: { backend?: TrainingBackend; models?: string; log?: Logger }): Promise<OpenedModel> {
   const backend = await selectBackend(options.backend ?? 'auto', options.log);
-  const { model, card, dir } = await loadLayersModel(resolveModelRef(ref, options.root));
+  const { model, card, dir } = await loadLayersModel(resolveModelRef(ref, options.models));
   options.log?.info('model', { dir, version: card.version, precision: card.precision });
   return { model, card, dir, backend };
 }
@@ -32,9 +32,9 @@ export interface OpenedRunner {
  * tfjs layers, as core's chooseEngine decides (`auto`: ONNX Runtime when the version has an ONNX
  * file, as in runtime-node).
  */
-export async function openRunner(ref: string, options: { engine?: EngineRequest; backend?: TrainingBackend; root?: string; log?: Logger }): Promise<OpenedRunner> {
+export async function openRunner(ref: string, options: { engine?: EngineRequest; backend?: TrainingBackend; models?: string; log?: Logger }): Promise<OpenedRunner> {
   const backend = await selectBackend(options.backend ?? 'auto', options.log);
-  const dir = resolveModelRef(ref, options.root);
+  const dir = resolveModelRef(ref, options.models);
   const { card } = await readModelDir(dir);
   const { chosen } = chooseEngine(options.engine ?? 'auto', { tfjs: !isOnnxOnly(card), onnx: onnxFileOf(card), where: dir });
   const { runner } = await loadRunner(dir, chosen, { ortThreads: 1, ortProvider: 'cpu' });

@@ -48,7 +48,7 @@ export function registerPredict(program: Command): void {
         : [input];
       if (files.length === 0) throw new ConfigError(`--input ${input} holds no .jpg, .png or .webp image`);
       if (flags.engine !== 'auto' && !(ENGINE_KINDS as readonly string[]).includes(flags.engine)) throw new ConfigError(`--engine must be auto, tfjs or ort, got '${flags.engine}'`);
-      const { runner, card } = await openRunner(flags.model, { engine: flags.engine, backend: flags.backend, root: flags.models, log });
+      const { runner, card } = await openRunner(flags.model, { engine: flags.engine, backend: flags.backend, models: flags.models, log });
       const normalization = normalizationOf(card);
       const geometry = geometryOf(card);
       // Every class is drawn unless the card names a background (edgeseg's own models, PASCAL's class 0).

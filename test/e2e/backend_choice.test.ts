@@ -82,7 +82,7 @@ describe('runtime-web backend auto: chosen by measurement, never a software GPU'
     const parent = join(root, 'unet-small', '1');
     await saveLayersModel(layers, parent, untrainedCard('unet-small', '1', 'unet-small', CONFIG));
     layers.dispose();
-    await Promise.all([buildWeb(), convert({ model: parent, precision: 'fp32', format: 'both', out: root, backend: 'wasm', log: quiet, onProgress: () => {} })]);
+    await Promise.all([buildWeb(), convert({ model: parent, precision: 'fp32', format: 'both', models: root, backend: 'wasm', log: quiet, onProgress: () => {} })]);
     server = await startWebServer({ dist: HARNESS_DIST, models: root });
   });
   after(async () => {

@@ -46,7 +46,7 @@ describe('runtime-node ONNX Runtime engine', () => {
     parent = join(root, 'unet-small', '1');
     await saveLayersModel(model, parent, untrainedCard('unet-small', '1', 'unet-small', BENCH_MODEL));
     model.dispose();
-    variant = (await convert({ model: parent, precision: 'fp32', format: 'both', out: root, backend: 'wasm', log: quiet, onProgress: () => {} })).dir;
+    variant = (await convert({ model: parent, precision: 'fp32', format: 'both', models: root, backend: 'wasm', log: quiet, onProgress: () => {} })).dir;
     input = await frames();
   });
 

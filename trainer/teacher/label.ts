@@ -32,7 +32,7 @@ export interface LabelOptions {
   /** The teacher: a model directory or registry ref (`deeplab`, `deeplab@1`). */
   teacher: string;
   /** Registry root the teacher ref is resolved in. @default 'models' */
-  root?: string;
+  models?: string;
   /** A folder of photos, or an Oxford-layout folder (its `images/` is used). */
   images: string;
   /** Output folder (Oxford layout). */
@@ -109,7 +109,7 @@ export async function labelPhotos(o: LabelOptions): Promise<LabelResult> {
   if (photos.length === 0) throw new LabelError('LABEL_NO_IMAGES', `--images ${resolve(o.images)} holds no .jpg, .png or .webp photo`);
   const border = o.border ?? DEFAULT_BORDER_RULE;
   const skip = { ...DEFAULT_SKIP_RULE, ...o.skip };
-  const teacher = await openTeacher(o.teacher, { root: o.root, classes: o.classes, threads: o.threads });
+  const teacher = await openTeacher(o.teacher, { models: o.models, classes: o.classes, threads: o.threads });
   try {
     const settings = {
       teacher: { name: teacher.card.name, version: teacher.card.version, digest: teacher.digest, engine: teacher.engine, classes: teacher.classes.length },

@@ -47,7 +47,7 @@ export interface Teacher {
 
 export interface OpenTeacherOptions {
   /** Registry root a ref is resolved in. @default 'models' */
-  root?: string;
+  models?: string;
   /** `cat,dog=pet`: which teacher classes are a pet. */
   classes: string;
   /** ONNX Runtime intra-op threads. @default 1 */
@@ -55,7 +55,7 @@ export interface OpenTeacherOptions {
 }
 
 export async function openTeacher(ref: string, o: OpenTeacherOptions): Promise<Teacher> {
-  const dir = resolveModelRef(ref, o.root);
+  const dir = resolveModelRef(ref, o.models);
   const { card } = await readModelDir(dir);
   const classes = card.contract.classes;
   const map = parseClassMap(o.classes, classes);
