@@ -103,7 +103,7 @@ OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWA
  * Library build: the bundle carries third-party code (tfjs, ONNX Runtime Web, comlink, …), whose
  * licenses ask for their notices to travel with it. Every package a chunk took modules from is
  * listed with its license text in THIRD_PARTY_LICENSES.txt beside the bundle. The worker is built
- * from the same packages as the engine chunk (runtime-web's `worker: false` path), so the main
+ * from the same packages as the WorkerSegmenter chunk (runtime-web's `worker: false` path), so the main
  * build's chunks name them all.
  */
 function thirdPartyLicenses(): Plugin {

@@ -49,7 +49,7 @@ for (const [model, dir] of parents) {
       model: dir,
       precision,
       eval: DATA,
-      out: ROOT,
+      models: ROOT,
       maxMiouDrop: precision === 'mixed' ? BUDGET : undefined,
       groupBy: model === 'unet-mobilenetv2' ? 'block' : 'layer',
       force: true,

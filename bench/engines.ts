@@ -73,8 +73,8 @@ const int8Dirs = new Map<string, ConvertResult>();
 const input = tf.randomUniform([1, INPUT_SIZE, INPUT_SIZE, 3], 0, 1, 'float32', 1);
 const inputData = input.dataSync() as Float32Array;
 for (const [model, dir] of parents) {
-  const fp32 = await convert({ model: dir, precision: 'fp32', format: 'both', out: root, backend: 'wasm', force: true, log, onProgress: () => {} });
-  const int8 = await convert({ model: dir, precision: 'uint8', format: 'both', eval: DATA, maxMiouDrop: 0.01, out: root, backend: 'wasm', force: true, log, onProgress: () => {} });
+  const fp32 = await convert({ model: dir, precision: 'fp32', format: 'both', models: root, backend: 'wasm', force: true, log, onProgress: () => {} });
+  const int8 = await convert({ model: dir, precision: 'uint8', format: 'both', eval: DATA, maxMiouDrop: 0.01, models: root, backend: 'wasm', force: true, log, onProgress: () => {} });
   fp32Dirs.set(model, fp32);
   int8Dirs.set(model, int8);
   const c = int8.onnx!.comparison!;

@@ -43,7 +43,7 @@ import { exportOnnx } from '../converter/onnx/export.js';
 import { openDataset, type SampleSet } from '../trainer/data/dataset.js';
 import { evaluate } from '../trainer/evaluate.js';
 import { train } from '../trainer/train.js';
-import { openRunner } from '../cli/commands/open_model.js';
+import { openRunner } from '../cli/open_model.js';
 import { ProgressBar } from '../cli/progress.js';
 import { trainProgress } from '../cli/train_progress.js';
 import { startWebServer } from '../scripts/web_server.js';
@@ -153,7 +153,7 @@ async function compare() {
           seed: Number(recipe.seed ?? 1),
           workers: WORKERS,
           backend: 'wasm',
-          out: root,
+          models: root,
           // Every epoch runs and the version keeps the last epoch's weights, so its card is the last point of the curve.
           patience: 0,
           restoreBest: false,
@@ -370,7 +370,7 @@ async function teacher() {
   // The student's input normalization (the teacher decodes the photos itself).
   const data = await openDataset(DATA, { splits: ['held-out'], normalization: normalizationOf(uint8.card), log: log.child('data') });
   try {
-    const r = await teacherVsStudent({ root: join(OUT, 'pets', 'teacher'), student: uint8.dir, set: data.heldOut, runs: RUNS });
+    const r = await teacherVsStudent({ models: join(OUT, 'pets', 'teacher'), student: uint8.dir, set: data.heldOut, runs: RUNS });
     rmSync(join(OUT, 'pets', 'teacher'), { recursive: true, force: true });
     console.log(`  teacher ${r.teacher.version} (${r.teacher.inputSize}²): fg IoU ${pct(r.teacher.foregroundIou)}, p50 ${r.teacher.p50Ms.toFixed(1)} ms/image; student ${r.student.version} ${r.student.file} (${r.student.inputSize}²): fg IoU ${pct(r.student.foregroundIou)}, mIoU ${pct(r.student.miou)}, p50 ${r.student.p50Ms.toFixed(1)} ms/image`);
     return { measured: new Date().toISOString(), data: data.spec, heldOut: { split: data.heldOutSplit, images: data.heldOut.size }, ...r, load: loadavg() };

@@ -25,7 +25,7 @@ import { argmaxData, classMasksAt, ConfusionMatrix, decodeMaskPng, geometryOf, i
 import { decodeImage } from '../core/node/decode_image.js';
 import { PACKAGE_ROOT } from '../core/node/package_root.js';
 import { tf } from '../core/node/tfjs.js';
-import { openRunner } from '../cli/commands/open_model.js';
+import { openRunner } from '../cli/open_model.js';
 import { openDataset } from '../trainer/data/dataset.js';
 import { tempDir } from './helpers/fixtures.js';
 import { BENCH_OUT, benchOut } from './helpers/smoke.js';

@@ -38,7 +38,7 @@ const modelDir = join(tmpdir(), `edgeseg-bench-stream-${process.pid}`, 'bench', 
 const gflop = gflopOf('unet-small', BENCH_MODEL);
 await seededModel(modelDir, { name: 'bench', version: '1', seed: 1, config: BENCH_MODEL });
 // The same weights folded and exported to ONNX beside the folded tfjs model: the engine comparison.
-const folded = await convert({ model: modelDir, precision: 'fp32', format: 'both', out: join(modelDir, '..', '..'), force: true, log, onProgress: () => {} });
+const folded = await convert({ model: modelDir, precision: 'fp32', format: 'both', models: join(modelDir, '..', '..'), force: true, log, onProgress: () => {} });
 
 const running = process.env.KAFKA_BROKERS ?? readState()?.brokers;
 const own = running ? null : await startBroker({ recordState: false, dataDir: join(tmpdir(), `edgeseg-bench-kafka-${process.pid}`) });

@@ -34,7 +34,7 @@ const { values } = parseArgs({
   },
 });
 const work = tempDir('tflite-parity');
-const { dir, card } = await importModel({ path: values.model!, name: 'teacher', root: work, labels: parseLabelsOption(values.labels!) });
+const { dir, card } = await importModel({ path: values.model!, name: 'teacher', models: work, labels: parseLabelsOption(values.labels!) });
 const size = inputSizeOf(card);
 const normalization = normalizationOf(card);
 const pet = new Set(['cat', 'dog'].map((c) => card.contract.classes.indexOf(c)).filter((i) => i >= 0));

@@ -13,7 +13,7 @@ export async function trainedBenchModel(model: 'unet-small' | 'unet-mobilenetv2'
   console.log(`training ${model} for ${steps} steps (batch ${batch}) on ${BENCH_DATA}…`);
   const t0 = Date.now();
   const r = await train(
-    { model, name: `bench-${model}`, data: BENCH_DATA, epochs: 100, maxSteps: steps, batchSize: batch, learningRate: model === 'unet-small' ? 3e-3 : 1e-3, schedule: 'cosine', backend: 'wasm', out: BENCH_ROOT, patience: 0, reportSamples: 0 },
+    { model, name: `bench-${model}`, data: BENCH_DATA, epochs: 100, maxSteps: steps, batchSize: batch, learningRate: model === 'unet-small' ? 3e-3 : 1e-3, schedule: 'cosine', backend: 'wasm', models: BENCH_ROOT, patience: 0, reportSamples: 0 },
     { log, print: () => {} },
   );
   console.log(`  ${r.dir}: held-out mIoU ${(100 * r.card.metrics!.miou).toFixed(2)}% in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -43,7 +43,7 @@ const gflop = gflopOf('unet-small', BENCH_MODEL);
 await seededModel(parentDir, { name: 'bench', version: '1', seed: 1, config: BENCH_MODEL });
 // Both formats: the ONNX Runtime cases run the version's ONNX file (fp32, fp16 weights, int8 QDQ for uint8).
 // An int8 ONNX variant needs activation ranges: calibrated on synthetic frames (latency does not depend on them).
-for (const precision of variants) await convert({ model: parentDir, precision, format: 'both', out: root, log, onProgress: () => {}, ...(precision === 'uint8' ? { calibrate: CALIBRATION, calibrationSamples: 8 } : {}) });
+for (const precision of variants) await convert({ model: parentDir, precision, format: 'both', models: root, log, onProgress: () => {}, ...(precision === 'uint8' ? { calibrate: CALIBRATION, calibrationSamples: 8 } : {}) });
 
 await buildWeb();
 const server = await startWebServer({ dist: HARNESS_DIST, models: root });

@@ -11,8 +11,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfigError, createLogger, tfjsModelOf, DatasetError, EdgesegError, normalizationOf, type Logger, type ModelCard, type Precision } from '../core/index.js';
+import { ConfigError, createLogger, tfjsModelOf, DatasetError, normalizationOf, type Logger, type ModelCard, type Precision } from '../core/index.js';
 import { selectBackend, type TrainingBackend } from '../core/node/backends/select.js';
+import { AccuracyGateError } from '../core/errors.js';
 import { openDataset } from '../trainer/data/dataset.js';
 import { codeRevision } from '../core/node/revision.js';
 import { tf, tfl } from '../core/node/tfjs.js';
@@ -40,8 +41,8 @@ export interface ConvertOptions {
   maxMiouDrop?: number;
   /** `mixed`: group weights by layer or by block for the sensitivity search. @default 'layer' */
   groupBy?: 'layer' | 'block';
-  /** Registry root the variant is written under. @default 'models' */
-  out?: string;
+  /** Registry root: the parent is resolved in it and the variant written under it. @default 'models' */
+  models?: string;
   /** Backend for evaluation. @default 'auto' */
   backend?: TrainingBackend;
   /** Replace an existing variant of the same name. @default false */
@@ -100,12 +101,8 @@ export interface ConvertResult {
   seconds: number;
 }
 
-/** The variant lost more accuracy than `--max-miou-drop` allows; nothing was written. */
-export class AccuracyGateError extends EdgesegError {
-  constructor(message: string) {
-    super('ACCURACY_GATE_FAILED', message);
-  }
-}
+// convert()'s gate error, defined with every named error in core/errors.ts.
+export { AccuracyGateError };
 
 /** Mixed needs a non-default mIoU budget: this one is used when `--max-miou-drop` is not given. */
 export const DEFAULT_MIXED_BUDGET = 0.005;
@@ -122,7 +119,7 @@ type OnnxVariant = NonNullable<(typeof ONNX_VARIANTS)[Precision]>;
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 /** What the options ask for, checked against each other before any work (each error names the flag and the fix). */
-function checkOptions(options: ConvertOptions): { precision: Precision; out: string; format: ModelFormat; onnxVariant: OnnxVariant | null } {
+function checkOptions(options: ConvertOptions): { precision: Precision; models: string; format: ModelFormat; onnxVariant: OnnxVariant | null } {
   const precision = checkPrecision(options.precision ?? 'uint8');
   if (options.maxMiouDrop !== undefined && !(options.maxMiouDrop >= 0 && options.maxMiouDrop <= 1)) {
     throw new ConfigError(`--max-miou-drop must be in [0, 1] (0.01 = one mIoU point), got ${options.maxMiouDrop}`);
@@ -141,12 +138,12 @@ function checkOptions(options: ConvertOptions): { precision: Precision; out: str
     throw new ConfigError('an int8 ONNX model needs activation ranges calibrated on data: give --calibrate <dataset spec> (or --eval, whose training split is then used)');
   }
   if (format === 'onnx' && options.overrides?.length) throw new ConfigError('--quantize-* patterns apply to tfjs weights; the ONNX model quantizes every weight per --precision (drop them or use --format both)');
-  return { precision, out: resolve(options.out ?? 'models'), format: format as ModelFormat, onnxVariant };
+  return { precision, models: resolve(options.models ?? 'models'), format: format as ModelFormat, onnxVariant };
 }
 
 /** Step 1: the fp32 parent and its graph with training-only layers out, BatchNorm folded, activations fused. */
-async function rewriteParent(ref: string, out: string, progress: Progress) {
-  const parent = await readModelDir(resolveModelRef(ref, out));
+async function rewriteParent(ref: string, models: string, progress: Progress) {
+  const parent = await readModelDir(resolveModelRef(ref, models));
   if (parent.card.precision !== 'fp32' || parent.card.version.includes('-')) {
     throw new ConfigError(`${parent.dir} is already a converted variant (${parent.card.version}); convert from its parent ${parent.card.parentVersion}`);
   }
@@ -317,8 +314,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const started = Date.now();
   const log = options.log ?? createLogger('converter');
   const progress = options.onProgress ?? ((m: string) => log.info(m));
-  const { precision, out, format, onnxVariant } = checkOptions(options);
-  const r = await rewriteParent(options.model, out, progress);
+  const { precision, models, format, onnxVariant } = checkOptions(options);
+  const r = await rewriteParent(options.model, models, progress);
   const { parent, parentJson, graph, folded, names } = r;
   // The variant keeps the parent's input normalization: its gate and calibration data get it, its card declares it.
   const normalization = normalizationOf(parent.card);
@@ -361,7 +358,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
 
     const finalPrecision = precisionOf(plan);
     const version = `${parent.card.version}-${finalPrecision}`;
-    const target = join(out, parent.card.name, version);
+    const target = join(models, parent.card.name, version);
     // Checked before writing; publishRun checks again under the registry lock.
     if (existsSync(target) && !options.force) throw new ConfigError(`${target} already exists; pass --force to replace it`);
     const draft = variantCard({
@@ -381,13 +378,13 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     });
     const extras: ExtraFile[] = onnx ? [{ path: onnx.info.file, data: onnx.bytes }] : [];
     const card = await writeModelDir(
-      stageVersion(out, parent.card.name, version),
+      stageVersion(models, parent.card.name, version),
       { ...folded, weightSpecs: encoded.specs, weightData: encoded.data },
       { ...draft, normalization },
       extras,
       format === 'onnx' ? { tfjs: false, weightDtypes: Object.fromEntries(names.map((n) => [n, onnxVariant!.weights])) } : {},
     );
-    const dir = await publishRun(out, parent.card.name, version, { replace: options.force });
+    const dir = await publishRun(models, parent.card.name, version, { replace: options.force });
     return { dir, onnx: onnx?.info ?? null, card, rewrites: r.rewrites, comparison, mixed, parentBytes: parent.card.bytes, seconds: (Date.now() - started) / 1000 };
   } finally {
     variantModel?.dispose();

@@ -17,5 +17,5 @@ export {
 export { saveLayersModel, writeModelDir, readModelDir, loadLayersModel, modelArtifacts, type CardDraft, type VerifiedModelDir } from '../core/node/artifact_fs.js';
 export { listVersions, listModelNames, aliases, setAlias, reserveVersion, publishRun, resolveModelRef, DEFAULT_MODELS_ROOT } from '../core/node/registry.js';
 export { importModel, detectFormat, type ImportOptions, type ImportResult } from './import/import_model.js';
-export { ImportError, type ImportErrorCode } from './import/import_error.js';
+export { ImportError, type ImportErrorCode } from '../core/errors.js';
 export { convertImportedOnnx, isImportedOnnx, type ConvertImportedOnnxOptions, type ImportedOnnxConversion } from './import/convert_onnx.js';

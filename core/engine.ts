@@ -15,7 +15,7 @@ import { summarizeLogits, summarizeLogitsData, type Segmentation } from './postp
 export const ENGINE_KINDS = ['tfjs', 'ort'] as const;
 /** What runs a model: `tfjs` (layers model) or `ort` (ONNX Runtime on the version's ONNX file). */
 export type EngineKind = (typeof ENGINE_KINDS)[number];
-/** An engine option: one engine, or `auto` (each runtime documents how it decides). */
+/** An engine option: one engine, or `auto` (what it means: chooseEngine in engine_choice.ts). */
 export type EngineRequest = EngineKind | 'auto';
 
 /** How the engine of a model was chosen: the same record in runtime-web and runtime-node. */

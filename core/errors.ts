@@ -136,3 +136,104 @@ export class FrameError extends EdgesegError {
     super(code, message, options);
   }
 }
+
+/** The variant lost more accuracy than `--max-miou-drop` allows; nothing was written (converter's mIoU gate). */
+export class AccuracyGateError extends EdgesegError {
+  constructor(message: string) {
+    super('ACCURACY_GATE_FAILED', message);
+  }
+}
+
+/** Codes of pretrained-weight import (trainer/pretrained): the file is not what it claims, or does not fit the model. */
+export type PretrainedErrorCode =
+  /** The file is not a TFLite flatbuffer (no `TFL3` identifier, or a structure that does not parse). */
+  | 'PRETRAINED_NOT_TFLITE'
+  /** The graph lacks a tensor or operator the import expects (a weight, a bias, a quantization). */
+  | 'PRETRAINED_TENSOR_MISSING'
+  /** A weight's shape, stride or padding differs from the layer it maps onto. */
+  | 'PRETRAINED_SHAPE_MISMATCH'
+  /** A tensor type, quantization or input range the import does not handle. */
+  | 'PRETRAINED_UNSUPPORTED';
+
+/** Pretrained weights cannot be imported; the message names the file and, where one is at fault, the layer. */
+export class PretrainedWeightsError extends EdgesegError {
+  declare readonly code: PretrainedErrorCode;
+  constructor(code: PretrainedErrorCode, message: string, options?: EdgesegErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** Codes of `edgeseg import` (converter/import): a foreign model edgeseg cannot serve, refused with what and where. */
+export type ImportErrorCode =
+  /** The path is no format `edgeseg import` reads, or a format it reads but cannot serve (a tfjs graph model). */
+  | 'IMPORT_UNSUPPORTED_FORMAT'
+  /** A layer class, or a setting of one, that edgeseg cannot run or convert faithfully; names the layer. */
+  | 'IMPORT_UNSUPPORTED_LAYER'
+  /** The input or output is not a 4-D image tensor; names the tensor. */
+  | 'IMPORT_BAD_RANK'
+  /** A fixed size edgeseg cannot serve (not 3 RGB channels in, output not the input's H×W); names the tensor. */
+  | 'IMPORT_BAD_SHAPE'
+  /** A free dimension the import cannot pin (channels, classes); names the tensor. */
+  | 'IMPORT_DYNAMIC_SHAPE'
+  /** The file does not say how pixels are normalised and `--normalize` was not given. */
+  | 'IMPORT_NORMALIZATION_UNKNOWN'
+  /** The number of classes differs from the contract's, or `--labels` does not match it. */
+  | 'IMPORT_CLASSES_MISMATCH'
+  /** A TFLite operator (or a setting of one: a tensor type, an option) the TFLite→ONNX translation does not cover; names the op and its output tensor. */
+  | 'IMPORT_UNSUPPORTED_OP'
+  /** An imported model's class names are neither given (`--labels`) nor in the file's metadata. */
+  | 'IMPORT_LABELS_MISSING'
+  /** The file is damaged or inconsistent (a config without layers, a weight of the wrong shape or missing). */
+  | 'IMPORT_MALFORMED';
+
+/** Thrown by `importModel`; `subject` is the layer or tensor the refusal is about, when there is one. */
+export class ImportError extends EdgesegError {
+  declare readonly code: ImportErrorCode;
+  readonly subject: string | null;
+  constructor(code: ImportErrorCode, message: string, options: EdgesegErrorOptions & { subject?: string } = {}) {
+    super(code, message, options);
+    this.subject = options.subject ?? null;
+  }
+}
+
+/** Codes of a file that cannot be read as asked. */
+export type FileAccessErrorCode =
+  /** The path does not exist. */
+  | 'FILE_NOT_FOUND'
+  /** The path exists but is not a regular file (a directory, a device such as /dev/zero, a FIFO, a socket). */
+  | 'FILE_NOT_REGULAR'
+  /** The file is larger than the cap for what it is. */
+  | 'FILE_TOO_LARGE'
+  /** The file's size differs from the size declared for it, or changed while it was read. */
+  | 'FILE_SIZE_MISMATCH'
+  /** A path named by a file leaves the folder it must stay in (`..`, absolute, or a symlink out). */
+  | 'PATH_OUTSIDE_FOLDER'
+  /** Any other OS refusal (permissions, a name too long, a file where a folder was expected); the message names the OS reason. */
+  | 'FILE_UNREADABLE';
+
+/** A file could not be read as asked (core/node/safe_read.ts); `path` names it. */
+export class FileAccessError extends EdgesegError {
+  declare readonly code: FileAccessErrorCode;
+  constructor(
+    code: FileAccessErrorCode,
+    readonly path: string,
+    message: string,
+    options?: EdgesegErrorOptions,
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** Raised in a data-parallel training replica (trainer/parallel) when another one failed (or vanished) during a collective step. */
+export class ReplicaAbortedError extends EdgesegError {
+  constructor(message: string) {
+    super('REPLICA_ABORTED', message);
+  }
+}
+
+/** A teacher labelling run (`edgeseg label`) that cannot go on (the output folder holds another teacher's labels). */
+export class LabelError extends EdgesegError {
+  constructor(code: 'LABEL_TEACHER_MISMATCH' | 'LABEL_NO_IMAGES', message: string) {
+    super(code, message);
+  }
+}

@@ -16,6 +16,7 @@ export * from './schemas.js';
 export * from './drift.js';
 export * from './rollout.js';
 export * from './engine.js';
+export * from './engine_choice.js';
 export * from './ort_runner.js';
 export * from './error_codec.js';
 export * from './backend_resolver.js';

@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { softwareAdapterReason } from '../core/index.js';
-import type { WasmPaths, WebBackend } from './segmenter.js';
+import type { WasmPaths, WebBackend } from './segmenter_api.js';
 import { BUNDLED_WASM_PATHS } from './wasm_paths.js';
 
 /** What a backend offers here: why it cannot run (or is software), and the adapter's name. */

@@ -6,7 +6,7 @@
  * frames and calibration runs take turns on tfjs' one active backend.
  */
 import { percentile, type ModelRunner } from '../core/index.js';
-import type { CandidateRow, WebCandidate } from './segmenter.js';
+import type { CandidateRow, WebCandidate } from './segmenter_api.js';
 
 /** Timed runs per candidate after its warm-up runs. */
 export const CALIBRATION_RUNS = 5;

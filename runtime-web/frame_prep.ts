@@ -4,7 +4,7 @@
  * without resampling them), and, for the lean ONNX Runtime engine that has no tfjs, read back as
  * RGBA bytes.
  */
-import type { Rotation } from './segmenter.js';
+import type { Rotation } from './segmenter_api.js';
 
 /** An ImageBitmap of `frame` rotated clockwise by `rotation` and mirrored left to right by `mirror`; closes `frame`. */
 export function orientFrame(frame: ImageBitmap, rotation: Rotation, mirror: boolean): ImageBitmap {

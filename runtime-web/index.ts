@@ -8,6 +8,6 @@
  *   const stream = seg.segmentStream(video, (r) => drawMask(ctx, r, { mode: 'blur', frame: video }));
  *   await seg.close();
  */
-export { createSegmenter } from './segmenter_impl.js';
-export * from './api.js';
+export { createSegmenter } from './create_segmenter.js';
+export * from './shared_exports.js';
 export { browserClientId, fetchModelIndex, pickModel, CLIENT_ID_KEY, DEFAULT_MODEL_INDEX, type ClientIdStorage } from './registry_view.js';

@@ -9,7 +9,7 @@ import type { io } from '@tensorflow/tfjs-core';
 import { onnxFileOf, parseSha256Sums, readVerifiedModel, SHA256SUMS } from '../core/artifacts.js';
 import type { ModelCard } from '../core/card.js';
 import { ModelFormatError } from '../core/errors.js';
-import type { LoadProgress, ModelFiles } from './segmenter.js';
+import type { LoadProgress, ModelFiles } from './segmenter_api.js';
 
 const CACHE_NAME = 'edgeseg-models-v1';
 

@@ -3,10 +3,10 @@
  * provider): no tfjs in the page, so it adds little more than ONNX Runtime itself. The model
  * version needs an ONNX file. The same API as edgeseg/runtime-web.
  */
-import type { Segmenter, SegmenterOptions } from './segmenter.js';
+import type { Segmenter, SegmenterOptions } from './segmenter_api.js';
 import { startSegmenter } from './start.js';
 
-export * from './api.js';
+export * from './shared_exports.js';
 
 /** createSegmenter with the ONNX Runtime engine only (`engines` is ['ort']). */
 export function createSegmenter(options: SegmenterOptions): Promise<Segmenter> {
@@ -14,7 +14,7 @@ export function createSegmenter(options: SegmenterOptions): Promise<Segmenter> {
     { ...options, engines: options.engines ?? ['ort'] },
     {
       worker: () => new Worker(new URL('./worker_ort.ts', import.meta.url), { type: 'module', name: 'edgeseg-runtime-ort' }),
-      local: async () => new (await import('./ort_engine.js')).OrtEngine(),
+      local: async () => new (await import('./ort_worker_segmenter.js')).OrtWorkerSegmenter(),
     },
   );
 }

@@ -4,7 +4,7 @@
  */
 import { transferHandlers, type TransferHandler } from 'comlink';
 import { deserializeError, serializeError, type SerializedError } from '../core/error_codec.js';
-import type { LoadProgress, ResolvedSegmenterOptions, SegmentationResult, SegmenterInfo } from './segmenter.js';
+import type { LoadProgress, ResolvedSegmenterOptions, SegmentationResult, SegmenterInfo } from './segmenter_api.js';
 
 /** A mask's pixels as they cross from the worker (their buffer transferred). */
 export interface RawMask {
@@ -17,8 +17,8 @@ export interface RawMask {
   classes?: number;
 }
 
-/** What the engine returns per frame; the calling thread wraps the masks and adds the end-to-end time. */
-export type EngineResult = Omit<SegmentationResult, 'timings' | 'categoryMask' | 'confidenceMasks'> & {
+/** What the worker segmenter returns per frame; the calling thread wraps the masks and adds the end-to-end time. */
+export type WorkerSegmentResult = Omit<SegmentationResult, 'timings' | 'categoryMask' | 'confidenceMasks'> & {
   timings: Omit<SegmentationResult['timings'], 'total'>;
   category: RawMask | null;
   confidence: RawMask | null;
@@ -32,16 +32,16 @@ export interface FrameMeta {
 
 /** What a stream read inside the worker reports per frame. */
 export interface PumpReport {
-  result: EngineResult;
+  result: WorkerSegmentResult;
   /** Frames replaced by a newer one while one was in flight, so far. */
   dropped: number;
 }
 
-export interface EngineApi {
+export interface WorkerSegmenterApi {
   /** `onProgress` is a comlink proxy (or the function itself without a worker). */
   init(options: ResolvedSegmenterOptions, onProgress?: (p: LoadProgress) => void): Promise<SegmenterInfo>;
-  /** Segments an ImageBitmap or VideoFrame (transferred; the engine closes it). */
-  segment(frame: ImageBitmap | VideoFrame, meta: FrameMeta): Promise<EngineResult>;
+  /** Segments an ImageBitmap or VideoFrame (transferred; the worker segmenter closes it). */
+  segment(frame: ImageBitmap | VideoFrame, meta: FrameMeta): Promise<WorkerSegmentResult>;
   /**
    * Reads VideoFrames from `stream` (transferred) until it ends or `stopPump(id)`, latest frame
    * first: a frame arriving while one is in flight replaces the one waiting (closed, counted as
@@ -76,7 +76,7 @@ export function installErrorTransfer(): void {
 }
 
 /** The buffers of a result's masks, to transfer instead of copying. */
-export function resultBuffers(r: EngineResult): Transferable[] {
+export function resultBuffers(r: WorkerSegmentResult): Transferable[] {
   const out: Transferable[] = [r.mask.buffer as ArrayBuffer];
   for (const m of [r.category, r.confidence]) {
     if (m?.ids) out.push(m.ids.buffer as ArrayBuffer);

@@ -10,7 +10,7 @@ import { ConfigError } from '../core/errors.js';
 import type { ModelContract } from '../core/contract.js';
 import type { ModelRunner } from '../core/engine.js';
 import { ortRunner, OrtSession } from '../core/ort_runner.js';
-import { ORT_WASM_FILE, type WasmPaths, type WebBackend } from './segmenter.js';
+import { ORT_WASM_FILE, type WasmPaths, type WebBackend } from './segmenter_api.js';
 
 let ortConfigured = false;
 

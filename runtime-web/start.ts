@@ -1,13 +1,13 @@
 /**
  * The Segmenter on the calling thread, whichever engines its worker bundles: frames handed to the
- * engine (module worker over comlink, or this thread), masks wrapped as SegmentationMasks, video
+ * worker segmenter (module worker over comlink, or this thread), masks wrapped as SegmentationMasks, video
  * streams read here (a video element) or in the worker (MediaStreamTrack, ReadableStream). Each
  * entry point (edgeseg/runtime-web, …/tfjs, …/ort) calls `startSegmenter` with its own worker, so
  * a bundler follows only that worker and its engines.
  */
 import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
 import { MaskImpl } from './mask.js';
-import { installErrorTransfer, type EngineApi, type EngineResult, type PumpReport, type RawMask } from './protocol.js';
+import { installErrorTransfer, type WorkerSegmenterApi, type WorkerSegmentResult, type PumpReport, type RawMask } from './protocol.js';
 import {
   resolveOptions,
   type FrameSource,
@@ -19,12 +19,12 @@ import {
   type SegmentOptions,
   type StreamHandle,
   type VideoSource,
-} from './segmenter.js';
+} from './segmenter_api.js';
 
-/** How an entry point starts its engine: a module worker (named by the entry, so the bundler follows it), or in this thread. */
+/** How an entry point starts its worker segmenter: a module worker (named by the entry, so the bundler follows it), or in this thread. */
 export interface EngineSpawn {
   worker(): Worker;
-  local(): Promise<EngineApi>;
+  local(): Promise<WorkerSegmenterApi>;
 }
 
 type TrackProcessor = new (init: { track: MediaStreamTrack }) => { readable: ReadableStream<VideoFrame> };
@@ -36,13 +36,13 @@ class SegmenterImpl implements Segmenter {
 
   constructor(
     public info: SegmenterInfo,
-    private readonly engine: EngineApi | Remote<EngineApi>,
+    private readonly segmenter: WorkerSegmenterApi | Remote<WorkerSegmenterApi>,
     private readonly worker: Worker | null,
     private readonly options: ResolvedSegmenterOptions,
   ) {}
 
   /**
-   * A frame the engine may own: the caller's ImageBitmap or VideoFrame itself only with
+   * A frame the worker segmenter may own: the caller's ImageBitmap or VideoFrame itself only with
    * `transfer: true` (it is then closed after use); otherwise a copy (a VideoFrame clone, an
    * ImageBitmap of it), so the caller's stays open.
    */
@@ -52,12 +52,12 @@ class SegmenterImpl implements Segmenter {
     return createImageBitmap(source, { colorSpaceConversion: 'none' });
   }
 
-  private wrap(r: EngineResult, t0: number): SegmentationResult {
+  private wrap(r: WorkerSegmentResult, t0: number): SegmentationResult {
     // The auto calibration handed over to a faster candidate: refresh the info it reports.
-    if (r.candidate !== this.info.choice.chosen) void this.engine.getInfo().then((info) => (this.info = info));
+    if (r.candidate !== this.info.choice.chosen) void this.segmenter.getInfo().then((info) => (this.info = info));
     const draw = (raw: RawMask, classIndex: number | null) => {
       const buffers = [raw.ids?.buffer, raw.planes?.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-      return this.engine.maskBitmap(this.worker ? transfer(raw, buffers) : raw, classIndex);
+      return this.segmenter.maskBitmap(this.worker ? transfer(raw, buffers) : raw, classIndex);
     };
     const { category, confidence, ...rest } = r;
     return {
@@ -68,13 +68,13 @@ class SegmenterImpl implements Segmenter {
     };
   }
 
-  /** Segments a frame the engine owns (transferred to the worker, closed after use). */
+  /** Segments a frame the worker segmenter owns (transferred to the worker, closed after use). */
   private async run(frame: ImageBitmap | VideoFrame, t0: number, timestampMs: number | null): Promise<SegmentationResult> {
     if (this.closed) {
       frame.close();
       throw new Error('the segmenter is closed');
     }
-    const r = await this.engine.segment(this.worker ? transfer(frame, [frame as Transferable]) : frame, { timestampMs });
+    const r = await this.segmenter.segment(this.worker ? transfer(frame, [frame as Transferable]) : frame, { timestampMs });
     return this.wrap(r, t0);
   }
 
@@ -86,12 +86,12 @@ class SegmenterImpl implements Segmenter {
   }
 
   async whenCalibrated(): Promise<SegmenterInfo> {
-    this.info = await this.engine.whenCalibrated();
+    this.info = await this.segmenter.whenCalibrated();
     return this.info;
   }
 
   reset(): Promise<void> {
-    return this.engine.reset();
+    return this.segmenter.reset();
   }
 
   segmentStream(source: VideoSource, onResult: (result: SegmentationResult) => void, onError: (error: Error) => void = (e) => console.error(e)): StreamHandle {
@@ -127,22 +127,22 @@ class SegmenterImpl implements Segmenter {
       const s = performance.now();
       stats.frames++;
       stats.dropped = r.dropped;
-      // The frame was taken inside the engine: its total is the engine's own time.
+      // The frame was taken inside the worker segmenter: its total is that segmenter's own time.
       const t = r.result.timings;
       onResult(this.wrap(r.result, s - (t.preprocess + t.inference + t.readback)));
       stats.mainThreadMs += performance.now() - s;
     };
     const fail = (e: Error) => !stopped && onError(e);
     const running = this.worker
-      ? (this.engine as Remote<EngineApi>).pump(id, transfer(stream, [stream as unknown as Transferable]), proxy(report), proxy(fail))
-      : (this.engine as EngineApi).pump(id, stream, report, fail);
+      ? (this.segmenter as Remote<WorkerSegmenterApi>).pump(id, transfer(stream, [stream as unknown as Transferable]), proxy(report), proxy(fail))
+      : (this.segmenter as WorkerSegmenterApi).pump(id, stream, report, fail);
     const done = running.catch((e: Error) => fail(e));
     const handle: StreamHandle = {
       stats: () => ({ frames: stats.frames, dropped: stats.dropped, maxWaiting: stats.frames ? 1 : 0, mainThreadMsPerFrame: stats.frames ? stats.mainThreadMs / stats.frames : 0 }),
       stop: async () => {
         stopped = true;
         this.streams.delete(handle);
-        await this.engine.stopPump(id);
+        await this.segmenter.stopPump(id);
         await done;
       },
     };
@@ -211,23 +211,23 @@ class SegmenterImpl implements Segmenter {
   }
 
   memory(): Promise<{ numTensors: number; numBytes: number }> {
-    return this.engine.memory();
+    return this.segmenter.memory();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     await Promise.all([...this.streams].map((s) => s.stop()));
     this.closed = true;
-    await this.engine.dispose();
+    await this.segmenter.dispose();
     if (this.worker) {
-      (this.engine as Remote<EngineApi>)[releaseProxy]();
+      (this.segmenter as Remote<WorkerSegmenterApi>)[releaseProxy]();
       this.worker.terminate();
     }
   }
 }
 
 /**
- * Starts a segmenter on the engine `spawn` makes. Resolves when the model is loaded, checked
+ * Starts a segmenter on the worker segmenter `spawn` makes. Resolves when the model is loaded, checked
  * against SHA256SUMS and the contract, and warmed up; rejects with a named error otherwise (a
  * missing file, a checksum mismatch naming the file, a contract mismatch, or every backend's
  * reason), or with the signal's reason when `options.signal` aborts first (the worker is ended).
@@ -235,26 +235,26 @@ class SegmenterImpl implements Segmenter {
 export async function startSegmenter(options: SegmenterOptions, spawn: EngineSpawn): Promise<Segmenter> {
   const o = resolveOptions(options);
   options.signal?.throwIfAborted();
-  let engine: EngineApi | Remote<EngineApi>;
+  let segmenter: WorkerSegmenterApi | Remote<WorkerSegmenterApi>;
   let worker: Worker | null = null;
   if (o.worker) {
     installErrorTransfer();
     worker = spawn.worker();
-    engine = wrap<EngineApi>(worker);
+    segmenter = wrap<WorkerSegmenterApi>(worker);
   } else {
-    engine = await spawn.local();
+    segmenter = await spawn.local();
   }
   const onProgress = options.onProgress && (worker ? proxy(options.onProgress) : options.onProgress);
-  const init = engine.init(o, onProgress);
+  const init = segmenter.init(o, onProgress);
   const signal = options.signal;
   const aborted = signal && new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
   try {
     const info = await (aborted ? Promise.race([init, aborted]) : init);
-    return new SegmenterImpl(info, engine, worker, o);
+    return new SegmenterImpl(info, segmenter, worker, o);
   } catch (err) {
     if (worker) worker.terminate();
     // On this thread the loading cannot be cut short: what it made is released when it ends.
-    else void init.then(() => engine.dispose(), () => {});
+    else void init.then(() => segmenter.dispose(), () => {});
     throw err;
   }
 }

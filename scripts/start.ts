@@ -55,13 +55,13 @@ const result = await train(
     batchSize: 8,
     maxSteps: 24,
     learningRate: 1e-4,
-    out: MODELS,
+    models: MODELS,
   },
   { log, onEvent: trainProgress() },
 );
 printTrainResult(result);
 console.log('converting to uint8 (gate: at most 1 mIoU point below fp32 on the held-out test photos)…');
-const variant = await convert({ model: result.dir, precision: 'uint8', eval: DATA, maxMiouDrop: 0.01, out: MODELS, force: true, log, onProgress: () => {} });
+const variant = await convert({ model: result.dir, precision: 'uint8', eval: DATA, maxMiouDrop: 0.01, models: MODELS, force: true, log, onProgress: () => {} });
 const delta = variant.comparison!.delta.miou;
 console.log(`${variant.dir}: ${(variant.card.bytes / 1e6).toFixed(1)} MB (${(variant.card.bytes / variant.parentBytes).toFixed(2)}× fp32), mIoU ${delta >= 0 ? '+' : ''}${(100 * delta).toFixed(2)} points`);
 console.log(`also: npx edgeseg predict --model ${NAME} --input <photo or folder> --out predictions/   (masks + overlays)`);

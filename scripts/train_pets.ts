@@ -91,7 +91,7 @@ if (values.base) {
   if (values.data) config.data = values.data;
   if (values.workers) config.workers = Number(values.workers);
   gateData = String(config.data);
-  out = resolve(String(config.out));
+  out = resolve(String(config.models));
   if (values.from) trained = { dir: resolve(values.from), version: readCard(resolve(values.from)).version };
   else {
     console.log(`train-pets (base): ${config.model} ${JSON.stringify(config.modelConfig)} on ${gateData}, encoder from ${config.init}`);
@@ -127,7 +127,7 @@ if (values.base) {
     if (existsSync(join(existing, '1', 'card.json')) && readCard(join(existing, '1')).source?.sha256 === teacherSha) return `${recipe.teacher.name}@1`;
     rmSync(existing, { recursive: true, force: true });
     const labels = parseLabelsOption(join(PACKAGE_ROOT, recipe.teacher.labels));
-    const r = await importModel({ path: teacherFile, name: recipe.teacher.name, root: out, labels, log });
+    const r = await importModel({ path: teacherFile, name: recipe.teacher.name, models: out, labels, log });
     return `${recipe.teacher.name}@${r.version}`;
   });
   // Measured once per teacher, rule and labelled set (kept in the work folder: the arms of a recipe comparison share it).
@@ -138,7 +138,7 @@ if (values.base) {
       const kept = JSON.parse(readFileSync(agreementFile, 'utf8')) as { key: string; metrics: Awaited<ReturnType<typeof borderAgreement>>['metrics']; photos: number };
       if (kept.key === agreementKey) return kept;
     }
-    const a = await borderAgreement({ teacher: teacherRef, root: out, classes: recipe.teacher.classes, dir: labelled, splits: ['test'], threads: 2 }, DEFAULT_BORDER_RULE);
+    const a = await borderAgreement({ teacher: teacherRef, models: out, classes: recipe.teacher.classes, dir: labelled, splits: ['test'], threads: 2 }, DEFAULT_BORDER_RULE);
     mkdirSync(work, { recursive: true });
     writeFileSync(agreementFile, `${JSON.stringify({ key: agreementKey, ...a }, null, 2)}\n`);
     return a;
@@ -149,7 +149,7 @@ if (values.base) {
     let bar: ProgressBar | null = null;
     const r = await labelPhotos({
       teacher: teacherRef,
-      root: out,
+      models: out,
       images: unlabeled,
       out: labelsDir,
       classes: recipe.teacher.classes,

@@ -33,8 +33,8 @@ export interface TrainConfig {
   warmupSteps: number;
   /** @default 'auto' */
   backend: TrainingBackend;
-  /** Registry root. @default 'models' */
-  out: string;
+  /** Registry root (`edgeseg train --out`). @default 'models' */
+  models: string;
   /** Seeds weight initialisation, shuffling and augmentation. @default 1 */
   seed: number;
   /** @default 1000 (the book's shuffle buffer) */
@@ -92,7 +92,7 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'data' | 'name'> = {
   schedule: SCHEDULE_DEFAULTS.schedule,
   warmupSteps: 0,
   backend: 'auto',
-  out: 'models',
+  models: 'models',
   seed: 1,
   shuffleBuffer: 1000,
   flip: true,
@@ -140,7 +140,7 @@ export const trainConfigSchema = z.object({
   modelConfig: field((v) => typeof v === 'object' && v !== null && !Array.isArray(v), () => 'modelConfig must be an object'),
   init: field((v) => v === null || (typeof v === 'string' && v !== ''), (v) => `init must be the path of a pretrained .tflite file, got ${JSON.stringify(v)}`),
   initFrom: field((v) => v === null || (typeof v === 'string' && v !== ''), (v) => `initFrom must be a model directory or registry ref, got ${JSON.stringify(v)}`),
-  out: field((v) => typeof v === 'string' && v !== '', (v) => `out must be a directory, got ${JSON.stringify(v)}`),
+  models: field((v) => typeof v === 'string' && v !== '', (v) => `models must be a directory, got ${JSON.stringify(v)}`),
   flip: field((v) => typeof v === 'boolean', (v) => `flip must be true or false, got ${JSON.stringify(v)}`),
   restoreBest: field((v) => typeof v === 'boolean', (v) => `restoreBest must be true or false, got ${JSON.stringify(v)}`),
   softTargets: field((v) => typeof v === 'number' && v >= 0 && v <= 1, (v) => `softTargets must be a weight from 0 to 1, got ${JSON.stringify(v)}`),
@@ -149,7 +149,10 @@ export const trainConfigSchema = z.object({
 });
 
 /** Fills defaults and checks every field and cross-field rule. */
-export function resolveTrainConfig(input: Partial<TrainConfig> & Record<string, unknown>): TrainConfig {
+export function resolveTrainConfig(given: Partial<TrainConfig> & Record<string, unknown>): TrainConfig {
+  // Config files and unfinished runs (run.json) written before the registry root was called `models` say `out`.
+  const { out, ...rest } = given;
+  const input = out === undefined ? given : { ...rest, models: rest.models ?? out };
   const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'data', 'name']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new ConfigError(`unknown training option '${key}' (options: ${[...known].sort().join(', ')})`);

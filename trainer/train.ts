@@ -18,9 +18,9 @@ import { openDataset, type Dataset } from './data/dataset.js';
 import { batchCount } from './data/pipeline.js';
 import { runEpochs, validate, type LoopContext, type RunHistory } from './epoch_loop.js';
 import type { Evaluation } from './evaluate.js';
-import { initModel, type InitialModel } from './model_init.js';
+import { initModel, type InitialModel } from './initial_model.js';
 import { encoderFreezeSteps } from './pretrained/encoder_freeze.js';
-import { prepareInit, type PreparedInit } from './pretrained/init.js';
+import { prepareInit, type PreparedInit } from './pretrained/encoder_init.js';
 import { countFlops } from './models/flops.js';
 import { rowForegroundIou, sampleGridPng } from './report/sample_grid.js';
 import { trainingReport, type EpochRecord, type StepRecord } from './report/training_report.js';
@@ -73,7 +73,7 @@ export function findUnfinishedRun(root: string, name?: string): string | null {
 /** Trains a model from a (partial) config and writes `<out>/<name>/<version>/`. */
 export async function train(input: Partial<TrainConfig>, options: TrainOptions = {}): Promise<TrainResult> {
   const config = resolveTrainConfig(input as Partial<TrainConfig> & Record<string, unknown>);
-  const { version, runDir } = reserveVersion(resolve(config.out), config.name);
+  const { version, runDir } = reserveVersion(resolve(config.models), config.name);
   writeFileAtomic(join(runDir, RUN_FILE), JSON.stringify({ name: config.name, version, config, started: new Date().toISOString() } satisfies RunFile, null, 2));
   try {
     return await runTraining(runDir, false, options);
@@ -283,7 +283,7 @@ async function finish(f: FinishInput): Promise<TrainResult> {
     ],
   );
   rmSync(join(f.runDir, RUN_FILE), { force: true });
-  const dir = await publishRun(resolve(config.out), config.name, f.run.version);
+  const dir = await publishRun(resolve(config.models), config.name, f.run.version);
   f.emit({ type: 'done', dir, card });
   return { dir, version: f.run.version, card };
 }

@@ -4,7 +4,7 @@ import { saveLayersModel, type CardDraft } from '../../core/node/artifact_fs.js'
 import { tf } from '../../core/node/tfjs.js';
 import { countFlops } from '../../trainer/models/flops.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 
 /** A card for a model that was not trained (no metrics, data or training record). */
 export function untrainedCard(name: string, version: string, architecture: string, config: Record<string, unknown>): CardDraft {

@@ -15,7 +15,7 @@ import { readCard } from '../../core/node/registry.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
 import { parseLabelsOption } from '../../converter/import/labels.js';
 import { importModel } from '../../converter/import/import_model.js';
-import { openRunner } from '../../cli/commands/open_model.js';
+import { openRunner } from '../../cli/open_model.js';
 import { ProgressBar } from '../../cli/progress.js';
 import type { SampleSet } from '../../trainer/data/dataset.js';
 import { evaluate } from '../../trainer/evaluate.js';
@@ -35,9 +35,9 @@ export interface TeacherVsStudent {
 }
 
 /** Imports the teacher into `root` and scores both on `set` (the held-out split, unit-normalised samples with their files). */
-export async function teacherVsStudent(o: { root: string; student: string; set: SampleSet; runs: number }): Promise<TeacherVsStudent> {
+export async function teacherVsStudent(o: { models: string; student: string; set: SampleSet; runs: number }): Promise<TeacherVsStudent> {
   const labels = parseLabelsOption(join(PACKAGE_ROOT, TEACHER_LABELS));
-  const imported = await importModel({ path: join(PACKAGE_ROOT, TEACHER_FILE), name: 'deeplab', root: o.root, labels });
+  const imported = await importModel({ path: join(PACKAGE_ROOT, TEACHER_FILE), name: 'deeplab', models: o.models, labels });
   const teacher = await openTeacher(imported.dir, { classes: TEACHER_CLASSES, threads: 1 });
   const confusion = new ConfusionMatrix();
   const bar = new ProgressBar({ label: 'teacher', total: o.set.size });

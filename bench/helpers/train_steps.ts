@@ -2,7 +2,7 @@
 import { imageToInputData, maskToTarget, syntheticSample } from '../../core/index.js';
 import { sparseCrossEntropy } from '../../trainer/loss.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { tf } from '../../core/node/tfjs.js';
 
 export interface StepTrace {

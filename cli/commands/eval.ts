@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import { ConfigError, geometryOf, normalizationOf } from '../../core/index.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { openDataset, type SampleSet, type SplitChoice } from '../../trainer/data/dataset.js';
-import { SPLITS } from '../../trainer/data/sample.js';
+import { SPLITS } from '../../trainer/data/sample_types.js';
 import { evaluate } from '../../trainer/evaluate.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
-import { openRunner } from './open_model.js';
+import { openRunner } from '../open_model.js';
 
 interface EvalFlags extends GlobalOptions {
   model: string;
@@ -36,7 +36,7 @@ export function registerEval(program: Command): void {
       const choices: readonly SplitChoice[] = ['held-out', ...SPLITS];
       if (flags.split !== 'all' && !choices.includes(flags.split)) throw new ConfigError(`--split must be held-out, test, val, train or all, got '${flags.split}'`);
       const splits: SplitChoice[] = flags.split === 'all' ? [...SPLITS] : [flags.split];
-      const { runner: model, card } = await openRunner(flags.model, { backend: flags.backend, root: flags.models, log });
+      const { runner: model, card } = await openRunner(flags.model, { backend: flags.backend, models: flags.models, log });
       // The samples are prepared for this model: its input size, its class count (mask values must be below it).
       const geometry = geometryOf(card);
       let bar: ProgressBar | null = null;

@@ -29,7 +29,7 @@ export function registerImport(program: Command): void {
         throw new ConfigError(`--normalize must be one of ${Object.keys(INPUT_NORMALIZATIONS).join('|')}, got '${flags.normalize}'`);
       }
       const labels = flags.labels === undefined ? undefined : parseLabelsOption(flags.labels);
-      const { dir, card } = await importModel({ path, name: flags.name, root: flags.models, normalize: flags.normalize as InputNormalization | undefined, labels, output: flags.output, log });
+      const { dir, card } = await importModel({ path, name: flags.name, models: flags.models, normalize: flags.normalize as InputNormalization | undefined, labels, output: flags.output, log });
       const s = card.source!;
       const c = card.contract;
       console.log(`imported ${s.file} (${s.format}${s.producer ? `, ${s.producer}` : ''}) as ${card.name}@${card.version} in ${dir}`);

@@ -52,7 +52,7 @@ export function registerLabel(program: Command): void {
       let border: BorderRule = { inner: flags.borderInner, outer: flags.borderOuter };
       if (flags.fitBorder) {
         const dir = flags.fitBorder.replace(/^oxford:/, '');
-        const fit = await fitBorderOn({ teacher: flags.teacher, root: flags.models, classes: flags.classes, dir, splits: ['train', 'val'], threads: flags.threads, progress: (total) => new ProgressBar({ label: 'fit border', total }) });
+        const fit = await fitBorderOn({ teacher: flags.teacher, models: flags.models, classes: flags.classes, dir, splits: ['train', 'val'], threads: flags.threads, progress: (total) => new ProgressBar({ label: 'fit border', total }) });
         border = fit.rule;
         const m = fit.metrics;
         console.log(`border rule fitted on ${fit.photos} photos of ${resolve(dir)} (trainval): inner ${border.inner}, outer ${border.outer} of √(width×height)`);
@@ -61,7 +61,7 @@ export function registerLabel(program: Command): void {
       let bar: ProgressBar | null = null;
       const result = await labelPhotos({
         teacher: flags.teacher,
-        root: flags.models,
+        models: flags.models,
         images: flags.images,
         out: flags.out,
         classes: flags.classes,

@@ -8,7 +8,7 @@ import { tf } from '../../core/node/tfjs.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
-import { openRunner } from './open_model.js';
+import { openRunner } from '../open_model.js';
 
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
@@ -32,7 +32,7 @@ export function registerPredict(program: Command): void {
     .requiredOption('--input <path>', 'an image file or a folder of images')
     .requiredOption('--out <dir>', 'output folder')
     .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu', 'auto')
-    .option('--engine <engine>', 'auto (tfjs when the version has a tfjs model, else ONNX Runtime) | tfjs | ort', 'auto')
+    .option('--engine <engine>', 'auto (ONNX Runtime when the version has an ONNX file, else tfjs) | tfjs | ort', 'auto')
     .option('--output-size <size>', 'model (the model grid), input (the image size; logits upsampled bilinearly, then argmax) or <width>x<height>', 'input')
     .option('--mask-size <size>', 'older name: model = --output-size model, frame = --output-size input')
     .option('--opacity <0-1>', 'overlay opacity', numberOption('opacity', 0), 0.5)
@@ -48,7 +48,7 @@ export function registerPredict(program: Command): void {
         : [input];
       if (files.length === 0) throw new ConfigError(`--input ${input} holds no .jpg, .png or .webp image`);
       if (flags.engine !== 'auto' && !(ENGINE_KINDS as readonly string[]).includes(flags.engine)) throw new ConfigError(`--engine must be auto, tfjs or ort, got '${flags.engine}'`);
-      const { runner, card } = await openRunner(flags.model, { engine: flags.engine, backend: flags.backend, root: flags.models, log });
+      const { runner, card } = await openRunner(flags.model, { engine: flags.engine, backend: flags.backend, models: flags.models, log });
       const normalization = normalizationOf(card);
       const geometry = geometryOf(card);
       // Every class is drawn unless the card names a background (edgeseg's own models, PASCAL's class 0).

@@ -109,7 +109,7 @@ export function registerTrain(program: Command): void {
           warmupSteps: flags.warmup,
           maxSteps: flags.maxSteps,
           backend: flags.backend,
-          out: flags.out,
+          models: flags.out,
           seed: flags.seed,
           shuffleBuffer: flags.shuffleBuffer,
           flip: cmd.getOptionValueSource('flip') === 'cli' ? flags.flip : undefined,

@@ -14,7 +14,7 @@ import { DEFAULT_MODELS_ROOT, publishRun, resolveModelRef, stageVersion } from '
 import { codeRevision } from '../../core/node/revision.js';
 import { openDataset, type SampleSet } from '../../trainer/data/dataset.js';
 import { batches } from '../../trainer/data/pipeline.js';
-import { AccuracyGateError } from '../convert.js';
+import { AccuracyGateError } from '../../core/errors.js';
 import { activationTensors, exposeTensors, parseForeignOnnx, qdqTargets, quantizeQdq } from './onnx_qdq.js';
 
 export interface ConvertImportedOnnxOptions {
@@ -29,7 +29,7 @@ export interface ConvertImportedOnnxOptions {
   /** Refuse the variant when mIoU falls more than this (0.01 = one point). @default 0.01 */
   maxMiouDrop?: number;
   /** Registry root. @default 'models' */
-  out?: string;
+  models?: string;
   /** Replace an existing variant. @default false */
   force?: boolean;
   log?: Logger;
@@ -86,8 +86,8 @@ async function masksOf(bytes: Uint8Array, contract: ModelContract, set: SampleSe
 export async function convertImportedOnnx(o: ConvertImportedOnnxOptions): Promise<ImportedOnnxConversion> {
   const t0 = performance.now();
   const progress = o.onProgress ?? (() => {});
-  const out = o.out ?? DEFAULT_MODELS_ROOT;
-  const parentDir = resolveModelRef(o.model, out);
+  const models = o.models ?? DEFAULT_MODELS_ROOT;
+  const parentDir = resolveModelRef(o.model, models);
   const { card } = await readModelDir(parentDir);
   if (!isImportedOnnx(card)) throw new ConfigError(`${parentDir} is not an imported ONNX model`);
   const file = onnxFileOf(card)!;
@@ -146,7 +146,7 @@ export async function convertImportedOnnx(o: ConvertImportedOnnxOptions): Promis
     const version = `${card.version}-uint8`;
     const m = variant.metrics;
     const written = await writeModelDir(
-      stageVersion(out, card.name, version),
+      stageVersion(models, card.name, version),
       { modelTopology: {}, weightSpecs: [] },
       {
         name: card.name,
@@ -176,7 +176,7 @@ export async function convertImportedOnnx(o: ConvertImportedOnnxOptions): Promis
       [{ path: 'model.int8.onnx', data: qdq }],
       { tfjs: false, weightDtypes: Object.fromEntries(targets.map((t) => [t.weight.name, 'int8'])), contract: card.contract },
     );
-    const dir = await publishRun(out, card.name, version, { replace: o.force });
+    const dir = await publishRun(models, card.name, version, { replace: o.force });
     return { dir, card: written, parent: parent.metrics, variant: variant.metrics, maskAgreement, convolutions: targets.length, tensors: tensors.length, samples, parentBytes: card.bytes };
   } finally {
     await heldOut.close();

@@ -4,7 +4,7 @@
  * groups, string attributes and float datasets.
  */
 import * as hdf5 from 'jsfive';
-import { ImportError } from './import_error.js';
+import { ImportError } from '../../core/errors.js';
 import { IMPORT_LIMITS } from './import_limits.js';
 
 /** A group or dataset as jsfive returns it. */

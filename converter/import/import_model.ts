@@ -26,7 +26,7 @@ import { writeModelDir } from '../../core/node/artifact_fs.js';
 import { DEFAULT_MODELS_ROOT, publishRun, reserveVersion } from '../../core/node/registry.js';
 import { codeRevision } from '../../core/node/revision.js';
 import { readFileCapped, readFileHead, withOsErrors } from '../../core/node/safe_read.js';
-import { ImportError } from './import_error.js';
+import { ImportError } from '../../core/errors.js';
 import { IMPORT_LIMITS } from './import_limits.js';
 import { importKerasLayers } from './import_keras.js';
 import { importOnnx } from './import_onnx.js';
@@ -40,7 +40,7 @@ export interface ImportOptions {
   /** Registry model name the version is written under. */
   name: string;
   /** Registry root. @default 'models' */
-  root?: string;
+  models?: string;
   /**
    * How the model wants its pixels (`unit` [0, 1], `symmetric` [−1, 1], `imagenet` mean/std).
    * Required unless the file records it (a Keras Rescaling of raw pixels, a quantized TFLite
@@ -125,7 +125,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
       `${basename(path)} does not record how its input pixels are normalised; pass --normalize unit ([0, 1]), symmetric ([-1, 1], Keras MobileNet preprocess_input) or imagenet (mean/std, most PyTorch models)`,
     );
   }
-  const root = resolve(o.root ?? DEFAULT_MODELS_ROOT);
+  const root = resolve(o.models ?? DEFAULT_MODELS_ROOT);
   const { version, runDir } = reserveVersion(root, o.name);
   try {
     const common = {

@@ -10,7 +10,7 @@ import { ConfigError, INPUT_CHANNELS, INPUT_NAME, INPUT_NORMALIZATIONS, OUTPUT_N
 import { inputNormalizationOf, parseTflite, type TfliteModel } from '../../trainer/pretrained/tflite.js';
 import { TENSOR_TYPE } from '../../trainer/pretrained/tflite_schema.js';
 import type { Precision } from '../../core/index.js';
-import { ImportError } from './import_error.js';
+import { ImportError } from '../../core/errors.js';
 import { tfliteMetadataLabels } from './labels.js';
 import { tfliteToOnnx, TFLITE_ONNX_OPSET } from './tflite/to_onnx.js';
 

@@ -5,7 +5,7 @@
  * `__keras_tensor__` whose `keras_history` is `[layer, node, tensor]`. Model inputs and outputs are
  * lists of `[layer, node, tensor]`, or one such triple bare when there is a single one.
  */
-import { ImportError } from './import_error.js';
+import { ImportError } from '../../core/errors.js';
 
 /** One layer entry of a Functional/Sequential config. */
 export interface KerasLayerConfig {

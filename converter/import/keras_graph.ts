@@ -9,7 +9,7 @@
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { INPUT_CHANNELS, INPUT_NAME, INPUT_SIZE, NUM_CLASSES, OUTPUT_NAME } from '../../core/index.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
-import { ImportError } from './import_error.js';
+import { ImportError } from '../../core/errors.js';
 import { CONTAINER_CLASSES, inboundCalls, inputLayerShape, ioRefs, layerName, type KerasLayerConfig, type KerasModelConfig, type TensorRef } from './keras_config.js';
 import { mapKerasLayer, VARIABLE_ALIASES, type TfLayer } from './keras_layers.js';
 import type { LayerVariables, StoredVariable, WeightStore } from './keras_weights.js';

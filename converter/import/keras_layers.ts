@@ -8,7 +8,7 @@
  */
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { tf, tfl } from '../../core/node/tfjs.js';
-import { ImportError } from './import_error.js';
+import { ImportError } from '../../core/errors.js';
 
 /** The part of a tfjs layer the import uses. */
 export interface TfLayer {

@@ -11,7 +11,7 @@ import type { io } from '@tensorflow/tfjs-core';
 import { describeIssues, parseJsonBounded, weightsManifest, type SourceFormat } from '../../core/index.js';
 import { readFileCapped, resolveInside } from '../../core/node/safe_read.js';
 import { Hdf5File } from './hdf5.js';
-import { ImportError } from './import_error.js';
+import { ImportError } from '../../core/errors.js';
 import { IMPORT_LIMITS } from './import_limits.js';
 import { modelConfigOf, type KerasModelConfig } from './keras_config.js';
 import { weightsFromKeras3, weightsFromModelH5, weightsFromTfjs, type WeightStore } from './keras_weights.js';

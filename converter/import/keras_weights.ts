@@ -12,7 +12,7 @@
 import type { io } from '@tensorflow/tfjs-core';
 import { tf } from '../../core/node/tfjs.js';
 import type { Hdf5File } from './hdf5.js';
-import { ImportError } from './import_error.js';
+import { ImportError } from '../../core/errors.js';
 import { CONTAINER_CLASSES, layerName, snakeCase, type KerasLayerConfig, type KerasModelConfig } from './keras_config.js';
 
 export interface StoredVariable {

@@ -8,7 +8,7 @@
  */
 import { activationQuant, quantizePerChannelInt8, type ActivationQuant } from '../onnx/weights.js';
 import { ATTRIBUTE_TYPE, decodeModel, encodeModel, ONNX_DTYPE, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
-import { ImportError } from './import_error.js';
+import { ImportError } from '../../core/errors.js';
 
 const QUANTIZABLE = new Set(['Conv', 'ConvTranspose']);
 

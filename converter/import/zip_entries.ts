@@ -7,7 +7,7 @@
  * they come: an entry past its cap stops the read with IMPORT_MALFORMED before more is allocated.
  */
 import { Unzip, UnzipInflate } from 'fflate';
-import { ImportError } from './import_error.js';
+import { ImportError } from '../../core/errors.js';
 
 /** Compressed bytes pushed at once: bounds what one push can inflate to (deflate's ratio is at most ~1032:1). */
 const SLICE_BYTES = 16 * 1024;

@@ -8,35 +8,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { EdgesegError, type EdgesegErrorOptions } from '../errors.js';
-
-/** Codes of a file that cannot be read as asked. */
-export type FileAccessErrorCode =
-  /** The path does not exist. */
-  | 'FILE_NOT_FOUND'
-  /** The path exists but is not a regular file (a directory, a device such as /dev/zero, a FIFO, a socket). */
-  | 'FILE_NOT_REGULAR'
-  /** The file is larger than the cap for what it is. */
-  | 'FILE_TOO_LARGE'
-  /** The file's size differs from the size declared for it, or changed while it was read. */
-  | 'FILE_SIZE_MISMATCH'
-  /** A path named by a file leaves the folder it must stay in (`..`, absolute, or a symlink out). */
-  | 'PATH_OUTSIDE_FOLDER'
-  /** Any other OS refusal (permissions, a name too long, a file where a folder was expected); the message names the OS reason. */
-  | 'FILE_UNREADABLE';
-
-/** A file could not be read as asked; `path` names it. */
-export class FileAccessError extends EdgesegError {
-  declare readonly code: FileAccessErrorCode;
-  constructor(
-    code: FileAccessErrorCode,
-    readonly path: string,
-    message: string,
-    options?: EdgesegErrorOptions,
-  ) {
-    super(code, message, options);
-  }
-}
+import { EdgesegError, FileAccessError } from '../errors.js';
 
 /** Largest single model file edgeseg reads (a version's weights, an imported model, an archive entry): far above a U-Net's few MiB. */
 export const MAX_MODEL_FILE_BYTES = 1 << 30;

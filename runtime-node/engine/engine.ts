@@ -8,7 +8,7 @@
  * During a rollout a second version, the canary, is loaded beside the active one and serves the
  * frames whose route key (sensor id) hashes onto its arm (core/rollout.ts).
  */
-import { armOf, checkWeight, ConfigError, DEFAULT_ORT_THREADS, ENGINE_KINDS, isOnnxOnly, onnxFileOf, type Arm, type EngineChoice, type EngineRequest, type ModelCard } from '../../core/index.js';
+import { armOf, checkWeight, chooseEngine, ConfigError, DEFAULT_ORT_THREADS, ENGINE_KINDS, isOnnxOnly, onnxFileOf, type Arm, type EngineChoice, type EngineRequest, type ModelCard } from '../../core/index.js';
 import { readModelDir } from '../../core/node/artifact_fs.js';
 import { defaultPoolSize, WorkerPool } from '../../core/node/worker_pool.js';
 import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferenceWorkerData, InferOptions } from './protocol.js';
@@ -67,11 +67,7 @@ export interface ActiveModel {
 
 /** The engine a version runs in under `requested`; throws naming the fix when it cannot. */
 export function resolveEngine(requested: EngineRequest, card: ModelCard, dir: string, ortProvider: OrtProvider = 'cpu'): EngineChoice {
-  const onnx = onnxFileOf(card);
-  if (requested === 'ort' && !onnx) throw new ConfigError(`engine 'ort' needs an ONNX model and ${dir} has none; convert it with --format both, or use --engine auto|tfjs`);
-  if (requested === 'tfjs' && isOnnxOnly(card)) throw new ConfigError(`${dir} is ONNX only (${onnx}); use --engine auto|ort`);
-  const chosen = requested === 'tfjs' || !onnx ? 'tfjs' : 'ort';
-  const reason = requested !== 'auto' ? 'requested' : onnx ? `the version has an ONNX file (${onnx})` : 'the version has no ONNX file';
+  const { chosen, reason } = chooseEngine(requested, { tfjs: !isOnnxOnly(card), onnx: onnxFileOf(card), where: dir });
   return { requested, chosen, provider: chosen === 'ort' ? ortProvider : null, reason, measuredMs: null, fromCache: false };
 }
 

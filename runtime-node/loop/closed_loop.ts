@@ -150,7 +150,7 @@ export async function startClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoop>
   let labeler: TeacherLabeler | null = null;
   if (o.teacher) {
     try {
-      labeler = await TeacherLabeler.create(transport, { teacher: o.teacher.model, classes: o.teacher.classes, root: models, topics, groupId: `${topics.labelRequests}.teacher`, log: log.child('teacher') });
+      labeler = await TeacherLabeler.create(transport, { teacher: o.teacher.model, classes: o.teacher.classes, models: models, topics, groupId: `${topics.labelRequests}.teacher`, log: log.child('teacher') });
       await labeler.start();
     } catch (err) {
       await labeler?.stop().catch(() => {});

@@ -161,7 +161,7 @@ export async function runLoopDemo(o: LoopDemoOptions): Promise<LoopDemoResult> {
   print(`1/5 training the champion on ${base} (${o.championSteps ?? 150} steps)`);
   await selectBackend('auto', log);
   const trained = await train(
-    { model: 'unet-small', modelConfig: o.modelConfig ?? { baseFilters: 8, depth: 4 }, name: NAME, data: base, epochs: 1000, maxSteps: o.championSteps ?? 150, learningRate: 3e-3, schedule: 'cosine', out: models, patience: 0, workers: 0, reportSamples: 0 },
+    { model: 'unet-small', modelConfig: o.modelConfig ?? { baseFilters: 8, depth: 4 }, name: NAME, data: base, epochs: 1000, maxSteps: o.championSteps ?? 150, learningRate: 3e-3, schedule: 'cosine', models: models, patience: 0, workers: 0, reportSamples: 0 },
     { log: log.child('trainer'), onEvent: o.onTrainEvent, print: () => {} },
   );
   await setAlias(models, NAME, 'champion', trained.version, 'demo bootstrap');

@@ -93,7 +93,7 @@ async function fineTune(c: RetrainContext, parent: { dir: string; card: ModelCar
       batchSize: o.batchSize ?? 8,
       learningRate: o.learningRate ?? 1e-3,
       schedule: 'cosine',
-      out: c.root,
+      models: c.root,
       seed: o.seed ?? 1,
       patience: 0,
       backend: o.backend ?? 'auto',
@@ -116,7 +116,7 @@ async function convertChallenger(c: RetrainContext, trained: TrainResult): Promi
   const champFormat = (c.champion.card.conversion as { format?: string } | undefined)?.format;
   const format = champFormat === 'onnx' || champFormat === 'both' ? 'both' : 'tfjs';
   try {
-    const variant = await convert({ model: trained.dir, precision, format, eval: c.base, maxMiouDrop: c.o.maxConvertDrop ?? 0.01, out: c.root, force: true, backend: c.o.backend, log: c.log.child('converter'), onProgress: () => {} });
+    const variant = await convert({ model: trained.dir, precision, format, eval: c.base, maxMiouDrop: c.o.maxConvertDrop ?? 0.01, models: c.root, force: true, backend: c.o.backend, log: c.log.child('converter'), onProgress: () => {} });
     return { version: variant.card.version, dir: variant.dir, refused: null };
   } catch (err) {
     if (!(err instanceof AccuracyGateError)) throw err;

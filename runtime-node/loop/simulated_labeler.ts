@@ -20,7 +20,7 @@ import {
   type FeedbackMessage,
   type LabelRequestMessage,
 } from '../../core/index.js';
-import { sampleKey, type SampleRef } from '../../trainer/data/sample.js';
+import { sampleKey, type SampleRef } from '../../trainer/data/sample_types.js';
 import { listSources } from '../../trainer/data/sources/index.js';
 import type { Transport } from '../transport.js';
 import { RequestLabeler, type RequestLabelerOptions } from './request_labeler.js';

@@ -25,7 +25,7 @@ export interface TeacherLabelerOptions extends RequestLabelerOptions {
   /** The teacher: a model directory or registry ref. */
   teacher: string;
   /** Registry root the ref is resolved in. @default 'models' */
-  root?: string;
+  models?: string;
   /** Teacher classes that are a pet. @default 'cat,dog=pet' */
   classes?: string;
   /** @default DEFAULT_BORDER_RULE */
@@ -47,7 +47,7 @@ export class TeacherLabeler extends RequestLabeler {
   }
 
   static async create(transport: Transport, o: TeacherLabelerOptions): Promise<TeacherLabeler> {
-    const teacher = await openTeacher(o.teacher, { root: o.root, classes: o.classes ?? DEFAULT_TEACHER_CLASSES });
+    const teacher = await openTeacher(o.teacher, { models: o.models, classes: o.classes ?? DEFAULT_TEACHER_CLASSES });
     return new TeacherLabeler(transport, o, teacher);
   }
 

@@ -8,7 +8,7 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { convert } from '../../converter/convert.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { buildWeb, launchBrowser, HARNESS_DIST } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { randomizeBatchNorm, untrainedCard } from '../../bench/helpers/models.js';
@@ -82,7 +82,7 @@ describe('runtime-web backend auto: chosen by measurement, never a software GPU'
     const parent = join(root, 'unet-small', '1');
     await saveLayersModel(layers, parent, untrainedCard('unet-small', '1', 'unet-small', CONFIG));
     layers.dispose();
-    await Promise.all([buildWeb(), convert({ model: parent, precision: 'fp32', format: 'both', out: root, backend: 'wasm', log: quiet, onProgress: () => {} })]);
+    await Promise.all([buildWeb(), convert({ model: parent, precision: 'fp32', format: 'both', models: root, backend: 'wasm', log: quiet, onProgress: () => {} })]);
     server = await startWebServer({ dist: HARNESS_DIST, models: root });
   });
   after(async () => {

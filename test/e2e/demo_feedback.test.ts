@@ -24,7 +24,7 @@ describe('demo feedback panel (Chromium, wasm backend)', () => {
     store = join(root, 'feedback');
     const [, trained] = await Promise.all([
       buildWeb(),
-      train({ data: 'synthetic:count=32,size=128,seed=4', modelConfig: { baseFilters: 4, depth: 2 }, epochs: 1, batchSize: 8, backend: 'wasm', out: join(root, 'models'), reportSamples: 0 }, { log: quiet, print: () => {} }),
+      train({ data: 'synthetic:count=32,size=128,seed=4', modelConfig: { baseFilters: 4, depth: 2 }, epochs: 1, batchSize: 8, backend: 'wasm', models: join(root, 'models'), reportSamples: 0 }, { log: quiet, print: () => {} }),
     ]);
     modelUrl = `/models/unet-small/${trained.version}/`;
     server = await startWebServer({ dist: HARNESS_DIST, models: join(root, 'models'), feedback: { store, token: 'demo-token' } });

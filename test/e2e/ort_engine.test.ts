@@ -17,7 +17,7 @@ import { importModel } from '../../converter/import/import_model.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { buildWeb, launchBrowser, openHarness, HARNESS_DIST } from '../../bench/helpers/browser.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { IMPORT_FIXTURES } from '../helpers/import_fixtures.js';
@@ -85,12 +85,12 @@ describe('runtime-web ONNX Runtime Web engine in Chromium', () => {
     const parent = join(root, 'unet-small', '1');
     await saveLayersModel(layers, parent, untrainedCard('unet-small', '1', 'unet-small', CONFIG));
     layers.dispose();
-    await Promise.all([buildWeb(), convert({ model: parent, precision: 'fp32', format: 'both', out: root, backend: 'wasm', log: quiet, onProgress: () => {} })]);
+    await Promise.all([buildWeb(), convert({ model: parent, precision: 'fp32', format: 'both', models: root, backend: 'wasm', log: quiet, onProgress: () => {} })]);
     // One network, imported twice: as tf2onnx's NCHW ONNX file and as the Keras file it came from.
-    await importModel({ path: join(IMPORT_FIXTURES, 'unet_nchw.onnx'), name: 'byo-onnx', root, normalize: 'imagenet' });
-    await importModel({ path: join(IMPORT_FIXTURES, 'unet_k3.keras'), name: 'byo-keras', root, normalize: 'imagenet' });
+    await importModel({ path: join(IMPORT_FIXTURES, 'unet_nchw.onnx'), name: 'byo-onnx', models: root, normalize: 'imagenet' });
+    await importModel({ path: join(IMPORT_FIXTURES, 'unet_k3.keras'), name: 'byo-keras', models: root, normalize: 'imagenet' });
     // The DeepLab teacher as `edgeseg import` makes it: 513×513, 21 PASCAL classes, int8 QDQ ONNX.
-    deeplab = await importModel({ path: join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/deeplabv3_mnv2_pascal_quant.tflite'), name: 'deeplab', root, labels: parseLabelsOption(join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/pascal_voc_segmentation_labels.txt')) });
+    deeplab = await importModel({ path: join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/deeplabv3_mnv2_pascal_quant.tflite'), name: 'deeplab', models: root, labels: parseLabelsOption(join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/pascal_voc_segmentation_labels.txt')) });
     server = await startWebServer({ dist: HARNESS_DIST, models: root });
     images = await Promise.all(
       [

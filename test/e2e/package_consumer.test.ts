@@ -35,8 +35,8 @@ import { InferenceEngine } from 'edgeseg/runtime-node';
 const [root, framePath] = process.argv.slice(2);
 const silent = { print: () => {} };
 const data = 'synthetic:count=24,size=128,seed=1';
-const trained = await train({ data, modelConfig: { baseFilters: 8, depth: 3 }, epochs: 1, batchSize: 8, backend: 'wasm', out: root, reportSamples: 0 }, silent);
-const variant = await convert({ model: trained.dir, precision: 'uint8', format: 'both', eval: data, maxMiouDrop: 1, backend: 'wasm', out: root, onProgress: () => {} });
+const trained = await train({ data, modelConfig: { baseFilters: 8, depth: 3 }, epochs: 1, batchSize: 8, backend: 'wasm', models: root, reportSamples: 0 }, silent);
+const variant = await convert({ model: trained.dir, precision: 'uint8', format: 'both', eval: data, maxMiouDrop: 1, backend: 'wasm', models: root, onProgress: () => {} });
 const frame = { bytes: readFileSync(framePath), contentType: RAW_RGB8, width: 128, height: 128 };
 const masks = {};
 for (const engine of ['tfjs', 'ort']) {

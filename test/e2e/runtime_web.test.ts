@@ -74,7 +74,7 @@ describe('runtime-web in Chromium (real WebGPU on SwiftShader)', () => {
     root = tempDir('web');
     const [, trained] = await Promise.all([
       buildWeb(),
-      train({ data: 'synthetic:count=64,size=128,seed=3', modelConfig: { baseFilters: 4, depth: 3 }, epochs: 2, batchSize: 8, learningRate: 3e-3, backend: 'wasm', out: root, reportSamples: 0 }, { log: quiet, print: () => {} }),
+      train({ data: 'synthetic:count=64,size=128,seed=3', modelConfig: { baseFilters: 4, depth: 3 }, epochs: 2, batchSize: 8, learningRate: 3e-3, backend: 'wasm', models: root, reportSamples: 0 }, { log: quiet, print: () => {} }),
     ]);
     modelUrl = `/models/unet-small/${trained.version}/`;
     server = await startWebServer({ dist: HARNESS_DIST, models: root });

@@ -9,7 +9,7 @@ import { AccuracyGateError, convert } from '../../converter/convert.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/fold.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { train } from '../../trainer/train.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { runCli } from '../helpers/cli.js';
@@ -46,7 +46,7 @@ describe('converter', () => {
     await activateWasm();
     root = tempDir('convert');
     const r = await train(
-      { data: EVAL, modelConfig: { baseFilters: 8, depth: 3 }, epochs: 3, batchSize: 8, learningRate: 3e-3, backend: 'wasm', out: root, reportSamples: 0 },
+      { data: EVAL, modelConfig: { baseFilters: 8, depth: 3 }, epochs: 3, batchSize: 8, learningRate: 3e-3, backend: 'wasm', models: root, reportSamples: 0 },
       { log: quiet, print: () => {} },
     );
     parentDir = r.dir;
@@ -79,9 +79,9 @@ describe('converter', () => {
   }
 
   it('writes fp16 and uint8 variants that stock tf.loadLayersModel loads over HTTP, close to fp32 and ½ and ¼ the size', async () => {
-    const fp32 = await convert({ model: parentDir, precision: 'fp32', out: root, log: quiet, onProgress: () => {} });
-    const fp16 = await convert({ model: parentDir, precision: 'fp16', eval: EVAL, out: root, log: quiet, onProgress: () => {} });
-    const uint8 = await convert({ model: parentDir, precision: 'uint8', eval: EVAL, out: root, log: quiet, onProgress: () => {} });
+    const fp32 = await convert({ model: parentDir, precision: 'fp32', models: root, log: quiet, onProgress: () => {} });
+    const fp16 = await convert({ model: parentDir, precision: 'fp16', eval: EVAL, models: root, log: quiet, onProgress: () => {} });
+    const uint8 = await convert({ model: parentDir, precision: 'uint8', eval: EVAL, models: root, log: quiet, onProgress: () => {} });
     assert.equal(fp16.card.bytes, fp32.card.bytes / 2);
     assert.equal(uint8.card.bytes, fp32.card.bytes / 4);
     assert.ok(fp32.card.bytes <= fp32.parentBytes, 'folding does not grow the model');
@@ -130,7 +130,7 @@ describe('converter', () => {
     scaleChannel('enc0_b_conv/kernel', 2, 1 / alpha);
     await saveLayersModel(model, crafted, { ...parentCard, version: '2' });
     model.dispose();
-    const opts = { model: crafted, eval: EVAL, out: root, log: quiet, onProgress: () => {} };
+    const opts = { model: crafted, eval: EVAL, models: root, log: quiet, onProgress: () => {} };
     await assert.rejects(convert({ ...opts, precision: 'uint8', maxMiouDrop: 0.005 }), (e: unknown) => e instanceof AccuracyGateError && /loses .* mIoU points .* more than the allowed 0\.50/.test(e.message));
     const ok = await convert({ ...opts, precision: 'fp16', maxMiouDrop: 0.005 });
     assert.ok(ok.comparison!.delta.miou >= -0.005);
@@ -184,7 +184,7 @@ describe('converter', () => {
     await assert.rejects(convert({ model: short, log: quiet }), (e: unknown) => e instanceof ModelFormatError && e.code === 'WEIGHTS_MISMATCH');
     await assert.rejects(convert({ model: parentDir, precision: 'int4', log: quiet }), (e: unknown) => e instanceof ConfigError && /unknown precision 'int4'/.test(e.message));
     await assert.rejects(convert({ model: parentDir, precision: 'uint8', overrides: [{ dtype: 'float16', glob: 'decoder*/kernel' }], log: quiet }), (e: unknown) => e instanceof ConfigError && /matches no weight/.test(e.message));
-    await assert.rejects(convert({ model: parentDir, eval: 'synthetic:count=3,size=64', out: root, log: quiet }), (e: unknown) => e instanceof DatasetError && /held-out set .* is empty/.test(e.message));
-    await assert.rejects(convert({ model: join(root, 'unet-small', '1-uint8'), out: root, log: quiet }), /already a converted variant/);
+    await assert.rejects(convert({ model: parentDir, eval: 'synthetic:count=3,size=64', models: root, log: quiet }), (e: unknown) => e instanceof DatasetError && /held-out set .* is empty/.test(e.message));
+    await assert.rejects(convert({ model: join(root, 'unet-small', '1-uint8'), models: root, log: quiet }), /already a converted variant/);
   });
 });

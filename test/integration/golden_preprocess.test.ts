@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { imageToInput, INPUT_SIZE, normalizeInputData } from '../../core/index.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
-import type { LoadedSample, SampleRef } from '../../trainer/data/sample.js';
+import type { LoadedSample, SampleRef } from '../../trainer/data/sample_types.js';
 import { tf } from '../../core/node/tfjs.js';
 import { WorkerPool } from '../../core/node/worker_pool.js';
 

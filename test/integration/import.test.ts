@@ -6,7 +6,7 @@ import { INPUT_NAME, OUTPUT_NAME } from '../../core/index.js';
 import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/fold.js';
-import { ImportError } from '../../converter/import/import_error.js';
+import { ImportError } from '../../core/errors.js';
 import { importModel } from '../../converter/import/import_model.js';
 import { AccuracyGateError, convert } from '../../converter/convert.js';
 import { convertImportedOnnx } from '../../converter/import/convert_onnx.js';
@@ -19,7 +19,7 @@ import { editedKeras, findLayer, fixedInput, IMPORT_FIXTURES, referenceLogits, r
 const PARITY = 1e-4;
 const root = tempDir('import');
 let runs = 0;
-const importAs = (path: string, extra: Partial<Parameters<typeof importModel>[0]> = {}) => importModel({ path, name: `m${++runs}`, root, normalize: 'unit', ...extra });
+const importAs = (path: string, extra: Partial<Parameters<typeof importModel>[0]> = {}) => importModel({ path, name: `m${++runs}`, models: root, normalize: 'unit', ...extra });
 
 async function tfjsLogits(dir: string): Promise<Float32Array> {
   const { model } = await loadLayersModel(dir);
@@ -92,7 +92,7 @@ describe('edgeseg import: Keras-family formats match Keras logits', () => {
 
   it('exports the imported model to ONNX (SeparableConv2D, ZeroPadding2D, UpSampling2D, Rescaling included) at parity with Keras', async () => {
     const { dir, card } = await importAs(join(IMPORT_FIXTURES, 'unet_k3.keras'));
-    await convert({ model: dir, precision: 'fp32', format: 'onnx', out: root, backend: 'wasm', log: quiet, onProgress: () => {} });
+    await convert({ model: dir, precision: 'fp32', format: 'onnx', models: root, backend: 'wasm', log: quiet, onProgress: () => {} });
     const { runner } = await loadRunner(join(root, card.name, `${card.version}-fp32`), 'ort', { ortThreads: 1, ortProvider: 'cpu' });
     try {
       const input = tf.tensor4d(fixedInput(), [1, 128, 128, 3]);
@@ -107,10 +107,10 @@ describe('edgeseg import: Keras-family formats match Keras logits', () => {
 
   it("reads the normalization from a Rescaling of raw pixels on the input and rescales it to take edgeseg's unit input", async () => {
     const path = writeTemp('pixels.keras', editedKeras((c) => (findLayer(c, 'to_symmetric').config.scale = 2 / 255)));
-    const { dir, card } = await importModel({ path, name: `m${++runs}`, root });
+    const { dir, card } = await importModel({ path, name: `m${++runs}`, models: root });
     assert.deepEqual([card.contract.input.normalization, card.source?.normalizationFrom], ['unit', 'file']);
     assert.ok(relativeError(await tfjsLogits(dir), referenceLogits('unet_k3.keras')) <= PARITY);
-    await assert.rejects(importModel({ path, name: `m${++runs}`, root, normalize: 'symmetric' }), /rescales raw pixels itself \(layer down_stack\/to_symmetric\)/);
+    await assert.rejects(importModel({ path, name: `m${++runs}`, models: root, normalize: 'symmetric' }), /rescales raw pixels itself \(layer down_stack\/to_symmetric\)/);
   });
 
   it('maps LeakyReLU (Keras 3 negative_slope) and exports it to ONNX with the logits tfjs computes', async () => {
@@ -120,7 +120,7 @@ describe('edgeseg import: Keras-family formats match Keras logits', () => {
       l.config = { name: 'b1_dw_relu', negative_slope: 0.1 };
     }));
     const { dir, card } = await importAs(path);
-    await convert({ model: dir, precision: 'fp32', format: 'onnx', out: root, backend: 'wasm', log: quiet, onProgress: () => {} });
+    await convert({ model: dir, precision: 'fp32', format: 'onnx', models: root, backend: 'wasm', log: quiet, onProgress: () => {} });
     const { runner } = await loadRunner(join(root, card.name, `${card.version}-fp32`), 'ort', { ortThreads: 1, ortProvider: 'cpu' });
     try {
       const input = tf.tensor4d(fixedInput(), [1, 128, 128, 3]);
@@ -161,7 +161,7 @@ describe('edgeseg import: refusals are named and leave nothing behind', () => {
   });
   it('asks for the normalization the file cannot tell', async () => {
     const name = 'no-norm';
-    await rejects(importModel({ path: join(IMPORT_FIXTURES, 'unet_k3.keras'), name, root }), 'IMPORT_NORMALIZATION_UNKNOWN');
+    await rejects(importModel({ path: join(IMPORT_FIXTURES, 'unet_k3.keras'), name, models: root }), 'IMPORT_NORMALIZATION_UNKNOWN');
     assert.deepEqual(existsSync(join(root, name)) ? readdirSync(join(root, name)).filter((v) => !v.startsWith('.')) : [], [], 'no version written');
   });
   it('refuses a tfjs graph model by name instead of misreading it as layers', async () => {
@@ -201,7 +201,7 @@ describe('edgeseg import: ONNX models keep their own names and layout and run on
 describe('edgeseg convert of an imported ONNX model: int8 QDQ of a foreign graph, gated on mIoU', () => {
   it('quantizes every convolution per channel with calibrated activations, keeps the contract, and writes <parent>-uint8', async () => {
     const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nchw.onnx'), { normalize: 'imagenet' });
-    const r = await convertImportedOnnx({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=24,size=128,seed=3', calibrationSamples: 16, maxMiouDrop: 0.05 });
+    const r = await convertImportedOnnx({ model: `${card.name}@${card.version}`, models: root, eval: 'synthetic:count=24,size=128,seed=3', calibrationSamples: 16, maxMiouDrop: 0.05 });
     assert.equal(r.convolutions, 10, 'the 8 Conv and 2 ConvTranspose of the tf2onnx graph');
     assert.ok(r.samples >= 16 && r.tensors > 0);
     assert.equal(r.card.precision, 'uint8');
@@ -227,7 +227,7 @@ describe('edgeseg convert of an imported ONNX model: int8 QDQ of a foreign graph
   it('refuses a variant that loses more mIoU than allowed and writes nothing', async () => {
     const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nhwc.onnx'));
     await assert.rejects(
-      convertImportedOnnx({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=12,size=128,seed=3', calibrationSamples: 8, maxMiouDrop: -1 }),
+      convertImportedOnnx({ model: `${card.name}@${card.version}`, models: root, eval: 'synthetic:count=12,size=128,seed=3', calibrationSamples: 8, maxMiouDrop: -1 }),
       AccuracyGateError,
     );
     assert.ok(!existsSync(join(root, card.name, `${card.version}-uint8`)));
@@ -246,7 +246,7 @@ describe("edgeseg import: the book's MobileNetV2 U-Net (narrow, random weights)"
     const report = rewrite(graph);
     assert.equal(report.fold_batch_norm.length, bns, 'every BatchNorm folded');
     assert.ok(bns >= 50);
-    const r = await convert({ model: dir, precision: 'uint8', format: 'both', eval: 'synthetic:count=16,size=128,seed=4', maxMiouDrop: 0.05, out: root, backend: 'wasm', log: quiet, onProgress: () => {} });
+    const r = await convert({ model: dir, precision: 'uint8', format: 'both', eval: 'synthetic:count=16,size=128,seed=4', maxMiouDrop: 0.05, models: root, backend: 'wasm', log: quiet, onProgress: () => {} });
     assert.equal(r.card.precision, 'uint8');
     assert.ok(r.onnx && r.card.files.some((f) => f.path === 'model.int8.onnx'), 'int8 ONNX written');
   });

@@ -93,7 +93,7 @@ describe('hostile model files, archives and refs', () => {
 
   it('refuses hostile imports with named errors and leaves no version behind', async () => {
     const root = tempDir('hostile-registry');
-    const imp = (path: string) => () => importModel({ path, name: 'x', root, normalize: 'unit' });
+    const imp = (path: string) => () => importModel({ path, name: 'x', models: root, normalize: 'unit' });
     const shard = 'group1-shard1of1.bin';
     const cases: [string, () => string, string[]][] = [
       ['manifest path ../../../etc/passwd', () => tfjsFolder('traversal', (j) => (j.weightsManifest[0].paths = ['../../../etc/passwd'])), ['IMPORT_MALFORMED']],
@@ -179,12 +179,12 @@ describe('hostile model files, archives and refs', () => {
       }, ['IMPORT_MALFORMED']],
     ];
     for (const [name, make, codes] of cases) await imports.case(name, () => refusedNamed(imp(make()), codes, root));
-    await imports.case('--name of 300 characters', () => refusedNamed(() => importModel({ path: join(IMPORT_FIXTURES, 'tfjs_k3'), name: 'n'.repeat(300), root, normalize: 'unit' }), ['CONFIG_INVALID']));
-    await imports.case('--name ../outside-model', () => refusedNamed(() => importModel({ path: join(IMPORT_FIXTURES, 'tfjs_k3'), name: '../outside-model', root, normalize: 'unit' }), ['CONFIG_INVALID']));
+    await imports.case('--name of 300 characters', () => refusedNamed(() => importModel({ path: join(IMPORT_FIXTURES, 'tfjs_k3'), name: 'n'.repeat(300), models: root, normalize: 'unit' }), ['CONFIG_INVALID']));
+    await imports.case('--name ../outside-model', () => refusedNamed(() => importModel({ path: join(IMPORT_FIXTURES, 'tfjs_k3'), name: '../outside-model', models: root, normalize: 'unit' }), ['CONFIG_INVALID']));
     await imports.case('--models that is a file', async () => {
       const file = join(tempDir('hostile-models-file'), 'models');
       writeFileSync(file, 'not a folder');
-      await refusedNamed(() => importModel({ path: join(IMPORT_FIXTURES, 'tfjs_k3'), name: 'x', root: file, normalize: 'unit' }), ['FILE_UNREADABLE']);
+      await refusedNamed(() => importModel({ path: join(IMPORT_FIXTURES, 'tfjs_k3'), name: 'x', models: file, normalize: 'unit' }), ['FILE_UNREADABLE']);
     });
     assert.ok(!existsSync(join(root, '..', 'outside-model')), 'nothing was written outside the registry');
   });

@@ -27,12 +27,12 @@ describe('edgeseg import of an ONNX model keeps its own geometry', () => {
     const root = tempDir('onnx-geometry');
     const path = join(root, 'tiny.onnx');
     writeFileSync(path, tinyOnnx(64, 96, 5));
-    const { card } = await importModel({ path, name: 'tiny', root, normalize: 'unit', labels: ['a', 'b', 'c', 'd', 'e'] });
+    const { card } = await importModel({ path, name: 'tiny', models: root, normalize: 'unit', labels: ['a', 'b', 'c', 'd', 'e'] });
     assert.deepEqual(card.contract.input.shape, [1, 3, 64, 96]);
     assert.equal(card.contract.input.layout, 'NCHW');
     assert.deepEqual(card.contract.output.shape, [1, 5, 64, 96]);
     assert.deepEqual(card.contract.classes, ['a', 'b', 'c', 'd', 'e']);
-    await assert.rejects(importModel({ path, name: 'tiny', root, normalize: 'unit', labels: ['a', 'b', 'c'] }), { code: 'IMPORT_CLASSES_MISMATCH' });
-    await assert.rejects(importModel({ path, name: 'tiny', root, normalize: 'unit' }), { code: 'IMPORT_LABELS_MISSING' });
+    await assert.rejects(importModel({ path, name: 'tiny', models: root, normalize: 'unit', labels: ['a', 'b', 'c'] }), { code: 'IMPORT_CLASSES_MISMATCH' });
+    await assert.rejects(importModel({ path, name: 'tiny', models: root, normalize: 'unit' }), { code: 'IMPORT_LABELS_MISSING' });
   });
 });

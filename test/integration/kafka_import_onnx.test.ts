@@ -28,7 +28,7 @@ describe('an imported tf2onnx model streamed through Kafka', () => {
 
   it('serves an NCHW ONNX import with its own tensor names and ImageNet normalization: every mask equals ONNX Runtime run by hand', async () => {
     const root = tempDir('kafka-import');
-    const { dir } = await importModel({ path: join(IMPORT_FIXTURES, 'unet_nchw.onnx'), name: 'byo', root, normalize: 'imagenet' });
+    const { dir } = await importModel({ path: join(IMPORT_FIXTURES, 'unet_nchw.onnx'), name: 'byo', models: root, normalize: 'imagenet' });
     const { prefix, group, topics } = isolate('byo-onnx');
     const service = await StreamService.start({ model: dir, brokers: brokers(), groupId: group, topicPrefix: prefix, workers: 1, httpPort: null, watchModels: false, maskSize: 'model', log: quiet });
     const session = await ort.InferenceSession.create(readFileSync(join(dir, 'model.onnx')), { logSeverityLevel: 3 });

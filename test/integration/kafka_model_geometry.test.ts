@@ -45,7 +45,7 @@ describe('a model of its own size and class count streamed through Kafka', () =>
     const file = join(root, 'five.onnx');
     // NCHW, like a PyTorch export (the CLI test covers NHWC).
     writeFileSync(file, sizedOnnx({ height: HEIGHT, width: WIDTH, classes: CLASSES, layout: 'NCHW', inputName: 'x', outputName: 'y' }));
-    ({ dir: modelDir } = await importModel({ path: file, name: 'five', root, normalize: 'symmetric', labels: ['a', 'b', 'c', 'd', 'e'] }));
+    ({ dir: modelDir } = await importModel({ path: file, name: 'five', models: root, normalize: 'symmetric', labels: ['a', 'b', 'c', 'd', 'e'] }));
   });
   after(async () => {
     await producer.disconnect();
@@ -148,7 +148,7 @@ describe('a model of its own size and class count streamed through Kafka', () =>
   it('streams real pets through the imported DeepLab teacher (513×513, 21 PASCAL classes): cats and dogs where the photos have them', async () => {
     const root = tempDir('kafka-deeplab');
     const labels = parseLabelsOption(join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/pascal_voc_segmentation_labels.txt'));
-    const { dir } = await importModel({ path: join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/deeplabv3_mnv2_pascal_quant.tflite'), name: 'deeplab', root, labels });
+    const { dir } = await importModel({ path: join(PACKAGE_ROOT, 'data/deeplabv3-mnv2-pascal/deeplabv3_mnv2_pascal_quant.tflite'), name: 'deeplab', models: root, labels });
     const { prefix, group, topics } = isolate('deeplab');
     const service = await StreamService.start({ model: dir, brokers: brokers(), groupId: group, topicPrefix: prefix, workers: 1, httpPort: null, watchModels: false, maskSize: 'model', log: quiet });
     try {

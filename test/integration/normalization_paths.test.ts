@@ -21,7 +21,7 @@ import { InferenceEngine } from '../../runtime-node/engine/engine.js';
 import type { FrameOutcome } from '../../runtime-node/engine/protocol.js';
 import { openDataset } from '../../trainer/data/dataset.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { BENCH_MODEL, randomizeBatchNorm, untrainedCard } from '../../bench/helpers/models.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
@@ -99,7 +99,7 @@ describe('input normalization from the card, on every path', () => {
   });
 
   it('the converter gates the parent and its ONNX export on x / 127.5 − 1, and the variant keeps the normalization', async () => {
-    const result = await convert({ model: parentDir, precision: 'fp32', format: 'both', eval: SPEC, maxMiouDrop: 0.01, out: root, backend: 'wasm', log: quiet, onProgress: () => {} });
+    const result = await convert({ model: parentDir, precision: 'fp32', format: 'both', eval: SPEC, maxMiouDrop: 0.01, models: root, backend: 'wasm', log: quiet, onProgress: () => {} });
     assert.equal(result.card.contract.input.normalization, 'symmetric', 'the variant declares its parent normalization');
     // The gate's parent metrics are those of the direct masks over the same held-out photos.
     const ds = await openDataset(SPEC, { splits: ['held-out'], workers: 0, print: () => {} });

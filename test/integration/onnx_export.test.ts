@@ -9,7 +9,7 @@ import { convert } from '../../converter/convert.js';
 import { decodeModel, ONNX_DTYPE } from '../../converter/onnx/proto.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { tf } from '../../core/node/tfjs.js';
 import { runCli } from '../helpers/cli.js';
 import { argmaxAgreement, relativeError } from '../helpers/compare.js';
@@ -56,7 +56,7 @@ describe('ONNX export', () => {
   ] as const) {
     it(`exports ${architecture} to model.onnx whose onnxruntime logits match tfjs within 1e-4·max|logit|, argmax ≥ 99.9%, listed in the card and SHA256SUMS`, async () => {
       const parent = await parentOf(root, architecture, config);
-      const r = await convert({ model: parent.dir, precision: 'fp32', format: 'both', out: root, backend: 'wasm', log: quiet, onProgress: () => {} });
+      const r = await convert({ model: parent.dir, precision: 'fp32', format: 'both', models: root, backend: 'wasm', log: quiet, onProgress: () => {} });
       const bytes = readFileSync(join(r.dir, 'model.onnx'));
       const listed = r.card.files.find((f) => f.path === 'model.onnx');
       assert.ok(listed, 'card lists model.onnx');
@@ -92,7 +92,7 @@ describe('ONNX export', () => {
 
   it('writes int8 QDQ (per-channel int8 weights, calibrated uint8 activations) at ≤ 0.27× and fp16 at ≈ 0.5× the fp32 bytes, gated and measured on the held-out set', async () => {
     const dir = join(root, 'unet-small', '1');
-    const int8 = await convert({ model: dir, precision: 'uint8', format: 'both', eval: EVAL, maxMiouDrop: 1, calibrationSamples: 16, out: root, backend: 'wasm', log: quiet, onProgress: () => {} });
+    const int8 = await convert({ model: dir, precision: 'uint8', format: 'both', eval: EVAL, maxMiouDrop: 1, calibrationSamples: 16, models: root, backend: 'wasm', log: quiet, onProgress: () => {} });
     assert.equal(int8.onnx?.file, 'model.int8.onnx');
     assert.ok(int8.onnx.ratioVsParent <= 0.27, `int8 ONNX is ${int8.onnx.ratioVsParent.toFixed(3)}× the fp32 weights`);
     assert.deepEqual(int8.onnx.calibration, { spec: `${EVAL}#train`, samples: 16 });
@@ -109,7 +109,7 @@ describe('ONNX export', () => {
     const scales = model.graph.initializer.find((t) => t.name === 'enc0_a_conv/W/scale')!;
     assert.deepEqual(scales.dims, [16], 'one scale per output channel');
 
-    const fp16 = await convert({ model: dir, precision: 'fp16', format: 'both', eval: EVAL, maxMiouDrop: 0.01, out: root, backend: 'wasm', log: quiet, onProgress: () => {} });
+    const fp16 = await convert({ model: dir, precision: 'fp16', format: 'both', eval: EVAL, maxMiouDrop: 0.01, models: root, backend: 'wasm', log: quiet, onProgress: () => {} });
     assert.equal(fp16.onnx?.file, 'model.fp16.onnx');
     assert.ok(Math.abs(fp16.onnx.ratioVsParent - 0.5) < 0.02, `fp16 ONNX is ${fp16.onnx.ratioVsParent.toFixed(3)}×`);
     assert.ok(fp16.onnx.comparison!.maskAgreement >= 0.999);

@@ -8,7 +8,7 @@ import { InferenceEngine } from '../../runtime-node/engine/engine.js';
 import type { FrameInput, FrameOutcome, InferOptions } from '../../runtime-node/engine/protocol.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
 import { quiet } from '../helpers/log.js';
 import { BENCH_MODEL, randomizeBatchNorm, untrainedCard } from '../../bench/helpers/models.js';
@@ -46,7 +46,7 @@ describe('runtime-node ONNX Runtime engine', () => {
     parent = join(root, 'unet-small', '1');
     await saveLayersModel(model, parent, untrainedCard('unet-small', '1', 'unet-small', BENCH_MODEL));
     model.dispose();
-    variant = (await convert({ model: parent, precision: 'fp32', format: 'both', out: root, backend: 'wasm', log: quiet, onProgress: () => {} })).dir;
+    variant = (await convert({ model: parent, precision: 'fp32', format: 'both', models: root, backend: 'wasm', log: quiet, onProgress: () => {} })).dir;
     input = await frames();
   });
 

@@ -18,7 +18,7 @@ import { decodeImage } from '../../core/node/decode_image.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { isEncoderLayer } from '../../trainer/models/mobilenetv2_encoder.js';
-import { PretrainedWeightsError } from '../../trainer/pretrained/errors.js';
+import { PretrainedWeightsError } from '../../core/errors.js';
 import { classifierInput, imagenetClassifier, topK } from '../../trainer/pretrained/imagenet_classifier.js';
 import { loadMobilenetV2Weights } from '../../trainer/pretrained/load_mobilenetv2.js';
 import { readMobilenetV2Tflite, type MobilenetV2Weights } from '../../trainer/pretrained/mobilenetv2_tflite.js';

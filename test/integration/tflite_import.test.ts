@@ -96,22 +96,22 @@ describe('edgeseg import of a .tflite model', () => {
   });
 
   it('refuses labels whose number is not the model’s classes, a model with no labels at all and a --normalize the file contradicts, leaving no version behind', async () => {
-    await assert.rejects(importModel({ path: DEEPLAB, name: 'deeplab-bad', root, labels: ['cat', 'dog', 'other'] }), (e: Error & { code?: string }) => {
+    await assert.rejects(importModel({ path: DEEPLAB, name: 'deeplab-bad', models: root, labels: ['cat', 'dog', 'other'] }), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'IMPORT_CLASSES_MISMATCH');
       assert.match(e.message, /3 classes .*has 21/);
       return true;
     });
-    await assert.rejects(importModel({ path: DEEPLAB, name: 'deeplab-bad', root }), (e: Error & { code?: string }) => {
+    await assert.rejects(importModel({ path: DEEPLAB, name: 'deeplab-bad', models: root }), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'IMPORT_LABELS_MISSING');
       assert.match(e.message, /21 classes .*--labels/);
       return true;
     });
-    await assert.rejects(importModel({ path: DEEPLAB, name: 'deeplab-bad', root, normalize: 'unit', labels: parseLabelsOption(LABELS) }), /quantized for symmetric pixels .*drop --normalize unit/);
+    await assert.rejects(importModel({ path: DEEPLAB, name: 'deeplab-bad', models: root, normalize: 'unit', labels: parseLabelsOption(LABELS) }), /quantized for symmetric pixels .*drop --normalize unit/);
     assert.deepEqual(readdirSync(root).sort(), ['deeplab']);
   });
 
   it('refuses an op it does not translate by name, with the tensor it makes', async () => {
-    await assert.rejects(importModel({ path: join(OPS, 'unsupported_floor_float.tflite'), name: 'floor', root, normalize: 'unit', labels: ['a', 'b', 'c'] }), (e: Error & { code?: string; subject?: string }) => {
+    await assert.rejects(importModel({ path: join(OPS, 'unsupported_floor_float.tflite'), name: 'floor', models: root, normalize: 'unit', labels: ['a', 'b', 'c'] }), (e: Error & { code?: string; subject?: string }) => {
       assert.equal(e.code, 'IMPORT_UNSUPPORTED_OP');
       assert.match(e.message, /FLOOR \(output tensor .+\): FLOOR is not supported \(supported: CONV_2D/);
       assert.match(e.subject ?? '', /^FLOOR:/);
@@ -121,7 +121,7 @@ describe('edgeseg import of a .tflite model', () => {
 
   it('imports a uint8-input segmenter with its labels from the metadata zip, and its logits match LiteRT fed the same pixels', async () => {
     const seg = (JSON.parse(readFileSync(join(OPS, 'fixtures.json'), 'utf8')) as { segmenter: { model: string; pixels: string; logits: string } }).segmenter;
-    const { dir, card: c } = await importModel({ path: join(OPS, seg.model), name: 'tiny', root });
+    const { dir, card: c } = await importModel({ path: join(OPS, seg.model), name: 'tiny', models: root });
     assert.deepEqual(c.contract.classes, ['pet', 'background', 'border']);
     assert.equal(c.contract.input.normalization, 'symmetric');
     assert.equal(c.source?.normalizationFrom, 'file');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BackendUnavailableError, ChecksumError, deserializeError, EdgesegError, FrameError, ortSessionOptions, resolveBackend, serializeError, softwareAdapterReason, type ModelRunner } from '../../core/index.js';
+import { BackendUnavailableError, ChecksumError, chooseEngine, ConfigError, deserializeError, EdgesegError, FrameError, ortSessionOptions, resolveBackend, serializeError, softwareAdapterReason, type ModelRunner } from '../../core/index.js';
 import { calibrate, CALIBRATION_RUNS, type CalibrationStep } from '../../runtime-web/calibration.js';
 
 describe('the error codec of every thread boundary', () => {
@@ -100,5 +100,23 @@ describe('the auto calibration', () => {
     assert.equal(best?.candidate, 'tfjs-wasm');
     assert.deepEqual([rows[0].runs, rows[1].status], [2, 'not-measured']);
     assert.match(rows[1].reason!, /the 1 ms calibration budget was spent/);
+  });
+});
+
+describe('what engine auto means (chooseEngine, one rule for every runtime)', () => {
+  const both = { tfjs: true, onnx: 'model.onnx', where: 'models/m/1' };
+  it('takes ONNX Runtime when the version has an ONNX file and ONNX Runtime is available, else tfjs', () => {
+    assert.deepEqual(chooseEngine('auto', both), { chosen: 'ort', reason: 'the version has an ONNX file (model.onnx)', candidates: ['ort', 'tfjs'] });
+    assert.deepEqual(chooseEngine('auto', { ...both, onnx: null }), { chosen: 'tfjs', reason: 'the version has no ONNX file', candidates: ['tfjs'] });
+    assert.deepEqual(chooseEngine('auto', { ...both, available: ['tfjs'] }), { chosen: 'tfjs', reason: 'ONNX Runtime is not available here', candidates: ['tfjs'] });
+    assert.deepEqual(chooseEngine('auto', { ...both, tfjs: false }).candidates, ['ort']);
+  });
+
+  it('uses an engine named as is, and refuses one the version or the runtime lacks, naming the fix', () => {
+    assert.deepEqual(chooseEngine('tfjs', both), { chosen: 'tfjs', reason: 'requested', candidates: ['tfjs'] });
+    assert.throws(() => chooseEngine('ort', { ...both, onnx: null }), (e: unknown) => e instanceof ConfigError && /needs an ONNX model and models\/m\/1 has none; convert it with --format both/.test(e.message));
+    assert.throws(() => chooseEngine('tfjs', { ...both, tfjs: false }), (e: unknown) => e instanceof ConfigError && /is ONNX only \(model\.onnx\)/.test(e.message));
+    assert.throws(() => chooseEngine('ort', { ...both, available: ['tfjs'] }), (e: unknown) => e instanceof ConfigError && /'ort' is not available here/.test(e.message));
+    assert.throws(() => chooseEngine('auto', { ...both, onnx: null, available: ['ort'] }), (e: unknown) => e instanceof ConfigError && /no model file for the engines available here \(ort\): it has tfjs/.test(e.message));
   });
 });

@@ -1,13 +1,15 @@
 /**
- * The layering rule of ARCHITECTURE.md, checked on the source: relative imports (type-only ones
- * included) only point down — core ← core/node ← trainer, runtime-web ← converter, demo ←
- * runtime-node ← cli, bench, scripts, bin — no product file imports test/, no module is part of an
- * import circle, and no product file hides another folder's module or data in a `new URL(…)`
- * string.
+ * The layout rules of the README's Architecture section, checked on the source: relative imports
+ * (type-only ones included) only point down — core ← core/node ← trainer, runtime-web ← converter,
+ * demo ← runtime-node ← cli, bench, scripts, bin — no product file imports test/, no module is part
+ * of an import circle, no product file hides another folder's module or data in a `new URL(…)`
+ * string, and browser code (core outside core/node, runtime-web, demo, bench/pages) type-checks
+ * with DOM types and without Node types.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -127,4 +129,22 @@ test('new URL(…, import.meta.url) names only a file beside the module', () => 
 test('the scan sees the whole tree', () => {
   assert.ok(files.length > 150, `only ${files.length} source files found`);
   assert.ok(relative(ROOT, join(ROOT, 'core/node/registry.ts')) && edges.has('core/node/registry.ts'));
+});
+
+test('browser code type-checks without Node types and without core/node', () => {
+  const config = JSON.parse(readFileSync(join(ROOT, 'tsconfig.web.json'), 'utf8')) as { compilerOptions: { types?: string[] } };
+  assert.deepEqual(config.compilerOptions.types, [], 'tsconfig.web.json must set "types": [] so no Node types load implicitly');
+  // The program tsc builds for the browser config: a file that imports core/node (or anything that
+  // references Node's types) pulls @types/node in, and then node: modules and process type-check.
+  let listed: string;
+  try {
+    listed = execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.web.json'), '--listFiles'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    assert.fail(`tsc -p tsconfig.web.json fails:\n${`${e.stdout ?? ''}${e.stderr ?? ''}`.split('\n').filter((l) => /error TS/.test(l)).join('\n')}`);
+  }
+  const files = listed.split('\n').map((l) => l.trim().replaceAll('\\', '/')).filter(Boolean);
+  assert.ok(files.some((f) => f.endsWith('/runtime-web/worker.ts')), 'the browser program holds runtime-web');
+  assert.deepEqual(files.filter((f) => f.includes('/@types/node/')).slice(0, 3), [], 'no Node types in the browser program');
+  assert.deepEqual(files.filter((f) => relative(ROOT, f).startsWith('core/node/')), [], 'no core/node module in the browser program');
 });

@@ -4,7 +4,7 @@ import { INPUT_NAME, OUTPUT_NAME, syntheticSample, imageToInputData, maskToTarge
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { countFlops } from '../../trainer/models/flops.js';
 import { buildModel } from '../../trainer/models/index.js';
-import { seedWeights } from '../../trainer/models/init.js';
+import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { MOBILENETV2_SKIPS } from '../../trainer/models/unet_mobilenetv2.js';
 import { sparseCrossEntropy } from '../../trainer/loss.js';
 import { tf } from '../../core/node/tfjs.js';

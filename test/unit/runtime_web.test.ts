@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CLASS_BACKGROUND, CLASS_COLORS, CLASS_PET, ConfigError, maskToRgba } from '../../core/index.js';
 import { zipSync } from 'fflate';
-import { DEFAULT_BACKEND, DEFAULT_CACHE, DEFAULT_CALIBRATION_BUDGET_MS, DEFAULT_COMBINE_WITH_PREVIOUS_RATIO, DEFAULT_ENGINE, DEFAULT_FIT, DEFAULT_OUTPUT_SIZE, DEFAULT_WARMUP_RUNS, DEFAULT_WORKER, resolveOptions, WEB_ENGINES } from '../../runtime-web/segmenter.js';
+import { DEFAULT_BACKEND, DEFAULT_CACHE, DEFAULT_CALIBRATION_BUDGET_MS, DEFAULT_COMBINE_WITH_PREVIOUS_RATIO, DEFAULT_ENGINE, DEFAULT_FIT, DEFAULT_OUTPUT_SIZE, DEFAULT_WARMUP_RUNS, DEFAULT_WORKER, resolveOptions, WEB_ENGINES } from '../../runtime-web/segmenter_api.js';
 
 describe('runtime-web options and overlay helpers', () => {
   it('fills documented defaults and normalises the model URL to a directory', () => {

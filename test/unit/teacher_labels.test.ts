@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { CLASS_BACKGROUND, CLASS_BORDER, CLASS_PET, formatDatasetSpecs, parseDatasetSpecs } from '../../core/index.js';
 import { tf } from '../../core/node/tfjs.js';
 import { packSoftTargets, SOFT_TARGET_SHIFT } from '../../trainer/data/soft_targets.js';
-import type { SampleRef } from '../../trainer/data/sample.js';
+import type { SampleRef } from '../../trainer/data/sample_types.js';
 import { weightRefs } from '../../trainer/data/sources/index.js';
 import { sparseCrossEntropy, trainingLoss } from '../../trainer/loss.js';
 import { decodeSoftValue, encodeSoftTarget, teacherTrimap, verdictOf } from '../../trainer/teacher/border.js';

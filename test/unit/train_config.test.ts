@@ -29,6 +29,15 @@ describe('training config', () => {
     assert.throws(() => resolveTrainConfig({ data: 'synthetic:count=10', epochs: -1 }), ConfigError);
   });
 
+  it('calls the registry root models, and reads out from config files and runs written before', () => {
+    assert.equal(resolveTrainConfig({ data: 'synthetic:count=10' }).models, 'models');
+    assert.equal(resolveTrainConfig({ data: 'synthetic:count=10', models: 'reg' }).models, 'reg');
+    const older = resolveTrainConfig({ data: 'synthetic:count=10', out: 'old-reg' });
+    assert.deepEqual([older.models, 'out' in older], ['old-reg', false]);
+    assert.equal(resolveTrainConfig({ data: 'synthetic:count=10', out: 'old-reg', models: undefined }).models, 'old-reg', 'a flag left unset does not hide the file');
+    assert.throws(() => resolveTrainConfig({ data: 'synthetic:count=10', models: '' }), /models must be a directory/);
+  });
+
   it('schedules the learning rate: warm-up, cosine to a floor, steps', () => {
     const c = { ...SCHEDULE_DEFAULTS, learningRate: 1e-3, schedule: 'cosine' as const, warmupSteps: 10, minFraction: 0.1 };
     assert.ok(Math.abs(learningRateAt(0, 110, c) - 1e-4) < 1e-12);

@@ -23,7 +23,7 @@ import {
 } from '../../core/index.js';
 import { defaultPoolSize, WorkerPool } from '../../core/node/worker_pool.js';
 import { loadSample } from './load_sample.js';
-import { SPLITS, type LoadedSample, type LoadRequest, type SampleRef, type Skip, type Split } from './sample.js';
+import { SPLITS, type LoadedSample, type LoadRequest, type SampleRef, type Skip, type Split } from './sample_types.js';
 import { listSources } from './sources/index.js';
 
 /** What a dataset holds: its specs, sample ids per split and a hash of it all (written into the card). */

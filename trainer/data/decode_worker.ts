@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parentPort } from 'node:worker_threads';
 import { serveWorker } from '../../core/node/worker_pool.js';
 import { loadSample } from './load_sample.js';
-import type { LoadedSample, LoadRequest, SampleRef } from './sample.js';
+import type { LoadedSample, LoadRequest, SampleRef } from './sample_types.js';
 
 tf.env().set('PROD', true);
 await tf.setBackend('cpu');

@@ -1,5 +1,5 @@
 import { hashString } from '../../core/index.js';
-import type { Split } from './sample.js';
+import type { Split } from './sample_types.js';
 
 /** Share of samples held out for validation when a source has no split of its own. */
 export const VALIDATION_SHARE = 0.1;

@@ -14,7 +14,7 @@
  * synchronous and nothing else runs on their thread. A replica that fails sets the abort flag so
  * that the others leave their barrier with an error instead of waiting for it forever.
  */
-import { EdgesegError } from '../../core/index.js';
+import { ReplicaAbortedError } from '../../core/errors.js';
 
 /** Int32 slots of the control buffer. */
 const COUNT = 0;
@@ -45,13 +45,6 @@ export interface AllReduceBuffers {
   capacity: number;
   /** Longest vector reduced with one barrier. */
   shortCapacity: number;
-}
-
-/** Raised in a replica when another one failed (or vanished) during a collective step. */
-export class ReplicaAbortedError extends EdgesegError {
-  constructor(message: string) {
-    super('REPLICA_ABORTED', message);
-  }
 }
 
 export function createAllReduceBuffers(world: number, capacity: number, shortCapacity = 0): AllReduceBuffers {

@@ -26,7 +26,7 @@
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { tf, tfl } from '../../core/node/tfjs.js';
-import { PretrainedWeightsError } from './errors.js';
+import { PretrainedWeightsError } from '../../core/errors.js';
 import type { ImportedLayer, ImportedLayerKind, MobilenetV2Weights } from './mobilenetv2_tflite.js';
 
 type Layer = LayersModel['layers'][number];

@@ -16,7 +16,7 @@
  * convolution (`…/BatchNorm_Fold/bias`).
  */
 import type { InputNormalization } from '../../core/index.js';
-import { PretrainedWeightsError } from './errors.js';
+import { PretrainedWeightsError } from '../../core/errors.js';
 import { dequantize, dequantizeBias, inputNormalizationOf, parseTflite, type TfliteModel } from './tflite.js';
 import { BUILTIN_OP, type TfliteConvOptions, type TfliteOperator, type TfliteTensor } from './tflite_schema.js';
 

@@ -9,7 +9,7 @@
  * `dequantizeBias` computes that scale and checks it against the one the file stores.
  */
 import type { InputNormalization } from '../../core/index.js';
-import { PretrainedWeightsError } from './errors.js';
+import { PretrainedWeightsError } from '../../core/errors.js';
 import { hasTfliteIdentifier, readTfliteGraph, TENSOR_TYPE, type TfliteGraph, type TfliteTensor } from './tflite_schema.js';
 
 export interface TfliteModel extends TfliteGraph {

@@ -3,14 +3,15 @@
  * (`edgeseg label --fit-border`) or measure a given rule's agreement (bench:pets, on the test split).
  */
 import { listOxford } from '../data/sources/oxford.js';
-import type { Split } from '../data/sample.js';
+import type { Split } from '../data/sample_types.js';
 import type { BorderRule } from './border.js';
 import { agreement, fitBorder, scorePhoto, type BorderFit } from './border_fit.js';
 import { openTeacher } from './teacher.js';
 
 export interface BorderCheckOptions {
   teacher: string;
-  root?: string;
+  /** Registry root the teacher ref is resolved in. @default 'models' */
+  models?: string;
   classes: string;
   /** An Oxford-layout folder with real trimaps. */
   dir: string;
@@ -24,7 +25,7 @@ export interface BorderCheckOptions {
 async function scoreAll(o: BorderCheckOptions) {
   const refs = listOxford(o.dir).refs.filter((r) => o.splits.includes(r.split) && r.kind === 'file');
   const picked = o.limit && refs.length > o.limit ? Array.from({ length: o.limit }, (_, i) => refs[Math.floor((i * refs.length) / o.limit!)]) : refs;
-  const teacher = await openTeacher(o.teacher, { root: o.root, classes: o.classes, threads: o.threads });
+  const teacher = await openTeacher(o.teacher, { models: o.models, classes: o.classes, threads: o.threads });
   const bar = o.progress?.(picked.length);
   const scored = [];
   try {

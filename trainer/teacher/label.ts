@@ -15,8 +15,9 @@
  */
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { ConfigError, describeError, encodeMaskPng, EdgesegError, hashString, TRIMAP_OFFSET, type Logger } from '../../core/index.js';
+import { ConfigError, describeError, encodeMaskPng, hashString, TRIMAP_OFFSET, type Logger } from '../../core/index.js';
 import { decodeImage } from '../../core/node/decode_image.js';
+import { LabelError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/node/fs_atomic.js';
 import { DEFAULT_BORDER_RULE, DEFAULT_SKIP_RULE, encodeSoftTarget, teacherTrimap, verdictOf, type BorderRule, type SkipRule, type TeacherVerdict } from './border.js';
 import { strongestOtherClass } from './class_map.js';
@@ -27,18 +28,11 @@ import { openTeacher, resizeFloatMap, type Teacher } from './teacher.js';
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 export const TEACHER_FILE = 'teacher.json';
 
-/** A labelling run that cannot go on (the output folder holds another teacher's labels). */
-export class LabelError extends EdgesegError {
-  constructor(code: 'LABEL_TEACHER_MISMATCH' | 'LABEL_NO_IMAGES', message: string) {
-    super(code, message);
-  }
-}
-
 export interface LabelOptions {
   /** The teacher: a model directory or registry ref (`deeplab`, `deeplab@1`). */
   teacher: string;
   /** Registry root the teacher ref is resolved in. @default 'models' */
-  root?: string;
+  models?: string;
   /** A folder of photos, or an Oxford-layout folder (its `images/` is used). */
   images: string;
   /** Output folder (Oxford layout). */
@@ -115,7 +109,7 @@ export async function labelPhotos(o: LabelOptions): Promise<LabelResult> {
   if (photos.length === 0) throw new LabelError('LABEL_NO_IMAGES', `--images ${resolve(o.images)} holds no .jpg, .png or .webp photo`);
   const border = o.border ?? DEFAULT_BORDER_RULE;
   const skip = { ...DEFAULT_SKIP_RULE, ...o.skip };
-  const teacher = await openTeacher(o.teacher, { root: o.root, classes: o.classes, threads: o.threads });
+  const teacher = await openTeacher(o.teacher, { models: o.models, classes: o.classes, threads: o.threads });
   try {
     const settings = {
       teacher: { name: teacher.card.name, version: teacher.card.version, digest: teacher.digest, engine: teacher.engine, classes: teacher.classes.length },

@@ -8,9 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
+  chooseEngine,
   ConfigError,
   imageToInput,
   inputSizeOf,
+  isOnnxOnly,
   normalizationOf,
   onnxFileOf,
   ortRunner,
@@ -45,7 +47,7 @@ export interface Teacher {
 
 export interface OpenTeacherOptions {
   /** Registry root a ref is resolved in. @default 'models' */
-  root?: string;
+  models?: string;
   /** `cat,dog=pet`: which teacher classes are a pet. */
   classes: string;
   /** ONNX Runtime intra-op threads. @default 1 */
@@ -53,7 +55,7 @@ export interface OpenTeacherOptions {
 }
 
 export async function openTeacher(ref: string, o: OpenTeacherOptions): Promise<Teacher> {
-  const dir = resolveModelRef(ref, o.root);
+  const dir = resolveModelRef(ref, o.models);
   const { card } = await readModelDir(dir);
   const classes = card.contract.classes;
   const map = parseClassMap(o.classes, classes);
@@ -61,7 +63,8 @@ export async function openTeacher(ref: string, o: OpenTeacherOptions): Promise<T
   const onnx = onnxFileOf(card);
   let runner: ModelRunner;
   let digest: string;
-  if (onnx) {
+  // The teacher runs where `auto` says (core's chooseEngine): ONNX Runtime on an ONNX file, else tfjs.
+  if (onnx && chooseEngine('auto', { tfjs: !isOnnxOnly(card), onnx, where: dir }).chosen === 'ort') {
     const bytes = new Uint8Array(readFileSync(join(dir, onnx)));
     digest = await sha256Hex(bytes);
     runner = await ortRunner(ort, bytes, { contract: card.contract, threads: o.threads ?? 1 });

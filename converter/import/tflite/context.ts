@@ -24,7 +24,7 @@ import { fromFloat16Bits } from '../../quantize.js';
 import type { Attr } from '../../onnx/builder.js';
 import { OnnxGraphBuilder } from '../../onnx/builder.js';
 import { ONNX_DTYPE, type OnnxDtype } from '../../onnx/proto.js';
-import { ImportError } from '../import_error.js';
+import { ImportError } from '../../../core/errors.js';
 import { TENSOR_TYPE, type TfliteOperator, type TfliteTensor } from '../../../trainer/pretrained/tflite_schema.js';
 import type { TfliteModel } from '../../../trainer/pretrained/tflite.js';
 import { builtinOpName } from './op_names.js';

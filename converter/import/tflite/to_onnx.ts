@@ -21,7 +21,7 @@ import { INPUT_CHANNELS, INPUT_NORMALIZATIONS, type InputNormalization } from '.
 import { TENSOR_TYPE } from '../../../trainer/pretrained/tflite_schema.js';
 import type { TfliteModel } from '../../../trainer/pretrained/tflite.js';
 import { encodeModel, IR_VERSION, ONNX_DTYPE, type OnnxDtype, type ValueInfoProto } from '../../onnx/proto.js';
-import { ImportError } from '../import_error.js';
+import { ImportError } from '../../../core/errors.js';
 import { boundaryOp, TranslationContext, TO_NCHW, typeName, type OnnxValue } from './context.js';
 import { builtinOpName } from './op_names.js';
 import { OP_RULE_BY_NAME } from './ops/index.js';

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { DatasetError } from '../../../core/index.js';
 import { FeedbackStore } from '../../../core/node/feedback_store.js';
-import type { SourceListing } from '../sample.js';
+import type { SourceListing } from '../sample_types.js';
 import { splitByName } from '../split.js';
 
 /** The samples of store version `version` (the latest when absent). */

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { DatasetError } from '../../../core/index.js';
-import type { SampleRef, Skip, SourceListing } from '../sample.js';
+import type { SampleRef, Skip, SourceListing } from '../sample_types.js';
 import { splitByName } from '../split.js';
 import { insideRoot } from './paths.js';
 

@@ -1,5 +1,5 @@
 import { syntheticId } from '../../../core/index.js';
-import type { SourceListing } from '../sample.js';
+import type { SourceListing } from '../sample_types.js';
 import { splitByName } from '../split.js';
 
 export function listSynthetic(spec: { count: number; size: number; seed: number; shift: number; smooth: number }): SourceListing {

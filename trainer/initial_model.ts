@@ -8,7 +8,7 @@ import { loadLayersModel } from '../core/node/artifact_fs.js';
 import { resolveModelRef } from '../core/node/registry.js';
 import type { TrainConfig } from './config.js';
 import { buildModel } from './models/index.js';
-import { seedWeights } from './models/init.js';
+import { seedWeights } from './models/seeded_weights.js';
 import { isEncoderLayer } from './models/unet_mobilenetv2.js';
 
 export interface InitialModel {
@@ -26,7 +26,7 @@ export async function initModel(config: TrainConfig, log: Logger): Promise<Initi
     seedWeights(built.model, config.seed);
     return { model: built.model, modelConfig: built.config, parentVersion: null };
   }
-  const loaded = await loadLayersModel(resolveModelRef(config.initFrom, config.out));
+  const loaded = await loadLayersModel(resolveModelRef(config.initFrom, config.models));
   if (loaded.card.architecture.name !== config.model) {
     loaded.model.dispose();
     throw new ConfigError(`--init-from model is ${loaded.card.architecture.name}, not ${config.model}`);

@@ -1,5 +1,5 @@
 /** createSegmenter of `edgeseg/runtime-web`: every engine (tfjs and ONNX Runtime) in its module worker. */
-import type { Segmenter, SegmenterOptions } from './segmenter.js';
+import type { Segmenter, SegmenterOptions } from './segmenter_api.js';
 import { startSegmenter } from './start.js';
 
 /**
@@ -12,8 +12,8 @@ export function createSegmenter(options: SegmenterOptions): Promise<Segmenter> {
   return startSegmenter(options, {
     worker: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'edgeseg-runtime' }),
     local: async () => {
-      const [{ Engine }, { webTfjsRunner }, { webOrtRunner }] = await Promise.all([import('./engine.js'), import('./runner_tfjs.js'), import('./runner_ort.js')]);
-      return new Engine({ tfjs: webTfjsRunner, ort: webOrtRunner });
+      const [{ WorkerSegmenter }, { webTfjsRunner }, { webOrtRunner }] = await Promise.all([import('./worker_segmenter.js'), import('./runner_tfjs.js'), import('./runner_ort.js')]);
+      return new WorkerSegmenter({ tfjs: webTfjsRunner, ort: webOrtRunner });
     },
   });
 }

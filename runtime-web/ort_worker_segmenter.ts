@@ -1,10 +1,10 @@
 /**
- * The lean engine of `edgeseg/runtime-web/ort`: ONNX Runtime Web alone, no tfjs, so a page that
+ * The lean worker segmenter of `edgeseg/runtime-web/ort`: ONNX Runtime Web alone, no tfjs, so a page that
  * runs ONNX models loads ONNX Runtime's JavaScript and little else. Frames are read from an
  * OffscreenCanvas and prepared in plain JavaScript with core's tfjs-free twins of the one
  * preprocessing path (bilinear resize with half-pixel centres, × 1/255, the card's
  * normalization); outputs are sampled back over the frame bilinearly before the argmax, as in the
- * full engine. Backend: ONNX Runtime's webgpu execution provider on a hardware WebGPU adapter,
+ * full WorkerSegmenter. Backend: ONNX Runtime's webgpu execution provider on a hardware WebGPU adapter,
  * else its wasm one (or the one named), without a calibration.
  */
 import { transfer } from 'comlink';
@@ -19,10 +19,10 @@ import { orientFrame, readPixels, toBitmap } from './frame_prep.js';
 import { drawMaskBitmap } from './mask_bitmap.js';
 import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
 import { samplingWindow, servedGeometry, type ServedGeometry } from './model_geometry.js';
-import { resultBuffers, type EngineApi, type EngineResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
+import { resultBuffers, type WorkerSegmenterApi, type WorkerSegmentResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
 import { FramePump } from './pump.js';
 import { webOrtSession } from './runner_ort.js';
-import type { BackendChoice, LoadProgress, ResolvedSegmenterOptions, SegmenterInfo, WebBackend } from './segmenter.js';
+import type { BackendChoice, LoadProgress, ResolvedSegmenterOptions, SegmenterInfo, WebBackend } from './segmenter_api.js';
 
 async function webgpuAdapter(): Promise<{ name: string | null; software: string | null }> {
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
@@ -33,7 +33,7 @@ async function webgpuAdapter(): Promise<{ name: string | null; software: string 
   return { name, software: softwareAdapterReason(name, Boolean(info?.isFallbackAdapter)) };
 }
 
-export class OrtEngine implements EngineApi {
+export class OrtWorkerSegmenter implements WorkerSegmenterApi {
   private options: ResolvedSegmenterOptions | null = null;
   private loaded: LoadedModel | null = null;
   private geometry: ServedGeometry | null = null;
@@ -100,7 +100,7 @@ export class OrtEngine implements EngineApi {
   }
 
   async getInfo(): Promise<SegmenterInfo> {
-    if (!this.info) throw new Error('the engine is not initialised');
+    if (!this.info) throw new Error('the segmenter is not initialised');
     return this.info;
   }
 
@@ -130,14 +130,14 @@ export class OrtEngine implements EngineApi {
     return { input: normalizeInputData(unit, normalizationOf(this.loaded!.card)), window: plan.window };
   }
 
-  async segment(input: ImageBitmap | VideoFrame, meta: FrameMeta): Promise<EngineResult> {
+  async segment(input: ImageBitmap | VideoFrame, meta: FrameMeta): Promise<WorkerSegmentResult> {
     const timestampMs = meta.timestampMs ?? (input instanceof ImageBitmap ? performance.now() : input.timestamp / 1000);
     const o = this.options!;
     const frame = orientFrame(await toBitmap(input), o.rotation, o.mirror);
     const result = await this.exclusive(async () => {
       if (!this.session || !this.info) {
         frame.close();
-        throw new Error('the engine is not initialised');
+        throw new Error('the segmenter is not initialised');
       }
       const g = this.geometry!;
       const { width, height } = frame;

@@ -1,5 +1,5 @@
 /**
- * The compute side of runtime-web, run inside the module worker (or on the main thread with
+ * WorkerSegmenter, the compute side of runtime-web, run inside the module worker (or on the main thread with
  * `worker: false`): loads and verifies the model while it probes the backends, serves frames with
  * the first candidate (backend × engine) that starts, and with `auto` measures the others in the
  * background (calibration.ts) and hands over to the fastest. Frames (ImageBitmap or VideoFrame)
@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { transfer } from 'comlink';
 import {
   BackendUnavailableError,
+  chooseEngine,
   ConfigError,
   fitPixels,
   ModelFormatError,
@@ -32,9 +33,9 @@ import { orientFrame, toBitmap } from './frame_prep.js';
 import { drawMaskBitmap } from './mask_bitmap.js';
 import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
 import { samplingWindow, servedGeometry, type ServedGeometry } from './model_geometry.js';
-import { resultBuffers, type EngineApi, type EngineResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
+import { resultBuffers, type WorkerSegmenterApi, type WorkerSegmentResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
 import { FramePump } from './pump.js';
-import { WEB_BACKENDS, WEB_CANDIDATES, type BackendChoice, type CandidateRow, type LoadProgress, type ResolvedSegmenterOptions, type SegmenterInfo, type WasmPaths, type WebBackend, type WebCandidate, type WebEngine } from './segmenter.js';
+import { WEB_BACKENDS, WEB_CANDIDATES, WEB_ENGINES, type BackendChoice, type CandidateRow, type LoadProgress, type ResolvedSegmenterOptions, type SegmenterInfo, type WasmPaths, type WebBackend, type WebCandidate, type WebEngine } from './segmenter_api.js';
 
 /**
  * The engines a worker bundles: each entry point's worker passes the runners it imports, so the
@@ -60,7 +61,7 @@ const partsOf = (c: WebCandidate) => {
   return { engine, backend };
 };
 
-export class Engine implements EngineApi {
+export class WorkerSegmenter implements WorkerSegmenterApi {
   constructor(private readonly runners: EngineRunners) {}
 
   private options: ResolvedSegmenterOptions | null = null;
@@ -139,10 +140,12 @@ export class Engine implements EngineApi {
     if (options.engine === 'ort' && !has.ort) throw new ConfigError(`engine 'ort' needs an ONNX model and ${where} has none; convert it with --format both, or use engine 'auto' or 'tfjs'`);
     if (options.engine === 'tfjs' && !has.tfjs) throw new ModelFormatError('MODEL_MALFORMED', `${where} is ONNX only (${loaded.onnx!.file}); use engine 'auto' or 'ort'`);
     if (!has.tfjs && !has.ort) throw new ConfigError(`${where} has no model file for the engines allowed here (${options.engines.filter((e) => this.runners[e]).join(', ') || 'none bundled'}): it has ${[loaded.artifacts && 'tfjs', loaded.onnx && 'ONNX'].filter(Boolean).join(' and ')}`);
+    // Which engines compete is core's one rule (chooseEngine); the browser's difference is that it measures them.
+    const { candidates: engines } = chooseEngine(options.engine, { tfjs: loaded.artifacts !== null, onnx: loaded.onnx?.file ?? null, available: WEB_ENGINES.filter(allowed), where });
     // The cheapest candidate runs on wasm, which no probe can pass over: it loads while the GPU probes run.
     const cheapest = WEB_CANDIDATES.find((c) => {
       const { engine, backend } = partsOf(c);
-      return backend === 'wasm' && backends.includes('wasm') && (options.engine === 'auto' || options.engine === engine) && has[engine];
+      return backend === 'wasm' && backends.includes('wasm') && engines.includes(engine);
     });
     const early = cheapest ? this.createRunner(cheapest).then((runner) => ({ runner }), (error: unknown) => ({ error })) : null;
     const probes = new Map<WebBackend, BackendProbe>(await probing);
@@ -155,10 +158,10 @@ export class Engine implements EngineApi {
       const { engine, backend } = partsOf(c);
       if (!backends.includes(backend) || (options.engine !== 'auto' && options.engine !== engine) || !allowed(engine)) continue;
       const probe = probes.get(backend)!;
-      const why = !has[engine] ? `the version has no ${engine === 'ort' ? 'ONNX' : 'tfjs'} model` : (probe.unsupported ?? (options.backend === 'auto' ? probe.software : null));
+      const why = !engines.includes(engine) ? `the version has no ${engine === 'ort' ? 'ONNX' : 'tfjs'} model` : (probe.unsupported ?? (options.backend === 'auto' ? probe.software : null));
       if (why) {
         passedOver.push({ candidate: c, engine, backend, status: 'passed-over', medianMs: null, warmupMs: null, runs: 0, reason: why });
-        if (has[engine]) skipped[backend] = why;
+        if (engines.includes(engine)) skipped[backend] = why;
       } else candidates.push(c);
     }
     const adapters = { webgpu: probes.get('webgpu')?.adapter ?? null, webgl: probes.get('webgl')?.adapter ?? null };
@@ -262,12 +265,12 @@ export class Engine implements EngineApi {
   }
 
   async getInfo(): Promise<SegmenterInfo> {
-    if (!this.info) throw new Error('the engine is not initialised');
+    if (!this.info) throw new Error('the segmenter is not initialised');
     return this.info;
   }
 
   async whenCalibrated(): Promise<SegmenterInfo> {
-    if (!this.calibrated) throw new Error('the engine is not initialised');
+    if (!this.calibrated) throw new Error('the segmenter is not initialised');
     return this.calibrated;
   }
 
@@ -294,14 +297,14 @@ export class Engine implements EngineApi {
     this.deviceLosses++;
   }
 
-  async segment(input: ImageBitmap | VideoFrame, meta: FrameMeta): Promise<EngineResult> {
+  async segment(input: ImageBitmap | VideoFrame, meta: FrameMeta): Promise<WorkerSegmentResult> {
     const timestampMs = meta.timestampMs ?? (input instanceof ImageBitmap ? performance.now() : input.timestamp / 1000);
     const o = this.options!;
     const frame = orientFrame(await toBitmap(input), o.rotation, o.mirror);
     const result = await this.exclusive(async () => {
       if (!this.serving || !this.info) {
         frame.close();
-        throw new Error('the engine is not initialised');
+        throw new Error('the segmenter is not initialised');
       }
       if (this.lost) await this.recover();
       const s = this.serving;

@@ -38,7 +38,7 @@ export {
   type WasmPaths,
   type WebBackend,
   type WebEngine,
-} from './segmenter.js';
+} from './segmenter_api.js';
 export { CLASS_COLORS, CLASS_NAMES, MODEL_CONTRACT } from '../core/contract.js';
 export type { EngineChoice } from '../core/engine.js';
 export { FIT_MODES, type FitMode, type OutputSize } from '../core/output_geometry.js';

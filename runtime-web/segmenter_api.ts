@@ -1,7 +1,7 @@
 /**
  * The public surface of edgeseg/runtime-web: options (with named defaults and one
- * `resolveOptions`), results, and the Segmenter interface. The implementation lives in
- * segmenter_impl.ts; the compute engine in engine.ts (run in a module worker by default).
+ * `resolveOptions`), results, and the Segmenter interface. createSegmenter lives in
+ * create_segmenter.ts; the compute side in worker_segmenter.ts (run in a module worker by default).
  */
 // Single core modules, not core/index.js: the lean ONNX Runtime entry must not pull tfjs in.
 import type { EngineChoice, EngineKind } from '../core/engine.js';

@@ -46,10 +46,10 @@ export interface PreparedInit {
 /** Largest `--init` file (a MobileNetV2 TFLite is 4–14 MB), checked before it is read. */
 const MAX_INIT_FILE_BYTES = 256 << 20;
 
-export function prepareInit(config: Pick<TrainConfig, 'init' | 'initFrom' | 'model' | 'out' | 'modelConfig'>): PreparedInit {
+export function prepareInit(config: Pick<TrainConfig, 'init' | 'initFrom' | 'model' | 'models' | 'modelConfig'>): PreparedInit {
   if (config.init && config.initFrom) throw new ConfigError('--init (pretrained encoder weights) and --init-from (a trained model) both set the starting weights; give one');
   if (!config.init) {
-    const normalization = config.initFrom ? normalizationOf(readCard(resolveModelRef(config.initFrom, config.out))) : DEFAULT_NORMALIZATION;
+    const normalization = config.initFrom ? normalizationOf(readCard(resolveModelRef(config.initFrom, config.models))) : DEFAULT_NORMALIZATION;
     return { normalization, apply: async () => {}, record: () => null };
   }
   if (config.model !== INIT_MODEL) throw new ConfigError(`--init loads MobileNetV2 encoder weights, which only --model ${INIT_MODEL} has (got ${config.model})`);
