@@ -10,7 +10,7 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { SampleSet } from '../trainer/data/dataset.js';
 import { tf } from '../core/node/tfjs.js';
-import { agreement, predictMasks } from './compare.js';
+import { agreement, predictMasks } from './measure.js';
 import { fakeQuantize, planBytes, type WeightDtype } from './quantize.js';
 
 export interface MixedOptions {

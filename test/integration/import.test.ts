@@ -9,7 +9,6 @@ import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/f
 import { ImportError } from '../../converter/import/import_error.js';
 import { importModel } from '../../converter/import/import_model.js';
 import { AccuracyGateError, convert } from '../../converter/convert.js';
-import { convertImportedOnnx } from '../../converter/import/convert_onnx.js';
 import { quiet } from '../helpers/log.js';
 import { decodeModel, encodeModel } from '../../converter/onnx/proto.js';
 import { loadRunner } from '../../runtime-node/engine/models.js';
@@ -201,14 +200,16 @@ describe('edgeseg import: ONNX models keep their own names and layout and run on
 describe('edgeseg convert of an imported ONNX model: int8 QDQ of a foreign graph, gated on mIoU', () => {
   it('quantizes every convolution per channel with calibrated activations, keeps the contract, and writes <parent>-uint8', async () => {
     const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nchw.onnx'), { normalize: 'imagenet' });
-    const r = await convertImportedOnnx({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=24,size=128,seed=3', calibrationSamples: 16, maxMiouDrop: 0.05 });
-    assert.equal(r.convolutions, 10, 'the 8 Conv and 2 ConvTranspose of the tf2onnx graph');
-    assert.ok(r.samples >= 16 && r.tensors > 0);
+    const r = await convert({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=24,size=128,seed=3', calibrationSamples: 16, maxMiouDrop: 0.05, log: quiet, onProgress: () => {} });
+    assert.equal(r.onnx?.qdq?.convolutions, 10, 'the 8 Conv and 2 ConvTranspose of the tf2onnx graph');
+    assert.ok(r.onnx.calibration!.samples >= 16 && r.onnx.qdq.tensors > 0);
+    const c = r.onnx.comparison!;
     assert.equal(r.card.precision, 'uint8');
     assert.equal(r.card.parentVersion, card.version);
     assert.deepEqual(r.card.contract, card.contract, 'names, layout and normalization carried over');
     assert.ok(r.card.bytes < card.bytes, `int8 file ${r.card.bytes} B < float ${card.bytes} B`);
-    assert.ok(r.variant.miou >= r.parent.miou - 0.05);
+    assert.ok(c.variant.miou >= c.parent.miou - 0.05);
+    assert.equal((r.card.conversion as { maxMiouDrop: number }).maxMiouDrop, 0.05, 'the card records the budget it was gated on');
     const float = await loadRunner(join(root, card.name, card.version), 'ort', { ortThreads: 1, ortProvider: 'cpu' });
     const int8 = await loadRunner(r.dir, 'ort', { ortThreads: 1, ortProvider: 'cpu' });
     try {
@@ -227,7 +228,7 @@ describe('edgeseg convert of an imported ONNX model: int8 QDQ of a foreign graph
   it('refuses a variant that loses more mIoU than allowed and writes nothing', async () => {
     const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nhwc.onnx'));
     await assert.rejects(
-      convertImportedOnnx({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=12,size=128,seed=3', calibrationSamples: 8, maxMiouDrop: -1 }),
+      convert({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=12,size=128,seed=3', calibrationSamples: 8, maxMiouDrop: -1, log: quiet, onProgress: () => {} }),
       AccuracyGateError,
     );
     assert.ok(!existsSync(join(root, card.name, `${card.version}-uint8`)));
