@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { INPUT_NAME, OUTPUT_NAME } from '../../core/index.js';
+import { ConfigError, INPUT_NAME, OUTPUT_NAME } from '../../core/index.js';
 import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/fold.js';
 import { ImportError } from '../../converter/import/import_error.js';
 import { importModel } from '../../converter/import/import_model.js';
-import { AccuracyGateError, convert } from '../../converter/convert.js';
+import { AccuracyGateError, convert, DEFAULT_MAX_MIOU_DROP, isImportedOnnx } from '../../converter/convert.js';
 import { quiet } from '../helpers/log.js';
 import { decodeModel, encodeModel } from '../../converter/onnx/proto.js';
 import { loadRunner } from '../../runtime-node/engine/models.js';
@@ -197,7 +197,7 @@ describe('edgeseg import: ONNX models keep their own names and layout and run on
   }
 });
 
-describe('edgeseg convert of an imported ONNX model: int8 QDQ of a foreign graph, gated on mIoU', () => {
+describe('convert() of an imported ONNX model: int8 QDQ of a foreign graph, gated on mIoU', () => {
   it('quantizes every convolution per channel with calibrated activations, keeps the contract, and writes <parent>-uint8', async () => {
     const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nchw.onnx'), { normalize: 'imagenet' });
     const r = await convert({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=24,size=128,seed=3', calibrationSamples: 16, maxMiouDrop: 0.05, log: quiet, onProgress: () => {} });
@@ -227,11 +227,31 @@ describe('edgeseg convert of an imported ONNX model: int8 QDQ of a foreign graph
 
   it('refuses a variant that loses more mIoU than allowed and writes nothing', async () => {
     const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nhwc.onnx'));
+    // The int8 masks differ from the float model's in a few pixels of this set (agreement ≈ 99.99%,
+    // mIoU a hair lower), so a zero budget refuses the variant through the same gate as edgeseg's own.
     await assert.rejects(
-      convert({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=12,size=128,seed=3', calibrationSamples: 8, maxMiouDrop: -1, log: quiet, onProgress: () => {} }),
-      AccuracyGateError,
+      convert({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=12,size=128,seed=3', calibrationSamples: 8, maxMiouDrop: 0, log: quiet, onProgress: () => {} }),
+      (e: unknown) => e instanceof AccuracyGateError && /int8 loses .* mIoU points .* more than the allowed 0\.00; nothing was written/.test(e.message),
     );
     assert.ok(!existsSync(join(root, card.name, `${card.version}-uint8`)));
+  });
+
+  it('is the library convert(): the default budget is the one of every variant, and tfjs-only options are refused by name', async () => {
+    const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nhwc.onnx'));
+    const model = `${card.name}@${card.version}`;
+    const base = { model, out: root, log: quiet, onProgress: () => {} };
+    await assert.rejects(convert({ ...base, precision: 'fp16', eval: 'synthetic:count=12,size=128,seed=3' }), (e: unknown) => e instanceof ConfigError && /imported ONNX model: convert it with --precision uint8/.test(e.message));
+    await assert.rejects(convert({ ...base }), (e: unknown) => e instanceof ConfigError && /needs --eval/.test(e.message));
+    const r = await convert({ ...base, eval: 'synthetic:count=12,size=128,seed=3', calibrationSamples: 8 });
+    const conversion = r.card.conversion as { maxMiouDrop: number; format: string; onnx: { file: string; weights: string } };
+    assert.equal(conversion.maxMiouDrop, DEFAULT_MAX_MIOU_DROP, 'gated on the one default budget');
+    assert.equal(conversion.format, 'onnx');
+    assert.deepEqual([conversion.onnx.file, conversion.onnx.weights], ['model.int8.onnx', 'int8']);
+    assert.equal(r.card.source?.format, 'onnx', 'the variant keeps its provenance');
+    assert.ok(r.card.deltaVsParent && r.card.metrics, 'the card records what the gate measured');
+    assert.equal(r.comparison, null, 'no tfjs variant');
+    assert.ok(isImportedOnnx(card) && isImportedOnnx(r.card), 'parent and variant are both ONNX only');
+    await assert.rejects(convert({ ...base, model: r.dir, eval: 'synthetic:count=12,size=128,seed=3' }), /already a converted variant/);
   });
 });
 
