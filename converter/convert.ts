@@ -61,19 +61,15 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   }
   // Calibration is needed by an int8 ONNX model: an imported model's always, edgeseg's own with format onnx|both.
   const calibrates = imported || o.onnxVariant?.weights === 'int8';
-  const data = await openConversionData({ evalSpec: o.eval, calibrate: calibrates ? o.calibrate : undefined }, parent.card, log);
-  try {
-    const variant = imported ? await importedVariant(o, parent, data, progress) : await graphVariant(o, parent, data, log, progress);
-    const version = `${parent.card.version}-${variant.precision}`;
-    const target = join(o.out, parent.card.name, version);
-    // Checked before writing; publishRun checks again under the registry lock.
-    if (existsSync(target) && !o.force) throw new ConfigError(`${target} already exists; pass --force to replace it`);
-    const draft = variantCard({ options: o, version, parent: parent.card, variant, heldOut: data.heldOut, started });
-    // The variant keeps the parent's input normalization: its card declares it.
-    const card = await writeModelDir(stageVersion(o.out, parent.card.name, version), variant.artifacts, { ...draft, normalization: normalizationOf(parent.card) }, variant.extras, variant.write);
-    const dir = await publishRun(o.out, parent.card.name, version, { replace: o.force });
-    return { dir, onnx: variant.onnx, card, rewrites: variant.rewrites, comparison: variant.comparison, mixed: variant.mixed, parentBytes: parent.card.bytes, seconds: (Date.now() - started) / 1000 };
-  } finally {
-    await data.close();
-  }
+  const data = await openConversionData({ evalSpec: o.eval, calibrate: calibrates ? o.calibrate : undefined, calibrationSamples: o.calibrationSamples }, parent.card, log);
+  const variant = imported ? await importedVariant(o, parent, data, progress) : await graphVariant(o, parent, data, log, progress);
+  const version = `${parent.card.version}-${variant.precision}`;
+  const target = join(o.out, parent.card.name, version);
+  // Checked before writing; publishRun checks again under the registry lock.
+  if (existsSync(target) && !o.force) throw new ConfigError(`${target} already exists; pass --force to replace it`);
+  const draft = variantCard({ options: o, version, parent: parent.card, variant, evaluation: data.heldOut?.evaluation ?? null, started });
+  // The variant keeps the parent's input normalization: its card declares it.
+  const card = await writeModelDir(stageVersion(o.out, parent.card.name, version), variant.artifacts, { ...draft, normalization: normalizationOf(parent.card) }, variant.extras, variant.write);
+  const dir = await publishRun(o.out, parent.card.name, version, { replace: o.force });
+  return { dir, onnx: variant.onnx, card, rewrites: variant.rewrites, comparison: variant.comparison, mixed: variant.mixed, parentBytes: parent.card.bytes, seconds: (Date.now() - started) / 1000 };
 }

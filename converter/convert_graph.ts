@@ -6,13 +6,13 @@
  * fp16 weights, or int8 QDQ calibrated on data) gated the same way (`exportOnnxModel`).
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { geometryOf, normalizationOf, tfjsModelOf, type Logger } from '../core/index.js';
+import { normalizationOf, tfjsModelOf, type Logger } from '../core/index.js';
 import type { VerifiedModelDir } from '../core/node/artifact_fs.js';
 import { selectBackend } from '../core/node/backends/select.js';
 import { tf, tfl } from '../core/node/tfjs.js';
 import type { ResolvedConvertOptions } from './convert_options.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from './fold.js';
-import { accuracyGate, calibrateRanges, predictMasks, predictMasksOnnx, type ConversionData, type Dataset, type MaskEval } from './measure.js';
+import { accuracyGate, calibrateRanges, predictMasks, predictMasksOnnx, type ConversionData, type HeldOutSet, type MaskEval } from './measure.js';
 import { searchMixed, type MixedResult } from './mixed.js';
 import { ONNX_OPSET, exportOnnx } from './onnx/export.js';
 import { encodeWeights, planBytes, planDtypes, precisionOf, PRECISION_DTYPE, type WeightDtype } from './quantize.js';
@@ -20,7 +20,7 @@ import type { OnnxVariantInfo, Variant } from './variant_card.js';
 
 type Progress = (message: string) => void;
 type Rewritten = ReturnType<typeof rewriteParent>;
-type HeldOut = { set: Dataset; parentEval: MaskEval } | null;
+type HeldOut = { set: HeldOutSet; parentEval: MaskEval } | null;
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
@@ -42,7 +42,7 @@ async function planWeights(o: ResolvedConvertOptions, r: Rewritten, held: HeldOu
   if (o.precision !== 'mixed') return { plan: planDtypes(r.names, PRECISION_DTYPE[o.precision], o.overrides), mixed: null };
   const foldedModel = await modelFromArtifacts(r.folded.modelTopology as object, r.folded.weightSpecs!, r.folded.weightData as ArrayBuffer);
   try {
-    const mixed = await searchMixed(foldedModel, r.graph.weights, r.graph.shapes, held!.set.heldOut, {
+    const mixed = await searchMixed(foldedModel, r.graph.weights, r.graph.shapes, held!.set, {
       budget: o.maxMiouDrop!,
       parentMiou: held!.parentEval.metrics.miou,
       groupBy: o.groupBy,
@@ -63,10 +63,11 @@ async function exportOnnxModel(o: ResolvedConvertOptions, parent: VerifiedModelD
   if (variant.weights === 'int8') {
     // The fp32 export with every calibrated layer output exposed (`activationTensorNames`).
     const probe = exportOnnx(r.graph, { argmax: false, exposeActivations: true });
-    const measured = await calibrateRanges(probe.bytes, probe.activations.map((a) => `${a}:0`), data.calibration!, { maxSamples: o.calibrationSamples });
-    ranges = new Map(probe.activations.map((a) => [a, measured.ranges.get(`${a}:0`)!]));
-    calibrated = { spec: `${data.calibration!.spec}#train`, samples: measured.samples };
-    progress(`onnx: activation ranges of ${ranges.size} tensors calibrated on ${measured.samples} samples of ${data.calibration!.spec}`);
+    const calibration = data.calibration!;
+    const measured = await calibrateRanges(probe.bytes, probe.activations.map((a) => `${a}:0`), calibration);
+    ranges = new Map(probe.activations.map((a) => [a, measured.get(`${a}:0`)!]));
+    calibrated = { spec: `${calibration.spec}#train`, samples: calibration.samples };
+    progress(`onnx: activation ranges of ${ranges.size} tensors calibrated on ${calibration.samples} samples of ${calibration.spec}`);
   }
   const exported = exportOnnx(r.graph, {
     weights: variant.weights,
@@ -78,7 +79,7 @@ async function exportOnnxModel(o: ResolvedConvertOptions, parent: VerifiedModelD
     ? accuracyGate(
         { label: `onnx ${variant.file}`, subject: `ONNX ${variant.weights} model` },
         held.parentEval,
-        await predictMasksOnnx(exported.bytes, held.set.heldOut),
+        await predictMasksOnnx(exported.bytes, held.set),
         { budget: o.maxMiouDrop, heldOut: held.set.spec, fix: 'Try a wider --precision, a larger --calibrate set, or a larger --max-miou-drop.' },
         progress,
       )
@@ -97,11 +98,11 @@ export async function graphVariant(o: ResolvedConvertOptions, parent: VerifiedMo
   if (data.heldOut) {
     const parentModel = await modelFromArtifacts(r.parentJson.modelTopology as object, r.parentJson.weightsManifest.flatMap((g) => g.weights), parent.weightData);
     try {
-      held = { set: data.heldOut, parentEval: await predictMasks(parentModel, data.heldOut.heldOut, geometryOf(parent.card)) };
+      held = { set: data.heldOut, parentEval: await predictMasks(parentModel, data.heldOut) };
     } finally {
       parentModel.dispose();
     }
-    progress(`parent ${parent.card.name}@${parent.card.version}: mIoU ${pct(held.parentEval.metrics.miou)} on ${data.heldOut.heldOut.size} held-out images`);
+    progress(`parent ${parent.card.name}@${parent.card.version}: mIoU ${pct(held.parentEval.metrics.miou)} on ${data.heldOut.samples} held-out images`);
   }
   const { plan, mixed } = await planWeights(o, r, held, progress);
   const encoded = encodeWeights(r.graph.weights, r.graph.shapes, plan);
@@ -113,7 +114,7 @@ export async function graphVariant(o: ResolvedConvertOptions, parent: VerifiedMo
         ? accuracyGate(
             { label: 'variant', subject: `${precisionOf(plan)} variant` },
             held.parentEval,
-            await predictMasks(variantModel, held.set.heldOut, geometryOf(parent.card)),
+            await predictMasks(variantModel, held.set),
             { budget: o.maxMiouDrop, heldOut: held.set.spec, fix: 'Try --precision mixed, a wider dtype, or a larger --max-miou-drop.' },
             progress,
           )

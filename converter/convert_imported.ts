@@ -44,14 +44,14 @@ export async function importedVariant(o: ResolvedConvertOptions, parent: Verifie
   if (targets.length === 0) throw new ConfigError(`${file} has no Conv or ConvTranspose with float weights to quantize`);
   const tensors = activationTensors(targets, outputName);
   const calibration = data.calibration!;
-  const { ranges, samples } = await calibrateRanges(exposeTensors(model, tensors), tensors, calibration, { maxSamples: o.calibrationSamples, contract: card.contract });
-  progress(`onnx: ${targets.length} convolutions to int8, activation ranges of ${tensors.length} tensors calibrated on ${samples} samples of ${calibration.spec}`);
+  const ranges = await calibrateRanges(exposeTensors(model, tensors), tensors, calibration, card.contract);
+  progress(`onnx: ${targets.length} convolutions to int8, activation ranges of ${tensors.length} tensors calibrated on ${calibration.samples} samples of ${calibration.spec}`);
   const qdq = quantizeQdq(model, ranges, outputName);
   const heldOut = data.heldOut!;
   const comparison = accuracyGate(
     { label: INT8_FILE, subject: `${card.name}@${card.version} int8` },
-    await predictMasksOnnx(bytes, heldOut.heldOut, { contract: card.contract }),
-    await predictMasksOnnx(qdq, heldOut.heldOut, { contract: card.contract }),
+    await predictMasksOnnx(bytes, heldOut, card.contract),
+    await predictMasksOnnx(qdq, heldOut, card.contract),
     { budget: o.maxMiouDrop, heldOut: heldOut.spec, fix: 'Calibrate on more representative data (--calibrate) or keep the fp32 model.' },
     progress,
   );
@@ -71,7 +71,7 @@ export async function importedVariant(o: ResolvedConvertOptions, parent: Verifie
       bytes: qdq.byteLength,
       ratioVsParent: qdq.byteLength / card.bytes,
       comparison,
-      calibration: { spec: `${calibration.spec}#train`, samples },
+      calibration: { spec: `${calibration.spec}#train`, samples: calibration.samples },
       qdq: { convolutions: targets.length, tensors: tensors.length },
     },
     mixed: null,

@@ -1,17 +1,15 @@
 /**
  * What a conversion measures, in one place, for edgeseg's own graphs and imported models alike:
- * the held-out and calibration sets it opens (at the parent's size and normalization), the masks a
- * model predicts on them (tfjs, or ONNX Runtime), the activation ranges it calibrates, and the one
- * accuracy gate. The converter's only door into trainer/'s data sets and evaluation.
+ * the held-out and calibration sets, loaded once (at the parent's size and normalization), the
+ * masks a model predicts on them (tfjs, or ONNX Runtime), the activation ranges it calibrates,
+ * and the one accuracy gate. The converter's only door into trainer/'s data sets.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
-import { CLASS_IDS_NAME, ConfusionMatrix, DatasetError, EdgesegError, geometryOf, normalizationOf, OrtSession, type Logger, type ModelCard, type ModelContract, type ModelGeometry, type SegmentationMetrics } from '../core/index.js';
-import { openDataset, type Dataset, type SampleSet } from '../trainer/data/dataset.js';
-import { batches } from '../trainer/data/pipeline.js';
-import { evaluate } from '../trainer/evaluate.js';
-
-export type { Dataset, SampleSet };
+import { CLASS_IDS_NAME, ConfusionMatrix, DatasetError, EdgesegError, geometryOf, INPUT_CHANNELS, normalizationOf, OrtSession, type Logger, type ModelCard, type ModelContract, type ModelGeometry, type SegmentationMetrics } from '../core/index.js';
+import { tf } from '../core/node/tfjs.js';
+import { openDataset, type SampleSet, type SplitChoice } from '../trainer/data/dataset.js';
+import { batches, type Batch } from '../trainer/data/pipeline.js';
 
 /** Accuracy of a variant against its parent on one held-out set: both models' metrics and their mask agreement. */
 export interface Comparison {
@@ -36,44 +34,93 @@ export class AccuracyGateError extends EdgesegError {
   }
 }
 
-/** The sets a conversion measures on; `close` releases both. */
+/**
+ * A data set loaded once at the model's size, as the batches every model a conversion measures
+ * runs over (the parent, the tfjs variant, `mixed`'s trials, the ONNX models): decoded,
+ * normalized and batched a single time.
+ */
+export interface LoadedSet {
+  spec: string;
+  geometry: ModelGeometry;
+  batches: Batch[];
+  /** Samples in `batches`. */
+  samples: number;
+}
+
+/** The held-out set, with what the card records of it. */
+export interface HeldOutSet extends LoadedSet {
+  /** `<spec>#<split>`, the split's manifest hash and its samples: the card's `evaluation`. */
+  evaluation: { spec: string; manifestHash: string; samples: number };
+}
+
+/** The sets a conversion measures on. */
 export interface ConversionData {
   /** The held-out split of `eval`: the gate's (and `mixed`'s) set. */
-  heldOut: Dataset | null;
-  /** The training split whose samples calibrate activation ranges (int8 ONNX). */
-  calibration: Dataset | null;
-  close(): Promise<void>;
+  heldOut: HeldOutSet | null;
+  /** The first `calibrationSamples` of a training split, which calibrate activation ranges (int8 ONNX). */
+  calibration: LoadedSet | null;
+}
+
+/** Batches of the gate's set: large enough to keep the backends busy, the same for every model. */
+const HELD_OUT_BATCH = 16;
+/** Calibration stops at the first whole batch past `calibrationSamples`. */
+const CALIBRATION_BATCH = 8;
+
+async function load(set: SampleSet, spec: string, geometry: ModelGeometry, batchSize: number, maxSamples: number): Promise<LoadedSet> {
+  const loaded: Batch[] = [];
+  let samples = 0;
+  for await (const batch of batches(set, { batchSize, size: geometry })) {
+    if (samples >= maxSamples) break;
+    loaded.push(batch);
+    samples += batch.size;
+  }
+  return { spec, geometry, batches: loaded, samples };
 }
 
 /**
- * Opens the held-out set (`evalSpec`) and, when `calibrate` names one, the calibration set, at the
- * parent's own size, classes and input normalization: the variant keeps all three, so its gate and
- * its calibration see the samples it will serve.
+ * Loads the held-out set (`evalSpec`) and the calibration set (`calibrate`, its first
+ * `calibrationSamples` training samples) at the parent's own size, classes and input
+ * normalization: the variant keeps all three, so its gate and its calibration see the samples it
+ * will serve. A spec named for both is opened once, with both splits.
  */
-export async function openConversionData(o: { evalSpec?: string; calibrate?: string }, parent: ModelCard, log: Logger): Promise<ConversionData> {
-  const shape = { normalization: normalizationOf(parent), geometry: geometryOf(parent) };
-  const heldOut = o.evalSpec ? await openDataset(o.evalSpec, { splits: ['held-out'], log: log.child('data'), ...shape }) : null;
-  const close = async () => {
-    await heldOut?.close();
-    await calibration?.close();
-  };
-  let calibration: Dataset | null = null;
-  try {
-    if (heldOut && heldOut.heldOut.size === 0) throw new DatasetError('DATASET_EMPTY', `held-out set ${heldOut.spec} is empty (its ${heldOut.heldOutSplit} split has no sample)`);
-    calibration = o.calibrate ? await openDataset(o.calibrate, { splits: ['train'], log: log.child('calibration'), ...shape }) : null;
-    if (calibration && calibration.train.size === 0) throw new DatasetError('DATASET_EMPTY', `calibration set ${calibration.spec} has no training sample`);
-  } catch (err) {
-    await close();
-    throw err;
+export async function openConversionData(o: { evalSpec?: string; calibrate?: string; calibrationSamples: number }, parent: ModelCard, log: Logger): Promise<ConversionData> {
+  const geometry = geometryOf(parent);
+  const wanted = new Map<string, SplitChoice[]>();
+  if (o.evalSpec) wanted.set(o.evalSpec, ['held-out']);
+  if (o.calibrate) wanted.set(o.calibrate, [...(wanted.get(o.calibrate) ?? []), 'train']);
+  const data: ConversionData = { heldOut: null, calibration: null };
+  for (const [spec, splits] of wanted) {
+    const set = await openDataset(spec, { splits, log: log.child('data'), normalization: normalizationOf(parent), geometry });
+    try {
+      if (spec === o.evalSpec) {
+        if (set.heldOut.size === 0) throw new DatasetError('DATASET_EMPTY', `held-out set ${set.spec} is empty (its ${set.heldOutSplit} split has no sample)`);
+        const evaluation = { spec: `${set.spec}#${set.heldOutSplit}`, manifestHash: set.manifest.splitHashes[set.heldOutSplit], samples: set.heldOut.size };
+        data.heldOut = { ...(await load(set.heldOut, set.spec, geometry, HELD_OUT_BATCH, Infinity)), evaluation };
+      }
+      if (spec === o.calibrate) {
+        if (set.train.size === 0) throw new DatasetError('DATASET_EMPTY', `calibration set ${set.spec} has no training sample`);
+        data.calibration = await load(set.train, set.spec, geometry, CALIBRATION_BATCH, o.calibrationSamples);
+      }
+    } finally {
+      await set.close();
+    }
   }
-  return { heldOut, calibration, close };
+  return data;
 }
 
-/** Predicted masks and metrics of a tfjs model over a set, in set order. */
-export async function predictMasks(model: LayersModel, set: SampleSet, geometry?: ModelGeometry, batchSize = 16): Promise<MaskEval> {
+/** Predicted masks and metrics of a tfjs model over a loaded set, in set order. */
+export async function predictMasks(model: LayersModel, set: LoadedSet): Promise<MaskEval> {
+  const { height, width, classes } = set.geometry;
+  const confusion = new ConfusionMatrix(classes);
   const masks: Uint8Array[] = [];
-  const { metrics } = await evaluate(model, set, { batchSize, geometry, onMasks: (_ids, m) => masks.push(m) });
-  return { metrics, masks };
+  for (const batch of set.batches) {
+    const ids = tf.tidy(() => tf.argMax(model.predict(tf.tensor4d(batch.images, [batch.size, height, width, INPUT_CHANNELS])) as tf.Tensor4D, -1));
+    const predicted = Uint8Array.from(await ids.data());
+    ids.dispose();
+    confusion.accumulate(batch.masks, predicted);
+    masks.push(predicted);
+  }
+  return { metrics: confusion.metrics(), masks };
 }
 
 function argmaxNhwc(logits: Float32Array, n: number, { height, width, classes }: ModelGeometry): Uint8Array {
@@ -88,19 +135,18 @@ function argmaxNhwc(logits: Float32Array, n: number, { height, width, classes }:
 }
 
 /**
- * Masks and metrics of an ONNX model over a set, in set order. edgeseg's own exports are read from
- * their in-graph `class_ids` output (what the runtimes serve); an imported model, run through its
- * own `contract` (names, layout), from the argmax of its logits.
+ * Masks and metrics of an ONNX model over a loaded set, in set order. edgeseg's own exports are
+ * read from their in-graph `class_ids` output (what the runtimes serve); an imported model, run
+ * through its own `contract` (names, layout), from the argmax of its logits.
  */
-export async function predictMasksOnnx(bytes: Uint8Array, set: SampleSet, o: { contract?: ModelContract; geometry?: ModelGeometry } = {}): Promise<MaskEval> {
-  const session = await OrtSession.create(ort, bytes, o.contract ? { contract: o.contract } : {});
-  const geometry = o.contract ? geometryOf(o.contract) : o.geometry;
-  const confusion = new ConfusionMatrix(geometry?.classes);
+export async function predictMasksOnnx(bytes: Uint8Array, set: LoadedSet, contract?: ModelContract): Promise<MaskEval> {
+  const session = await OrtSession.create(ort, bytes, contract ? { contract } : {});
+  const confusion = new ConfusionMatrix(set.geometry.classes);
   const masks: Uint8Array[] = [];
   try {
-    for await (const batch of batches(set, { batchSize: 16, size: geometry })) {
-      const ids = o.contract
-        ? argmaxNhwc((await session.run(batch.images, batch.size))[session.outputName] as Float32Array, batch.size, geometry!)
+    for (const batch of set.batches) {
+      const ids = contract
+        ? argmaxNhwc((await session.run(batch.images, batch.size))[session.outputName] as Float32Array, batch.size, set.geometry)
         : Uint8Array.from((await session.run(batch.images, batch.size, [CLASS_IDS_NAME]))[CLASS_IDS_NAME] as Uint8Array);
       confusion.accumulate(batch.masks, ids);
       masks.push(ids);
@@ -113,21 +159,14 @@ export async function predictMasksOnnx(bytes: Uint8Array, set: SampleSet, o: { c
 
 /**
  * The one calibration: [min, max] of each of `outputs` of `probe` (a float model with the tensors
- * to quantize exposed as outputs) over the first `maxSamples` training samples of `set` (whole
- * batches of 8, so a few more may be seen), run in ONNX Runtime through `contract` when given.
+ * to quantize exposed as outputs) over the loaded calibration set, run in ONNX Runtime through
+ * `contract` when given (an imported model's).
  */
-export async function calibrateRanges(
-  probe: Uint8Array,
-  outputs: readonly string[],
-  set: Dataset,
-  o: { maxSamples: number; contract?: ModelContract },
-): Promise<{ ranges: Map<string, [number, number]>; samples: number }> {
-  const session = await OrtSession.create(ort, probe, o.contract ? { contract: o.contract } : {});
+export async function calibrateRanges(probe: Uint8Array, outputs: readonly string[], set: LoadedSet, contract?: ModelContract): Promise<Map<string, [number, number]>> {
+  const session = await OrtSession.create(ort, probe, contract ? { contract } : {});
   const ranges = new Map<string, [number, number]>(outputs.map((t) => [t, [Infinity, -Infinity]]));
-  let samples = 0;
   try {
-    for await (const batch of batches(set.train, { batchSize: 8, size: o.contract ? geometryOf(o.contract) : undefined })) {
-      if (samples >= o.maxSamples) break;
+    for (const batch of set.batches) {
       const values = await session.run(batch.images, batch.size, outputs);
       for (const t of outputs) {
         const r = ranges.get(t)!;
@@ -138,12 +177,11 @@ export async function calibrateRanges(
           if (v > r[1]) r[1] = v;
         }
       }
-      samples += batch.size;
     }
   } finally {
     await session.release();
   }
-  return { ranges, samples };
+  return ranges;
 }
 
 /** Fraction of pixels where two lists of masks (in the same order) predict the same class. */

@@ -10,7 +10,7 @@ import type { CardDraft, ExtraFile, WriteModelDirOptions } from '../core/node/ar
 import { codeRevision } from '../core/node/revision.js';
 import type { ModelFormat, ResolvedConvertOptions } from './convert_options.js';
 import type { RewriteReport } from './fold.js';
-import type { Comparison, Dataset } from './measure.js';
+import type { Comparison } from './measure.js';
 import type { MixedResult } from './mixed.js';
 import type { OnnxWeightEncoding } from './onnx/weights.js';
 
@@ -49,7 +49,7 @@ export interface Variant {
 }
 
 /** The variant's card: lineage, what was measured (the served format's comparison), and how it was converted. */
-export function variantCard(c: { options: ResolvedConvertOptions; version: string; parent: ModelCard; variant: Variant; heldOut: Dataset | null; started: number }): CardDraft {
+export function variantCard(c: { options: ResolvedConvertOptions; version: string; parent: ModelCard; variant: Variant; evaluation: { spec: string; manifestHash: string; samples: number } | null; started: number }): CardDraft {
   const { options, parent, variant } = c;
   const served = variant.format === 'onnx' ? (variant.onnx?.comparison ?? null) : variant.comparison;
   const m = served?.variant;
@@ -64,7 +64,7 @@ export function variantCard(c: { options: ResolvedConvertOptions; version: strin
     metrics: m ? { pixelAccuracy: m.pixelAccuracy, miou: m.miou, perClassIou: m.perClassIou, dice: m.dice, foregroundIou: m.foregroundIou } : null,
     ...(served ? { deltaVsParent: { miou: served.delta.miou, pixelAccuracy: served.delta.pixelAccuracy, maskAgreement: served.maskAgreement } } : {}),
     dataset: parent.dataset,
-    evaluation: c.heldOut ? { spec: `${c.heldOut.spec}#${c.heldOut.heldOutSplit}`, manifestHash: c.heldOut.manifest.splitHashes[c.heldOut.heldOutSplit], samples: c.heldOut.heldOut.size } : null,
+    evaluation: c.evaluation,
     training: parent.training,
     conversion: {
       precision: options.precision,
