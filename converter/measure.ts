@@ -8,7 +8,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import { CLASS_IDS_NAME, ConfusionMatrix, DatasetError, EdgesegError, geometryOf, INPUT_CHANNELS, normalizationOf, OrtSession, type Logger, type ModelCard, type ModelContract, type ModelGeometry, type SegmentationMetrics } from '../core/index.js';
 import { tf } from '../core/node/tfjs.js';
-import { openDataset, type SampleSet, type SplitChoice } from '../trainer/data/dataset.js';
+import { openDataset } from '../trainer/data/dataset.js';
 import { batches, type Batch } from '../trainer/data/pipeline.js';
 
 /** Accuracy of a variant against its parent on one held-out set: both models' metrics and their mask agreement. */
@@ -66,40 +66,36 @@ const HELD_OUT_BATCH = 16;
 /** Calibration stops at the first whole batch past `calibrationSamples`. */
 const CALIBRATION_BATCH = 8;
 
-async function load(set: SampleSet, spec: string, geometry: ModelGeometry, batchSize: number, maxSamples: number): Promise<LoadedSet> {
-  const loaded: Batch[] = [];
-  let samples = 0;
-  for await (const batch of batches(set, { batchSize, size: geometry })) {
-    if (samples >= maxSamples) break;
-    loaded.push(batch);
-    samples += batch.size;
-  }
-  return { spec, geometry, batches: loaded, samples };
-}
-
 /**
  * Loads the held-out set (`evalSpec`) and the calibration set (`calibrate`, its first
- * `calibrationSamples` training samples) at the parent's own size, classes and input
- * normalization: the variant keeps all three, so its gate and its calibration see the samples it
- * will serve. A spec named for both is opened once, with both splits.
+ * `calibrationSamples` training samples, in whole batches) at the parent's own size, classes and
+ * input normalization: the variant keeps all three, so its gate and its calibration see the
+ * samples it will serve. A spec named for both is opened once, with both splits.
  */
 export async function openConversionData(o: { evalSpec?: string; calibrate?: string; calibrationSamples: number }, parent: ModelCard, log: Logger): Promise<ConversionData> {
   const geometry = geometryOf(parent);
-  const wanted = new Map<string, SplitChoice[]>();
+  const wanted = new Map<string, ('held-out' | 'train')[]>();
   if (o.evalSpec) wanted.set(o.evalSpec, ['held-out']);
   if (o.calibrate) wanted.set(o.calibrate, [...(wanted.get(o.calibrate) ?? []), 'train']);
   const data: ConversionData = { heldOut: null, calibration: null };
   for (const [spec, splits] of wanted) {
     const set = await openDataset(spec, { splits, log: log.child('data'), normalization: normalizationOf(parent), geometry });
     try {
-      if (spec === o.evalSpec) {
-        if (set.heldOut.size === 0) throw new DatasetError('DATASET_EMPTY', `held-out set ${set.spec} is empty (its ${set.heldOutSplit} split has no sample)`);
-        const evaluation = { spec: `${set.spec}#${set.heldOutSplit}`, manifestHash: set.manifest.splitHashes[set.heldOutSplit], samples: set.heldOut.size };
-        data.heldOut = { ...(await load(set.heldOut, set.spec, geometry, HELD_OUT_BATCH, Infinity)), evaluation };
-      }
-      if (spec === o.calibrate) {
-        if (set.train.size === 0) throw new DatasetError('DATASET_EMPTY', `calibration set ${set.spec} has no training sample`);
-        data.calibration = await load(set.train, set.spec, geometry, CALIBRATION_BATCH, o.calibrationSamples);
+      for (const split of splits) {
+        const held = split === 'held-out';
+        const samples = held ? set.heldOut : set.train;
+        if (samples.size === 0) {
+          throw new DatasetError('DATASET_EMPTY', held ? `held-out set ${set.spec} is empty (its ${set.heldOutSplit} split has no sample)` : `calibration set ${set.spec} has no training sample`);
+        }
+        const loaded: LoadedSet = { spec: set.spec, geometry, batches: [], samples: 0 };
+        const limit = held ? samples.size : o.calibrationSamples;
+        for await (const batch of batches(samples, { batchSize: held ? HELD_OUT_BATCH : CALIBRATION_BATCH, size: geometry })) {
+          if (loaded.samples >= limit) break;
+          loaded.batches.push(batch);
+          loaded.samples += batch.size;
+        }
+        if (held) data.heldOut = { ...loaded, evaluation: { spec: `${set.spec}#${set.heldOutSplit}`, manifestHash: set.manifest.splitHashes[set.heldOutSplit], samples: samples.size } };
+        else data.calibration = loaded;
       }
     } finally {
       await set.close();
