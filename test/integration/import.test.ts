@@ -197,7 +197,7 @@ describe('edgeseg import: ONNX models keep their own names and layout and run on
   }
 });
 
-describe('convert() of an imported ONNX model: int8 QDQ of a foreign graph, gated on mIoU', () => {
+describe('convert() of an imported ONNX or TFLite model: int8 QDQ of a foreign graph, gated on mIoU', () => {
   it('quantizes every convolution per channel with calibrated activations, keeps the contract, and writes <parent>-uint8', async () => {
     const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nchw.onnx'), { normalize: 'imagenet' });
     const r = await convert({ model: `${card.name}@${card.version}`, out: root, eval: 'synthetic:count=24,size=128,seed=3', calibrationSamples: 16, maxMiouDrop: 0.05, log: quiet, onProgress: () => {} });
@@ -252,6 +252,19 @@ describe('convert() of an imported ONNX model: int8 QDQ of a foreign graph, gate
     assert.equal(r.comparison, null, 'no tfjs variant');
     assert.ok(isImportedOnnx(card) && isImportedOnnx(r.card), 'parent and variant are both ONNX only');
     await assert.rejects(convert({ ...base, model: r.dir, eval: 'synthetic:count=12,size=128,seed=3' }), /already a converted variant/);
+  });
+
+  it('takes a TFLite-translated model the same way: its ONNX graph to int8 QDQ, and refuses an already quantized one by name', async () => {
+    const ops = 'test/fixtures/tflite/ops';
+    const eval_ = 'synthetic:count=24,size=32,seed=3';
+    const float = await importAs(join(ops, 'depthwise_conv_2d_float.tflite'), { labels: ['a', 'b', 'c', 'd', 'e', 'f'] });
+    assert.equal(float.card.source?.format, 'tflite');
+    const r = await convert({ model: `${float.card.name}@${float.card.version}`, out: root, eval: eval_, calibrationSamples: 8, log: quiet, onProgress: () => {} });
+    assert.equal(r.card.precision, 'uint8');
+    assert.equal(r.onnx?.qdq?.convolutions, 1, 'the depthwise convolution, a grouped Conv in ONNX');
+    assert.ok(r.onnx.comparison && r.card.files.some((f) => f.path === 'model.int8.onnx'));
+    const quantized = await importAs(join(ops, 'segmenter_uint8.tflite'), { normalize: undefined });
+    await assert.rejects(convert({ model: `${quantized.card.name}@${quantized.card.version}`, out: root, eval: eval_, log: quiet, onProgress: () => {} }), (e: unknown) => e instanceof ConfigError && /no Conv or ConvTranspose with float weights/.test(e.message));
   });
 });
 
