@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, createLogger, normalizationOf, type ModelCard } from '../core/index.js';
 import { readModelDir, writeModelDir } from '../core/node/artifact_fs.js';
+import { selectBackend } from '../core/node/backends/select.js';
 import { publishRun, resolveModelRef, stageVersion } from '../core/node/registry.js';
 import { graphVariant } from './convert_graph.js';
 import { checkImported, importedVariant, isImportedOnnx } from './convert_imported.js';
@@ -55,6 +56,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const o = resolveConvertOptions(options);
   const parent = await readModelDir(resolveModelRef(o.model, o.out));
   const imported = isImportedOnnx(parent.card);
+  // edgeseg's own graph is measured in tfjs; an imported model only ever runs on ONNX Runtime.
+  const backend = imported ? null : await selectBackend(o.backend, log);
   if (imported) checkImported(o, o.model);
   if (parent.card.version.includes('-') || (!imported && parent.card.precision !== 'fp32')) {
     throw new ConfigError(`${parent.dir} is already a converted variant (${parent.card.version}); convert from its parent ${parent.card.parentVersion}`);
@@ -62,7 +65,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   // Calibration is needed by an int8 ONNX model: an imported model's always, edgeseg's own with format onnx|both.
   const calibrates = imported || o.onnxVariant?.weights === 'int8';
   const data = await openConversionData({ evalSpec: o.eval, calibrate: calibrates ? o.calibrate : undefined, calibrationSamples: o.calibrationSamples }, parent.card, log);
-  const variant = imported ? await importedVariant(o, parent, data, progress) : await graphVariant(o, parent, data, log, progress);
+  const variant = imported ? await importedVariant(o, parent, data, progress) : await graphVariant(o, parent, data, backend!, progress);
   const version = `${parent.card.version}-${variant.precision}`;
   const target = join(o.out, parent.card.name, version);
   // Checked before writing; publishRun checks again under the registry lock.

@@ -6,9 +6,9 @@
  * fp16 weights, or int8 QDQ calibrated on data) gated the same way (`exportOnnxModel`).
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { normalizationOf, tfjsModelOf, type Logger } from '../core/index.js';
+import { normalizationOf, tfjsModelOf } from '../core/index.js';
 import type { VerifiedModelDir } from '../core/node/artifact_fs.js';
-import { selectBackend } from '../core/node/backends/select.js';
+import type { ActiveBackend } from '../core/node/backends/select.js';
 import { tf, tfl } from '../core/node/tfjs.js';
 import type { ResolvedConvertOptions } from './convert_options.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from './fold.js';
@@ -90,10 +90,9 @@ async function exportOnnxModel(o: ResolvedConvertOptions, parent: VerifiedModelD
   };
 }
 
-/** The variant of edgeseg's own graph: rewritten, planned and encoded, the tfjs model and its ONNX model gated. */
-export async function graphVariant(o: ResolvedConvertOptions, parent: VerifiedModelDir, data: ConversionData, log: Logger, progress: Progress): Promise<Variant> {
+/** The variant of edgeseg's own graph: rewritten, planned and encoded, the tfjs model (on `backend`) and its ONNX model gated. */
+export async function graphVariant(o: ResolvedConvertOptions, parent: VerifiedModelDir, data: ConversionData, backend: ActiveBackend, progress: Progress): Promise<Variant> {
   const r = rewriteParent(parent, progress);
-  const backend = await selectBackend(o.backend, log);
   let held: HeldOut = null;
   if (data.heldOut) {
     const parentModel = await modelFromArtifacts(r.parentJson.modelTopology as object, r.parentJson.weightsManifest.flatMap((g) => g.weights), parent.weightData);
