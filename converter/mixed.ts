@@ -8,9 +8,8 @@
  * Trials swap fake-quantized weights into one loaded model instead of reloading it.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { SampleSet } from '../trainer/data/dataset.js';
 import { tf } from '../core/node/tfjs.js';
-import { agreement, predictMasks } from './compare.js';
+import { agreement, predictMasks, type LoadedSet } from './measure.js';
 import { fakeQuantize, planBytes, type WeightDtype } from './quantize.js';
 
 export interface MixedOptions {
@@ -45,7 +44,7 @@ export async function searchMixed(
   model: LayersModel,
   weights: Map<string, Float32Array>,
   shapes: Map<string, number[]>,
-  set: SampleSet,
+  set: LoadedSet,
   options: MixedOptions,
 ): Promise<MixedResult> {
   const byName = new Map(model.weights.map((w) => [w.originalName, w]));

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/index.js';
-import { convert, DEFAULT_MIXED_BUDGET } from '../../converter/convert.js';
-import { convertImportedOnnx, isImportedOnnx } from '../../converter/import/convert_onnx.js';
-import { readCard, resolveModelRef } from '../../core/node/registry.js';
+import { convert, DEFAULT_CALIBRATION_SAMPLES, DEFAULT_MAX_MIOU_DROP, DEFAULT_MIXED_BUDGET } from '../../converter/convert.js';
 import type { DtypeOverride } from '../../converter/quantize.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
@@ -31,10 +29,10 @@ export function registerConvert(program: Command): void {
   program
     .command('convert')
     .description('fold, fuse and quantize a trained model into <parent version>-<precision>, gated on held-out accuracy')
-    .argument('<model>', 'model directory or registry ref (an fp32 model)')
+    .argument('<model>', 'model directory or registry ref (an fp32 model, or an imported ONNX/TFLite model)')
     .option('--precision <p>', 'fp32 | fp16 | uint8 | uint16 | mixed', 'uint8')
     .option('--eval <spec>', 'held-out set (its validation split): dataset spec')
-    .option('--max-miou-drop <x>', `fail if mIoU falls more than x (0.01 = one point; mixed default ${DEFAULT_MIXED_BUDGET})`, numberOption('max-miou-drop', 0))
+    .option('--max-miou-drop <x>', `fail if mIoU falls more than x (0.01 = one point; with --eval, default ${DEFAULT_MAX_MIOU_DROP}, mixed ${DEFAULT_MIXED_BUDGET})`, numberOption('max-miou-drop', 0))
     .option('--quantize-float16 <glob>', 'store weights matching the glob as float16 (repeatable)', collect, [])
     .option('--quantize-uint8 <glob>', 'store weights matching the glob as uint8 (repeatable)', collect, [])
     .option('--quantize-uint16 <glob>', 'store weights matching the glob as uint16 (repeatable)', collect, [])
@@ -45,7 +43,7 @@ export function registerConvert(program: Command): void {
     .option('--force', 'replace an existing variant')
     .option('--format <f>', 'tfjs | onnx | both (ONNX: model.onnx for fp32, model.fp16.onnx, model.int8.onnx = int8 QDQ for uint8)', 'tfjs')
     .option('--calibrate <spec>', 'int8 ONNX: data set whose training split calibrates activation ranges (default: --eval)')
-    .option('--calibration-samples <n>', 'int8 ONNX: calibration samples used', numberOption('calibration-samples', 1, true), 64)
+    .option('--calibration-samples <n>', 'int8 ONNX: calibration samples used', numberOption('calibration-samples', 1, true), DEFAULT_CALIBRATION_SAMPLES)
     .action(async (model: string, flags: ConvertFlags, cmd: Command) => {
       const log = cliLogger('convert', cmd.optsWithGlobals());
       if (flags.groupBy !== 'layer' && flags.groupBy !== 'block') throw new ConfigError(`--group-by must be layer or block, got '${flags.groupBy}'`);
@@ -56,26 +54,6 @@ export function registerConvert(program: Command): void {
         ...flags.quantizeUint8.map((glob) => ({ dtype: 'uint8' as const, glob })),
         ...flags.keepFloat32.map((glob) => ({ dtype: 'float32' as const, glob })),
       ];
-      if (isImportedOnnx(readCard(resolveModelRef(model, flags.out)))) {
-        // An imported ONNX model has no tfjs graph to fold: its own graph is quantized to int8 QDQ.
-        if (flags.precision !== 'uint8') throw new ConfigError(`${model} is an imported ONNX model: convert it with --precision uint8 (int8 QDQ ONNX), got '${flags.precision}'`);
-        if (!flags.eval) throw new ConfigError('converting an imported ONNX model needs --eval <dataset spec> (the gate; its training split calibrates unless --calibrate is given)');
-        const o = await convertImportedOnnx({
-          model,
-          eval: flags.eval,
-          calibrate: flags.calibrate,
-          calibrationSamples: flags.calibrationSamples,
-          maxMiouDrop: flags.maxMiouDrop,
-          models: flags.out,
-          force: flags.force,
-          log,
-          onProgress: (m) => console.log(m),
-        });
-        console.log(`variant: ${o.dir}`);
-        console.log(`precision uint8 (int8 QDQ ONNX), ${(o.card.bytes / 1024).toFixed(0)} KiB (${(o.card.bytes / o.parentBytes).toFixed(3)}× the fp32 parent)`);
-        console.log(`held-out: mIoU ${pct(o.parent.miou)} → ${pct(o.variant.miou)} (${(100 * (o.variant.miou - o.parent.miou)).toFixed(2)} points), mask agreement ${pct(o.maskAgreement)}`);
-        return;
-      }
       const r = await convert({
         model,
         precision: flags.precision,
@@ -93,6 +71,13 @@ export function registerConvert(program: Command): void {
         onProgress: (m) => console.log(m),
       });
       console.log(`variant: ${r.dir}`);
+      if (r.onnx?.qdq) {
+        // An imported model's variant is its own graph in int8 QDQ ONNX, measured on ONNX Runtime.
+        const c = r.onnx.comparison!;
+        console.log(`precision uint8 (int8 QDQ ONNX), ${(r.card.bytes / 1024).toFixed(0)} KiB (${(r.card.bytes / r.parentBytes).toFixed(3)}× the fp32 parent)`);
+        console.log(`held-out: mIoU ${pct(c.parent.miou)} → ${pct(c.variant.miou)} (${(100 * c.delta.miou).toFixed(2)} points), mask agreement ${pct(c.maskAgreement)}`);
+        return;
+      }
       console.log(`precision ${r.card.precision}, ${(r.card.bytes / 1024).toFixed(0)} KiB weights (${(r.card.bytes / r.parentBytes).toFixed(3)}× the fp32 parent), ${r.seconds.toFixed(1)} s`);
       if (r.comparison) {
         const c = r.comparison;

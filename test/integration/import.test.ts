@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { INPUT_NAME, OUTPUT_NAME } from '../../core/index.js';
+import { ConfigError, INPUT_NAME, OUTPUT_NAME } from '../../core/index.js';
 import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/fold.js';
 import { ImportError } from '../../core/errors.js';
 import { importModel } from '../../converter/import/import_model.js';
-import { AccuracyGateError, convert } from '../../converter/convert.js';
-import { convertImportedOnnx } from '../../converter/import/convert_onnx.js';
+import { AccuracyGateError, convert, DEFAULT_MAX_MIOU_DROP, isImportedOnnx } from '../../converter/convert.js';
 import { quiet } from '../helpers/log.js';
 import { decodeModel, encodeModel } from '../../converter/onnx/proto.js';
 import { loadRunner } from '../../runtime-node/engine/models.js';
@@ -198,17 +197,19 @@ describe('edgeseg import: ONNX models keep their own names and layout and run on
   }
 });
 
-describe('edgeseg convert of an imported ONNX model: int8 QDQ of a foreign graph, gated on mIoU', () => {
+describe('convert() of an imported ONNX or TFLite model: int8 QDQ of a foreign graph, gated on mIoU', () => {
   it('quantizes every convolution per channel with calibrated activations, keeps the contract, and writes <parent>-uint8', async () => {
     const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nchw.onnx'), { normalize: 'imagenet' });
-    const r = await convertImportedOnnx({ model: `${card.name}@${card.version}`, models: root, eval: 'synthetic:count=24,size=128,seed=3', calibrationSamples: 16, maxMiouDrop: 0.05 });
-    assert.equal(r.convolutions, 10, 'the 8 Conv and 2 ConvTranspose of the tf2onnx graph');
-    assert.ok(r.samples >= 16 && r.tensors > 0);
+    const r = await convert({ model: `${card.name}@${card.version}`, models: root, eval: 'synthetic:count=24,size=128,seed=3', calibrationSamples: 16, maxMiouDrop: 0.05, log: quiet, onProgress: () => {} });
+    assert.equal(r.onnx?.qdq?.convolutions, 10, 'the 8 Conv and 2 ConvTranspose of the tf2onnx graph');
+    assert.ok(r.onnx.calibration!.samples >= 16 && r.onnx.qdq.tensors > 0);
+    const c = r.onnx.comparison!;
     assert.equal(r.card.precision, 'uint8');
     assert.equal(r.card.parentVersion, card.version);
     assert.deepEqual(r.card.contract, card.contract, 'names, layout and normalization carried over');
     assert.ok(r.card.bytes < card.bytes, `int8 file ${r.card.bytes} B < float ${card.bytes} B`);
-    assert.ok(r.variant.miou >= r.parent.miou - 0.05);
+    assert.ok(c.variant.miou >= c.parent.miou - 0.05);
+    assert.equal((r.card.conversion as { maxMiouDrop: number }).maxMiouDrop, 0.05, 'the card records the budget it was gated on');
     const float = await loadRunner(join(root, card.name, card.version), 'ort', { ortThreads: 1, ortProvider: 'cpu' });
     const int8 = await loadRunner(r.dir, 'ort', { ortThreads: 1, ortProvider: 'cpu' });
     try {
@@ -226,11 +227,44 @@ describe('edgeseg convert of an imported ONNX model: int8 QDQ of a foreign graph
 
   it('refuses a variant that loses more mIoU than allowed and writes nothing', async () => {
     const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nhwc.onnx'));
+    // The int8 masks differ from the float model's in a few pixels of this set (agreement ≈ 99.99%,
+    // mIoU a hair lower), so a zero budget refuses the variant through the same gate as edgeseg's own.
     await assert.rejects(
-      convertImportedOnnx({ model: `${card.name}@${card.version}`, models: root, eval: 'synthetic:count=12,size=128,seed=3', calibrationSamples: 8, maxMiouDrop: -1 }),
-      AccuracyGateError,
+      convert({ model: `${card.name}@${card.version}`, models: root, eval: 'synthetic:count=12,size=128,seed=3', calibrationSamples: 8, maxMiouDrop: 0, log: quiet, onProgress: () => {} }),
+      (e: unknown) => e instanceof AccuracyGateError && /int8 loses .* mIoU points .* more than the allowed 0\.00; nothing was written/.test(e.message),
     );
     assert.ok(!existsSync(join(root, card.name, `${card.version}-uint8`)));
+  });
+
+  it('is the library convert(): the default budget is the one of every variant, and tfjs-only options are refused by name', async () => {
+    const { card } = await importAs(join(IMPORT_FIXTURES, 'unet_nhwc.onnx'));
+    const model = `${card.name}@${card.version}`;
+    const base = { model, models: root, log: quiet, onProgress: () => {} };
+    await assert.rejects(convert({ ...base, precision: 'fp16', eval: 'synthetic:count=12,size=128,seed=3' }), (e: unknown) => e instanceof ConfigError && /imported ONNX model: convert it with --precision uint8/.test(e.message));
+    await assert.rejects(convert({ ...base }), (e: unknown) => e instanceof ConfigError && /needs --eval/.test(e.message));
+    const r = await convert({ ...base, eval: 'synthetic:count=12,size=128,seed=3', calibrationSamples: 8 });
+    const conversion = r.card.conversion as { maxMiouDrop: number; format: string; onnx: { file: string; weights: string } };
+    assert.equal(conversion.maxMiouDrop, DEFAULT_MAX_MIOU_DROP, 'gated on the one default budget');
+    assert.equal(conversion.format, 'onnx');
+    assert.deepEqual([conversion.onnx.file, conversion.onnx.weights], ['model.int8.onnx', 'int8']);
+    assert.equal(r.card.source?.format, 'onnx', 'the variant keeps its provenance');
+    assert.ok(r.card.deltaVsParent && r.card.metrics, 'the card records what the gate measured');
+    assert.equal(r.comparison, null, 'no tfjs variant');
+    assert.ok(isImportedOnnx(card) && isImportedOnnx(r.card), 'parent and variant are both ONNX only');
+    await assert.rejects(convert({ ...base, model: r.dir, eval: 'synthetic:count=12,size=128,seed=3' }), /already a converted variant/);
+  });
+
+  it('takes a TFLite-translated model the same way: its ONNX graph to int8 QDQ, and refuses an already quantized one by name', async () => {
+    const ops = 'test/fixtures/tflite/ops';
+    const eval_ = 'synthetic:count=24,size=32,seed=3';
+    const float = await importAs(join(ops, 'depthwise_conv_2d_float.tflite'), { labels: ['a', 'b', 'c', 'd', 'e', 'f'] });
+    assert.equal(float.card.source?.format, 'tflite');
+    const r = await convert({ model: `${float.card.name}@${float.card.version}`, models: root, eval: eval_, calibrationSamples: 8, log: quiet, onProgress: () => {} });
+    assert.equal(r.card.precision, 'uint8');
+    assert.equal(r.onnx?.qdq?.convolutions, 1, 'the depthwise convolution, a grouped Conv in ONNX');
+    assert.ok(r.onnx.comparison && r.card.files.some((f) => f.path === 'model.int8.onnx'));
+    const quantized = await importAs(join(ops, 'segmenter_uint8.tflite'), { normalize: undefined });
+    await assert.rejects(convert({ model: `${quantized.card.name}@${quantized.card.version}`, models: root, eval: eval_, log: quiet, onProgress: () => {} }), (e: unknown) => e instanceof ConfigError && /no Conv or ConvTranspose with float weights/.test(e.message));
   });
 });
 
