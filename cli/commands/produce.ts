@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ConfigError, topicNames } from '../../core/index.js';
-import { resolveBrokers } from '../../runtime-node/brokers.js';
-import { produceFrames } from '../../runtime-node/frame_producer.js';
-import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+import { resolveBrokers } from '../../runtime-node/transport/brokers.js';
+import { produceFrames } from '../../tools/frame_producer.js';
+import { KafkaTransport } from '../../runtime-node/transport/kafka_transport.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
 import { saslFrom } from './stream.js';

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeError, parseDriftReference, parseOutputSize } from '../../core/index.js';
-import { resolveBrokers } from '../../runtime-node/brokers.js';
-import type { SaslOptions } from '../../runtime-node/transport.js';
-import { ENGINES, ORT_PROVIDERS, type EngineRequest, type OrtProvider } from '../../runtime-node/engine/engine.js';
+import { resolveBrokers } from '../../runtime-node/transport/brokers.js';
+import type { SaslOptions } from '../../runtime-node/transport/transport.js';
+import { ENGINES, ORT_PROVIDERS, type EngineRequest, type OrtProvider } from '../../runtime-node/pool/inference_pool.js';
 import { StreamService } from '../../runtime-node/stream/service.js';
 import { DEFAULT_GROUP, DEFAULT_SESSION_TIMEOUT_MS } from '../../runtime-node/stream/options.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';

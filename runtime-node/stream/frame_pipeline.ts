@@ -15,12 +15,12 @@ import {
   type Logger,
   type SegmentationMessage,
 } from '../../core/index.js';
-import { deadLetterRecord } from '../dead_letter.js';
-import type { InferenceEngine } from '../engine/engine.js';
-import { validateFrame } from '../frame.js';
-import type { LabelRequester } from '../label_requests.js';
-import type { StreamMetrics } from '../metrics.js';
-import type { ConsumerHandle, InRecord, OutRecord, PartitionBatch, Transport } from '../transport.js';
+import { deadLetterRecord } from '../transport/dead_letter.js';
+import type { InferenceEngine } from '../pool/inference_pool.js';
+import { validateFrame } from './frame_validation.js';
+import type { LabelRequester } from '../feedback/label_requests.js';
+import type { StreamMetrics } from './metrics.js';
+import type { ConsumerHandle, InRecord, OutRecord, PartitionBatch, Transport } from '../transport/transport.js';
 import type { ArmStats } from './arm_stats.js';
 import type { DriftWatch } from './drift_watch.js';
 import { BACKPRESSURE_INTERVAL_MS, type ResolvedStreamOptions } from './options.js';

@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { describeError, parseModelEvent, type Logger } from '../../core/index.js';
 import { modelDigest, resolveModelRef } from '../../core/node/registry.js';
 import { readRollout } from '../../core/node/rollout.js';
-import type { InferenceEngine } from '../engine/engine.js';
-import type { StreamMetrics } from '../metrics.js';
-import type { ConsumerHandle, Transport } from '../transport.js';
+import type { InferenceEngine } from '../pool/inference_pool.js';
+import type { StreamMetrics } from './metrics.js';
+import type { ConsumerHandle, Transport } from '../transport/transport.js';
 import type { ResolvedStreamOptions } from './options.js';
 
 /** How often a followed registry alias is looked up. */

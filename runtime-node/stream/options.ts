@@ -18,13 +18,13 @@ import {
 } from '../../core/index.js';
 import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 import { defaultPoolSize } from '../../core/node/worker_pool.js';
-import { DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from '../dead_letter.js';
-import type { EngineRequest, OrtProvider } from '../engine/engine.js';
-import type { FeedbackIngestOptions } from '../feedback.js';
-import { FRAME_LIMIT_DEFAULTS, type FrameLimits } from '../frame.js';
-import type { RouteHandler } from '../http.js';
-import type { LabelRequestOptions } from '../label_requests.js';
-import { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS, type SaslOptions, type Transport } from '../transport.js';
+import { DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from '../transport/dead_letter.js';
+import type { EngineRequest, OrtProvider } from '../pool/inference_pool.js';
+import type { FeedbackIngestOptions } from '../feedback/ingest.js';
+import { FRAME_LIMIT_DEFAULTS, type FrameLimits } from './frame_validation.js';
+import type { RouteHandler } from '../http/server.js';
+import type { LabelRequestOptions } from '../feedback/label_requests.js';
+import { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS, type SaslOptions, type Transport } from '../transport/transport.js';
 
 /** Feedback in: the store labels join, and the HTTP endpoint's token and body limit. */
 export type StreamFeedbackOptions = Omit<FeedbackIngestOptions, 'classCount'> & {

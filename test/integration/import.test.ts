@@ -12,7 +12,7 @@ import { AccuracyGateError, convert } from '../../converter/convert.js';
 import { convertImportedOnnx } from '../../converter/import/convert_onnx.js';
 import { quiet } from '../helpers/log.js';
 import { decodeModel, encodeModel } from '../../converter/onnx/proto.js';
-import { loadRunner } from '../../runtime-node/engine/models.js';
+import { loadRunner } from '../../runtime-node/pool/load_runner.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { editedKeras, findLayer, fixedInput, IMPORT_FIXTURES, referenceLogits, relativeError } from '../helpers/import_fixtures.js';
 

@@ -14,8 +14,8 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
 import { tf } from '../../core/node/tfjs.js';
-import { InferenceEngine } from '../../runtime-node/engine/engine.js';
-import type { FrameOutcome, InferOptions } from '../../runtime-node/engine/protocol.js';
+import { InferenceEngine } from '../../runtime-node/pool/inference_pool.js';
+import type { FrameOutcome, InferOptions } from '../../runtime-node/pool/protocol.js';
 
 const DIR = join(PACKAGE_ROOT, 'data', 'models', 'pets', '2-uint8');
 const PHOTO = join(PACKAGE_ROOT, 'data', 'oxford-pets-sample', 'images', 'Bengal_10.jpg');

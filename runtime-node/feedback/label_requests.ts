@@ -3,9 +3,9 @@
  * top-1/top-2 margin is low are kept in the feedback store and announced on the label-requests
  * topic, at most `maxPerMinute` of them (a token bucket), so labellers see the most useful frames first.
  */
-import { LABEL_REQUEST_SCHEMA, maxEntropy, type LabelRequestMessage } from '../core/index.js';
-import { FeedbackStore, type PendingFrame } from '../core/node/feedback_store.js';
-import type { ValidFrame } from './frame.js';
+import { LABEL_REQUEST_SCHEMA, maxEntropy, type LabelRequestMessage } from '../../core/index.js';
+import { FeedbackStore, type PendingFrame } from '../../core/node/feedback_store.js';
+import type { ValidFrame } from '../stream/frame_validation.js';
 
 /** Uncertainty sampling: which frames ask for a label, and where they are kept. */
 export interface LabelRequestOptions {

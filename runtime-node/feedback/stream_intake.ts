@@ -1,17 +1,17 @@
 /**
  * Feedback intake of the stream service: the two doors labels come in by, both onto one
- * FeedbackIngest (../feedback.ts: validation, the join with the kept frame, the store) —
+ * FeedbackIngest (./ingest.ts: validation, the join with the kept frame, the store) —
  * `edgeseg.feedback` records, consumed in their own group (refused ones dead-lettered with the
  * reason), and `POST /feedback` on the service's HTTP port when a token is set. Each stored or
  * refused label is counted by channel and result.
  */
 import { HEADER, type Logger } from '../../core/index.js';
 import type { FeedbackVersion } from '../../core/node/feedback_store.js';
-import { FeedbackIngest, feedbackRoutes, ingestFeedbackRecords } from '../feedback.js';
-import type { RouteHandler } from '../http.js';
-import type { StreamMetrics } from '../metrics.js';
-import type { ConsumerHandle, Transport } from '../transport.js';
-import type { ResolvedStreamOptions, StreamFeedbackOptions } from './options.js';
+import { FeedbackIngest, feedbackRoutes, ingestFeedbackRecords } from './ingest.js';
+import type { RouteHandler } from '../http/server.js';
+import type { StreamMetrics } from '../stream/metrics.js';
+import type { ConsumerHandle, Transport } from '../transport/transport.js';
+import type { ResolvedStreamOptions, StreamFeedbackOptions } from '../stream/options.js';
 
 export interface FeedbackIntakeParts {
   metrics: StreamMetrics;

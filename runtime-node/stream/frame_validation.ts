@@ -18,8 +18,8 @@ import {
   RAW_RGB8,
   sniffImageType,
   type FrameContentType,
-} from '../core/index.js';
-import type { InRecord } from './transport.js';
+} from '../../core/index.js';
+import type { InRecord } from '../transport/transport.js';
 
 /** Size bounds a frame record is checked against. */
 export interface FrameLimits {
