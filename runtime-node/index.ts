@@ -17,7 +17,7 @@ export {
   type StreamDriftOptions,
 } from './stream/options.js';
 export { modelDigest } from '../core/node/registry.js';
-export { InferenceEngine, type EngineOptions, type ActiveModel } from './pool/inference_pool.js';
+export { InferencePool, POOL_DEFAULTS, type InferencePoolOptions, type PoolSettings, type ActiveModel } from './pool/inference_pool.js';
 export { KafkaTransport, type KafkaTransportOptions } from './transport/kafka_transport.js';
 export type { Transport, ConsumerHandle, ConsumeOptions, InRecord, OutRecord, PartitionBatch, SaslOptions } from './transport/transport.js';
 export { validateFrame, FRAME_LIMIT_DEFAULTS, type FrameLimits, type ValidFrame } from './stream/frame_validation.js';
