@@ -7,7 +7,7 @@ import { resolveBrokers } from '../../runtime-node/transport/brokers.js';
 import type { SaslOptions } from '../../runtime-node/transport/transport.js';
 import { LABEL_REQUEST_DEFAULTS } from '../../runtime-node/feedback/label_requests.js';
 import { ENGINES, ORT_PROVIDERS, POOL_BACKENDS, POOL_DEFAULTS, type EngineRequest, type OrtProvider } from '../../runtime-node/pool/inference_pool.js';
-import { FRAME_LIMIT_DEFAULTS } from '../../runtime-node/stream/frame_validation.js';
+import { FRAME_LIMIT_DEFAULTS } from '../../runtime-node/transport/frame_validation.js';
 import { StreamService } from '../../runtime-node/stream/service.js';
 import { DEFAULT_FRAME_PARTITIONS, DEFAULT_GROUP, DEFAULT_MASK_FORMAT, DEFAULT_MASK_SIZE, DEFAULT_SESSION_TIMEOUT_MS } from '../../runtime-node/stream/options.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';

@@ -5,7 +5,7 @@
  */
 import { LABEL_REQUEST_SCHEMA, maxEntropy, type LabelRequestMessage } from '../../core/index.js';
 import { FeedbackStore, type PendingFrame } from '../../core/node/feedback_store.js';
-import type { ValidFrame } from '../stream/frame_validation.js';
+import type { ValidFrame } from '../transport/frame_validation.js';
 
 /** Uncertainty sampling: which frames ask for a label, and where they are kept. */
 export interface LabelRequestOptions {

@@ -17,7 +17,7 @@ import {
 } from '../../core/index.js';
 import { deadLetterRecord } from '../transport/dead_letter.js';
 import type { InferencePool } from '../pool/inference_pool.js';
-import { validateFrame } from './frame_validation.js';
+import { validateFrame } from '../transport/frame_validation.js';
 import type { LabelRequester } from '../feedback/label_requests.js';
 import type { StreamMetrics } from './metrics.js';
 import type { ConsumerHandle, InRecord, OutRecord, PartitionBatch, Transport } from '../transport/transport.js';

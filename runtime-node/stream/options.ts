@@ -19,19 +19,11 @@ import {
 import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 import { DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from '../transport/dead_letter.js';
 import { resolvePoolSettings, type PoolSettings } from '../pool/inference_pool.js';
-import type { FeedbackIngestOptions } from '../feedback/ingest.js';
-import { FRAME_LIMIT_DEFAULTS, type FrameLimits } from './frame_validation.js';
+import { FRAME_LIMIT_DEFAULTS, type FrameLimits } from '../transport/frame_validation.js';
 import type { RouteHandler } from '../http/server.js';
 import type { LabelRequestOptions } from '../feedback/label_requests.js';
+import type { StreamFeedbackOptions } from '../feedback/stream_intake.js';
 import { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS, type SaslOptions, type Transport } from '../transport/transport.js';
-
-/** Feedback in: the store labels join, and the HTTP endpoint's token and body limit. */
-export type StreamFeedbackOptions = Omit<FeedbackIngestOptions, 'classCount'> & {
-  /** Bearer token of `POST /feedback`; without one only `edgeseg.feedback` records are taken. */
-  token?: string;
-  /** Largest `POST /feedback` body. @default 8 MiB */
-  maxBodyBytes?: number;
-};
 
 /** Drift detection: the champion's training reference and the monitor's window. */
 export type StreamDriftOptions = { reference: DriftReference } & DriftMonitorOptions;

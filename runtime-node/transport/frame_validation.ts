@@ -19,7 +19,7 @@ import {
   sniffImageType,
   type FrameContentType,
 } from '../../core/index.js';
-import type { InRecord } from '../transport/transport.js';
+import type { InRecord } from './transport.js';
 
 /** Size bounds a frame record is checked against. */
 export interface FrameLimits {
