@@ -23,9 +23,9 @@ import * as ort from 'onnxruntime-node';
 import { createLogger, DEFAULT_GEOMETRY, encodeMaskPng, INPUT_SIZE, ortSessionOptions, percentile, preprocessPixels, summarizeLogits, summarizeLogitsData } from '../core/index.js';
 import { loadLayersModel } from '../core/node/artifact_fs.js';
 import { convert, type ConvertResult } from '../converter/convert.js';
-import { InferenceEngine } from '../runtime-node/engine/engine.js';
+import { InferencePool } from '../runtime-node/pool/inference_pool.js';
 import { startWebServer } from '../scripts/web_server.js';
-import type { FrameInput } from '../runtime-node/engine/protocol.js';
+import type { FrameInput } from '../runtime-node/pool/protocol.js';
 import { activateWasm } from '../core/node/backends/wasm.js';
 import { decodeImage } from '../core/node/decode_image.js';
 import { tf } from '../core/node/tfjs.js';
@@ -167,7 +167,7 @@ for (const [engine, workers, ortThreads] of [
   ['ort', 1, cores],
   ['tfjs', cores, 1],
 ] as const) {
-  const e = await InferenceEngine.start(fp32Dirs.get('unet-small')!.dir, { workers, engine, ortThreads, infer: { maskSize: 'model', maskFormat: 'png', maxSide: 4096 } });
+  const e = await InferencePool.start(fp32Dirs.get('unet-small')!.dir, { workers, engine, ortThreads, infer: { maskSize: 'model', maskFormat: 'png', maxSide: 4096 } });
   await Promise.all(streamFrames.map((f) => e.infer(f)));
   const t0 = performance.now();
   const outs = await Promise.all(Array.from({ length: STREAM_FRAMES }, (_, i) => e.infer(streamFrames[i % streamFrames.length])));

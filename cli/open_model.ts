@@ -3,7 +3,7 @@ import { chooseEngine, isOnnxOnly, onnxFileOf, type EngineRequest, type Logger, 
 import { loadLayersModel, readModelDir } from '../core/node/artifact_fs.js';
 import { resolveModelRef } from '../core/node/registry.js';
 import { selectBackend, type ActiveBackend, type TrainingBackend } from '../core/node/backends/select.js';
-import { loadRunner } from '../runtime-node/engine/models.js';
+import { loadRunner } from '../runtime-node/pool/load_runner.js';
 
 export interface OpenedModel {
   model: LayersModel;

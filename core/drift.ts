@@ -167,13 +167,16 @@ export interface DriftReport {
 
 /** Window, threshold and cadence of the drift test. */
 export interface DriftMonitorOptions {
-  /** Live frames per window. @default 200 */
+  /** Live frames per window. @default DRIFT_MONITOR_DEFAULTS.window (200) */
   window?: number;
-  /** PSI above which a feature has drifted. @default 0.25 */
+  /** PSI above which a feature has drifted. @default DRIFT_MONITOR_DEFAULTS.threshold (0.25) */
   threshold?: number;
   /** Evaluate every this many frames once the window is full. @default window / 4 */
   every?: number;
 }
+
+/** The fixed defaults of DriftMonitorOptions (`every` follows the window). */
+export const DRIFT_MONITOR_DEFAULTS = { window: 200, threshold: 0.25 } as const;
 
 /** A sliding window of live frames tested against the reference every `every` frames. */
 export class DriftMonitor {
@@ -188,8 +191,8 @@ export class DriftMonitor {
     readonly reference: DriftReference,
     o: DriftMonitorOptions = {},
   ) {
-    this.window = o.window ?? 200;
-    this.threshold = o.threshold ?? 0.25;
+    this.window = o.window ?? DRIFT_MONITOR_DEFAULTS.window;
+    this.threshold = o.threshold ?? DRIFT_MONITOR_DEFAULTS.threshold;
     this.every = o.every ?? Math.max(1, Math.floor(this.window / 4));
     if (!(Number.isInteger(this.window) && this.window >= BINS)) throw new ConfigError(`drift window must be an integer ≥ ${BINS}, got ${this.window}`);
     if (!(this.threshold > 0)) throw new ConfigError(`drift threshold must be > 0, got ${this.threshold}`);

@@ -11,17 +11,18 @@ export {
   DEFAULT_SESSION_TIMEOUT_MS,
   DEFAULT_SLICE_SIZE,
   DEFAULT_MAX_RESTARTS,
+  DEFAULT_MASK_SIZE,
+  DEFAULT_MASK_FORMAT,
   type StreamOptions,
   type ResolvedStreamOptions,
-  type StreamFeedbackOptions,
   type StreamDriftOptions,
 } from './stream/options.js';
+export type { StreamFeedbackOptions } from './feedback/stream_intake.js';
 export { modelDigest } from '../core/node/registry.js';
-export { InferenceEngine, type EngineOptions, type ActiveModel } from './engine/engine.js';
-export { KafkaTransport, type KafkaTransportOptions } from './kafka_transport.js';
-export type { Transport, ConsumerHandle, ConsumeOptions, InRecord, OutRecord, PartitionBatch, SaslOptions } from './transport.js';
-export { produceFrames, type ProduceOptions } from './frame_producer.js';
-export { validateFrame, FRAME_LIMIT_DEFAULTS, type FrameLimits, type ValidFrame } from './frame.js';
-export { LabelRequester, type LabelRequestOptions } from './label_requests.js';
-export { resolveBrokers } from './brokers.js';
+export { InferencePool, POOL_DEFAULTS, type InferencePoolOptions, type PoolSettings, type ActiveModel } from './pool/inference_pool.js';
+export { KafkaTransport, type KafkaTransportOptions } from './transport/kafka_transport.js';
+export type { Transport, ConsumerHandle, ConsumeOptions, InRecord, OutRecord, PartitionBatch, SaslOptions } from './transport/transport.js';
+export { validateFrame, FRAME_LIMIT_DEFAULTS, type FrameLimits, type ValidFrame } from './transport/frame_validation.js';
+export { LabelRequester, LABEL_REQUEST_DEFAULTS, type LabelRequestOptions } from './feedback/label_requests.js';
+export { resolveBrokers } from './transport/brokers.js';
 export { startClosedLoop, type ClosedLoop, type ClosedLoopOptions, type ClosedLoopStreamOptions } from './loop/closed_loop.js';

@@ -1,5 +1,5 @@
 /**
- * `npm run kafka:*`: the dev broker's command (the broker itself is runtime-node/dev_broker.ts).
+ * `npm run kafka:*`: the dev broker's command (the broker itself is tools/dev_broker.ts).
  *
  *   tsx scripts/kafka.ts fetch            download the jars into .cache/kafka/lib (CI caches this)
  *   tsx scripts/kafka.ts start [--data <dir>] [--port <n>]
@@ -10,7 +10,8 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BROKER_STATE_FILE, cleanStaleData, fetchKafka, KAFKA_VERSION, readState, startBroker, stopBroker } from '../runtime-node/dev_broker.js';
+import { BROKER_STATE_FILE } from '../runtime-node/transport/brokers.js';
+import { cleanStaleData, fetchKafka, KAFKA_VERSION, readState, startBroker, stopBroker } from '../tools/dev_broker.js';
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;

@@ -15,8 +15,8 @@ import { extname, join, resolve, sep } from 'node:path';
 import { armOf, CARD_JSON, describeError, parseCard, type ModelIndexEntry } from '../core/index.js';
 import { aliases, listModelNames, listVersions } from '../core/node/registry.js';
 import { readRollout } from '../core/node/rollout.js';
-import { FeedbackIngest, feedbackRoutes } from '../runtime-node/feedback.js';
-import { discardBody, requestPath, RequestRefused, sendError, serverOptions, type HttpTimeouts } from '../runtime-node/http_limits.js';
+import { FeedbackIngest, feedbackRoutes } from '../runtime-node/feedback/ingest.js';
+import { discardBody, requestPath, RequestRefused, sendError, serverOptions, type HttpTimeouts } from '../runtime-node/http/limits.js';
 import { ISOLATION_HEADERS } from './isolation_headers.js';
 
 const MIME: Record<string, string> = {

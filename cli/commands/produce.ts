@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { ConfigError, topicNames } from '../../core/index.js';
-import { resolveBrokers } from '../../runtime-node/brokers.js';
-import { produceFrames } from '../../runtime-node/frame_producer.js';
-import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+import { ConfigError, DEFAULT_TOPIC_PREFIX, topicNames } from '../../core/index.js';
+import { resolveBrokers } from '../../runtime-node/transport/brokers.js';
+import { produceFrames } from '../../tools/frame_producer.js';
+import { KafkaTransport } from '../../runtime-node/transport/kafka_transport.js';
+import { DEFAULT_FRAME_PARTITIONS } from '../../runtime-node/stream/options.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
 import { saslFrom } from './stream.js';
@@ -36,8 +37,8 @@ export function registerProduce(program: Command): void {
     .option('--format <f>', 'jpeg | raw', 'jpeg')
     .option('--size <WxH>', 'resize frames, e.g. 640x480')
     .option('--brokers <list>', 'host:port[,…]')
-    .option('--topics-prefix <p>', 'topic name prefix', 'edgeseg.')
-    .option('--partitions <n>', 'partitions of the frames topic when created', numberOption('partitions', 1, true), 6)
+    .option('--topics-prefix <p>', 'topic name prefix', DEFAULT_TOPIC_PREFIX)
+    .option('--partitions <n>', 'partitions of the frames topic when created', numberOption('partitions', 1, true), DEFAULT_FRAME_PARTITIONS)
     .option('--id-prefix <p>', 'frame id prefix', 'f')
     .option('--ssl', 'TLS to the brokers')
     .option('--sasl-mechanism <m>', 'plain | scram-sha-256 | scram-sha-512')

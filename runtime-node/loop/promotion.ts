@@ -7,7 +7,7 @@ import { resolve, join } from 'node:path';
 import { MODEL_EVENT_SCHEMA, type ModelCard, type ModelEvent, type Topics } from '../../core/index.js';
 import { rollbackAlias, setAlias } from '../../core/node/registry.js';
 import { modelDigest } from '../../core/node/registry.js';
-import type { Transport } from '../transport.js';
+import type { Transport } from '../transport/transport.js';
 import { readFileSync } from 'node:fs';
 
 export const DECISION_SCHEMA = 'edgeseg.decision.v1';

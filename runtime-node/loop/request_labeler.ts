@@ -8,7 +8,7 @@
  * the version that served its frame) rather than every request.
  */
 import { parseLabelRequest, type FeedbackMessage, type LabelRequestMessage, type Logger, type Topics } from '../../core/index.js';
-import type { ConsumerHandle, Transport } from '../transport.js';
+import type { ConsumerHandle, Transport } from '../transport/transport.js';
 
 export interface RequestLabelerOptions {
   topics: Topics;

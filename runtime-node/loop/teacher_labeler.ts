@@ -13,7 +13,7 @@ import { decodeImage } from '../../core/node/decode_image.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { DEFAULT_BORDER_RULE, DEFAULT_SKIP_RULE, teacherTrimap, verdictOf, type BorderRule } from '../../trainer/teacher/border.js';
 import { openTeacher, resizeFloatMap, type Teacher } from '../../trainer/teacher/teacher.js';
-import type { Transport } from '../transport.js';
+import type { Transport } from '../transport/transport.js';
 import { RequestLabeler, type RequestLabelerOptions } from './request_labeler.js';
 
 /** `teacher:<model ref>` → the ref, or null when the labeller is not a teacher. */

@@ -30,7 +30,7 @@ import {
   type RolloutEvidence,
 } from '../../core/index.js';
 import type { FeedbackStore } from '../../core/node/feedback_store.js';
-import type { OutRecord } from '../transport.js';
+import type { OutRecord } from '../transport/transport.js';
 import type { StreamDriftOptions } from './options.js';
 
 /** Frames whose masks are kept for scoring labels that may arrive for them. */

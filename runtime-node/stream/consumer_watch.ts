@@ -5,8 +5,8 @@
  * service answering "ok" while one of its doors is shut.
  */
 import { describeError, type Logger } from '../../core/index.js';
-import type { StreamMetrics } from '../metrics.js';
-import type { ConsumerHandle } from '../transport.js';
+import type { StreamMetrics } from './metrics.js';
+import type { ConsumerHandle } from '../transport/transport.js';
 
 export type ConsumerName = 'frames' | 'feedback' | 'models';
 

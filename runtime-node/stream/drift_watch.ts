@@ -16,8 +16,8 @@ import {
   type FrameDriftStats,
   type Logger,
 } from '../../core/index.js';
-import type { StreamMetrics } from '../metrics.js';
-import type { OutRecord } from '../transport.js';
+import type { StreamMetrics } from './metrics.js';
+import type { OutRecord } from '../transport/transport.js';
 import type { StreamDriftOptions } from './options.js';
 
 export class DriftWatch {

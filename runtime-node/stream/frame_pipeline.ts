@@ -15,12 +15,12 @@ import {
   type Logger,
   type SegmentationMessage,
 } from '../../core/index.js';
-import { deadLetterRecord } from '../dead_letter.js';
-import type { InferenceEngine } from '../engine/engine.js';
-import { validateFrame } from '../frame.js';
-import type { LabelRequester } from '../label_requests.js';
-import type { StreamMetrics } from '../metrics.js';
-import type { ConsumerHandle, InRecord, OutRecord, PartitionBatch, Transport } from '../transport.js';
+import { deadLetterRecord } from '../transport/dead_letter.js';
+import type { InferencePool } from '../pool/inference_pool.js';
+import { validateFrame } from '../transport/frame_validation.js';
+import type { LabelRequester } from '../feedback/label_requests.js';
+import type { StreamMetrics } from './metrics.js';
+import type { ConsumerHandle, InRecord, OutRecord, PartitionBatch, Transport } from '../transport/transport.js';
 import type { ArmStats } from './arm_stats.js';
 import type { DriftWatch } from './drift_watch.js';
 import { BACKPRESSURE_INTERVAL_MS, type ResolvedStreamOptions } from './options.js';
@@ -29,7 +29,7 @@ import { BACKPRESSURE_INTERVAL_MS, type ResolvedStreamOptions } from './options.
 const RUN_HEARTBEAT_MS = 1000;
 
 export interface FramePipelineParts {
-  engine: InferenceEngine;
+  pool: InferencePool;
   metrics: StreamMetrics;
   log: Logger;
   labels: LabelRequester | null;
@@ -94,8 +94,8 @@ export class FramePipeline {
   }
 
   private backpressure(): void {
-    const { engine, metrics } = this.parts;
-    const depth = engine.queueDepth;
+    const { pool, metrics } = this.parts;
+    const depth = pool.queueDepth;
     metrics.queueDepth.set(depth);
     if (!this.consumer) return;
     if (!this.paused && depth > this.o.highWater) {
@@ -137,7 +137,7 @@ export class FramePipeline {
 
   /** One frame's outputs: its result (plus drift event and label request), or its dead letter. */
   private async process(r: InRecord): Promise<OutRecord[]> {
-    const { engine, metrics, labels, drift, arms } = this.parts;
+    const { pool, metrics, labels, drift, arms } = this.parts;
     const topics = this.o.topics;
     metrics.framesIn.inc();
     let frame;
@@ -150,10 +150,10 @@ export class FramePipeline {
     // The sensor picks the arm during a rollout, so a sensor stays on one version.
     let outcome;
     try {
-      outcome = await engine.infer({ bytes: frame.bytes, contentType: frame.contentType, width: frame.width, height: frame.height }, frame.sensorId);
+      outcome = await pool.infer({ bytes: frame.bytes, contentType: frame.contentType, width: frame.width, height: frame.height }, frame.sensorId);
     } catch (err) {
-      const arm = engine.armOf(frame.sensorId);
-      arms.error(arm, arm === 'canary' ? engine.canary!.version : engine.model.version);
+      const arm = pool.armOf(frame.sensorId);
+      arms.error(arm, arm === 'canary' ? pool.canary!.version : pool.model.version);
       throw err;
     }
     if (!outcome.ok) return [this.deadLetter(r, outcome.code, outcome.message)];
@@ -183,7 +183,7 @@ export class FramePipeline {
     const out: OutRecord[] = [
       { topic: topics.segmentations, key: frame.sensorId, value: JSON.stringify(message), headers: { [HEADER.schema]: SEGMENTATION_SCHEMA, [HEADER.frameId]: frame.frameId } },
     ];
-    if (drift) out.push(...drift.observe({ ...outcome.input, classCoverage: outcome.classCoverage, meanConfidence: outcome.meanConfidence }, outcome.modelVersion, engine.model.card.name));
+    if (drift) out.push(...drift.observe({ ...outcome.input, classCoverage: outcome.classCoverage, meanConfidence: outcome.meanConfidence }, outcome.modelVersion, pool.model.card.name));
     const request = labels?.consider(frame, outcome, outcome.modelVersion);
     if (request) {
       metrics.labelRequests.inc();

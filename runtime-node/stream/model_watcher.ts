@@ -3,7 +3,7 @@
  * this model name whose SHA256SUMS digest matches the directory it names, and (when the service
  * was given a registry ref rather than a directory) the registry alias moving, polled once a
  * second. Swaps run one at a time; a model that fails verification is refused and the current one
- * keeps serving, with no frame dropped either way (the engine drains the old model's frames).
+ * keeps serving, with no frame dropped either way (the pool drains the old model's frames).
  * Following a registry ref, it also follows the model's rollout: a canary in the registry is
  * loaded beside the champion at its weight, a weight change is applied, an ended rollout's canary
  * is unloaded — always after the champion swap polled with it, so a promoted canary's sensors
@@ -14,16 +14,16 @@ import { join } from 'node:path';
 import { describeError, parseModelEvent, type Logger } from '../../core/index.js';
 import { modelDigest, resolveModelRef } from '../../core/node/registry.js';
 import { readRollout } from '../../core/node/rollout.js';
-import type { InferenceEngine } from '../engine/engine.js';
-import type { StreamMetrics } from '../metrics.js';
-import type { ConsumerHandle, Transport } from '../transport.js';
+import type { InferencePool } from '../pool/inference_pool.js';
+import type { StreamMetrics } from './metrics.js';
+import type { ConsumerHandle, Transport } from '../transport/transport.js';
 import type { ResolvedStreamOptions } from './options.js';
 
 /** How often a followed registry alias is looked up. */
 const ALIAS_POLL_MS = 1000;
 
 export interface ModelWatcherParts {
-  engine: InferenceEngine;
+  pool: InferencePool;
   metrics: StreamMetrics;
   log: Logger;
   /** After every successful swap. */
@@ -50,12 +50,12 @@ export class ModelWatcher {
 
   /** Hot-swaps to the model in `dir` after the swaps before it; resolves false when the model was refused. */
   swap(dir: string): Promise<boolean> {
-    const { engine, metrics, log } = this.parts;
+    const { pool, metrics, log } = this.parts;
     const run = this.chain.then(async () => {
-      const from = engine.model.version;
-      if (engine.model.dir === dir) return true;
+      const from = pool.model.version;
+      if (pool.model.dir === dir) return true;
       try {
-        await engine.swap(dir);
+        await pool.swap(dir);
       } catch (err) {
         metrics.swaps.inc({ result: 'refused' });
         log.error('model refused; the current one keeps serving', { dir, error: describeError(err), serving: from });
@@ -63,8 +63,8 @@ export class ModelWatcher {
         return false;
       }
       metrics.swaps.inc({ result: 'ok' });
-      log.info('model swapped', { from, to: engine.model.version });
-      this.parts.onSwap({ from, to: engine.model.version });
+      log.info('model swapped', { from, to: pool.model.version });
+      this.parts.onSwap({ from, to: pool.model.version });
       return true;
     });
     this.chain = run.catch(() => {});
@@ -126,9 +126,9 @@ export class ModelWatcher {
   }
 
   private pollRollout(): void {
-    const { engine, log } = this.parts;
+    const { pool, log } = this.parts;
     if (this.canaryBusy) return;
-    const name = engine.model.card.name;
+    const name = pool.model.card.name;
     let rollout;
     try {
       rollout = readRollout(this.o.models, name);
@@ -136,15 +136,15 @@ export class ModelWatcher {
       return; // being rewritten: look again next time
     }
     const want = rollout ? `${name}@${rollout.canary}` : null;
-    const have = engine.canary;
+    const have = pool.canary;
     if (want !== null && want === this.refusedCanary) return;
     if (want === (have?.version ?? null) && (!rollout || rollout.weight === have!.weight)) return;
     this.canaryBusy = true;
     // On the swap chain: a champion swap polled just before (a promoted canary) happens first.
     const run = this.chain.then(async () => {
-      const from = engine.canary?.version ?? null;
+      const from = pool.canary?.version ?? null;
       try {
-        await engine.setCanary(rollout ? join(this.o.models, name, rollout.canary) : null, rollout?.weight ?? 0);
+        await pool.setCanary(rollout ? join(this.o.models, name, rollout.canary) : null, rollout?.weight ?? 0);
       } catch (err) {
         this.refusedCanary = want;
         this.parts.metrics.swaps.inc({ result: 'refused' });
@@ -164,10 +164,10 @@ export class ModelWatcher {
   }
 
   private async onEvent(text: string, offset: string): Promise<void> {
-    const { engine, metrics, log } = this.parts;
+    const { pool, metrics, log } = this.parts;
     try {
       const event = parseModelEvent(text);
-      if (event.name !== engine.model.card.name) return;
+      if (event.name !== pool.model.card.name) return;
       const digest = existsSync(join(event.path, 'SHA256SUMS')) ? modelDigest(event.path) : '';
       if (digest !== event.sha256) {
         metrics.swaps.inc({ result: 'refused' });

@@ -17,28 +17,22 @@ import {
   type Topics,
 } from '../../core/index.js';
 import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
-import { defaultPoolSize } from '../../core/node/worker_pool.js';
-import { DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from '../dead_letter.js';
-import type { EngineRequest, OrtProvider } from '../engine/engine.js';
-import type { FeedbackIngestOptions } from '../feedback.js';
-import { FRAME_LIMIT_DEFAULTS, type FrameLimits } from '../frame.js';
-import type { RouteHandler } from '../http.js';
-import type { LabelRequestOptions } from '../label_requests.js';
-import { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS, type SaslOptions, type Transport } from '../transport.js';
-
-/** Feedback in: the store labels join, and the HTTP endpoint's token and body limit. */
-export type StreamFeedbackOptions = Omit<FeedbackIngestOptions, 'classCount'> & {
-  /** Bearer token of `POST /feedback`; without one only `edgeseg.feedback` records are taken. */
-  token?: string;
-  /** Largest `POST /feedback` body. @default 8 MiB */
-  maxBodyBytes?: number;
-};
+import { DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from '../transport/dead_letter.js';
+import { resolvePoolSettings, type PoolSettings } from '../pool/inference_pool.js';
+import { FRAME_LIMIT_DEFAULTS, type FrameLimits } from '../transport/frame_validation.js';
+import type { RouteHandler } from '../http/server.js';
+import type { LabelRequestOptions } from '../feedback/label_requests.js';
+import type { StreamFeedbackOptions } from '../feedback/stream_intake.js';
+import { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS, type SaslOptions, type Transport } from '../transport/transport.js';
 
 /** Drift detection: the champion's training reference and the monitor's window. */
 export type StreamDriftOptions = { reference: DriftReference } & DriftMonitorOptions;
 
-/** Everything StreamService.start takes; every optional field has its default below. */
-export interface StreamOptions {
+/** The inference pool's settings the stream service takes, documented and defaulted where the pool declares them (POOL_DEFAULTS). */
+export type StreamPoolSettings = Pick<PoolSettings, 'workers' | 'backend' | 'engine' | 'ortProvider' | 'maxBatch' | 'maxWaitMs'>;
+
+/** Everything StreamService.start takes; every optional field has its default below (the pool's settings: in the pool's module). */
+export interface StreamOptions extends StreamPoolSettings {
   /** Model directory or registry ref (`name`, `name@alias`, `name@version`). An alias is followed: when it moves, the service hot-swaps. */
   model: string;
   /** Registry root. @default DEFAULT_MODELS_ROOT ('models') */
@@ -49,23 +43,11 @@ export interface StreamOptions {
   groupId?: string;
   /** Stable name of this instance (transactional id, per-instance model-event group). @default the host name */
   instanceId?: string;
-  /** Prefix of every topic name. @default 'edgeseg.' */
+  /** Prefix of every topic name. @default DEFAULT_TOPIC_PREFIX ('edgeseg.') */
   topicPrefix?: string;
   /** Partitions of the frames and segmentations topics when the service creates them. @default DEFAULT_FRAME_PARTITIONS (6) */
   framePartitions?: number;
-  /** Inference worker threads. @default one per core minus one (at least 1) */
-  workers?: number;
-  /** tfjs backend of the workers. @default 'wasm' */
-  backend?: 'wasm' | 'cpu';
-  /** Model engine: ONNX Runtime when the version has an ONNX file (`auto`), or forced. @default 'auto' */
-  engine?: EngineRequest;
-  /** ONNX Runtime execution provider (`cuda` needs its CUDA binaries installed). @default 'cpu' */
-  ortProvider?: OrtProvider;
-  /** Micro-batching: frames per model call. @default 1 */
-  maxBatch?: number;
-  /** Micro-batching: the longest a frame waits for its batch to fill. @default 0 (ms) */
-  maxWaitMs?: number;
-  /** Mask at 128×128 (`model`) or the frame's own size. @default 'model' */
+  /** Mask at the model's output size (`model`) or the frame's own size. @default DEFAULT_MASK_SIZE ('model') */
   maskSize?: 'model' | 'frame';
   /**
    * Mask size, overriding `maskSize`: `model`, `input` (the frame's) or `{ width, height }`; the
@@ -73,7 +55,7 @@ export interface StreamOptions {
    * @default maskSize's (`frame` = `input`)
    */
   outputSize?: OutputSize;
-  /** Encoding of published masks. @default 'png' */
+  /** Encoding of published masks. @default DEFAULT_MASK_FORMAT ('png') */
   maskFormat?: 'png' | 'rle';
   /** Frame size limits; missing fields keep theirs. @default FRAME_LIMIT_DEFAULTS (8 MiB, 4096 px) */
   limits?: Partial<FrameLimits>;
@@ -124,6 +106,10 @@ export const DEFAULT_GROUP = 'edgeseg-stream';
 export const DEFAULT_FRAME_PARTITIONS = 6;
 /** Records per committed run of a partition. */
 export const DEFAULT_SLICE_SIZE = 16;
+/** Size of published masks unless configured. */
+export const DEFAULT_MASK_SIZE: NonNullable<StreamOptions['maskSize']> = 'model';
+/** Encoding of published masks unless configured. */
+export const DEFAULT_MASK_FORMAT: NonNullable<StreamOptions['maskFormat']> = 'png';
 /** The transport's consumer defaults, which the service keeps. */
 export { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS };
 /** How often a stream service reports its rollout's arms on `edgeseg.events`. */
@@ -133,8 +119,8 @@ export const BACKPRESSURE_INTERVAL_MS = 25;
 
 /** StreamOptions with every default filled in; what the service's parts read. */
 export interface ResolvedStreamOptions
-  extends Required<Omit<StreamOptions, 'topicPrefix' | 'limits' | 'deadLetters' | 'ssl' | 'sasl' | 'transport' | 'maxBatch' | 'maxWaitMs' | 'backend' | 'engine' | 'ortProvider' | 'outputSize'>>,
-    Pick<StreamOptions, 'ssl' | 'sasl' | 'transport' | 'maxBatch' | 'maxWaitMs' | 'backend' | 'engine' | 'ortProvider'> {
+  extends Required<Omit<StreamOptions, 'topicPrefix' | 'limits' | 'deadLetters' | 'ssl' | 'sasl' | 'transport' | 'outputSize'>>,
+    Pick<StreamOptions, 'ssl' | 'sasl' | 'transport'> {
   topics: Topics;
   limits: FrameLimits;
   deadLetters: Required<DeadLetterLimits>;
@@ -156,7 +142,9 @@ function positiveInteger(name: string, value: number): number {
 export function resolveStreamOptions(o: StreamOptions): ResolvedStreamOptions {
   if (typeof o.model !== 'string' || o.model === '') throw new ConfigError("stream option 'model' must name a model directory or registry ref");
   if (!o.transport && !(Array.isArray(o.brokers) && o.brokers.length > 0)) throw new ConfigError("stream option 'brokers' must list at least one host:port (or pass a transport)");
-  const workers = positiveInteger('workers', o.workers ?? defaultPoolSize());
+  if (o.workers !== undefined) positiveInteger('workers', o.workers);
+  const pool = resolvePoolSettings({ workers: o.workers, backend: o.backend, engine: o.engine, ortProvider: o.ortProvider, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs });
+  const { workers } = pool;
   const sessionTimeoutMs = o.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
   if (!(Number.isFinite(sessionTimeoutMs) && sessionTimeoutMs > 0)) throw new ConfigError(`stream option 'sessionTimeoutMs' must be a positive number of milliseconds, got ${sessionTimeoutMs}`);
   const limits = { ...FRAME_LIMIT_DEFAULTS, ...o.limits };
@@ -172,9 +160,14 @@ export function resolveStreamOptions(o: StreamOptions): ResolvedStreamOptions {
     topics: topicNames(o.topicPrefix),
     framePartitions: positiveInteger('framePartitions', o.framePartitions ?? DEFAULT_FRAME_PARTITIONS),
     workers,
-    maskSize: o.maskSize ?? 'model',
+    backend: pool.backend,
+    engine: pool.engine,
+    ortProvider: pool.ortProvider,
+    maxBatch: pool.maxBatch,
+    maxWaitMs: pool.maxWaitMs,
+    maskSize: o.maskSize ?? DEFAULT_MASK_SIZE,
     outputSize: o.outputSize === undefined ? undefined : checkOutputSize(o.outputSize, 'outputSize'),
-    maskFormat: o.maskFormat ?? 'png',
+    maskFormat: o.maskFormat ?? DEFAULT_MASK_FORMAT,
     limits,
     deadLetters: { ...DEFAULT_DEAD_LETTER_LIMITS, ...o.deadLetters },
     exactlyOnce: o.exactlyOnce ?? false,

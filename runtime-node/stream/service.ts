@@ -2,23 +2,23 @@
  * The streaming segmentation service, composed of its jobs: the frame pipeline (frames in,
  * results / dead letters / label requests out, backpressure), the model watcher (hot swap on
  * model events and alias moves), feedback intake (labels from Kafka and HTTP into the store) and
- * the drift watch, around one inference engine, one transport and one HTTP server (/metrics,
+ * the drift watch, around one inference pool, one transport and one HTTP server (/metrics,
  * /healthz, /readyz and the feedback route). Options are resolved once (options.ts); the parts
  * report back through the service's events.
  */
 import { EventEmitter } from 'node:events';
 import { classCountOf, ConfigError, describeError, driftClassCount, type DriftReference, type DriftReport, type Logger, type RolloutEvidence, type Topics } from '../../core/index.js';
 import { resolveModelRef } from '../../core/node/registry.js';
-import { InferenceEngine } from '../engine/engine.js';
-import { startHttp } from '../http.js';
-import { KafkaTransport } from '../kafka_transport.js';
-import { LabelRequester } from '../label_requests.js';
-import { createMetrics, type StreamMetrics } from '../metrics.js';
-import type { Transport } from '../transport.js';
+import { InferencePool } from '../pool/inference_pool.js';
+import { startHttp } from '../http/server.js';
+import { KafkaTransport } from '../transport/kafka_transport.js';
+import { LabelRequester } from '../feedback/label_requests.js';
+import { createMetrics, type StreamMetrics } from './metrics.js';
+import type { Transport } from '../transport/transport.js';
 import { ArmStats } from './arm_stats.js';
 import { ConsumerWatch } from './consumer_watch.js';
 import { DriftWatch } from './drift_watch.js';
-import { FeedbackIntake } from './feedback_intake.js';
+import { FeedbackIntake } from '../feedback/stream_intake.js';
 import { FramePipeline } from './frame_pipeline.js';
 import { ModelWatcher } from './model_watcher.js';
 import { resolveStreamOptions, type ResolvedStreamOptions, type StreamOptions } from './options.js';
@@ -53,7 +53,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
 
   private constructor(
     private readonly o: ResolvedStreamOptions,
-    private readonly engine: InferenceEngine,
+    private readonly pool: InferencePool,
     private readonly transport: Transport,
   ) {
     super();
@@ -73,12 +73,12 @@ export class StreamService extends EventEmitter<StreamEvents> {
               this.arms.labelled(this.feedback!.ingest.store, stored.version);
               this.emit('feedback', stored);
             },
-            classCount: () => classCountOf(engine.model.card),
+            classCount: () => classCountOf(pool.model.card),
           },
         )
       : null;
     this.pipeline = new FramePipeline(o, {
-      engine,
+      pool,
       metrics: this.metrics,
       log: this.log,
       labels: o.labelRequests ? new LabelRequester(o.labelRequests) : null,
@@ -86,7 +86,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
       arms: this.arms,
     });
     this.watcher = new ModelWatcher(o, {
-      engine,
+      pool,
       metrics: this.metrics,
       log: this.log,
       onSwap: (change) => {
@@ -107,7 +107,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
   static async start(options: StreamOptions): Promise<StreamService> {
     const o = resolveStreamOptions(options);
     const dir = resolveModelRef(o.model, o.models);
-    // The transport first: its constructor checks options and connects nothing, the engine starts threads.
+    // The transport first: its constructor checks options and connects nothing, the pool starts threads.
     const transport =
       o.transport ??
       new KafkaTransport({
@@ -118,7 +118,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
         transactionalId: o.exactlyOnce ? `${o.groupId}.${o.instanceId}` : undefined,
         log: o.log.child('kafka'),
       });
-    const engine = await InferenceEngine.start(dir, {
+    const pool = await InferencePool.start(dir, {
       workers: o.workers,
       backend: o.backend,
       engine: o.engine,
@@ -127,7 +127,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
       maxWaitMs: o.maxWaitMs,
       infer: { maskSize: o.maskSize, outputSize: o.outputSize, maskFormat: o.maskFormat, maxSide: o.limits.maxSide },
     });
-    const service = new StreamService(o, engine, transport);
+    const service = new StreamService(o, pool, transport);
     try {
       if (o.drift) service.checkDriftReference(o.drift.reference);
       await service.run(dir);
@@ -139,12 +139,12 @@ export class StreamService extends EventEmitter<StreamEvents> {
   }
 
   get modelVersion(): string {
-    return this.engine.model.version;
+    return this.pool.model.version;
   }
 
   private setModelMetric(): void {
     this.metrics.modelInfo.reset();
-    this.metrics.modelInfo.set({ version: this.engine.model.version, precision: this.engine.model.card.precision }, 1);
+    this.metrics.modelInfo.set({ version: this.pool.model.version, precision: this.pool.model.card.precision }, 1);
   }
 
   private async run(dir: string): Promise<void> {
@@ -176,25 +176,25 @@ export class StreamService extends EventEmitter<StreamEvents> {
       if (this.watcher.handle) this.consumers.watch('models', this.watcher.handle);
     }
     this.armTimer = setInterval(() => this.reportArms(), o.armReportMs);
-    this.log.info('serving', { model: this.engine.model.version, engine: this.engine.model.engine, group: o.groupId, topic: o.topics.frames, workers: this.engine.workers, exactlyOnce: o.exactlyOnce });
+    this.log.info('serving', { model: this.pool.model.version, engine: this.pool.model.engine, group: o.groupId, topic: o.topics.frames, workers: this.pool.workers, exactlyOnce: o.exactlyOnce });
   }
 
   /** Both arms' evidence while a canary serves, else null. */
   rolloutEvidence(): RolloutEvidence | null {
-    const canary = this.engine.canary;
-    return canary ? this.arms.evidence(this.engine.model.version, canary.version) : null;
+    const canary = this.pool.canary;
+    return canary ? this.arms.evidence(this.pool.model.version, canary.version) : null;
   }
 
   /** The canary serving beside the champion (`<name>@<version>` and weight), or null. */
   get canary(): { version: string; weight: number } | null {
-    const c = this.engine.canary;
+    const c = this.pool.canary;
     return c ? { version: c.version, weight: c.weight } : null;
   }
 
   private reportArms(): void {
-    const c = this.engine.canary;
+    const c = this.pool.canary;
     if (!c) return;
-    const record = this.arms.report(this.topics.events, this.engine.model.card.name, this.engine.model.version, c.version, c.weight);
+    const record = this.arms.report(this.topics.events, this.pool.model.card.name, this.pool.model.version, c.version, c.weight);
     this.transport.send([record]).catch((err: unknown) => this.log.warn('arm report not published', { error: describeError(err) }));
   }
 
@@ -210,9 +210,9 @@ export class StreamService extends EventEmitter<StreamEvents> {
 
   /** Throws CONFIG_INVALID when a drift reference was measured on a model of another class count than the one serving. */
   private checkDriftReference(reference: DriftReference): void {
-    const classes = classCountOf(this.engine.model.card);
+    const classes = classCountOf(this.pool.model.card);
     if (driftClassCount(reference) !== classes) {
-      throw new ConfigError(`drift reference ${reference.source} covers ${driftClassCount(reference)} classes, ${this.engine.model.version} has ${classes}; measure a reference for this model`);
+      throw new ConfigError(`drift reference ${reference.source} covers ${driftClassCount(reference)} classes, ${this.pool.model.version} has ${classes}; measure a reference for this model`);
     }
   }
 
@@ -230,13 +230,13 @@ export class StreamService extends EventEmitter<StreamEvents> {
     return {
       live: !this.stopping && !failed,
       ready: !this.stopping && !failed && this.pipeline.consuming,
-      detail: { model: this.engine.model.version, canary: this.canary, queueDepth: this.engine.queueDepth, paused: this.pipeline.isPaused, partitions: this.pipeline.assignedPartitions(), consumers: this.consumers.report() },
+      detail: { model: this.pool.model.version, canary: this.canary, queueDepth: this.pool.queueDepth, paused: this.pipeline.isPaused, partitions: this.pipeline.assignedPartitions(), consumers: this.consumers.report() },
     };
   }
 
   /** Worker tf.memory() snapshots (leak checks). */
   workerMemory() {
-    return this.engine.memory();
+    return this.pool.memory();
   }
 
   /** Graceful stop: finishes the runs in flight and commits them, then closes everything. */
@@ -248,7 +248,7 @@ export class StreamService extends EventEmitter<StreamEvents> {
     await this.feedback?.stop();
     await this.pipeline.stop();
     await this.transport.disconnect().catch(() => {});
-    await this.engine.close();
+    await this.pool.close();
     await this.http?.close();
   }
 }

@@ -30,7 +30,7 @@ import { readFileSync } from 'node:fs';
 import { RAW_RGB8 } from 'edgeseg/core';
 import { train } from 'edgeseg/trainer';
 import { convert } from 'edgeseg/converter';
-import { InferenceEngine } from 'edgeseg/runtime-node';
+import { InferencePool } from 'edgeseg/runtime-node';
 
 const [root, framePath] = process.argv.slice(2);
 const silent = { print: () => {} };
@@ -40,7 +40,7 @@ const variant = await convert({ model: trained.dir, precision: 'uint8', format: 
 const frame = { bytes: readFileSync(framePath), contentType: RAW_RGB8, width: 128, height: 128 };
 const masks = {};
 for (const engine of ['tfjs', 'ort']) {
-  const e = await InferenceEngine.start(variant.dir, { workers: 1, engine, infer: { maskSize: 'model', maskFormat: 'png', maxSide: 1024 } });
+  const e = await InferencePool.start(variant.dir, { workers: 1, engine, infer: { maskSize: 'model', maskFormat: 'png', maxSide: 1024 } });
   const out = await e.infer(frame);
   await e.close();
   if (!out.ok) throw new Error(out.message);
@@ -52,7 +52,7 @@ console.log(JSON.stringify({ variant: variant.dir, version: variant.card.version
 /** Uses the public types of every subpath; the @ts-expect-error lines fail the check if a type collapses to any. */
 const TS_CONSUMER = `
 import { createSegmenter, drawOverlay, type SegmenterOptions, type SegmentationResult } from 'edgeseg/runtime-web';
-import { StreamService, InferenceEngine, type StreamOptions } from 'edgeseg/runtime-node';
+import { StreamService, InferencePool, type StreamOptions } from 'edgeseg/runtime-node';
 import { convert, type ConvertOptions, type ConvertResult } from 'edgeseg/converter';
 import { train, type TrainConfig } from 'edgeseg/trainer';
 import { MODEL_CONTRACT, EdgesegError, syntheticSample } from 'edgeseg/core';
@@ -77,7 +77,7 @@ export async function node(c: ConvertOptions, t: Partial<TrainConfig>): Promise<
 void createSegmenter({ model: 1 });
 // @ts-expect-error precision is not a boolean
 void convert({ model: 'm', precision: true });
-export const kinds = [StreamService, InferenceEngine, WorkerPool, startWorker, FeedbackStore, EdgesegError, syntheticSample];
+export const kinds = [StreamService, InferencePool, WorkerPool, startWorker, FeedbackStore, EdgesegError, syntheticSample];
 export type S = StreamOptions;
 `;
 
@@ -137,7 +137,7 @@ describe('edgeseg as an installed package', () => {
 
   it('ships compiled JavaScript, types and the runtime-web assets, without sources or tests', () => {
     const files = packed.files;
-    for (const f of ['bin/edgeseg.js', 'dist/lib/core/index.js', 'dist/lib/core/index.d.ts', 'dist/lib/core/node/index.js', 'dist/lib/runtime-node/index.d.ts', 'dist/lib/converter/index.js', 'dist/lib/trainer/index.js', 'dist/lib/runtime-web/index.d.ts', 'dist/runtime-web/index.js', 'dist/runtime-web/ort-wasm-simd-threaded.asyncify.wasm', 'dist/runtime-web/THIRD_PARTY_LICENSES.txt', 'dist/lib/runtime-node/engine/inference_worker.js']) {
+    for (const f of ['bin/edgeseg.js', 'dist/lib/core/index.js', 'dist/lib/core/index.d.ts', 'dist/lib/core/node/index.js', 'dist/lib/runtime-node/index.d.ts', 'dist/lib/converter/index.js', 'dist/lib/trainer/index.js', 'dist/lib/runtime-web/index.d.ts', 'dist/runtime-web/index.js', 'dist/runtime-web/ort-wasm-simd-threaded.asyncify.wasm', 'dist/runtime-web/THIRD_PARTY_LICENSES.txt', 'dist/lib/runtime-node/pool/inference_worker.js', 'dist/lib/tools/dev_broker.js', 'dist/lib/tools/loop_demo.js']) {
       assert.ok(files.includes(f), `${f} is in the tarball`);
     }
     const stray = files.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts')).concat(files.filter((f) => /(^|\/)(test|bench|demo|scripts)\//.test(f) && !f.startsWith('dist/lib/scripts/')));

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import { topicNames, type Topics } from '../../core/index.js';
-import { startBroker, stopBroker } from '../../runtime-node/dev_broker.js';
-import { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+import { startBroker, stopBroker } from '../../tools/dev_broker.js';
+import { KafkaTransport } from '../../runtime-node/transport/kafka_transport.js';
 import { seededModel } from '../../bench/helpers/models.js';
 
 export function brokers(): string[] {

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { ARM_REPORT_SCHEMA, armOf, CLASS_BACKGROUND, decodeMaskPng, encodeMaskPng, fromBase64, HEADER, parseSegmentation, toBase64, type ArmReport, type SegmentationMessage } from '../../core/index.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { aliases, aliasHistory, setAlias } from '../../core/node/registry.js';
-import type { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+import type { KafkaTransport } from '../../runtime-node/transport/kafka_transport.js';
 import { CanaryJudge } from '../../runtime-node/loop/canary.js';
 import { beginCanary } from '../../runtime-node/loop/rollout_moves.js';
 import { StreamService } from '../../runtime-node/stream/service.js';

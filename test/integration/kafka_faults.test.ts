@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { HEADER } from '../../core/index.js';
-import type { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+import type { KafkaTransport } from '../../runtime-node/transport/kafka_transport.js';
 import { StreamService } from '../../runtime-node/stream/service.js';
 import { startCli, waitForOutput } from '../helpers/cli.js';
 import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';

@@ -8,7 +8,7 @@ import { loadLayersModel } from '../../core/node/artifact_fs.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
-import type { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+import type { KafkaTransport } from '../../runtime-node/transport/kafka_transport.js';
 import { modelDigest } from '../../core/node/registry.js';
 import { StreamService } from '../../runtime-node/stream/service.js';
 import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';

@@ -8,7 +8,7 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import { importModel } from '../../converter/import/import_model.js';
-import type { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+import type { KafkaTransport } from '../../runtime-node/transport/kafka_transport.js';
 import { StreamService } from '../../runtime-node/stream/service.js';
 import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
 import { IMPORT_FIXTURES } from '../helpers/import_fixtures.js';

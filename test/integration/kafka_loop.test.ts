@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { encodeMaskPng, FEEDBACK_SCHEMA_MESSAGE, syntheticSample, toBase64 } from '../../core/index.js';
 import { aliases } from '../../core/node/registry.js';
-import { runLoopDemo } from '../../runtime-node/loop/demo.js';
+import { runLoopDemo } from '../../tools/loop_demo.js';
 import { readGateReport } from '../../runtime-node/loop/gate.js';
 import { StreamService } from '../../runtime-node/stream/service.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';

@@ -25,7 +25,7 @@ import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { importModel } from '../../converter/import/import_model.js';
 import { parseLabelsOption } from '../../converter/import/labels.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
-import type { KafkaTransport } from '../../runtime-node/kafka_transport.js';
+import type { KafkaTransport } from '../../runtime-node/transport/kafka_transport.js';
 import { StreamService } from '../../runtime-node/stream/service.js';
 import { jpeg, tempDir } from '../../bench/helpers/fixtures.js';
 import { brokers, frameRecord, isolate, readTopic, transport } from '../helpers/kafka.js';

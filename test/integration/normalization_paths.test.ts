@@ -17,8 +17,8 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import { convert } from '../../converter/convert.js';
-import { InferenceEngine } from '../../runtime-node/engine/engine.js';
-import type { FrameOutcome } from '../../runtime-node/engine/protocol.js';
+import { InferencePool } from '../../runtime-node/pool/inference_pool.js';
+import type { FrameOutcome } from '../../runtime-node/pool/protocol.js';
 import { openDataset } from '../../trainer/data/dataset.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/seeded_weights.js';
@@ -56,7 +56,7 @@ describe('input normalization from the card, on every path', () => {
   let root: string;
   let parentDir: string;
   let model: LayersModel;
-  const engines: InferenceEngine[] = [];
+  const pools: InferencePool[] = [];
   const reference = new Map<string, Uint8Array>();
 
   before(async () => {
@@ -71,7 +71,7 @@ describe('input normalization from the card, on every path', () => {
   });
 
   after(async () => {
-    await Promise.all(engines.map((e) => e.close()));
+    await Promise.all(pools.map((p) => p.close()));
     model.dispose();
   });
 
@@ -125,17 +125,17 @@ describe('input normalization from the card, on every path', () => {
     const variant = join(root, 'sym', '1-fp32');
     const infer = { maskSize: 'model' as const, maskFormat: 'png' as const, maxSide: 1024 };
     for (const kind of ['ort', 'tfjs'] as const) {
-      const engine = await InferenceEngine.start(variant, { workers: 1, engine: kind, infer });
-      engines.push(engine);
-      assert.equal(engine.model.engine.chosen, kind);
+      const pool = await InferencePool.start(variant, { workers: 1, engine: kind, infer });
+      pools.push(pool);
+      assert.equal(pool.model.engine.chosen, kind);
       for (const p of PHOTOS) {
-        const out = (await engine.infer({ bytes: readFileSync(join(SAMPLE, 'images', `${p}.jpg`)), contentType: 'image/jpeg' })) as Extract<FrameOutcome, { ok: true }>;
+        const out = (await pool.infer({ bytes: readFileSync(join(SAMPLE, 'images', `${p}.jpg`)), contentType: 'image/jpeg' })) as Extract<FrameOutcome, { ok: true }>;
         assert.ok(out.ok, `${kind} segmented ${p}`);
         const mask = decodeMaskPng(fromBase64(out.mask as string));
         // The variant's BatchNorm is folded: the same function up to float rounding.
         assert.ok(agreement(mask.data, reference.get(p)!) >= 0.999, `${kind} ${p}: ${(100 * agreement(mask.data, reference.get(p)!)).toFixed(3)}% of pixels agree`);
       }
-      await engine.close();
+      await pool.close();
     }
   });
 });

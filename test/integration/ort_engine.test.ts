@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { ConfigError, decodeMaskPng, fromBase64, RAW_RGB8, syntheticSample } from '../../core/index.js';
 import { saveLayersModel } from '../../core/node/artifact_fs.js';
 import { convert } from '../../converter/convert.js';
-import { InferenceEngine } from '../../runtime-node/engine/engine.js';
-import type { FrameInput, FrameOutcome, InferOptions } from '../../runtime-node/engine/protocol.js';
+import { InferencePool } from '../../runtime-node/pool/inference_pool.js';
+import type { FrameInput, FrameOutcome, InferOptions } from '../../runtime-node/pool/protocol.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/seeded_weights.js';
@@ -25,8 +25,8 @@ async function frames(): Promise<FrameInput[]> {
 
 type Ok = Extract<FrameOutcome, { ok: true }> & { modelVersion: string };
 
-async function run(engine: InferenceEngine, input: FrameInput[]): Promise<Ok[]> {
-  const outs = await Promise.all(input.map((f) => engine.infer(f)));
+async function run(pool: InferencePool, input: FrameInput[]): Promise<Ok[]> {
+  const outs = await Promise.all(input.map((f) => pool.infer(f)));
   for (const o of outs) assert.ok(o.ok, 'frame segmented');
   return outs as Ok[];
 }
@@ -35,7 +35,7 @@ describe('runtime-node ONNX Runtime engine', () => {
   let parent: string;
   let variant: string;
   let input: FrameInput[];
-  const engines: InferenceEngine[] = [];
+  const pools: InferencePool[] = [];
 
   before(async () => {
     await activateWasm();
@@ -51,15 +51,15 @@ describe('runtime-node ONNX Runtime engine', () => {
   });
 
   after(async () => {
-    await Promise.all(engines.map((e) => e.close()));
+    await Promise.all(pools.map((p) => p.close()));
   });
 
   it('produces the masks and statistics of the tfjs engine for the same weights (≥ 99.9% of pixels per frame), micro-batched', async () => {
     // ORT takes the frames in batches of up to 4 (the ONNX model's batch dimension is free).
-    const ort = await InferenceEngine.start(variant, { workers: 1, engine: 'ort', maxBatch: 4, maxWaitMs: 20, infer: INFER });
-    engines.push(ort);
-    const tfjs = await InferenceEngine.start(variant, { workers: 1, engine: 'tfjs', infer: INFER });
-    engines.push(tfjs);
+    const ort = await InferencePool.start(variant, { workers: 1, engine: 'ort', maxBatch: 4, maxWaitMs: 20, infer: INFER });
+    pools.push(ort);
+    const tfjs = await InferencePool.start(variant, { workers: 1, engine: 'tfjs', infer: INFER });
+    pools.push(tfjs);
     assert.deepEqual([ort.model.engine.chosen, ort.model.engine.provider, ort.model.engine.reason], ['ort', 'cpu', 'requested']);
     assert.deepEqual([tfjs.model.engine.chosen, tfjs.model.engine.provider], ['tfjs', null]);
     const [a, b] = [await run(ort, input), await run(tfjs, input)];
@@ -80,20 +80,20 @@ describe('runtime-node ONNX Runtime engine', () => {
   });
 
   it("auto picks ONNX Runtime when the version has an ONNX file and tfjs when not, at start and at every swap; 'ort' without one is refused", async () => {
-    const engine = await InferenceEngine.start(parent, { workers: 1, engine: 'auto', infer: INFER });
-    engines.push(engine);
-    assert.deepEqual([engine.model.engine.requested, engine.model.engine.chosen, engine.model.engine.reason], ['auto', 'tfjs', 'the version has no ONNX file']);
-    await run(engine, input.slice(0, 2));
-    const inFlight = run(engine, input);
-    await engine.swap(variant);
-    assert.equal(engine.model.engine.chosen, 'ort');
-    assert.match(engine.model.engine.reason, /has an ONNX file \(model\.onnx\)/);
+    const pool = await InferencePool.start(parent, { workers: 1, engine: 'auto', infer: INFER });
+    pools.push(pool);
+    assert.deepEqual([pool.model.engine.requested, pool.model.engine.chosen, pool.model.engine.reason], ['auto', 'tfjs', 'the version has no ONNX file']);
+    await run(pool, input.slice(0, 2));
+    const inFlight = run(pool, input);
+    await pool.swap(variant);
+    assert.equal(pool.model.engine.chosen, 'ort');
+    assert.match(pool.model.engine.reason, /has an ONNX file \(model\.onnx\)/);
     await inFlight;
-    const after = await run(engine, input.slice(0, 2));
+    const after = await run(pool, input.slice(0, 2));
     assert.ok(after.every((o) => o.modelVersion === 'unet-small@1-fp32'));
-    const [mem] = await engine.memory();
+    const [mem] = await pool.memory();
     assert.deepEqual(mem.models.length, 1, 'the tfjs model was unloaded after the swap');
     assert.equal(mem.numTensors, 0, 'and its tensors disposed');
-    await assert.rejects(InferenceEngine.start(parent, { workers: 1, engine: 'ort', infer: INFER }), (err: Error) => err instanceof ConfigError && /needs an ONNX model/.test(err.message));
+    await assert.rejects(InferencePool.start(parent, { workers: 1, engine: 'ort', infer: INFER }), (err: Error) => err instanceof ConfigError && /needs an ONNX model/.test(err.message));
   });
 });

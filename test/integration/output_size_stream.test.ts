@@ -14,27 +14,27 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
 import { tf } from '../../core/node/tfjs.js';
-import { InferenceEngine } from '../../runtime-node/engine/engine.js';
-import type { FrameOutcome, InferOptions } from '../../runtime-node/engine/protocol.js';
+import { InferencePool } from '../../runtime-node/pool/inference_pool.js';
+import type { FrameOutcome, InferOptions } from '../../runtime-node/pool/protocol.js';
 
 const DIR = join(PACKAGE_ROOT, 'data', 'models', 'pets', '2-uint8');
 const PHOTO = join(PACKAGE_ROOT, 'data', 'oxford-pets-sample', 'images', 'Bengal_10.jpg');
 
 describe('runtime-node masks at an output size', () => {
-  let engine: InferenceEngine;
+  let pool: InferencePool;
   let png: Buffer;
 
   before(async () => {
     await activateWasm();
     png = await sharp(readFileSync(PHOTO)).resize(320, 240, { fit: 'fill' }).png().toBuffer();
-    engine = await InferenceEngine.start(DIR, { workers: 1, engine: 'tfjs', infer: { maskSize: 'model', maskFormat: 'png', maxSide: 1024 } });
+    pool = await InferencePool.start(DIR, { workers: 1, engine: 'tfjs', infer: { maskSize: 'model', maskFormat: 'png', maxSide: 1024 } });
   });
   after(async () => {
-    await engine?.close();
+    await pool?.close();
   });
 
   async function maskOf(infer: InferOptions) {
-    const e = await InferenceEngine.start(DIR, { workers: 1, engine: 'tfjs', infer });
+    const e = await InferencePool.start(DIR, { workers: 1, engine: 'tfjs', infer });
     try {
       const o = (await e.infer({ bytes: png, contentType: 'image/png' })) as Extract<FrameOutcome, { ok: true }>;
       assert.ok(o.ok);
@@ -65,7 +65,7 @@ describe('runtime-node masks at an output size', () => {
     assert.ok(sized.data.filter((c, i) => c === want64[i]).length / sized.data.length >= 0.999);
 
     // Without outputSize, maskSize keeps its meaning: the model's grid.
-    const o = (await engine.infer({ bytes: png, contentType: 'image/png' })) as Extract<FrameOutcome, { ok: true }>;
+    const o = (await pool.infer({ bytes: png, contentType: 'image/png' })) as Extract<FrameOutcome, { ok: true }>;
     assert.deepEqual([o.width, o.height], [geometry.width, geometry.height]);
   });
 });

@@ -7,7 +7,7 @@ import { decodePngChannel, LABEL_REQUEST_SCHEMA, parseCard, topicNames, type Lab
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
 import { TeacherLabeler } from '../../runtime-node/loop/teacher_labeler.js';
-import type { Transport } from '../../runtime-node/transport.js';
+import type { Transport } from '../../runtime-node/transport/transport.js';
 import { openDataset } from '../../trainer/data/dataset.js';
 import { readLabelRecords } from '../../trainer/teacher/manifest.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { HEADER } from '../../core/index.js';
-import { deadLetterRecord } from '../../runtime-node/dead_letter.js';
-import { FeedbackIngest, ingestFeedbackRecords } from '../../runtime-node/feedback.js';
-import type { InRecord } from '../../runtime-node/transport.js';
+import { deadLetterRecord } from '../../runtime-node/transport/dead_letter.js';
+import { FeedbackIngest, ingestFeedbackRecords } from '../../runtime-node/feedback/ingest.js';
+import type { InRecord } from '../../runtime-node/transport/transport.js';
 
 const record = (value: Buffer, headers: Record<string, string> = {}, key: Buffer | null = Buffer.from('cam')): InRecord => ({ topic: 'frames', partition: 3, offset: '41', key, value, headers, timestamp: '0' });
 const size = (r: ReturnType<typeof deadLetterRecord>) => Buffer.byteLength(r.value) + (r.key ? Buffer.byteLength(r.key) : 0) + Object.entries(r.headers ?? {}).reduce((n, [k, v]) => n + k.length + Buffer.byteLength(v), 0);

@@ -15,8 +15,8 @@ import { tempDir } from '../../bench/helpers/fixtures.js';
 import { decode as decodePng, encode as encodePng } from 'fast-png';
 import { decodeMaskPng, encodeMaskPng, syntheticSample, toBase64 } from '../../core/index.js';
 import { FEEDBACK_SCHEMA, FeedbackStore, SNAPSHOT_MIN_SAMPLES, type FeedbackSample } from '../../core/node/feedback_store.js';
-import { FeedbackIngest, FeedbackRejected, ingestFeedbackRecords } from '../../runtime-node/feedback.js';
-import type { InRecord } from '../../runtime-node/transport.js';
+import { FeedbackIngest, FeedbackRejected, ingestFeedbackRecords } from '../../runtime-node/feedback/ingest.js';
+import type { InRecord } from '../../runtime-node/transport/transport.js';
 import { FaultTally } from '../helpers/fault_tally.js';
 
 const tally = new FaultTally('feedback');

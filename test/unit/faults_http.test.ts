@@ -14,9 +14,9 @@ import { Registry } from 'prom-client';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { CARD_SCHEMA, MODEL_CONTRACT } from '../../core/index.js';
 import { untrainedCard } from '../../bench/helpers/models.js';
-import { FeedbackIngest, feedbackRoutes } from '../../runtime-node/feedback.js';
-import { startHttp } from '../../runtime-node/http.js';
-import { DEFAULT_LINGER } from '../../runtime-node/lingering_close.js';
+import { FeedbackIngest, feedbackRoutes } from '../../runtime-node/feedback/ingest.js';
+import { startHttp } from '../../runtime-node/http/server.js';
+import { DEFAULT_LINGER } from '../../runtime-node/http/lingering_close.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { FaultTally } from '../helpers/fault_tally.js';
 

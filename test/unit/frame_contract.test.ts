@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { epochDigitsToMs, FrameError, HEADER, parseCapturedAt, parseFeedback, recordIdSchema, sniffImageType } from '../../core/index.js';
-import { deadLetterRecord } from '../../runtime-node/dead_letter.js';
-import { validateFrame } from '../../runtime-node/frame.js';
-import type { InRecord } from '../../runtime-node/transport.js';
+import { deadLetterRecord } from '../../runtime-node/transport/dead_letter.js';
+import { validateFrame } from '../../runtime-node/transport/frame_validation.js';
+import type { InRecord } from '../../runtime-node/transport/transport.js';
 import { FaultTally } from '../helpers/fault_tally.js';
 
 const tally = new FaultTally('frame headers');

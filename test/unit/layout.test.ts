@@ -1,10 +1,11 @@
 /**
  * The layout rules of the README's Architecture section, checked on the source: relative imports
  * (type-only ones included) only point down — core ← core/node ← trainer, runtime-web ← converter,
- * demo ← runtime-node ← cli, bench, scripts, bin — no product file imports test/, no module is part
- * of an import circle, no product file hides another folder's module or data in a `new URL(…)`
- * string, and browser code (core outside core/node, runtime-web, demo, bench/pages) type-checks
- * with DOM types and without Node types.
+ * demo ← runtime-node ← tools (development tools the CLI ships: dev broker, frame producer, loop
+ * demo) ← cli, bench, scripts, bin — so the runtime library never imports a development tool; no
+ * product file imports test/, no module is part of an import circle, no product file hides another
+ * folder's module or data in a `new URL(…)` string, and browser code (core outside core/node,
+ * runtime-web, demo, bench/pages) type-checks with DOM types and without Node types.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -15,15 +16,17 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SKIP = new Set(['node_modules', '.git', 'dist', '.cache', 'models', 'out']);
-const PRODUCT = ['core', 'trainer', 'runtime-web', 'converter', 'demo', 'runtime-node', 'cli', 'bench', 'scripts', 'bin'];
+const PRODUCT = ['core', 'trainer', 'runtime-web', 'converter', 'demo', 'runtime-node', 'tools', 'cli', 'bench', 'scripts', 'bin'];
+/** The entry points' layer: cli, bench, scripts, bin (and anything not named), which may import each other. */
+const ENTRY_RANK = 6;
 
 /** Layer of each room; an import may point to a lower or equal layer only. */
 function layerOf(file: string): { room: string; rank: number } {
   const [top, second] = file.split('/');
   if (top === 'core') return second === 'node' ? { room: 'core/node', rank: 1 } : { room: 'core', rank: 0 };
   if (top === 'runtime-node') return { room: 'runtime-node', rank: 4 };
-  const ranks: Record<string, number> = { trainer: 2, 'runtime-web': 2, converter: 3, demo: 3, cli: 5, bench: 5, scripts: 5, bin: 5, test: 6 };
-  return { room: top, rank: ranks[top] ?? 5 };
+  const ranks: Record<string, number> = { trainer: 2, 'runtime-web': 2, converter: 3, demo: 3, tools: 5, cli: ENTRY_RANK, bench: ENTRY_RANK, scripts: ENTRY_RANK, bin: ENTRY_RANK, test: ENTRY_RANK + 1 };
+  return { room: top, rank: ranks[top] ?? ENTRY_RANK };
 }
 
 function sourceFiles(dir: string): string[] {
@@ -70,7 +73,7 @@ test('relative imports only point to the same or a lower layer', () => {
     const from = layerOf(file);
     for (const target of targets) {
       const to = layerOf(target);
-      const sideways = to.rank === from.rank && to.room !== from.room && from.rank < 5;
+      const sideways = to.rank === from.rank && to.room !== from.room && from.rank < ENTRY_RANK;
       if (to.rank > from.rank || sideways) upward.push(`${file} (${from.room}) → ${target} (${to.room})`);
     }
   }

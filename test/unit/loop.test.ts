@@ -22,8 +22,8 @@ import {
 import { aliases, aliasHistory, gcVersions, listVersions, rollbackAlias, setAlias } from '../../core/node/registry.js';
 import { openDataset } from '../../trainer/data/dataset.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
-import { FeedbackIngest, feedbackRoutes } from '../../runtime-node/feedback.js';
-import { startHttp } from '../../runtime-node/http.js';
+import { FeedbackIngest, feedbackRoutes } from '../../runtime-node/feedback/ingest.js';
+import { startHttp } from '../../runtime-node/http/server.js';
 import { judge, GATE_DEFAULTS } from '../../runtime-node/loop/gate.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 

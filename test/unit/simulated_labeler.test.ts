@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import { CLASS_BACKGROUND, decodeMaskPng, fromBase64, LABEL_REQUEST_SCHEMA, parseDatasetSpecs, syntheticSample, topicNames, type LabelRequestMessage } from '../../core/index.js';
 import { sampleKey } from '../../trainer/data/sample_types.js';
 import { listSources } from '../../trainer/data/sources/index.js';
-import type { Transport } from '../../runtime-node/transport.js';
-import { SimulatedLabeler, type SimulatedLabelerOptions } from '../../runtime-node/loop/simulated_labeler.js';
+import type { Transport } from '../../runtime-node/transport/transport.js';
+import { SimulatedLabeler, type SimulatedLabelerOptions } from '../../tools/simulated_labeler.js';
 
 const SOURCE = 'synthetic:count=20,size=64,seed=11,shift=1,smooth=1';
 const request = (index: number, modelVersion = 'm@1', source = SOURCE): LabelRequestMessage => ({
@@ -26,7 +26,7 @@ const keyOf = (source: string, index: number) => sampleKey(listSources(parseData
 const labeler = (o: Partial<SimulatedLabelerOptions>) => new SimulatedLabeler(null as unknown as Transport, { source: SOURCE, topics: topicNames('t.'), groupId: 'g', ...o });
 const maskOf = (answer: { mask: string } | null) => decodeMaskPng(fromBase64(answer!.mask)).data;
 
-describe('simulated labeller (runtime-node/loop/simulated_labeler.ts)', () => {
+describe('simulated labeller (tools/simulated_labeler.ts)', () => {
   it('answers with the ground-truth mask of the frame\'s sample, and not at all for an unknown sample', () => {
     const answer = labeler({}).answer(request(3));
     assert.equal(answer?.labeler, 'ground-truth');

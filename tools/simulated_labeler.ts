@@ -19,11 +19,11 @@ import {
   type ClassMask,
   type FeedbackMessage,
   type LabelRequestMessage,
-} from '../../core/index.js';
-import { sampleKey, type SampleRef } from '../../trainer/data/sample_types.js';
-import { listSources } from '../../trainer/data/sources/index.js';
-import type { Transport } from '../transport.js';
-import { RequestLabeler, type RequestLabelerOptions } from './request_labeler.js';
+} from '../core/index.js';
+import { sampleKey, type SampleRef } from '../trainer/data/sample_types.js';
+import { listSources } from '../trainer/data/sources/index.js';
+import type { Transport } from '../runtime-node/transport/transport.js';
+import { RequestLabeler, type RequestLabelerOptions } from '../runtime-node/loop/request_labeler.js';
 
 export interface SimulatedLabelerOptions extends RequestLabelerOptions {
   /** The dataset spec the frames were produced from (the producer's `--source`). */

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { ConfigError, FRAME_SCHEMA, HEADER, parseDatasetSpecs, RAW_RGB8, syntheticSample, type FrameContentType } from '../core/index.js';
 import { sampleKey, type SampleRef } from '../trainer/data/sample_types.js';
 import { listSources } from '../trainer/data/sources/index.js';
-import type { OutRecord, Transport } from './transport.js';
+import type { OutRecord, Transport } from '../runtime-node/transport/transport.js';
 
 /** What produceFrames sends: sensors, rate, source and count. */
 export interface ProduceOptions {

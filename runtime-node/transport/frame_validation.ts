@@ -18,7 +18,7 @@ import {
   RAW_RGB8,
   sniffImageType,
   type FrameContentType,
-} from '../core/index.js';
+} from '../../core/index.js';
 import type { InRecord } from './transport.js';
 
 /** Size bounds a frame record is checked against. */

@@ -26,7 +26,7 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import { serveWorker } from '../../core/node/worker_pool.js';
-import { loadRunner, type LoadedRunner } from './models.js';
+import { loadRunner, type LoadedRunner } from './load_runner.js';
 import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferenceWorkerData, InferOptions } from './protocol.js';
 
 const models = new Map<string, LoadedRunner>();

@@ -4,7 +4,7 @@
  *
  * 1. Train a champion on the base distribution (synthetic scenes) and measure its mIoU on a
  *    shifted distribution (darker, bluer scenes, larger pets) it never saw.
- * 2. Start the closed loop (closed_loop.ts, the same wiring as `edgeseg loop`): the stream
+ * 2. Start the closed loop (runtime-node/loop/closed_loop.ts, the same wiring as `edgeseg loop`): the stream
  *    service with label requests for uncertain frames, feedback intake and drift detection
  *    against the champion's training reference, and the retraining controller.
  * 3. Produce frames from the shifted distribution. A simulated labeller answers the label
@@ -30,19 +30,19 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, normalizationOf, parseDatasetSpecs, topicNames, type Logger } from '../../core/index.js';
-import { FeedbackStore } from '../../core/node/feedback_store.js';
-import { setAlias } from '../../core/node/registry.js';
-import { loadLayersModel } from '../../core/node/artifact_fs.js';
-import { selectBackend } from '../../core/node/backends/select.js';
-import { openDataset } from '../../trainer/data/dataset.js';
-import { listSources } from '../../trainer/data/sources/index.js';
-import { evaluate } from '../../trainer/evaluate.js';
-import { train, type TrainEvent } from '../../trainer/train.js';
-import { produceFrames } from '../frame_producer.js';
-import { CANARY_DEFAULTS, type CanaryOutcome, type CanaryRules } from './canary.js';
-import { startClosedLoop } from './closed_loop.js';
-import type { LoopDecision } from './controller.js';
+import { createLogger, normalizationOf, parseDatasetSpecs, topicNames, type Logger } from '../core/index.js';
+import { FeedbackStore } from '../core/node/feedback_store.js';
+import { setAlias } from '../core/node/registry.js';
+import { loadLayersModel } from '../core/node/artifact_fs.js';
+import { selectBackend } from '../core/node/backends/select.js';
+import { openDataset } from '../trainer/data/dataset.js';
+import { listSources } from '../trainer/data/sources/index.js';
+import { evaluate } from '../trainer/evaluate.js';
+import { train, type TrainEvent } from '../trainer/train.js';
+import { produceFrames } from './frame_producer.js';
+import { CANARY_DEFAULTS, type CanaryOutcome, type CanaryRules } from '../runtime-node/loop/canary.js';
+import { startClosedLoop } from '../runtime-node/loop/closed_loop.js';
+import type { LoopDecision } from '../runtime-node/loop/controller.js';
 import { SimulatedLabeler } from './simulated_labeler.js';
 
 export interface LoopDemoOptions {

@@ -1,7 +1,7 @@
 /** The service's HTTP face: Prometheus /metrics, /healthz (alive) and /readyz (model loaded and consuming). Never sends stack traces. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { discardBody, requestPath, RequestRefused, sendError, serverOptions, type HttpTimeouts } from './http_limits.js';
+import { discardBody, requestPath, RequestRefused, sendError, serverOptions, type HttpTimeouts } from './limits.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 

@@ -3,7 +3,7 @@
  * validated, joined with their frame, and appended to the versioned feedback store.
  *
  * A label's frame is the one the service kept when it asked for the label (the store's pending
- * frame, kept by label_requests.ts) or, from the browser, the image posted
+ * frame, kept by ./label_requests.ts) or, from the browser, the image posted
  * with it. The mask must be a class-id PNG of the frame's size with ids below the serving model's
  * class count.
  * A refused label changes nothing: over HTTP it gets a 4xx with the reason, from Kafka it goes to
@@ -26,12 +26,12 @@ import {
   RAW_RGB8,
   type FeedbackMessage,
   type Logger,
-} from '../core/index.js';
-import { FeedbackStore, type FeedbackSample, type FeedbackVersion } from '../core/node/feedback_store.js';
-import type { RouteHandler } from './http.js';
-import { deadLetterRecord, type DeadLetterLimits } from './dead_letter.js';
-import { readBody, RequestRefused, sendError } from './http_limits.js';
-import type { InRecord, OutRecord } from './transport.js';
+} from '../../core/index.js';
+import { FeedbackStore, type FeedbackSample, type FeedbackVersion } from '../../core/node/feedback_store.js';
+import type { RouteHandler } from '../http/server.js';
+import { deadLetterRecord, type DeadLetterLimits } from '../transport/dead_letter.js';
+import { readBody, RequestRefused, sendError } from '../http/limits.js';
+import type { InRecord, OutRecord } from '../transport/transport.js';
 
 /** A label that was refused; nothing was stored. `status` is the HTTP status it maps to. */
 export class FeedbackRejected extends EdgesegError {

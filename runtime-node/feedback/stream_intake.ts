@@ -1,20 +1,41 @@
 /**
  * Feedback intake of the stream service: the two doors labels come in by, both onto one
- * FeedbackIngest (../feedback.ts: validation, the join with the kept frame, the store) —
+ * FeedbackIngest (./ingest.ts: validation, the join with the kept frame, the store) —
  * `edgeseg.feedback` records, consumed in their own group (refused ones dead-lettered with the
  * reason), and `POST /feedback` on the service's HTTP port when a token is set. Each stored or
  * refused label is counted by channel and result.
  */
-import { HEADER, type Logger } from '../../core/index.js';
+import type { Counter } from 'prom-client';
+import { HEADER, type Logger, type Topics } from '../../core/index.js';
 import type { FeedbackVersion } from '../../core/node/feedback_store.js';
-import { FeedbackIngest, feedbackRoutes, ingestFeedbackRecords } from '../feedback.js';
-import type { RouteHandler } from '../http.js';
-import type { StreamMetrics } from '../metrics.js';
-import type { ConsumerHandle, Transport } from '../transport.js';
-import type { ResolvedStreamOptions, StreamFeedbackOptions } from './options.js';
+import { FeedbackIngest, feedbackRoutes, ingestFeedbackRecords, type FeedbackIngestOptions } from './ingest.js';
+import type { RouteHandler } from '../http/server.js';
+import type { DeadLetterLimits } from '../transport/dead_letter.js';
+import type { ConsumerHandle, Transport } from '../transport/transport.js';
+
+/** Feedback in: the store labels join, and the HTTP endpoint's token and body limit. */
+export type StreamFeedbackOptions = Omit<FeedbackIngestOptions, 'classCount'> & {
+  /** Bearer token of `POST /feedback`; without one only `edgeseg.feedback` records are taken. */
+  token?: string;
+  /** Largest `POST /feedback` body. @default 8 MiB */
+  maxBodyBytes?: number;
+};
+
+/** What the intake reads of the stream service's resolved options (ResolvedStreamOptions has it all). */
+export interface FeedbackIntakeSettings {
+  feedback: StreamFeedbackOptions;
+  /** The service's consumer group; the intake consumes in `<groupId>.feedback`. */
+  groupId: string;
+  topics: Pick<Topics, 'feedback' | 'dlq'>;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  maxRestarts: number;
+  deadLetters: DeadLetterLimits;
+}
 
 export interface FeedbackIntakeParts {
-  metrics: StreamMetrics;
+  /** The service's metrics: labels stored and refused, by channel and result. */
+  metrics: { feedback: Counter<'channel' | 'result'> };
   log: Logger;
   /** After every new store version. */
   onLabel(stored: { version: number; samples: number; added: number }): void;
@@ -27,7 +48,7 @@ export class FeedbackIntake {
   private consumer: ConsumerHandle | null = null;
 
   constructor(
-    private readonly o: ResolvedStreamOptions & { feedback: StreamFeedbackOptions },
+    private readonly o: FeedbackIntakeSettings,
     private readonly parts: FeedbackIntakeParts,
   ) {
     this.ingest = new FeedbackIngest({ ...o.feedback, classCount: parts.classCount });

@@ -17,8 +17,8 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { HEADER, normalizeHeaderNames } from '../core/index.js';
-import { writeFileAtomic } from '../core/node/fs_atomic.js';
+import { HEADER, normalizeHeaderNames } from '../../core/index.js';
+import { writeFileAtomic } from '../../core/node/fs_atomic.js';
 import type { InRecord, OutRecord } from './transport.js';
 
 /** Size bounds of one dead letter. */

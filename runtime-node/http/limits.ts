@@ -7,7 +7,7 @@
  * for) a body it already refused, and a client still sending reads the answer.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EdgesegError } from '../core/index.js';
+import { EdgesegError } from '../../core/index.js';
 import { closeAfterResponse } from './lingering_close.js';
 
 /** Timeouts of one HTTP server, milliseconds. */

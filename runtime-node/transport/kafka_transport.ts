@@ -6,7 +6,7 @@
  * times; after that `failed` settles and the service exits with the reason.
  */
 import { Kafka, logLevel as kafkaLogLevel, Partitioners, type Consumer, type IHeaders, type KafkaMessage, type Producer, type SASLOptions } from 'kafkajs';
-import { ConfigError, EdgesegError, type Logger } from '../core/index.js';
+import { ConfigError, EdgesegError, type Logger } from '../../core/index.js';
 import { DEFAULT_MAX_RESTARTS, DEFAULT_SESSION_TIMEOUT_MS, type ConsumeOptions, type ConsumerHandle, type InRecord, type OutRecord, type PartitionBatch, type SaslOptions, type Transport } from './transport.js';
 
 /** Brokers, client id and security of a KafkaTransport. */

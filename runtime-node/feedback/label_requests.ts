@@ -3,21 +3,24 @@
  * top-1/top-2 margin is low are kept in the feedback store and announced on the label-requests
  * topic, at most `maxPerMinute` of them (a token bucket), so labellers see the most useful frames first.
  */
-import { LABEL_REQUEST_SCHEMA, maxEntropy, type LabelRequestMessage } from '../core/index.js';
-import { FeedbackStore, type PendingFrame } from '../core/node/feedback_store.js';
-import type { ValidFrame } from './frame.js';
+import { LABEL_REQUEST_SCHEMA, maxEntropy, type LabelRequestMessage } from '../../core/index.js';
+import { FeedbackStore, type PendingFrame } from '../../core/node/feedback_store.js';
+import type { ValidFrame } from '../transport/frame_validation.js';
 
 /** Uncertainty sampling: which frames ask for a label, and where they are kept. */
 export interface LabelRequestOptions {
   /** Feedback store directory where frames are kept. */
   store: string;
-  /** Request a label when mean entropy ≥ this fraction of its largest value, ln(the model's class count). @default 0.35 */
+  /** Request a label when mean entropy ≥ this fraction of its largest value, ln(the model's class count). @default LABEL_REQUEST_DEFAULTS.entropyFraction (0.35) */
   entropyFraction?: number;
-  /** …or when the mean top-1/top-2 margin ≤ this. @default 0.5 */
+  /** …or when the mean top-1/top-2 margin ≤ this. @default LABEL_REQUEST_DEFAULTS.marginBelow (0.5) */
   marginBelow?: number;
-  /** At most this many requests per minute. @default 60 */
+  /** At most this many requests per minute. @default LABEL_REQUEST_DEFAULTS.maxPerMinute (60) */
   maxPerMinute?: number;
 }
+
+/** The defaults of LabelRequestOptions. */
+export const LABEL_REQUEST_DEFAULTS = { entropyFraction: 0.35, marginBelow: 0.5, maxPerMinute: 60 } as const satisfies Required<Omit<LabelRequestOptions, 'store'>>;
 
 /** Asks for labels of uncertain frames on `edgeseg.label-requests` and keeps the frames to join their labels. */
 export class LabelRequester {
@@ -30,9 +33,9 @@ export class LabelRequester {
 
   constructor(options: LabelRequestOptions) {
     this.store = new FeedbackStore(options.store);
-    this.entropyFraction = options.entropyFraction ?? 0.35;
-    this.marginBelow = options.marginBelow ?? 0.5;
-    this.perMinute = options.maxPerMinute ?? 60;
+    this.entropyFraction = options.entropyFraction ?? LABEL_REQUEST_DEFAULTS.entropyFraction;
+    this.marginBelow = options.marginBelow ?? LABEL_REQUEST_DEFAULTS.marginBelow;
+    this.perMinute = options.maxPerMinute ?? LABEL_REQUEST_DEFAULTS.maxPerMinute;
     this.tokens = this.perMinute;
   }
 

@@ -1,5 +1,5 @@
 /**
- * The inference engine of runtime-node: a pool of worker threads (one per core by default), each
+ * The inference pool of runtime-node: worker threads (one per core by default), each
  * running the model in ONNX Runtime when the version has an ONNX file (`engine: 'auto'`) or in
  * tfjs-wasm (single-threaded in Node); a Triton-style micro-batcher (max batch, max wait) in
  * front of it, and hot swap: a new model version is verified, loaded into every
@@ -23,38 +23,80 @@ export const ORT_PROVIDERS = ['cpu', 'cuda'] as const;
 /** One of ORT_PROVIDERS. */
 export type OrtProvider = (typeof ORT_PROVIDERS)[number];
 
-/** How an InferenceEngine runs: workers, backend, engine and batching. */
-export interface EngineOptions {
-  /** Worker threads. @default one per core, minus one for the Kafka loop (at least 1) */
+/** tfjs backends of the inference workers. */
+export const POOL_BACKENDS = ['wasm', 'cpu'] as const;
+
+/**
+ * How an InferencePool runs: workers, backend, engine and batching. The stream service takes
+ * these fields as they are (StreamOptions picks them), so their defaults are POOL_DEFAULTS alone.
+ */
+export interface PoolSettings {
+  /** Worker threads. @default defaultPoolSize(): one per core, minus one for the Kafka loop (at least 1) */
   workers?: number;
-  /** tfjs backend for preprocessing, statistics and the tfjs engine. @default 'wasm' */
-  backend?: 'wasm' | 'cpu';
+  /** tfjs backend for preprocessing, statistics and the tfjs engine. @default POOL_DEFAULTS.backend ('wasm') */
+  backend?: (typeof POOL_BACKENDS)[number];
   /**
    * What runs the model: `ort` (onnxruntime-node on the version's ONNX file), `tfjs`, or `auto`:
    * ONNX Runtime when the version has an ONNX file, else tfjs. Resolved again at every swap.
-   * @default 'auto'
+   * @default POOL_DEFAULTS.engine ('auto')
    */
   engine?: EngineRequest;
   /**
    * ONNX Runtime intra-op threads per worker session. One session per worker, one thread each,
    * beat one worker with a thread per core on 2 cores: 47.9 vs 34.9 frames/s for unet-small
    * through the whole frame path (bench:engines): decode, preprocessing and statistics run in the
-   * worker too, and only the model call would use the extra threads. @default DEFAULT_ORT_THREADS (1)
+   * worker too, and only the model call would use the extra threads. @default POOL_DEFAULTS.ortThreads (DEFAULT_ORT_THREADS, 1)
    */
   ortThreads?: number;
   /**
    * ONNX Runtime execution provider. `cuda` needs onnxruntime-node's CUDA binaries, which the
-   * default install skips (see the README). @default 'cpu'
+   * default install skips (see the README). @default POOL_DEFAULTS.ortProvider ('cpu')
    */
   ortProvider?: OrtProvider;
-  /** Frames per model call. @default 1 (batching barely helps single-threaded wasm; raise it for GPU backends) */
+  /** Frames per model call. @default POOL_DEFAULTS.maxBatch (1: batching barely helps single-threaded wasm; raise it for GPU backends) */
   maxBatch?: number;
-  /** Longest a frame waits for its batch to fill. @default 0 (ms) */
+  /** Longest a frame waits for its batch to fill. @default POOL_DEFAULTS.maxWaitMs (0 ms) */
   maxWaitMs?: number;
+}
+
+/** Everything InferencePool.start takes: its settings and what each frame's inference produces. */
+export interface InferencePoolOptions extends PoolSettings {
   infer: InferOptions;
 }
 
-/** The model version an InferenceEngine serves now. */
+/** The defaults of PoolSettings (workers aside: defaultPoolSize() depends on the machine), written once; the stream service and the CLI read them here. */
+export const POOL_DEFAULTS = {
+  backend: 'wasm',
+  engine: 'auto',
+  ortThreads: DEFAULT_ORT_THREADS,
+  ortProvider: 'cpu',
+  maxBatch: 1,
+  maxWaitMs: 0,
+} as const satisfies Required<Omit<PoolSettings, 'workers'>>;
+
+/** PoolSettings with every default filled in. */
+export type ResolvedPoolSettings = Required<PoolSettings>;
+
+/** Fills in every default of `o` and checks each value; throws a ConfigError naming the option. */
+export function resolvePoolSettings(o: PoolSettings): ResolvedPoolSettings {
+  const r: ResolvedPoolSettings = {
+    workers: o.workers ?? defaultPoolSize(),
+    backend: o.backend ?? POOL_DEFAULTS.backend,
+    engine: o.engine ?? POOL_DEFAULTS.engine,
+    ortThreads: o.ortThreads ?? POOL_DEFAULTS.ortThreads,
+    ortProvider: o.ortProvider ?? POOL_DEFAULTS.ortProvider,
+    maxBatch: o.maxBatch ?? POOL_DEFAULTS.maxBatch,
+    maxWaitMs: o.maxWaitMs ?? POOL_DEFAULTS.maxWaitMs,
+  };
+  if (!(r.maxBatch >= 1 && Number.isInteger(r.maxBatch))) throw new ConfigError(`maxBatch must be an integer ≥ 1, got ${r.maxBatch}`);
+  if (!(r.maxWaitMs >= 0)) throw new ConfigError(`maxWaitMs must be ≥ 0, got ${r.maxWaitMs}`);
+  if (!(ENGINES as readonly string[]).includes(r.engine)) throw new ConfigError(`engine must be one of ${ENGINES.join('|')}, got '${r.engine}'`);
+  if (!(Number.isInteger(r.ortThreads) && r.ortThreads >= 1)) throw new ConfigError(`ortThreads must be an integer ≥ 1, got ${r.ortThreads}`);
+  if (!(ORT_PROVIDERS as readonly string[]).includes(r.ortProvider)) throw new ConfigError(`ortProvider must be one of ${ORT_PROVIDERS.join('|')}, got '${r.ortProvider}'`);
+  return r;
+}
+
+/** The model version an InferencePool serves now. */
 export interface ActiveModel {
   key: string;
   dir: string;
@@ -91,8 +133,9 @@ interface Waiting {
 }
 
 /** A pool of inference worker threads serving one model version, micro-batching frames and hot-swapping versions without dropping a frame. */
-export class InferenceEngine {
-  private readonly pool: WorkerPool<InferenceRequest, InferenceResponse>;
+export class InferencePool {
+  private readonly workerPool: WorkerPool<InferenceRequest, InferenceResponse>;
+  private readonly settings: ResolvedPoolSettings;
   private active: ActiveModel | null = null;
   private canaryModel: CanaryModel | null = null;
   private readonly inFlight = new Map<string, number>();
@@ -103,30 +146,25 @@ export class InferenceEngine {
   readonly maxBatch: number;
   readonly maxWaitMs: number;
 
-  private constructor(private readonly options: EngineOptions) {
-    this.maxBatch = options.maxBatch ?? 1;
-    this.maxWaitMs = options.maxWaitMs ?? 0;
-    if (!(this.maxBatch >= 1 && Number.isInteger(this.maxBatch))) throw new ConfigError(`maxBatch must be an integer ≥ 1, got ${this.maxBatch}`);
-    if (!(this.maxWaitMs >= 0)) throw new ConfigError(`maxWaitMs must be ≥ 0, got ${this.maxWaitMs}`);
-    if (!(ENGINES as readonly string[]).includes(options.engine ?? 'auto')) throw new ConfigError(`engine must be one of ${ENGINES.join('|')}, got '${options.engine}'`);
-    const ortThreads = options.ortThreads ?? DEFAULT_ORT_THREADS;
-    if (!(Number.isInteger(ortThreads) && ortThreads >= 1)) throw new ConfigError(`ortThreads must be an integer ≥ 1, got ${ortThreads}`);
-    const ortProvider = options.ortProvider ?? 'cpu';
-    if (!(ORT_PROVIDERS as readonly string[]).includes(ortProvider)) throw new ConfigError(`ortProvider must be one of ${ORT_PROVIDERS.join('|')}, got '${ortProvider}'`);
-    const data: InferenceWorkerData = { backend: options.backend ?? 'wasm', ortThreads, ortProvider };
-    this.pool = new WorkerPool(new URL('./inference_worker.js', import.meta.url), options.workers ?? defaultPoolSize(), data);
+  private constructor(private readonly options: InferencePoolOptions) {
+    this.settings = resolvePoolSettings(options);
+    const { workers, backend, ortThreads, ortProvider, maxBatch, maxWaitMs } = this.settings;
+    this.maxBatch = maxBatch;
+    this.maxWaitMs = maxWaitMs;
+    const data: InferenceWorkerData = { backend, ortThreads, ortProvider };
+    this.workerPool = new WorkerPool(new URL('./inference_worker.js', import.meta.url), workers, data);
   }
 
   /** Starts the workers and loads (verifies, warms) the first model. */
-  static async start(dir: string, options: EngineOptions): Promise<InferenceEngine> {
-    const engine = new InferenceEngine(options);
+  static async start(dir: string, options: InferencePoolOptions): Promise<InferencePool> {
+    const pool = new InferencePool(options);
     try {
-      await engine.swap(dir);
+      await pool.swap(dir);
     } catch (err) {
-      await engine.close();
+      await pool.close();
       throw err;
     }
-    return engine;
+    return pool;
   }
 
   get model(): ActiveModel {
@@ -134,12 +172,12 @@ export class InferenceEngine {
   }
 
   get workers(): number {
-    return this.pool.size;
+    return this.workerPool.size;
   }
 
   /** Frames waiting for a worker or for their batch to fill. */
   get queueDepth(): number {
-    return this.waiting.length + this.pool.queued;
+    return this.waiting.length + this.workerPool.queued;
   }
 
   /**
@@ -192,12 +230,12 @@ export class InferenceEngine {
 
   private async load(dir: string): Promise<ActiveModel> {
     const verified = await readModelDir(dir);
-    const engine = resolveEngine(this.options.engine ?? 'auto', verified.card, verified.dir, this.options.ortProvider);
+    const engine = resolveEngine(this.settings.engine, verified.card, verified.dir, this.settings.ortProvider);
     const key = `m${this.nextKey++}`;
     try {
-      await this.pool.broadcast({ type: 'load', key, dir: verified.dir, engine: engine.chosen });
+      await this.workerPool.broadcast({ type: 'load', key, dir: verified.dir, engine: engine.chosen });
     } catch (err) {
-      await this.pool.broadcast({ type: 'unload', key }).catch(() => {});
+      await this.workerPool.broadcast({ type: 'unload', key }).catch(() => {});
       throw err;
     }
     return { key, dir: verified.dir, version: `${verified.card.name}@${verified.card.version}`, card: verified.card, engine };
@@ -205,7 +243,7 @@ export class InferenceEngine {
 
   /** Replacement workers come up with the models serving now. */
   private setWarmup(): void {
-    this.pool.setWarmup([this.active, this.canaryModel].filter((m) => m !== null).map((m) => ({ type: 'load' as const, key: m.key, dir: m.dir, engine: m.engine.chosen })));
+    this.workerPool.setWarmup([this.active, this.canaryModel].filter((m) => m !== null).map((m) => ({ type: 'load' as const, key: m.key, dir: m.dir, engine: m.engine.chosen })));
   }
 
   private async retire(key: string): Promise<void> {
@@ -217,7 +255,7 @@ export class InferenceEngine {
   private async retireIfIdle(key: string): Promise<void> {
     if (!this.retiring.has(key) || (this.inFlight.get(key) ?? 0) > 0) return;
     this.retiring.delete(key);
-    await this.pool.broadcast({ type: 'unload', key });
+    await this.workerPool.broadcast({ type: 'unload', key });
   }
 
   /**
@@ -252,7 +290,7 @@ export class InferenceEngine {
     this.inFlight.set(model.key, (this.inFlight.get(model.key) ?? 0) + 1);
     // Copy: the caller's bytes may be a view into a larger (Kafka or file) buffer, which a transfer would detach.
     const frames = batch.map((w) => ({ ...w.frame, bytes: new Uint8Array(w.frame.bytes) }));
-    this.pool
+    this.workerPool
       .run({ type: 'infer', key: model.key, frames, options: this.options.infer }, frames.map((f) => f.bytes.buffer as ArrayBuffer))
       .then(
         (res) => {
@@ -269,11 +307,11 @@ export class InferenceEngine {
 
   /** tf.memory() of each worker (for leak checks). */
   async memory(): Promise<{ numTensors: number; numBytes: number; models: string[] }[]> {
-    return (await this.pool.broadcast({ type: 'memory' })) as Extract<InferenceResponse, { type: 'memory' }>[];
+    return (await this.workerPool.broadcast({ type: 'memory' })) as Extract<InferenceResponse, { type: 'memory' }>[];
   }
 
   async close(): Promise<void> {
     this.flush();
-    await this.pool.close();
+    await this.workerPool.close();
   }
 }

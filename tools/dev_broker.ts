@@ -3,7 +3,7 @@
  * package — Kafka 3.9.x jars from Maven Central (`mvn dependency:copy-dependencies` on a tiny
  * pom), single-node KRaft storage (`kafka.tools.StorageTool format`), `kafka.Kafka` on 127.0.0.1
  * in the background. A started broker is recorded in the state file `.cache/kafka/broker.json`,
- * where brokers.ts finds it. `npm run kafka:start|stop|fetch` (scripts/kafka.ts) is its command;
+ * where runtime-node/transport/brokers.ts finds it. `npm run kafka:start|stop|fetch` (scripts/kafka.ts) is its command;
  * the test runner, `edgeseg loop --demo` and bench:stream start their own.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -13,13 +13,9 @@ import { createServer, connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EdgesegError } from '../core/index.js';
-import { PACKAGE_ROOT } from '../core/node/package_root.js';
+import { BROKER_STATE_FILE, KAFKA_CACHE } from '../runtime-node/transport/brokers.js';
 
 export const KAFKA_VERSION = '3.9.2';
-/** Jars, data directories and the state file: `EDGESEG_KAFKA_CACHE`, else `.cache/kafka` in the package's folder (a checkout's root). */
-export const KAFKA_CACHE = process.env.EDGESEG_KAFKA_CACHE ?? join(PACKAGE_ROOT, '.cache', 'kafka');
-/** The running dev broker's address and pid, read by brokers.ts when no broker is named. */
-export const BROKER_STATE_FILE = join(KAFKA_CACHE, 'broker.json');
 const LIB = join(KAFKA_CACHE, 'lib');
 
 export interface BrokerState {
