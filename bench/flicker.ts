@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { ConfusionMatrix, NUM_CLASSES, trimapToClassIds } from '../core/index.js';
 import { PACKAGE_ROOT } from '../core/node/package_root.js';
-import { openDataset } from '../trainer/data/dataset.js';
+import { openDataset } from '../datasets/dataset.js';
 import { startWebServer } from '../scripts/web_server.js';
 import { buildWeb, launchBrowser, openHarness, HARNESS_DIST } from './helpers/browser.js';
 import { BENCH_OUT, benchOut } from './helpers/smoke.js';

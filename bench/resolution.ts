@@ -26,7 +26,7 @@ import { decodeImage } from '../core/node/decode_image.js';
 import { PACKAGE_ROOT } from '../core/node/package_root.js';
 import { tf } from '../core/node/tfjs.js';
 import { openRunner } from '../cli/open_model.js';
-import { openDataset } from '../trainer/data/dataset.js';
+import { openDataset } from '../datasets/dataset.js';
 import { tempDir } from './helpers/fixtures.js';
 import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 

@@ -9,8 +9,8 @@ import * as ort from 'onnxruntime-node';
 import { CLASS_IDS_NAME, ConfusionMatrix, DatasetError, geometryOf, INPUT_CHANNELS, normalizationOf, OrtSession, type Logger, type ModelCard, type ModelContract, type ModelGeometry, type SegmentationMetrics } from '../core/index.js';
 import { AccuracyGateError } from '../core/errors.js';
 import { tf } from '../core/node/tfjs.js';
-import { openDataset } from '../trainer/data/dataset.js';
-import { batches, type Batch } from '../trainer/data/pipeline.js';
+import { openDataset } from '../datasets/dataset.js';
+import { batches, type Batch } from '../datasets/pipeline.js';
 
 /** Accuracy of a variant against its parent on one held-out set: both models' metrics and their mask agreement. */
 export interface Comparison {

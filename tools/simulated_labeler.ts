@@ -20,8 +20,8 @@ import {
   type FeedbackMessage,
   type LabelRequestMessage,
 } from '../core/index.js';
-import { sampleKey, type SampleRef } from '../trainer/data/sample_types.js';
-import { listSources } from '../trainer/data/sources/index.js';
+import { sampleKey, type SampleRef } from '../datasets/sample_types.js';
+import { listSources } from '../datasets/sources/index.js';
 import type { Transport } from '../runtime-node/transport/transport.js';
 import { RequestLabeler, type RequestLabelerOptions } from '../runtime-node/loop/request_labeler.js';
 

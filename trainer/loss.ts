@@ -1,18 +1,7 @@
 import { CLASS_BACKGROUND, CLASS_BORDER, CLASS_PET, NUM_CLASSES } from '../core/index.js';
 import { tf } from '../core/node/tfjs.js';
-import { SOFT_LOG_ODDS_STEP, SOFT_TARGET_SHIFT, SOFT_ZERO } from './data/soft_targets.js';
-
-/**
- * Sparse categorical cross-entropy from logits (the book's loss), averaged over every pixel of
- * the batch. `labels` are int32 class ids [N, H, W]; `logits` [N, H, W, classes].
- */
-export function sparseCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D): tf.Scalar {
-  return tf.tidy(() => {
-    const logProbs = tf.logSoftmax(logits);
-    const oneHot = tf.oneHot(labels, logits.shape[3]);
-    return tf.neg(tf.mean(tf.sum(tf.mul(logProbs, oneHot), -1)));
-  });
-}
+import { sparseCrossEntropy } from '../datasets/cross_entropy.js';
+import { SOFT_LOG_ODDS_STEP, SOFT_TARGET_SHIFT, SOFT_ZERO } from '../datasets/soft_targets.js';
 
 /** How a training step weighs a teacher's soft targets against the hard labels. */
 export interface LossOptions {

@@ -8,7 +8,7 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { INPUT_CHANNELS, INPUT_SIZE } from '../core/index.js';
 import { tf } from '../core/node/tfjs.js';
-import type { Batch } from './data/pipeline.js';
+import type { Batch } from '../datasets/pipeline.js';
 import { trainingLoss, type LossOptions } from './loss.js';
 
 export interface StepRunner {

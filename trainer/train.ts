@@ -14,10 +14,10 @@ import { listModelNames, listStaged, publishRun, reserveVersion } from '../core/
 import { selectBackend, type ActiveBackend } from '../core/node/backends/select.js';
 import { hasCheckpoint, loadCheckpoint, restoreBestWeights, type LoopState } from './checkpoint.js';
 import { resolveTrainConfig, type TrainConfig } from './config.js';
-import { openDataset, type Dataset } from './data/dataset.js';
-import { batchCount } from './data/pipeline.js';
+import { openDataset, type Dataset } from '../datasets/dataset.js';
+import { batchCount } from '../datasets/pipeline.js';
 import { runEpochs, validate, type LoopContext, type RunHistory } from './epoch_loop.js';
-import type { Evaluation } from './evaluate.js';
+import type { Evaluation } from '../datasets/evaluate.js';
 import { initModel, type InitialModel } from './initial_model.js';
 import { encoderFreezeSteps } from './pretrained/encoder_freeze.js';
 import { prepareInit, type PreparedInit } from './pretrained/encoder_init.js';

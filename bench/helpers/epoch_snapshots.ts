@@ -11,8 +11,8 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ConfigError, type SegmentationMetrics } from '../../core/index.js';
 import { tf } from '../../core/node/tfjs.js';
 import { loadCheckpoint } from '../../trainer/checkpoint.js';
-import type { SampleSet } from '../../trainer/data/dataset.js';
-import { evaluate } from '../../trainer/evaluate.js';
+import type { SampleSet } from '../../datasets/dataset.js';
+import { evaluate } from '../../datasets/evaluate.js';
 import type { EpochRecord } from '../../trainer/report/training_report.js';
 import type { TrainEvent } from '../../trainer/train.js';
 

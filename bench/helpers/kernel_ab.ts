@@ -22,7 +22,7 @@ import { depthwiseConv2dNativeBackpropInputAsSubPixel } from '../../core/node/wa
 import { meanKernel } from '../../core/node/wasm_kernels/Mean.js';
 import { splitVByRuns } from '../../core/node/wasm_kernels/SplitV.js';
 import { sumKernel } from '../../core/node/wasm_kernels/Sum.js';
-import { sparseCrossEntropy } from '../../trainer/loss.js';
+import { sparseCrossEntropy } from '../../datasets/cross_entropy.js';
 import { kernelFlops } from './step_profile.js';
 
 interface Call {

@@ -17,8 +17,8 @@ import { parseLabelsOption } from '../../converter/import/labels.js';
 import { importModel } from '../../converter/import/import_model.js';
 import { openRunner } from '../../cli/open_model.js';
 import { ProgressBar } from '../../cli/progress.js';
-import type { SampleSet } from '../../trainer/data/dataset.js';
-import { evaluate } from '../../trainer/evaluate.js';
+import type { SampleSet } from '../../datasets/dataset.js';
+import { evaluate } from '../../datasets/evaluate.js';
 import { openTeacher, resizeFloatMap } from '../../trainer/teacher/teacher.js';
 import { interleaved } from './interleaved.js';
 

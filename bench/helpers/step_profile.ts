@@ -6,7 +6,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { tf } from '../../core/node/tfjs.js';
-import { sparseCrossEntropy } from '../../trainer/loss.js';
+import { sparseCrossEntropy } from '../../datasets/cross_entropy.js';
 
 export type StepPhase = 'forward' | 'backward' | 'optimizer';
 

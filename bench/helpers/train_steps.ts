@@ -1,6 +1,6 @@
 /** Runs a few identical training steps of a tiny U-Net on one backend, for cross-backend parity tests. */
 import { imageToInputData, maskToTarget, syntheticSample } from '../../core/index.js';
-import { sparseCrossEntropy } from '../../trainer/loss.js';
+import { sparseCrossEntropy } from '../../datasets/cross_entropy.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { tf } from '../../core/node/tfjs.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/index.js';
-import { DEFAULT_OXFORD_PETS_DIR, fetchOxfordPets, OXFORD_PETS_URL, type FetchEvent } from '../../trainer/data/fetch/oxford_pets.js';
+import { DEFAULT_OXFORD_PETS_DIR, fetchOxfordPets, OXFORD_PETS_URL, type FetchEvent } from '../../datasets/fetch/oxford_pets.js';
 import { ProgressBar } from '../progress.js';
 
 const DATASETS = ['oxford-pets'] as const;

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { ConfigError, geometryOf, normalizationOf } from '../../core/index.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
-import { openDataset, type SampleSet, type SplitChoice } from '../../trainer/data/dataset.js';
-import { SPLITS } from '../../trainer/data/sample_types.js';
-import { evaluate } from '../../trainer/evaluate.js';
+import { openDataset, type SampleSet, type SplitChoice } from '../../datasets/dataset.js';
+import { SPLITS } from '../../datasets/sample_types.js';
+import { evaluate } from '../../datasets/evaluate.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
 import { openRunner } from '../open_model.js';

@@ -7,8 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { buildDriftReference, geometryOf, imageDriftStats, normalizationOf, normalizeInput, summarizeLogits, type DriftReference, type FrameDriftStats, type Logger } from '../../core/index.js';
 import { loadLayersModel } from '../../core/node/artifact_fs.js';
 import { selectBackend, type TrainingBackend } from '../../core/node/backends/select.js';
-import { openDataset } from '../../trainer/data/dataset.js';
-import { batches } from '../../trainer/data/pipeline.js';
+import { openDataset } from '../../datasets/dataset.js';
+import { batches } from '../../datasets/pipeline.js';
 import { tf } from '../../core/node/tfjs.js';
 
 export async function measureDriftReference(modelDir: string, data: string, o: { split?: 'train' | 'val'; backend?: TrainingBackend; limit?: number; log?: Logger; out?: string } = {}): Promise<DriftReference> {

@@ -13,8 +13,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { DatasetError, type InputNormalization, type Logger, type SegmentationMetrics } from '../../core/index.js';
-import { openDataset } from '../../trainer/data/dataset.js';
-import { evaluate } from '../../trainer/evaluate.js';
+import { openDataset } from '../../datasets/dataset.js';
+import { evaluate } from '../../datasets/evaluate.js';
 
 export const GATE_SCHEMA = 'edgeseg.gate.v1';
 

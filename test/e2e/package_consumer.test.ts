@@ -137,7 +137,7 @@ describe('edgeseg as an installed package', () => {
 
   it('ships compiled JavaScript, types and the runtime-web assets, without sources or tests', () => {
     const files = packed.files;
-    for (const f of ['bin/edgeseg.js', 'dist/lib/core/index.js', 'dist/lib/core/index.d.ts', 'dist/lib/core/node/index.js', 'dist/lib/runtime-node/index.d.ts', 'dist/lib/converter/index.js', 'dist/lib/trainer/index.js', 'dist/lib/runtime-web/index.d.ts', 'dist/runtime-web/index.js', 'dist/runtime-web/ort-wasm-simd-threaded.asyncify.wasm', 'dist/runtime-web/THIRD_PARTY_LICENSES.txt', 'dist/lib/runtime-node/pool/inference_worker.js', 'dist/lib/tools/dev_broker.js', 'dist/lib/tools/loop_demo.js']) {
+    for (const f of ['bin/edgeseg.js', 'dist/lib/core/index.js', 'dist/lib/core/index.d.ts', 'dist/lib/core/node/index.js', 'dist/lib/runtime-node/index.d.ts', 'dist/lib/converter/index.js', 'dist/lib/trainer/index.js', 'dist/lib/datasets/decode_worker.js', 'dist/lib/runtime-web/index.d.ts', 'dist/runtime-web/index.js', 'dist/runtime-web/ort-wasm-simd-threaded.asyncify.wasm', 'dist/runtime-web/THIRD_PARTY_LICENSES.txt', 'dist/lib/runtime-node/pool/inference_worker.js', 'dist/lib/tools/dev_broker.js', 'dist/lib/tools/loop_demo.js']) {
       assert.ok(files.includes(f), `${f} is in the tarball`);
     }
     const stray = files.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts')).concat(files.filter((f) => /(^|\/)(test|bench|demo|scripts)\//.test(f) && !f.startsWith('dist/lib/scripts/')));

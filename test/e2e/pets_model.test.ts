@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConfusionMatrix } from '../../core/index.js';
 import { aliases } from '../../core/node/registry.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
-import { openDataset } from '../../trainer/data/dataset.js';
+import { openDataset } from '../../datasets/dataset.js';
 import { startWebServer } from '../../scripts/web_server.js';
 import { buildWeb, launchBrowser, openHarness, HARNESS_DIST } from '../../bench/helpers/browser.js';
 import { quiet } from '../helpers/log.js';

@@ -11,10 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import { createGzip } from 'node:zlib';
 import { create as tarCreate, Header } from 'tar';
 import { DatasetFetchError } from '../../core/index.js';
-import { downloadResumable } from '../../trainer/data/fetch/download.js';
-import { extractTarGz } from '../../trainer/data/fetch/extract.js';
+import { downloadResumable } from '../../datasets/fetch/download.js';
+import { extractTarGz } from '../../datasets/fetch/extract.js';
 import { FaultTally } from '../helpers/fault_tally.js';
-import { COMPLETE_MARKER, OXFORD_PETS_URL, pinnedDigests } from '../../trainer/data/fetch/oxford_pets.js';
+import { COMPLETE_MARKER, OXFORD_PETS_URL, pinnedDigests } from '../../datasets/fetch/oxford_pets.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { imageToInput, INPUT_SIZE, normalizeInputData } from '../../core/index.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
-import type { LoadedSample, SampleRef } from '../../trainer/data/sample_types.js';
+import type { LoadedSample, SampleRef } from '../../datasets/sample_types.js';
 import { tf } from '../../core/node/tfjs.js';
 import { WorkerPool } from '../../core/node/worker_pool.js';
 
@@ -34,7 +34,7 @@ function checkAgainstRecord(input: Float32Array, label: string): void {
 
 describe('golden preprocessing: every path gives the same model input', () => {
   it('trainer decode worker (cpu) and inference path (wasm) agree to 1e-6 and match the record', async () => {
-    const pool = new WorkerPool<SampleRef, LoadedSample>(new URL('../../trainer/data/decode_worker.js', import.meta.url), 1);
+    const pool = new WorkerPool<SampleRef, LoadedSample>(new URL('../../datasets/decode_worker.js', import.meta.url), 1);
     let trainer: LoadedSample;
     try {
       trainer = await pool.run({ kind: 'file', id: 'pet', split: 'val', image: fixture('pet.jpg'), mask: fixture('pet.mask.png'), maskFormat: 'classIds' });
@@ -57,7 +57,7 @@ describe('golden preprocessing: every path gives the same model input', () => {
   });
 
   it('symmetric normalization: normalised trainer samples and the inference path agree to 1e-6, and equal pixel / 127.5 − 1', async () => {
-    const pool = new WorkerPool<SampleRef, LoadedSample>(new URL('../../trainer/data/decode_worker.js', import.meta.url), 1);
+    const pool = new WorkerPool<SampleRef, LoadedSample>(new URL('../../datasets/decode_worker.js', import.meta.url), 1);
     let unit: Float32Array;
     try {
       unit = (await pool.run({ kind: 'file', id: 'pet', split: 'val', image: fixture('pet.jpg'), mask: fixture('pet.mask.png'), maskFormat: 'classIds' })).image;

@@ -19,7 +19,7 @@ import { tf } from '../../core/node/tfjs.js';
 import { convert } from '../../converter/convert.js';
 import { InferencePool } from '../../runtime-node/pool/inference_pool.js';
 import type { FrameOutcome } from '../../runtime-node/pool/protocol.js';
-import { openDataset } from '../../trainer/data/dataset.js';
+import { openDataset } from '../../datasets/dataset.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';

@@ -8,7 +8,7 @@ import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
 import { TeacherLabeler } from '../../runtime-node/loop/teacher_labeler.js';
 import type { Transport } from '../../runtime-node/transport/transport.js';
-import { openDataset } from '../../trainer/data/dataset.js';
+import { openDataset } from '../../datasets/dataset.js';
 import { readLabelRecords } from '../../trainer/teacher/manifest.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
 import { DatasetError, encodeMaskPng, syntheticSample } from '../../core/index.js';
-import { openDataset } from '../../trainer/data/dataset.js';
+import { openDataset } from '../../datasets/dataset.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
-import { batches, shuffleOrder } from '../../trainer/data/pipeline.js';
+import { batches, shuffleOrder } from '../../datasets/pipeline.js';
 import { greyPng, jpeg, oxfordFixture, tempDir } from '../../bench/helpers/fixtures.js';
 
 async function open(spec: string) {

@@ -1,7 +1,7 @@
 /**
  * The layout rules of the README's Architecture section, checked on the source: relative imports
- * (type-only ones included) only point down — core ← core/node ← trainer, runtime-web ← converter,
- * demo ← runtime-node ← tools (development tools the CLI ships: dev broker, frame producer, loop
+ * (type-only ones included) only point down — core ← core/node ← datasets ← trainer, runtime-web ←
+ * converter, demo ← runtime-node ← tools (development tools the CLI ships: dev broker, frame producer, loop
  * demo) ← cli, bench, scripts, bin — so the runtime library never imports a development tool; no
  * product file imports test/, no module is part of an import circle, no product file hides another
  * folder's module or data in a `new URL(…)` string, and browser code (core outside core/node,
@@ -16,16 +16,16 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SKIP = new Set(['node_modules', '.git', 'dist', '.cache', 'models', 'out']);
-const PRODUCT = ['core', 'trainer', 'runtime-web', 'converter', 'demo', 'runtime-node', 'tools', 'cli', 'bench', 'scripts', 'bin'];
+const PRODUCT = ['core', 'datasets', 'trainer', 'runtime-web', 'converter', 'demo', 'runtime-node', 'tools', 'cli', 'bench', 'scripts', 'bin'];
 /** The entry points' layer: cli, bench, scripts, bin (and anything not named), which may import each other. */
-const ENTRY_RANK = 6;
+const ENTRY_RANK = 7;
 
 /** Layer of each room; an import may point to a lower or equal layer only. */
 function layerOf(file: string): { room: string; rank: number } {
   const [top, second] = file.split('/');
   if (top === 'core') return second === 'node' ? { room: 'core/node', rank: 1 } : { room: 'core', rank: 0 };
-  if (top === 'runtime-node') return { room: 'runtime-node', rank: 4 };
-  const ranks: Record<string, number> = { trainer: 2, 'runtime-web': 2, converter: 3, demo: 3, tools: 5, cli: ENTRY_RANK, bench: ENTRY_RANK, scripts: ENTRY_RANK, bin: ENTRY_RANK, test: ENTRY_RANK + 1 };
+  if (top === 'runtime-node') return { room: 'runtime-node', rank: 5 };
+  const ranks: Record<string, number> = { datasets: 2, trainer: 3, 'runtime-web': 3, converter: 4, demo: 4, tools: 6, cli: ENTRY_RANK, bench: ENTRY_RANK, scripts: ENTRY_RANK, bin: ENTRY_RANK, test: ENTRY_RANK + 1 };
   return { room: top, rank: ranks[top] ?? ENTRY_RANK };
 }
 

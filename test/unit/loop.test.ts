@@ -20,7 +20,7 @@ import {
   type SegmentationMetrics,
 } from '../../core/index.js';
 import { aliases, aliasHistory, gcVersions, listVersions, rollbackAlias, setAlias } from '../../core/node/registry.js';
-import { openDataset } from '../../trainer/data/dataset.js';
+import { openDataset } from '../../datasets/dataset.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { FeedbackIngest, feedbackRoutes } from '../../runtime-node/feedback/ingest.js';
 import { startHttp } from '../../runtime-node/http/server.js';

@@ -6,7 +6,7 @@ import { countFlops } from '../../trainer/models/flops.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/seeded_weights.js';
 import { MOBILENETV2_SKIPS } from '../../trainer/models/unet_mobilenetv2.js';
-import { sparseCrossEntropy } from '../../trainer/loss.js';
+import { sparseCrossEntropy } from '../../datasets/cross_entropy.js';
 import { tf } from '../../core/node/tfjs.js';
 
 describe('models', () => {

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { decodeImageDescribed } from '../../core/node/decode_image.js';
-import { openDataset, type Dataset } from '../../trainer/data/dataset.js';
-import type { SplitChoice } from '../../trainer/data/dataset.js';
+import { openDataset, type Dataset } from '../../datasets/dataset.js';
+import type { SplitChoice } from '../../datasets/dataset.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 
 const SAMPLE = fileURLToPath(new URL('../../data/oxford-pets-sample', import.meta.url));

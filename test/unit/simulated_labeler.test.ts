@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CLASS_BACKGROUND, decodeMaskPng, fromBase64, LABEL_REQUEST_SCHEMA, parseDatasetSpecs, syntheticSample, topicNames, type LabelRequestMessage } from '../../core/index.js';
-import { sampleKey } from '../../trainer/data/sample_types.js';
-import { listSources } from '../../trainer/data/sources/index.js';
+import { sampleKey } from '../../datasets/sample_types.js';
+import { listSources } from '../../datasets/sources/index.js';
 import type { Transport } from '../../runtime-node/transport/transport.js';
 import { SimulatedLabeler, type SimulatedLabelerOptions } from '../../tools/simulated_labeler.js';
 

@@ -21,7 +21,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ConfigError, type Logger } from '../../core/index.js';
 import { tf } from '../../core/node/tfjs.js';
 import type { LoopState } from '../checkpoint.js';
-import type { Batch } from '../data/pipeline.js';
+import type { Batch } from '../../datasets/pipeline.js';
 import { isEncoderLayer } from '../models/mobilenetv2_encoder.js';
 import type { StepRunner } from '../step_runner.js';
 

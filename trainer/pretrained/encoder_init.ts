@@ -13,7 +13,7 @@ import { ConfigError, DEFAULT_NORMALIZATION, INPUT_CHANNELS, INPUT_SIZE, normali
 import { readCard, resolveModelRef } from '../../core/node/registry.js';
 import { tf } from '../../core/node/tfjs.js';
 import type { TrainConfig } from '../config.js';
-import type { SampleSet } from '../data/dataset.js';
+import type { SampleSet } from '../../datasets/dataset.js';
 import { isEncoderLayer } from '../models/mobilenetv2_encoder.js';
 import { loadMobilenetV2Weights } from './load_mobilenetv2.js';
 import { readMobilenetV2Tflite, type MobilenetV2Weights } from './mobilenetv2_tflite.js';

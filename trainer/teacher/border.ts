@@ -14,7 +14,7 @@
  * --fit-border oxford:<dir>` fits them on any labelled set.
  */
 import { CLASS_BACKGROUND, CLASS_BORDER, CLASS_PET } from '../../core/index.js';
-import { SOFT_LOG_ODDS_STEP, SOFT_ZERO } from '../data/soft_targets.js';
+import { SOFT_LOG_ODDS_STEP, SOFT_ZERO } from '../../datasets/soft_targets.js';
 import { distanceTo } from './distance.js';
 
 /** Band half-widths on each side of the teacher's outline, as fractions of √(width × height). */

@@ -2,8 +2,8 @@
  * The border rule against an Oxford-layout folder with real trimaps: fit it on some splits
  * (`edgeseg label --fit-border`) or measure a given rule's agreement (bench:pets, on the test split).
  */
-import { listOxford } from '../data/sources/oxford.js';
-import type { Split } from '../data/sample_types.js';
+import { listOxford } from '../../datasets/sources/oxford.js';
+import type { Split } from '../../datasets/sample_types.js';
 import type { BorderRule } from './border.js';
 import { agreement, fitBorder, scorePhoto, type BorderFit } from './border_fit.js';
 import { openTeacher } from './teacher.js';

@@ -3,8 +3,8 @@
  * frame and mask read from the store's objects, split by frame id like every other source.
  */
 import { existsSync } from 'node:fs';
-import { DatasetError } from '../../../core/index.js';
-import { FeedbackStore } from '../../../core/node/feedback_store.js';
+import { DatasetError } from '../../core/index.js';
+import { FeedbackStore } from '../../core/node/feedback_store.js';
 import type { SourceListing } from '../sample_types.js';
 import { splitByName } from '../split.js';
 

@@ -1,7 +1,7 @@
 /** A generic pair of folders: images (jpg, png, webp) and class-id PNG masks with the same base name. */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import { DatasetError } from '../../../core/index.js';
+import { DatasetError } from '../../core/index.js';
 import type { SampleRef, Skip, SourceListing } from '../sample_types.js';
 import { splitByName } from '../split.js';
 import { insideRoot } from './paths.js';

@@ -13,8 +13,8 @@ import {
   trimapToClassIds,
   type ClassMask,
   type ModelGeometry,
-} from '../../core/index.js';
-import { decodeImageDescribed } from '../../core/node/decode_image.js';
+} from '../core/index.js';
+import { decodeImageDescribed } from '../core/node/decode_image.js';
 import type { LoadedSample, SampleRef } from './sample_types.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

@@ -1,9 +1,9 @@
 /** Evaluation without gradients: loss and segmentation metrics over a sample set, in batches. */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ConfusionMatrix, DEFAULT_GEOMETRY, INPUT_CHANNELS, type InputSize, type ModelGeometry, type ModelRunner, type SegmentationMetrics } from '../core/index.js';
-import type { SampleSet } from './data/dataset.js';
-import { batches } from './data/pipeline.js';
-import { sparseCrossEntropy } from './loss.js';
+import { sparseCrossEntropy } from './cross_entropy.js';
+import type { SampleSet } from './dataset.js';
+import { batches } from './pipeline.js';
 import { tf } from '../core/node/tfjs.js';
 
 /** Metrics of a model on a set, with per-sample masks when asked. */

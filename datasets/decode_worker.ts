@@ -2,7 +2,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { parentPort } from 'node:worker_threads';
-import { serveWorker } from '../../core/node/worker_pool.js';
+import { serveWorker } from '../core/node/worker_pool.js';
 import { loadSample } from './load_sample.js';
 import type { LoadedSample, LoadRequest, SampleRef } from './sample_types.js';
 

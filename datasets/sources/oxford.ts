@@ -17,7 +17,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { DatasetError } from '../../../core/index.js';
+import { DatasetError } from '../../core/index.js';
 import type { SampleRef, Skip, SourceListing, Split } from '../sample_types.js';
 import { SOFT_TARGETS_DIR } from '../soft_targets.js';
 import { splitByName } from '../split.js';

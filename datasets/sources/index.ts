@@ -1,5 +1,5 @@
 /** Lists the samples of any dataset spec. */
-import { createRandom, hashString, type DatasetSpec } from '../../../core/index.js';
+import { createRandom, hashString, type DatasetSpec } from '../../core/index.js';
 import type { SampleRef, SourceListing } from '../sample_types.js';
 import { listFeedback } from './feedback.js';
 import { listFolder } from './folder.js';

@@ -20,8 +20,8 @@ import {
   type InputNormalization,
   type Logger,
   type ModelGeometry,
-} from '../../core/index.js';
-import { defaultPoolSize, WorkerPool } from '../../core/node/worker_pool.js';
+} from '../core/index.js';
+import { defaultPoolSize, WorkerPool } from '../core/node/worker_pool.js';
 import { loadSample } from './load_sample.js';
 import { SPLITS, type LoadedSample, type LoadRequest, type SampleRef, type Skip, type Split } from './sample_types.js';
 import { listSources } from './sources/index.js';

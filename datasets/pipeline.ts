@@ -4,7 +4,7 @@
  * and prefetch of the next batch while the current one trains. Everything random is derived from
  * (seed, epoch, position), so an epoch can be replayed from any batch after a restart.
  */
-import { ContractError, createRandom, DEFAULT_GEOMETRY, flipHorizontal, hashSeed, INPUT_CHANNELS, type InputSize } from '../../core/index.js';
+import { ContractError, createRandom, DEFAULT_GEOMETRY, flipHorizontal, hashSeed, INPUT_CHANNELS, type InputSize } from '../core/index.js';
 import type { SampleSet } from './dataset.js';
 import { packSoftTargets } from './soft_targets.js';
 

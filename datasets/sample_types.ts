@@ -1,5 +1,5 @@
 /** What a dataset source lists and what the decoder makes of it. */
-import type { ModelGeometry } from '../../core/index.js';
+import type { ModelGeometry } from '../core/index.js';
 
 /**
  * Which part of a dataset a sample belongs to: `train` is fitted on; `val` is held out from
