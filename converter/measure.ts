@@ -2,7 +2,7 @@
  * What a conversion measures, in one place, for edgeseg's own graphs and imported models alike:
  * the held-out and calibration sets, loaded once (at the parent's size and normalization), the
  * masks a model predicts on them (tfjs, or ONNX Runtime), the activation ranges it calibrates,
- * and the one accuracy gate. The converter's only door into trainer/'s data sets.
+ * and the one accuracy gate. The converter's only door into datasets/.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
