@@ -1,6 +1,8 @@
 /** Evaluation without gradients: loss and segmentation metrics over a sample set, in batches. */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfusionMatrix, DEFAULT_GEOMETRY, INPUT_CHANNELS, type InputSize, type ModelGeometry, type ModelRunner, type SegmentationMetrics } from '../core/index.js';
+import { ConfusionMatrix, INPUT_CHANNELS, type InputSize, type ModelGeometry, type SegmentationMetrics } from '../core/index.js';
+import { DEFAULT_GEOMETRY } from '../core/contract.js';
+import { type ModelRunner } from '../core/engine.js';
 import type { SampleSet } from './data/dataset.js';
 import { batches } from './data/pipeline.js';
 import { sparseCrossEntropy } from './loss.js';
