@@ -13,7 +13,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { INPUT_SIZE, parseDatasetSpecs } from '../core/index.js';
+import { INPUT_SIZE } from '../core/index.js';
+import { parseDatasetSpecs } from '../core/dataset_spec.js';
 import { activateWasm } from '../core/node/backends/wasm.js';
 import { activateWebgpu, gpuDevicePresent, probeWebgpu } from '../core/node/backends/webgpu.js';
 import { threadCpuMs } from '../core/node/thread_cpu.js';

@@ -1,5 +1,6 @@
 /** What every CLI command shares: one logger (level and format from flags or env) and error exits. */
-import { ConfigError, createLogger, describeError, EdgesegError, jsonSink, consoleSink, type Logger, type LogLevel } from '../core/index.js';
+import { ConfigError, createLogger, EdgesegError, jsonSink, consoleSink, type Logger, type LogLevel } from '../core/index.js';
+import { describeError } from '../core/errors.js';
 
 export interface GlobalOptions {
   logLevel?: LogLevel;

@@ -1,5 +1,8 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { chooseEngine, isOnnxOnly, onnxFileOf, type EngineRequest, type Logger, type ModelCard, type ModelRunner } from '../core/index.js';
+import { type EngineRequest, type Logger, type ModelCard } from '../core/index.js';
+import { isOnnxOnly, onnxFileOf } from '../core/artifacts.js';
+import { type ModelRunner } from '../core/engine.js';
+import { chooseEngine } from '../core/engine_choice.js';
 import { loadLayersModel, readModelDir } from '../core/node/artifact_fs.js';
 import { resolveModelRef } from '../core/node/registry.js';
 import { selectBackend, type ActiveBackend, type TrainingBackend } from '../core/node/backends/select.js';

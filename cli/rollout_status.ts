@@ -1,5 +1,5 @@
 /** Printing a rollout's evidence (`edgeseg models status`, `edgeseg loop`). */
-import type { ArmEvidence, RolloutEvidence } from '../core/index.js';
+import type { ArmEvidence, RolloutEvidence } from '../core/rollout.js';
 
 const pct = (x: number | null, digits = 1) => (x === null ? 'n/a' : `${(100 * x).toFixed(digits)}%`);
 

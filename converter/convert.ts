@@ -11,7 +11,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, createLogger, normalizationOf, type ModelCard } from '../core/index.js';
+import { ConfigError, createLogger, type ModelCard } from '../core/index.js';
+import { normalizationOf } from '../core/contract.js';
 import { readModelDir, writeModelDir } from '../core/node/artifact_fs.js';
 import { selectBackend } from '../core/node/backends/select.js';
 import { publishRun, resolveModelRef, stageVersion } from '../core/node/registry.js';

@@ -6,7 +6,8 @@
  * fp16 weights, or int8 QDQ calibrated on data) gated the same way (`exportOnnxModel`).
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { normalizationOf, tfjsModelOf } from '../core/index.js';
+import { tfjsModelOf } from '../core/artifacts.js';
+import { normalizationOf } from '../core/contract.js';
 import type { VerifiedModelDir } from '../core/node/artifact_fs.js';
 import type { ActiveBackend } from '../core/node/backends/select.js';
 import { tf, tfl } from '../core/node/tfjs.js';

@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, isOnnxOnly, onnxFileOf, type ModelCard } from '../core/index.js';
+import { ConfigError, type ModelCard } from '../core/index.js';
+import { isOnnxOnly, onnxFileOf } from '../core/artifacts.js';
 import type { VerifiedModelDir } from '../core/node/artifact_fs.js';
 import type { ResolvedConvertOptions } from './convert_options.js';
 import { activationTensors, exposeTensors, parseForeignOnnx, qdqTargets, quantizeQdq } from './import/onnx_qdq.js';

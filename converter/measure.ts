@@ -6,7 +6,9 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
-import { CLASS_IDS_NAME, ConfusionMatrix, DatasetError, geometryOf, INPUT_CHANNELS, normalizationOf, OrtSession, type Logger, type ModelCard, type ModelContract, type ModelGeometry, type SegmentationMetrics } from '../core/index.js';
+import { ConfusionMatrix, DatasetError, geometryOf, INPUT_CHANNELS, type Logger, type ModelCard, type ModelContract, type ModelGeometry, type SegmentationMetrics } from '../core/index.js';
+import { CLASS_IDS_NAME, normalizationOf } from '../core/contract.js';
+import { OrtSession } from '../core/ort_runner.js';
 import { AccuracyGateError } from '../core/errors.js';
 import { tf } from '../core/node/tfjs.js';
 import { openDataset } from '../datasets/dataset.js';

@@ -5,7 +5,8 @@
  * converted.
  */
 import type { io } from '@tensorflow/tfjs-core';
-import type { ModelCard, ModelSource, Precision } from '../core/index.js';
+import type { ModelCard, Precision } from '../core/index.js';
+import type { ModelSource } from '../core/card.js';
 import type { CardDraft, ExtraFile, WriteModelDirOptions } from '../core/node/artifact_fs.js';
 import { codeRevision } from '../core/node/revision.js';
 import type { ModelFormat, ResolvedConvertOptions } from './convert_options.js';

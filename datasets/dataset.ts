@@ -6,21 +6,11 @@
  * dataset whose samples are all invalid fails (an empty split is the caller's to judge).
  */
 import { createHash } from 'node:crypto';
-import {
-  ConfigError,
-  DatasetError,
-  DEFAULT_GEOMETRY,
-  DEFAULT_NORMALIZATION,
-  describeError,
-  formatDatasetSpecs,
-  INPUT_NORMALIZATIONS,
-  isInputNormalization,
-  normalizeInputData,
-  parseDatasetSpecs,
-  type InputNormalization,
-  type Logger,
-  type ModelGeometry,
-} from '../core/index.js';
+import { ConfigError, DatasetError, INPUT_NORMALIZATIONS, type InputNormalization, type Logger, type ModelGeometry } from '../core/index.js';
+import { DEFAULT_GEOMETRY, DEFAULT_NORMALIZATION, isInputNormalization } from '../core/contract.js';
+import { formatDatasetSpecs, parseDatasetSpecs } from '../core/dataset_spec.js';
+import { describeError } from '../core/errors.js';
+import { normalizeInputData } from '../core/preprocess.js';
 import { defaultPoolSize, WorkerPool } from '../core/node/worker_pool.js';
 import { loadSample } from './load_sample.js';
 import { SPLITS, type LoadedSample, type LoadRequest, type SampleRef, type Skip, type Split } from './sample_types.js';

@@ -1,9 +1,11 @@
 /** Evaluation without gradients: loss and segmentation metrics over a sample set, in batches. */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfusionMatrix, DEFAULT_GEOMETRY, INPUT_CHANNELS, type InputSize, type ModelGeometry, type ModelRunner, type SegmentationMetrics } from '../core/index.js';
-import { sparseCrossEntropy } from './cross_entropy.js';
+import { ConfusionMatrix, INPUT_CHANNELS, type InputSize, type ModelGeometry, type SegmentationMetrics } from '../core/index.js';
+import { DEFAULT_GEOMETRY } from '../core/contract.js';
+import { type ModelRunner } from '../core/engine.js';
 import type { SampleSet } from './dataset.js';
 import { batches } from './pipeline.js';
+import { sparseCrossEntropy } from './cross_entropy.js';
 import { tf } from '../core/node/tfjs.js';
 
 /** Metrics of a model on a set, with per-sample masks when asked. */

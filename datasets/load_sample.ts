@@ -1,19 +1,10 @@
 /** One sample ref → preprocessed arrays (what the decode workers run). */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import {
-  DEFAULT_GEOMETRY,
-  decodeMaskPng,
-  decodePngChannel,
-  imageToInputData,
-  MaskCodecError,
-  maskToTarget,
-  SampleError,
-  syntheticSample,
-  trimapToClassIds,
-  type ClassMask,
-  type ModelGeometry,
-} from '../core/index.js';
+import { decodeMaskPng, MaskCodecError, SampleError, syntheticSample, type ModelGeometry } from '../core/index.js';
+import { DEFAULT_GEOMETRY } from '../core/contract.js';
+import { decodePngChannel } from '../core/mask_codec.js';
+import { imageToInputData, maskToTarget, trimapToClassIds, type ClassMask } from '../core/preprocess.js';
 import { decodeImageDescribed } from '../core/node/decode_image.js';
 import type { LoadedSample, SampleRef } from './sample_types.js';
 

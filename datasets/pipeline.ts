@@ -4,7 +4,10 @@
  * and prefetch of the next batch while the current one trains. Everything random is derived from
  * (seed, epoch, position), so an epoch can be replayed from any batch after a restart.
  */
-import { ContractError, createRandom, DEFAULT_GEOMETRY, flipHorizontal, hashSeed, INPUT_CHANNELS, type InputSize } from '../core/index.js';
+import { ContractError, INPUT_CHANNELS, type InputSize } from '../core/index.js';
+import { DEFAULT_GEOMETRY } from '../core/contract.js';
+import { flipHorizontal } from '../core/preprocess.js';
+import { createRandom, hashSeed } from '../core/random.js';
 import type { SampleSet } from './dataset.js';
 import { packSoftTargets } from './soft_targets.js';
 

@@ -1,4 +1,4 @@
-import { hashString } from '../core/index.js';
+import { hashString } from '../core/random.js';
 import type { Split } from './sample_types.js';
 
 /** Share of samples held out for validation when a source has no split of its own. */

@@ -10,7 +10,8 @@
  * not start the camera).
  */
 import { browserClientId, createSegmenter, drawMask, fetchModelIndex, type SegmentationResult, type Segmenter, type SegmenterInfo, type StreamHandle, type WebBackend, type WebEngine } from '../runtime-web/index.js';
-import { percentile, type ModelIndexEntry } from '../core/index.js';
+import { type ModelIndexEntry } from '../core/index.js';
+import { percentile } from '../core/metrics.js';
 import { initFeedback } from './feedback.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;

@@ -18,7 +18,6 @@ export {
   type StreamDriftOptions,
 } from './stream/options.js';
 export type { StreamFeedbackOptions } from './feedback/stream_intake.js';
-export { modelDigest } from '../core/node/registry.js';
 export { InferencePool, POOL_DEFAULTS, type InferencePoolOptions, type PoolSettings, type ActiveModel } from './pool/inference_pool.js';
 export { KafkaTransport, type KafkaTransportOptions } from './transport/kafka_transport.js';
 export type { Transport, ConsumerHandle, ConsumeOptions, InRecord, OutRecord, PartitionBatch, SaslOptions } from './transport/transport.js';

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { softwareAdapterReason } from '../core/index.js';
+import { softwareAdapterReason } from '../core/adapters.js';
 import type { WasmPaths, WebBackend } from './segmenter_api.js';
 import { BUNDLED_WASM_PATHS } from './wasm_paths.js';
 

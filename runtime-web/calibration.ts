@@ -5,7 +5,8 @@
  * clearly slower than the best median so far is cut short. Each step takes the engine's lock, so
  * frames and calibration runs take turns on tfjs' one active backend.
  */
-import { percentile, type ModelRunner } from '../core/index.js';
+import { type ModelRunner } from '../core/engine.js';
+import { percentile } from '../core/metrics.js';
 import type { CandidateRow, WebCandidate } from './segmenter_api.js';
 
 /** Timed runs per candidate after its warm-up runs. */

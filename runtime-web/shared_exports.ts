@@ -1,4 +1,7 @@
-/** What every runtime-web entry point exports besides its createSegmenter: drawing, options, defaults and types. */
+/**
+ * What every runtime-web entry point exports besides its createSegmenter: drawing, options, defaults
+ * and types. The model contract, engine and fit names they refer to are edgeseg/core's.
+ */
 export { drawMask, type DrawMaskOptions, type Rgb } from './draw_mask.js';
 export { drawOverlay } from './overlay.js';
 export {
@@ -39,6 +42,3 @@ export {
   type WebBackend,
   type WebEngine,
 } from './segmenter_api.js';
-export { CLASS_COLORS, CLASS_NAMES, MODEL_CONTRACT } from '../core/contract.js';
-export type { EngineChoice } from '../core/engine.js';
-export { FIT_MODES, type FitMode, type OutputSize } from '../core/output_geometry.js';

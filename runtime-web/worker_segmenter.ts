@@ -7,25 +7,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { transfer } from 'comlink';
-import {
-  BackendUnavailableError,
-  chooseEngine,
-  ConfigError,
-  fitPixels,
-  ModelFormatError,
-  normalizationOf,
-  outputDims,
-  resampleMap,
-  resizeMaskAsync,
-  resolveBackend,
-  summarizeLogits,
-  timeRuns,
-  type BackendCandidate,
-  type EngineChoice,
-  type FrameWindow,
-  type ModelContract,
-  type ModelRunner,
-} from '../core/index.js';
+import { BackendUnavailableError, ConfigError, ModelFormatError, type EngineChoice, type ModelContract } from '../core/index.js';
+import { resolveBackend, type BackendCandidate } from '../core/backend_resolver.js';
+import { normalizationOf } from '../core/contract.js';
+import { timeRuns, type ModelRunner } from '../core/engine.js';
+import { chooseEngine } from '../core/engine_choice.js';
+import { outputDims, type FrameWindow } from '../core/output_geometry.js';
+import { summarizeLogits } from '../core/postprocess.js';
+import { resizeMaskAsync } from '../core/preprocess.js';
+import { fitPixels, resampleMap } from '../core/upsample.js';
 import { activateBackend, probeBackend, watchDeviceLoss, type BackendProbe } from './backends.js';
 import { calibrate, type CalibrationStep } from './calibration.js';
 import { choiceKey, readChoice, writeChoice } from './choice_cache.js';

@@ -37,7 +37,7 @@ import { ProgressBar } from '../cli/progress.js';
 import { convert } from '../converter/convert.js';
 import { parseLabelsOption } from '../converter/import/labels.js';
 import { importModel } from '../converter/import/import_model.js';
-import { sha256Hex } from '../core/index.js';
+import { sha256Hex } from '../core/artifacts.js';
 import { selectBackend } from '../core/node/backends/select.js';
 import { readCard, REGISTRY_FILE, setAlias } from '../core/node/registry.js';
 import { PACKAGE_ROOT } from '../core/node/package_root.js';

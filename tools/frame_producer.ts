@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
-import { ConfigError, FRAME_SCHEMA, HEADER, parseDatasetSpecs, RAW_RGB8, syntheticSample, type FrameContentType } from '../core/index.js';
+import { ConfigError, FRAME_SCHEMA, HEADER, RAW_RGB8, syntheticSample, type FrameContentType } from '../core/index.js';
+import { parseDatasetSpecs } from '../core/dataset_spec.js';
 import { sampleKey, type SampleRef } from '../datasets/sample_types.js';
 import { listSources } from '../datasets/sources/index.js';
 import type { OutRecord, Transport } from '../runtime-node/transport/transport.js';

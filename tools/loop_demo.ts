@@ -30,7 +30,9 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, normalizationOf, parseDatasetSpecs, topicNames, type Logger } from '../core/index.js';
+import { createLogger, topicNames, type Logger } from '../core/index.js';
+import { normalizationOf } from '../core/contract.js';
+import { parseDatasetSpecs } from '../core/dataset_spec.js';
 import { FeedbackStore } from '../core/node/feedback_store.js';
 import { setAlias } from '../core/node/registry.js';
 import { loadLayersModel } from '../core/node/artifact_fs.js';

@@ -7,19 +7,9 @@
  * caps and commits are RequestLabeler's.
  */
 import { readFileSync } from 'node:fs';
-import {
-  CLASS_BACKGROUND,
-  ConfigError,
-  decodeMaskPng,
-  encodeMaskPng,
-  FEEDBACK_SCHEMA_MESSAGE,
-  parseDatasetSpecs,
-  syntheticSample,
-  toBase64,
-  type ClassMask,
-  type FeedbackMessage,
-  type LabelRequestMessage,
-} from '../core/index.js';
+import { CLASS_BACKGROUND, ConfigError, decodeMaskPng, encodeMaskPng, FEEDBACK_SCHEMA_MESSAGE, syntheticSample, toBase64, type FeedbackMessage, type LabelRequestMessage } from '../core/index.js';
+import { parseDatasetSpecs } from '../core/dataset_spec.js';
+import { type ClassMask } from '../core/preprocess.js';
 import { sampleKey, type SampleRef } from '../datasets/sample_types.js';
 import { listSources } from '../datasets/sources/index.js';
 import type { Transport } from '../runtime-node/transport/transport.js';

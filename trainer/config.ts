@@ -2,7 +2,9 @@
  * The trainer's configuration: one typed object, from CLI flags or a JSON config file, filled with
  * documented defaults and checked by `resolveTrainConfig` with errors that name the field.
  */
-import { ConfigError, parseDatasetSpecs, z } from '../core/index.js';
+import { ConfigError } from '../core/index.js';
+import { parseDatasetSpecs } from '../core/dataset_spec.js';
+import { z } from '../core/schemas.js';
 import { TRAINING_BACKENDS, type TrainingBackend } from '../core/node/backends/select.js';
 import { isModelName, MODEL_NAMES } from './models/index.js';
 import { checkEncoderFreeze } from './pretrained/encoder_freeze.js';

@@ -7,7 +7,9 @@
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfigError, createLogger, DatasetError, EdgesegError, INPUT_SIZE, parseJsonText, unitInputData, type Logger, type ModelCard } from '../core/index.js';
+import { ConfigError, createLogger, DatasetError, EdgesegError, INPUT_SIZE, type Logger, type ModelCard } from '../core/index.js';
+import { unitInputData } from '../core/preprocess.js';
+import { parseJsonText } from '../core/schemas.js';
 import { saveLayersModel } from '../core/node/artifact_fs.js';
 import { writeFileAtomic } from '../core/node/fs_atomic.js';
 import { listModelNames, listStaged, publishRun, reserveVersion } from '../core/node/registry.js';

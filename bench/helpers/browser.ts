@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import sharp from 'sharp';
-import { createRandom, syntheticSample, type PixelImage } from '../../core/index.js';
+import { syntheticSample, type PixelImage } from '../../core/index.js';
+import { createRandom } from '../../core/random.js';
 
 const CHROMIUM = process.env.EDGESEG_CHROMIUM ?? '/usr/bin/chromium';
 const BASE_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];

@@ -9,7 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { CLASS_BACKGROUND, CLASS_PET, ConfusionMatrix, onnxFileOf, ortSessionOptions, percentile, type SegmentationMetrics } from '../../core/index.js';
+import { CLASS_BACKGROUND, CLASS_PET, ConfusionMatrix, type SegmentationMetrics } from '../../core/index.js';
+import { onnxFileOf } from '../../core/artifacts.js';
+import { percentile } from '../../core/metrics.js';
+import { ortSessionOptions } from '../../core/ort_runner.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { readCard } from '../../core/node/registry.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';

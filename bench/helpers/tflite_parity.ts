@@ -6,7 +6,9 @@
  * same bytes.
  */
 import * as ort from 'onnxruntime-node';
-import { imageToInputData, INPUT_NAME, ortSessionOptions, type InputNormalization, type InputSize, type PixelImage } from '../../core/index.js';
+import { INPUT_NAME, type InputNormalization, type InputSize, type PixelImage } from '../../core/index.js';
+import { ortSessionOptions } from '../../core/ort_runner.js';
+import { imageToInputData } from '../../core/preprocess.js';
 import { tfliteToOnnx } from '../../converter/import/tflite/to_onnx.js';
 // tfjs set up for Node (core's preprocessing runs on its cpu backend).
 import '../../core/node/tfjs.js';

@@ -1,5 +1,6 @@
 /** Runs a few identical training steps of a tiny U-Net on one backend, for cross-backend parity tests. */
-import { imageToInputData, maskToTarget, syntheticSample } from '../../core/index.js';
+import { syntheticSample } from '../../core/index.js';
+import { imageToInputData, maskToTarget } from '../../core/preprocess.js';
 import { sparseCrossEntropy } from '../../datasets/cross_entropy.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/seeded_weights.js';

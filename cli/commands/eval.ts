@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { ConfigError, geometryOf, normalizationOf } from '../../core/index.js';
+import { ConfigError, geometryOf } from '../../core/index.js';
+import { normalizationOf } from '../../core/contract.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { openDataset, type SampleSet, type SplitChoice } from '../../datasets/dataset.js';
 import { SPLITS } from '../../datasets/sample_types.js';

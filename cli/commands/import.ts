@@ -1,6 +1,7 @@
 /** `edgeseg import`: a Keras, tfjs, ONNX or TFLite model trained elsewhere → a registry version (converter/import/). */
 import type { Command } from 'commander';
-import { ConfigError, INPUT_NORMALIZATIONS, isInputNormalization, type InputNormalization } from '../../core/index.js';
+import { ConfigError, INPUT_NORMALIZATIONS, type InputNormalization } from '../../core/index.js';
+import { isInputNormalization } from '../../core/contract.js';
 import { importModel } from '../../converter/import/import_model.js';
 import { parseLabelsOption } from '../../converter/import/labels.js';
 import { cliLogger, type GlobalOptions } from '../context.js';

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { readModelDir } from '../../core/node/artifact_fs.js';
 import { graphFromArtifacts } from '../../converter/fold.js';
 import { resolveModelRef } from '../../core/node/registry.js';
-import { DTYPE_BYTES, geometryOf } from '../../core/index.js';
+import { geometryOf } from '../../core/index.js';
+import { DTYPE_BYTES } from '../../core/artifacts.js';
 
 export function registerInspect(program: Command): void {
   program

@@ -3,7 +3,8 @@ import { DEFAULT_TEACHER_CLASSES, teacherRefOf } from '../../runtime-node/loop/t
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
-import { ConfigError, describeError, parseDriftReference } from '../../core/index.js';
+import { ConfigError, parseDriftReference } from '../../core/index.js';
+import { describeError } from '../../core/errors.js';
 import { resolveBrokers } from '../../runtime-node/transport/brokers.js';
 import { readState, startBroker, stopBroker } from '../../tools/dev_broker.js';
 import { startClosedLoop } from '../../runtime-node/loop/closed_loop.js';

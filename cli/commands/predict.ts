@@ -2,7 +2,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import sharp from 'sharp';
-import { backgroundClassOf, blendOverlay, classMasksAt, ConfigError, encodeMaskPng, ENGINE_KINDS, geometryOf, imageToInput, normalizationOf, outputDims, parseOutputSize, type EngineRequest, type SampleError } from '../../core/index.js';
+import { ConfigError, encodeMaskPng, ENGINE_KINDS, geometryOf, type EngineRequest, type SampleError } from '../../core/index.js';
+import { backgroundClassOf, normalizationOf } from '../../core/contract.js';
+import { outputDims, parseOutputSize } from '../../core/output_geometry.js';
+import { blendOverlay } from '../../core/overlay.js';
+import { imageToInput } from '../../core/preprocess.js';
+import { classMasksAt } from '../../core/upsample.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';

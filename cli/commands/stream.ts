@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { ConfigError, DEFAULT_TOPIC_PREFIX, describeError, parseDriftReference, parseOutputSize } from '../../core/index.js';
+import { ConfigError, DEFAULT_TOPIC_PREFIX, parseDriftReference } from '../../core/index.js';
+import { describeError } from '../../core/errors.js';
+import { parseOutputSize } from '../../core/output_geometry.js';
 import { DRIFT_MONITOR_DEFAULTS } from '../../core/drift.js';
 import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 import { resolveBrokers } from '../../runtime-node/transport/brokers.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readModelDir } from '../../core/node/artifact_fs.js';
-import { onnxFileOf } from '../../core/index.js';
+import { onnxFileOf } from '../../core/artifacts.js';
 import { resolveModelRef } from '../../core/node/registry.js';
 
 export function registerVerify(program: Command): void {

@@ -8,20 +8,10 @@
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import {
-  CLASS_NAMES,
-  ConfigError,
-  contractFor,
-  INPUT_NORMALIZATIONS,
-  isInputNormalization,
-  NUM_CLASSES,
-  sha256Hex,
-  type InputNormalization,
-  type Logger,
-  type ModelCard,
-  type ModelSource,
-  type SourceFormat,
-} from '../../core/index.js';
+import { CLASS_NAMES, ConfigError, INPUT_NORMALIZATIONS, NUM_CLASSES, type InputNormalization, type Logger, type ModelCard } from '../../core/index.js';
+import { sha256Hex } from '../../core/artifacts.js';
+import { type ModelSource, type SourceFormat } from '../../core/card.js';
+import { contractFor, isInputNormalization } from '../../core/contract.js';
 import { writeModelDir } from '../../core/node/artifact_fs.js';
 import { DEFAULT_MODELS_ROOT, publishRun, reserveVersion } from '../../core/node/registry.js';
 import { codeRevision } from '../../core/node/revision.js';

@@ -7,7 +7,8 @@
  * PyTorch exports often leave it symbolic), which also proves ONNX Runtime loads it.
  */
 import * as ort from 'onnxruntime-node';
-import { INPUT_CHANNELS, INPUT_NORMALIZATIONS, INPUT_SIZE, type InputNormalization, type ModelContract, type TensorLayout } from '../../core/index.js';
+import { INPUT_CHANNELS, INPUT_NORMALIZATIONS, INPUT_SIZE, type InputNormalization, type ModelContract } from '../../core/index.js';
+import { type TensorLayout } from '../../core/contract.js';
 import { decodeModel, ONNX_DTYPE, type ModelProto, type ValueInfoProto } from '../onnx/proto.js';
 import { ImportError } from '../../core/errors.js';
 

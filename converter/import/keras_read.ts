@@ -8,7 +8,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { io } from '@tensorflow/tfjs-core';
-import { describeIssues, parseJsonBounded, weightsManifest, type SourceFormat } from '../../core/index.js';
+import { parseJsonBounded } from '../../core/bounded_json.js';
+import { type SourceFormat } from '../../core/card.js';
+import { describeIssues, weightsManifest } from '../../core/schemas.js';
 import { readFileCapped, resolveInside } from '../../core/node/safe_read.js';
 import { Hdf5File } from './hdf5.js';
 import { ImportError } from '../../core/errors.js';

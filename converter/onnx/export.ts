@@ -7,20 +7,8 @@
  * are NCHW, ONNX's layout: one Transpose after the input and one before the output, nothing in
  * between. An optional `class_ids` output (uint8 [N, 128, 128]) is the in-graph argmax.
  */
-import {
-  CLASS_IDS_NAME,
-  ContractError,
-  DEFAULT_NORMALIZATION,
-  INPUT_CHANNELS,
-  INPUT_NAME,
-  INPUT_NORMALIZATIONS,
-  INPUT_SIZE,
-  isInputNormalization,
-  ModelFormatError,
-  NUM_CLASSES,
-  OUTPUT_NAME,
-  type InputNormalization,
-} from '../../core/index.js';
+import { ContractError, INPUT_CHANNELS, INPUT_NAME, INPUT_NORMALIZATIONS, INPUT_SIZE, ModelFormatError, NUM_CLASSES, OUTPUT_NAME, type InputNormalization } from '../../core/index.js';
+import { CLASS_IDS_NAME, DEFAULT_NORMALIZATION, isInputNormalization } from '../../core/contract.js';
 import type { LayerGraph, LayerJson } from '../graph.js';
 import { OnnxGraphBuilder } from './builder.js';
 import { LAYER_EMITTERS, type OnnxTensor } from './layers.js';

@@ -7,23 +7,10 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { MAX_MODEL_FILE_BYTES, readFileCapped } from './safe_read.js';
 import { join, resolve, sep } from 'node:path';
-import {
-  CARD_JSON,
-  CARD_SCHEMA,
-  contractFor,
-  formatSha256Sums,
-  MODEL_JSON,
-  ModelFormatError,
-  readVerifiedModel,
-  SHA256SUMS,
-  sha256Hex,
-  shardWeights,
-  tfjsModelOf,
-  type InputNormalization,
-  type ModelCard,
-  type ModelContract,
-  type VerifiedModel,
-} from '../index.js';
+import { CARD_JSON, MODEL_JSON, ModelFormatError, readVerifiedModel, SHA256SUMS, type InputNormalization, type ModelCard, type ModelContract, type VerifiedModel } from '../index.js';
+import { formatSha256Sums, sha256Hex, shardWeights, tfjsModelOf } from '../artifacts.js';
+import { CARD_SCHEMA } from '../card.js';
+import { contractFor } from '../contract.js';
 import type { io } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { tf, tfl } from './tfjs.js';

@@ -10,7 +10,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, ModelFormatError, CARD_JSON, parseJsonText, type ModelCard, type RolloutState } from '../index.js';
+import { ConfigError, ModelFormatError, CARD_JSON, type ModelCard } from '../index.js';
+import { type RolloutState } from '../rollout.js';
+import { parseJsonText } from '../schemas.js';
 import { withLock, writeFileAtomic } from './fs_atomic.js';
 import { osError, withOsErrors } from './safe_read.js';
 

@@ -6,7 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CARD_JSON, checkWeight, ConfigError, ModelFormatError, type RolloutEvidence, type RolloutState } from '../index.js';
+import { CARD_JSON, ConfigError, ModelFormatError } from '../index.js';
+import { checkWeight, type RolloutEvidence, type RolloutState } from '../rollout.js';
 import { registryEntry, updateRegistryEntry, type AliasMove, type RegistryEntry } from './registry.js';
 
 /** How a rollout ended. */

@@ -9,7 +9,8 @@
  */
 import { availableParallelism } from 'node:os';
 import type { MessagePort, TransferListItem, Worker } from 'node:worker_threads';
-import { deserializeError, EdgesegError, serializeError, type SerializedError } from '../index.js';
+import { EdgesegError } from '../index.js';
+import { deserializeError, serializeError, type SerializedError } from '../error_codec.js';
 import { startWorker } from './start_worker.js';
 
 /** A request message to a pool worker. */

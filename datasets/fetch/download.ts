@@ -10,7 +10,8 @@
 import { existsSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DatasetFetchError, describeError } from '../../core/index.js';
+import { DatasetFetchError } from '../../core/index.js';
+import { describeError } from '../../core/errors.js';
 
 export interface DownloadOptions {
   /** Attempts in all, the first included, before DOWNLOAD_FAILED. @default 5 */

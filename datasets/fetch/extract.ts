@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Unpack, type ReadEntry } from 'tar';
-import { DatasetFetchError, describeError } from '../../core/index.js';
+import { DatasetFetchError } from '../../core/index.js';
+import { describeError } from '../../core/errors.js';
 
 const PLAIN_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 

@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DatasetFetchError, parseJsonText } from '../../core/index.js';
+import { DatasetFetchError } from '../../core/index.js';
+import { parseJsonText } from '../../core/schemas.js';
 import { withOsErrors } from '../../core/node/safe_read.js';
 import { downloadResumable } from './download.js';
 import { extractTarGz, moveIntoPlace } from './extract.js';

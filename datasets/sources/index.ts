@@ -1,5 +1,6 @@
 /** Lists the samples of any dataset spec. */
-import { createRandom, hashString, type DatasetSpec } from '../../core/index.js';
+import { type DatasetSpec } from '../../core/dataset_spec.js';
+import { createRandom, hashString } from '../../core/random.js';
 import type { SampleRef, SourceListing } from '../sample_types.js';
 import { listFeedback } from './feedback.js';
 import { listFolder } from './folder.js';

@@ -1,4 +1,4 @@
-import { syntheticId } from '../../core/index.js';
+import { syntheticId } from '../../core/synthetic.js';
 import type { SourceListing } from '../sample_types.js';
 import { splitByName } from '../split.js';
 

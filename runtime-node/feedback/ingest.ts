@@ -13,20 +13,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import sharp from 'sharp';
-import {
-  ContractError,
-  decodeMaskPng,
-  DEFAULT_PNG_MASK_LIMITS,
-  pngSize,
-  describeError,
-  EdgesegError,
-  fromBase64,
-  NUM_CLASSES,
-  parseFeedback,
-  RAW_RGB8,
-  type FeedbackMessage,
-  type Logger,
-} from '../../core/index.js';
+import { ContractError, decodeMaskPng, EdgesegError, fromBase64, NUM_CLASSES, parseFeedback, RAW_RGB8, type FeedbackMessage, type Logger } from '../../core/index.js';
+import { describeError } from '../../core/errors.js';
+import { DEFAULT_PNG_MASK_LIMITS, pngSize } from '../../core/mask_codec.js';
 import { FeedbackStore, type FeedbackSample, type FeedbackVersion } from '../../core/node/feedback_store.js';
 import type { RouteHandler } from '../http/server.js';
 import { deadLetterRecord, type DeadLetterLimits } from '../transport/dead_letter.js';

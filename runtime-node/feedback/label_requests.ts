@@ -3,7 +3,8 @@
  * top-1/top-2 margin is low are kept in the feedback store and announced on the label-requests
  * topic, at most `maxPerMinute` of them (a token bucket), so labellers see the most useful frames first.
  */
-import { LABEL_REQUEST_SCHEMA, maxEntropy, type LabelRequestMessage } from '../../core/index.js';
+import { LABEL_REQUEST_SCHEMA, type LabelRequestMessage } from '../../core/index.js';
+import { maxEntropy } from '../../core/postprocess.js';
 import { FeedbackStore, type PendingFrame } from '../../core/node/feedback_store.js';
 import type { ValidFrame } from '../transport/frame_validation.js';
 

@@ -14,7 +14,9 @@
  * missing when it first looked worse).
  */
 import { EventEmitter } from 'node:events';
-import { createLogger, describeError, type Logger, type RolloutEvidence, type RolloutState } from '../../core/index.js';
+import { createLogger, type Logger } from '../../core/index.js';
+import { describeError } from '../../core/errors.js';
+import { type RolloutEvidence, type RolloutState } from '../../core/rollout.js';
 import { readRollout, recordEvidence } from '../../core/node/rollout.js';
 import { GATE_DEFAULTS } from './gate.js';
 import type { Publisher } from './promotion.js';

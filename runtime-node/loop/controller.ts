@@ -12,7 +12,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
-import { createLogger, describeError, type DriftReport, type Logger } from '../../core/index.js';
+import { createLogger, type DriftReport, type Logger } from '../../core/index.js';
+import { describeError } from '../../core/errors.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { promote, publishDecision, type Publisher } from './promotion.js';
 import { championDir, trainedRoot } from '../../core/node/registry.js';

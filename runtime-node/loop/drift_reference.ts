@@ -4,7 +4,11 @@
  * preprocessed image, class coverage and mean confidence of each output).
  */
 import { writeFileSync } from 'node:fs';
-import { buildDriftReference, geometryOf, imageDriftStats, normalizationOf, normalizeInput, summarizeLogits, type DriftReference, type FrameDriftStats, type Logger } from '../../core/index.js';
+import { geometryOf, type DriftReference, type Logger } from '../../core/index.js';
+import { normalizationOf } from '../../core/contract.js';
+import { buildDriftReference, imageDriftStats, type FrameDriftStats } from '../../core/drift.js';
+import { summarizeLogits } from '../../core/postprocess.js';
+import { normalizeInput } from '../../core/preprocess.js';
 import { loadLayersModel } from '../../core/node/artifact_fs.js';
 import { selectBackend, type TrainingBackend } from '../../core/node/backends/select.js';
 import { openDataset } from '../../datasets/dataset.js';

@@ -5,7 +5,8 @@
  * questions (core/node/registry.ts).
  */
 import { resolve } from 'node:path';
-import { ConfigError, formatDatasetSpecs, parseDatasetSpecs, type ModelCard } from '../../core/index.js';
+import { ConfigError, type ModelCard } from '../../core/index.js';
+import { formatDatasetSpecs, parseDatasetSpecs } from '../../core/dataset_spec.js';
 
 function trainingData(card: ModelCard): string {
   const data = (card.training as { data?: string } | null)?.data ?? card.dataset?.spec;

@@ -7,7 +7,9 @@
  * `<models>/<name>/.gate/`; promotion is promotion.ts's job.
  */
 import { resolve } from 'node:path';
-import { ConfigError, createLogger, DatasetError, describeError, normalizationOf, type Logger, type ModelCard, type Precision } from '../../core/index.js';
+import { ConfigError, createLogger, DatasetError, type Logger, type ModelCard, type Precision } from '../../core/index.js';
+import { normalizationOf } from '../../core/contract.js';
+import { describeError } from '../../core/errors.js';
 import { AccuracyGateError, convert } from '../../converter/convert.js';
 import { loadLayersModel } from '../../core/node/artifact_fs.js';
 import { selectBackend, type TrainingBackend } from '../../core/node/backends/select.js';

@@ -3,7 +3,8 @@
  * training step holds its thread for seconds, which would starve the Kafka heartbeats and the
  * inference pool's callbacks of the serving thread.
  */
-import { deserializeError, EdgesegError, type LogRecord, type SerializedError } from '../../core/index.js';
+import { EdgesegError, type LogRecord } from '../../core/index.js';
+import { deserializeError, type SerializedError } from '../../core/error_codec.js';
 import { startWorker } from '../../core/node/start_worker.js';
 import type { TrainEvent } from '../../trainer/train.js';
 import type { RetrainOptions, RetrainResult } from './retrain.js';

@@ -4,7 +4,8 @@
  * event loop — Kafka heartbeats, inference, HTTP — never waits on a training step.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createLogger, serializeError, type LogRecord } from '../../core/index.js';
+import { createLogger, type LogRecord } from '../../core/index.js';
+import { serializeError } from '../../core/error_codec.js';
 import { retrain, type RetrainOptions } from './retrain.js';
 import type { RetrainWorkerMessage } from './retrain_isolated.js';
 

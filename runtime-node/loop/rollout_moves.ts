@@ -4,7 +4,7 @@
  * moves, announced on `edgeseg.models` like any promotion, so every service hot-swaps), and a
  * canary rolled back or aborted (the champion stays; a decision on `edgeseg.events`).
  */
-import type { RolloutState } from '../../core/index.js';
+import type { RolloutState } from '../../core/rollout.js';
 import { endRollout, startCanary, type RolloutOutcome } from '../../core/node/rollout.js';
 import { modelEvent, publishDecision, type Publisher } from './promotion.js';
 

@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { INPUT_SIZE, maskAgreement, normalizeInput, preprocessPixels, type InputNormalization } from '../../core/index.js';
+import { INPUT_SIZE, type InputNormalization } from '../../core/index.js';
+import { maskAgreement } from '../../core/metrics.js';
+import { normalizeInput, preprocessPixels } from '../../core/preprocess.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import type { FeedbackStore } from '../../core/node/feedback_store.js';
 import { tf } from '../../core/node/tfjs.js';

@@ -8,7 +8,11 @@
  * During a rollout a second version, the canary, is loaded beside the active one and serves the
  * frames whose route key (sensor id) hashes onto its arm (core/rollout.ts).
  */
-import { armOf, checkWeight, chooseEngine, ConfigError, DEFAULT_ORT_THREADS, ENGINE_KINDS, isOnnxOnly, onnxFileOf, type Arm, type EngineChoice, type EngineRequest, type ModelCard } from '../../core/index.js';
+import { ConfigError, ENGINE_KINDS, type EngineChoice, type EngineRequest, type ModelCard } from '../../core/index.js';
+import { isOnnxOnly, onnxFileOf } from '../../core/artifacts.js';
+import { chooseEngine } from '../../core/engine_choice.js';
+import { DEFAULT_ORT_THREADS } from '../../core/ort_runner.js';
+import { armOf, checkWeight, type Arm } from '../../core/rollout.js';
 import { readModelDir } from '../../core/node/artifact_fs.js';
 import { defaultPoolSize, WorkerPool } from '../../core/node/worker_pool.js';
 import type { FrameInput, FrameOutcome, InferenceRequest, InferenceResponse, InferenceWorkerData, InferOptions } from './protocol.js';

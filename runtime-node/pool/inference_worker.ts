@@ -5,23 +5,14 @@
  * encodes masks of the card's size and classes.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  classMasksAt,
-  encodeMaskPng,
-  encodeRle,
-  FrameError,
-  geometryOf,
-  normalizationOf,
-  outputDims,
-  RAW_RGB8,
-  resizeMask,
-  summarizeOutput,
-  toBase64,
-  preprocessPixels,
-  imageDriftStats,
-  type PixelImage,
-  type Segmentation,
-} from '../../core/index.js';
+import { encodeMaskPng, encodeRle, FrameError, geometryOf, RAW_RGB8, toBase64, type PixelImage } from '../../core/index.js';
+import { normalizationOf } from '../../core/contract.js';
+import { imageDriftStats } from '../../core/drift.js';
+import { summarizeOutput } from '../../core/engine.js';
+import { outputDims } from '../../core/output_geometry.js';
+import { type Segmentation } from '../../core/postprocess.js';
+import { resizeMask, preprocessPixels } from '../../core/preprocess.js';
+import { classMasksAt } from '../../core/upsample.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { tf } from '../../core/node/tfjs.js';

@@ -6,7 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ChecksumError, inputSizeOf, ModelFormatError, onnxFileOf, ortRunner, sha256Hex, tfjsRunner, timeRuns, type EngineKind, type ModelCard, type ModelRunner, type OrtSessionSettings } from '../../core/index.js';
+import { ChecksumError, ModelFormatError, type EngineKind, type ModelCard } from '../../core/index.js';
+import { onnxFileOf, sha256Hex } from '../../core/artifacts.js';
+import { inputSizeOf } from '../../core/contract.js';
+import { tfjsRunner, timeRuns, type ModelRunner } from '../../core/engine.js';
+import { ortRunner, type OrtSessionSettings } from '../../core/ort_runner.js';
 import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
 
 /** A verified model in one engine, with its card. */

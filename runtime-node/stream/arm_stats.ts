@@ -9,26 +9,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import {
-  ARM_REPORT_SCHEMA,
-  ConfusionMatrix,
-  decodeMaskPng,
-  decodeRle,
-  driftClassCount,
-  DriftMonitor,
-  fromBase64,
-  HEADER,
-  percentile,
-  resizeMask,
-  type Arm,
-  type ArmEvidence,
-  type ArmReport,
-  type ClassMask,
-  type FrameDriftStats,
-  type Logger,
-  type RleMask,
-  type RolloutEvidence,
-} from '../../core/index.js';
+import { ConfusionMatrix, decodeMaskPng, decodeRle, fromBase64, HEADER, type Logger, type RleMask } from '../../core/index.js';
+import { driftClassCount, DriftMonitor, type FrameDriftStats } from '../../core/drift.js';
+import { percentile } from '../../core/metrics.js';
+import { resizeMask, type ClassMask } from '../../core/preprocess.js';
+import { ARM_REPORT_SCHEMA, type Arm, type ArmEvidence, type ArmReport, type RolloutEvidence } from '../../core/rollout.js';
 import type { FeedbackStore } from '../../core/node/feedback_store.js';
 import type { OutRecord } from '../transport/transport.js';
 import type { StreamDriftOptions } from './options.js';

@@ -4,7 +4,8 @@
  * in `edgeseg_consumer_up{consumer}` and reported by /healthz and /readyz, instead of the
  * service answering "ok" while one of its doors is shut.
  */
-import { describeError, type Logger } from '../../core/index.js';
+import { type Logger } from '../../core/index.js';
+import { describeError } from '../../core/errors.js';
 import type { StreamMetrics } from './metrics.js';
 import type { ConsumerHandle } from '../transport/transport.js';
 

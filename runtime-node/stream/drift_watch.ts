@@ -6,16 +6,8 @@
  * Frames of a model whose class count is not the reference's are not compared (the service
  * checks the first model against its reference; a hot swap may bring another class count).
  */
-import {
-  DRIFT_EVENT_SCHEMA,
-  driftClassCount,
-  DriftMonitor,
-  HEADER,
-  type DriftReference,
-  type DriftReport,
-  type FrameDriftStats,
-  type Logger,
-} from '../../core/index.js';
+import { HEADER, type DriftReference, type DriftReport, type Logger } from '../../core/index.js';
+import { DRIFT_EVENT_SCHEMA, driftClassCount, DriftMonitor, type FrameDriftStats } from '../../core/drift.js';
 import type { StreamMetrics } from './metrics.js';
 import type { OutRecord } from '../transport/transport.js';
 import type { StreamDriftOptions } from './options.js';

@@ -11,7 +11,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeError, parseModelEvent, type Logger } from '../../core/index.js';
+import { parseModelEvent, type Logger } from '../../core/index.js';
+import { describeError } from '../../core/errors.js';
 import { modelDigest, resolveModelRef } from '../../core/node/registry.js';
 import { readRollout } from '../../core/node/rollout.js';
 import type { InferencePool } from '../pool/inference_pool.js';

@@ -5,17 +5,8 @@
  * resolved form, so a default is written in one place.
  */
 import { hostname } from 'node:os';
-import {
-  checkOutputSize,
-  ConfigError,
-  createLogger,
-  topicNames,
-  type DriftMonitorOptions,
-  type DriftReference,
-  type Logger,
-  type OutputSize,
-  type Topics,
-} from '../../core/index.js';
+import { ConfigError, createLogger, topicNames, type DriftMonitorOptions, type DriftReference, type Logger, type OutputSize, type Topics } from '../../core/index.js';
+import { checkOutputSize } from '../../core/output_geometry.js';
 import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 import { DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from '../transport/dead_letter.js';
 import { resolvePoolSettings, type PoolSettings } from '../pool/inference_pool.js';

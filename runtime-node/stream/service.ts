@@ -7,7 +7,11 @@
  * report back through the service's events.
  */
 import { EventEmitter } from 'node:events';
-import { classCountOf, ConfigError, describeError, driftClassCount, type DriftReference, type DriftReport, type Logger, type RolloutEvidence, type Topics } from '../../core/index.js';
+import { ConfigError, type DriftReference, type DriftReport, type Logger, type Topics } from '../../core/index.js';
+import { classCountOf } from '../../core/contract.js';
+import { driftClassCount } from '../../core/drift.js';
+import { describeError } from '../../core/errors.js';
+import { type RolloutEvidence } from '../../core/rollout.js';
 import { resolveModelRef } from '../../core/node/registry.js';
 import { InferencePool } from '../pool/inference_pool.js';
 import { startHttp } from '../http/server.js';

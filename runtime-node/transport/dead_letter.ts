@@ -17,7 +17,8 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { HEADER, normalizeHeaderNames } from '../../core/index.js';
+import { HEADER } from '../../core/index.js';
+import { normalizeHeaderNames } from '../../core/frame_headers.js';
 import { writeFileAtomic } from '../../core/node/fs_atomic.js';
 import type { InRecord, OutRecord } from './transport.js';
 

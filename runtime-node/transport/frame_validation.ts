@@ -6,19 +6,9 @@
  * record timestamp); then key, size limit, raw dimensions. Cheap checks only; whether an encoded
  * image decodes is found out by the worker (UNDECODABLE). Every failure is a FrameError with a code.
  */
-import {
-  CONTENT_TYPES,
-  FRAME_SCHEMA,
-  frameHeadersSchema,
-  FrameError,
-  HEADER,
-  normalizeHeaderNames,
-  normalizeMediaType,
-  parseCapturedAt,
-  RAW_RGB8,
-  sniffImageType,
-  type FrameContentType,
-} from '../../core/index.js';
+import { CONTENT_TYPES, FRAME_SCHEMA, FrameError, HEADER, RAW_RGB8, type FrameContentType } from '../../core/index.js';
+import { normalizeHeaderNames, normalizeMediaType, parseCapturedAt, sniffImageType } from '../../core/frame_headers.js';
+import { frameHeadersSchema } from '../../core/schemas.js';
 import type { InRecord } from './transport.js';
 
 /** Size bounds a frame record is checked against. */

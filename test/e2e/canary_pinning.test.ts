@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { armOf } from '../../core/index.js';
+import { armOf } from '../../core/rollout.js';
 import { setAlias } from '../../core/node/registry.js';
 import { startCanary } from '../../core/node/rollout.js';
 import { startWebServer } from '../../scripts/web_server.js';

@@ -3,7 +3,8 @@ import { readFileSync, truncateSync, writeFileSync, mkdirSync, cpSync } from 'no
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ConfigError, DatasetError, ModelFormatError, parseCard, syntheticSample, imageToInputData } from '../../core/index.js';
+import { ConfigError, DatasetError, ModelFormatError, parseCard, syntheticSample } from '../../core/index.js';
+import { imageToInputData } from '../../core/preprocess.js';
 import { saveLayersModel, readModelDir, type CardDraft } from '../../core/node/artifact_fs.js';
 import { AccuracyGateError, convert } from '../../converter/convert.js';
 import { graphFromArtifacts, graphToArtifacts, rewrite } from '../../converter/fold.js';
@@ -177,7 +178,7 @@ describe('converter', () => {
     json.weightsManifest[0].weights[0].shape = [3, 3, 3, 9];
     const text = JSON.stringify(json);
     writeFileSync(join(short, 'model.json'), text);
-    const { sha256Hex, parseSha256Sums, formatSha256Sums } = await import('../../core/index.js');
+    const { sha256Hex, parseSha256Sums, formatSha256Sums } = await import('../../core/artifacts.js');
     const sums = parseSha256Sums(readFileSync(join(short, 'SHA256SUMS'), 'utf8'));
     sums.set('model.json', await sha256Hex(new TextEncoder().encode(text)));
     writeFileSync(join(short, 'SHA256SUMS'), formatSha256Sums(sums));

@@ -3,22 +3,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import {
-  buildDriftReference,
-  decodeMaskPng,
-  decodeRle,
-  encodeMaskPng,
-  fromBase64,
-  HEADER,
-  imageToInputData,
-  maxEntropy,
-  nchwToNhwc,
-  nhwcToNchw,
-  parseLabelRequest,
-  parseSegmentation,
-  toBase64,
-  type RleMask,
-} from '../../core/index.js';
+import { decodeMaskPng, decodeRle, encodeMaskPng, fromBase64, HEADER, parseLabelRequest, parseSegmentation, toBase64, type RleMask } from '../../core/index.js';
+import { buildDriftReference } from '../../core/drift.js';
+import { maxEntropy } from '../../core/postprocess.js';
+import { imageToInputData } from '../../core/preprocess.js';
+import { nchwToNhwc, nhwcToNchw } from '../../core/tensor_layout.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';

@@ -3,7 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFi
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { decodePngChannel, LABEL_REQUEST_SCHEMA, parseCard, topicNames, type LabelRequestMessage } from '../../core/index.js';
+import { LABEL_REQUEST_SCHEMA, parseCard, topicNames, type LabelRequestMessage } from '../../core/index.js';
+import { decodePngChannel } from '../../core/mask_codec.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';
 import { PACKAGE_ROOT } from '../../core/node/package_root.js';
 import { TeacherLabeler } from '../../runtime-node/loop/teacher_labeler.js';

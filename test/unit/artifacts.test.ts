@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { ChecksumError, ModelFormatError, ContractError, parseSha256Sums } from '../../core/index.js';
+import { ChecksumError, ModelFormatError, ContractError } from '../../core/index.js';
+import { parseSha256Sums } from '../../core/artifacts.js';
 import { loadLayersModel, readModelDir, saveLayersModel } from '../../core/node/artifact_fs.js';
 import { aliases, listStaged, listVersions, publishRun, reserveVersion, resolveModelRef, setAlias, stageVersion, stagingDir } from '../../core/node/registry.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
@@ -61,7 +62,7 @@ describe('model artifacts and registry', () => {
     card.contract.classes = ['a', 'b', 'c', 'd'];
     const text = JSON.stringify(card);
     writeFileSync(cardPath, text);
-    const { sha256Hex, formatSha256Sums } = await import('../../core/index.js');
+    const { sha256Hex, formatSha256Sums } = await import('../../core/artifacts.js');
     const sums = parseSha256Sums(readFileSync(join(dir, 'SHA256SUMS'), 'utf8'));
     sums.set('card.json', await sha256Hex(new TextEncoder().encode(text)));
     writeFileSync(join(dir, 'SHA256SUMS'), formatSha256Sums(sums));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ArmEvidence, RolloutEvidence } from '../../core/index.js';
+import type { ArmEvidence, RolloutEvidence } from '../../core/rollout.js';
 import { judgeCanary } from '../../runtime-node/loop/canary.js';
 
 function arm(version: string, o: Partial<ArmEvidence> = {}): ArmEvidence {

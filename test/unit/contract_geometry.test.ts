@@ -1,47 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  assertContract,
-  backgroundClassOf,
-  blendOverlay,
-  buildDriftReference,
-  CLASS_BACKGROUND,
-  CLASS_COLORS,
-  classColor,
-  classCountOf,
-  classPalette,
-  ConfusionMatrix,
-  contractFor,
-  ContractError,
-  decodeMaskPng,
-  decodeRle,
-  DEFAULT_GEOMETRY,
-  driftFeatureNames,
-  DriftMonitor,
-  EdgesegError,
-  encodeMaskPng,
-  encodeRle,
-  geometryOf,
-  imageToInputData,
-  inputSizeOf,
-  maskToRgba,
-  maxEntropy,
-  MaskCodecError,
-  MODEL_CONTRACT,
-  OrtSession,
-  parseDriftReference,
-  parseSegmentation,
-  preprocessPixels,
-  SEGMENTATION_SCHEMA,
-  segmentBatch,
-  summarizeLogits,
-  summarizeLogitsData,
-  timeRuns,
-  type FrameDriftStats,
-  type ModelContract,
-  type ModelRunner,
-  type OrtApi,
-} from '../../core/index.js';
+import { CLASS_BACKGROUND, CLASS_COLORS, ConfusionMatrix, ContractError, decodeMaskPng, decodeRle, EdgesegError, encodeMaskPng, encodeRle, geometryOf, MaskCodecError, MODEL_CONTRACT, parseDriftReference, parseSegmentation, SEGMENTATION_SCHEMA, type ModelContract } from '../../core/index.js';
+import { assertContract } from '../../core/card.js';
+import { backgroundClassOf, classColor, classCountOf, classPalette, contractFor, DEFAULT_GEOMETRY, inputSizeOf } from '../../core/contract.js';
+import { buildDriftReference, driftFeatureNames, DriftMonitor, type FrameDriftStats } from '../../core/drift.js';
+import { segmentBatch, timeRuns, type ModelRunner } from '../../core/engine.js';
+import { OrtSession, type OrtApi } from '../../core/ort_runner.js';
+import { blendOverlay, maskToRgba } from '../../core/overlay.js';
+import { maxEntropy, summarizeLogits, summarizeLogitsData } from '../../core/postprocess.js';
+import { imageToInputData, preprocessPixels } from '../../core/preprocess.js';
 import { tf } from '../../core/node/tfjs.js';
 
 /** An imported ONNX model's contract: 64 high, 96 wide, `classes` classes, in `layout`. */

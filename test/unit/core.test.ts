@@ -1,27 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  ConfusionMatrix,
-  createRandom,
-  DatasetError,
-  decodeMaskPng,
-  decodePngChannel,
-  decodeRle,
-  encodeMaskPng,
-  encodeRle,
-  formatDatasetSpec,
-  fromBase64,
-  maskAgreement,
-  MaskCodecError,
-  parseDatasetSpec,
-  shuffledIndices,
-  syntheticSample,
-  toBase64,
-  CLASS_BORDER,
-  CLASS_PET,
-  SYNTHETIC_BORDER_PX,
-  percentile,
-} from '../../core/index.js';
+import { ConfusionMatrix, DatasetError, decodeMaskPng, decodeRle, encodeMaskPng, encodeRle, fromBase64, MaskCodecError, syntheticSample, toBase64, CLASS_BORDER, CLASS_PET } from '../../core/index.js';
+import { formatDatasetSpec, parseDatasetSpec } from '../../core/dataset_spec.js';
+import { decodePngChannel } from '../../core/mask_codec.js';
+import { maskAgreement, percentile } from '../../core/metrics.js';
+import { createRandom, shuffledIndices } from '../../core/random.js';
+import { SYNTHETIC_BORDER_PX } from '../../core/synthetic.js';
 
 function randomMask(w: number, h: number, seed: number) {
   const rand = createRandom(seed);

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BackendUnavailableError, ChecksumError, chooseEngine, ConfigError, deserializeError, EdgesegError, FrameError, ortSessionOptions, resolveBackend, serializeError, softwareAdapterReason, type ModelRunner } from '../../core/index.js';
+import { BackendUnavailableError, ChecksumError, ConfigError, EdgesegError, FrameError } from '../../core/index.js';
+import { softwareAdapterReason } from '../../core/adapters.js';
+import { resolveBackend } from '../../core/backend_resolver.js';
+import { type ModelRunner } from '../../core/engine.js';
+import { chooseEngine } from '../../core/engine_choice.js';
+import { deserializeError, serializeError } from '../../core/error_codec.js';
+import { ortSessionOptions } from '../../core/ort_runner.js';
 import { calibrate, CALIBRATION_RUNS, type CalibrationStep } from '../../runtime-web/calibration.js';
 
 describe('the error codec of every thread boundary', () => {

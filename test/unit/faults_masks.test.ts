@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { crc32, deflateSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { decodeMaskPng, decodePngChannel, encodeMaskPng, MaskCodecError, trimapToClassIds } from '../../core/index.js';
+import { decodeMaskPng, encodeMaskPng, MaskCodecError } from '../../core/index.js';
+import { decodePngChannel } from '../../core/mask_codec.js';
+import { trimapToClassIds } from '../../core/preprocess.js';
 import { FaultTally } from '../helpers/fault_tally.js';
 
 const tally = new FaultTally('masks');

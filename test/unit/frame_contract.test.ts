@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { epochDigitsToMs, FrameError, HEADER, parseCapturedAt, parseFeedback, recordIdSchema, sniffImageType } from '../../core/index.js';
+import { FrameError, HEADER, parseFeedback } from '../../core/index.js';
+import { epochDigitsToMs, parseCapturedAt, recordIdSchema, sniffImageType } from '../../core/frame_headers.js';
 import { deadLetterRecord } from '../../runtime-node/transport/dead_letter.js';
 import { validateFrame } from '../../runtime-node/transport/frame_validation.js';
 import type { InRecord } from '../../runtime-node/transport/transport.js';

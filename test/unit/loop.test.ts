@@ -5,20 +5,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { Registry } from 'prom-client';
-import {
-  buildDriftReference,
-  DriftMonitor,
-  encodeMaskPng,
-  formatDatasetSpecs,
-  imageDriftStats,
-  NUM_CLASSES,
-  parseDatasetSpecs,
-  psi,
-  syntheticSample,
-  toBase64,
-  type FrameDriftStats,
-  type SegmentationMetrics,
-} from '../../core/index.js';
+import { encodeMaskPng, NUM_CLASSES, syntheticSample, toBase64, type SegmentationMetrics } from '../../core/index.js';
+import { formatDatasetSpecs, parseDatasetSpecs } from '../../core/dataset_spec.js';
+import { buildDriftReference, DriftMonitor, imageDriftStats, psi, type FrameDriftStats } from '../../core/drift.js';
 import { aliases, aliasHistory, gcVersions, listVersions, rollbackAlias, setAlias } from '../../core/node/registry.js';
 import { openDataset } from '../../datasets/dataset.js';
 import { FeedbackStore } from '../../core/node/feedback_store.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { INPUT_NAME, OUTPUT_NAME, syntheticSample, imageToInputData, maskToTarget, ConfusionMatrix } from '../../core/index.js';
+import { INPUT_NAME, OUTPUT_NAME, syntheticSample, ConfusionMatrix } from '../../core/index.js';
+import { imageToInputData, maskToTarget } from '../../core/preprocess.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { countFlops } from '../../trainer/models/flops.js';
 import { buildModel } from '../../trainer/models/index.js';

@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  CARD_SCHEMA,
-  contractFor,
-  ContractError,
-  MODEL_CONTRACT,
-  normalizationOf,
-  normalizeInput,
-  normalizeInputData,
-  parseCard,
-  unitInputData,
-  type ModelContract,
-} from '../../core/index.js';
+import { ContractError, MODEL_CONTRACT, parseCard, type ModelContract } from '../../core/index.js';
+import { CARD_SCHEMA } from '../../core/card.js';
+import { contractFor, normalizationOf } from '../../core/contract.js';
+import { normalizeInput, normalizeInputData, unitInputData } from '../../core/preprocess.js';
 import { tf } from '../../core/node/tfjs.js';
 
 /** A card as a version written before the contract had a normalization. */

@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  argmaxData,
-  bilinearTaps,
-  CLASS_COLORS,
-  classMasksAt,
-  ConfigError,
-  fitPixels,
-  fitPlan,
-  maskToRgba,
-  parseOutputSize,
-  checkOutputSize,
-  preprocessPixels,
-  resampleData,
-  resampleMap,
-  resizeBilinearPixels,
-  resizeMask,
-  softmaxData,
-  staircaseExcess,
-} from '../../core/index.js';
+import { CLASS_COLORS, ConfigError } from '../../core/index.js';
+import { argmaxData, bilinearTaps, fitPlan, parseOutputSize, checkOutputSize, resampleData, resizeBilinearPixels, softmaxData, staircaseExcess } from '../../core/output_geometry.js';
+import { maskToRgba } from '../../core/overlay.js';
+import { preprocessPixels, resizeMask } from '../../core/preprocess.js';
+import { classMasksAt, fitPixels, resampleMap } from '../../core/upsample.js';
 import { tf } from '../../core/node/tfjs.js';
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {

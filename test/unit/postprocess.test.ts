@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ContractError, DEFAULT_GEOMETRY, INPUT_SIZE, NUM_CLASSES, summarizeLogits, summarizeLogitsData } from '../../core/index.js';
+import { ContractError, INPUT_SIZE, NUM_CLASSES } from '../../core/index.js';
+import { DEFAULT_GEOMETRY } from '../../core/contract.js';
+import { summarizeLogits, summarizeLogitsData } from '../../core/postprocess.js';
 import { tf } from '../../core/node/tfjs.js';
 
 describe('logits summaries (core/postprocess.ts)', () => {

@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import '@tensorflow/tfjs-backend-cpu';
-import {
-  checkClassIds,
-  ContractError,
-  imageToInputData,
-  INPUT_SIZE,
-  maskToTarget,
-  PIXEL_SCALE,
-  resizeMask,
-  SampleError,
-  trimapToClassIds,
-} from '../../core/index.js';
+import { ContractError, INPUT_SIZE, SampleError } from '../../core/index.js';
+import { PIXEL_SCALE } from '../../core/contract.js';
+import { checkClassIds, imageToInputData, maskToTarget, resizeMask, trimapToClassIds } from '../../core/preprocess.js';
 import { createRandom } from '../../core/random.js';
 
 describe('preprocessing (core/preprocess.ts)', () => {

@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CLASS_BACKGROUND, CLASS_COLORS, CLASS_PET, ConfigError, maskToRgba } from '../../core/index.js';
+import { CLASS_BACKGROUND, CLASS_COLORS, CLASS_PET, ConfigError } from '../../core/index.js';
+import { maskToRgba } from '../../core/overlay.js';
 import { zipSync } from 'fflate';
 import { DEFAULT_BACKEND, DEFAULT_CACHE, DEFAULT_CALIBRATION_BUDGET_MS, DEFAULT_COMBINE_WITH_PREVIOUS_RATIO, DEFAULT_ENGINE, DEFAULT_FIT, DEFAULT_OUTPUT_SIZE, DEFAULT_WARMUP_RUNS, DEFAULT_WORKER, resolveOptions, WEB_ENGINES } from '../../runtime-web/segmenter_api.js';
 

@@ -1,7 +1,8 @@
 /** The simulated labeller the loop demo's rounds are built from: ground truth, careless, and an auditor sampling each arm. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CLASS_BACKGROUND, decodeMaskPng, fromBase64, LABEL_REQUEST_SCHEMA, parseDatasetSpecs, syntheticSample, topicNames, type LabelRequestMessage } from '../../core/index.js';
+import { CLASS_BACKGROUND, decodeMaskPng, fromBase64, LABEL_REQUEST_SCHEMA, syntheticSample, topicNames, type LabelRequestMessage } from '../../core/index.js';
+import { parseDatasetSpecs } from '../../core/dataset_spec.js';
 import { sampleKey } from '../../datasets/sample_types.js';
 import { listSources } from '../../datasets/sources/index.js';
 import type { Transport } from '../../runtime-node/transport/transport.js';

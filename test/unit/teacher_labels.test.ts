@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CLASS_BACKGROUND, CLASS_BORDER, CLASS_PET, formatDatasetSpecs, parseDatasetSpecs } from '../../core/index.js';
+import { CLASS_BACKGROUND, CLASS_BORDER, CLASS_PET } from '../../core/index.js';
+import { formatDatasetSpecs, parseDatasetSpecs } from '../../core/dataset_spec.js';
 import { tf } from '../../core/node/tfjs.js';
 import { packSoftTargets, SOFT_TARGET_SHIFT } from '../../datasets/soft_targets.js';
 import type { SampleRef } from '../../datasets/sample_types.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { createRandom, randInt } from '../../core/index.js';
+import { createRandom, randInt } from '../../core/random.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { tf } from '../../core/node/tfjs.js';
 import { filterGradGemm, filterGemmRoute, type FilterGemmRoute } from '../../core/node/wasm_kernels/filter_gemm.js';

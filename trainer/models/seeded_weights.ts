@@ -5,7 +5,7 @@
  * Biases and BatchNorm parameters keep their constant initial values.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { createRandom, hashSeed, hashString, type Random } from '../../core/index.js';
+import { createRandom, hashSeed, hashString, type Random } from '../../core/random.js';
 import { tf } from '../../core/node/tfjs.js';
 
 interface InitializerJson {

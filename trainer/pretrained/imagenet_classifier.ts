@@ -6,7 +6,9 @@
  * which is how an import is checked end to end: a single mismapped weight breaks the ranking.
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { normalizeInput, PIXEL_SCALE, type InputNormalization, type PixelImage } from '../../core/index.js';
+import { type InputNormalization, type PixelImage } from '../../core/index.js';
+import { PIXEL_SCALE } from '../../core/contract.js';
+import { normalizeInput } from '../../core/preprocess.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { MOBILENETV2_BN, mobilenetV2Encoder } from '../models/mobilenetv2_encoder.js';
 import { loadMobilenetV2Weights, type LoadedMobilenetV2 } from './load_mobilenetv2.js';

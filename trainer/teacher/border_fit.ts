@@ -6,7 +6,9 @@
  * re-thresholds them.
  */
 import { readFileSync } from 'node:fs';
-import { CLASS_BACKGROUND, CLASS_BORDER, CLASS_PET, ConfusionMatrix, decodePngChannel, trimapToClassIds, type SegmentationMetrics } from '../../core/index.js';
+import { CLASS_BACKGROUND, CLASS_BORDER, CLASS_PET, ConfusionMatrix, type SegmentationMetrics } from '../../core/index.js';
+import { decodePngChannel } from '../../core/mask_codec.js';
+import { trimapToClassIds } from '../../core/preprocess.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import type { BorderRule } from './border.js';
 import { distanceTo } from './distance.js';

@@ -7,7 +7,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { blendOverlay, decodePngChannel, TRIMAP_OFFSET } from '../../core/index.js';
+import { TRIMAP_OFFSET } from '../../core/contract.js';
+import { decodePngChannel } from '../../core/mask_codec.js';
+import { blendOverlay } from '../../core/overlay.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { writeFileAtomic } from '../../core/node/fs_atomic.js';
 import type { BorderRule } from './border.js';

@@ -15,7 +15,10 @@
  */
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { ConfigError, describeError, encodeMaskPng, hashString, TRIMAP_OFFSET, type Logger } from '../../core/index.js';
+import { ConfigError, encodeMaskPng, type Logger } from '../../core/index.js';
+import { TRIMAP_OFFSET } from '../../core/contract.js';
+import { describeError } from '../../core/errors.js';
+import { hashString } from '../../core/random.js';
 import { decodeImage } from '../../core/node/decode_image.js';
 import { LabelError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/node/fs_atomic.js';

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { formatDatasetSpec, parseDatasetSpecs } from '../../core/index.js';
+import { formatDatasetSpec, parseDatasetSpecs } from '../../core/dataset_spec.js';
 import { TEACHER_FILE } from './label.js';
 
 /** A teacher that labelled one source of a dataset. */

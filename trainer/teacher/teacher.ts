@@ -7,21 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import {
-  chooseEngine,
-  ConfigError,
-  imageToInput,
-  inputSizeOf,
-  isOnnxOnly,
-  normalizationOf,
-  onnxFileOf,
-  ortRunner,
-  sha256Hex,
-  tfjsRunner,
-  type ModelCard,
-  type ModelRunner,
-  type PixelImage,
-} from '../../core/index.js';
+import { ConfigError, type ModelCard, type PixelImage } from '../../core/index.js';
+import { isOnnxOnly, onnxFileOf, sha256Hex } from '../../core/artifacts.js';
+import { inputSizeOf, normalizationOf } from '../../core/contract.js';
+import { tfjsRunner, type ModelRunner } from '../../core/engine.js';
+import { chooseEngine } from '../../core/engine_choice.js';
+import { ortRunner } from '../../core/ort_runner.js';
+import { imageToInput } from '../../core/preprocess.js';
 import { loadLayersModel, readModelDir } from '../../core/node/artifact_fs.js';
 import { resolveModelRef } from '../../core/node/registry.js';
 import { tf } from '../../core/node/tfjs.js';

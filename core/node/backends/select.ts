@@ -3,7 +3,8 @@
  * native TensorFlow (tfjs-node-gpu / tfjs-node) → WebGPU on a hardware adapter → wasm → cpu,
  * and records why each faster one was passed over (core's backend resolver walks the table).
  */
-import { ConfigError, resolveBackend, type BackendCandidate, type Logger } from '../../index.js';
+import { ConfigError, type Logger } from '../../index.js';
+import { resolveBackend, type BackendCandidate } from '../../backend_resolver.js';
 import { tf } from '../tfjs.js';
 import { activateTensorflow } from './tensorflow.js';
 import { activateWasm } from './wasm.js';
