@@ -16,11 +16,10 @@ import { normalizeInputData } from '../core/normalize_data.js';
 import type { OrtSession } from '../core/ort_runner.js';
 import { argmaxData, fitPlan, outputDims, resampleData, resizeBilinearPixels, softmaxData } from '../core/output_geometry.js';
 import { orientFrame, readPixels, toBitmap } from './frame_prep.js';
-import { drawMaskBitmap } from './mask_bitmap.js';
 import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
 import { samplingWindow, servedGeometry, type ServedGeometry } from './model_geometry.js';
-import { resultBuffers, type WorkerSegmenterApi, type WorkerSegmentResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
-import { FramePump } from './pump.js';
+import { resultBuffers, type WorkerSegmenterApi, type WorkerSegmentResult, type FrameMeta, type RawMask } from './protocol.js';
+import { WorkerSegmenterBase } from './worker_segmenter_base.js';
 import { webOrtSession } from './runner_ort.js';
 import type { BackendChoice, LoadProgress, ResolvedSegmenterOptions, SegmenterInfo, WebBackend } from './segmenter_api.js';
 
@@ -33,24 +32,14 @@ async function webgpuAdapter(): Promise<{ name: string | null; software: string 
   return { name, software: softwareAdapterReason(name, Boolean(info?.isFallbackAdapter)) };
 }
 
-export class OrtWorkerSegmenter implements WorkerSegmenterApi {
+export class OrtWorkerSegmenter extends WorkerSegmenterBase implements WorkerSegmenterApi {
   private options: ResolvedSegmenterOptions | null = null;
   private loaded: LoadedModel | null = null;
-  private geometry: ServedGeometry | null = null;
   private session: OrtSession | null = null;
   private backend: WebBackend = 'wasm';
   private info: SegmenterInfo | null = null;
   /** Smoothing's state: the last frame's class probabilities (HWC, model resolution). */
   private previous: Float32Array | null = null;
-  /** Frames take turns: one ORT session runs one frame at a time. */
-  private queue: Promise<unknown> = Promise.resolve();
-  private readonly pumps = new FramePump();
-
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => {});
-    return run;
-  }
 
   async init(options: ResolvedSegmenterOptions, onProgress?: (p: LoadProgress) => void): Promise<SegmenterInfo> {
     const t0 = performance.now();
@@ -206,23 +195,8 @@ export class OrtWorkerSegmenter implements WorkerSegmenterApi {
     return transfer(result, resultBuffers(result));
   }
 
-  async reset(): Promise<void> {
-    await this.exclusive(async () => {
-      this.previous = null;
-    });
-  }
-
-  pump(id: number, stream: ReadableStream<VideoFrame>, onReport: (r: PumpReport) => void | Promise<void>, onError: (e: Error) => void): Promise<void> {
-    return this.pumps.run(id, stream, (frame) => this.segment(frame, { timestampMs: null }), (r) => onReport(transfer(r, resultBuffers(r.result))), onError);
-  }
-
-  async stopPump(id: number): Promise<void> {
-    this.pumps.stop(id);
-  }
-
-  async maskBitmap(mask: RawMask, classIndex: number | null): Promise<ImageBitmap> {
-    const bitmap = drawMaskBitmap(mask, classIndex, this.geometry!);
-    return transfer(bitmap, [bitmap]);
+  protected dropPrevious(): void {
+    this.previous = null;
   }
 
   /** No tfjs here: ONNX Runtime's own buffers are not counted. */

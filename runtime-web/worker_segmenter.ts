@@ -20,11 +20,10 @@ import { activateBackend, probeBackend, watchDeviceLoss, type BackendProbe } fro
 import { calibrate, type CalibrationStep } from './calibration.js';
 import { choiceKey, readChoice, writeChoice } from './choice_cache.js';
 import { orientFrame, toBitmap } from './frame_prep.js';
-import { drawMaskBitmap } from './mask_bitmap.js';
 import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
 import { samplingWindow, servedGeometry, type ServedGeometry } from './model_geometry.js';
-import { resultBuffers, type WorkerSegmenterApi, type WorkerSegmentResult, type FrameMeta, type PumpReport, type RawMask } from './protocol.js';
-import { FramePump } from './pump.js';
+import { resultBuffers, type WorkerSegmenterApi, type WorkerSegmentResult, type FrameMeta, type RawMask } from './protocol.js';
+import { WorkerSegmenterBase } from './worker_segmenter_base.js';
 import { WEB_BACKENDS, WEB_CANDIDATES, WEB_ENGINES, type BackendChoice, type CandidateRow, type LoadProgress, type ResolvedSegmenterOptions, type SegmenterInfo, type WasmPaths, type WebBackend, type WebCandidate, type WebEngine } from './segmenter_api.js';
 
 /**
@@ -51,20 +50,18 @@ const partsOf = (c: WebCandidate) => {
   return { engine, backend };
 };
 
-export class WorkerSegmenter implements WorkerSegmenterApi {
-  constructor(private readonly runners: EngineRunners) {}
+export class WorkerSegmenter extends WorkerSegmenterBase implements WorkerSegmenterApi {
+  constructor(private readonly runners: EngineRunners) {
+    super();
+  }
 
   private options: ResolvedSegmenterOptions | null = null;
-  private geometry: ServedGeometry | null = null;
   /** Smoothing's state: the last frame's class probabilities [1, h, w, C] at model resolution. */
   private previous: tf.Tensor4D | null = null;
-  private readonly pumps = new FramePump();
   private loaded: LoadedModel | null = null;
   private serving: Serving | null = null;
   private info: SegmenterInfo | null = null;
   private calibrated: Promise<SegmenterInfo> | null = null;
-  /** Frames and calibration steps take turns: tfjs has one active backend. */
-  private queue: Promise<unknown> = Promise.resolve();
   /** Set when the WebGPU device was lost; the next frame re-creates backend and model first. */
   private lost = false;
   private deviceLosses = 0;
@@ -72,12 +69,6 @@ export class WorkerSegmenter implements WorkerSegmenterApi {
   /** Resolves once the first frame is segmented: the calibration waits for it (never the other way round). */
   private firstFrame!: Promise<void>;
   private firstFrameDone: () => void = () => {};
-
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => {});
-    return run;
-  }
 
   /**
    * Loads a candidate's runner and warms it up. ONNX Runtime's session (its wasm compile, seconds
@@ -399,24 +390,9 @@ export class WorkerSegmenter implements WorkerSegmenterApi {
     }
   }
 
-  async reset(): Promise<void> {
-    await this.exclusive(async () => {
-      this.previous?.dispose();
-      this.previous = null;
-    });
-  }
-
-  pump(id: number, stream: ReadableStream<VideoFrame>, onReport: (r: PumpReport) => void | Promise<void>, onError: (e: Error) => void): Promise<void> {
-    return this.pumps.run(id, stream, (frame) => this.segment(frame, { timestampMs: null }), (r) => onReport(transfer(r, resultBuffers(r.result))), onError);
-  }
-
-  async stopPump(id: number): Promise<void> {
-    this.pumps.stop(id);
-  }
-
-  async maskBitmap(mask: RawMask, classIndex: number | null): Promise<ImageBitmap> {
-    const bitmap = drawMaskBitmap(mask, classIndex, this.geometry!);
-    return transfer(bitmap, [bitmap]);
+  protected dropPrevious(): void {
+    this.previous?.dispose();
+    this.previous = null;
   }
 
   async memory(): Promise<{ numTensors: number; numBytes: number }> {
