@@ -3,6 +3,3 @@ export { train, resumeTraining, findUnfinishedRun, type TrainEvent, type TrainOp
 export { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from './config.js';
 export { buildModel, MODELS, MODEL_NAMES, type ModelName } from './models/index.js';
 export { countFlops } from './models/flops.js';
-export { openDataset, type Dataset, type DatasetManifest, type SampleSet, type OpenDatasetOptions } from '../datasets/dataset.js';
-export { batches, type Batch, type BatchOptions } from '../datasets/pipeline.js';
-export { evaluate, type Evaluation } from '../datasets/evaluate.js';

@@ -55,6 +55,7 @@ import { createSegmenter, drawOverlay, type SegmenterOptions, type SegmentationR
 import { StreamService, InferencePool, type StreamOptions } from 'edgeseg/runtime-node';
 import { convert, type ConvertOptions, type ConvertResult } from 'edgeseg/converter';
 import { train, type TrainConfig } from 'edgeseg/trainer';
+import { openDataset, evaluate, type Evaluation } from 'edgeseg/datasets';
 import { MODEL_CONTRACT, EdgesegError, syntheticSample } from 'edgeseg/core';
 import { WorkerPool, startWorker, FeedbackStore } from 'edgeseg/core/node';
 
@@ -72,6 +73,12 @@ export async function node(c: ConvertOptions, t: Partial<TrainConfig>): Promise<
   const trained = await train(t);
   const r: ConvertResult = await convert({ ...c, model: trained.dir });
   return r.dir;
+}
+export async function data(spec: string): Promise<number> {
+  const d = await openDataset(spec);
+  const e: Evaluation | null = null;
+  await d.close();
+  return d.train.size + (e ? 1 : 0) + (typeof evaluate === "function" ? 0 : 1);
 }
 // @ts-expect-error model must be a string
 void createSegmenter({ model: 1 });
