@@ -4,6 +4,7 @@ import { convert, DEFAULT_CALIBRATION_SAMPLES, DEFAULT_MAX_MIOU_DROP, DEFAULT_MI
 import type { DtypeOverride } from '../../converter/quantize.js';
 import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
+import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 
 interface ConvertFlags extends GlobalOptions {
   precision: string;
@@ -38,7 +39,7 @@ export function registerConvert(program: Command): void {
     .option('--quantize-uint16 <glob>', 'store weights matching the glob as uint16 (repeatable)', collect, [])
     .option('--keep-float32 <glob>', 'keep weights matching the glob at float32 (repeatable)', collect, [])
     .option('--group-by <g>', 'mixed: sensitivity groups, layer | block', 'layer')
-    .option('--out <dir>', 'registry root', 'models')
+    .option('--out <dir>', 'registry root', DEFAULT_MODELS_ROOT)
     .option('--backend <name>', 'evaluation backend', 'auto')
     .option('--force', 'replace an existing variant')
     .option('--format <f>', 'tfjs | onnx | both (ONNX: model.onnx for fp32, model.fp16.onnx, model.int8.onnx = int8 QDQ for uint8)', 'tfjs')

@@ -8,6 +8,7 @@ import { evaluate } from '../../datasets/evaluate.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
 import { openRunner } from '../open_model.js';
+import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 
 interface EvalFlags extends GlobalOptions {
   model: string;
@@ -31,7 +32,7 @@ export function registerEval(program: Command): void {
     .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu', 'auto')
     .option('--batch <n>', 'batch size', numberOption('batch', 1, true), 16)
     .option('--json', 'print the result as JSON')
-    .option('--models <dir>', 'registry root', 'models')
+    .option('--models <dir>', 'registry root', DEFAULT_MODELS_ROOT)
     .action(async (flags: EvalFlags, cmd: Command) => {
       const log = cliLogger('eval', cmd.optsWithGlobals());
       const choices: readonly SplitChoice[] = ['held-out', ...SPLITS];

@@ -5,6 +5,7 @@ import { isInputNormalization } from '../../core/contract.js';
 import { importModel } from '../../converter/import/import_model.js';
 import { parseLabelsOption } from '../../converter/import/labels.js';
 import { cliLogger, type GlobalOptions } from '../context.js';
+import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 
 interface ImportFlags extends GlobalOptions {
   name: string;
@@ -20,7 +21,7 @@ export function registerImport(program: Command): void {
     .description('bring your own model: a Keras .keras/.h5, a tensorflowjs_converter directory, an ONNX or a TFLite file → a registry version')
     .argument('<path>', '.keras or .h5 file, tfjs layers model directory, .onnx or .tflite file')
     .requiredOption('--name <name>', 'registry model name to write the version under')
-    .option('--models <dir>', 'registry root', 'models')
+    .option('--models <dir>', 'registry root', DEFAULT_MODELS_ROOT)
     .option('--normalize <kind>', `how the model wants its pixels: ${Object.keys(INPUT_NORMALIZATIONS).join(' | ')} (unit = [0, 1], symmetric = [-1, 1], imagenet = mean/std); a quantized TFLite input says it itself`)
     .option('--labels <names>', 'class names in output-channel order: comma-separated, or a labels file with one per line (default: pet,background,border for 3 classes; a TFLite model\'s metadata labels)')
     .option('--output <name>', 'the logits output of an ONNX model with several outputs (default: its first)')

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readModelDir } from '../../core/node/artifact_fs.js';
 import { graphFromArtifacts } from '../../converter/fold.js';
-import { resolveModelRef } from '../../core/node/registry.js';
+import { resolveModelRef, DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 import { geometryOf } from '../../core/index.js';
 import { DTYPE_BYTES } from '../../core/artifacts.js';
 
@@ -10,7 +10,7 @@ export function registerInspect(program: Command): void {
     .command('inspect')
     .description("a model's layers, parameters, bytes per precision and card")
     .argument('<model>', 'model directory or registry ref')
-    .option('--models <dir>', 'registry root', 'models')
+    .option('--models <dir>', 'registry root', DEFAULT_MODELS_ROOT)
     .option('--layers', 'list every layer')
     .action(async (model: string, flags: { models: string; layers?: boolean }) => {
       const v = await readModelDir(resolveModelRef(model, flags.models));

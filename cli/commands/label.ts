@@ -8,6 +8,7 @@ import { fitBorderOn } from '../../trainer/teacher/border_check.js';
 import { labelPhotos } from '../../trainer/teacher/label.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
+import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 
 interface LabelFlags extends GlobalOptions {
   teacher: string;
@@ -35,7 +36,7 @@ export function registerLabel(program: Command): void {
     .requiredOption('--images <dir>', 'a folder of photos (or an Oxford-layout folder: its images/)')
     .requiredOption('--out <dir>', 'output folder in the Oxford layout; train on it with --data oxford:<dir>')
     .requiredOption('--classes <map>', "teacher classes that are a pet, e.g. 'cat,dog=pet'")
-    .option('--models <dir>', 'registry root the teacher ref is resolved in', 'models')
+    .option('--models <dir>', 'registry root the teacher ref is resolved in', DEFAULT_MODELS_ROOT)
     .option('--limit <n>', 'label only the first n photos of a fixed shuffled order: a subset spread over every breed (a rerun with a larger n adds to it)', numberOption('limit', 1, true))
     .option('--threads <n>', 'ONNX Runtime threads for the teacher', numberOption('threads', 1, true), 1)
     .option('--border-inner <fraction>', 'border band inside the teacher outline, fraction of √(width×height)', numberOption('border-inner', 0), DEFAULT_BORDER_RULE.inner)

@@ -3,7 +3,7 @@ import { DEFAULT_TEACHER_CLASSES, teacherRefOf } from '../../runtime-node/loop/t
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
-import { ConfigError, parseDriftReference } from '../../core/index.js';
+import { ConfigError, parseDriftReference, DEFAULT_TOPIC_PREFIX } from '../../core/index.js';
 import { describeError } from '../../core/errors.js';
 import { resolveBrokers } from '../../runtime-node/transport/brokers.js';
 import { readState, startBroker, stopBroker } from '../../tools/dev_broker.js';
@@ -13,6 +13,7 @@ import { DEMO_CANARY, runLoopDemo } from '../../tools/loop_demo.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { gateOptions, retrainSettings } from './retrain.js';
 import { trainProgress } from '../train_progress.js';
+import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 
 interface LoopFlags extends GlobalOptions {
   demo?: boolean;
@@ -91,10 +92,10 @@ export function registerLoop(program: Command): void {
       .option('--demo', 'run the whole loop on synthetic data with a simulated labeller (a few minutes; starts a broker if none is running)')
       .option('--workdir <dir>', '--demo: where its registry and feedback store go', join('.cache', 'loop-demo'))
       .option('--name <model>', 'model name in the registry (serves <name>@champion)')
-      .option('--models <dir>', 'registry root', 'models')
+      .option('--models <dir>', 'registry root', DEFAULT_MODELS_ROOT)
       .option('--feedback <dir>', 'feedback store', 'feedback')
       .option('--brokers <list>', 'host:port[,…] (default: KAFKA_BROKERS, then the dev broker state file)')
-      .option('--topics-prefix <p>', 'topic name prefix', 'edgeseg.')
+      .option('--topics-prefix <p>', 'topic name prefix', DEFAULT_TOPIC_PREFIX)
       .option('--labels <n>', 'retrain after this many new labels (0 = off)', numberOption('labels', 0, true), 48)
       .option('--labeller <who>', "who answers label requests: people (the feedback endpoint and topic) or teacher:<model> (a teacher model's masks, e.g. teacher:deeplab)", 'people')
       .option('--teacher-classes <map>', "with --labeller teacher:…, the teacher classes that are a pet", DEFAULT_TEACHER_CLASSES)

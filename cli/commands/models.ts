@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { CARD_JSON, ConfigError, parseCard } from '../../core/index.js';
-import { aliases, aliasHistory, gcVersions, listModelNames, listVersions, parseModelName, parseModelRef } from '../../core/node/registry.js';
+import { CARD_JSON, ConfigError, parseCard, DEFAULT_TOPIC_PREFIX } from '../../core/index.js';
+import { aliases, aliasHistory, gcVersions, listModelNames, listVersions, parseModelName, parseModelRef, DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 import { readRollout, setCanaryWeight } from '../../core/node/rollout.js';
 import { topicNames } from '../../core/index.js';
 import { resolveBrokers } from '../../runtime-node/transport/brokers.js';
@@ -31,7 +31,7 @@ export function registerModels(program: Command): void {
   models
     .command('list')
     .description('versions of every model with precision, size, mIoU and aliases')
-    .option('--models <dir>', 'registry root', 'models')
+    .option('--models <dir>', 'registry root', DEFAULT_MODELS_ROOT)
     .action((flags: { models: string }) => {
       const names = listModelNames(flags.models);
       if (names.length === 0) {
@@ -55,9 +55,9 @@ export function registerModels(program: Command): void {
     });
   const publishFlags = (c: Command) =>
     c
-      .option('--models <dir>', 'registry root', 'models')
+      .option('--models <dir>', 'registry root', DEFAULT_MODELS_ROOT)
       .option('--brokers <list>', 'announce on the models topic (host:port[,…]) so stream services hot-swap')
-      .option('--topics-prefix <p>', 'topic name prefix', 'edgeseg.');
+      .option('--topics-prefix <p>', 'topic name prefix', DEFAULT_TOPIC_PREFIX);
   publishFlags(
     models
       .command('promote')
@@ -122,7 +122,7 @@ export function registerModels(program: Command): void {
     .command('status')
     .description('aliases, the rollout in progress with its evidence so far, and the last alias moves')
     .argument('<name>', 'model name')
-    .option('--models <dir>', 'registry root', 'models')
+    .option('--models <dir>', 'registry root', DEFAULT_MODELS_ROOT)
     .option('--history <n>', 'alias moves to show', numberOption('history', 0, true), 5)
     .action((name: string, flags: { models: string; history: number }) => {
       parseModelName(name);
@@ -143,7 +143,7 @@ export function registerModels(program: Command): void {
     .command('gc')
     .description('delete versions no alias names and that are not among the newest trained ones')
     .argument('<name>', 'model name')
-    .option('--models <dir>', 'registry root', 'models')
+    .option('--models <dir>', 'registry root', DEFAULT_MODELS_ROOT)
     .option('--keep <n>', 'newest trained versions (and alias moves) to keep', numberOption('keep', 1, true), 3)
     .option('--dry-run', 'list what would be deleted')
     .action(async (name: string, flags: { models: string; keep: number; dryRun?: boolean }) => {

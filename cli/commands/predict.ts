@@ -14,6 +14,7 @@ import type { TrainingBackend } from '../../core/node/backends/select.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { ProgressBar } from '../progress.js';
 import { openRunner } from '../open_model.js';
+import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
@@ -41,7 +42,7 @@ export function registerPredict(program: Command): void {
     .option('--output-size <size>', 'model (the model grid), input (the image size; logits upsampled bilinearly, then argmax) or <width>x<height>', 'input')
     .option('--mask-size <size>', 'older name: model = --output-size model, frame = --output-size input')
     .option('--opacity <0-1>', 'overlay opacity', numberOption('opacity', 0), 0.5)
-    .option('--models <dir>', 'registry root', 'models')
+    .option('--models <dir>', 'registry root', DEFAULT_MODELS_ROOT)
     .action(async (flags: PredictFlags, cmd: Command) => {
       const log = cliLogger('predict', cmd.optsWithGlobals());
       if (flags.maskSize !== undefined && flags.maskSize !== 'model' && flags.maskSize !== 'frame') throw new ConfigError(`--mask-size must be model or frame, got '${flags.maskSize}'`);

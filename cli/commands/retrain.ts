@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Precision } from '../../core/index.js';
-import { resolveModelRef } from '../../core/node/registry.js';
+import { resolveModelRef, DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 import { resolveBrokers } from '../../runtime-node/transport/brokers.js';
 import { measureDriftReference } from '../../runtime-node/loop/drift_reference.js';
 import { KafkaTransport } from '../../runtime-node/transport/kafka_transport.js';
@@ -11,7 +11,7 @@ import { trainedRoot } from '../../core/node/registry.js';
 import { GATE_DEFAULTS } from '../../runtime-node/loop/gate.js';
 import { baseDataOf } from '../../runtime-node/loop/lineage.js';
 import { retrain } from '../../runtime-node/loop/retrain.js';
-import { topicNames } from '../../core/index.js';
+import { topicNames, DEFAULT_TOPIC_PREFIX } from '../../core/index.js';
 import { cliLogger, numberOption, type GlobalOptions } from '../context.js';
 import { trainProgress } from '../train_progress.js';
 
@@ -67,13 +67,13 @@ export function registerRetrain(program: Command): void {
       .command('retrain')
       .description('fine-tune the champion on its base data + the feedback store, convert, and judge the challenger against the champion')
       .requiredOption('--name <model>', 'model name in the registry')
-      .option('--models <dir>', 'registry root', 'models')
+      .option('--models <dir>', 'registry root', DEFAULT_MODELS_ROOT)
       .requiredOption('--feedback <dir>', 'feedback store')
       .option('--base <spec>', "base dataset spec (default: the champion's training data)"),
   )
     .option('--promote', 'promote the challenger when the gate accepts it')
     .option('--brokers <list>', 'announce a promotion on the models topic (host:port[,…])')
-    .option('--topics-prefix <p>', 'topic name prefix', 'edgeseg.')
+    .option('--topics-prefix <p>', 'topic name prefix', DEFAULT_TOPIC_PREFIX)
     .action(async (flags: RetrainFlags, cmd: Command) => {
       const log = cliLogger('retrain', cmd.optsWithGlobals());
       const r = await retrain({ ...retrainSettings(flags), name: flags.name, models: flags.models, feedback: flags.feedback, log, onProgress: (m) => console.log(m), onTrainEvent: trainProgress() });
@@ -101,7 +101,7 @@ export function registerRetrain(program: Command): void {
     .command('drift-reference')
     .description("measure a model's drift reference (input and output statistics) on its training data")
     .requiredOption('--model <model>', 'model directory or registry ref')
-    .option('--models <dir>', 'registry root', 'models')
+    .option('--models <dir>', 'registry root', DEFAULT_MODELS_ROOT)
     .option('--data <spec>', "dataset spec (default: the model's base training data)")
     .requiredOption('--out <file>', 'reference JSON to write')
     .action(async (flags: { model: string; models: string; data?: string; out: string }, cmd: Command) => {

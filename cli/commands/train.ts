@@ -5,6 +5,7 @@ import type { TrainConfig } from '../../trainer/config.js';
 import { findUnfinishedRun, resumeTraining, train, type TrainResult } from '../../trainer/train.js';
 import { cliLogger, jsonOption, numberOption, type GlobalOptions } from '../context.js';
 import { printTrainResult, trainProgress } from '../train_progress.js';
+import { DEFAULT_MODELS_ROOT } from '../../core/node/registry.js';
 
 interface TrainFlags extends GlobalOptions {
   config?: string;
@@ -92,7 +93,7 @@ export function registerTrain(program: Command): void {
       const onEvent = trainProgress();
       let result: TrainResult;
       if (flags.resume) {
-        const out = flags.out ?? 'models';
+        const out = flags.out ?? DEFAULT_MODELS_ROOT;
         const run = typeof flags.resume === 'string' ? flags.resume : findUnfinishedRun(out, flags.name ?? flags.model);
         if (!run) throw new ConfigError(`no unfinished training run under ${out}${flags.name ?? flags.model ? ` for ${flags.name ?? flags.model}` : ''}`);
         result = await resumeTraining(run, { log, onEvent, backend: flags.backend, workers: flags.workers });
