@@ -25,7 +25,7 @@ import { decodeImage } from '../core/node/decode_image.js';
 import { tf } from '../core/node/tfjs.js';
 import { importModel } from '../converter/import/import_model.js';
 import { parseLabelsOption } from '../converter/import/labels.js';
-import { parseTflite } from '../trainer/pretrained/tflite.js';
+import { parseTflite } from '../core/node/tflite/reader.js';
 import { tempDir } from './helpers/fixtures.js';
 import { agreement, classIds, foregroundCounts, InputCoder, modelInput } from './helpers/tflite_parity.js';
 

@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeImage } from '../core/node/decode_image.js';
-import { inputNormalizationOf, parseTflite } from '../trainer/pretrained/tflite.js';
+import { inputNormalizationOf, parseTflite } from '../core/node/tflite/reader.js';
 import { InputCoder, modelInput } from '../bench/helpers/tflite_parity.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, images: { type: 'string' }, list: { type: 'string' }, out: { type: 'string' } } });

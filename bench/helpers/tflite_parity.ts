@@ -12,7 +12,7 @@ import { imageToInputData } from '../../core/preprocess.js';
 import { tfliteToOnnx } from '../../converter/import/tflite/to_onnx.js';
 // tfjs set up for Node (core's preprocessing runs on its cpu backend).
 import '../../core/node/tfjs.js';
-import type { TfliteModel } from '../../trainer/pretrained/tflite.js';
+import type { TfliteModel } from '../../core/node/tflite/reader.js';
 
 /** Output name of the 8-bit code in the input-only graph. */
 const CODE_NAME = 'image_code';

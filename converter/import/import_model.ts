@@ -21,7 +21,7 @@ import { IMPORT_LIMITS } from './import_limits.js';
 import { importKerasLayers } from './import_keras.js';
 import { importOnnx } from './import_onnx.js';
 import { importTflite } from './import_tflite.js';
-import { hasTfliteIdentifier } from '../../trainer/pretrained/tflite_schema.js';
+import { hasTfliteIdentifier } from '../../core/node/tflite/schema.js';
 import { readKerasArchive, readModelH5, readTfjsDir, type KerasSource } from './keras_read.js';
 
 export interface ImportOptions {

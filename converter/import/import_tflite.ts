@@ -8,8 +8,8 @@
 import * as ort from 'onnxruntime-node';
 import { ConfigError, INPUT_CHANNELS, INPUT_NAME, INPUT_NORMALIZATIONS, OUTPUT_NAME, type InputNormalization, type ModelContract } from '../../core/index.js';
 import { ortSessionOptions } from '../../core/ort_runner.js';
-import { inputNormalizationOf, parseTflite, type TfliteModel } from '../../trainer/pretrained/tflite.js';
-import { TENSOR_TYPE } from '../../trainer/pretrained/tflite_schema.js';
+import { inputNormalizationOf, parseTflite, type TfliteModel } from '../../core/node/tflite/reader.js';
+import { TENSOR_TYPE } from '../../core/node/tflite/schema.js';
 import type { Precision } from '../../core/index.js';
 import { ImportError } from '../../core/errors.js';
 import { tfliteMetadataLabels } from './labels.js';

@@ -16,7 +16,7 @@ import { EdgesegError } from '../../core/index.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { aliases, listStaged, parseModelName, parseModelRef, setAlias } from '../../core/node/registry.js';
 import { importModel } from '../../converter/import/import_model.js';
-import { parseTflite } from '../../trainer/pretrained/tflite.js';
+import { parseTflite } from '../../core/node/tflite/reader.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { FaultTally } from '../helpers/fault_tally.js';

@@ -17,8 +17,8 @@
  */
 import type { InputNormalization } from '../../core/index.js';
 import { PretrainedWeightsError } from '../../core/errors.js';
-import { dequantize, dequantizeBias, inputNormalizationOf, parseTflite, type TfliteModel } from './tflite.js';
-import { BUILTIN_OP, type TfliteConvOptions, type TfliteOperator, type TfliteTensor } from './tflite_schema.js';
+import { dequantize, dequantizeBias, inputNormalizationOf, parseTflite, type TfliteModel } from '../../core/node/tflite/reader.js';
+import { BUILTIN_OP, type TfliteConvOptions, type TfliteOperator, type TfliteTensor } from '../../core/node/tflite/schema.js';
 
 export type ImportedLayerKind = 'conv' | 'depthwise' | 'dense';
 

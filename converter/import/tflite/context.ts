@@ -25,8 +25,8 @@ import type { Attr } from '../../onnx/builder.js';
 import { OnnxGraphBuilder } from '../../onnx/builder.js';
 import { ONNX_DTYPE, type OnnxDtype } from '../../onnx/proto.js';
 import { ImportError } from '../../../core/errors.js';
-import { TENSOR_TYPE, type TfliteOperator, type TfliteTensor } from '../../../trainer/pretrained/tflite_schema.js';
-import type { TfliteModel } from '../../../trainer/pretrained/tflite.js';
+import { TENSOR_TYPE, type TfliteOperator, type TfliteTensor } from '../../../core/node/tflite/schema.js';
+import type { TfliteModel } from '../../../core/node/tflite/reader.js';
 import { builtinOpName } from './op_names.js';
 import type { FusedActivation } from './options.js';
 

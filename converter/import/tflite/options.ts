@@ -14,9 +14,9 @@
  *   SoftmaxOptions         { beta:float }
  *   ResizeNearestNeighborOptions { align_corners:bool; half_pixel_centers:bool }
  *
- * CONV_2D and DEPTHWISE_CONV_2D options are read by tflite_schema.ts (`TfliteOperator.conv`).
+ * CONV_2D and DEPTHWISE_CONV_2D options are read by core/node/tflite/schema.ts (`TfliteOperator.conv`).
  */
-import { ACTIVATION, PADDING, type Table } from '../../../trainer/pretrained/tflite_schema.js';
+import { ACTIVATION, PADDING, type Table } from '../../../core/node/tflite/schema.js';
 
 /** ActivationFunctionType by name; `sign_bit` and unknown values are refused by the context. */
 export type FusedActivation = (typeof ACTIVATION)[number] | `activation_${number}`;

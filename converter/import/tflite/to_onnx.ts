@@ -18,8 +18,8 @@
  *   whose argmax the runtimes take themselves.
  */
 import { INPUT_CHANNELS, INPUT_NORMALIZATIONS, type InputNormalization } from '../../../core/index.js';
-import { TENSOR_TYPE } from '../../../trainer/pretrained/tflite_schema.js';
-import type { TfliteModel } from '../../../trainer/pretrained/tflite.js';
+import { TENSOR_TYPE } from '../../../core/node/tflite/schema.js';
+import type { TfliteModel } from '../../../core/node/tflite/reader.js';
 import { encodeModel, IR_VERSION, ONNX_DTYPE, type OnnxDtype, type ValueInfoProto } from '../../onnx/proto.js';
 import { ImportError } from '../../../core/errors.js';
 import { boundaryOp, TranslationContext, TO_NCHW, typeName, type OnnxValue } from './context.js';

@@ -4,7 +4,7 @@
  * the scale the file stores or, when it stores none, that product (TFLite's bias quantization,
  * which onnxruntime's QDQ fusion expects of QLinearConv's bias).
  */
-import { TENSOR_TYPE, type TfliteOperator } from '../../../../trainer/pretrained/tflite_schema.js';
+import { TENSOR_TYPE, type TfliteOperator } from '../../../../core/node/tflite/schema.js';
 import type { TranslationContext } from '../context.js';
 
 export function biasValue(ctx: TranslationContext, op: TfliteOperator, bias: number, input: number, weights: number): string {

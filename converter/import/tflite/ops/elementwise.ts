@@ -7,7 +7,7 @@
  * requantizes to the output's scale; on real values that is the float op followed by the
  * output's QuantizeLinear (onnxruntime fuses DQ → Add → Q into QLinearAdd, QLinearMul likewise).
  */
-import type { TfliteOperator } from '../../../../trainer/pretrained/tflite_schema.js';
+import type { TfliteOperator } from '../../../../core/node/tflite/schema.js';
 import type { TranslationContext } from '../context.js';
 import { elementwiseActivation } from '../options.js';
 import type { OpRule } from './rule.js';

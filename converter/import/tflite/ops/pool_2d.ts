@@ -7,7 +7,7 @@
  * TFLite's `SAME` padding leaves padded pixels out of the average (count_include_pad = 0).
  * LiteRT requires a quantized pool's output quantization to equal its input's.
  */
-import type { TfliteOperator } from '../../../../trainer/pretrained/tflite_schema.js';
+import type { TfliteOperator } from '../../../../core/node/tflite/schema.js';
 import type { TranslationContext } from '../context.js';
 import { poolOptions } from '../options.js';
 import type { OpRule } from './rule.js';

@@ -1,4 +1,4 @@
-import type { TfliteOperator } from '../../../../trainer/pretrained/tflite_schema.js';
+import type { TfliteOperator } from '../../../../core/node/tflite/schema.js';
 import type { TranslationContext } from '../context.js';
 
 /** One TFLite builtin op → ONNX nodes: reads its inputs' values from the context and records its outputs' values there. */

@@ -1,5 +1,5 @@
 /**
- * A TFLite model as float weights: parses the flatbuffer (tflite_schema.ts), checks it is one, and
+ * A TFLite model as float weights: parses the flatbuffer (schema.ts), checks it is one, and
  * dequantizes constant tensors, per tensor or per channel:
  *
  *   real = scale[c] × (q − zero_point[c]),  c = the index along `quantized_dimension`
@@ -8,9 +8,9 @@
  * point 0 and scale = input scale × weight scale (per output channel for per-channel weights);
  * `dequantizeBias` computes that scale and checks it against the one the file stores.
  */
-import type { InputNormalization } from '../../core/index.js';
-import { PretrainedWeightsError } from '../../core/errors.js';
-import { hasTfliteIdentifier, readTfliteGraph, TENSOR_TYPE, type TfliteGraph, type TfliteTensor } from './tflite_schema.js';
+import type { InputNormalization } from '../../index.js';
+import { PretrainedWeightsError } from '../../errors.js';
+import { hasTfliteIdentifier, readTfliteGraph, TENSOR_TYPE, type TfliteGraph, type TfliteTensor } from './schema.js';
 
 export interface TfliteModel extends TfliteGraph {
   /** Where the bytes came from, for messages. */
