@@ -11,6 +11,11 @@ export function hashSeed(...values: number[]): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
+  return fmix32(h);
+}
+
+/** murmur3's 32-bit finalizer: every input bit flips about half the output bits. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

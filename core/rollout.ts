@@ -7,6 +7,7 @@
  * canary, never back.
  */
 import { ConfigError } from './errors.js';
+import { fmix32 } from './random.js';
 
 /** The two arms of a rollout. */
 export const ARMS = ['champion', 'canary'] as const;
@@ -30,12 +31,7 @@ export function stableHash(key: string): number {
     h ^= key.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 /** Checks a canary weight: a percentage 0–100 (0 routes nothing to the canary, 100 everything). */

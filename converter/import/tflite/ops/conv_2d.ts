@@ -8,28 +8,16 @@
  * grouped convolution (group = input channels / filter input channels), as in LiteRT.
  */
 import type { OpRule } from './rule.js';
-import { biasValue } from './bias.js';
-import { onnxPads, spatial } from './geometry.js';
+import { translateConv } from './conv_node.js';
 
 export const conv2d: OpRule = {
   ops: ['CONV_2D'],
   translate(ctx, op) {
-    const [xi, wi, bi] = op.inputs;
-    const o = op.conv!;
-    const x = ctx.value(xi, op);
-    const inShape = ctx.tensor(xi).shape;
-    const fShape = ctx.tensor(wi).shape;
-    if (!x.nchw || fShape.length !== 4) throw ctx.refuse(op, 'input and filter must be 4-D');
-    const kernel: [number, number] = [fShape[1], fShape[2]];
-    const inputs = [x.name, ctx.constant(wi, op, { perm: [0, 3, 1, 2] })];
-    if (bi !== undefined && bi >= 0) inputs.push(biasValue(ctx, op, bi, xi, wi));
-    const y = ctx.node('Conv', inputs, ctx.fresh(`t${op.outputs[0]}/conv`), {
-      kernel_shape: { ints: kernel },
-      strides: { ints: o.strides },
-      dilations: { ints: o.dilations },
-      pads: { ints: onnxPads(o.padding, spatial(inShape), kernel, o.strides, o.dilations) },
-      group: { i: inShape[3] / fShape[3] },
+    translateConv(ctx, op, {
+      perm: [0, 3, 1, 2],
+      suffix: 'conv',
+      refuse: (f) => (f.length !== 4 ? 'input and filter must be 4-D' : null),
+      group: (inShape, f) => inShape[3] / f[3],
     });
-    ctx.output(op.outputs[0], op, y, true, o.activation);
   },
 };

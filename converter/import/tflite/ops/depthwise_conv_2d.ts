@@ -8,28 +8,16 @@
  * (a per-channel scale on TFLite's axis 3 lands on ONNX's axis 0).
  */
 import type { OpRule } from './rule.js';
-import { biasValue } from './bias.js';
-import { onnxPads, spatial } from './geometry.js';
+import { translateConv } from './conv_node.js';
 
 export const depthwiseConv2d: OpRule = {
   ops: ['DEPTHWISE_CONV_2D'],
   translate(ctx, op) {
-    const [xi, wi, bi] = op.inputs;
-    const o = op.conv!;
-    const x = ctx.value(xi, op);
-    const inShape = ctx.tensor(xi).shape;
-    const fShape = ctx.tensor(wi).shape;
-    if (!x.nchw || fShape.length !== 4 || fShape[0] !== 1) throw ctx.refuse(op, 'input must be 4-D and the filter [1, kh, kw, channels]');
-    const kernel: [number, number] = [fShape[1], fShape[2]];
-    const inputs = [x.name, ctx.constant(wi, op, { perm: [3, 0, 1, 2] })];
-    if (bi !== undefined && bi >= 0) inputs.push(biasValue(ctx, op, bi, xi, wi));
-    const y = ctx.node('Conv', inputs, ctx.fresh(`t${op.outputs[0]}/dwconv`), {
-      kernel_shape: { ints: kernel },
-      strides: { ints: o.strides },
-      dilations: { ints: o.dilations },
-      pads: { ints: onnxPads(o.padding, spatial(inShape), kernel, o.strides, o.dilations) },
-      group: { i: inShape[3] },
+    translateConv(ctx, op, {
+      perm: [3, 0, 1, 2],
+      suffix: 'dwconv',
+      refuse: (f) => (f.length !== 4 || f[0] !== 1 ? 'input must be 4-D and the filter [1, kh, kw, channels]' : null),
+      group: (inShape) => inShape[3],
     });
-    ctx.output(op.outputs[0], op, y, true, o.activation);
   },
 };
