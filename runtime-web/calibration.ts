@@ -7,7 +7,8 @@
  */
 import { type ModelRunner } from '../core/engine.js';
 import { percentile } from '../core/metrics.js';
-import type { CandidateRow, WebCandidate } from './segmenter_api.js';
+import type { WebCandidate } from './segmenter_api.js';
+import type { CandidateRow } from './segmenter_results.js';
 
 /** Timed runs per candidate after its warm-up runs. */
 export const CALIBRATION_RUNS = 5;

@@ -4,7 +4,8 @@
  * browser build, a different GPU (or driver) or a new model version measures again.
  */
 import type { LoadedModel } from './model_loader.js';
-import type { BackendChoice, WebCandidate } from './segmenter_api.js';
+import type { WebCandidate } from './segmenter_api.js';
+import type { BackendChoice } from './segmenter_results.js';
 
 const CHOICE_CACHE = 'edgeseg-backend-choice-v1';
 

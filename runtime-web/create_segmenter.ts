@@ -1,5 +1,6 @@
 /** createSegmenter of `edgeseg/runtime-web`: every engine (tfjs and ONNX Runtime) in its module worker. */
-import type { Segmenter, SegmenterOptions } from './segmenter_api.js';
+import type { SegmenterOptions } from './segmenter_api.js';
+import type { Segmenter } from './segmenter_results.js';
 import { startSegmenter } from './start.js';
 
 /**

@@ -6,7 +6,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { maskToRgba } from '../core/overlay.js';
-import type { SegmentationResult } from './segmenter_api.js';
+import type { SegmentationResult } from './segmenter_results.js';
 
 /** An RGB colour, 0–255. */
 export type Rgb = readonly [number, number, number];

@@ -1,7 +1,7 @@
 /** SegmentationMask: one output mask of a frame, its pixels on the calling thread, drawn as a bitmap by the engine. */
 import { ConfigError } from '../core/errors.js';
 import type { RawMask } from './protocol.js';
-import type { SegmentationMask } from './segmenter_api.js';
+import type { SegmentationMask } from './segmenter_results.js';
 
 export class MaskImpl implements SegmentationMask {
   private raw: RawMask | null;

@@ -3,7 +3,8 @@
  * provider): no tfjs in the page, so it adds little more than ONNX Runtime itself. The model
  * version needs an ONNX file. The same API as edgeseg/runtime-web.
  */
-import type { Segmenter, SegmenterOptions } from './segmenter_api.js';
+import type { SegmenterOptions } from './segmenter_api.js';
+import type { Segmenter } from './segmenter_results.js';
 import { startSegmenter } from './start.js';
 
 export * from './shared_exports.js';

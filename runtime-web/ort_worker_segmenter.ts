@@ -21,7 +21,8 @@ import { samplingWindow, servedGeometry, type ServedGeometry } from './model_geo
 import { resultBuffers, type WorkerSegmenterApi, type WorkerSegmentResult, type FrameMeta, type RawMask } from './protocol.js';
 import { WorkerSegmenterBase } from './worker_segmenter_base.js';
 import { webOrtSession } from './runner_ort.js';
-import type { BackendChoice, LoadProgress, ResolvedSegmenterOptions, SegmenterInfo, WebBackend } from './segmenter_api.js';
+import type { LoadProgress, ResolvedSegmenterOptions, WebBackend } from './segmenter_api.js';
+import type { BackendChoice, SegmenterInfo } from './segmenter_results.js';
 
 async function webgpuAdapter(): Promise<{ name: string | null; software: string | null }> {
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;

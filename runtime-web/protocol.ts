@@ -4,7 +4,8 @@
  */
 import { transferHandlers, type TransferHandler } from 'comlink';
 import { deserializeError, serializeError, type SerializedError } from '../core/error_codec.js';
-import type { LoadProgress, ResolvedSegmenterOptions, SegmentationResult, SegmenterInfo } from './segmenter_api.js';
+import type { LoadProgress, ResolvedSegmenterOptions } from './segmenter_api.js';
+import type { SegmentationResult, SegmenterInfo } from './segmenter_results.js';
 
 /** A mask's pixels as they cross from the worker (their buffer transferred). */
 export interface RawMask {

@@ -8,18 +8,8 @@
 import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
 import { MaskImpl } from './mask.js';
 import { installErrorTransfer, type WorkerSegmenterApi, type WorkerSegmentResult, type PumpReport, type RawMask } from './protocol.js';
-import {
-  resolveOptions,
-  type FrameSource,
-  type ResolvedSegmenterOptions,
-  type SegmentationResult,
-  type Segmenter,
-  type SegmenterInfo,
-  type SegmenterOptions,
-  type SegmentOptions,
-  type StreamHandle,
-  type VideoSource,
-} from './segmenter_api.js';
+import { resolveOptions, type ResolvedSegmenterOptions, type SegmenterOptions } from './segmenter_api.js';
+import { type FrameSource, type SegmentationResult, type Segmenter, type SegmenterInfo, type SegmentOptions, type StreamHandle, type VideoSource } from './segmenter_results.js';
 
 /** How an entry point starts its worker segmenter: a module worker (named by the entry, so the bundler follows it), or in this thread. */
 export interface EngineSpawn {

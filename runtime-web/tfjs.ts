@@ -2,7 +2,8 @@
  * edgeseg/runtime-web/tfjs: runtime-web with the tfjs engine alone (webgpu, webgl, wasm): no ONNX
  * Runtime code or binary in the page. The same API as edgeseg/runtime-web.
  */
-import type { Segmenter, SegmenterOptions } from './segmenter_api.js';
+import type { SegmenterOptions } from './segmenter_api.js';
+import type { Segmenter } from './segmenter_results.js';
 import { startSegmenter } from './start.js';
 
 export * from './shared_exports.js';

@@ -24,7 +24,8 @@ import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
 import { samplingWindow, servedGeometry, type ServedGeometry } from './model_geometry.js';
 import { resultBuffers, type WorkerSegmenterApi, type WorkerSegmentResult, type FrameMeta, type RawMask } from './protocol.js';
 import { WorkerSegmenterBase } from './worker_segmenter_base.js';
-import { WEB_BACKENDS, WEB_CANDIDATES, WEB_ENGINES, type BackendChoice, type CandidateRow, type LoadProgress, type ResolvedSegmenterOptions, type SegmenterInfo, type WasmPaths, type WebBackend, type WebCandidate, type WebEngine } from './segmenter_api.js';
+import { WEB_BACKENDS, WEB_CANDIDATES, WEB_ENGINES, type LoadProgress, type ResolvedSegmenterOptions, type WasmPaths, type WebBackend, type WebCandidate, type WebEngine } from './segmenter_api.js';
+import { type BackendChoice, type CandidateRow, type SegmenterInfo } from './segmenter_results.js';
 
 /**
  * The engines a worker bundles: each entry point's worker passes the runners it imports, so the
