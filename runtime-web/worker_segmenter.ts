@@ -12,17 +12,17 @@ import { resolveBackend, type BackendCandidate } from '../core/backend_resolver.
 import { normalizationOf } from '../core/contract.js';
 import { timeRuns, type ModelRunner } from '../core/engine.js';
 import { chooseEngine } from '../core/engine_choice.js';
-import { outputDims, type FrameWindow } from '../core/output_geometry.js';
-import { summarizeLogits } from '../core/postprocess.js';
+import type { FrameWindow } from '../core/output_geometry.js';
 import { resizeMaskAsync } from '../core/preprocess.js';
-import { fitPixels, resampleMap } from '../core/upsample.js';
+import { fitPixels } from '../core/upsample.js';
 import { activateBackend, probeBackend, watchDeviceLoss, type BackendProbe } from './backends.js';
 import { calibrate, type CalibrationStep } from './calibration.js';
 import { choiceKey, readChoice, writeChoice } from './choice_cache.js';
 import { orientFrame, toBitmap } from './frame_prep.js';
 import { loadVerifiedModel, type LoadedModel } from './model_loader.js';
-import { samplingWindow, servedGeometry, type ServedGeometry } from './model_geometry.js';
-import { resultBuffers, type WorkerSegmenterApi, type WorkerSegmentResult, type FrameMeta, type RawMask } from './protocol.js';
+import { servedGeometry } from './model_geometry.js';
+import { resultBuffers, type WorkerSegmenterApi, type WorkerSegmentResult, type FrameMeta } from './protocol.js';
+import { frameOutputs } from './frame_outputs.js';
 import { WorkerSegmenterBase } from './worker_segmenter_base.js';
 import { WEB_BACKENDS, WEB_CANDIDATES, WEB_ENGINES, type LoadProgress, type ResolvedSegmenterOptions, type WasmPaths, type WebBackend, type WebCandidate, type WebEngine } from './segmenter_api.js';
 import { type BackendChoice, type CandidateRow, type SegmenterInfo } from './segmenter_results.js';
@@ -367,24 +367,7 @@ export class WorkerSegmenter extends WorkerSegmenterBase implements WorkerSegmen
       forStats = tf.tidy(() => tf.log(tf.maximum(map, 1e-12)));
     }
     try {
-      const [seg] = await summarizeLogits(forStats);
-      const dims = outputDims(o.outputSize, { width: frameWidth, height: frameHeight }, g);
-      let category: RawMask | null = null;
-      let confidence: RawMask | null = null;
-      if (o.outputs.categoryMask || o.outputs.confidenceMasks) {
-        const wanted = tf.tidy(() => {
-          const up = resampleMap(map, samplingWindow(o.outputSize, window, g), dims.width, dims.height);
-          const out: tf.NamedTensorMap = {};
-          if (o.outputs.categoryMask) out.ids = tf.argMax(up, -1);
-          if (o.outputs.confidenceMasks) out.planes = tf.transpose(o.smoothing ? up : tf.softmax(up), [0, 3, 1, 2]);
-          return out;
-        });
-        const [idData, planeData] = await Promise.all([wanted.ids?.data(), wanted.planes?.data()]);
-        tf.dispose(wanted);
-        if (idData) category = { width: dims.width, height: dims.height, ids: Uint8Array.from(idData) };
-        if (planeData) confidence = { width: dims.width, height: dims.height, planes: planeData as Float32Array, classes: g.classes };
-      }
-      return { mask: seg.mask, classCoverage: seg.classCoverage, meanConfidence: seg.meanConfidence, category, confidence };
+      return await frameOutputs(map, forStats, o, g, window, frameWidth, frameHeight);
     } finally {
       raw.dispose();
       if (forStats !== raw) forStats.dispose();
