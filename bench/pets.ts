@@ -29,12 +29,12 @@
  *   npm run bench:pets [-- --data oxford:<dir> --steps 120 --batch 8 --workers 2 --only compare,shipped,teacher
  *                         --models data/models --name pets --runs 60 --frames 40 --photos 12 --skip-report]
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { ConfigError, ConfusionMatrix, createLogger, type ModelCard, type SegmentationMetrics } from '../core/index.js';
+import { ConfigError, ConfusionMatrix, createLogger, type SegmentationMetrics } from '../core/index.js';
 import { tfjsModelOf } from '../core/artifacts.js';
 import { normalizationOf } from '../core/contract.js';
 import { type ModelRunner } from '../core/engine.js';
@@ -42,7 +42,7 @@ import { percentile } from '../core/metrics.js';
 import { ortRunner, ortSessionOptions } from '../core/ort_runner.js';
 import { loadLayersModel, readModelDir } from '../core/node/artifact_fs.js';
 import { PACKAGE_ROOT } from '../core/node/package_root.js';
-import { aliases, listVersions, readCard } from '../core/node/registry.js';
+import { aliases } from '../core/node/registry.js';
 import { graphFromArtifacts } from '../converter/fold.js';
 import { exportOnnx } from '../converter/onnx/export.js';
 import { openDataset, type SampleSet } from '../datasets/dataset.js';
@@ -59,6 +59,7 @@ import { writeReport } from './report.js';
 import { BENCH_OUT, SMOKE } from './helpers/smoke.js';
 import { interleaved } from './helpers/interleaved.js';
 import { teacherVsStudent } from './helpers/pets_teacher.js';
+import { folderBytes, shippedVersions } from './helpers/pets_shipped.js';
 
 const PARTS = ['compare', 'shipped', 'teacher'] as const;
 type Part = (typeof PARTS)[number];
@@ -205,30 +206,6 @@ async function compare() {
 }
 
 // ─── shipped: sizes, held-out metrics, latency ──────────────────────────────────────────────
-
-interface Version {
-  dir: string;
-  card: ModelCard;
-}
-
-/** The shipped fp16 root and uint8 variant of one parent (the uint8 one the champion when it is). */
-function shippedVersions(root: string, name: string): { fp16: Version; uint8: Version } {
-  const versions = existsSync(join(root, name)) ? listVersions(root, name) : [];
-  const all = versions.map((v) => ({ dir: join(root, name, v), card: readCard(join(root, name, v)) }));
-  const champion = existsSync(join(root, name)) ? aliases(root, name).champion : undefined;
-  const uint8 = all.find((v) => v.card.version === champion && v.card.precision === 'uint8') ?? all.filter((v) => v.card.precision === 'uint8').at(-1);
-  const fp16 = all.find((v) => v.card.precision === 'fp16' && v.card.parentVersion === uint8?.card.parentVersion);
-  if (!uint8 || !fp16) {
-    throw new ConfigError(`${join(root, name)} holds no fp16 root and uint8 variant of one parent (versions: ${versions.join(', ') || 'none'}); run \`npm run train:pets\`, or point --models at a registry root that has them`);
-  }
-  return { fp16, uint8 };
-}
-
-function folderBytes(dir: string): number {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile())
-    .reduce((n, d) => n + statSync(join(d.parentPath, d.name)).size, 0);
-}
 
 interface MetricRow extends HeldOut {
   variant: string;
