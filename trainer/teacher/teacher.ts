@@ -11,6 +11,7 @@ import { ConfigError, type ModelCard, type PixelImage } from '../../core/index.j
 import { isOnnxOnly, onnxFileOf, sha256Hex } from '../../core/artifacts.js';
 import { inputSizeOf, normalizationOf } from '../../core/contract.js';
 import { tfjsRunner, type ModelRunner } from '../../core/engine.js';
+import { resampleData } from '../../core/output_geometry.js';
 import { chooseEngine } from '../../core/engine_choice.js';
 import { ortRunner } from '../../core/ort_runner.js';
 import { imageToInput } from '../../core/preprocess.js';
@@ -103,55 +104,12 @@ export async function openTeacher(ref: string, o: OpenTeacherOptions): Promise<T
 }
 
 /**
- * Resizes an HWC float map of `channels` bilinearly to `width` × `height`, with half-pixel centres
- * exactly as tfjs' `resizeBilinear(…, alignCorners false, halfPixelCenters true)` (core's one
- * resize) computes them:
- *
- *   src = (dst + 0.5) × in / out − 0.5,  lo = max(0, ⌊src⌋),  hi = min(in − 1, ⌈src⌉),  f = src − ⌊src⌋
- *
- * In plain loops: tfjs' wasm and cpu kernels took 0.5–0.9 s for a 513²×21 teacher output, over
- * the teacher's own run; this takes a few milliseconds.
+ * Resizes an HWC float map of `channels` bilinearly to `width` × `height` with half-pixel centres,
+ * as tfjs' `resizeBilinear(…, alignCorners false, halfPixelCenters true)` (core's one resize)
+ * does: core's `resampleData` over the whole map, in plain loops (tfjs' wasm and cpu kernels took
+ * 0.5–0.9 s for a 513²×21 teacher output; this takes a few milliseconds).
  */
 export function resizeFloatMap(data: Float32Array, from: { width: number; height: number }, width: number, height: number, channels = 1): Float32Array {
   if (from.width === width && from.height === height) return data;
-  if (data.length !== from.width * from.height * channels) throw new RangeError(`map holds ${data.length} values, not ${from.width}×${from.height}×${channels}`);
-  const axis = (n: number, inSize: number) => {
-    const lo = new Int32Array(n);
-    const hi = new Int32Array(n);
-    const f = new Float32Array(n);
-    const scale = inSize / n;
-    for (let i = 0; i < n; i++) {
-      const src = (i + 0.5) * scale - 0.5;
-      const fl = Math.floor(src);
-      lo[i] = Math.max(0, fl);
-      hi[i] = Math.min(inSize - 1, Math.ceil(src));
-      f[i] = src - fl;
-    }
-    return { lo, hi, f };
-  };
-  const ys = axis(height, from.height);
-  const xs = axis(width, from.width);
-  const out = new Float32Array(width * height * channels);
-  const rowIn = from.width * channels;
-  for (let y = 0; y < height; y++) {
-    const top = ys.lo[y] * rowIn;
-    const bottom = ys.hi[y] * rowIn;
-    const fy = ys.f[y];
-    for (let x = 0; x < width; x++) {
-      const l = xs.lo[x] * channels;
-      const r = xs.hi[x] * channels;
-      const fx = xs.f[x];
-      const o = (y * width + x) * channels;
-      for (let c = 0; c < channels; c++) {
-        const tl = data[top + l + c];
-        const tr = data[top + r + c];
-        const bl = data[bottom + l + c];
-        const br = data[bottom + r + c];
-        const t = tl + (tr - tl) * fx;
-        const b = bl + (br - bl) * fx;
-        out[o + c] = t + (b - t) * fy;
-      }
-    }
-  }
-  return out;
+  return resampleData(data, from.width, from.height, channels, { x: 0, y: 0, width: from.width, height: from.height }, width, height);
 }
