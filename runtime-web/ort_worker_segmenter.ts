@@ -141,13 +141,13 @@ export class OrtWorkerSegmenter extends WorkerSegmenterBase implements WorkerSeg
       const t1 = performance.now();
       const logits = (await this.session.run(prepared.input, 1))[this.session.outputName] as Float32Array;
       const t2 = performance.now();
-      let probs = softmaxData(logits, g.classes);
+      // Blended in place: this frame's array becomes the next frame's `previous`, and nothing below writes to it.
+      const probs = softmaxData(logits, g.classes);
       if (o.smoothing) {
         const r = o.smoothing.combineWithPreviousRatio;
         const prev = this.previous;
         if (prev && prev.length === probs.length) for (let i = 0; i < probs.length; i++) probs[i] = r * prev[i] + (1 - r) * probs[i];
         this.previous = probs;
-        probs = probs.slice();
       }
       const mask = argmaxData(probs, g.classes);
       const counts = new Array<number>(g.classes).fill(0);
