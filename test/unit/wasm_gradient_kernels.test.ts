@@ -158,6 +158,31 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
+  it('Conv2DTranspose with channels a multiple of 4 (phases copied back as whole-vector runs) agrees, odd sizes included', async () => {
+    for (const [k, s, h, w] of [[2, 2, 8, 8], [3, 2, 7, 9], [4, 2, 5, 6], [3, 3, 4, 5], [1, 2, 6, 6]]) {
+      const x = randomData([2, h, w, 12], k);
+      const f = randomData([k, k, 8, 12], 20 + k);
+      const run = () => tf.conv2dTranspose(tf.tensor4d(x, [2, h, w, 12]), tf.tensor4d(f, [k, k, 8, 12]), [2, h * s, w * s, 8], s, 'same');
+      assert.ok(relativeError(await on('wasm', run), await on('cpu', run)) <= TOLERANCE, `conv2dTranspose k=${k} s=${s} ${h}×${w}`);
+    }
+  });
+
+  it('Concat (edgeseg\'s run copy for float32 rows of whole vectors, the backend\'s for the rest) is exact', async () => {
+    const cases: { shapes: number[][]; axis: number; dtype: 'float32' | 'int32' }[] = [
+      { shapes: [[2, 5, 3, 8], [2, 5, 3, 4], [2, 5, 3, 12]], axis: 3, dtype: 'float32' },
+      { shapes: [[2, 4, 3, 4], [2, 1, 3, 4]], axis: 1, dtype: 'float32' },
+      { shapes: [[1, 4, 4], [3, 4, 4]], axis: 0, dtype: 'float32' },
+      { shapes: [[2, 3, 3], [2, 3, 5]], axis: 2, dtype: 'float32' },
+      { shapes: [[2, 4], [2, 8]], axis: 1, dtype: 'int32' },
+      { shapes: [[2, 0, 4], [2, 3, 4], [2, 5, 4]], axis: 1, dtype: 'float32' },
+    ];
+    for (const [n, c] of cases.entries()) {
+      const data = c.shapes.map((shape, k) => Array.from(randomData(shape, 40 + n * 5 + k), (v) => (c.dtype === 'int32' ? Math.round(v * 100) : v)));
+      const run = () => tf.concat(c.shapes.map((shape, k) => tf.tensor(data[k], shape, c.dtype)), c.axis);
+      assert.deepEqual(await on('wasm', run), await on('cpu', run), `case ${n}: ${JSON.stringify(c.shapes)} on axis ${c.axis}`);
+    }
+  });
+
   it('DepthwiseConv2dNativeBackpropFilter and -Input on 40 random shapes, with dilations', async () => {
     const rand = createRandom(77);
     for (let k = 0; k < 40; k++) {

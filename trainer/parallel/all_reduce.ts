@@ -151,6 +151,8 @@ export class AllReduce {
   /**
    * Element-wise sum of `local` over every replica; every replica gets the same bits. `write`
    * fills this replica's row instead of `local` when the vector is gathered from several tensors.
+   * A long vector's sum is a view of the shared result: read it (or copy it) before this replica
+   * enters its next barrier.
    */
   sum(length: number, write: (row: Float32Array) => void): Float32Array {
     if (length <= this.shortCapacity) return this.sumShort(length, write);
@@ -167,8 +169,10 @@ export class AllReduce {
       this.result[j] = s;
     }
     this.barrier();
-    // Copied out before the next call's first barrier lets anyone overwrite the result.
-    return this.result.slice(0, length);
+    // A view, not a copy (a 26 MB copy per step is external memory that sets off V8's GC): the
+    // result stays valid until this replica's next barrier, the earliest point at which another
+    // replica can start writing the next long result.
+    return this.result.subarray(0, length);
   }
 
   /**

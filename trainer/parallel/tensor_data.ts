@@ -23,6 +23,25 @@ export function fromTensorData(list: TensorData[]): { name: string; tensor: tf.T
   return list.map((t) => ({ name: t.name, tensor: tf.tensor(t.data, t.shape, t.dtype) }));
 }
 
+/** The wasm backend's view of a tensor's data in its heap. */
+interface WasmHeapView {
+  typedArrayFromHeap(t: { dataId: object; shape: number[]; dtype: string }): Float32Array | Int32Array | Uint8Array;
+}
+
+/**
+ * A float32 tensor's values to read once, now: on the wasm backend a view of its heap memory (no
+ * copy, no new ArrayBuffer: a replica reads 6.5 M gradient values per step, and a copy of each
+ * would be external memory that makes V8 collect garbage on every few kernels), elsewhere
+ * `dataSync()`. The view detaches when the heap grows, so use it before the next tensor is made.
+ */
+export function readNow(tensor: tf.Tensor): Float32Array {
+  const backend = tf.backend() as unknown as Partial<WasmHeapView>;
+  if (tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function' && tensor.dtype === 'float32') {
+    return backend.typedArrayFromHeap(tensor) as Float32Array;
+  }
+  return tensor.dataSync() as Float32Array;
+}
+
 /** The buffers of a list, for a postMessage transfer list. */
 export function buffersOf(list: TensorData[]): ArrayBuffer[] {
   return list.map((t) => t.data.buffer as ArrayBuffer);

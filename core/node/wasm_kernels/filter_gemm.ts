@@ -35,6 +35,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelScope } from './kernel_scope.js';
 import { simdLoops } from './simd.js';
+import { scratchFloat32, scratchFloat64 } from './scratch.js';
 
 /** The geometry of a Conv2D whose filter gradient is wanted (dilation 1, as Conv2DBackpropFilter has). */
 export interface FilterGradGeometry {
@@ -112,7 +113,7 @@ function viaOuterProducts(s: KernelScope, x: TensorInfo, dy: TensorInfo, geo: Fi
     q0[j] = Math.max(0, Math.ceil((geo.padLeft - j) / sw));
     q1[j] = Math.min(outW, Math.floor((inW - 1 + geo.padLeft - j) / sw) + 1);
   }
-  const acc = new Float64Array(taps * tap);
+  const acc = scratchFloat64('filter-gemm-outer', taps * tap);
   let pending = 0;
   const flush = () => {
     const view = s.heap(partial);
@@ -156,7 +157,7 @@ function viaIm2col(s: KernelScope, x: TensorInfo, dy: TensorInfo, geo: FilterGra
   const chunk = Math.max(1, Math.min(n, Math.floor(chunkFloats / kc)));
   const whole = chunk === n;
   const offs = new Int32Array(BLOCK);
-  const acc = whole ? null : new Float32Array(kc * outC);
+  const acc = whole ? null : scratchFloat32('filter-gemm-im2col', kc * outC);
   for (let n0 = 0; n0 < n; n0 += chunk) {
     const rows = Math.min(chunk, n - n0);
     const a = s.output([kc, rows]);

@@ -15,6 +15,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelScope } from './kernel_scope.js';
+import { simdLoops } from './simd.js';
 
 /** The geometry of a transposed convolution (declared here and used by transposed_conv.ts, which imports this module). */
 export interface TransposedConvGeometry {
@@ -106,17 +107,27 @@ export function phaseConv(s: KernelScope, dy: TensorInfo, filter: TensorInfo, ge
   const dx = s.output([batch, inH, inW, inC]);
   const out = s.heap(dx);
   const views = outs.map((t) => (t ? s.heap(t) : null));
+  // A phase's grid row is one run of dx's row (every sw-th pixel): one copyRuns call per row when
+  // pixels are whole f32x4 vectors, instead of a TypedArray view and set per pixel.
+  const loops = inC % 4 === 0 ? simdLoops(s.backend) : null;
+  const dxp = s.ptr(dx);
   for (let k = 0; k < parts.length; k++) {
     const p = parts[k];
     const view = views[k];
     const t = outs[k];
     const [, gh, gw] = t ? t.shape : [0, 0, 0];
+    const tp = t ? s.ptr(t) : 0;
     for (let b = 0; b < batch; b++) {
       for (let Y = 0; Y < p.y.count; Y++) {
         const r = (p.y.first + Y) * sh + p.ry - geo.padTop;
+        const col0 = p.x.first * sw + p.rx - geo.padLeft;
+        const row = ((b * inH + r) * inW + col0) * inC;
+        if (view && loops) {
+          loops.copyRuns(tp + (b * gh + Y) * gw * inC * 4, inC * 4, dxp + row * 4, sw * inC * 4, inC * 4, p.x.count);
+          continue;
+        }
         for (let X = 0; X < p.x.count; X++) {
-          const col = (p.x.first + X) * sw + p.rx - geo.padLeft;
-          const d = ((b * inH + r) * inW + col) * inC;
+          const d = row + X * sw * inC;
           if (view) out.set(view.subarray(((b * gh + Y) * gw + X) * inC, ((b * gh + Y) * gw + X + 1) * inC), d);
           else out.fill(0, d, d + inC);
         }

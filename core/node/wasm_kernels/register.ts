@@ -4,11 +4,12 @@
  * a replacement for its scalar-loop Conv2DBackpropInput, a faster SplitV (the gradient of
  * Concatenate), the fused ReLU and ClipByValue gradients (ActivationGrads.ts) and Sum and Mean
  * over leading axes (every bias and BatchNorm gradient, BatchNorm's moments), and BatchNorm's
- * gradient sums in one pass (BatchNormGradSums.ts). Idempotent.
+ * gradient sums in one pass (BatchNormGradSums.ts), and a Concat that copies whole runs (Concat.ts). Idempotent.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { clipByValueGradConfig, reluGradConfig } from './ActivationGrads.js';
 import { batchNormGradSumsConfig } from './BatchNormGradSums.js';
+import { concatConfig, keepBackendConcat } from './Concat.js';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter.js';
@@ -29,6 +30,7 @@ export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
   sumKernel.config,
   meanKernel.config,
   batchNormGradSumsConfig,
+  concatConfig,
 ];
 
 /** Registers WASM_GRADIENT_KERNELS with tfjs, replacing any other registration of the same kernels (calling it again changes nothing). */
@@ -36,6 +38,7 @@ export function registerWasmGradientKernels(): void {
   // Sum and Mean pass the reductions they do not take on to the backend's own kernels.
   sumKernel.keepBackendKernel();
   meanKernel.keepBackendKernel();
+  keepBackendConcat();
   for (const config of WASM_GRADIENT_KERNELS) {
     const existing = getKernel(config.kernelName, config.backendName);
     if (existing?.kernelFunc === config.kernelFunc) continue;
