@@ -26,6 +26,7 @@ import type { LoadedSample } from '../datasets/sample_types.js';
 import { listSources } from '../datasets/sources/index.js';
 import { buildModel } from '../trainer/models/index.js';
 import { seedWeights } from '../trainer/models/seeded_weights.js';
+import { adam } from '../trainer/fused_adam.js';
 import { startReplicas } from '../trainer/parallel/replica_group.js';
 import { inProcessSteps, type StepRunner } from '../trainer/step_runner.js';
 import { kerasAnchor, runKeras } from './helpers/keras_anchor.js';
@@ -74,7 +75,8 @@ const row = (workers: number, times: number[], gflop: number): Row => {
 function fresh(name: string) {
   const { model } = buildModel(name, CONFIGS[name]);
   seedWeights(model, 1);
-  return { model, optimizer: tf.train.adam(1e-3) };
+  // The trainer's optimizer (fused on wasm; the same bits as tf.train.adam).
+  return { model, optimizer: adam(1e-3) };
 }
 
 /** 1 vs N workers on the same batch, alternating which goes first each round. */

@@ -28,6 +28,7 @@ import { rowForegroundIou, sampleGridPng } from './report/sample_grid.js';
 import { trainingReport, type EpochRecord, type StepRecord } from './report/training_report.js';
 import { codeRevision } from '../core/node/revision.js';
 import type { StepRunner } from './step_runner.js';
+import { adam } from './fused_adam.js';
 import { teachersOf, type TeacherProvenance } from './teacher/provenance.js';
 import type { TrainEvent } from './train_events.js';
 import { startTrainingThreads, trainingWorkers } from './training_threads.js';
@@ -128,7 +129,7 @@ async function runTraining(runDir: string, resumed: boolean, options: TrainOptio
     initial = await initModel(config, log);
     const { model } = initial;
     await init.apply(model, dataset.train, log);
-    optimizer = tf.train.adam(config.learningRate);
+    optimizer = adam(config.learningRate);
     const ckptDir = join(runDir, 'checkpoints');
     const metricsPath = join(runDir, METRICS_FILE);
     const state = await restoreOrStart({ resumed, ckptDir, metricsPath, model, optimizer, log });

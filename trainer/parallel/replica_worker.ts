@@ -12,13 +12,14 @@ import { selectBackend } from '../../core/node/backends/select.js';
 import { threadCpuMs } from '../../core/node/thread_cpu.js';
 import { tf, tfl } from '../../core/node/tfjs.js';
 import { serveWorker } from '../../core/node/worker_pool.js';
+import { adam } from '../fused_adam.js';
 import { trainingLoss } from '../loss.js';
 import { ReplicaAbortedError } from '../../core/errors.js';
 import { AllReduce } from './all_reduce.js';
 import { sliceOf, type ReplicaInit, type ReplicaRequest, type ReplicaResponse } from './protocol.js';
 import { readSharedBatch, type SharedBatchBuffers } from './shared_batch.js';
 import { synchroniseBatchNorm, type GlobalBatch } from './sync_batch_norm.js';
-import { fromTensorData, replaceOptimizerState, toTensorData } from './tensor_data.js';
+import { fromTensorData, readNow, replaceOptimizerState, toTensorData } from './tensor_data.js';
 
 interface Replica {
   model: LayersModel;
@@ -45,7 +46,7 @@ async function init(m: ReplicaInit): Promise<Replica> {
   tf.dispose(weights.map((w) => w.tensor));
   const globalBatch: GlobalBatch = { size: 0 };
   synchroniseBatchNorm(model, group, globalBatch);
-  const optimizer = tf.train.adam(m.learningRate);
+  const optimizer = adam(m.learningRate);
   if (m.optimizer) await replaceOptimizerState(optimizer, m.optimizer);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const sizes = vars.map((v) => v.size);
@@ -70,7 +71,7 @@ function step(r: Replica, size: number, learningRate: number): number {
     let offset = 0;
     r.vars.forEach((v, i) => {
       if (missing[i]) row.fill(0, offset, offset + r.sizes[i]);
-      else row.set(grads[v.name].dataSync() as Float32Array, offset);
+      else row.set(readNow(grads[v.name]), offset);
       offset += r.sizes[i];
     });
   });
@@ -78,7 +79,9 @@ function step(r: Replica, size: number, learningRate: number): number {
   let offset = 0;
   // A variable the loss does not reach gets no update, as in Optimizer.minimize.
   const reduced = r.vars.map((v, i) => {
-    const tensor = missing[i] ? null : tf.tensor(summed.subarray(offset, offset + r.sizes[i]), v.shape, 'float32');
+    const values = summed.subarray(offset, offset + r.sizes[i]);
+    // The wasm backend copies into its heap; the cpu backend keeps the array, which the next step overwrites.
+    const tensor = missing[i] ? null : tf.tensor(tf.getBackend() === 'wasm' ? values : values.slice(), v.shape, 'float32');
     offset += r.sizes[i];
     return { name: v.name, tensor: tensor as tf.Tensor };
   });

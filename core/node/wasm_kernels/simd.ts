@@ -60,6 +60,14 @@ export interface SimdLoops {
   clipGrad(x: number, dy: number, out: number, nb: number, lo: number, hi: number): void;
   /** out[k] = dy[k] · (x[k] > 0 ? 1 : 0) for nb/4 floats (nb a multiple of 16): Relu's gradient. */
   reluGrad(x: number, dy: number, out: number, nb: number): void;
+  /**
+   * One Adam update of nb/4 floats (nb a multiple of 16), as f32x4, each operation rounded to
+   * float32 in the order of tfjs' AdamOptimizer (so the same bits):
+   *   m′ = m·β₁ + g·(1−β₁),  v′ = v·β₂ + (g·g)·(1−β₂),
+   *   w′ = ((m′ / (1−β₁ᵗ)) / (√(v′ / (1−β₂ᵗ)) + ε)) · (−lr) + w
+   * reading w, m, v, g and writing w′, m′, v′ to their own buffers.
+   */
+  adam(w: number, m: number, v: number, g: number, wOut: number, mOut: number, vOut: number, nb: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number, negLearningRate: number): void;
 }
 
 const I32 = 0x7f;
@@ -189,6 +197,34 @@ const scaleAcc = countDown(5, [
   ...addTo(2, get(3)),
 ]);
 
+// adam(w 0, m 1, v 2, g 3, wOut 4, mOut 5, vOut 6, nb 7, β₁ 8, 1−β₁ 9, β₂ 10, 1−β₂ 11, 1−β₁ᵗ 12,
+//      1−β₂ᵗ 13, ε 14, −lr 15; j 16, gv 17, m′ 18, v′ 19, splats of params 8..15 in 20..27)
+const f32x4Div = 0xe7;
+const f32x4Sqrt = 0xe3;
+const at = (base: number) => [...get(base), ...get(16), op.add];
+const adam = [
+  ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((k) => [...get(8 + k), ...v(simd.splat), ...set(20 + k)]),
+  ...overBytes(16, 7, [
+    // m′ = m·β₁ + g·(1−β₁)
+    ...at(5),
+    ...at(1), ...v(simd.load, true), ...get(20), ...v(simd.f32x4Mul),
+    ...at(3), ...v(simd.load, true), ...tee(17), ...get(21), ...v(simd.f32x4Mul),
+    ...v(simd.f32x4Add), ...tee(18), ...v(simd.store, true),
+    // v′ = v·β₂ + (g·g)·(1−β₂)
+    ...at(6),
+    ...at(2), ...v(simd.load, true), ...get(22), ...v(simd.f32x4Mul),
+    ...get(17), ...get(17), ...v(simd.f32x4Mul), ...get(23), ...v(simd.f32x4Mul),
+    ...v(simd.f32x4Add), ...tee(19), ...v(simd.store, true),
+    // w′ = ((m′ / (1−β₁ᵗ)) / (√(v′ / (1−β₂ᵗ)) + ε)) · (−lr) + w
+    ...at(4),
+    ...get(18), ...get(24), ...v(f32x4Div),
+    ...get(19), ...get(25), ...v(f32x4Div), ...v(f32x4Sqrt), ...get(26), ...v(simd.f32x4Add),
+    ...v(f32x4Div), ...get(27), ...v(simd.f32x4Mul),
+    ...at(0), ...v(simd.load, true), ...v(simd.f32x4Add),
+    ...v(simd.store, true),
+  ]),
+];
+
 const V128 = 0x7b;
 const FUNCTIONS: { name: keyof SimdLoops; params: number[]; locals: number[]; body: number[] }[] = [
   { name: 'mulAcc', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: mulAcc },
@@ -199,6 +235,7 @@ const FUNCTIONS: { name: keyof SimdLoops; params: number[]; locals: number[]; bo
   { name: 'bnGradSums', params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, V128], body: bnGradSums },
   { name: 'clipGrad', params: [I32, I32, I32, I32, F32, F32], locals: [I32, V128], body: clipGrad },
   { name: 'reluGrad', params: [I32, I32, I32, I32], locals: [I32], body: reluGrad },
+  { name: 'adam', params: [I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32], locals: [I32, ...Array<number>(11).fill(V128)], body: adam },
 ];
 
 function section(id: number, bytes: number[]): number[] {
