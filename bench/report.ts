@@ -43,11 +43,14 @@ function beforeAfterTable(m: Json, p: Json, j: Json): string[] {
   const keras = k1 ? `; Keras on 1 thread ran the whole step at ${num((3 * m.forwardGflopPerFrame * j.batch * 1000) / k1.msPerStep, 1)} GFLOP/s (same run)` : '';
   return [
     '',
-    `Gradient kernels of the same step, before (previous round's kernel) and after, each call replayed with fresh inputs, the two alternating (CPU ms, median of 3). Forward convolutions of the step: ${num(p.forwardConvGflops, 1)} GFLOP/s${keras}.`,
+    `Gradient kernels of the same step, before (previous round's kernel) and after, each call replayed with fresh inputs, the two alternating (CPU ms, median of 3). Forward convolutions of the step: ${num(p.forwardConvGflops, 1)} GFLOP/s${p.forwardKindGflops ? ` (dense ${num(p.forwardKindGflops.conv, 1)}, depthwise ${p.forwardKindGflops.depthwise > 0 ? num(p.forwardKindGflops.depthwise, 1) : '-'}); a depthwise gradient is also held against the depthwise forward rate, a dense one against the dense rate` : ''}${keras}.`,
     '',
     table(
-      ['kernel', 'calls', 'before ms', 'before GFLOP/s', 'after ms', 'after GFLOP/s', 'after / forward conv', 'speed-up'],
-      rows.map((r) => [r.kernel, r.calls, num(r.beforeMs, 1), rate(r, r.beforeMs), num(r.afterMs, 1), rate(r, r.afterMs), r.gflop ? `${num((1000 * r.gflop) / r.afterMs / p.forwardConvGflops, 2)}×` : '-', `${num(r.beforeMs / r.afterMs, 2)}×`]),
+      ['kernel', 'calls', 'before ms', 'before GFLOP/s', 'after ms', 'after GFLOP/s', 'after / forward conv', 'after / forward of its kind', 'speed-up'],
+      rows.map((r) => {
+        const kind = p.forwardKindGflops ? (String(r.kernel).startsWith('Depthwise') ? p.forwardKindGflops.depthwise : p.forwardKindGflops.conv) : 0;
+        return [r.kernel, r.calls, num(r.beforeMs, 1), rate(r, r.beforeMs), num(r.afterMs, 1), rate(r, r.afterMs), r.gflop ? `${num((1000 * r.gflop) / r.afterMs / p.forwardConvGflops, 2)}×` : '-', r.gflop && kind > 0 ? `${num((1000 * r.gflop) / r.afterMs / kind, 2)}×` : '-', `${num(r.beforeMs / r.afterMs, 2)}×`];
+      }),
     ),
   ];
 }

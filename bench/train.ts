@@ -79,8 +79,20 @@ function fresh(name: string) {
   return { model, optimizer: adam(1e-3) };
 }
 
+/** GFLOP/s of the step's forward dense (Conv2D, FusedConv2D) and depthwise convolutions. */
+interface ForwardKindGflops {
+  conv: number;
+  depthwise: number;
+}
+
+/** The forward rate a gradient kernel is held against: depthwise gradients the depthwise forward, the rest the dense one. */
+function kindRate(kernel: string, rates: ForwardKindGflops): number {
+  const rate = kernel.startsWith('Depthwise') ? rates.depthwise : rates.conv;
+  return rate > 0 ? rate : 0;
+}
+
 /** 1 vs N workers on the same batch, alternating which goes first each round. */
-async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number; medianStepMsPerReplica: number; medianThreadCpuMsPerReplica: number | null; medianOtherThreadsCpuMs: number | null } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[]; forwardConvGflops: number; beforeAfter: BeforeAfter[] } }> {
+async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number; medianStepMsPerReplica: number; medianThreadCpuMsPerReplica: number | null; medianOtherThreadsCpuMs: number | null } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[]; forwardConvGflops: number; forwardKindGflops: ForwardKindGflops; beforeAfter: BeforeAfter[] } }> {
   const data = tinyBatch(BATCH);
   const batch = { images: data.images, masks: data.masks, size: BATCH, ids: [] };
   const one = fresh(name);
@@ -133,7 +145,14 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
       // The forward convolutions' rate: what the gradient kernels are measured against.
       const forwardConv = p.kernels.filter((k) => k.phase === 'forward' && /^(Fused)?(Conv2D|DepthwiseConv2D|DepthwiseConv2dNative)$/.test(k.kernel));
       const forwardConvGflops = (1000 * forwardConv.reduce((a, k) => a + k.gflop, 0)) / Math.max(1e-9, forwardConv.reduce((a, k) => a + k.ms, 0));
-      profile = { phaseMs: p.phaseMs, top: p.kernels.slice(0, PROFILE_TOP), forwardConvGflops, beforeAfter };
+      // And per kind: a depthwise gradient against the forward depthwise convolutions (memory-bound,
+      // XNNPACK's own run well below the dense ones), a dense one against the dense ones.
+      const rateOf = (re: RegExp) => {
+        const ks = forwardConv.filter((k) => re.test(k.kernel));
+        return (1000 * ks.reduce((a, k) => a + k.gflop, 0)) / Math.max(1e-9, ks.reduce((a, k) => a + k.ms, 0));
+      };
+      const forwardKindGflops = { conv: rateOf(/^(Fused)?Conv2D$/), depthwise: rateOf(/^Depthwise/) };
+      profile = { phaseMs: p.phaseMs, top: p.kernels.slice(0, PROFILE_TOP), forwardConvGflops, forwardKindGflops, beforeAfter };
     }
     return { rows: runners.map(([w]) => ({ ...row(w, times.get(w)!, gflop), cpuMsPerStep: median(cpu.get(w)!) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits), medianStepMsPerReplica: median(replicaMs), medianThreadCpuMsPerReplica: replicaCpu.length ? median(replicaCpu) : null, medianOtherThreadsCpuMs: otherCpu.length ? Math.max(0, median(otherCpu)) : null } : null, profile };
   } finally {
@@ -267,13 +286,14 @@ const profiles = models
       '|---|---|---|---|---|---|',
       ...p.top.map((k) => `| ${k.phase} | ${k.kernel} | ${k.calls} | ${k.ms.toFixed(0)} | ${((100 * k.ms) / total).toFixed(1)}% | ${k.gflop ? ((1000 * k.gflop) / k.ms).toFixed(1) : '-'} |`),
       '',
-      `Gradient kernels of the same step, previous round's kernel vs this one, each call replayed with fresh inputs and the two alternating (CPU ms, median of 3); forward convolutions of the step ran at ${p.forwardConvGflops.toFixed(1)} GFLOP/s${kerasGflops(m)}:`,
+      `Gradient kernels of the same step, previous round's kernel vs this one, each call replayed with fresh inputs and the two alternating (CPU ms, median of 3); forward convolutions of the step ran at ${p.forwardConvGflops.toFixed(1)} GFLOP/s (dense ${p.forwardKindGflops.conv.toFixed(1)}, depthwise ${p.forwardKindGflops.depthwise > 0 ? p.forwardKindGflops.depthwise.toFixed(1) : '-'})${kerasGflops(m)}:`,
       '',
-      '| kernel | calls | before ms | before GFLOP/s | after ms | after GFLOP/s | after / forward conv | speed-up |',
-      '|---|---|---|---|---|---|---|---|',
+      '| kernel | calls | before ms | before GFLOP/s | after ms | after GFLOP/s | after / forward conv | after / forward of its kind | speed-up |',
+      '|---|---|---|---|---|---|---|---|---|',
       ...p.beforeAfter.map((r) => {
         const rate = (ms: number) => (r.gflop ? ((1000 * r.gflop) / ms).toFixed(1) : '-');
-        return `| ${r.kernel} | ${r.calls} | ${r.beforeMs.toFixed(1)} | ${rate(r.beforeMs)} | ${r.afterMs.toFixed(1)} | ${rate(r.afterMs)} | ${r.gflop ? `${((1000 * r.gflop) / r.afterMs / p.forwardConvGflops).toFixed(2)}x` : '-'} | ${(r.beforeMs / r.afterMs).toFixed(2)}x |`;
+        const kind = kindRate(r.kernel, p.forwardKindGflops);
+        return `| ${r.kernel} | ${r.calls} | ${r.beforeMs.toFixed(1)} | ${rate(r.beforeMs)} | ${r.afterMs.toFixed(1)} | ${rate(r.afterMs)} | ${r.gflop ? `${((1000 * r.gflop) / r.afterMs / p.forwardConvGflops).toFixed(2)}x` : '-'} | ${r.gflop && kind ? `${((1000 * r.gflop) / r.afterMs / kind).toFixed(2)}x` : '-'} | ${(r.beforeMs / r.afterMs).toFixed(2)}x |`;
       }),
       `Sum of these: ${p.beforeAfter.reduce((a, r) => a + r.beforeMs, 0).toFixed(0)} ms before, ${p.beforeAfter.reduce((a, r) => a + r.afterMs, 0).toFixed(0)} ms after.`,
     ].join('\n');

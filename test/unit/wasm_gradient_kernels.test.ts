@@ -225,15 +225,18 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
-  it('DepthwiseConv2dNativeBackpropFilter and -Input on their SIMD routes (mult 1, channels a multiple of 4) on 24 random shapes', async () => {
+  it('DepthwiseConv2dNativeBackpropFilter and -Input on their SIMD routes (mult 1, channels a multiple of 4) on 24 random shapes and five 3×3 ones', async () => {
     const rand = createRandom(505);
-    for (let k = 0; k < 24; k++) {
-      const fh = randInt(rand, 1, 4);
-      const fw = randInt(rand, 1, 4);
-      const dilated = rand() < 0.3;
-      const stride = dilated ? 1 : randInt(rand, 1, 3);
+    // After the 24 random shapes, 3×3 filters on every path of tapRow3 (the 3-wide rows' registers): dilated, strided, valid.
+    const threeWide: [number, number, 'same' | 'valid'][] = [[1, 2, 'same'], [2, 1, 'same'], [1, 1, 'valid'], [2, 1, 'valid'], [1, 2, 'valid']];
+    for (let k = 0; k < 24 + threeWide.length; k++) {
+      const extra = threeWide[k - 24];
+      const fh = extra ? 3 : randInt(rand, 1, 4);
+      const fw = extra ? 3 : randInt(rand, 1, 4);
+      const dilated = extra ? extra[1] === 2 : rand() < 0.3;
+      const stride = extra ? extra[0] : dilated ? 1 : randInt(rand, 1, 3);
       const dilation = dilated ? 2 : 1;
-      const pad: 'same' | 'valid' = rand() < 0.5 ? 'same' : 'valid';
+      const pad: 'same' | 'valid' = extra ? extra[2] : rand() < 0.5 ? 'same' : 'valid';
       const span = [(fh - 1) * dilation + 1, (fw - 1) * dilation + 1];
       const x: Shape4 = [randInt(rand, 1, 3), randInt(rand, span[0] + 1, 15), randInt(rand, span[1] + 1, 15), 4 * randInt(rand, 1, 6)];
       const f: Shape4 = [fh, fw, x[3], 1];

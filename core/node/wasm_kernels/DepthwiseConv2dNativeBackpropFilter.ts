@@ -2,9 +2,12 @@
  * DepthwiseConv2dNativeBackpropFilter for wasm, missing from the wasm backend.
  * dW[i, j, c, m] = Σ_{b,p,q} x[b, p·s + i·d − top, q·s + j·d − left, c] · dy[b, p, q, c·mult + m].
  *
- * With mult = 1 and C a multiple of 4 (every MobileNetV2 layer) it runs simd.ts's mulAcc: for
- * each output row (b, p) and tap (i, j), the run of pixels q whose input column lies inside x is
- * one call, x read with a stride of s·C floats and dy densely, f32x4 lanes over channels. Runs
+ * With mult = 1 and C a multiple of 4 (every MobileNetV2 layer) it runs SIMD loops over runs of
+ * pixels, x read with a stride of s·C floats and dy densely, f32x4 lanes over channels: for each
+ * output row (b, p) and 3-wide filter row i, simd.ts's tapRow3 takes the columns q whose three
+ * input columns all lie inside x, with the three taps' accumulators in registers (dy loaded once
+ * per pixel for three multiply-adds); the border columns, and filters of other widths, take
+ * mulAcc tap by tap (accumulator loaded and stored per pixel). Runs
  * accumulate in float32 within one image and in float64 across images, so no float32 sum spans
  * more than one image's outH·outW terms. The previous kernel, a JavaScript loop over the same sum
  * in float64, ran at ~0.4 GFLOP/s; it stays for channel multipliers and channel counts the SIMD
@@ -76,10 +79,18 @@ function viaSimd(s: KernelScope, x: TensorInfo, dy: TensorInfo, g: Geometry): Te
         const r = p * sh + i * dh - top;
         if (r < 0 || r >= inH) continue;
         const xRow = xp + (b * inH + r) * inW * cb;
+        // Columns where all three taps of a 3-wide row are inside x: one tapRow3 run; the
+        // columns at the borders (and other widths) tap by tap.
+        const qa = fw === 3 ? Math.max(q0[0], q0[1], q0[2]) : 0;
+        const qb = fw === 3 ? Math.min(q1[0], q1[1], q1[2]) : 0;
+        if (qb > qa) loops.tapRow3(xRow + (qa * sw - left) * cb, sw * cb, dw * cb, dyRow + qa * cb, pp + i * fw * cb, cb, qb - qa);
         for (let j = 0; j < fw; j++) {
-          if (q1[j] <= q0[j]) continue;
-          const col = q0[j] * sw + j * dw - left;
-          loops.mulAcc(xRow + col * cb, sw * cb, dyRow + q0[j] * cb, pp + (i * fw + j) * cb, cb, q1[j] - q0[j]);
+          const runs = qb > qa ? [[q0[j], qa], [qb, q1[j]]] : [[q0[j], q1[j]]];
+          for (const [from, to] of runs) {
+            if (to <= from) continue;
+            const col = from * sw + j * dw - left;
+            loops.mulAcc(xRow + col * cb, sw * cb, dyRow + from * cb, pp + (i * fw + j) * cb, cb, to - from);
+          }
         }
       }
     }

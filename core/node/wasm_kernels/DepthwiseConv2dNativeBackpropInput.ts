@@ -2,9 +2,13 @@
  * DepthwiseConv2dNativeBackpropInput for wasm, missing from the wasm backend.
  * dx[b, p·s + i·d − top, q·s + j·d − left, c] += dy[b, p, q, c] · W[i, j, c]  (mult = 1).
  *
- * With mult = 1 and C a multiple of 4 (every MobileNetV2 layer) it scatters in place with
- * simd.ts's scaleAcc: for each output row (b, p) and tap (i, j), the run of columns q whose input
- * column lies inside dx is one call, dy read densely and dx written at a stride of s·C floats.
+ * With mult = 1 and C a multiple of 4 (every MobileNetV2 layer) it works in place in f32x4 lanes
+ * over channels. At stride 1 with a 3-wide filter, for each output row (b, p) and filter row i,
+ * simd.ts's gatherRow3 sums the three taps into each dx pixel whose three dy columns exist
+ * (weights in registers, dx loaded and stored once per pixel). Everything else, the border
+ * columns, strided and other filters, is scattered with scaleAcc: for each tap (i, j), the run of
+ * columns q whose input column lies inside dx is one call, dy read densely and dx written at a
+ * stride of s·C floats.
  * Other filters take the sub-pixel route of transposed_conv.ts (one XNNPACK depthwise convolution
  * and a pixel shuffle), which measured ~3–4 GFLOP/s on MobileNetV2's layers.
  */
@@ -43,6 +47,11 @@ function viaSimd(s: KernelScope, dy: TensorInfo, filter: TensorInfo, inputShape:
     q0[j] = Math.max(0, Math.ceil((left - j * dw) / sw));
     q1[j] = Math.min(outW, Math.floor((inW - 1 + left - j * dw) / sw) + 1);
   }
+  // Stride 1, 3 wide: the dx columns [ca, ce) whose three dy columns q = col + left − j·dw all
+  // exist are gathered per pixel; the rest, and other filters, scatter tap by tap.
+  const ca = Math.max(0, 2 * dw - left);
+  const ce = Math.min(inW, outW - left);
+  const gather = sw === 1 && fw === 3 && ce > ca;
   for (let b = 0; b < batch; b++) {
     for (let p = 0; p < outH; p++) {
       const dyRow = dyp + (b * outH + p) * outW * cb;
@@ -50,10 +59,15 @@ function viaSimd(s: KernelScope, dy: TensorInfo, filter: TensorInfo, inputShape:
         const r = p * sh + i * dh - top;
         if (r < 0 || r >= inH) continue;
         const dxRow = dxp + (b * inH + r) * inW * cb;
+        if (gather) loops.gatherRow3(dyRow + (ca + left) * cb, dw * cb, wp + i * fw * cb, dxRow + ca * cb, cb, ce - ca);
         for (let j = 0; j < fw; j++) {
-          if (q1[j] <= q0[j]) continue;
-          const col = q0[j] * sw + j * dw - left;
-          loops.scaleAcc(dyRow + q0[j] * cb, wp + (i * fw + j) * cb, dxRow + col * cb, sw * cb, cb, q1[j] - q0[j]);
+          // The columns gatherRow3 took are dy columns [ca + left − j·dw, ce + left − j·dw) of tap j.
+          const runs = gather ? [[q0[j], ca + left - j * dw], [ce + left - j * dw, q1[j]]] : [[q0[j], q1[j]]];
+          for (const [from, to] of runs) {
+            if (to <= from) continue;
+            const col = from * sw + j * dw - left;
+            loops.scaleAcc(dyRow + from * cb, wp + (i * fw + j) * cb, dxRow + col * cb, sw * cb, cb, to - from);
+          }
         }
       }
     }

@@ -61,6 +61,21 @@ export interface SimdLoops {
   /** out[k] = dy[k] · (x[k] > 0 ? 1 : 0) for nb/4 floats (nb a multiple of 16): Relu's gradient. */
   reluGrad(x: number, dy: number, out: number, nb: number): void;
   /**
+   * acc[j·cb .. +cb) += Σ_{k<rows} x[k·xStep + j·tapStep .. +cb) ⊙ dy[k·cb .. +cb) for the three
+   * taps j = 0, 1, 2 of one filter row, as f32x4: the depthwise filter gradient of a 3-wide filter
+   * over a run of pixels whose three input columns are all inside x. The three accumulators of a
+   * channel block stay in registers over the whole run, and each dy vector is loaded once for
+   * three multiply-adds (mulAcc loads and stores its accumulator for every pixel and tap).
+   */
+  tapRow3(x: number, xStep: number, tapStep: number, dy: number, acc: number, cb: number, rows: number): void;
+  /**
+   * dx[k·cb .. +cb) += Σ_{j<3} dy[k·cb − j·tapStep .. +cb) ⊙ w[j·cb .. +cb) for k < cols, as
+   * f32x4: the depthwise input gradient of a 3-wide filter row at stride 1, gathered per dx pixel
+   * (the three weights in registers, dx loaded and stored once per pixel for three
+   * multiply-adds) over a run of columns whose three dy columns all exist.
+   */
+  gatherRow3(dy: number, tapStep: number, w: number, dx: number, cb: number, cols: number): void;
+  /**
    * One Adam update of nb/4 floats (nb a multiple of 16), as f32x4, each operation rounded to
    * float32 in the order of tfjs' AdamOptimizer (so the same bits):
    *   m′ = m·β₁ + g·(1−β₁),  v′ = v·β₂ + (g·g)·(1−β₂),
@@ -225,6 +240,48 @@ const adam = [
   ]),
 ];
 
+// tapRow3(x 0, xStep 1, tapStep 2, dy 3, acc 4, cb 5, rows 6;
+//         c 7, k 8, xp 9, dp 10, a0 11, a1 12, a2 13, d 14 (v128))
+const tapRow3 = forUp(7, 5, 16, [
+  ...get(4), ...get(7), op.add, ...v(simd.load, true), ...set(11),
+  ...get(4), ...get(5), op.add, ...get(7), op.add, ...v(simd.load, true), ...set(12),
+  ...get(4), ...get(5), op.add, ...get(5), op.add, ...get(7), op.add, ...v(simd.load, true), ...set(13),
+  ...get(0), ...get(7), op.add, ...set(9),
+  ...get(3), ...get(7), op.add, ...set(10),
+  ...get(6), ...set(8),
+  ...countDown(8, [
+    ...get(10), ...load(0), ...set(14),
+    ...get(9), ...load(0), ...get(14), ...v(simd.f32x4Mul), ...get(11), ...v(simd.f32x4Add), ...set(11),
+    ...get(9), ...get(2), op.add, ...load(0), ...get(14), ...v(simd.f32x4Mul), ...get(12), ...v(simd.f32x4Add), ...set(12),
+    ...get(9), ...get(2), op.add, ...get(2), op.add, ...load(0), ...get(14), ...v(simd.f32x4Mul), ...get(13), ...v(simd.f32x4Add), ...set(13),
+    ...addTo(9, get(1)),
+    ...addTo(10, get(5)),
+  ]),
+  ...get(4), ...get(7), op.add, ...get(11), ...store(0),
+  ...get(4), ...get(5), op.add, ...get(7), op.add, ...get(12), ...store(0),
+  ...get(4), ...get(5), op.add, ...get(5), op.add, ...get(7), op.add, ...get(13), ...store(0),
+]);
+
+// gatherRow3(dy 0, tapStep 1, w 2, dx 3, cb 4, cols 5; c 6, k 7, dp 8, xp 9, w0 10, w1 11, w2 12, a 13 (v128))
+const gatherRow3 = forUp(6, 4, 16, [
+  ...get(2), ...get(6), op.add, ...v(simd.load, true), ...set(10),
+  ...get(2), ...get(4), op.add, ...get(6), op.add, ...v(simd.load, true), ...set(11),
+  ...get(2), ...get(4), op.add, ...get(4), op.add, ...get(6), op.add, ...v(simd.load, true), ...set(12),
+  ...get(0), ...get(6), op.add, ...set(8),
+  ...get(3), ...get(6), op.add, ...set(9),
+  ...get(5), ...set(7),
+  ...countDown(7, [
+    ...get(9),
+    ...get(9), ...load(0),
+    ...get(8), ...load(0), ...get(10), ...v(simd.f32x4Mul), ...v(simd.f32x4Add),
+    ...get(8), ...get(1), op.sub, ...load(0), ...get(11), ...v(simd.f32x4Mul), ...v(simd.f32x4Add),
+    ...get(8), ...get(1), op.sub, ...get(1), op.sub, ...load(0), ...get(12), ...v(simd.f32x4Mul), ...v(simd.f32x4Add),
+    ...store(0),
+    ...addTo(8, get(4)),
+    ...addTo(9, get(4)),
+  ]),
+]);
+
 const V128 = 0x7b;
 const FUNCTIONS: { name: keyof SimdLoops; params: number[]; locals: number[]; body: number[] }[] = [
   { name: 'mulAcc', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: mulAcc },
@@ -235,6 +292,8 @@ const FUNCTIONS: { name: keyof SimdLoops; params: number[]; locals: number[]; bo
   { name: 'bnGradSums', params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, V128], body: bnGradSums },
   { name: 'clipGrad', params: [I32, I32, I32, I32, F32, F32], locals: [I32, V128], body: clipGrad },
   { name: 'reluGrad', params: [I32, I32, I32, I32], locals: [I32], body: reluGrad },
+  { name: 'tapRow3', params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, V128, V128, V128, V128], body: tapRow3 },
+  { name: 'gatherRow3', params: [I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, V128, V128, V128, V128], body: gatherRow3 },
   { name: 'adam', params: [I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32], locals: [I32, ...Array<number>(11).fill(V128)], body: adam },
 ];
 
