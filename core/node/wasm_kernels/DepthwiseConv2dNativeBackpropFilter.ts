@@ -84,12 +84,13 @@ function viaSimd(s: KernelScope, x: TensorInfo, dy: TensorInfo, g: Geometry): Te
         const qa = fw === 3 ? Math.max(q0[0], q0[1], q0[2]) : 0;
         const qb = fw === 3 ? Math.min(q1[0], q1[1], q1[2]) : 0;
         if (qb > qa) loops.tapRow3(xRow + (qa * sw - left) * cb, sw * cb, dw * cb, dyRow + qa * cb, pp + i * fw * cb, cb, qb - qa);
+        const split = qb > qa;
         for (let j = 0; j < fw; j++) {
-          const runs = qb > qa ? [[q0[j], qa], [qb, q1[j]]] : [[q0[j], q1[j]]];
-          for (const [from, to] of runs) {
-            if (to <= from) continue;
-            const col = from * sw + j * dw - left;
-            loops.mulAcc(xRow + col * cb, sw * cb, dyRow + from * cb, pp + (i * fw + j) * cb, cb, to - from);
+          // The runs before and after tapRow3's columns (no array per row: this loop runs per pixel row).
+          for (let piece = 0; piece < (split ? 2 : 1); piece++) {
+            const from = split && piece === 1 ? qb : q0[j];
+            const to = split && piece === 0 ? qa : q1[j];
+            if (to > from) loops.mulAcc(xRow + (from * sw + j * dw - left) * cb, sw * cb, dyRow + from * cb, pp + (i * fw + j) * cb, cb, to - from);
           }
         }
       }

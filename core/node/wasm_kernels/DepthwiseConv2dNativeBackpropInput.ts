@@ -61,12 +61,13 @@ function viaSimd(s: KernelScope, dy: TensorInfo, filter: TensorInfo, inputShape:
         const dxRow = dxp + (b * inH + r) * inW * cb;
         if (gather) loops.gatherRow3(dyRow + (ca + left) * cb, dw * cb, wp + i * fw * cb, dxRow + ca * cb, cb, ce - ca);
         for (let j = 0; j < fw; j++) {
-          // The columns gatherRow3 took are dy columns [ca + left − j·dw, ce + left − j·dw) of tap j.
-          const runs = gather ? [[q0[j], ca + left - j * dw], [ce + left - j * dw, q1[j]]] : [[q0[j], q1[j]]];
-          for (const [from, to] of runs) {
-            if (to <= from) continue;
-            const col = from * sw + j * dw - left;
-            loops.scaleAcc(dyRow + from * cb, wp + (i * fw + j) * cb, dxRow + col * cb, sw * cb, cb, to - from);
+          // The columns gatherRow3 took are dy columns [ca + left − j·dw, ce + left − j·dw) of tap j:
+          // scatter the runs before and after them (no array per row: this loop runs per pixel row).
+          const w = wp + (i * fw + j) * cb;
+          for (let piece = 0; piece < (gather ? 2 : 1); piece++) {
+            const from = gather && piece === 1 ? ce + left - j * dw : q0[j];
+            const to = gather && piece === 0 ? ca + left - j * dw : q1[j];
+            if (to > from) loops.scaleAcc(dyRow + from * cb, w, dxRow + (from * sw + j * dw - left) * cb, sw * cb, cb, to - from);
           }
         }
       }
