@@ -298,6 +298,43 @@ describe('wasm gradient kernels match the cpu backend', () => {
     assert.deepEqual(Array.from(await on('wasm', ints)), [6, 8, 10, 12]);
   });
 
+  it('Sum and Mean gradients broadcast dy in one SIMD row copy over leading axes, the same bits as the cpu backend; other axes the tfjs formula', async () => {
+    const cases: { shape: number[]; axes: number[]; keepDims: boolean; rows: boolean }[] = [
+      { shape: [2, 5, 3, 8], axes: [0, 1, 2], keepDims: false, rows: true },
+      { shape: [2, 5, 3, 8], axes: [0, 1, 2], keepDims: true, rows: true },
+      { shape: [4, 12], axes: [0], keepDims: false, rows: true },
+      { shape: [2, 5, 3, 8], axes: [1, 0], keepDims: false, rows: true },
+      { shape: [2, 5, 3, 6], axes: [0, 1, 2], keepDims: false, rows: false },
+      { shape: [2, 5, 3, 8], axes: [3], keepDims: false, rows: false },
+      { shape: [2, 5, 3, 8], axes: [0, 1, 2, 3], keepDims: false, rows: false },
+    ];
+    for (const [n, c] of cases.entries()) {
+      const data = randomData(c.shape, 60 + n);
+      const weights = randomData(c.shape.filter((_, k) => !c.axes.includes(k)), 70 + n);
+      for (const op of ['sum', 'mean'] as const) {
+        const run = () =>
+          tf.grad((x: tf.Tensor) => {
+            const r = op === 'sum' ? tf.sum(x, c.axes, c.keepDims) : tf.mean(x, c.axes, c.keepDims);
+            return tf.sum(tf.mul(tf.reshape(r, [-1]), tf.tensor(weights)));
+          })(tf.tensor(data, c.shape));
+        await tf.setBackend('wasm');
+        const profiled = await tf.profile(() => run());
+        (profiled.result as tf.Tensor).dispose();
+        const kernels = profiled.kernelNames;
+        assert.equal(kernels.includes('EdgesegTileRows'), c.rows, `${op} ${JSON.stringify(c)}: ${kernels.join(', ')}`);
+        // tfjs-core's own formula: dy · ones(x.shape), then ÷ n for Mean (dy here is `weights`).
+        const n = c.axes.reduce((a, k) => a * c.shape[k], 1);
+        const reference = () => {
+          const spread = tf.mul(tf.reshape(tf.tensor(weights), c.shape.map((d, k) => (c.axes.includes(k) ? 1 : d))), tf.ones(c.shape));
+          return op === 'sum' ? spread : tf.div(spread, n);
+        };
+        const expected = await on('cpu', reference);
+        assert.deepEqual(await on('wasm', run), expected, `${op} ${JSON.stringify(c)} on wasm`);
+        assert.deepEqual(await on('cpu', run), expected, `${op} ${JSON.stringify(c)} on cpu`);
+      }
+    }
+  });
+
   it('BatchNorm gradient takes its two sums from one fused pass on wasm and agrees with cpu', async () => {
     for (const channels of [12, 6]) {
       const shape = [3, 5, 7, channels];
@@ -336,6 +373,27 @@ describe('wasm gradient kernels match the cpu backend', () => {
       const run = () => tf.concat(tf.split(tf.tensor(data, shape), sizes, axis).map((t, k) => tf.mul(t, k + 1)), axis);
       assert.deepEqual(await on('wasm', run), await on('cpu', run), `axis ${axis}`);
     }
+  });
+
+  it('Identity shares its input buffer on wasm (no copy), keeps it alive until the last tensor goes, and still copies strings', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend();
+    const buffers = backend.numDataIds();
+    const x = tf.tensor([1.5, -0, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    assert.equal(backend.numDataIds(), buffers + 1, 'one buffer for x and its clone');
+    x.dispose();
+    assert.deepEqual(Array.from(await y.data()), [1.5, -0, 3, 4], 'the clone outlives its source');
+    y.dispose();
+    assert.equal(backend.numDataIds(), buffers, 'the buffer is freed with its last tensor');
+    const s = tf.tensor(['a', 'bc']);
+    const t = tf.clone(s);
+    s.dispose();
+    assert.deepEqual(await t.data(), ['a', 'bc']);
+    t.dispose();
+    // Saved-for-backward clones (Engine.clone) go through it: a gradient is unchanged.
+    const run = () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), v)))(tf.tensor(randomData([3, 8], 90), [3, 8]));
+    assert.deepEqual(await on('wasm', run), await on('cpu', run));
   });
 
   it('leaves no tensor or wasm buffer behind', async () => {
