@@ -375,7 +375,7 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
-  it('Identity shares its input buffer on wasm (no copy), keeps it alive until the last tensor goes, and still copies strings', async () => {
+  it('Identity and same-dtype Cast share their input buffer on wasm (no copy), keep it alive until the last tensor goes; strings and other casts as before', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend();
     const buffers = backend.numDataIds();
@@ -386,6 +386,15 @@ describe('wasm gradient kernels match the cpu backend', () => {
     assert.deepEqual(Array.from(await y.data()), [1.5, -0, 3, 4], 'the clone outlives its source');
     y.dispose();
     assert.equal(backend.numDataIds(), buffers, 'the buffer is freed with its last tensor');
+    // A Cast to the same dtype shares too; to another dtype it converts.
+    const f = tf.tensor([1.5, 2.5, -3]);
+    const same = tf.cast(f, 'float32');
+    assert.equal(backend.numDataIds(), buffers + 1, 'a same-dtype cast shares');
+    const ints = tf.cast(f, 'int32');
+    assert.deepEqual(Array.from(await ints.data()), [1, 2, -3]);
+    assert.equal(ints.dtype, 'int32');
+    tf.dispose([f, same, ints]);
+    assert.equal(backend.numDataIds(), buffers);
     const s = tf.tensor(['a', 'bc']);
     const t = tf.clone(s);
     s.dispose();

@@ -4,13 +4,13 @@
  * a replacement for its scalar-loop Conv2DBackpropInput, a faster SplitV (the gradient of
  * Concatenate), the fused ReLU and ClipByValue gradients (ActivationGrads.ts) and Sum and Mean
  * over leading axes (every bias and BatchNorm gradient, BatchNorm's moments), and BatchNorm's
- * gradient sums in one pass (BatchNormGradSums.ts), a Concat that copies whole runs (Concat.ts), the row broadcast of the Sum and Mean gradients (TileRows.ts), and an Identity that shares its input's buffer instead of copying it (Identity.ts). Idempotent.
+ * gradient sums in one pass (BatchNormGradSums.ts), a Concat that copies whole runs (Concat.ts), the row broadcast of the Sum and Mean gradients (TileRows.ts), and an Identity (and same-dtype Cast) that shares its input's buffer instead of copying it (Identity.ts). Idempotent.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { clipByValueGradConfig, reluGradConfig } from './ActivationGrads.js';
 import { batchNormGradSumsConfig } from './BatchNormGradSums.js';
 import { concatConfig, keepBackendConcat } from './Concat.js';
-import { identityConfig, keepBackendIdentity } from './Identity.js';
+import { castConfig, identityConfig, keepBackendIdentity } from './Identity.js';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter.js';
@@ -35,6 +35,7 @@ export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
   concatConfig,
   tileRowsConfig,
   identityConfig,
+  castConfig,
 ];
 
 /** Registers WASM_GRADIENT_KERNELS with tfjs, replacing any other registration of the same kernels (calling it again changes nothing). */
