@@ -9,7 +9,7 @@ import { ReplicaAbortedError } from '../../core/errors.js';
 import { abortAllReduce, AllReduce, createAllReduceBuffers } from '../../trainer/parallel/all_reduce.js';
 import { startReplicas } from '../../trainer/parallel/replica_group.js';
 import { sliceOf } from '../../trainer/parallel/protocol.js';
-import { globalMomentsOp } from '../../trainer/parallel/sync_batch_norm.js';
+import { globalMomentsOp, sliceMoments } from '../../trainer/parallel/sync_batch_norm.js';
 import { inProcessSteps, type StepRunner } from '../../trainer/step_runner.js';
 
 const N = 4;
@@ -159,6 +159,37 @@ describe('all-reduce over shared memory', () => {
       assert.throws(() => moments(tf.zeros([6]), tf.zeros([6]), 60, 120), /global batch 120/);
     });
     tf.dispose([x, w]);
+  });
+
+  it("a slice's sum and centred sum of squares run one wasm kernel each way (C a multiple of 4) and agree with tfjs ops, values and gradients", async () => {
+    for (const shape of [[2, 5, 3, 8], [1, 7, 6, 12], [3, 4, 4, 6]] as [number, number, number, number][]) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const data = Float32Array.from({ length: size }, (_, k) => Math.sin(k * 1.3) * 3 + (k % shape[3]) * 0.5);
+      const w = Float32Array.from({ length: 2 * shape[3] }, (_, k) => Math.cos(k));
+      const run = () => {
+        const x = tf.tensor4d(data, shape);
+        const { sum, centred } = sliceMoments(x);
+        const grad = tf.grad((v: tf.Tensor) => {
+          const m = sliceMoments(v as tf.Tensor4D);
+          return tf.sum(tf.mul(tf.concat([m.sum, m.centred]), tf.tensor(w)));
+        })(x);
+        return [sum.dataSync().slice(), centred.dataSync().slice(), grad.dataSync().slice()] as Float32Array[];
+      };
+      await tf.setBackend('wasm');
+      const profiled = await tf.profile(() => tf.tidy(() => run() && tf.scalar(0)));
+      (profiled.result as tf.Tensor).dispose();
+      const kernels = profiled.kernelNames;
+      const fused = shape[3] % 4 === 0;
+      assert.equal(kernels.includes('EdgesegChannelMoments') && kernels.includes('EdgesegChannelMomentsGrad'), fused, `${shape}: ${kernels.join(', ')}`);
+      const wasm = tf.tidy(run);
+      await tf.setBackend('cpu');
+      const cpu = tf.tidy(run);
+      for (let k = 0; k < 3; k++) {
+        const err = Math.max(...Array.from(wasm[k], (v, i) => Math.abs(v - cpu[k][i]) / Math.max(1, Math.abs(cpu[k][i]))));
+        assert.ok(err < 1e-5, `${shape}: ${['sum', 'centred sum of squares', 'gradient'][k]} differs by ${err}`);
+      }
+    }
+    await tf.setBackend('wasm');
   });
 
   it('hands out each rank once and makes a barrier throw once the group is aborted', () => {

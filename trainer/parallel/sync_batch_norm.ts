@@ -23,6 +23,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { tf } from '../../core/node/tfjs.js';
+import { CHANNEL_MOMENTS, CHANNEL_MOMENTS_GRAD, channelMomentsApply } from '../../core/node/wasm_kernels/ChannelMoments.js';
 import type { AllReduce } from './all_reduce.js';
 
 /** The parts of tfjs-layers' BatchNormalization that its training branch reads. */
@@ -99,6 +100,29 @@ export function globalMomentsOp(group: AllReduce): (s: tf.Tensor, q: tf.Tensor, 
   };
 }
 
+/** The wasm kernels' (s, q) pair as one differentiable op (core/node/wasm_kernels/ChannelMoments.ts). */
+const channelMoments = tf.customGrad(((x: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+  const value = tf.engine().runKernel(CHANNEL_MOMENTS, { x }) as tf.Tensor;
+  save([x, value]);
+  return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(CHANNEL_MOMENTS_GRAD, { x: saved[0], moments: saved[1], dy }) as tf.Tensor };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * A slice's per-channel sum s and centred sum of squares q = Σ(x − s/n)² over batch, rows and
+ * columns of channels-last x, both [C] and differentiable: on wasm with C a multiple of 4 one
+ * kernel each way (two passes forward, one backward), elsewhere tfjs ops.
+ */
+export function sliceMoments(x: tf.Tensor4D): { sum: tf.Tensor; centred: tf.Tensor } {
+  const channels = x.shape[3];
+  if (tf.getBackend() === 'wasm' && x.dtype === 'float32' && channelMomentsApply(channels)) {
+    const pair = channelMoments(x);
+    return { sum: tf.reshape(tf.slice(pair, [0, 0], [1, channels]), [channels]), centred: tf.reshape(tf.slice(pair, [1, 0], [1, channels]), [channels]) };
+  }
+  const count = x.shape[0] * x.shape[1] * x.shape[2];
+  const sum = tf.sum(x, [0, 1, 2]);
+  return { sum, centred: tf.sum(tf.square(tf.sub(x, tf.div(sum, Math.max(count, 1)))), [0, 1, 2]) };
+}
+
 /**
  * Makes every BatchNormalization layer of `model` normalise over the global batch while training.
  * Returns how many layers were switched.
@@ -117,8 +141,7 @@ export function synchroniseBatchNorm(model: LayersModel, group: AllReduce, batch
         const axis = bn.axis < 0 ? bn.axis + x.rank : bn.axis;
         if (x.rank !== 4 || axis !== 3) throw new Error(`synchronised BatchNorm supports channels-last 4-D inputs; ${bn.name} has rank ${x.rank}, axis ${bn.axis}`);
         const count = x.shape[0] * x.shape[1] * x.shape[2];
-        const sum = tf.sum(x, [0, 1, 2]);
-        const centred = tf.sum(tf.square(tf.sub(x, tf.div(sum, Math.max(count, 1)))), [0, 1, 2]);
+        const { sum, centred } = sliceMoments(x);
         const moments = globalMoments(sum, centred, count, batch.size * x.shape[1] * x.shape[2]);
         const [mean, variance] = tf.unstack(moments) as [tf.Tensor1D, tf.Tensor1D];
         const normed = tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, bn.center && bn.beta ? (bn.beta.read() as tf.Tensor1D) : undefined, bn.scale && bn.gamma ? (bn.gamma.read() as tf.Tensor1D) : undefined, bn.epsilon);

@@ -76,6 +76,16 @@ export interface SimdLoops {
    */
   gatherRow3(dy: number, tapStep: number, w: number, dx: number, cb: number, cols: number): void;
   /**
+   * acc[0..cb) += Σ_{k<rows} (x[k·cb .. +cb) − mean[0..cb))², as f32x4: the centred sum of squares
+   * per channel (synchronised BatchNorm's slice statistics).
+   */
+  centredSquares(x: number, mean: number, acc: number, cb: number, rows: number): void;
+  /**
+   * out[k·cb .. +cb) = a + (x[k·cb .. +cb) − mean) ⊙ b for k < rows, as f32x4 (a, b, mean per
+   * channel): the gradient of the per-channel (sum, centred sum of squares) pair.
+   */
+  affineCentred(x: number, mean: number, a: number, b: number, out: number, cb: number, rows: number): void;
+  /**
    * One Adam update of nb/4 floats (nb a multiple of 16), as f32x4, each operation rounded to
    * float32 in the order of tfjs' AdamOptimizer (so the same bits):
    *   m′ = m·β₁ + g·(1−β₁),  v′ = v·β₂ + (g·g)·(1−β₂),
@@ -282,6 +292,31 @@ const gatherRow3 = forUp(6, 4, 16, [
   ]),
 ]);
 
+// centredSquares(x 0, mean 1, acc 2, cb 3, rows 4; j 5, d 6 (v128))
+const centredSquares = countDown(4, [
+  ...overBytes(5, 3, [
+    ...get(2), ...get(5), op.add,
+    ...get(2), ...get(5), op.add, ...v(simd.load, true),
+    ...get(0), ...get(5), op.add, ...v(simd.load, true), ...get(1), ...get(5), op.add, ...v(simd.load, true), ...v(f32x4Sub), ...tee(6),
+    ...get(6), ...v(simd.f32x4Mul),
+    ...v(simd.f32x4Add), ...v(simd.store, true),
+  ]),
+  ...addTo(0, get(3)),
+]);
+
+// affineCentred(x 0, mean 1, a 2, b 3, out 4, cb 5, rows 6; j 7)
+const affineCentred = countDown(6, [
+  ...overBytes(7, 5, [
+    ...get(4), ...get(7), op.add,
+    ...get(2), ...get(7), op.add, ...v(simd.load, true),
+    ...get(0), ...get(7), op.add, ...v(simd.load, true), ...get(1), ...get(7), op.add, ...v(simd.load, true), ...v(f32x4Sub),
+    ...get(3), ...get(7), op.add, ...v(simd.load, true), ...v(simd.f32x4Mul),
+    ...v(simd.f32x4Add), ...v(simd.store, true),
+  ]),
+  ...addTo(0, get(5)),
+  ...addTo(4, get(5)),
+]);
+
 const V128 = 0x7b;
 const FUNCTIONS: { name: keyof SimdLoops; params: number[]; locals: number[]; body: number[] }[] = [
   { name: 'mulAcc', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: mulAcc },
@@ -294,6 +329,8 @@ const FUNCTIONS: { name: keyof SimdLoops; params: number[]; locals: number[]; bo
   { name: 'reluGrad', params: [I32, I32, I32, I32], locals: [I32], body: reluGrad },
   { name: 'tapRow3', params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, V128, V128, V128, V128], body: tapRow3 },
   { name: 'gatherRow3', params: [I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, V128, V128, V128, V128], body: gatherRow3 },
+  { name: 'centredSquares', params: [I32, I32, I32, I32, I32], locals: [I32, V128], body: centredSquares },
+  { name: 'affineCentred', params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32], body: affineCentred },
   { name: 'adam', params: [I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32], locals: [I32, ...Array<number>(11).fill(V128)], body: adam },
 ];
 
