@@ -7,6 +7,11 @@
  * and one `edgeseg/keras <model>: <x>x`. Writes bench/out/train.json and train.md.
  *
  *   npm run bench:train [-- --profile --rounds 2 --steps 3 --workers 2 --models unet-small --skip-keras --webgpu-software]
+ *                       [-- --real-pets ../shared/data/oxford-pets-subset --real-steps 24]
+ *
+ * `--real-pets <Oxford dir>` also times the real training command's step: the shipped pets
+ * model's architecture trained by `train()` on those labelled photos, 1 vs N workers
+ * (bench/helpers/real_pets_speed.ts), and prints `pets (real photos) workers N/1: <x>x`.
  *
  * WebGPU (one thread, unet-small) runs only on a hardware adapter unless `--webgpu-software`.
  */
@@ -33,6 +38,7 @@ import { kerasAnchor, runKeras } from './helpers/keras_anchor.js';
 import { BENCH_MODEL, gflopOf } from './helpers/models.js';
 import { gradientKernelsBeforeAfter, type BeforeAfter } from './helpers/kernel_ab.js';
 import { profileStep, type KernelTime } from './helpers/step_profile.js';
+import { realPetsSpeed } from './helpers/real_pets_speed.js';
 import { BENCH_OUT, benchOut } from './helpers/smoke.js';
 import { tinyBatch } from './helpers/train_steps.js';
 
@@ -47,6 +53,8 @@ const { values: args } = parseArgs({
     'skip-keras': { type: 'boolean', default: false },
     'keras-steps': { type: 'string', default: '5' },
     'webgpu-software': { type: 'boolean', default: false },
+    'real-pets': { type: 'string' },
+    'real-steps': { type: 'string', default: '24' },
   },
 });
 const BATCH = Number(args.batch);
@@ -326,6 +334,14 @@ if (Math.max(loadBefore[0], loadAfter[0]) > machine.cores) {
     `the machine was loaded (load average up to ${Math.max(loadBefore[0], loadAfter[0]).toFixed(1)} on ${machine.cores} cores): wall-clock ratios here say as much about the other processes as about the trainers; the CPU-time lines and the kernel tables (CPU time, before/after alternating) are the comparisons that hold`,
   );
 }
+// The real training command's step on real photos (optional): what a user's `edgeseg train` gets.
+const realPets = args['real-pets'] ? await realPetsSpeed({ data: args['real-pets'], workers: WORKERS > 1 ? [1, WORKERS] : [1], steps: Number(args['real-steps']), rounds: ROUNDS, batch: 8 }) : null;
+if (realPets) {
+  notes.push(`pets model (${realPets.model} ${JSON.stringify(realPets.modelConfig)}) trained by train() on real photos (${args['real-pets']}), batch 8: ${realPets.rows.map((r) => `${r.workers} worker(s) ${r.msPerStep.toFixed(0)} ms per step, ${r.imagesPerSecond.toFixed(2)} images/s`).join('; ')}`);
+  const one = realPets.rows.find((r) => r.workers === 1)!;
+  const many = realPets.rows.find((r) => r.workers === WORKERS);
+  if (many && WORKERS > 1) ratios[`pets (real photos) workers ${WORKERS}/1`] = one.msPerStep / many.msPerStep;
+}
 const ratioLines = Object.entries(ratios).map(([k, v]) => `${k}: ${v.toFixed(2)}x`);
 
 console.log(`\n${table}\n`);
@@ -335,7 +351,7 @@ console.log(dataLine);
 console.log(loadLine);
 for (const n of notes) console.log(n);
 mkdirSync(BENCH_OUT, { recursive: true });
-const result = { bench: 'train', machine, batch: BATCH, workers: WORKERS, rounds: ROUNDS, stepsPerRound: STEPS, load: { before: loadBefore, after: loadAfter }, models, data, webgpu, notes, ratios, measured: new Date().toISOString() };
+const result = { bench: 'train', machine, batch: BATCH, workers: WORKERS, rounds: ROUNDS, stepsPerRound: STEPS, load: { before: loadBefore, after: loadAfter }, models, data, webgpu, realPets, notes, ratios, measured: new Date().toISOString() };
 writeFileSync(benchOut('train.json'), JSON.stringify(result, null, 2));
 writeFileSync(
   benchOut('train.md'),
