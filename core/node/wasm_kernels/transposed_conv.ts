@@ -91,49 +91,37 @@ function interleavePhases(s: KernelScope, y: TensorInfo, geo: TransposedConvGeom
   const phases = sh * sw;
   const [, yh, yw, yc] = y.shape;
   const out = s.output([batch, inH, inW, inC]);
-  if (order === 'phase-major' && inC % 4 === 0) {
-    // Columns of one phase rx = (col + padLeft) mod sw are every sw-th column of dx and
-    // consecutive grid columns X of y: one run copy per (image, row, rx), in simd.ts's copyRuns
-    // (the per-pixel TypedArray.set it replaces made 100,000 short-lived views per step).
-    const loops = simdLoops(s.backend);
-    const yp = s.ptr(y);
-    const outp = s.ptr(out);
-    for (let b = 0; b < batch; b++) {
-      for (let r = 0; r < inH; r++) {
-        const z = r + geo.padTop;
-        const Y = Math.floor(z / sh);
-        const ry = z - Y * sh;
-        for (let col0 = 0; col0 < Math.min(sw, inW); col0++) {
-          const zc = col0 + geo.padLeft;
-          const X = Math.floor(zc / sw);
-          const phase = ry * sw + (zc - X * sw);
-          const count = Math.ceil((inW - col0) / sw);
-          const d = ((b * inH + r) * inW + col0) * inC;
-          const base = ((b * yh + Y) * yw + X) * yc + phase * inC;
-          loops.copyRuns(yp + base * 4, yc * 4, outp + d * 4, sw * inC * 4, inC * 4, count);
-        }
-      }
-    }
-    return out;
-  }
-  const src = s.heap(y);
-  const dst = s.heap(out);
+  // The columns of one phase rx = (col + padLeft) mod sw are every sw-th column of dx and
+  // consecutive grid columns X of y: one run per (image, row, rx). Phase-major runs of whole
+  // f32x4 vectors are one simd.ts copyRuns call (a TypedArray view per pixel made 100,000
+  // short-lived objects per step); the rest (3-channel last layers, depthwise phase-minor
+  // channels) are copied value by value.
+  const vectors = order === 'phase-major' && inC % 4 === 0;
+  const loops = vectors ? simdLoops(s.backend) : null;
+  const [yp, outp] = [s.ptr(y), s.ptr(out)];
+  const src = vectors ? null : s.heap(y);
+  const dst = vectors ? null : s.heap(out);
   for (let b = 0; b < batch; b++) {
     for (let r = 0; r < inH; r++) {
       const z = r + geo.padTop;
       const Y = Math.floor(z / sh);
       const ry = z - Y * sh;
-      for (let col = 0; col < inW; col++) {
-        const zc = col + geo.padLeft;
+      for (let col0 = 0; col0 < Math.min(sw, inW); col0++) {
+        const zc = col0 + geo.padLeft;
         const X = Math.floor(zc / sw);
         const phase = ry * sw + (zc - X * sw);
-        const d = ((b * inH + r) * inW + col) * inC;
+        const count = Math.ceil((inW - col0) / sw);
+        const d = ((b * inH + r) * inW + col0) * inC;
         const base = ((b * yh + Y) * yw + X) * yc;
-        if (order === 'phase-major') {
-          // Few channels (the last decoder layer's 3 classes): a plain loop, no view per pixel.
-          for (let c = 0, from = base + phase * inC; c < inC; c++) dst[d + c] = src[from + c];
-        } else {
-          for (let c = 0; c < inC; c++) dst[d + c] = src[base + c * phases + phase];
+        if (loops) {
+          loops.copyRuns(yp + (base + phase * inC) * 4, yc * 4, outp + d * 4, sw * inC * 4, inC * 4, count);
+          continue;
+        }
+        for (let k = 0; k < count; k++) {
+          const to = d + k * sw * inC;
+          const from = base + k * yc;
+          if (order === 'phase-major') for (let c = 0; c < inC; c++) dst![to + c] = src![from + phase * inC + c];
+          else for (let c = 0; c < inC; c++) dst![to + c] = src![from + c * phases + phase];
         }
       }
     }
