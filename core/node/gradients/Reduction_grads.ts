@@ -29,23 +29,19 @@ function spread(dy: Tensor, x: Tensor, axes: number[]): Tensor {
   return tf.mul(small, tf.ones(x.shape, 'float32'));
 }
 
-export const sumGradConfig: GradConfig = {
-  kernelName: Sum,
-  inputsToSave: ['x'],
-  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
-    const [x] = saved;
-    const axes = util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
-    return { x: () => spread(dy as Tensor, x, axes) };
-  },
-};
+/** The gradient of a reduction over `attrs.axis`: dy spread back, divided by the count for a mean. */
+function reductionGrad(kernelName: string, mean: boolean): GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+      const [x] = saved;
+      const axes = util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
+      const n = axes.reduce((a, k) => a * x.shape[k], 1);
+      return { x: () => spread(mean ? tf.div(dy as Tensor, n) : (dy as Tensor), x, axes) };
+    },
+  };
+}
 
-export const meanGradConfig: GradConfig = {
-  kernelName: Mean,
-  inputsToSave: ['x'],
-  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
-    const [x] = saved;
-    const axes = util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
-    const n = axes.reduce((a, k) => a * x.shape[k], 1);
-    return { x: () => spread(tf.div(dy as Tensor, n), x, axes) };
-  },
-};
+export const sumGradConfig = reductionGrad(Sum, false);
+export const meanGradConfig = reductionGrad(Mean, true);
