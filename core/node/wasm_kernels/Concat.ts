@@ -8,18 +8,13 @@
  * else goes to the backend's own kernel, remembered when this one is registered.
  */
 import { Concat, backend_util, getKernel, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { KernelScope } from './kernel_scope.js';
 import { simdLoops } from './simd.js';
-
-interface WasmHeap {
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-}
 
 let fallback: KernelFunc | null = null;
 
 const concat: KernelFunc = (args) => {
   const inputs = args.inputs as unknown as TensorInfo[];
-  const backend = args.backend as unknown as WasmHeap;
   const axis = util.parseAxisParam((args.attrs as { axis: number }).axis, inputs[0].shape)[0];
   const pieces = inputs.filter((t) => util.sizeFromShape(t.shape) > 0);
   const inner = pieces.map((t) => util.sizeFromShape(t.shape.slice(axis)));
@@ -28,17 +23,18 @@ const concat: KernelFunc = (args) => {
     return fallback(args);
   }
   backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
-  const out = backend.makeOutput(backend_util.computeOutShape(inputs.map((t) => t.shape), axis), 'float32');
-  const outer = util.sizeFromShape(pieces[0].shape.slice(0, axis));
-  const row = inner.reduce((a, b) => a + b, 0);
-  const loops = simdLoops(backend);
-  const outp = backend.dataIdMap.get(out.dataId)!.memoryOffset;
-  let offset = 0;
-  pieces.forEach((t, k) => {
-    loops.copyRuns(backend.dataIdMap.get(t.dataId)!.memoryOffset, inner[k] * 4, outp + offset * 4, row * 4, inner[k] * 4, outer);
-    offset += inner[k];
+  return KernelScope.use(args.backend, 'wasm', (s) => {
+    const out = s.output(backend_util.computeOutShape(inputs.map((t) => t.shape), axis));
+    const outer = util.sizeFromShape(pieces[0].shape.slice(0, axis));
+    const row = inner.reduce((a, b) => a + b, 0);
+    const loops = simdLoops(s.backend);
+    let offset = 0;
+    pieces.forEach((t, k) => {
+      loops.copyRuns(s.ptr(t), inner[k] * 4, s.ptr(out) + offset * 4, row * 4, inner[k] * 4, outer);
+      offset += inner[k];
+    });
+    return out;
   });
-  return out;
 };
 
 export const concatConfig: KernelConfig = { kernelName: Concat, backendName: 'wasm', kernelFunc: concat };

@@ -8,21 +8,21 @@
  * Kernels run synchronously and never re-enter one another's accumulators, so one buffer per key
  * is enough; each worker thread has its own module instance, so its own buffers.
  */
-const float64 = new Map<string, Float64Array>();
-const float32 = new Map<string, Float32Array>();
+const buffers = new Map<string, Float64Array | Float32Array>();
+
+function scratch<T extends Float64Array | Float32Array>(key: string, length: number, make: (n: number) => T): T {
+  let buffer = buffers.get(key) as T | undefined;
+  if (!buffer || buffer.length < length) buffers.set(key, (buffer = make(length)));
+  else buffer.fill(0, 0, length);
+  return buffer.subarray(0, length) as T;
+}
 
 /** A zeroed Float64Array of `length`, valid until the next call with the same key. */
 export function scratchFloat64(key: string, length: number): Float64Array {
-  let buffer = float64.get(key);
-  if (!buffer || buffer.length < length) float64.set(key, (buffer = new Float64Array(length)));
-  else buffer.fill(0, 0, length);
-  return buffer.subarray(0, length);
+  return scratch(`f64:${key}`, length, (n) => new Float64Array(n));
 }
 
 /** A zeroed Float32Array of `length`, valid until the next call with the same key. */
 export function scratchFloat32(key: string, length: number): Float32Array {
-  let buffer = float32.get(key);
-  if (!buffer || buffer.length < length) float32.set(key, (buffer = new Float32Array(length)));
-  else buffer.fill(0, 0, length);
-  return buffer.subarray(0, length);
+  return scratch(`f32:${key}`, length, (n) => new Float32Array(n));
 }
