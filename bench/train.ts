@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { INPUT_SIZE } from '../core/index.js';
 import { parseDatasetSpecs } from '../core/dataset_spec.js';
 import { activateWasm } from '../core/node/backends/wasm.js';
+import { stopOrtConvolutions, useOrtConvolutions } from '../core/node/wasm_kernels/ort/conv_kernels.js';
 import { activateWebgpu, gpuDevicePresent, probeWebgpu } from '../core/node/backends/webgpu.js';
 import { threadCpuMs } from '../core/node/thread_cpu.js';
 import { tf } from '../core/node/tfjs.js';
@@ -65,6 +66,9 @@ const CONFIGS: Record<string, Record<string, unknown>> = { 'unet-small': BENCH_M
 const MODELS = args.models.split(',').filter((m) => m in CONFIGS);
 const PROFILE_TOP = 10;
 
+/** Where a row's wide dense convolutions ran: onnxruntime (the trainer's default on wasm) or the wasm kernels alone. */
+type Convolutions = 'onnxruntime' | 'wasm';
+
 interface Row {
   workers: number;
   steps: number;
@@ -100,16 +104,36 @@ function kindRate(kernel: string, rates: ForwardKindGflops): number {
 }
 
 /** 1 vs N workers on the same batch, alternating which goes first each round. */
-async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number; medianStepMsPerReplica: number; medianThreadCpuMsPerReplica: number | null; medianOtherThreadsCpuMs: number | null } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[]; forwardConvGflops: number; forwardKindGflops: ForwardKindGflops; beforeAfter: BeforeAfter[] } }> {
+async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row & { cpuMsPerStep: number; convolutions: Convolutions })[]; sync: { barriersPerStep: number; medianBlockedMsPerReplica: number; medianStepMsPerReplica: number; medianThreadCpuMsPerReplica: number | null; medianOtherThreadsCpuMs: number | null } | null; profile?: { phaseMs: Record<string, number>; top: KernelTime[]; forwardConvGflops: number; forwardKindGflops: ForwardKindGflops; beforeAfter: BeforeAfter[] } }> {
   const data = tinyBatch(BATCH);
   const batch = { images: data.images, masks: data.masks, size: BATCH, ids: [] };
   const one = fresh(name);
   const many = fresh(name);
-  const runners: [number, StepRunner][] = [[1, inProcessSteps(one.model, one.optimizer)]];
+  const onThread = inProcessSteps(one.model, one.optimizer);
+  // Each runner: its workers, where its convolutions run, the runner. The wasm-only one is the same
+  // one-thread runner with onnxruntime's convolutions switched off around its steps.
+  const runners: { workers: number; convolutions: Convolutions; runner: StepRunner }[] = [{ workers: 1, convolutions: ORT ? 'onnxruntime' : 'wasm', runner: onThread }];
+  if (ORT) {
+    runners.push({
+      workers: 1,
+      convolutions: 'wasm',
+      runner: {
+        ...onThread,
+        step: async (b, lr) => {
+          stopOrtConvolutions();
+          try {
+            return await onThread.step(b, lr);
+          } finally {
+            useOrtConvolutions();
+          }
+        },
+      },
+    });
+  }
   const replicas = WORKERS > 1 ? await startReplicas({ workers: WORKERS, backend: 'wasm', model: many.model, optimizer: many.optimizer, learningRate: 1e-3, batchSize: BATCH }) : null;
-  if (replicas) runners.push([WORKERS, replicas]);
-  const times = new Map<number, number[]>(runners.map(([w]) => [w, []]));
-  const cpu = new Map<number, number[]>(runners.map(([w]) => [w, []]));
+  if (replicas) runners.push({ workers: WORKERS, convolutions: ORT ? 'onnxruntime' : 'wasm', runner: replicas });
+  const times = runners.map((): number[] => []);
+  const cpu = runners.map((): number[] => []);
   const waits: number[] = [];
   const replicaMs: number[] = [];
   const replicaCpu: number[] = [];
@@ -117,18 +141,20 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
   const otherCpu: number[] = [];
   let barriers = 0;
   try {
-    for (const [, r] of runners) await r.step(batch, 1e-3); // warm-up: kernels, XNNPACK operator caches
+    for (const { runner } of runners) await runner.step(batch, 1e-3); // warm-up: kernels, XNNPACK operator caches, onnxruntime sessions
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [workers, r] of round % 2 ? [...runners].reverse() : runners) {
+      const order = runners.map((_, i) => i);
+      for (const i of round % 2 ? order.reverse() : order) {
+        const { workers, convolutions, runner: r } = runners[i];
         for (let s = 0; s < STEPS; s++) {
           const t0 = performance.now();
           const c0 = process.cpuUsage();
           const main0 = threadCpuMs();
           await r.step(batch, 1e-3);
-          times.get(workers)!.push(performance.now() - t0);
+          times[i].push(performance.now() - t0);
           const c = process.cpuUsage(c0);
           const main1 = threadCpuMs();
-          cpu.get(workers)!.push((c.user + c.system) / 1000);
+          cpu[i].push((c.user + c.system) / 1000);
           const sync = workers > 1 && replicas ? replicas.lastStep : [];
           if (sync.length && main0 !== null && main1 !== null && sync.every((x) => x.cpuMs !== null)) {
             otherCpu.push((c.user + c.system) / 1000 - (main1 - main0) - sync.reduce((a, x) => a + x.cpuMs!, 0));
@@ -139,7 +165,7 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
             if (r.cpuMs !== null) replicaCpu.push(r.cpuMs);
           }
           barriers = sync[0]?.barriers ?? barriers;
-          process.stderr.write(`  ${name} ${workers} worker(s) round ${round + 1} step ${s + 1}: ${times.get(workers)!.at(-1)!.toFixed(0)} ms${sync.length ? ` (blocked in ${barriers} barriers: ${sync.map((r) => r.waitedMs.toFixed(0)).join(' / ')} ms)` : ''}\n`);
+          process.stderr.write(`  ${name} ${workers} worker(s), ${convolutions} convolutions, round ${round + 1} step ${s + 1}: ${times[i].at(-1)!.toFixed(0)} ms${sync.length ? ` (blocked in ${barriers} barriers: ${sync.map((r) => r.waitedMs.toFixed(0)).join(' / ')} ms)` : ''}\n`);
         }
       }
     }
@@ -162,9 +188,9 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
       const forwardKindGflops = { conv: rateOf(/^(Fused)?Conv2D$/), depthwise: rateOf(/^Depthwise/) };
       profile = { phaseMs: p.phaseMs, top: p.kernels.slice(0, PROFILE_TOP), forwardConvGflops, forwardKindGflops, beforeAfter };
     }
-    return { rows: runners.map(([w]) => ({ ...row(w, times.get(w)!, gflop), cpuMsPerStep: median(cpu.get(w)!) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits), medianStepMsPerReplica: median(replicaMs), medianThreadCpuMsPerReplica: replicaCpu.length ? median(replicaCpu) : null, medianOtherThreadsCpuMs: otherCpu.length ? Math.max(0, median(otherCpu)) : null } : null, profile };
+    return { rows: runners.map(({ workers, convolutions }, i) => ({ ...row(workers, times[i], gflop), convolutions, cpuMsPerStep: median(cpu[i]) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits), medianStepMsPerReplica: median(replicaMs), medianThreadCpuMsPerReplica: replicaCpu.length ? median(replicaCpu) : null, medianOtherThreadsCpuMs: otherCpu.length ? Math.max(0, median(otherCpu)) : null } : null, profile };
   } finally {
-    for (const [, r] of runners) await r.close();
+    for (const { runner, convolutions, workers } of runners) if (convolutions === 'onnxruntime' || !ORT || workers > 1) await runner.close();
     for (const m of [one, many]) {
       m.optimizer.dispose();
       m.model.dispose();
@@ -196,6 +222,8 @@ const machine = { cpu: cpus()[0]?.model ?? 'cpu', cores: availableParallelism() 
 const loadBefore = loadavg();
 console.log(`bench:train — batch ${BATCH} at ${INPUT_SIZE}², wasm, 1 vs ${WORKERS} workers, ${ROUNDS} interleaved rounds × ${STEPS} steps; ${machine.cpu} × ${machine.cores}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
 await activateWasm();
+// The trainer's wasm backend (selectBackend): wide convolutions in onnxruntime unless EDGESEG_ORT_CONVOLUTIONS=0.
+const ORT = useOrtConvolutions();
 const models = [];
 const notes: string[] = [];
 for (const name of MODELS) {
@@ -253,14 +281,18 @@ notes.push("tensorflow backend (tfjs-node) not measured here: it is not a depend
 
 const loadAfter = loadavg();
 const ratios: Record<string, number> = {};
+/** The trainer's own rows (its default convolutions), not the wasm-only comparison. */
+const trainerRows = (m: { rows: { convolutions: Convolutions }[] }) => m.rows.filter((r) => r.convolutions === (ORT ? 'onnxruntime' : 'wasm')) as (Row & { cpuMsPerStep: number; convolutions: Convolutions })[];
 for (const m of models) {
-  const one = m.rows.find((r) => r.workers === 1)!;
-  const many = m.rows.find((r) => r.workers === WORKERS);
+  const one = trainerRows(m).find((r) => r.workers === 1)!;
+  const many = trainerRows(m).find((r) => r.workers === WORKERS);
   if (many && WORKERS > 1) ratios[`${m.name} workers ${WORKERS}/1`] = many.imagesPerSecond / one.imagesPerSecond;
+  const wasmOnly = ORT ? m.rows.find((r) => r.convolutions === 'wasm') : undefined;
+  if (wasmOnly) ratios[`${m.name} onnxruntime/wasm convolutions, 1 worker`] = one.imagesPerSecond / wasmOnly.imagesPerSecond;
 }
 for (const m of models) {
   const keras = m.keras.find((k) => k.threads === WORKERS) ?? m.keras.at(-1);
-  const ours = m.rows.find((r) => r.workers === (keras?.threads ?? WORKERS)) ?? m.rows.at(-1)!;
+  const ours = trainerRows(m).find((r) => r.workers === (keras?.threads ?? WORKERS)) ?? trainerRows(m).at(-1)!;
   if (keras) ratios[`edgeseg/keras ${m.name}`] = ours.imagesPerSecond / keras.imagesPerSecond;
 }
 
@@ -268,7 +300,7 @@ const table = [
   '| model | trainer | threads | ms / step (median) | images / s | GFLOP/s (≈ 3× fwd) | CPU ms / step (all threads) |',
   '|---|---|---|---|---|---|---|',
   ...models.flatMap((m) => [
-    ...m.rows.map((r) => `| ${m.name} | edgeseg wasm | ${r.workers} | ${r.msPerStep.toFixed(0)} | ${r.imagesPerSecond.toFixed(2)} | ${r.gflops.toFixed(2)} | ${r.cpuMsPerStep.toFixed(0)} |`),
+    ...m.rows.map((r) => `| ${m.name} | edgeseg wasm${r.convolutions === 'onnxruntime' ? ' + onnxruntime conv' : ''} | ${r.workers} | ${r.msPerStep.toFixed(0)} | ${r.imagesPerSecond.toFixed(2)} | ${r.gflops.toFixed(2)} | ${r.cpuMsPerStep.toFixed(0)} |`),
     ...m.keras.map((k) => `| ${m.name} | Keras ${k.keras} / TF ${k.tensorflow} | ${k.threads} | ${k.msPerStep.toFixed(0)} | ${k.imagesPerSecond.toFixed(2)} | ${((3 * m.forwardGflopPerFrame * BATCH * 1000) / k.msPerStep).toFixed(2)} | ${k.cpuMsPerStep.toFixed(0)} |`),
   ]),
   ...webgpu.map((w) => `| unet-small | edgeseg webgpu (${w.adapter}) | - | ${w.msPerStep.toFixed(0)} | ${w.imagesPerSecond.toFixed(2)} | - | - |`),
@@ -288,7 +320,7 @@ const profiles = models
     const p = m.profile!;
     const total = p.phaseMs.forward + p.phaseMs.backward + p.phaseMs.optimizer;
     return [
-      `Profile of one ${m.name} step on wasm, one thread (${total.toFixed(0)} ms in kernels: forward ${p.phaseMs.forward.toFixed(0)}, backward ${p.phaseMs.backward.toFixed(0)}, optimizer ${p.phaseMs.optimizer.toFixed(0)}), top ${PROFILE_TOP}:`,
+      `Profile of one ${m.name} step on wasm${ORT ? " with onnxruntime's convolutions" : ""}, one thread (${total.toFixed(0)} ms in kernels: forward ${p.phaseMs.forward.toFixed(0)}, backward ${p.phaseMs.backward.toFixed(0)}, optimizer ${p.phaseMs.optimizer.toFixed(0)}), top ${PROFILE_TOP}:`,
       '',
       '| phase | kernel | calls | ms | share | GFLOP/s |',
       '|---|---|---|---|---|---|',
@@ -323,10 +355,10 @@ const loadLine = `Load average (1/5/15 min) before ${loadBefore.map((l) => l.toF
 // On a machine shared with other work the wall-clock ratios depend on who else runs; CPU time per
 // step does not, so it is reported beside them (same work per step on both sides).
 for (const m of models) {
-  const one = m.rows.find((r) => r.workers === 1)!;
+  const one = trainerRows(m).find((r) => r.workers === 1)!;
   const k1 = m.keras.find((k) => k.threads === 1);
   if (k1) notes.push(`${m.name}: CPU time per step, edgeseg 1 thread ${one.cpuMsPerStep.toFixed(0)} ms vs Keras 1 thread ${k1.cpuMsPerStep.toFixed(0)} ms (edgeseg/keras per CPU-second ${(k1.cpuMsPerStep / one.cpuMsPerStep).toFixed(2)}x)`);
-  const many = m.rows.find((r) => r.workers === WORKERS);
+  const many = trainerRows(m).find((r) => r.workers === WORKERS);
   if (many && WORKERS > 1) notes.push(`${m.name}: ${WORKERS} workers spend ${many.cpuMsPerStep.toFixed(0)} CPU-ms per step against ${one.cpuMsPerStep.toFixed(0)} for one thread (parallel overhead ${((100 * (many.cpuMsPerStep - one.cpuMsPerStep)) / one.cpuMsPerStep).toFixed(0)}%)`);
 }
 if (Math.max(loadBefore[0], loadAfter[0]) > machine.cores) {

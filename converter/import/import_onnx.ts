@@ -9,7 +9,7 @@
 import * as ort from 'onnxruntime-node';
 import { INPUT_CHANNELS, INPUT_NORMALIZATIONS, INPUT_SIZE, type InputNormalization, type ModelContract } from '../../core/index.js';
 import { type TensorLayout } from '../../core/contract.js';
-import { decodeModel, ONNX_DTYPE, type ModelProto, type ValueInfoProto } from '../onnx/proto.js';
+import { decodeModel, ONNX_DTYPE, type ModelProto, type ValueInfoProto } from '../../core/node/onnx/proto.js';
 import { ImportError } from '../../core/errors.js';
 
 export interface ImportedOnnx {

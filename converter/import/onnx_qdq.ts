@@ -7,7 +7,7 @@
  * calibrated on data (the model's logits output stays float). Everything else is left as it is.
  */
 import { activationQuant, quantizePerChannelInt8, type ActivationQuant } from '../onnx/weights.js';
-import { ATTRIBUTE_TYPE, decodeModel, encodeModel, ONNX_DTYPE, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
+import { ATTRIBUTE_TYPE, decodeModel, encodeModel, ONNX_DTYPE, type ModelProto, type NodeProto, type TensorProto } from '../../core/node/onnx/proto.js';
 import { ImportError } from '../../core/errors.js';
 
 const QUANTIZABLE = new Set(['Conv', 'ConvTranspose']);

@@ -1,5 +1,5 @@
 /** Accumulates ONNX nodes and initializers with unique names; the exporter's only way to write a graph. */
-import { ATTRIBUTE_TYPE, ONNX_DTYPE, type AttributeProto, type NodeProto, type OnnxDtype, type TensorProto } from './proto.js';
+import { ATTRIBUTE_TYPE, ONNX_DTYPE, type AttributeProto, type NodeProto, type OnnxDtype, type TensorProto } from '../../core/node/onnx/proto.js';
 
 /** An attribute value: integers (`i`/`ints`) and floats (`f`/`floats`) are told apart explicitly; `s` is a string. */
 export type Attr = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string };

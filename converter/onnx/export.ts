@@ -12,7 +12,7 @@ import { CLASS_IDS_NAME, DEFAULT_NORMALIZATION, isInputNormalization } from '../
 import type { LayerGraph, LayerJson } from '../graph.js';
 import { OnnxGraphBuilder } from './builder.js';
 import { LAYER_EMITTERS, type OnnxTensor } from './layers.js';
-import { encodeModel, IR_VERSION, ONNX_DTYPE, type ValueInfoProto } from './proto.js';
+import { encodeModel, IR_VERSION, ONNX_DTYPE, type ValueInfoProto } from '../../core/node/onnx/proto.js';
 import { activationQuant, WeightWriter, type ActivationQuant, type OnnxWeightEncoding } from './weights.js';
 
 export const ONNX_OPSET = 13;

@@ -9,7 +9,7 @@
  */
 import { toFloat16Bits } from '../quantize.js';
 import type { OnnxGraphBuilder } from './builder.js';
-import { ONNX_DTYPE } from './proto.js';
+import { ONNX_DTYPE } from '../../core/node/onnx/proto.js';
 
 export type OnnxWeightEncoding = 'float32' | 'float16' | 'int8';
 export const ONNX_WEIGHT_ENCODINGS: readonly OnnxWeightEncoding[] = ['float32', 'float16', 'int8'];

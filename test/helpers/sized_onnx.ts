@@ -9,7 +9,7 @@
  * cannot match. The image's colours move the band edges.
  */
 import { OnnxGraphBuilder } from '../../converter/onnx/builder.js';
-import { encodeModel, IR_VERSION, ONNX_DTYPE, type ValueInfoProto } from '../../converter/onnx/proto.js';
+import { encodeModel, IR_VERSION, ONNX_DTYPE, type ValueInfoProto } from '../../core/node/onnx/proto.js';
 
 export interface SizedOnnxOptions {
   height: number;

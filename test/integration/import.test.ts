@@ -10,7 +10,7 @@ import { ImportError } from '../../core/errors.js';
 import { importModel } from '../../converter/import/import_model.js';
 import { AccuracyGateError, convert, DEFAULT_MAX_MIOU_DROP, isImportedOnnx } from '../../converter/convert.js';
 import { quiet } from '../helpers/log.js';
-import { decodeModel, encodeModel } from '../../converter/onnx/proto.js';
+import { decodeModel, encodeModel } from '../../core/node/onnx/proto.js';
 import { loadRunner } from '../../runtime-node/pool/load_runner.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 import { editedKeras, findLayer, fixedInput, IMPORT_FIXTURES, referenceLogits, relativeError } from '../helpers/import_fixtures.js';

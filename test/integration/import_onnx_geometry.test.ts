@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { importModel } from '../../converter/import/import_model.js';
 import { OnnxGraphBuilder } from '../../converter/onnx/builder.js';
-import { encodeModel, IR_VERSION, ONNX_DTYPE } from '../../converter/onnx/proto.js';
+import { encodeModel, IR_VERSION, ONNX_DTYPE } from '../../core/node/onnx/proto.js';
 import { tempDir } from '../../bench/helpers/fixtures.js';
 
 /** A 1×1 convolution from 3 channels to `classes`, NCHW, at height×width: the smallest per-pixel classifier. */

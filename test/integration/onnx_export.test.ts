@@ -9,7 +9,7 @@ import { CLASS_IDS_NAME } from '../../core/contract.js';
 import { imageToInputData } from '../../core/preprocess.js';
 import { loadLayersModel, saveLayersModel } from '../../core/node/artifact_fs.js';
 import { convert } from '../../converter/convert.js';
-import { decodeModel, ONNX_DTYPE } from '../../converter/onnx/proto.js';
+import { decodeModel, ONNX_DTYPE } from '../../core/node/onnx/proto.js';
 import { activateWasm } from '../../core/node/backends/wasm.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/seeded_weights.js';

@@ -355,6 +355,50 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
+  it('FusedBatchNorm: one SIMD pass of offset + (x − mean)·(scale/√(var+ε)) for channels a multiple of 4 (those exact bits), the backend\'s kernel otherwise; both agree with cpu', async () => {
+    for (const [channels, withAffine] of [[12, true], [8, false], [6, true]] as const) {
+      const shape = [2, 5, 3, channels];
+      const x = randomData(shape, 60 + channels).map((v) => 3 * v + 1);
+      const [mean, variance, offset, scale] = [randomData([channels], 61), randomData([channels], 62).map((v) => 0.2 + Math.abs(v)), randomData([channels], 63), randomData([channels], 64)];
+      const run = () =>
+        tf.batchNorm4d(tf.tensor4d(x, shape as [number, number, number, number]), tf.tensor1d(mean), tf.tensor1d(variance), withAffine ? tf.tensor1d(offset) : undefined, withAffine ? tf.tensor1d(scale) : undefined, 1e-3);
+      const wasm = await on('wasm', run);
+      assert.ok(relativeError(wasm, await on('cpu', run)) <= 1e-6, `${channels} channels: ${relativeError(wasm, await on('cpu', run))}`);
+      if (channels % 4 === 0) {
+        const f = Math.fround;
+        const want = x.map((v, i) => {
+          const c = i % channels;
+          const b = f((withAffine ? scale[c] : 1) / Math.sqrt(variance[c] + 1e-3));
+          return f((withAffine ? offset[c] : 0) + f(f(v - mean[c]) * b));
+        });
+        assert.deepEqual(wasm, want, `${channels} channels: the SIMD pass's bits`);
+      }
+    }
+  });
+
+  it('MaxPoolGrad (the first maximum of each window gets dy, read from the forward output) equals cpu (exactly where windows do not overlap): 2×2 and 3×3, strides 1–2, valid and same, ties included', async () => {
+    const cases: { shape: [number, number, number, number]; filter: number; stride: number; pad: 'valid' | 'same' }[] = [
+      { shape: [2, 8, 8, 16], filter: 2, stride: 2, pad: 'valid' },
+      { shape: [2, 7, 9, 5], filter: 2, stride: 2, pad: 'same' },
+      { shape: [1, 7, 9, 4], filter: 2, stride: 2, pad: 'valid' },
+      { shape: [1, 7, 6, 4], filter: 3, stride: 2, pad: 'same' },
+      { shape: [1, 6, 6, 3], filter: 3, stride: 1, pad: 'valid' },
+    ];
+    for (const [k, c] of cases.entries()) {
+      // Values rounded to a few levels, so windows hold ties (the first one must win, as on cpu).
+      const x = randomData(c.shape, 70 + k).map((v) => Math.round(v * 3) / 3);
+      const pooled = (t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, c.filter, c.stride, c.pad);
+      const outShape = tf.tidy(() => pooled(tf.zeros(c.shape)).shape);
+      const w = randomData(outShape, 80 + k);
+      const run = () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(pooled(t), tf.tensor(w, outShape))))(tf.tensor4d(x, c.shape));
+      const [got, want] = [await on('wasm', run), await on('cpu', run)];
+      // Windows that overlap (stride < filter) add several dy into one dx, in another order than cpu's.
+      if (c.stride >= c.filter) assert.deepEqual(got, want, `case ${k}: ${JSON.stringify(c)}`);
+      else assert.ok(relativeError(got, want) <= 1e-6, `case ${k}: ${JSON.stringify(c)}: ${relativeError(got, want)}`);
+      assert.ok(got.some((v) => v !== 0), `case ${k}: some gradient reached x`);
+    }
+  });
+
   it('SplitV of float32 runs of whole vectors (the SIMD copy) on every axis', async () => {
     const shape = [2, 3, 4, 12];
     const data = randomData(shape, 12);

@@ -23,7 +23,7 @@
 import { fromFloat16Bits } from '../../quantize.js';
 import type { Attr } from '../../onnx/builder.js';
 import { OnnxGraphBuilder } from '../../onnx/builder.js';
-import { ONNX_DTYPE, type OnnxDtype } from '../../onnx/proto.js';
+import { ONNX_DTYPE, type OnnxDtype } from '../../../core/node/onnx/proto.js';
 import { ImportError } from '../../../core/errors.js';
 import { TENSOR_TYPE, type TfliteOperator, type TfliteTensor } from '../../../core/node/tflite/schema.js';
 import type { TfliteModel } from '../../../core/node/tflite/reader.js';

@@ -20,7 +20,7 @@
 import { INPUT_CHANNELS, INPUT_NORMALIZATIONS, type InputNormalization } from '../../../core/index.js';
 import { TENSOR_TYPE } from '../../../core/node/tflite/schema.js';
 import type { TfliteModel } from '../../../core/node/tflite/reader.js';
-import { encodeModel, IR_VERSION, ONNX_DTYPE, type OnnxDtype, type ValueInfoProto } from '../../onnx/proto.js';
+import { encodeModel, IR_VERSION, ONNX_DTYPE, type OnnxDtype, type ValueInfoProto } from '../../../core/node/onnx/proto.js';
 import { ImportError } from '../../../core/errors.js';
 import { boundaryOp, TranslationContext, TO_NCHW, typeName, type OnnxValue } from './context.js';
 import { builtinOpName } from './op_names.js';

@@ -7,6 +7,7 @@ import { ConfigError, type Logger } from '../../index.js';
 import { resolveBackend, type BackendCandidate } from '../../backend_resolver.js';
 import { tf } from '../tfjs.js';
 import { activateTensorflow } from './tensorflow.js';
+import { useOrtConvolutions } from '../wasm_kernels/ort/conv_kernels.js';
 import { activateWasm } from './wasm.js';
 import { activateWebgpu, gpuDevicePresent, probeWebgpu } from './webgpu.js';
 
@@ -14,6 +15,9 @@ import { activateWebgpu, gpuDevicePresent, probeWebgpu } from './webgpu.js';
 export const TRAINING_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 /** One of TRAINING_BACKENDS. */
 export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];
+
+/** The wasm backend's `adapter` when its wide convolutions run in onnxruntime-node. */
+export const ORT_CONVOLUTIONS = 'onnxruntime-node convolutions';
 
 /** The backend selectBackend activated. */
 export interface ActiveBackend {
@@ -47,7 +51,8 @@ const CANDIDATES: readonly BackendCandidate<Name, string | undefined>[] = [
     probe: async () => null,
     activate: async () => {
       await activateWasm();
-      return undefined;
+      // Layers wider than 16 → 16 channels convolve in onnxruntime's MLAS (core/node/wasm_kernels/ort).
+      return useOrtConvolutions() ? ORT_CONVOLUTIONS : undefined;
     },
   },
   {

@@ -4,13 +4,15 @@
  * a replacement for its scalar-loop Conv2DBackpropInput, a faster SplitV (the gradient of
  * Concatenate), the fused ReLU and ClipByValue gradients (ActivationGrads.ts) and Sum and Mean
  * over leading axes (every bias and BatchNorm gradient, BatchNorm's moments), and BatchNorm's
- * gradient sums in one pass (BatchNormGradSums.ts), a Concat that copies whole runs (Concat.ts), the row broadcast of the Sum and Mean gradients (TileRows.ts), and an Identity (and same-dtype Cast) that shares its input's buffer instead of copying it (Identity.ts), and the per-channel sum and centred sum of squares of synchronised BatchNorm with its gradient (ChannelMoments.ts). Idempotent.
+ * gradient sums in one pass (BatchNormGradSums.ts), a Concat that copies whole runs (Concat.ts), the row broadcast of the Sum and Mean gradients (TileRows.ts), and an Identity (and same-dtype Cast) that shares its input's buffer instead of copying it (Identity.ts), the per-channel sum and centred sum of squares of synchronised BatchNorm with its gradient (ChannelMoments.ts), BatchNorm's normalisation in one SIMD pass (FusedBatchNorm.ts), and a MaxPoolGrad that reads the pooled maximum instead of searching for it again (MaxPoolGrad.ts). Idempotent.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { clipByValueGradConfig, reluGradConfig } from './ActivationGrads.js';
 import { batchNormGradSumsConfig } from './BatchNormGradSums.js';
 import { channelMomentsConfig, channelMomentsGradConfig } from './ChannelMoments.js';
 import { concatConfig, keepBackendConcat } from './Concat.js';
+import { fusedBatchNormConfig, keepBackendFusedBatchNorm } from './FusedBatchNorm.js';
+import { keepBackendMaxPoolGrad, maxPoolGradConfig } from './MaxPoolGrad.js';
 import { castConfig, identityConfig, keepBackendIdentity } from './Identity.js';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput.js';
@@ -39,6 +41,8 @@ export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [
   castConfig,
   channelMomentsConfig,
   channelMomentsGradConfig,
+  fusedBatchNormConfig,
+  maxPoolGradConfig,
 ];
 
 /** Registers WASM_GRADIENT_KERNELS with tfjs, replacing any other registration of the same kernels (calling it again changes nothing). */
@@ -48,6 +52,8 @@ export function registerWasmGradientKernels(): void {
   meanKernel.keepBackendKernel();
   keepBackendConcat();
   keepBackendIdentity();
+  keepBackendFusedBatchNorm();
+  keepBackendMaxPoolGrad();
   for (const config of WASM_GRADIENT_KERNELS) {
     const existing = getKernel(config.kernelName, config.backendName);
     if (existing?.kernelFunc === config.kernelFunc) continue;

@@ -15,7 +15,7 @@
  * value; of a constant (float16 or int8 weights), it stands for that constant, which the reading
  * op lays out as its weights and widens to float32 (or keeps 8-bit behind a DequantizeLinear).
  */
-import { ONNX_DTYPE } from '../../../onnx/proto.js';
+import { ONNX_DTYPE } from '../../../../core/node/onnx/proto.js';
 import type { OpRule } from './rule.js';
 
 export const quantize: OpRule = {

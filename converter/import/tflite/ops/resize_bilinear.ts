@@ -16,7 +16,7 @@
  * float — exact: products of codes ≤ 255 and weights k/2ⁿ fit float32's 24 bits — and rounded by
  * Floor(y + ½) before they are dequantized.
  */
-import { ONNX_DTYPE } from '../../../onnx/proto.js';
+import { ONNX_DTYPE } from '../../../../core/node/onnx/proto.js';
 import { resizeBilinearOptions } from '../options.js';
 import type { OpRule } from './rule.js';
 

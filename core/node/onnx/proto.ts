@@ -1,5 +1,6 @@
 /**
- * The subset of onnx.proto (IR version 8) the exporter writes, as a protobufjs descriptor with the
+ * The subset of onnx.proto (IR version 8) the exporter (converter/onnx) and the wasm trainer's
+ * onnxruntime kernels (core/node/wasm_kernels/ort) write, as a protobufjs descriptor with the
  * schema's own field numbers, so `model.onnx` is plain protobuf any ONNX tool reads.
  */
 import protobuf from 'protobufjs';
