@@ -10,6 +10,7 @@ import { INPUT_CHANNELS, INPUT_SIZE } from '../core/index.js';
 import { tf } from '../core/node/tfjs.js';
 import type { Batch } from '../datasets/pipeline.js';
 import { trainingLoss, type LossOptions } from './loss.js';
+import { fastBatchNormStatistics } from './parallel/sync_batch_norm.js';
 
 export interface StepRunner {
   /** Threads training (1: the loop's own). */
@@ -24,6 +25,8 @@ export interface StepRunner {
 
 /** Steps on the calling thread with the model and optimizer themselves. */
 export function inProcessSteps(model: LayersModel, optimizer: tf.Optimizer, loss?: LossOptions): StepRunner {
+  // BatchNorm's batch statistics from one SIMD kernel each way (the replicas' own route, without the exchange).
+  if (tf.getBackend() === 'wasm') fastBatchNormStatistics(model);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const lossOf = trainingLoss(loss);
   return {

@@ -22,7 +22,7 @@ describe('edgeseg train --workers', () => {
       const out = tempDir(`workers-${workers}`);
       const r = await runCli([...ARGS, '--workers', workers, '--out', out]);
       assert.equal(r.code, 0, r.stderr);
-      if (workers === '2') assert.match(r.stdout, /on wasm × 2 workers/);
+      if (workers === '2') assert.match(r.stdout, /on wasm \(onnxruntime-node convolutions\) × 2 workers/);
       runs.push(join(out, 'unet-small', '1'));
     }
     const [one, two] = runs.map(stepLosses);

@@ -46,7 +46,7 @@ describe('edgeseg train --resume', () => {
 
     const resumed = await runCli(['train', '--resume', '--out', out]);
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stdout, /resuming version 1 on wasm × 2 workers: .* from step \d+/);
+    assert.match(resumed.stdout, /resuming version 1 on wasm \(onnxruntime-node convolutions\) × 2 workers: .* from step \d+/);
     const dir = join(out, 'unet-small', '1');
     const card = parseCard(readFileSync(join(dir, 'card.json'), 'utf8'));
     assert.equal(card.training!.steps, refCard.training!.steps, 'same step count');

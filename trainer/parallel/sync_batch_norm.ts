@@ -19,7 +19,8 @@
  * The moving statistics are then updated from the global μ and σ², identically in every replica:
  * they stay combined by construction.
  *
- * Inference mode is left to the layer's own code.
+ * Inference mode is left to the layer's own code. The loop's own thread takes the same one-pass
+ * statistics without the exchange (fastBatchNormStatistics).
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { tf } from '../../core/node/tfjs.js';
@@ -123,15 +124,23 @@ export function sliceMoments(x: tf.Tensor4D): { sum: tf.Tensor; centred: tf.Tens
   return { sum, centred: tf.sum(tf.square(tf.sub(x, tf.div(sum, Math.max(count, 1)))), [0, 1, 2]) };
 }
 
+/** Combines a slice's (sum, centred sum of squares) [C] each into the [2, C] (μ, σ²) the layer normalises with. */
+type CombineMoments = (sum: tf.Tensor, centred: tf.Tensor, count: number, x: tf.Tensor4D) => tf.Tensor;
+
+/** Layers whose training branch this module already replaced (a model is patched once). */
+const patched = new WeakSet<object>();
+
 /**
- * Makes every BatchNormalization layer of `model` normalise over the global batch while training.
- * Returns how many layers were switched.
+ * Replaces the training branch of every BatchNormalization layer of `model`: statistics from
+ * sliceMoments (one kernel each way on wasm) combined by `combine`, then tfjs' batchNorm and the
+ * layer's own moving-average rule. Inference mode is left to the layer's own code. Returns how
+ * many layers were switched (0 for a model patched before).
  */
-export function synchroniseBatchNorm(model: LayersModel, group: AllReduce, batch: GlobalBatch): number {
-  const globalMoments = globalMomentsOp(group);
+function replaceTrainingStatistics(model: LayersModel, combine: CombineMoments): number {
   let switched = 0;
   for (const layer of model.layers) {
-    if (layer.getClassName() !== 'BatchNormalization') continue;
+    if (layer.getClassName() !== 'BatchNormalization' || patched.has(layer)) continue;
+    patched.add(layer);
     const bn = layer as unknown as BatchNormLayer;
     const own = bn.call.bind(bn);
     bn.call = (inputs, kwargs) => {
@@ -139,13 +148,12 @@ export function synchroniseBatchNorm(model: LayersModel, group: AllReduce, batch
       return tf.tidy(() => {
         const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
         const axis = bn.axis < 0 ? bn.axis + x.rank : bn.axis;
-        if (x.rank !== 4 || axis !== 3) throw new Error(`synchronised BatchNorm supports channels-last 4-D inputs; ${bn.name} has rank ${x.rank}, axis ${bn.axis}`);
+        if (x.rank !== 4 || axis !== 3) throw new Error(`edgeseg's BatchNorm statistics take channels-last 4-D inputs; ${bn.name} has rank ${x.rank}, axis ${bn.axis}`);
         const count = x.shape[0] * x.shape[1] * x.shape[2];
         const { sum, centred } = sliceMoments(x);
-        const moments = globalMoments(sum, centred, count, batch.size * x.shape[1] * x.shape[2]);
-        const [mean, variance] = tf.unstack(moments) as [tf.Tensor1D, tf.Tensor1D];
-        const normed = tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, bn.center && bn.beta ? (bn.beta.read() as tf.Tensor1D) : undefined, bn.scale && bn.gamma ? (bn.gamma.read() as tf.Tensor1D) : undefined, bn.epsilon);
-        // The layer's own update rule (tfjs-layers BatchNormalization), fed the global statistics.
+        const [mean, variance] = tf.unstack(combine(sum, centred, count, x)) as [tf.Tensor1D, tf.Tensor1D];
+        const normed = tf.batchNorm4d(x, mean, variance, bn.center && bn.beta ? (bn.beta.read() as tf.Tensor1D) : undefined, bn.scale && bn.gamma ? (bn.gamma.read() as tf.Tensor1D) : undefined, bn.epsilon);
+        // The layer's own update rule (tfjs-layers BatchNormalization), fed these statistics.
         const decay = 1 - bn.momentum;
         for (const [variable, value] of [[bn.movingMean, mean], [bn.movingVariance, variance]] as const) {
           tf.tidy(() => {
@@ -159,4 +167,22 @@ export function synchroniseBatchNorm(model: LayersModel, group: AllReduce, batch
     switched++;
   }
   return switched;
+}
+
+/**
+ * Makes every BatchNormalization layer of `model` normalise over the global batch while training.
+ * Returns how many layers were switched.
+ */
+export function synchroniseBatchNorm(model: LayersModel, group: AllReduce, batch: GlobalBatch): number {
+  const globalMoments = globalMomentsOp(group);
+  return replaceTrainingStatistics(model, (sum, centred, count, x) => globalMoments(sum, centred, count, batch.size * x.shape[1] * x.shape[2]));
+}
+
+/**
+ * The same statistics for one training thread: μ = s / n, σ² = q / n of the batch itself (what
+ * tf.moments gives), from the one-pass kernels instead of tfjs-layers' mean, subtraction, square
+ * and second mean (and their gradients). Used by the loop's own thread on wasm.
+ */
+export function fastBatchNormStatistics(model: LayersModel): number {
+  return replaceTrainingStatistics(model, (sum, centred, count) => tf.div(tf.stack([sum, centred]), Math.max(count, 1)));
 }

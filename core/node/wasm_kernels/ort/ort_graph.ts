@@ -7,10 +7,11 @@
  * - **Synchronous.** tfjs kernels must return their output. onnxruntime-node's public
  *   `session.run` is a promise, but it only defers a call of the native binding's `run`, which is
  *   synchronous (onnxruntime-node/dist/backend.js); this module calls the binding directly.
- * - **No copies.** Inputs are fed as Float32Array views of the wasm heap; the output is a tfjs
+ * - **On the heap.** Inputs are fed as Float32Array views of the wasm heap; the output is a tfjs
  *   tensor allocated first and fetched into as a pre-allocated ORT output, so MLAS reads and
  *   writes the heap itself. A view may shape the same bytes differently (an NHWC tensor as a
- *   [N·H·W, C] matrix).
+ *   [N·H·W, C] matrix). The binding (1.30) still returns a copy of every output in a new
+ *   ArrayBuffer, which is dropped unread: the one copy per call, and garbage for V8's collector.
  * - **One session per graph signature**, built once per thread on first use (about 1–4 ms) and
  *   kept: a training step's shapes repeat every step. One intra-op thread: parallelism comes from
  *   the data-parallel replicas, one per core. No memory arena or pattern, so a session holds no
