@@ -59,7 +59,7 @@ function trainSection(j: Json): string {
   if (!Array.isArray(j.models)) return `## bench:train\n\nbench/out/train.json is in the format of an older bench:train; run \`npm run bench:train\` again.`;
   const models = j.models as Json[];
   const rows = models.flatMap((m) => [
-    ...(m.rows as Json[]).map((r) => [m.name, 'edgeseg wasm', r.workers, num(r.msPerStep, 0), num(r.imagesPerSecond, 2), num(r.gflops, 2), num(r.cpuMsPerStep, 0)]),
+    ...(m.rows as Json[]).map((r) => [m.name, r.convolutions === 'onnxruntime' ? 'edgeseg wasm + onnxruntime conv' : 'edgeseg wasm', r.workers, num(r.msPerStep, 0), num(r.imagesPerSecond, 2), num(r.gflops, 2), num(r.cpuMsPerStep, 0)]),
     ...(m.keras as Json[]).map((k) => [m.name, `Keras ${k.keras} / TF ${k.tensorflow}`, k.threads, num(k.msPerStep, 0), num(k.imagesPerSecond, 2), num((3 * m.forwardGflopPerFrame * j.batch * 1000) / k.msPerStep, 2), k.cpuMsPerStep === undefined ? '-' : num(k.cpuMsPerStep, 0)]),
   ]);
   const profiles = models.filter((m) => m.profile).map((m) => {
@@ -80,7 +80,7 @@ function trainSection(j: Json): string {
     '',
     chart(
       'report-train.svg',
-      barChart(models.map((m) => ({ label: m.name, values: [...(m.rows as Json[]).map((r) => ({ name: `edgeseg ×${r.workers}`, value: r.imagesPerSecond })), ...(m.keras as Json[]).map((k) => ({ name: `Keras ×${k.threads}`, value: k.imagesPerSecond }))] })), { title: `Training throughput, ${machineOf(j)}`, yLabel: 'images / s' }),
+      barChart(models.map((m) => ({ label: m.name, values: [...(m.rows as Json[]).map((r) => ({ name: `edgeseg ×${r.workers}${r.convolutions === 'wasm' && (m.rows as Json[]).some((o) => o.convolutions === 'onnxruntime') ? ' (wasm conv)' : ''}`, value: r.imagesPerSecond })), ...(m.keras as Json[]).map((k) => ({ name: `Keras ×${k.threads}`, value: k.imagesPerSecond }))] })), { title: `Training throughput, ${machineOf(j)}`, yLabel: 'images / s' }),
       'training images per second per model, workers and trainer',
     ),
     '',
