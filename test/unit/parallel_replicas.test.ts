@@ -11,6 +11,7 @@ import { startReplicas } from '../../trainer/parallel/replica_group.js';
 import { sliceOf } from '../../trainer/parallel/protocol.js';
 import { globalMomentsOp, sliceMoments } from '../../trainer/parallel/sync_batch_norm.js';
 import { inProcessSteps, type StepRunner } from '../../trainer/step_runner.js';
+import { sparseCrossEntropy } from '../../datasets/cross_entropy.js';
 
 const N = 4;
 const STEPS = 3;
@@ -190,6 +191,48 @@ describe('all-reduce over shared memory', () => {
       }
     }
     await tf.setBackend('wasm');
+  });
+
+  it("one thread on wasm takes BatchNorm statistics from the one-pass kernels and trains like tfjs-layers' own BatchNorm: same losses and moving statistics", async () => {
+    await tf.setBackend('wasm');
+    const { images, masks } = tinyBatch(N);
+    const train = async (fast: boolean) => {
+      const { model } = buildModel('unet-small', { baseFilters: 4, depth: 2 });
+      seedWeights(model, 3);
+      const optimizer = tf.train.adam(1e-3);
+      const xs = tf.tensor4d(images, [N, 128, 128, 3]);
+      const ys = tf.tensor3d(masks, [N, 128, 128], 'int32');
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      // The loop's own runner on wasm (patched) against the same step by tfjs-layers' BatchNorm.
+      const runner = fast ? inProcessSteps(model, optimizer) : null;
+      const losses: number[] = [];
+      const kernels = new Set<string>();
+      for (let i = 0; i < STEPS; i++) {
+        if (runner) {
+          const p = await tf.profile(async () => losses.push(await runner.step({ images, masks, size: N, ids: [] }, 1e-3)));
+          p.kernelNames.forEach((k) => kernels.add(k));
+        } else {
+          const loss = optimizer.minimize(() => sparseCrossEntropy(model.apply(xs, { training: true }) as tf.Tensor4D, ys), true, vars)!;
+          losses.push((await loss.data())[0]);
+          loss.dispose();
+        }
+      }
+      const moving = model.weights.filter((w) => /moving_(mean|variance)/.test(w.originalName)).map((w) => w.read().dataSync().slice() as Float32Array);
+      tf.dispose([xs, ys]);
+      optimizer.dispose();
+      model.dispose();
+      return { losses, moving, kernels };
+    };
+    const before = tf.memory().numTensors;
+    const own = await train(false);
+    const fast = await train(true);
+    assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+    assert.ok(fast.kernels.has('EdgesegChannelMoments') && fast.kernels.has('EdgesegChannelMomentsGrad'), `one-pass statistics ran: ${[...fast.kernels].join(', ')}`);
+    own.losses.forEach((l, i) => assert.ok(Math.abs(fast.losses[i] - l) <= 1e-5 * l, `step ${i + 1}: ${fast.losses[i]} vs ${l}`));
+    own.moving.forEach((a, k) => {
+      const worst = Math.max(...Array.from(a, (v, i) => Math.abs(v - fast.moving[k][i]) / Math.max(1, Math.abs(v))));
+      assert.ok(worst <= 1e-5, `moving statistic ${k}: ${worst}`);
+    });
   });
 
   it('hands out each rank once and makes a barrier throw once the group is aborted', () => {

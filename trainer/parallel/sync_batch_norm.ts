@@ -124,19 +124,18 @@ export function sliceMoments(x: tf.Tensor4D): { sum: tf.Tensor; centred: tf.Tens
   return { sum, centred: tf.sum(tf.square(tf.sub(x, tf.div(sum, Math.max(count, 1)))), [0, 1, 2]) };
 }
 
-/** Combines a slice's (sum, centred sum of squares) [C] each into the [2, C] (μ, σ²) the layer normalises with. */
-type CombineMoments = (sum: tf.Tensor, centred: tf.Tensor, count: number, x: tf.Tensor4D) => tf.Tensor;
+/** The [2, C] (μ, σ²) a layer normalises its channels-last input with. */
+type BatchStatistics = (x: tf.Tensor4D) => tf.Tensor;
 
 /** Layers whose training branch this module already replaced (a model is patched once). */
 const patched = new WeakSet<object>();
 
 /**
- * Replaces the training branch of every BatchNormalization layer of `model`: statistics from
- * sliceMoments (one kernel each way on wasm) combined by `combine`, then tfjs' batchNorm and the
- * layer's own moving-average rule. Inference mode is left to the layer's own code. Returns how
+ * Replaces the training branch of every BatchNormalization layer of `model`: (μ, σ²) from
+ * `statistics`, then tfjs' batchNorm and the layer's own moving-average rule. Inference mode is left to the layer's own code. Returns how
  * many layers were switched (0 for a model patched before).
  */
-function replaceTrainingStatistics(model: LayersModel, combine: CombineMoments): number {
+function replaceTrainingStatistics(model: LayersModel, statistics: BatchStatistics): number {
   let switched = 0;
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization' || patched.has(layer)) continue;
@@ -149,9 +148,7 @@ function replaceTrainingStatistics(model: LayersModel, combine: CombineMoments):
         const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
         const axis = bn.axis < 0 ? bn.axis + x.rank : bn.axis;
         if (x.rank !== 4 || axis !== 3) throw new Error(`edgeseg's BatchNorm statistics take channels-last 4-D inputs; ${bn.name} has rank ${x.rank}, axis ${bn.axis}`);
-        const count = x.shape[0] * x.shape[1] * x.shape[2];
-        const { sum, centred } = sliceMoments(x);
-        const [mean, variance] = tf.unstack(combine(sum, centred, count, x)) as [tf.Tensor1D, tf.Tensor1D];
+        const [mean, variance] = tf.unstack(statistics(x)) as [tf.Tensor1D, tf.Tensor1D];
         const normed = tf.batchNorm4d(x, mean, variance, bn.center && bn.beta ? (bn.beta.read() as tf.Tensor1D) : undefined, bn.scale && bn.gamma ? (bn.gamma.read() as tf.Tensor1D) : undefined, bn.epsilon);
         // The layer's own update rule (tfjs-layers BatchNormalization), fed these statistics.
         const decay = 1 - bn.momentum;
@@ -175,7 +172,10 @@ function replaceTrainingStatistics(model: LayersModel, combine: CombineMoments):
  */
 export function synchroniseBatchNorm(model: LayersModel, group: AllReduce, batch: GlobalBatch): number {
   const globalMoments = globalMomentsOp(group);
-  return replaceTrainingStatistics(model, (sum, centred, count, x) => globalMoments(sum, centred, count, batch.size * x.shape[1] * x.shape[2]));
+  return replaceTrainingStatistics(model, (x) => {
+    const { sum, centred } = sliceMoments(x);
+    return globalMoments(sum, centred, x.shape[0] * x.shape[1] * x.shape[2], batch.size * x.shape[1] * x.shape[2]);
+  });
 }
 
 /**
@@ -184,5 +184,10 @@ export function synchroniseBatchNorm(model: LayersModel, group: AllReduce, batch
  * and second mean (and their gradients). Used by the loop's own thread on wasm.
  */
 export function fastBatchNormStatistics(model: LayersModel): number {
-  return replaceTrainingStatistics(model, (sum, centred, count) => tf.div(tf.stack([sum, centred]), Math.max(count, 1)));
+  return replaceTrainingStatistics(model, (x) => {
+    const count = Math.max(x.shape[0] * x.shape[1] * x.shape[2], 1);
+    if (tf.getBackend() === 'wasm' && x.dtype === 'float32' && channelMomentsApply(x.shape[3])) return tf.div(channelMoments(x), count);
+    const { sum, centred } = sliceMoments(x);
+    return tf.div(tf.stack([sum, centred]), count);
+  });
 }
