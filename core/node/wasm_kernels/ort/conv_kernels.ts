@@ -40,7 +40,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { ortGraphsAvailable, runOrtGraph, type GraphSpec } from './ort_graph.js';
+import { ortGraphsAvailable, runOrtGraph, type GraphAttr, type GraphSpec } from './ort_graph.js';
 
 /** A layer goes to onnxruntime when its input × output channels exceed this (see the header). */
 export const ORT_MIN_CHANNEL_PRODUCT = 256;
@@ -129,6 +129,11 @@ function convForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, 
   );
 }
 
+/** One Gemm of two heap tensors read as matrices (the gradients of a 1×1 convolution), its [rows, cols] result read back as `outShape`. */
+function gemm(backend: KernelBackend, key: string, a: { t: TensorInfo; shape: number[] }, b: { t: TensorInfo; shape: number[] }, attrs: Record<string, GraphAttr>, result: number[], outShape: number[]): TensorInfo {
+  return runOrtGraph(backend, key, () => ({ inputs: { a: a.shape, b: b.shape }, output: result, nodes: [{ op: 'Gemm', inputs: ['a', 'b'], output: 'y', attrs }] }), { a, b }, outShape);
+}
+
 /** dx of a dense convolution in onnxruntime, or null when it stays on wasm. */
 function convInputGradient(backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, attrs: Conv2DBackpropInputAttrs): TensorInfo | null {
   if (attrs.dataFormat !== 'NHWC') return null;
@@ -141,13 +146,7 @@ function convInputGradient(backend: KernelBackend, dy: TensorInfo, filter: Tenso
   const key = `dx ${dy.shape} ${filter.shape} ${inputShape} ${info.strideHeight},${info.strideWidth} ${g.pads}`;
   if (g.pointwise) {
     const m = size(dy.shape) / co;
-    return runOrtGraph(
-      backend,
-      key,
-      () => ({ inputs: { dy: [m, co], w: [ci, co] }, output: [m, ci], nodes: [{ op: 'Gemm', inputs: ['dy', 'w'], output: 'y', attrs: { transB: 1 } }] }),
-      { dy: { t: dy, shape: [m, co] }, w: { t: filter, shape: [ci, co] } },
-      inputShape,
-    );
+    return gemm(backend, key, { t: dy, shape: [m, co] }, { t: filter, shape: [ci, co] }, { transB: 1 }, [m, ci], inputShape);
   }
   const [top, left, bottom, right] = g.pads;
   const outputPadding = [
@@ -184,15 +183,7 @@ function convFilterGradient(backend: KernelBackend, x: TensorInfo, dy: TensorInf
   const g = geometry(info);
   const m = info.batchSize * info.outHeight * info.outWidth;
   const key = `dw ${x.shape} ${dy.shape} ${filterShape} ${info.strideHeight},${info.strideWidth} ${g.pads}`;
-  if (g.pointwise) {
-    return runOrtGraph(
-      backend,
-      key,
-      () => ({ inputs: { x: [m, ci], dy: [m, co] }, output: [ci, co], nodes: [{ op: 'Gemm', inputs: ['x', 'dy'], output: 'y', attrs: { transA: 1 } }] }),
-      { x: { t: x, shape: [m, ci] }, dy: { t: dy, shape: [m, co] } },
-      filterShape,
-    );
-  }
+  if (g.pointwise) return gemm(backend, key, { t: x, shape: [m, ci] }, { t: dy, shape: [m, co] }, { transA: 1 }, [ci, co], filterShape);
   const [top, left, bottom, right] = g.pads;
   const [n] = x.shape;
   const sh = info.strideHeight;
