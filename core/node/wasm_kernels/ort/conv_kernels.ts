@@ -85,45 +85,32 @@ function convForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, 
   const hasBias = bias !== undefined;
   const key = `conv ${x.shape} ${filter.shape} ${info.strideHeight},${info.strideWidth} ${info.dilationHeight},${info.dilationWidth} ${g.pads} ${hasBias} ${act}`;
   const scalars: Record<string, number> = act === 'relu6' ? { zero: 0, six: 6 } : {};
-  if (g.pointwise) {
-    const m = size(x.shape) / ci;
-    const feeds: Record<string, { t: TensorInfo; shape: number[] }> = { x: { t: x, shape: [m, ci] }, w: { t: filter, shape: [ci, co] } };
-    if (bias) feeds.b = { t: bias, shape: [co] };
-    return runOrtGraph(
-      backend,
-      key,
-      (): GraphSpec => ({
-        inputs: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.shape])),
-        output: [m, co],
-        scalars,
-        nodes: [{ op: 'Gemm', inputs: hasBias ? ['x', 'w', 'b'] : ['x', 'w'], output: 'g' }, ...activate(act, 'g', 'y')],
-      }),
-      feeds,
-      info.outShape,
-    );
-  }
-  const feeds: Record<string, { t: TensorInfo; shape: number[] }> = { x: { t: x, shape: x.shape }, w: { t: filter, shape: filter.shape } };
+  // A 1×1 stride-1 filter is one Gemm on the NHWC bytes as they are; anything else a Conv between transposes.
+  const m = size(x.shape) / ci;
+  const feeds: Record<string, { t: TensorInfo; shape: number[] }> = {
+    x: { t: x, shape: g.pointwise ? [m, ci] : x.shape },
+    w: { t: filter, shape: g.pointwise ? [ci, co] : filter.shape },
+  };
   if (bias) feeds.b = { t: bias, shape: [co] };
-  return runOrtGraph(
-    backend,
-    key,
-    (): GraphSpec => ({
-      inputs: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.shape])),
-      output: info.outShape,
-      scalars,
-      nodes: [
+  const operands = (a: string, b: string) => (hasBias ? [a, b, 'b'] : [a, b]);
+  const nodes: GraphSpec['nodes'] = g.pointwise
+    ? [{ op: 'Gemm', inputs: operands('x', 'w'), output: 'g' }, ...activate(act, 'g', 'y')]
+    : [
         { op: 'Transpose', inputs: ['x'], output: 'xt', attrs: { perm: NCHW } },
         { op: 'Transpose', inputs: ['w'], output: 'wt', attrs: { perm: OIHW } },
         {
           op: 'Conv',
-          inputs: hasBias ? ['xt', 'wt', 'b'] : ['xt', 'wt'],
+          inputs: operands('xt', 'wt'),
           output: 'c',
           attrs: { kernel_shape: [info.filterHeight, info.filterWidth], strides: [info.strideHeight, info.strideWidth], dilations: [info.dilationHeight, info.dilationWidth], pads: g.pads },
         },
         ...activate(act, 'c', 'a'),
         { op: 'Transpose', inputs: ['a'], output: 'y', attrs: { perm: NHWC } },
-      ],
-    }),
+      ];
+  return runOrtGraph(
+    backend,
+    key,
+    () => ({ inputs: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.shape])), output: g.pointwise ? [m, co] : info.outShape, scalars, nodes }),
     feeds,
     info.outShape,
   );
