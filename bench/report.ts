@@ -66,7 +66,7 @@ function trainSection(j: Json): string {
     const p = m.profile;
     const total = p.phaseMs.forward + p.phaseMs.backward + p.phaseMs.optimizer;
     return [
-      `Profile of one ${m.name} step (wasm, one thread): ${num(total, 0)} ms in kernels — forward ${num(p.phaseMs.forward, 0)}, backward ${num(p.phaseMs.backward, 0)}, optimizer ${num(p.phaseMs.optimizer, 0)}.`,
+      `Profile of one ${m.name} step (wasm${(m.rows as Json[]).some((r) => r.convolutions === 'onnxruntime') ? " with onnxruntime's convolutions" : ""}, one thread): ${num(total, 0)} ms in kernels — forward ${num(p.phaseMs.forward, 0)}, backward ${num(p.phaseMs.backward, 0)}, optimizer ${num(p.phaseMs.optimizer, 0)}.`,
       '',
       table(['phase', 'kernel', 'calls', 'ms', 'share', 'GFLOP/s'], (p.top as Json[]).slice(0, 8).map((k) => [k.phase, k.kernel, k.calls, num(k.ms, 0), pct(k.ms / total), k.gflop ? num((1000 * k.gflop) / k.ms, 1) : '-'])),
       ...(Array.isArray(p.beforeAfter) ? beforeAfterTable(m, p, j) : []),
