@@ -53,8 +53,9 @@ const OIHW = [3, 2, 0, 1];
 type Activation = 'linear' | 'relu' | 'relu6';
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const wide = (ci: number, co: number) => ci * co > ORT_MIN_CHANNEL_PRODUCT;
+const float32 = (...ts: (TensorInfo | undefined)[]) => ts.every((t) => t === undefined || t.dtype === 'float32');
 
-/** Appends the activation after `from`, returning the node list and the name of the activated tensor. */
+/** The node that applies the activation to `from`, writing `to`. */
 function activate(act: Activation, from: string, to: string): GraphSpec['nodes'] {
   if (act === 'relu') return [{ op: 'Relu', inputs: [from], output: to }];
   if (act === 'relu6') return [{ op: 'Clip', inputs: [from, 'zero', 'six'], output: to }];
@@ -76,7 +77,7 @@ function geometry(info: backend_util.Conv2DInfo): ConvGeometry {
 
 /** y = act(conv(x, W) + b) in onnxruntime, or null when the layer stays on wasm. */
 function convForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, attrs: Conv2DAttrs, act: string): TensorInfo | null {
-  if (attrs.dataFormat !== 'NHWC' || (act !== 'linear' && act !== 'relu' && act !== 'relu6')) return null;
+  if (attrs.dataFormat !== 'NHWC' || !float32(x, filter, bias) || (act !== 'linear' && act !== 'relu' && act !== 'relu6')) return null;
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode);
   if (!wide(info.inChannels, info.outChannels) || (bias && size(bias.shape) !== info.outChannels)) return null;
   const g = geometry(info);
@@ -123,7 +124,7 @@ function gemm(backend: KernelBackend, key: string, a: { t: TensorInfo; shape: nu
 
 /** dx of a dense convolution in onnxruntime, or null when it stays on wasm. */
 function convInputGradient(backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, attrs: Conv2DBackpropInputAttrs): TensorInfo | null {
-  if (attrs.dataFormat !== 'NHWC') return null;
+  if (attrs.dataFormat !== 'NHWC' || !float32(dy, filter)) return null;
   const inputShape = [...attrs.inputShape] as [number, number, number, number];
   const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const ci = info.inChannels;
@@ -162,7 +163,7 @@ function convInputGradient(backend: KernelBackend, dy: TensorInfo, filter: Tenso
 
 /** dW of a dense convolution in onnxruntime, or null when it stays on wasm. */
 function convFilterGradient(backend: KernelBackend, x: TensorInfo, dy: TensorInfo, attrs: Conv2DBackpropFilterAttrs): TensorInfo | null {
-  if (attrs.dataFormat !== 'NHWC') return null;
+  if (attrs.dataFormat !== 'NHWC' || !float32(x, dy)) return null;
   const filterShape = [...attrs.filterShape] as [number, number, number, number];
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const [fh, fw, ci, co] = filterShape;
