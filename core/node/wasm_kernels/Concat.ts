@@ -7,21 +7,17 @@
  * Σ_{j<i} innerⱼ. Float32 inputs whose inner sizes are multiples of 4 take this path; anything
  * else goes to the backend's own kernel, remembered when this one is registered.
  */
-import { Concat, backend_util, getKernel, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { Concat, backend_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { overridingKernel } from './backend_fallback.js';
 import { KernelScope } from './kernel_scope.js';
 import { simdLoops } from './simd.js';
 
-let fallback: KernelFunc | null = null;
-
-const concat: KernelFunc = (args) => {
+export const concatKernel = overridingKernel(Concat, (args) => {
   const inputs = args.inputs as unknown as TensorInfo[];
   const axis = util.parseAxisParam((args.attrs as { axis: number }).axis, inputs[0].shape)[0];
   const pieces = inputs.filter((t) => util.sizeFromShape(t.shape) > 0);
   const inner = pieces.map((t) => util.sizeFromShape(t.shape.slice(axis)));
-  if (pieces.length < 2 || pieces.some((t) => t.dtype !== 'float32') || inner.some((n) => n % 4 !== 0)) {
-    if (!fallback) throw new Error("wasm Concat: the backend's kernel was not found when edgeseg registered its own");
-    return fallback(args);
-  }
+  if (pieces.length < 2 || pieces.some((t) => t.dtype !== 'float32') || inner.some((n) => n % 4 !== 0)) return null;
   backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
   return KernelScope.use(args.backend, 'wasm', (s) => {
     const out = s.output(backend_util.computeOutShape(inputs.map((t) => t.shape), axis));
@@ -35,12 +31,4 @@ const concat: KernelFunc = (args) => {
     });
     return out;
   });
-};
-
-export const concatConfig: KernelConfig = { kernelName: Concat, backendName: 'wasm', kernelFunc: concat };
-
-/** Remembers the backend's own Concat; call before registering `concatConfig`. */
-export function keepBackendConcat(): void {
-  const existing = getKernel(Concat, 'wasm');
-  if (existing && existing.kernelFunc !== concat) fallback = existing.kernelFunc;
-}
+});

@@ -10,20 +10,16 @@
  * statistics, other channel counts) goes to the backend's own kernel, remembered when this one is
  * registered.
  */
-import { FusedBatchNorm, getKernel, util, type FusedBatchNormAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { FusedBatchNorm, util, type FusedBatchNormAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { overridingKernel } from './backend_fallback.js';
 import { KernelScope } from './kernel_scope.js';
 import { simdLoops } from './simd.js';
 
-let fallback: KernelConfig | null = null;
-
-const fusedBatchNorm: KernelFunc = (args) => {
+export const fusedBatchNormKernel = overridingKernel(FusedBatchNorm, (args) => {
   const { x, mean, variance, offset, scale } = args.inputs as { x: TensorInfo; mean: TensorInfo; variance: TensorInfo; offset?: TensorInfo; scale?: TensorInfo };
   const channels = x.shape[x.shape.length - 1] ?? 0;
   const perChannel = (t: TensorInfo | undefined) => t === undefined || (t.dtype === 'float32' && util.sizeFromShape(t.shape) === channels);
-  if (x.dtype !== 'float32' || channels === 0 || channels % 4 !== 0 || ![mean, variance, offset, scale].every(perChannel)) {
-    if (!fallback) throw new Error("wasm FusedBatchNorm: the backend's kernel was not found when edgeseg registered its own");
-    return fallback.kernelFunc(args);
-  }
+  if (x.dtype !== 'float32' || channels === 0 || channels % 4 !== 0 || ![mean, variance, offset, scale].every(perChannel)) return null;
   const { varianceEpsilon } = args.attrs as unknown as FusedBatchNormAttrs;
   return KernelScope.use(args.backend, 'wasm', (s) => {
     const y = s.output(x.shape);
@@ -41,18 +37,4 @@ const fusedBatchNorm: KernelFunc = (args) => {
     simdLoops(s.backend).affineCentred(s.ptr(x), s.ptr(mean), kp, kp + cb, s.ptr(y), cb, util.sizeFromShape(x.shape) / channels);
     return y;
   });
-};
-
-export const fusedBatchNormConfig: KernelConfig = {
-  kernelName: FusedBatchNorm,
-  backendName: 'wasm',
-  kernelFunc: fusedBatchNorm,
-  // The backend's kernel binds its wasm function when the backend starts; it still must, for the fallback.
-  setupFunc: (backend) => fallback?.setupFunc?.(backend),
-};
-
-/** Remembers the backend's own FusedBatchNorm; call before registering `fusedBatchNormConfig`. */
-export function keepBackendFusedBatchNorm(): void {
-  const existing = getKernel(FusedBatchNorm, 'wasm');
-  if (existing && existing.kernelFunc !== fusedBatchNorm) fallback = existing;
-}
+});

@@ -11,40 +11,20 @@
  * BatchNorm) is the same copy in the backend; it shares the buffer too. Any other Cast is the
  * backend's.
  */
-import { Cast, getKernel, Identity, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-
-let fallback: KernelFunc | null = null;
-let castFallback: KernelFunc | null = null;
+import { Cast, Identity, type TensorInfo } from '@tensorflow/tfjs-core';
+import { overridingKernel } from './backend_fallback.js';
 
 function share(backend: unknown, x: TensorInfo): TensorInfo {
   (backend as { incRef(dataId: object): void }).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
 }
 
-const identity: KernelFunc = (args) => {
-  const { x } = args.inputs as { x: TensorInfo };
-  if (x.dtype === 'string') {
-    if (!fallback) throw new Error("wasm Identity: the backend's kernel was not found when edgeseg registered its own");
-    return fallback(args);
-  }
-  return share(args.backend, x);
-};
+export const identityKernel = overridingKernel(Identity, ({ inputs, backend }) => {
+  const { x } = inputs as { x: TensorInfo };
+  return x.dtype === 'string' ? null : share(backend, x);
+});
 
-const cast: KernelFunc = (args) => {
-  const { x } = args.inputs as { x: TensorInfo };
-  if (x.dtype !== 'string' && x.dtype === (args.attrs as { dtype: string }).dtype) return share(args.backend, x);
-  if (!castFallback) throw new Error("wasm Cast: the backend's kernel was not found when edgeseg registered its own");
-  return castFallback(args);
-};
-
-export const castConfig: KernelConfig = { kernelName: Cast, backendName: 'wasm', kernelFunc: cast };
-
-export const identityConfig: KernelConfig = { kernelName: Identity, backendName: 'wasm', kernelFunc: identity };
-
-/** Remembers the backend's own Identity and Cast; call before registering `identityConfig` and `castConfig`. */
-export function keepBackendIdentity(): void {
-  const existing = getKernel(Identity, 'wasm');
-  if (existing && existing.kernelFunc !== identity) fallback = existing.kernelFunc;
-  const existingCast = getKernel(Cast, 'wasm');
-  if (existingCast && existingCast.kernelFunc !== cast) castFallback = existingCast.kernelFunc;
-}
+export const castKernel = overridingKernel(Cast, ({ inputs, backend, attrs }) => {
+  const { x } = inputs as { x: TensorInfo };
+  return x.dtype !== 'string' && x.dtype === (attrs as { dtype: string }).dtype ? share(backend, x) : null;
+});

@@ -12,18 +12,15 @@
  * unet-small step. Float32 4-D inputs take this path; anything else
  * goes to the backend's own kernel, remembered when this one is registered.
  */
-import { backend_util, getKernel, MaxPoolGrad, type KernelConfig, type KernelFunc, type MaxPoolGradAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, MaxPoolGrad, type MaxPoolGradAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { overridingKernel } from './backend_fallback.js';
 import { KernelScope } from './kernel_scope.js';
 
-let fallback: KernelConfig | null = null;
 let taken = new Uint8Array(0);
 
-const maxPoolGrad: KernelFunc = (args) => {
+export const maxPoolGradKernel = overridingKernel(MaxPoolGrad, (args) => {
   const { dy, input, output } = args.inputs as { dy: TensorInfo; input: TensorInfo; output?: TensorInfo };
-  if (input.dtype !== 'float32' || input.shape.length !== 4 || !output) {
-    if (!fallback) throw new Error("wasm MaxPoolGrad: the backend's kernel was not found when edgeseg registered its own");
-    return fallback.kernelFunc(args);
-  }
+  if (input.dtype !== 'float32' || input.shape.length !== 4 || !output) return null;
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as MaxPoolGradAttrs;
   const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
   return KernelScope.use(args.backend, 'wasm', (s) => {
@@ -64,7 +61,7 @@ const maxPoolGrad: KernelFunc = (args) => {
     }
     return dx;
   });
-};
+});
 
 /** The 2×2, stride-2, unpadded pooling of the U-Net encoders: four candidates per value, first match wins. */
 function pool2x2(X: Float32Array, Y: Float32Array, DY: Float32Array, DX: Float32Array, batch: number, inH: number, inW: number, c: number, outH: number, outW: number): void {
@@ -88,18 +85,4 @@ function pool2x2(X: Float32Array, Y: Float32Array, DY: Float32Array, DX: Float32
       }
     }
   }
-}
-
-export const maxPoolGradConfig: KernelConfig = {
-  kernelName: MaxPoolGrad,
-  backendName: 'wasm',
-  kernelFunc: maxPoolGrad,
-  // The backend's kernel binds its wasm function when the backend starts; it still must, for the fallback.
-  setupFunc: (backend) => fallback?.setupFunc?.(backend),
-};
-
-/** Remembers the backend's own MaxPoolGrad; call before registering `maxPoolGradConfig`. */
-export function keepBackendMaxPoolGrad(): void {
-  const existing = getKernel(MaxPoolGrad, 'wasm');
-  if (existing && existing.kernelFunc !== maxPoolGrad) fallback = existing;
 }

@@ -8,43 +8,31 @@
  * Sum.ts and Mean.ts wrap this; any other reduction goes to the backend's own kernel, remembered
  * when edgeseg's is registered (with its setup, which binds the backend's wasm function).
  */
-import { backend_util, getKernel, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { overridingKernel, type OverridingKernel } from './backend_fallback.js';
 import { KernelScope } from './kernel_scope.js';
+import { scratchFloat64 } from './scratch.js';
 import { simdLoops } from './simd.js';
 
 /** Rows summed in float32 before the partial sum joins the float64 total. */
 const BLOCK = 1024;
 
-/** A reduction kernel for wasm that takes leading-axis reductions itself and passes the rest on. */
-export interface LeadingAxesKernel {
-  config: KernelConfig;
-  /** Remembers the backend's own kernel; call before registering `config`. */
-  keepBackendKernel(): void;
-  /** The backend's own kernel, as remembered (for benchmarks comparing the two). */
-  backendKernel(): KernelFunc | null;
-}
-
 /** `kernelName` (Sum or Mean) over leading axes, the total multiplied by `scale(rows)`. */
-export function leadingAxesKernel(kernelName: string, scale: (rows: number) => number): LeadingAxesKernel {
-  let fallback: KernelConfig | null = null;
-  const kernelFunc: KernelFunc = (args) => {
-    const { inputs, backend, attrs } = args;
+export function leadingAxesKernel(kernelName: string, scale: (rows: number) => number): OverridingKernel {
+  return overridingKernel(kernelName, ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: TensorInfo };
     const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
     const axes = util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
     const inner = util.sizeFromShape(x.shape.slice(axes.length));
     const rows = util.sizeFromShape(x.shape.slice(0, axes.length));
-    if (x.dtype !== 'float32' || axes.length === 0 || !axes.every((a, k) => a === k) || inner % 4 !== 0 || rows === 0) {
-      if (!fallback) throw new Error(`wasm ${kernelName}: the backend's kernel was not found when edgeseg registered its own`);
-      return fallback.kernelFunc(args);
-    }
+    if (x.dtype !== 'float32' || axes.length === 0 || !axes.every((a, k) => a === k) || inner % 4 !== 0 || rows === 0) return null;
     return KernelScope.use(backend, 'wasm', (s) => {
       const out = s.output(keepDims ? backend_util.expandShapeToKeepDim(x.shape.slice(axes.length), axes) : x.shape.slice(axes.length));
       const partial = s.output([inner]);
       const loops = simdLoops(s.backend);
       const xp = s.ptr(x);
       const pp = s.ptr(partial);
-      const acc = new Float64Array(inner);
+      const acc = scratchFloat64(`leading-axes-${kernelName}`, inner);
       for (let r0 = 0; r0 < rows; r0 += BLOCK) {
         const part = s.heap(partial);
         part.fill(0);
@@ -56,13 +44,5 @@ export function leadingAxesKernel(kernelName: string, scale: (rows: number) => n
       for (let c = 0; c < inner; c++) o[c] = acc[c] * k;
       return out;
     });
-  };
-  return {
-    config: { kernelName, backendName: 'wasm', kernelFunc, setupFunc: (backend) => fallback?.setupFunc?.(backend) },
-    keepBackendKernel() {
-      const existing = getKernel(kernelName, 'wasm');
-      if (existing && existing.kernelFunc !== kernelFunc) fallback = existing;
-    },
-    backendKernel: () => fallback?.kernelFunc ?? null,
-  };
+  });
 }

@@ -1,0 +1,38 @@
+/**
+ * A wasm kernel of edgeseg's that takes the calls it can and hands the rest to the backend's own
+ * kernel of the same name. The backend's kernel is remembered before edgeseg's replaces it, with
+ * its setup function: that binds the backend's wasm function when the backend starts, so the
+ * fallback still works.
+ */
+import { getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+
+/** What a kernel function is called with. */
+export type KernelArgs = Parameters<KernelFunc>[0];
+
+/** A wasm kernel that passes the calls it does not take on to the backend's own. */
+export interface OverridingKernel {
+  config: KernelConfig;
+  /** Remembers the backend's own kernel; call before registering `config`. */
+  keepBackendKernel(): void;
+  /** The backend's own kernel, as remembered (for benchmarks comparing the two). */
+  backendKernel(): KernelFunc | null;
+}
+
+/** `kernelName` for wasm: `own(args)`, or the backend's kernel where `own` returns null. */
+export function overridingKernel(kernelName: string, own: (args: KernelArgs) => TensorInfo | null): OverridingKernel {
+  let fallback: KernelConfig | null = null;
+  const kernelFunc: KernelFunc = (args) => {
+    const out = own(args);
+    if (out) return out;
+    if (!fallback) throw new Error(`wasm ${kernelName}: the backend's kernel was not found when edgeseg registered its own`);
+    return fallback.kernelFunc(args);
+  };
+  return {
+    config: { kernelName, backendName: 'wasm', kernelFunc, setupFunc: (backend) => fallback?.setupFunc?.(backend) },
+    keepBackendKernel() {
+      const existing = getKernel(kernelName, 'wasm');
+      if (existing && existing.kernelFunc !== kernelFunc) fallback = existing;
+    },
+    backendKernel: () => fallback?.kernelFunc ?? null,
+  };
+}
