@@ -190,7 +190,8 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
     }
     return { rows: runners.map(({ workers, convolutions }, i) => ({ ...row(workers, times[i], gflop), convolutions, cpuMsPerStep: median(cpu[i]) })), sync: waits.length ? { barriersPerStep: barriers, medianBlockedMsPerReplica: median(waits), medianStepMsPerReplica: median(replicaMs), medianThreadCpuMsPerReplica: replicaCpu.length ? median(replicaCpu) : null, medianOtherThreadsCpuMs: otherCpu.length ? Math.max(0, median(otherCpu)) : null } : null, profile };
   } finally {
-    for (const { runner, convolutions, workers } of runners) if (convolutions === 'onnxruntime' || !ORT || workers > 1) await runner.close();
+    // The wasm-only runner is the one-thread runner itself; closing it twice is harmless.
+    for (const { runner } of runners) await runner.close();
     for (const m of [one, many]) {
       m.optimizer.dispose();
       m.model.dispose();

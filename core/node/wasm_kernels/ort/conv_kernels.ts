@@ -85,7 +85,6 @@ function convForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, 
   const co = info.outChannels;
   const hasBias = bias !== undefined;
   const key = `conv ${x.shape} ${filter.shape} ${info.strideHeight},${info.strideWidth} ${info.dilationHeight},${info.dilationWidth} ${g.pads} ${hasBias} ${act}`;
-  const scalars: Record<string, number> = act === 'relu6' ? { zero: 0, six: 6 } : {};
   // A 1×1 stride-1 filter is one Gemm on the NHWC bytes as they are; anything else a Conv between transposes.
   const m = size(x.shape) / ci;
   const feeds: Record<string, { t: TensorInfo; shape: number[] }> = {
@@ -93,28 +92,27 @@ function convForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, 
     w: { t: filter, shape: g.pointwise ? [ci, co] : filter.shape },
   };
   if (bias) feeds.b = { t: bias, shape: [co] };
-  const operands = (a: string, b: string) => (hasBias ? [a, b, 'b'] : [a, b]);
-  const nodes: GraphSpec['nodes'] = g.pointwise
-    ? [{ op: 'Gemm', inputs: operands('x', 'w'), output: 'g' }, ...activate(act, 'g', 'y')]
-    : [
-        { op: 'Transpose', inputs: ['x'], output: 'xt', attrs: { perm: NCHW } },
-        { op: 'Transpose', inputs: ['w'], output: 'wt', attrs: { perm: OIHW } },
-        {
-          op: 'Conv',
-          inputs: operands('xt', 'wt'),
-          output: 'c',
-          attrs: { kernel_shape: [info.filterHeight, info.filterWidth], strides: [info.strideHeight, info.strideWidth], dilations: [info.dilationHeight, info.dilationWidth], pads: g.pads },
-        },
-        ...activate(act, 'c', 'a'),
-        { op: 'Transpose', inputs: ['a'], output: 'y', attrs: { perm: NHWC } },
-      ];
-  return runOrtGraph(
-    backend,
-    key,
-    () => ({ inputs: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.shape])), output: g.pointwise ? [m, co] : info.outShape, scalars, nodes }),
-    feeds,
-    info.outShape,
-  );
+  // The graph is built on the layer's first call only; later calls find its session by key.
+  const graph = (): GraphSpec => {
+    const operands = (a: string, b: string) => (hasBias ? [a, b, 'b'] : [a, b]);
+    const nodes: GraphSpec['nodes'] = g.pointwise
+      ? [{ op: 'Gemm', inputs: operands('x', 'w'), output: 'g' }, ...activate(act, 'g', 'y')]
+      : [
+          { op: 'Transpose', inputs: ['x'], output: 'xt', attrs: { perm: NCHW } },
+          { op: 'Transpose', inputs: ['w'], output: 'wt', attrs: { perm: OIHW } },
+          {
+            op: 'Conv',
+            inputs: operands('xt', 'wt'),
+            output: 'c',
+            attrs: { kernel_shape: [info.filterHeight, info.filterWidth], strides: [info.strideHeight, info.strideWidth], dilations: [info.dilationHeight, info.dilationWidth], pads: g.pads },
+          },
+          ...activate(act, 'c', 'a'),
+          { op: 'Transpose', inputs: ['a'], output: 'y', attrs: { perm: NHWC } },
+        ];
+    const scalars: Record<string, number> = act === 'relu6' ? { zero: 0, six: 6 } : {};
+    return { inputs: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.shape])), output: g.pointwise ? [m, co] : info.outShape, scalars, nodes };
+  };
+  return runOrtGraph(backend, key, graph, feeds, info.outShape);
 }
 
 /** One Gemm of two heap tensors read as matrices (the gradients of a 1×1 convolution), its [rows, cols] result read back as `outShape`. */
