@@ -9,8 +9,8 @@
  * window position is one comparison, channels innermost (contiguous), with a per-channel "taken"
  * flag; the U-Net encoders' 2×2 stride-2 pooling has its own loop over the four candidates. The
  * backend's kernel recomputes every window's maximum and its position in a scalar loop: 55 ms of a
- * unet-small step. Float32 4-D inputs take this path; anything else
- * goes to the backend's own kernel, remembered when this one is registered.
+ * unet-small step. Float32 4-D inputs take this path; anything else goes to the backend's own
+ * kernel (backend_fallback.ts).
  */
 import { backend_util, MaxPoolGrad, type MaxPoolGradAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { overridingKernel } from './backend_fallback.js';
@@ -36,32 +36,37 @@ export const maxPoolGradKernel = overridingKernel(MaxPoolGrad, (args) => {
     if (taken.length < c) taken = new Uint8Array(c);
     for (let n = 0; n < batchSize; n++) {
       for (let oy = 0; oy < outHeight; oy++) {
-        for (let ox = 0; ox < outWidth; ox++) {
-          const o = ((n * outHeight + oy) * outWidth + ox) * c;
-          taken.fill(0, 0, c);
-          let remaining = c;
-          for (let i = 0; i < filterHeight && remaining > 0; i++) {
-            const iy = oy * strideHeight + i - top;
-            if (iy < 0 || iy >= inHeight) continue;
-            for (let j = 0; j < filterWidth && remaining > 0; j++) {
-              const ix = ox * strideWidth + j - left;
-              if (ix < 0 || ix >= inWidth) continue;
-              const p = ((n * inHeight + iy) * inWidth + ix) * c;
-              for (let k = 0; k < c; k++) {
-                if (taken[k] === 0 && X[p + k] === Y[o + k]) {
-                  taken[k] = 1;
-                  DX[p + k] += DY[o + k];
-                  remaining--;
-                }
-              }
-            }
-          }
-        }
+        for (let ox = 0; ox < outWidth; ox++) routeWindow(X, Y, DY, DX, info, n, oy, ox);
       }
     }
     return dx;
   });
 });
+
+/** Adds output pixel (n, oy, ox)'s dy, per channel, to the first position of its window holding the maximum. */
+function routeWindow(X: Float32Array, Y: Float32Array, DY: Float32Array, DX: Float32Array, info: backend_util.Conv2DInfo, n: number, oy: number, ox: number): void {
+  const { inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const { top, left } = info.padInfo;
+  const o = ((n * outHeight + oy) * outWidth + ox) * c;
+  taken.fill(0, 0, c);
+  let remaining = c;
+  for (let i = 0; i < filterHeight && remaining > 0; i++) {
+    const iy = oy * strideHeight + i - top;
+    if (iy < 0 || iy >= inHeight) continue;
+    for (let j = 0; j < filterWidth && remaining > 0; j++) {
+      const ix = ox * strideWidth + j - left;
+      if (ix < 0 || ix >= inWidth) continue;
+      const p = ((n * inHeight + iy) * inWidth + ix) * c;
+      for (let k = 0; k < c; k++) {
+        if (taken[k] === 0 && X[p + k] === Y[o + k]) {
+          taken[k] = 1;
+          DX[p + k] += DY[o + k];
+          remaining--;
+        }
+      }
+    }
+  }
+}
 
 /** The 2×2, stride-2, unpadded pooling of the U-Net encoders: four candidates per value, first match wins. */
 function pool2x2(X: Float32Array, Y: Float32Array, DY: Float32Array, DX: Float32Array, batch: number, inH: number, inW: number, c: number, outH: number, outW: number): void {
