@@ -110,18 +110,20 @@ const channelMoments = tf.customGrad(((x: tf.Tensor, save: (ts: tf.Tensor[]) => 
 
 /**
  * A slice's per-channel sum s and centred sum of squares q = Σ(x − s/n)² over batch, rows and
- * columns of channels-last x, both [C] and differentiable: on wasm with C a multiple of 4 one
- * kernel each way (two passes forward, one backward), elsewhere tfjs ops.
+ * columns of channels-last x, as one differentiable [2, C] tensor (s, q): on wasm with C a multiple
+ * of 4 one kernel each way (two passes forward, one backward), elsewhere tfjs ops.
  */
-export function sliceMoments(x: tf.Tensor4D): { sum: tf.Tensor; centred: tf.Tensor } {
-  const channels = x.shape[3];
-  if (tf.getBackend() === 'wasm' && x.dtype === 'float32' && channelMomentsApply(channels)) {
-    const pair = channelMoments(x);
-    return { sum: tf.reshape(tf.slice(pair, [0, 0], [1, channels]), [channels]), centred: tf.reshape(tf.slice(pair, [1, 0], [1, channels]), [channels]) };
-  }
+function momentsPair(x: tf.Tensor4D): tf.Tensor {
+  if (tf.getBackend() === 'wasm' && x.dtype === 'float32' && channelMomentsApply(x.shape[3])) return channelMoments(x);
   const count = x.shape[0] * x.shape[1] * x.shape[2];
   const sum = tf.sum(x, [0, 1, 2]);
-  return { sum, centred: tf.sum(tf.square(tf.sub(x, tf.div(sum, Math.max(count, 1)))), [0, 1, 2]) };
+  return tf.stack([sum, tf.sum(tf.square(tf.sub(x, tf.div(sum, Math.max(count, 1)))), [0, 1, 2])]);
+}
+
+/** momentsPair's s and q, each [C] and differentiable. */
+export function sliceMoments(x: tf.Tensor4D): { sum: tf.Tensor; centred: tf.Tensor } {
+  const [sum, centred] = tf.unstack(momentsPair(x));
+  return { sum, centred };
 }
 
 /** The [2, C] (μ, σ²) a layer normalises its channels-last input with. */
@@ -132,8 +134,9 @@ const patched = new WeakSet<object>();
 
 /**
  * Replaces the training branch of every BatchNormalization layer of `model`: (μ, σ²) from
- * `statistics`, then tfjs' batchNorm and the layer's own moving-average rule. Inference mode is left to the layer's own code. Returns how
- * many layers were switched (0 for a model patched before).
+ * `statistics`, then tfjs' batchNorm and the layer's own moving-average rule. Inference mode is
+ * left to the layer's own code. Returns how many layers were switched (0 for a model patched
+ * before).
  */
 function replaceTrainingStatistics(model: LayersModel, statistics: BatchStatistics): number {
   let switched = 0;
@@ -184,10 +187,5 @@ export function synchroniseBatchNorm(model: LayersModel, group: AllReduce, batch
  * and second mean (and their gradients). Used by the loop's own thread on wasm.
  */
 export function fastBatchNormStatistics(model: LayersModel): number {
-  return replaceTrainingStatistics(model, (x) => {
-    const count = Math.max(x.shape[0] * x.shape[1] * x.shape[2], 1);
-    if (tf.getBackend() === 'wasm' && x.dtype === 'float32' && channelMomentsApply(x.shape[3])) return tf.div(channelMoments(x), count);
-    const { sum, centred } = sliceMoments(x);
-    return tf.div(tf.stack([sum, centred]), count);
-  });
+  return replaceTrainingStatistics(model, (x) => tf.div(momentsPair(x), Math.max(x.shape[0] * x.shape[1] * x.shape[2], 1)));
 }
