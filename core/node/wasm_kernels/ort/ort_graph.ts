@@ -4,69 +4,33 @@
  * the CPU's own vector width (AVX2/AVX-512 FMA) where the wasm module is held to 128-bit SIMD
  * without FMA.
  *
- * - **Synchronous.** tfjs kernels must return their output. onnxruntime-node's public
- *   `session.run` is a promise, but it only defers a call of the native binding's `run`, which is
- *   synchronous (onnxruntime-node/dist/backend.js); this module calls the binding directly.
- * - **On the heap.** Inputs are fed as Float32Array views of the wasm heap; the output is a tfjs
- *   tensor allocated first and fetched into as a pre-allocated ORT output, so MLAS reads and
- *   writes the heap itself. A view may shape the same bytes differently (an NHWC tensor as a
- *   [N·H·W, C] matrix). The binding (1.30) still returns a copy of every output in a new
- *   ArrayBuffer, which is dropped unread: the one copy per call, and garbage for V8's collector.
+ * - **Synchronous, in place.** tfjs kernels must return their output. The graph runs through
+ *   onnxruntime's C API (ort_capi.ts), on OrtValues over the wasm heap: MLAS reads the inputs and
+ *   writes the output tensor, allocated first by tfjs, where they lie. A view may shape the same
+ *   bytes differently (an NHWC tensor as a [N·H·W, C] matrix). Nothing is copied.
  * - **One session per graph signature**, built once per thread on first use (about 1–4 ms) and
  *   kept: a training step's shapes repeat every step. One intra-op thread: parallelism comes from
  *   the data-parallel replicas, one per core. No memory arena or pattern, so a session holds no
  *   activation-sized buffers between calls.
  *
- * When the binding cannot load (a platform the package has no binary for), `ortGraphsAvailable()`
- * is false and the kernels keep the wasm backend's own.
+ * When the C API cannot be reached (a platform with no koffi or onnxruntime binary),
+ * `ortGraphsAvailable()` is false and the kernels keep the wasm backend's own.
  */
-import { createRequire } from 'node:module';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+import { ortApiAvailable, OrtSession } from './ort_capi.js';
 import { encodeModel, IR_VERSION, ONNX_DTYPE, type AttributeProto, type NodeProto, type TensorProto } from '../../onnx/proto.js';
 
-/** The part of onnxruntime-node's native binding used here (onnxruntime-node/dist/binding.d.ts). */
-interface NativeSession {
-  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: Record<string, unknown>): void;
-  run(feeds: Record<string, unknown>, fetches: Record<string, unknown>, options: Record<string, unknown>): Record<string, unknown>;
-  dispose(): void;
-}
-interface Binding {
-  binding: { InferenceSession: new () => NativeSession };
-  initOrt(): void;
-}
-type TensorClass = new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
-
-const SESSION_OPTIONS = {
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-  executionMode: 'sequential',
-  // 'all' turns Conv into MLAS's NCHWc convolution (blocked channels), the fast path.
-  graphOptimizationLevel: 'all',
-  enableCpuMemArena: false,
-  enableMemPattern: false,
+const SESSION_SETTINGS = {
+  intraOpThreads: 1,
+  // All optimisations: they turn Conv into MLAS's NCHWc convolution (blocked channels), the fast path.
+  graphOptimizationLevel: 99,
   // Errors only: its warnings are about graph clean-ups, not about the results.
   logSeverityLevel: 3,
 };
 
-let native: { binding: Binding['binding']; Tensor: TensorClass } | null | undefined;
-
-function load(): typeof native {
-  if (native !== undefined) return native;
-  try {
-    const require = createRequire(import.meta.url);
-    const b = require('onnxruntime-node/dist/binding.js') as Binding;
-    b.initOrt();
-    const { Tensor } = require('onnxruntime-node') as { Tensor: TensorClass };
-    native = { binding: b.binding, Tensor };
-  } catch {
-    native = null;
-  }
-  return native;
-}
-
-/** Whether onnxruntime-node's native binding loads on this machine. */
+/** Whether onnxruntime can run graphs on this machine. */
 export function ortGraphsAvailable(): boolean {
-  return load() !== null;
+  return ortApiAvailable();
 }
 
 /** An attribute of a graph node: integers, a list of integers or a float. */
@@ -128,7 +92,7 @@ interface WasmHeap {
   typedArrayFromHeap(t: TensorInfo): Float32Array;
 }
 
-const sessions = new Map<string, { session: NativeSession; output: readonly number[] }>();
+const sessions = new Map<string, { session: OrtSession; inputs: string[]; output: readonly number[] }>();
 
 /** Sessions built on this thread so far (one per distinct graph). */
 export function ortSessionCount(): number {
@@ -147,24 +111,19 @@ export function runOrtGraph(
   feeds: Record<string, { t: TensorInfo; shape: readonly number[] }>,
   outShape: number[],
 ): TensorInfo {
-  const n = load();
-  if (!n) throw new Error('onnxruntime-node is not available on this machine');
   let entry = sessions.get(key);
   if (!entry) {
     const graph = spec();
-    const bytes = encode(graph);
-    const session = new n.binding.InferenceSession();
-    session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, SESSION_OPTIONS);
-    entry = { session, output: graph.output };
+    const inputs = Object.keys(graph.inputs);
+    entry = { session: new OrtSession(encode(graph), SESSION_SETTINGS, inputs, ['y']), inputs, output: graph.output };
     sessions.set(key, entry);
   }
   const heap = backend as unknown as WasmHeap;
   const out = heap.makeOutput(outShape, 'float32');
-  // Views after the last wasm allocation of the call (a growing heap detaches earlier ones).
-  const feedTensors: Record<string, unknown> = {};
-  for (const [name, { t, shape }] of Object.entries(feeds)) feedTensors[name] = new n.Tensor('float32', heap.typedArrayFromHeap(t), shape);
   try {
-    entry.session.run(feedTensors, { y: new n.Tensor('float32', heap.typedArrayFromHeap(out), entry.output) }, {});
+    // Views after the last wasm allocation of the call (a growing heap detaches earlier ones).
+    const inputs = entry.inputs.map((name) => ({ view: heap.typedArrayFromHeap(feeds[name].t), shape: feeds[name].shape }));
+    entry.session.run(inputs, [{ view: heap.typedArrayFromHeap(out), shape: entry.output }]);
   } catch (err) {
     backend.disposeData(out.dataId);
     throw err;
