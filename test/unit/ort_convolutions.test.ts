@@ -5,7 +5,8 @@ import { activateWasm } from '../../core/node/backends/wasm.js';
 import { ORT_CONVOLUTIONS, selectBackend } from '../../core/node/backends/select.js';
 import { tf } from '../../core/node/tfjs.js';
 import { ortConvolutionsInUse, stopOrtConvolutions, useOrtConvolutions } from '../../core/node/wasm_kernels/ort/conv_kernels.js';
-import { ortSessionCount } from '../../core/node/wasm_kernels/ort/ort_graph.js';
+import { ortApiAvailable, OrtSession } from '../../core/node/wasm_kernels/ort/ort_capi.js';
+import { encodeGraph, ortSessionCount, SESSION_SETTINGS, type GraphSpec } from '../../core/node/wasm_kernels/ort/ort_graph.js';
 import { tinyBatch } from '../../bench/helpers/train_steps.js';
 import { buildModel } from '../../trainer/models/index.js';
 import { seedWeights } from '../../trainer/models/seeded_weights.js';
@@ -127,5 +128,45 @@ describe('wide wasm convolutions run in onnxruntime', () => {
     } finally {
       delete process.env.EDGESEG_ORT_CONVOLUTIONS;
     }
+  });
+});
+
+describe("onnxruntime's C API on a wasm heap", () => {
+  const gemm: GraphSpec = { inputs: { a: [64, 32], b: [32, 256] }, output: [64, 256], nodes: [{ op: 'Gemm', inputs: ['a', 'b'], output: 'y' }] };
+  const matmul = (a: Float32Array, b: Float32Array, m: number, k: number, n: number) =>
+    Float32Array.from({ length: m * n }, (_, i) => {
+      let s = 0;
+      for (let j = 0; j < k; j++) s += a[Math.floor(i / n) * k + j] * b[j * n + (i % n)];
+      return s;
+    });
+
+  it('runs a graph in place on a WebAssembly.Memory (also after it grows), allocates no ArrayBuffer per call, and names what it refuses', () => {
+    assert.equal(ortApiAvailable(), true, 'koffi and onnxruntime-node’s library load on this machine');
+    const session = new OrtSession(encodeGraph(gemm), SESSION_SETTINGS, ['a', 'b'], ['y']);
+    const memory = new WebAssembly.Memory({ initial: 2 });
+    const views = () => ({ a: new Float32Array(memory.buffer, 256, 64 * 32), b: new Float32Array(memory.buffer, 256 + 64 * 32 * 4, 32 * 256), y: new Float32Array(memory.buffer, 65536, 64 * 256) });
+    const run = (v: ReturnType<typeof views>) => session.run([{ view: v.a, shape: [64, 32] }, { view: v.b, shape: [32, 256] }], [{ view: v.y, shape: [64, 256] }]);
+    let v = views();
+    v.a.set(randomData([64, 32], 1));
+    v.b.set(randomData([32, 256], 2));
+    run(v);
+    assert.ok(relativeError(v.y, matmul(v.a, v.b, 64, 32, 256)) < 1e-5, 'the product is written into the heap');
+
+    memory.grow(1); // a new ArrayBuffer over the same bytes: the old views are detached
+    v = views();
+    v.y.fill(0);
+    run(v);
+    assert.ok(relativeError(v.y, matmul(v.a, v.b, 64, 32, 256)) < 1e-5, 'after the memory grew');
+
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 100; i++) run(v);
+    const grown = process.memoryUsage().arrayBuffers - before;
+    assert.ok(grown < 1e6, `100 calls with a 64 KB output left ${grown} bytes of new ArrayBuffers (a copy per call would be 6.5 MB)`);
+
+    assert.throws(() => new OrtSession(Uint8Array.of(8, 1, 2, 3), SESSION_SETTINGS, ['a'], ['y']), /onnxruntime CreateSessionFromArray/);
+    assert.throws(() => session.run([{ view: v.a.subarray(0, 10), shape: [64, 32] }, { view: v.b, shape: [32, 256] }], [{ view: v.y, shape: [64, 256] }]), /onnxruntime CreateTensorWithDataAsOrtValue/);
+    assert.throws(() => session.run([{ view: v.a, shape: [32, 64] }, { view: v.b, shape: [32, 256] }], [{ view: v.y, shape: [64, 256] }]), /onnxruntime Run/);
+    run(v);
+    assert.ok(relativeError(v.y, matmul(v.a, v.b, 64, 32, 256)) < 1e-5, 'the session still runs after refusing bad calls');
   });
 });

@@ -20,7 +20,7 @@ import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 import { ortApiAvailable, OrtSession } from './ort_capi.js';
 import { encodeModel, IR_VERSION, ONNX_DTYPE, type AttributeProto, type NodeProto, type TensorProto } from '../../onnx/proto.js';
 
-const SESSION_SETTINGS = {
+export const SESSION_SETTINGS = {
   intraOpThreads: 1,
   // All optimisations: they turn Conv into MLAS's NCHWc convolution (blocked channels), the fast path.
   graphOptimizationLevel: 99,
@@ -54,7 +54,8 @@ function attribute(name: string, v: GraphAttr): AttributeProto {
   return { name, type: 1, f: v.f };
 }
 
-function encode(spec: GraphSpec): Uint8Array {
+/** The ONNX model bytes of a graph spec. */
+export function encodeGraph(spec: GraphSpec): Uint8Array {
   const valueInfo = (name: string, shape: readonly number[]) => ({ name, type: { tensorType: { elemType: ONNX_DTYPE.float, shape: { dim: shape.map((d) => ({ dimValue: d })) } } } });
   const initializer: TensorProto[] = [];
   for (const [name, values] of Object.entries(spec.constants ?? {})) {
@@ -115,7 +116,7 @@ export function runOrtGraph(
   if (!entry) {
     const graph = spec();
     const inputs = Object.keys(graph.inputs);
-    entry = { session: new OrtSession(encode(graph), SESSION_SETTINGS, inputs, ['y']), inputs, output: graph.output };
+    entry = { session: new OrtSession(encodeGraph(graph), SESSION_SETTINGS, inputs, ['y']), inputs, output: graph.output };
     sessions.set(key, entry);
   }
   const heap = backend as unknown as WasmHeap;
