@@ -47,6 +47,10 @@ const WIDE: [Shape4, Shape4, number, Pad, 'linear' | 'relu' | 'relu6'][] = [
   [[2, 8, 8, 24], [1, 1, 24, 40], 1, 'same', 'relu6'],
   [[2, 8, 8, 24], [1, 1, 24, 40], 2, 'same', 'linear'],
   [[2, 8, 8, 20], [4, 4, 20, 30], 2, [[0, 0], [2, 1], [0, 2], [0, 0]], 'relu'],
+  // Filters heavier than their activations: the GEMM forms (im2col·W, Col2Im(dy·Wᵀ)).
+  [[1, 4, 4, 64], [3, 3, 64, 96], 1, 'same', 'relu6'],
+  [[2, 7, 6, 48], [3, 3, 48, 80], 2, 'same', 'linear'],
+  [[1, 6, 6, 40], [3, 3, 40, 72], 2, 'valid', 'relu'],
 ];
 
 describe('wide wasm convolutions run in onnxruntime', () => {

@@ -17,6 +17,19 @@
  *   [ci, co] blocks concatenated row-wise are the [fh, fw, ci, co] filter's own bytes.
  *   1×1: dW[ci, co] = x[M, ci]ᵀ·dy[M, co].
  *
+ * A **weight-heavy** layer — its filter larger than its im2col column matrix, as in unet-mobilenetv2's
+ * 8×8 and 4×4 stages — skips the filter transpose, which cost most of such a call (a 1–10 MB
+ * filter moved on every call, against a few hundred KB of activations):
+ *
+ * - forward: y[M, co] = act(cols[M, fh·fw·ci]·W[fh·fw·ci, co] + b), the columns being the padded
+ *   input's strided taps concatenated on channels, in the filter's own (i, j, c) row order.
+ * - input gradient: cols = dy[M, co]·Wᵀ, reordered to [n, ci·fh·fw, OH·OW] and summed onto the
+ *   input's pixels by Col2Im (opset 18), then NHWC.
+ *
+ * At replica batch 4 this took a unet-mobilenetv2 step on one thread from 247 to 204 ms, at batch
+ * 1 from 131 to 79 ms, at batch 8 from 395 to 347 ms (bench/out runs on this machine); forcing
+ * the GEMM forms on every layer was slower at batch 8 (392 ms): the wide 64×64 maps keep the Conv.
+ *
  * Which layers gain (measured on this 2-core AVX-512 machine, batch 8, against the wasm kernels
  * on the same shapes): at 16 → 16 channels MLAS ties (the transposes cost what the faster GEMM
  * saves); from 32 → 32 it runs the forward 2.0×, the input gradient 1.8× and the filter gradient
@@ -75,6 +88,104 @@ function geometry(info: backend_util.Conv2DInfo): ConvGeometry {
   return { info, pads: [top, left, bottom, right], pointwise };
 }
 
+/**
+ * Whether a layer's filter outweighs its activations: deep, narrow-map layers (unet-mobilenetv2's
+ * 8×8 and 4×4 decoder stages hold 1–10 MB filters against a few hundred KB of activations at
+ * replica batch 4). Their Conv/ConvTranspose graphs spent most of each call transposing the
+ * filter to ONNX's [co, ci, fh, fw]; the GEMM forms below read the [fh, fw, ci, co] filter's bytes
+ * as they are, a [fh·fw·ci, co] matrix, and move only activations. Set EDGESEG_ORT_CONV_FORM to
+ * `conv` or `gemm` to force one form (for measuring).
+ */
+function weightHeavy(info: backend_util.Conv2DInfo): boolean {
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return false;
+  const form = process.env.EDGESEG_ORT_CONV_FORM;
+  if (form === 'conv' || form === 'gemm') return form === 'gemm';
+  const taps = info.filterHeight * info.filterWidth;
+  const filter = taps * info.inChannels * info.outChannels;
+  const columns = info.batchSize * info.outHeight * info.outWidth * taps * info.inChannels;
+  return filter > columns;
+}
+
+/** Nodes that cut the padded NHWC input `xp` into its fh·fw strided taps `t{i}_{j}`, each [n, outH, outW, ci] (constants added to `constants`). */
+function tapSlices(info: backend_util.Conv2DInfo, constants: Record<string, number[]>): { nodes: GraphSpec['nodes']; taps: string[] } {
+  const nodes: GraphSpec['nodes'] = [];
+  const taps: string[] = [];
+  const { strideHeight: sh, strideWidth: sw, batchSize: n, inChannels: ci } = info;
+  constants.axes = [0, 1, 2, 3];
+  constants.steps = [1, sh, sw, 1];
+  for (let i = 0; i < info.filterHeight; i++) {
+    for (let j = 0; j < info.filterWidth; j++) {
+      constants[`s${i}_${j}`] = [0, i, j, 0];
+      constants[`e${i}_${j}`] = [n, i + sh * (info.outHeight - 1) + 1, j + sw * (info.outWidth - 1) + 1, ci];
+      nodes.push({ op: 'Slice', inputs: ['xp', `s${i}_${j}`, `e${i}_${j}`, 'axes', 'steps'], output: `t${i}_${j}` });
+      taps.push(`t${i}_${j}`);
+    }
+  }
+  return { nodes, taps };
+}
+
+/**
+ * y = act(im2col(x)·W + b) for a weight-heavy layer: the fh·fw strided taps of the padded NHWC
+ * input, concatenated on channels, are the [M, fh·fw·ci] column matrix (M = N·outH·outW) whose
+ * (i, j, c) column order is the filter's own row order, so one Gemm with the filter as it lies
+ * gives the NHWC output. No transposes.
+ */
+function convForwardGemm(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, g: ConvGeometry, act: Activation): TensorInfo {
+  const { info } = g;
+  const ci = info.inChannels;
+  const co = info.outChannels;
+  const k = info.filterHeight * info.filterWidth * ci;
+  const m = info.batchSize * info.outHeight * info.outWidth;
+  const key = `conv-gemm ${x.shape} ${filter.shape} ${info.strideHeight},${info.strideWidth} ${g.pads} ${bias !== undefined} ${act}`;
+  const feeds: Record<string, { t: TensorInfo; shape: number[] }> = { x: { t: x, shape: x.shape }, w: { t: filter, shape: [k, co] } };
+  if (bias) feeds.b = { t: bias, shape: [co] };
+  const graph = (): GraphSpec => {
+    const [top, left, bottom, right] = g.pads;
+    const constants: Record<string, number[]> = { pads: [0, top, left, 0, 0, bottom, right, 0], rows: [m, k] };
+    const { nodes, taps } = tapSlices(info, constants);
+    nodes.unshift({ op: 'Pad', inputs: ['x', 'pads'], output: 'xp' });
+    nodes.push(
+      { op: 'Concat', inputs: taps, output: 'cols', attrs: { axis: 3 } },
+      { op: 'Reshape', inputs: ['cols', 'rows'], output: 'a' },
+      { op: 'Gemm', inputs: bias ? ['a', 'w', 'b'] : ['a', 'w'], output: 'g' },
+      ...activate(act, 'g', 'y'),
+    );
+    const scalars: Record<string, number> = act === 'relu6' ? { zero: 0, six: 6 } : {};
+    return { inputs: Object.fromEntries(Object.entries(feeds).map(([name, v]) => [name, v.shape])), output: [m, co], constants, scalars, nodes };
+  };
+  return runOrtGraph(backend, key, graph, feeds, info.outShape);
+}
+
+/**
+ * dx of a weight-heavy layer: the columns cols[M, fh·fw·ci] = dy[M, co]·W[fh·fw·ci, co]ᵀ (one
+ * Gemm, the filter as it lies), reordered to [n, ci·fh·fw, outH·outW] and summed back onto the
+ * input's pixels by ONNX's Col2Im (opset 18) with the forward conv's strides and pads, then NHWC.
+ * Only activation-sized tensors are transposed.
+ */
+function convInputGradientGemm(backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, inputShape: number[], g: ConvGeometry): TensorInfo {
+  const { info } = g;
+  const [n, h, w, ci] = inputShape;
+  const co = info.outChannels;
+  const taps = info.filterHeight * info.filterWidth;
+  const l = info.outHeight * info.outWidth;
+  const m = n * l;
+  const key = `dx-gemm ${dy.shape} ${filter.shape} ${inputShape} ${info.strideHeight},${info.strideWidth} ${g.pads}`;
+  const graph = (): GraphSpec => ({
+    inputs: { dy: [m, co], w: [taps * ci, co] },
+    output: inputShape,
+    constants: { blocks: [n, l, taps, ci], cols: [n, ci * taps, l], image: [h, w], block: [info.filterHeight, info.filterWidth] },
+    nodes: [
+      { op: 'Gemm', inputs: ['dy', 'w'], output: 'c', attrs: { transB: 1 } },
+      { op: 'Reshape', inputs: ['c', 'blocks'], output: 'c4' },
+      { op: 'Transpose', inputs: ['c4'], output: 'ct', attrs: { perm: [0, 3, 2, 1] } },
+      { op: 'Reshape', inputs: ['ct', 'cols'], output: 'c3' },
+      { op: 'Col2Im', inputs: ['c3', 'image', 'block'], output: 'dxt', attrs: { strides: [info.strideHeight, info.strideWidth], pads: g.pads } },
+      { op: 'Transpose', inputs: ['dxt'], output: 'y', attrs: { perm: NHWC } },
+    ],
+  });
+  return runOrtGraph(backend, key, graph, { dy: { t: dy, shape: [m, co] }, w: { t: filter, shape: [taps * ci, co] } }, inputShape);
+}
+
 /** y = act(conv(x, W) + b) in onnxruntime, or null when the layer stays on wasm. */
 function convForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, attrs: Conv2DAttrs, act: string): TensorInfo | null {
   if (attrs.dataFormat !== 'NHWC' || !float32(x, filter, bias) || (act !== 'linear' && act !== 'relu' && act !== 'relu6')) return null;
@@ -84,6 +195,7 @@ function convForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, 
   const ci = info.inChannels;
   const co = info.outChannels;
   const hasBias = bias !== undefined;
+  if (!g.pointwise && weightHeavy(info)) return convForwardGemm(backend, x, filter, bias, g, act);
   const key = `conv ${x.shape} ${filter.shape} ${info.strideHeight},${info.strideWidth} ${info.dilationHeight},${info.dilationWidth} ${g.pads} ${hasBias} ${act}`;
   // A 1×1 stride-1 filter is one Gemm on the NHWC bytes as they are; anything else a Conv between transposes.
   const m = size(x.shape) / ci;
@@ -134,6 +246,7 @@ function convInputGradient(backend: KernelBackend, dy: TensorInfo, filter: Tenso
     const m = size(dy.shape) / co;
     return gemm(backend, key, { t: dy, shape: [m, co] }, { t: filter, shape: [ci, co] }, { transB: 1 }, [m, ci], inputShape);
   }
+  if (weightHeavy(info)) return convInputGradientGemm(backend, dy, filter, inputShape, g);
   const [top, left, bottom, right] = g.pads;
   const outputPadding = [
     inputShape[1] - (info.strideHeight * (info.outHeight - 1) + info.filterHeight - top - bottom),
@@ -170,31 +283,18 @@ function convFilterGradient(backend: KernelBackend, x: TensorInfo, dy: TensorInf
   const m = info.batchSize * info.outHeight * info.outWidth;
   const key = `dw ${x.shape} ${dy.shape} ${filterShape} ${info.strideHeight},${info.strideWidth} ${g.pads}`;
   if (g.pointwise) return gemm(backend, key, { t: x, shape: [m, ci] }, { t: dy, shape: [m, co] }, { transA: 1 }, [ci, co], filterShape);
-  const [top, left, bottom, right] = g.pads;
-  const [n] = x.shape;
-  const sh = info.strideHeight;
-  const sw = info.strideWidth;
   return runOrtGraph(
     backend,
     key,
     () => {
-      const nodes: GraphSpec['nodes'] = [{ op: 'Pad', inputs: ['x', 'pads'], output: 'xp' }];
-      const constants: Record<string, number[]> = { pads: [0, top, left, 0, 0, bottom, right, 0], rows: [m, ci], steps: [1, sh, sw, 1] };
-      const taps: string[] = [];
-      for (let i = 0; i < fh; i++) {
-        for (let j = 0; j < fw; j++) {
-          constants[`s${i}_${j}`] = [0, i, j, 0];
-          constants[`e${i}_${j}`] = [n, i + sh * (info.outHeight - 1) + 1, j + sw * (info.outWidth - 1) + 1, ci];
-          nodes.push(
-            { op: 'Slice', inputs: ['xp', `s${i}_${j}`, `e${i}_${j}`, 'axes', 'steps'], output: `t${i}_${j}` },
-            { op: 'Reshape', inputs: [`t${i}_${j}`, 'rows'], output: `r${i}_${j}` },
-            { op: 'Gemm', inputs: [`r${i}_${j}`, 'dy'], output: `g${i}_${j}`, attrs: { transA: 1 } },
-          );
-          taps.push(`g${i}_${j}`);
-        }
+      const [top, left, bottom, right] = g.pads;
+      const constants: Record<string, number[]> = { pads: [0, top, left, 0, 0, bottom, right, 0], rows: [m, ci] };
+      const { nodes, taps } = tapSlices(info, constants);
+      nodes.unshift({ op: 'Pad', inputs: ['x', 'pads'], output: 'xp' });
+      for (const t of taps) {
+        nodes.push({ op: 'Reshape', inputs: [t, 'rows'], output: `r${t}` }, { op: 'Gemm', inputs: [`r${t}`, 'dy'], output: `g${t}`, attrs: { transA: 1 } });
       }
-      constants.axes = [0, 1, 2, 3];
-      nodes.push({ op: 'Concat', inputs: taps, output: 'y', attrs: { axis: 0 } });
+      nodes.push({ op: 'Concat', inputs: taps.map((t) => `g${t}`), output: 'y', attrs: { axis: 0 } });
       return { inputs: { x: x.shape, dy: [m, co] }, output: [fh * fw * ci, co], constants, nodes };
     },
     { x: { t: x, shape: x.shape }, dy: { t: dy, shape: [m, co] } },

@@ -74,7 +74,7 @@ export function encodeGraph(spec: GraphSpec): Uint8Array {
   }));
   return encodeModel({
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: 17 }],
+    opsetImport: [{ domain: '', version: 18 }],
     producerName: 'edgeseg',
     producerVersion: '1',
     graph: {
