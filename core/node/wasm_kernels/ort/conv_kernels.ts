@@ -27,7 +27,7 @@
  *   input's pixels by Col2Im (opset 18), then NHWC.
  *
  * At replica batch 4 this took a unet-mobilenetv2 step on one thread from 247 to 204 ms, at batch
- * 1 from 131 to 79 ms, at batch 8 from 395 to 347 ms (bench/out runs on this machine); forcing
+ * 1 from 131 to 79 ms, at batch 8 from 395 to 347 ms (median of 5 steps each, this machine); forcing
  * the GEMM forms on every layer was slower at batch 8 (392 ms): the wide 64×64 maps keep the Conv.
  *
  * Which layers gain (measured on this 2-core AVX-512 machine, batch 8, against the wasm kernels
