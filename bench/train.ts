@@ -6,7 +6,7 @@
  * tensorflow-cpu cannot be installed). Ends with one line per model `<model> workers N/1: <x>x`
  * and one `edgeseg/keras <model>: <x>x`. Writes bench/out/train.json and train.md.
  *
- *   npm run bench:train [-- --profile --rounds 2 --steps 3 --workers 2 --models unet-small --skip-keras --webgpu-software]
+ *   npm run bench:train [-- --profile --rounds 2 --steps 3 --warmup 30 --workers 2 --models unet-small --skip-keras --webgpu-software]
  *                       [-- --real-pets ../shared/data/oxford-pets-subset --real-steps 24]
  *
  * `--real-pets <Oxford dir>` also times the real training command's step: the shipped pets
@@ -47,6 +47,7 @@ const { values: args } = parseArgs({
   options: {
     steps: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '30' },
     batch: { type: 'string', default: '8' },
     workers: { type: 'string', default: String(availableParallelism()) },
     models: { type: 'string', default: 'unet-small,unet-mobilenetv2' },
@@ -59,6 +60,7 @@ const { values: args } = parseArgs({
   },
 });
 const BATCH = Number(args.batch);
+const WARMUP = Math.max(1, Number(args.warmup));
 const WORKERS = Number(args.workers);
 const STEPS = Number(args.steps);
 const ROUNDS = Number(args.rounds);
@@ -141,7 +143,9 @@ async function measureWorkers(name: string, gflop: number): Promise<{ rows: (Row
   const otherCpu: number[] = [];
   let barriers = 0;
   try {
-    for (const { runner } of runners) await runner.step(batch, 1e-3); // warm-up: kernels, XNNPACK operator caches, onnxruntime sessions
+    // Warm-up: kernels, XNNPACK operator caches, onnxruntime sessions, and V8's optimising compiler,
+    // which in two busy replicas takes 30–50 steps to settle (its threads share the cores with them).
+    for (const { runner } of runners) for (let s = 0; s < WARMUP; s++) await runner.step(batch, 1e-3);
     for (let round = 0; round < ROUNDS; round++) {
       const order = runners.map((_, i) => i);
       for (const i of round % 2 ? order.reverse() : order) {
@@ -368,7 +372,7 @@ if (Math.max(loadBefore[0], loadAfter[0]) > machine.cores) {
   );
 }
 // The real training command's step on real photos (optional): what a user's `edgeseg train` gets.
-const realPets = args['real-pets'] ? await realPetsSpeed({ data: args['real-pets'], workers: WORKERS > 1 ? [1, WORKERS] : [1], steps: Number(args['real-steps']), rounds: ROUNDS, batch: 8 }) : null;
+const realPets = args['real-pets'] ? await realPetsSpeed({ data: args['real-pets'], workers: WORKERS > 1 ? [1, WORKERS] : [1], steps: Number(args['real-steps']), warmup: WARMUP, rounds: ROUNDS, batch: 8 }) : null;
 if (realPets) {
   notes.push(`pets model (${realPets.model} ${JSON.stringify(realPets.modelConfig)}) trained by train() on real photos (${args['real-pets']}), batch 8: ${realPets.rows.map((r) => `${r.workers} worker(s) ${r.msPerStep.toFixed(0)} ms per step, ${r.imagesPerSecond.toFixed(2)} images/s`).join('; ')}`);
   const one = realPets.rows.find((r) => r.workers === 1)!;

@@ -2,8 +2,8 @@
  * The training step of the shipped pets model's architecture (data/models/pets.train.json: model
  * and modelConfig) as the real training command runs it: `train()` on labelled Oxford photos,
  * batch 8, its data pipeline, replicas and checkpoints, in a temporary models folder. Median wall
- * time between step events after the first three (warm-up), per worker count, the counts
- * alternating round by round.
+ * time between step events after the first `warmup` (kernels, onnxruntime sessions and V8's
+ * optimising compiler settle), per worker count, the counts alternating round by round.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ export interface RealPetsRow {
   imagesPerSecond: number;
 }
 
-export async function realPetsSpeed(o: { data: string; workers: number[]; steps: number; rounds: number; batch: number }): Promise<{ model: string; modelConfig: unknown; rows: RealPetsRow[] }> {
+export async function realPetsSpeed(o: { data: string; workers: number[]; steps: number; warmup: number; rounds: number; batch: number }): Promise<{ model: string; modelConfig: unknown; rows: RealPetsRow[] }> {
   const recipe = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'data', 'models', 'pets.train.json'), 'utf8')) as { model: string; modelConfig: unknown };
   const times = new Map<number, number[]>(o.workers.map((w) => [w, []]));
   for (let round = 0; round < o.rounds; round++) {
@@ -27,12 +27,12 @@ export async function realPetsSpeed(o: { data: string; workers: number[]; steps:
       let last = 0;
       try {
         await train(
-          { model: recipe.model, modelConfig: recipe.modelConfig, name: 'speed', data: `oxford:${o.data}`, epochs: 1, batchSize: o.batch, learningRate: 1e-3, patience: 0, seed: 1, maxSteps: o.steps + 3, workers, models: join(dir, 'models'), backend: 'wasm' } as never,
+          { model: recipe.model, modelConfig: recipe.modelConfig, name: 'speed', data: `oxford:${o.data}`, epochs: 1, batchSize: o.batch, learningRate: 1e-3, patience: 0, seed: 1, maxSteps: o.steps + o.warmup, workers, models: join(dir, 'models'), backend: 'wasm' } as never,
           {
             onEvent: (e) => {
               if (e.type !== 'step') return;
               const now = performance.now();
-              if (e.step > 3) times.get(workers)!.push(now - last);
+              if (e.step > o.warmup) times.get(workers)!.push(now - last);
               last = now;
             },
           },

@@ -21,7 +21,7 @@ const BENCH_TIMEOUT_MS = 15 * 60_000;
 
 /** The smallest-size, one-round arguments of each bench, and the results file it must write. */
 const SMOKE_ARGS: Record<string, { args: string[]; writes: string }> = {
-  'bench:train': { args: ['--steps', '1', '--rounds', '1', '--batch', '2', '--workers', '2', '--models', 'unet-small', '--skip-keras'], writes: 'train.json' },
+  'bench:train': { args: ['--steps', '1', '--rounds', '1', '--warmup', '1', '--batch', '2', '--workers', '2', '--models', 'unet-small', '--skip-keras'], writes: 'train.json' },
   'bench:convert': { args: [], writes: 'convert.json' },
   'bench:stream': { args: ['--frames', '6', '--latency-seconds', '1'], writes: 'stream.json' },
   // uint8 is the variant that needs calibration; the software-GPU cases take a minute each.
