@@ -274,6 +274,86 @@ function convInputGradient(backend: KernelBackend, dy: TensorInfo, filter: Tenso
   );
 }
 
+/**
+ * dW of a stride-1 convolution with no tap copies ("shifted GEMMs"). The input is padded once to
+ * xp[n, Hp, Wp, ci] and read as rows r = (b·Hp + y)·Wp + x; dy is padded with zeros to the same
+ * [n, Hp, Wp] grid, dyp. Then for tap (i, j), row r of xp shifted by i·Wp + j rows is
+ * xp[b, y + i, x + j] wherever dyp[r] is not padding, and rows where dyp is zero add nothing, so
+ *
+ *   dW[i, j] = xp[r + i·Wp + j]ᵀ · dyp[r]   (one Gemm, transA, over all R = n·Hp·Wp rows),
+ *
+ * whose A operand is a window of xp's own bytes at an offset: the nine taps are nine views of one
+ * buffer, fed as nine graph inputs. The padded copy carries i·Wp + j spare zero rows at its end so
+ * the last window stays inside it. Against one strided Slice copy per tap this moves a third of
+ * the bytes; unet-small's 128² layers are memory-bound there.
+ */
+function shiftedFilterGradient(backend: KernelBackend, x: TensorInfo, dy: TensorInfo, g: ConvGeometry, filterShape: [number, number, number, number]): TensorInfo {
+  const { info } = g;
+  const [fh, fw, ci, co] = filterShape;
+  const [n] = x.shape;
+  const [top, left, bottom, right] = g.pads;
+  const hp = info.inHeight + top + bottom;
+  const wp = info.inWidth + left + right;
+  const rows = n * hp * wp;
+  const spare = (fh - 1) * wp + fw - 1;
+  const xp = runOrtGraph(
+    backend,
+    `dw-pad-x ${x.shape} ${g.pads} ${spare}`,
+    () => ({
+      inputs: { x: x.shape },
+      output: [rows + spare, ci],
+      constants: { pads: [0, top, left, 0, 0, bottom, right, 0], flat: [rows, ci], tail: [0, 0, spare, 0] },
+      nodes: [
+        { op: 'Pad', inputs: ['x', 'pads'], output: 'xp' },
+        { op: 'Reshape', inputs: ['xp', 'flat'], output: 'xf' },
+        { op: 'Pad', inputs: ['xf', 'tail'], output: 'y' },
+      ],
+    }),
+    { x: { t: x, shape: x.shape } },
+    [rows + spare, ci],
+  );
+  let dyp: TensorInfo | undefined;
+  try {
+    dyp = runOrtGraph(
+      backend,
+      `dw-pad-dy ${dy.shape} ${hp},${wp}`,
+      () => ({
+        inputs: { dy: dy.shape },
+        output: [rows, co],
+        constants: { pads: [0, 0, 0, 0, 0, hp - info.outHeight, wp - info.outWidth, 0], flat: [rows, co] },
+        nodes: [
+          { op: 'Pad', inputs: ['dy', 'pads'], output: 'p' },
+          { op: 'Reshape', inputs: ['p', 'flat'], output: 'y' },
+        ],
+      }),
+      { dy: { t: dy, shape: dy.shape } },
+      [rows, co],
+    );
+    const feeds: Record<string, { t: TensorInfo; shape: number[]; offset?: number }> = { dy: { t: dyp, shape: [rows, co] } };
+    for (let i = 0; i < fh; i++) for (let j = 0; j < fw; j++) feeds[`x${i}_${j}`] = { t: xp, shape: [rows, ci], offset: (i * wp + j) * ci };
+    return runOrtGraph(
+      backend,
+      `dw-shifted ${x.shape} ${dy.shape} ${filterShape} ${g.pads}`,
+      () => {
+        const taps = Object.keys(feeds).filter((k) => k !== 'dy');
+        return {
+          inputs: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.shape])),
+          output: [fh * fw * ci, co],
+          nodes: [
+            ...taps.map((t) => ({ op: 'Gemm', inputs: [t, 'dy'], output: `g${t}`, attrs: { transA: 1 } })),
+            { op: 'Concat', inputs: taps.map((t) => `g${t}`), output: 'y', attrs: { axis: 0 } },
+          ],
+        };
+      },
+      feeds,
+      filterShape,
+    );
+  } finally {
+    backend.disposeData(xp.dataId);
+    if (dyp) backend.disposeData(dyp.dataId);
+  }
+}
+
 /** dW of a dense convolution in onnxruntime, or null when it stays on wasm. */
 function convFilterGradient(backend: KernelBackend, x: TensorInfo, dy: TensorInfo, attrs: Conv2DBackpropFilterAttrs): TensorInfo | null {
   if (attrs.dataFormat !== 'NHWC' || !float32(x, dy)) return null;
@@ -284,6 +364,7 @@ function convFilterGradient(backend: KernelBackend, x: TensorInfo, dy: TensorInf
   const m = info.batchSize * info.outHeight * info.outWidth;
   const key = `dw ${x.shape} ${dy.shape} ${filterShape} ${info.strideHeight},${info.strideWidth} ${g.pads}`;
   if (g.pointwise) return gemm(backend, key, { t: x, shape: [m, ci] }, { t: dy, shape: [m, co] }, { transA: 1 }, [ci, co], filterShape);
+  if (info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1) return shiftedFilterGradient(backend, x, dy, g, filterShape);
   return runOrtGraph(
     backend,
     key,

@@ -102,14 +102,15 @@ export function ortSessionCount(): number {
 
 /**
  * Runs the graph `key` names (built by `spec()` on first use) with `feeds` (each a wasm tensor
- * and the shape the graph reads it as, same element count) and returns a new wasm tensor of
+ * and the shape the graph reads it as: the same element count, or, with `offset`, that many
+ * elements from that element of the tensor on — several feeds may be windows of one tensor) and returns a new wasm tensor of
  * `outShape` holding the output `y`, written as `spec().output`.
  */
 export function runOrtGraph(
   backend: KernelBackend,
   key: string,
   spec: () => GraphSpec,
-  feeds: Record<string, { t: TensorInfo; shape: readonly number[] }>,
+  feeds: Record<string, { t: TensorInfo; shape: readonly number[]; offset?: number }>,
   outShape: number[],
 ): TensorInfo {
   let entry = sessions.get(key);
@@ -123,7 +124,11 @@ export function runOrtGraph(
   const out = heap.makeOutput(outShape, 'float32');
   try {
     // Views after the last wasm allocation of the call (a growing heap detaches earlier ones).
-    const inputs = entry.inputs.map((name) => ({ view: heap.typedArrayFromHeap(feeds[name].t), shape: feeds[name].shape }));
+    const inputs = entry.inputs.map((name) => {
+      const { t, shape, offset } = feeds[name];
+      const all = heap.typedArrayFromHeap(t);
+      return { view: offset === undefined ? all : all.subarray(offset, offset + shape.reduce((a, b) => a * b, 1)), shape };
+    });
     entry.session.run(inputs, [{ view: heap.typedArrayFromHeap(out), shape: entry.output }]);
   } catch (err) {
     backend.disposeData(out.dataId);
