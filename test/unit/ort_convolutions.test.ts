@@ -40,7 +40,7 @@ function convolutions(x: Shape4, f: Shape4, strides: number, pad: Pad, activatio
   });
 }
 
-const WIDE: [Shape4, Shape4, number, Pad, 'linear' | 'relu' | 'relu6'][] = [
+const CASES: [Shape4, Shape4, number, Pad, 'linear' | 'relu' | 'relu6'][] = [
   [[2, 9, 9, 24], [3, 3, 24, 40], 1, 'same', 'relu'],
   [[2, 9, 9, 24], [3, 3, 24, 40], 2, 'same', 'relu6'],
   [[2, 11, 10, 24], [3, 3, 24, 40], 2, 'valid', 'linear'],
@@ -55,35 +55,38 @@ const WIDE: [Shape4, Shape4, number, Pad, 'linear' | 'relu' | 'relu6'][] = [
   [[1, 6, 6, 40], [3, 3, 40, 72], 2, 'valid', 'relu'],
 ];
 
-describe('wide wasm convolutions run in onnxruntime', () => {
+describe('wasm dense convolutions run in onnxruntime', () => {
   before(async () => {
     await activateWasm();
     assert.equal(useOrtConvolutions(), true, 'onnxruntime-node loads on this machine');
   });
   after(stopOrtConvolutions);
 
-  it('forward (bias, relu/relu6), input and filter gradients of wide layers (strided, padded, 1×1) equal the cpu backend within 1e-5, and each built its onnxruntime graphs', async () => {
-    for (const [i, [x, f, s, pad, act]] of WIDE.entries()) {
+  it('forward (bias, relu/relu6), input and filter gradients (strided, padded, 1×1, weight-heavy) equal the cpu backend within 1e-5, and each built its onnxruntime graphs', async () => {
+    for (const [i, [x, f, s, pad, act]] of CASES.entries()) {
       await tf.setBackend('cpu');
       const want = convolutions(x, f, s, pad, act, 10 * i);
       await tf.setBackend('wasm');
       const sessions = ortSessionCount();
       const got = convolutions(x, f, s, pad, act, 10 * i);
-      // Conv2D with and without bias and activation, ConvTranspose (or a Gemm), the filter-gradient
-      // graph — which for a stride-1 k×k filter is three: the two paddings and the shifted GEMMs.
-      const shifted = s === 1 && (f[0] > 1 || f[1] > 1);
-      const built = shifted ? 6 : 4;
-      assert.equal(ortSessionCount() - sessions, built, `case ${i}: ${built} graphs built, none fell back to wasm`);
       ['forward', 'plain forward', 'input gradient', 'filter gradient'].forEach((name, k) => {
         assert.ok(relativeError(got[k], want[k]) <= 1e-5, `case ${i} ${name}: ${relativeError(got[k], want[k])}`);
       });
+      // The graphs each form builds (conv_kernels.ts): two forward ones (with and without bias and
+      // activation); the input gradient's one (ConvTranspose, flipped Conv, Gemm or Col2Im); the
+      // filter gradient's one or, for a stride-1 k×k filter, three (two paddings, the shifted
+      // GEMMs). Fewer would mean a fallback to wasm.
+      const pointwise = f[0] === 1 && f[1] === 1 && s === 1;
+      const shifted = s === 1 && !pointwise;
+      const built = 2 + 1 + (shifted ? 3 : 1);
+      assert.equal(ortSessionCount() - sessions, built, `case ${i}: ${built} graphs built, none fell back to wasm`);
       const again = convolutions(x, f, s, pad, act, 10 * i);
       assert.equal(ortSessionCount() - sessions, built, `case ${i}: the second call reuses the graphs`);
       again.forEach((a, k) => assert.deepEqual(a, got[k], `case ${i}: repeatable bit for bit`));
     }
   });
 
-  it('narrow layers (≤ 16 × 16 channels) keep the forward pass and input gradient on the wasm kernels, take the filter gradient from onnxruntime, and still match', async () => {
+  it('narrow layers (16 channels and fewer) run in onnxruntime too and still match', async () => {
     const x: Shape4 = [2, 9, 9, 8];
     const f: Shape4 = [3, 3, 8, 16];
     await tf.setBackend('cpu');
@@ -91,8 +94,24 @@ describe('wide wasm convolutions run in onnxruntime', () => {
     await tf.setBackend('wasm');
     const sessions = ortSessionCount();
     const got = convolutions(x, f, 1, 'same', 'relu', 7);
-    assert.equal(ortSessionCount() - sessions, 3, 'onnxruntime graphs for a narrow layer: its filter gradient only (two paddings, the shifted GEMMs)');
+    assert.equal(ortSessionCount() - sessions, 6, 'two forward graphs, the flipped Conv, the filter gradient\'s three');
     got.forEach((g, k) => assert.ok(relativeError(g, want[k]) <= 1e-5, `output ${k}: ${relativeError(g, want[k])}`));
+  });
+
+  it('an activation the graphs do not fuse (leakyrelu) keeps the wasm forward kernel and still matches', async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(randomData([2, 8, 8, 24], 3), [2, 8, 8, 24]);
+        const w = tf.tensor4d(randomData([3, 3, 24, 32], 4), [3, 3, 24, 32]);
+        return tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', activation: 'leakyrelu', leakyreluAlpha: 0.1 }).dataSync() as Float32Array;
+      });
+    await tf.setBackend('cpu');
+    const want = run();
+    await tf.setBackend('wasm');
+    const sessions = ortSessionCount();
+    const got = run();
+    assert.equal(ortSessionCount(), sessions, 'no onnxruntime graph');
+    assert.ok(relativeError(got, want) <= 1e-5, `${relativeError(got, want)}`);
   });
 
   it('a wide U-Net trains the same on one thread and on two replicas, both with onnxruntime convolutions, leaving no tensor behind', async () => {

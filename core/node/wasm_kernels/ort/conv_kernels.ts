@@ -1,42 +1,44 @@
 /**
  * The wasm trainer's dense convolutions — forward (Conv2D, FusedConv2D), input gradient
  * (Conv2DBackpropInput, also every Conv2DTranspose layer's forward pass) and filter gradient
- * (Conv2DBackpropFilter) — run as one-op onnxruntime graphs (ort_graph.ts) when the layer is wide
- * enough to gain, else by the kernel registered before (XNNPACK's, or edgeseg's wasm kernels).
+ * (Conv2DBackpropFilter) — run as small onnxruntime graphs (ort_graph.ts), every float32 NHWC
+ * layer with a linear, ReLU or ReLU6 activation; anything else goes to the kernel registered
+ * before (XNNPACK's, or edgeseg's wasm kernels).
  *
- * All tensors are tfjs' NHWC, filters [fh, fw, ci, co]; ONNX's Conv is NCHW with [co, ci, fh, fw]
- * filters, so the graphs transpose in and out (MLAS then blocks the channels itself):
+ * All tensors are tfjs' NHWC, filters [fh, fw, ci, co] (HWIO); ONNX's Conv is NCHW with
+ * [co, ci, fh, fw] filters. Each kernel picks the form that moves the fewest bytes:
  *
- * - **forward**: y = act(conv(x, W) + b), act ∈ {linear, relu, relu6}. 1×1 stride-1 unpadded
- *   filters are one Gemm on the NHWC bytes as they are: y[M, co] = x[M, ci]·W[ci, co] + b, M = N·H·W.
- * - **input gradient**: dx = ConvTranspose(dy, W) with the forward conv's strides and pads, and
- *   output_padding = inH − (s·(OH−1) + fh − padTop − padBottom) (the rows the forward conv's
- *   stride left uncovered). 1×1: dx[M, ci] = dy[M, co]·W[ci, co]ᵀ.
- * - **filter gradient**: dW[i, j, :, :] = Σₙ,ᵧ,ₓ x_pad[n, y·s + i, x·s + j, :]ᵀ dy[n, y, x, :], one
- *   Gemm (transA) per tap over the strided slice of the padded input, read as [M, ci]; the taps'
- *   [ci, co] blocks concatenated row-wise are the [fh, fw, ci, co] filter's own bytes.
- *   1×1: dW[ci, co] = x[M, ci]ᵀ·dy[M, co].
+ * - **forward**: y = act(conv(x, W) + b), act ∈ {linear, relu, relu6}.
+ *   - 1×1 stride 1: one Gemm on the NHWC bytes as they are, y[M, co] = x[M, ci]·W[ci, co] + b,
+ *     M = N·H·W.
+ *   - weight-heavy (the filter larger than the im2col columns, as in unet-mobilenetv2's 8×8 and
+ *     4×4 stages): y[M, co] = act(cols[M, fh·fw·ci]·W[fh·fw·ci, co] + b), the columns being the
+ *     padded input's strided taps concatenated on channels, in the filter's own (i, j, c) row
+ *     order. Transposing a 1–10 MB filter on every call cost most of such a call.
+ *   - otherwise: Conv between NHWC↔NCHW transposes.
+ * - **input gradient**:
+ *   - 1×1 stride 1: dx[M, ci] = dy[M, co]·W[ci, co]ᵀ.
+ *   - weight-heavy: cols = dy[M, co]·Wᵀ, reordered to [n, ci·fh·fw, OH·OW] and summed onto the
+ *     input's pixels by Col2Im (opset 18), then NHWC.
+ *   - stride 1: a forward Conv of dy with the filter flipped in both spatial axes and its channel
+ *     axes swapped, padded fh − 1 − top (and so on); see flippedInputGradient.
+ *   - otherwise: ConvTranspose(dy, W) with the forward conv's strides and pads, and
+ *     output_padding = inH − (s·(OH−1) + fh − padTop − padBottom) (the rows the forward conv's
+ *     stride left uncovered).
+ * - **filter gradient**: dW[i, j, :, :] = Σₙ,ᵧ,ₓ x_pad[n, y·s + i, x·s + j, :]ᵀ dy[n, y, x, :]; the
+ *   taps' [ci, co] blocks stacked row-wise are the HWIO filter's own bytes.
+ *   - 1×1 stride 1: dW[ci, co] = x[M, ci]ᵀ·dy[M, co].
+ *   - stride 1: one Gemm (transA) per tap on a shifted window of one padded copy of the input
+ *     (see shiftedFilterGradient).
+ *   - otherwise: one Gemm (transA) per tap over the strided Slice of the padded input.
  *
- * A **weight-heavy** layer — its filter larger than its im2col column matrix, as in unet-mobilenetv2's
- * 8×8 and 4×4 stages — skips the filter transpose, which cost most of such a call (a 1–10 MB
- * filter moved on every call, against a few hundred KB of activations):
- *
- * - forward: y[M, co] = act(cols[M, fh·fw·ci]·W[fh·fw·ci, co] + b), the columns being the padded
- *   input's strided taps concatenated on channels, in the filter's own (i, j, c) row order.
- * - input gradient: cols = dy[M, co]·Wᵀ, reordered to [n, ci·fh·fw, OH·OW] and summed onto the
- *   input's pixels by Col2Im (opset 18), then NHWC.
- *
- * At replica batch 4 this took a unet-mobilenetv2 step on one thread from 247 to 204 ms, at batch
- * 1 from 131 to 79 ms, at batch 8 from 395 to 347 ms (median of 5 steps each, this machine); forcing
- * the GEMM forms on every layer was slower at batch 8 (392 ms): the wide 64×64 maps keep the Conv.
- *
- * Which layers gain (measured on this 2-core AVX-512 machine, batch 8, against the wasm kernels
- * on the same shapes): at 16 → 16 channels MLAS ties (the transposes cost what the faster GEMM
- * saves); from 32 → 32 it runs the forward 2.0×, the input gradient 1.8× and the filter gradient
- * 1.5× faster, growing to 3–3.5× at 128 channels. So a layer's forward pass and input gradient go
- * to onnxruntime when ci · co > 256. Its filter gradient always does: the wasm kernel was slowest
- * on the narrowest layers (unet-small's 3 → 16 first layer 41 ms against 3.8 ms in onnxruntime,
- * its 16 → 3 classifier 9.6 ms against 1.2 ms, batch 8 at 128²), and at 16 → 16 the two tie.
+ * Measured on this 2-core AVX-512 machine, batch 8 at 128², one thread (the layers' kernel
+ * times in a profiled training step): unet-small's 16 → 16 layers run the forward pass and the
+ * input gradient in 7.8 ms where the wasm kernels took 15; its 3 → 16 first layer's filter
+ * gradient 4 ms against 41, the 16 → 3 classifier's 1.2 against 9.6; the 128² 32 → 16 layer's input
+ * gradient 12 ms as a flipped Conv against 39 as ConvTranspose; its filter gradients 97 ms in all
+ * as shifted GEMMs against 114–145 with a Slice per tap. unet-mobilenetv2 at replica batch 4: 247 →
+ * 204 ms per step once its weight-heavy layers stopped transposing their filters.
  */
 import {
   backend_util,
@@ -57,8 +59,6 @@ import {
 } from '@tensorflow/tfjs-core';
 import { ortGraphsAvailable, runOrtGraph, type GraphAttr, type GraphSpec } from './ort_graph.js';
 
-/** A layer goes to onnxruntime when its input × output channels exceed this (see the header). */
-export const ORT_MIN_CHANNEL_PRODUCT = 256;
 
 const NCHW = [0, 3, 1, 2];
 const NHWC = [0, 2, 3, 1];
@@ -67,7 +67,6 @@ const OIHW = [3, 2, 0, 1];
 
 type Activation = 'linear' | 'relu' | 'relu6';
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-const wide = (ci: number, co: number) => ci * co > ORT_MIN_CHANNEL_PRODUCT;
 const float32 = (...ts: (TensorInfo | undefined)[]) => ts.every((t) => t === undefined || t.dtype === 'float32');
 
 /** The node that applies the activation to `from`, writing `to`. */
@@ -192,7 +191,7 @@ function convInputGradientGemm(backend: KernelBackend, dy: TensorInfo, filter: T
 function convForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, attrs: Conv2DAttrs, act: string): TensorInfo | null {
   if (attrs.dataFormat !== 'NHWC' || !float32(x, filter, bias) || (act !== 'linear' && act !== 'relu' && act !== 'relu6')) return null;
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode);
-  if (!wide(info.inChannels, info.outChannels) || (bias && size(bias.shape) !== info.outChannels)) return null;
+  if (bias && size(bias.shape) !== info.outChannels) return null;
   const g = geometry(info);
   const ci = info.inChannels;
   const co = info.outChannels;
@@ -234,6 +233,41 @@ function gemm(backend: KernelBackend, key: string, a: { t: TensorInfo; shape: nu
   return runOrtGraph(backend, key, () => ({ inputs: { a: a.shape, b: b.shape }, output: result, nodes: [{ op: 'Gemm', inputs: ['a', 'b'], output: 'y', attrs }] }), { a, b }, outShape);
 }
 
+/**
+ * dx of a stride-1 convolution as a forward convolution: dx = conv(dy, W'), W' being the filter
+ * flipped in both spatial axes with its channel axes swapped (ONNX's [ci, co, fh, fw] read
+ * backwards along fh and fw), padded by fh − 1 − top (and so on) on each side. MLAS tiles a Conv's
+ * im2col through a small working buffer, where ConvTranspose forms all fh·fw·ci columns of
+ * every pixel at once and folds them back (150 MB for unet-small's 128² 16 → 32 layer at batch
+ * 8). Null when a pad exceeds fh − 1 (the flipped conv would need negative padding).
+ */
+function flippedInputGradient(backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, inputShape: number[], g: ConvGeometry): TensorInfo | null {
+  const { info } = g;
+  const fh = info.filterHeight;
+  const fw = info.filterWidth;
+  const [top, left, bottom, right] = g.pads;
+  const pads = [fh - 1 - top, fw - 1 - left, fh - 1 - bottom, fw - 1 - right];
+  if (pads.some((p) => p < 0)) return null;
+  return runOrtGraph(
+    backend,
+    `dx-flipped ${dy.shape} ${filter.shape} ${inputShape} ${g.pads}`,
+    (): GraphSpec => ({
+      inputs: { dy: dy.shape, w: filter.shape },
+      output: inputShape,
+      constants: { starts: [fh - 1, fw - 1], ends: [-fh - 1, -fw - 1], axes: [2, 3], steps: [-1, -1] },
+      nodes: [
+        { op: 'Transpose', inputs: ['dy'], output: 'dyt', attrs: { perm: NCHW } },
+        { op: 'Transpose', inputs: ['w'], output: 'wt', attrs: { perm: [2, 3, 0, 1] } },
+        { op: 'Slice', inputs: ['wt', 'starts', 'ends', 'axes', 'steps'], output: 'wf' },
+        { op: 'Conv', inputs: ['dyt', 'wf'], output: 'dxt', attrs: { kernel_shape: [fh, fw], strides: [1, 1], pads } },
+        { op: 'Transpose', inputs: ['dxt'], output: 'y', attrs: { perm: NHWC } },
+      ],
+    }),
+    { dy: { t: dy, shape: dy.shape }, w: { t: filter, shape: filter.shape } },
+    inputShape,
+  );
+}
+
 /** dx of a dense convolution in onnxruntime, or null when it stays on wasm. */
 function convInputGradient(backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, attrs: Conv2DBackpropInputAttrs): TensorInfo | null {
   if (attrs.dataFormat !== 'NHWC' || !float32(dy, filter)) return null;
@@ -241,7 +275,6 @@ function convInputGradient(backend: KernelBackend, dy: TensorInfo, filter: Tenso
   const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const ci = info.inChannels;
   const co = info.outChannels;
-  if (!wide(ci, co)) return null;
   const g = geometry(info);
   const key = `dx ${dy.shape} ${filter.shape} ${inputShape} ${info.strideHeight},${info.strideWidth} ${g.pads}`;
   if (g.pointwise) {
@@ -249,6 +282,10 @@ function convInputGradient(backend: KernelBackend, dy: TensorInfo, filter: Tenso
     return gemm(backend, key, { t: dy, shape: [m, co] }, { t: filter, shape: [ci, co] }, { transB: 1 }, [m, ci], inputShape);
   }
   if (weightHeavy(info)) return convInputGradientGemm(backend, dy, filter, inputShape, g);
+  if (info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1) {
+    const dx = flippedInputGradient(backend, dy, filter, inputShape, g);
+    if (dx) return dx;
+  }
   const [top, left, bottom, right] = g.pads;
   const outputPadding = [
     inputShape[1] - (info.strideHeight * (info.outHeight - 1) + info.filterHeight - top - bottom),
