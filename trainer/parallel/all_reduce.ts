@@ -163,10 +163,14 @@ export class AllReduce {
     const chunk = Math.ceil(length / this.world);
     const lo = Math.min(length, this.rank * chunk);
     const hi = Math.min(length, lo + chunk);
-    for (let j = lo; j < hi; j++) {
-      let s = -0; // not 0: −0 + x is x for every x, −0 included
-      for (let r = 0; r < this.world; r++) s += this.rows[r * this.capacity + j];
-      this.result[j] = s;
+    // Row by row over the chunk: the same additions in the same order as summing each element
+    // across the rows (−0 + x is x for every x, so the first row is copied), in loops V8 compiles
+    // to straight array code (the element-wise form cost 15 ms of a unet-mobilenetv2 step).
+    const { rows, result, capacity } = this;
+    result.set(rows.subarray(lo, hi), lo);
+    for (let r = 1; r < this.world; r++) {
+      const base = r * capacity;
+      for (let j = lo; j < hi; j++) result[j] += rows[base + j];
     }
     this.barrier();
     // A view, not a copy (a 26 MB copy per step is external memory that sets off V8's GC): the
