@@ -74,7 +74,7 @@ function trainSection(j: Json): string {
   });
   return [
     '## Training throughput, 1 vs N workers, against Keras (bench:train)',
-    `Machine: ${machineOf(j)}; load average ${(j.load.before as number[]).map((l) => num(l, 2)).join(' / ')} before, ${(j.load.after as number[]).map((l) => num(l, 2)).join(' / ')} after (1/5/15 min). Batch ${j.batch} at 128²; 1 vs ${j.workers} workers in ${j.rounds} interleaved rounds of ${j.stepsPerRound} steps (medians). Measured ${j.measured}.`,
+    `Machine: ${machineOf(j)}; load average ${(j.load.before as number[]).map((l) => num(l, 2)).join(' / ')} before, ${(j.load.after as number[]).map((l) => num(l, 2)).join(' / ')} after (1/5/15 min). Batch ${j.batch} at 128²; 1 vs ${j.workers} workers in ${j.rounds} interleaved rounds of ${j.stepsPerRound} steps (medians)${j.warmupSteps ? `, after ${j.warmupSteps} warm-up steps per runner` : ''}. Measured ${j.measured}.`,
     '',
     table(['model', 'trainer', 'threads', 'ms / step', 'images / s', 'GFLOP/s (≈ 3× fwd)', 'CPU ms / step'], rows),
     '',

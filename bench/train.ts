@@ -388,7 +388,7 @@ console.log(dataLine);
 console.log(loadLine);
 for (const n of notes) console.log(n);
 mkdirSync(BENCH_OUT, { recursive: true });
-const result = { bench: 'train', machine, batch: BATCH, workers: WORKERS, rounds: ROUNDS, stepsPerRound: STEPS, load: { before: loadBefore, after: loadAfter }, models, data, webgpu, realPets, notes, ratios, measured: new Date().toISOString() };
+const result = { bench: 'train', machine, batch: BATCH, workers: WORKERS, rounds: ROUNDS, stepsPerRound: STEPS, warmupSteps: WARMUP, load: { before: loadBefore, after: loadAfter }, models, data, webgpu, realPets, notes, ratios, measured: new Date().toISOString() };
 writeFileSync(benchOut('train.json'), JSON.stringify(result, null, 2));
 writeFileSync(
   benchOut('train.md'),
