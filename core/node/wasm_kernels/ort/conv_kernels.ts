@@ -238,7 +238,7 @@ function gemm(backend: KernelBackend, key: string, a: { t: TensorInfo; shape: nu
  * flipped in both spatial axes with its channel axes swapped (ONNX's [ci, co, fh, fw] read
  * backwards along fh and fw), padded by fh − 1 − top (and so on) on each side. MLAS tiles a Conv's
  * im2col through a small working buffer, where ConvTranspose forms all fh·fw·ci columns of
- * every pixel at once and folds them back (150 MB for unet-small's 128² 16 → 32 layer at batch
+ * every pixel at once and folds them back (150 MB for unet-small's 128² 32 → 16 layer at batch
  * 8). Null when a pad exceeds fh − 1 (the flipped conv would need negative padding).
  */
 function flippedInputGradient(backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, inputShape: number[], g: ConvGeometry): TensorInfo | null {
@@ -320,9 +320,9 @@ function convInputGradient(backend: KernelBackend, dy: TensorInfo, filter: Tenso
  *   dW[i, j] = xp[r + i·Wp + j]ᵀ · dyp[r]   (one Gemm, transA, over all R = n·Hp·Wp rows),
  *
  * whose A operand is a window of xp's own bytes at an offset: the nine taps are nine views of one
- * buffer, fed as nine graph inputs. The padded copy carries i·Wp + j spare zero rows at its end so
- * the last window stays inside it. Against one strided Slice copy per tap this moves a third of
- * the bytes; unet-small's 128² layers are memory-bound there.
+ * buffer, fed as nine graph inputs. The padded copy carries (fh − 1)·Wp + fw − 1 spare zero rows
+ * at its end so the last window stays inside it. The input is copied once, not once per tap as
+ * with a strided Slice per tap; unet-small's 128² layers are memory-bound there.
  */
 function shiftedFilterGradient(backend: KernelBackend, x: TensorInfo, dy: TensorInfo, g: ConvGeometry, filterShape: [number, number, number, number]): TensorInfo {
   const { info } = g;

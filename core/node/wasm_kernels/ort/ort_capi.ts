@@ -39,7 +39,7 @@ interface Api {
 /** The session options the wasm kernels' graphs are built with. */
 export interface SessionSettings {
   intraOpThreads: number;
-  /** 99 = ORT_ENABLE_ALL (turns Conv into MLAS's NCHWc convolution, the fast path). */
+  /** GraphOptimizationLevel: 0 none, 1 basic, 2 extended, 99 all. */
   graphOptimizationLevel: number;
   /** 3 = errors only. */
   logSeverityLevel: number;

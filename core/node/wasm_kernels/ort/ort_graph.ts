@@ -20,9 +20,10 @@ import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 import { ortApiAvailable, OrtSession } from './ort_capi.js';
 import { encodeModel, IR_VERSION, ONNX_DTYPE, type AttributeProto, type NodeProto, type TensorProto } from '../../onnx/proto.js';
 
+/** The session settings of every graph the wasm kernels build (ort_capi.ts). */
 export const SESSION_SETTINGS = {
   intraOpThreads: 1,
-  // All optimisations: they turn Conv into MLAS's NCHWc convolution (blocked channels), the fast path.
+  // ORT_ENABLE_ALL: every graph optimisation onnxruntime has.
   graphOptimizationLevel: 99,
   // Errors only: its warnings are about graph clean-ups, not about the results.
   logSeverityLevel: 3,
