@@ -16,7 +16,7 @@ export const TRAINING_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']
 /** One of TRAINING_BACKENDS. */
 export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];
 
-/** The wasm backend's `adapter` when its wide convolutions run in onnxruntime-node. */
+/** The wasm backend's `adapter` when its dense convolutions run in onnxruntime (core/node/wasm_kernels/ort). */
 export const ORT_CONVOLUTIONS = 'onnxruntime-node convolutions';
 
 /** The backend selectBackend activated. */
@@ -51,7 +51,7 @@ const CANDIDATES: readonly BackendCandidate<Name, string | undefined>[] = [
     probe: async () => null,
     activate: async () => {
       await activateWasm();
-      // Layers wider than 16 → 16 channels convolve in onnxruntime's MLAS (core/node/wasm_kernels/ort).
+      // Dense convolutions run in onnxruntime's MLAS where its library loads.
       return useOrtConvolutions() ? ORT_CONVOLUTIONS : undefined;
     },
   },

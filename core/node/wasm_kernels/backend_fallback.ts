@@ -1,10 +1,10 @@
 /**
- * A wasm kernel of edgeseg's that takes the calls it can and hands the rest to the backend's own
- * kernel of the same name. The backend's kernel is remembered before edgeseg's replaces it, with
- * its setup function: that binds the backend's wasm function when the backend starts, so the
- * fallback still works.
+ * A wasm kernel of edgeseg's that takes the calls it can and hands the rest to the kernel of the
+ * same name registered before it (the backend's own, or another of edgeseg's). That kernel is
+ * remembered with its setup function, which binds the backend's wasm function when the backend
+ * starts, so the fallback still works.
  */
-import { getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 
 /** What a kernel function is called with. */
 export type KernelArgs = Parameters<KernelFunc>[0];
@@ -16,6 +16,10 @@ export interface OverridingKernel {
   keepBackendKernel(): void;
   /** The backend's own kernel, as remembered (for benchmarks comparing the two). */
   backendKernel(): KernelFunc | null;
+  /** Remembers the kernel registered now and registers this one in its place (nothing when this one is registered already). */
+  install(): void;
+  /** Registers the remembered kernel again where this one is registered (nothing otherwise). */
+  uninstall(): void;
 }
 
 /** `kernelName` for wasm: `own(args)`, or the backend's kernel where `own` returns null. */
@@ -27,12 +31,31 @@ export function overridingKernel(kernelName: string, own: (args: KernelArgs) => 
     if (!fallback) throw new Error(`wasm ${kernelName}: the backend's kernel was not found when edgeseg registered its own`);
     return fallback.kernelFunc(args);
   };
-  return {
-    config: { kernelName, backendName: 'wasm', kernelFunc, setupFunc: (backend) => fallback?.setupFunc?.(backend) },
+  const registered = () => getKernel(kernelName, 'wasm')?.kernelFunc === kernelFunc;
+  const kernel: OverridingKernel = {
+    config: {
+      kernelName,
+      backendName: 'wasm',
+      kernelFunc,
+      setupFunc: (backend) => fallback?.setupFunc?.(backend),
+      disposeFunc: (backend) => fallback?.disposeFunc?.(backend),
+    },
     keepBackendKernel() {
       const existing = getKernel(kernelName, 'wasm');
       if (existing && existing.kernelFunc !== kernelFunc) fallback = existing;
     },
     backendKernel: () => fallback?.kernelFunc ?? null,
+    install() {
+      if (registered()) return;
+      kernel.keepBackendKernel();
+      if (getKernel(kernelName, 'wasm')) unregisterKernel(kernelName, 'wasm');
+      registerKernel(kernel.config);
+    },
+    uninstall() {
+      if (!registered() || !fallback) return;
+      unregisterKernel(kernelName, 'wasm');
+      registerKernel(fallback);
+    },
   };
+  return kernel;
 }

@@ -47,16 +47,14 @@ import {
   Conv2DBackpropInput,
   FusedConv2D,
   getKernel,
-  registerKernel,
-  unregisterKernel,
   type Conv2DAttrs,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropInputAttrs,
   type FusedConv2DAttrs,
   type KernelBackend,
-  type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { overridingKernel, type OverridingKernel } from '../backend_fallback.js';
 import { ortGraphsAvailable, runOrtGraph, type GraphAttr, type GraphSpec } from './ort_graph.js';
 
 
@@ -94,13 +92,10 @@ function geometry(info: backend_util.Conv2DInfo): ConvGeometry {
  * 8×8 and 4×4 decoder stages hold 1–10 MB filters against a few hundred KB of activations at
  * replica batch 4). Their Conv/ConvTranspose graphs spent most of each call transposing the
  * filter to ONNX's [co, ci, fh, fw]; the GEMM forms below read the [fh, fw, ci, co] filter's bytes
- * as they are, a [fh·fw·ci, co] matrix, and move only activations. Set EDGESEG_ORT_CONV_FORM to
- * `conv` or `gemm` to force one form (for measuring).
+ * as they are, a [fh·fw·ci, co] matrix, and move only activations.
  */
 function weightHeavy(info: backend_util.Conv2DInfo): boolean {
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return false;
-  const form = process.env.EDGESEG_ORT_CONV_FORM;
-  if (form === 'conv' || form === 'gemm') return form === 'gemm';
   const taps = info.filterHeight * info.filterWidth;
   const filter = taps * info.inChannels * info.outChannels;
   const columns = info.batchSize * info.outHeight * info.outWidth * taps * info.inChannels;
@@ -123,38 +118,6 @@ function tapSlices(info: backend_util.Conv2DInfo, constants: Record<string, numb
     }
   }
   return { nodes, taps };
-}
-
-/**
- * y = act(im2col(x)·W + b) for a weight-heavy layer: the fh·fw strided taps of the padded NHWC
- * input, concatenated on channels, are the [M, fh·fw·ci] column matrix (M = N·outH·outW) whose
- * (i, j, c) column order is the filter's own row order, so one Gemm with the filter as it lies
- * gives the NHWC output. No transposes.
- */
-function convForwardGemm(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, g: ConvGeometry, act: Activation): TensorInfo {
-  const { info } = g;
-  const ci = info.inChannels;
-  const co = info.outChannels;
-  const k = info.filterHeight * info.filterWidth * ci;
-  const m = info.batchSize * info.outHeight * info.outWidth;
-  const key = `conv-gemm ${x.shape} ${filter.shape} ${info.strideHeight},${info.strideWidth} ${g.pads} ${bias !== undefined} ${act}`;
-  const feeds: Record<string, { t: TensorInfo; shape: number[] }> = { x: { t: x, shape: x.shape }, w: { t: filter, shape: [k, co] } };
-  if (bias) feeds.b = { t: bias, shape: [co] };
-  const graph = (): GraphSpec => {
-    const [top, left, bottom, right] = g.pads;
-    const constants: Record<string, number[]> = { pads: [0, top, left, 0, 0, bottom, right, 0], rows: [m, k] };
-    const { nodes, taps } = tapSlices(info, constants);
-    nodes.unshift({ op: 'Pad', inputs: ['x', 'pads'], output: 'xp' });
-    nodes.push(
-      { op: 'Concat', inputs: taps, output: 'cols', attrs: { axis: 3 } },
-      { op: 'Reshape', inputs: ['cols', 'rows'], output: 'a' },
-      { op: 'Gemm', inputs: bias ? ['a', 'w', 'b'] : ['a', 'w'], output: 'g' },
-      ...activate(act, 'g', 'y'),
-    );
-    const scalars: Record<string, number> = act === 'relu6' ? { zero: 0, six: 6 } : {};
-    return { inputs: Object.fromEntries(Object.entries(feeds).map(([name, v]) => [name, v.shape])), output: [m, co], constants, scalars, nodes };
-  };
-  return runOrtGraph(backend, key, graph, feeds, info.outShape);
 }
 
 /**
@@ -196,34 +159,52 @@ function convForward(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, 
   const ci = info.inChannels;
   const co = info.outChannels;
   const hasBias = bias !== undefined;
-  if (!g.pointwise && weightHeavy(info)) return convForwardGemm(backend, x, filter, bias, g, act);
+  // A 1×1 stride-1 filter is one Gemm on the NHWC bytes as they are, a weight-heavy one a Gemm on
+  // the im2col columns, both with the filter as it lies; anything else a Conv between transposes.
+  const asGemm = g.pointwise || weightHeavy(info);
+  const k = info.filterHeight * info.filterWidth * ci;
+  const m = info.batchSize * info.outHeight * info.outWidth;
   const key = `conv ${x.shape} ${filter.shape} ${info.strideHeight},${info.strideWidth} ${info.dilationHeight},${info.dilationWidth} ${g.pads} ${hasBias} ${act}`;
-  // A 1×1 stride-1 filter is one Gemm on the NHWC bytes as they are; anything else a Conv between transposes.
-  const m = size(x.shape) / ci;
   const feeds: Record<string, { t: TensorInfo; shape: number[] }> = {
     x: { t: x, shape: g.pointwise ? [m, ci] : x.shape },
-    w: { t: filter, shape: g.pointwise ? [ci, co] : filter.shape },
+    w: { t: filter, shape: asGemm ? [k, co] : filter.shape },
   };
   if (bias) feeds.b = { t: bias, shape: [co] };
   // The graph is built on the layer's first call only; later calls find its session by key.
   const graph = (): GraphSpec => {
     const operands = (a: string, b: string) => (hasBias ? [a, b, 'b'] : [a, b]);
-    const nodes: GraphSpec['nodes'] = g.pointwise
-      ? [{ op: 'Gemm', inputs: operands('x', 'w'), output: 'g' }, ...activate(act, 'g', 'y')]
-      : [
-          { op: 'Transpose', inputs: ['x'], output: 'xt', attrs: { perm: NCHW } },
-          { op: 'Transpose', inputs: ['w'], output: 'wt', attrs: { perm: OIHW } },
-          {
-            op: 'Conv',
-            inputs: operands('xt', 'wt'),
-            output: 'c',
-            attrs: { kernel_shape: [info.filterHeight, info.filterWidth], strides: [info.strideHeight, info.strideWidth], dilations: [info.dilationHeight, info.dilationWidth], pads: g.pads },
-          },
-          ...activate(act, 'c', 'a'),
-          { op: 'Transpose', inputs: ['a'], output: 'y', attrs: { perm: NHWC } },
-        ];
+    const constants: Record<string, number[]> = {};
+    const nodes: GraphSpec['nodes'] = [];
+    if (asGemm && !g.pointwise) {
+      // im2col: the padded input's strided taps concatenated on channels, in the filter's (i, j, c) row order.
+      const [top, left, bottom, right] = g.pads;
+      Object.assign(constants, { pads: [0, top, left, 0, 0, bottom, right, 0], rows: [m, k] });
+      const cut = tapSlices(info, constants);
+      nodes.push(
+        { op: 'Pad', inputs: ['x', 'pads'], output: 'xp' },
+        ...cut.nodes,
+        { op: 'Concat', inputs: cut.taps, output: 'cols', attrs: { axis: 3 } },
+        { op: 'Reshape', inputs: ['cols', 'rows'], output: 'a' },
+      );
+    }
+    if (asGemm) {
+      nodes.push({ op: 'Gemm', inputs: operands(g.pointwise ? 'x' : 'a', 'w'), output: 'g' }, ...activate(act, 'g', 'y'));
+    } else {
+      nodes.push(
+        { op: 'Transpose', inputs: ['x'], output: 'xt', attrs: { perm: NCHW } },
+        { op: 'Transpose', inputs: ['w'], output: 'wt', attrs: { perm: OIHW } },
+        {
+          op: 'Conv',
+          inputs: operands('xt', 'wt'),
+          output: 'c',
+          attrs: { kernel_shape: [info.filterHeight, info.filterWidth], strides: [info.strideHeight, info.strideWidth], dilations: [info.dilationHeight, info.dilationWidth], pads: g.pads },
+        },
+        ...activate(act, 'c', 'a'),
+        { op: 'Transpose', inputs: ['a'], output: 'y', attrs: { perm: NHWC } },
+      );
+    }
     const scalars: Record<string, number> = act === 'relu6' ? { zero: 0, six: 6 } : {};
-    return { inputs: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.shape])), output: g.pointwise ? [m, co] : info.outShape, scalars, nodes };
+    return { inputs: Object.fromEntries(Object.entries(feeds).map(([name, v]) => [name, v.shape])), output: asGemm ? [m, co] : info.outShape, constants, scalars, nodes };
   };
   return runOrtGraph(backend, key, graph, feeds, info.outShape);
 }
@@ -421,63 +402,45 @@ function convFilterGradient(backend: KernelBackend, x: TensorInfo, dy: TensorInf
   );
 }
 
-/** The kernels each of these replaced, which take the layers onnxruntime does not. */
-const fallbacks = new Map<string, KernelFunc>();
-
-type Args = Parameters<KernelFunc>[0];
-const backendOf = (args: Args) => args.backend as KernelBackend;
-
-const KERNELS: Record<string, KernelFunc> = {
-  [Conv2D]: (args) => {
-    const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
-    return convForward(backendOf(args), x, filter, undefined, args.attrs as unknown as Conv2DAttrs, 'linear') ?? fallbacks.get(Conv2D)!(args);
-  },
-  [FusedConv2D]: (args) => {
-    const { x, filter, bias } = args.inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo };
-    const attrs = args.attrs as unknown as FusedConv2DAttrs;
-    return convForward(backendOf(args), x, filter, bias, attrs, attrs.activation) ?? fallbacks.get(FusedConv2D)!(args);
-  },
-  [Conv2DBackpropInput]: (args) => {
-    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
-    return convInputGradient(backendOf(args), dy, filter, args.attrs as unknown as Conv2DBackpropInputAttrs) ?? fallbacks.get(Conv2DBackpropInput)!(args);
-  },
-  [Conv2DBackpropFilter]: (args) => {
-    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-    return convFilterGradient(backendOf(args), x, dy, args.attrs as unknown as Conv2DBackpropFilterAttrs) ?? fallbacks.get(Conv2DBackpropFilter)!(args);
-  },
-};
+/** The four kernels; each passes the calls onnxruntime does not take to the kernel registered before it. */
+const KERNELS: readonly OverridingKernel[] = [
+  overridingKernel(Conv2D, ({ inputs, backend, attrs }) => {
+    const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+    return convForward(backend as KernelBackend, x, filter, undefined, attrs as unknown as Conv2DAttrs, 'linear');
+  }),
+  overridingKernel(FusedConv2D, ({ inputs, backend, attrs }) => {
+    const { x, filter, bias } = inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo };
+    const a = attrs as unknown as FusedConv2DAttrs;
+    return convForward(backend as KernelBackend, x, filter, bias, a, a.activation);
+  }),
+  overridingKernel(Conv2DBackpropInput, ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+    return convInputGradient(backend as KernelBackend, dy, filter, attrs as unknown as Conv2DBackpropInputAttrs);
+  }),
+  overridingKernel(Conv2DBackpropFilter, ({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+    return convFilterGradient(backend as KernelBackend, x, dy, attrs as unknown as Conv2DBackpropFilterAttrs);
+  }),
+];
 
 /**
- * Routes the wasm backend's wide dense convolutions to onnxruntime (this process or worker
- * thread; the trainer calls it when it trains on wasm). Returns false, changing nothing, when
- * onnxruntime-node's binding does not load or EDGESEG_ORT_CONVOLUTIONS=0 (the wasm-only trainer,
- * for comparisons). Idempotent.
+ * Routes the wasm backend's dense convolutions to onnxruntime (this process or worker thread;
+ * the trainer calls it when it trains on wasm). Returns false, changing nothing, when
+ * onnxruntime's C API cannot be reached or EDGESEG_ORT_CONVOLUTIONS=0 (the wasm-only trainer, for
+ * comparisons). Idempotent.
  */
 export function useOrtConvolutions(): boolean {
   if (process.env.EDGESEG_ORT_CONVOLUTIONS === '0' || !ortGraphsAvailable()) return false;
-  for (const [name, kernelFunc] of Object.entries(KERNELS)) {
-    const existing = getKernel(name, 'wasm');
-    if (existing?.kernelFunc === kernelFunc) continue;
-    if (!existing) throw new Error(`the wasm backend has no ${name} kernel to fall back on`);
-    fallbacks.set(name, existing.kernelFunc);
-    unregisterKernel(name, 'wasm');
-    registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc, setupFunc: existing.setupFunc, disposeFunc: existing.disposeFunc });
-  }
+  for (const kernel of KERNELS) kernel.install();
   return true;
 }
 
 /** Puts back the kernels useOrtConvolutions replaced (for comparisons of the two in one process). */
 export function stopOrtConvolutions(): void {
-  for (const [name, kernelFunc] of Object.entries(KERNELS)) {
-    const existing = getKernel(name, 'wasm');
-    const previous = fallbacks.get(name);
-    if (existing?.kernelFunc !== kernelFunc || !previous) continue;
-    unregisterKernel(name, 'wasm');
-    registerKernel({ ...existing, kernelFunc: previous });
-  }
+  for (const kernel of KERNELS) kernel.uninstall();
 }
 
-/** Whether the wide dense convolutions currently run in onnxruntime. */
+/** Whether the dense convolutions currently run in onnxruntime. */
 export function ortConvolutionsInUse(): boolean {
-  return Object.entries(KERNELS).every(([name, f]) => getKernel(name, 'wasm')?.kernelFunc === f);
+  return KERNELS.every((k) => getKernel(k.config.kernelName, 'wasm')?.kernelFunc === k.config.kernelFunc);
 }
