@@ -68,7 +68,7 @@ const CONFIGS: Record<string, Record<string, unknown>> = { 'unet-small': BENCH_M
 const MODELS = args.models.split(',').filter((m) => m in CONFIGS);
 const PROFILE_TOP = 10;
 
-/** Where a row's wide dense convolutions ran: onnxruntime (the trainer's default on wasm) or the wasm kernels alone. */
+/** Where a row's dense convolutions ran: onnxruntime (the trainer's default on wasm) or the wasm kernels alone. */
 type Convolutions = 'onnxruntime' | 'wasm';
 
 interface Row {
@@ -227,7 +227,7 @@ const machine = { cpu: cpus()[0]?.model ?? 'cpu', cores: availableParallelism() 
 const loadBefore = loadavg();
 console.log(`bench:train — batch ${BATCH} at ${INPUT_SIZE}², wasm, 1 vs ${WORKERS} workers, ${ROUNDS} interleaved rounds × ${STEPS} steps; ${machine.cpu} × ${machine.cores}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
 await activateWasm();
-// The trainer's wasm backend (selectBackend): wide convolutions in onnxruntime unless EDGESEG_ORT_CONVOLUTIONS=0.
+// The trainer's wasm backend (selectBackend): dense convolutions in onnxruntime unless EDGESEG_ORT_CONVOLUTIONS=0.
 const ORT = useOrtConvolutions();
 const models = [];
 const notes: string[] = [];
